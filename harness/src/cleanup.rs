@@ -1,0 +1,253 @@
+//! No container outlives its run.
+//!
+//! Every container and network a run creates carries the label `qalens=<run id>` and the
+//! label `qalens.owner=<pid>:<process start time>` of the process that created it. A run
+//! removes its own at the end (success, failure, panic, Ctrl-C/SIGTERM); at start it
+//! sweeps the leftovers of runs whose owner process is gone (SIGKILL, power loss). A
+//! topology kept on purpose (`qalens up`, `--keep-on-failure`) carries `qalens.keep=true`
+//! and is removed only by `qalens down`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Context as _;
+use testcontainers::bollard::Docker;
+use testcontainers::bollard::query_parameters::{
+    ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
+};
+
+/// Label carrying the run id; every qalens resource has it.
+pub const RUN_LABEL: &str = "qalens";
+/// Label naming the owning process as `<pid>:<start time>`.
+pub const OWNER_LABEL: &str = "qalens.owner";
+/// Label set on topologies kept on purpose; the sweep leaves them alone.
+pub const KEEP_LABEL: &str = "qalens.keep";
+
+/// A short random run id such as `qalens-3f9a1c2e`; also the prefix of every name.
+pub fn new_run_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("qalens-{}", &id[..8])
+}
+
+/// This process as `<pid>:<start time in clock ticks since boot>`; the start time tells a
+/// live owner from a recycled pid.
+pub fn owner_token() -> String {
+    let pid = std::process::id();
+    format!("{pid}:{}", process_start_time(pid).unwrap_or_default())
+}
+
+fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields after it are plain.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Whether the process named by an owner token is still alive.
+pub fn owner_alive(token: &str) -> bool {
+    let Some((pid, start)) = token.split_once(':') else {
+        return false;
+    };
+    let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
+        return false;
+    };
+    process_start_time(pid) == Some(start)
+}
+
+/// The labels to put on every resource of run `run_id`.
+pub fn labels(run_id: &str, keep: bool) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    labels.insert(RUN_LABEL.to_string(), run_id.to_string());
+    labels.insert(OWNER_LABEL.to_string(), owner_token());
+    if keep {
+        labels.insert(KEEP_LABEL.to_string(), "true".to_string());
+    }
+    labels
+}
+
+/// Connects to the Docker engine, or says how to start one.
+pub async fn docker() -> anyhow::Result<Docker> {
+    let docker = Docker::connect_with_local_defaults()
+        .context("cannot configure a Docker client (is DOCKER_HOST valid?)")?;
+    if let Err(e) = docker.ping().await {
+        anyhow::bail!(
+            "no Docker engine answers ({e}).\n\
+             qalens runs the system under test in Docker. Start an engine and try again:\n\
+             - on Debian as root: `ci/ensure-docker` (installs docker.io and starts dockerd), or\n\
+             - `sudo systemctl start docker`, or\n\
+             - point DOCKER_HOST at a reachable engine."
+        );
+    }
+    Ok(docker)
+}
+
+/// A run found in Docker by its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunResources {
+    pub run_id: String,
+    pub owner: String,
+    pub keep: bool,
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+/// Every qalens run that has containers or networks, by run id.
+pub async fn list_runs(docker: &Docker) -> anyhow::Result<Vec<RunResources>> {
+    let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        }))
+        .await?;
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(filters),
+        }))
+        .await?;
+    let mut runs: BTreeMap<String, RunResources> = BTreeMap::new();
+    let mut entry = |labels: &HashMap<String, String>| {
+        let run_id = labels.get(RUN_LABEL).cloned().unwrap_or_default();
+        runs.entry(run_id.clone())
+            .or_insert_with(|| RunResources {
+                run_id,
+                owner: labels.get(OWNER_LABEL).cloned().unwrap_or_default(),
+                keep: labels.get(KEEP_LABEL).is_some_and(|v| v == "true"),
+                containers: vec![],
+                networks: vec![],
+            })
+            .run_id
+            .clone()
+    };
+    let mut by_run: Vec<(String, bool, String)> = vec![];
+    for c in containers {
+        let labels = c.labels.unwrap_or_default();
+        let run = entry(&labels);
+        by_run.push((run, true, c.id.unwrap_or_default()));
+    }
+    for n in networks {
+        let labels = n.labels.unwrap_or_default();
+        let run = entry(&labels);
+        by_run.push((run, false, n.id.unwrap_or_default()));
+    }
+    for (run, is_container, id) in by_run {
+        let r = runs.get_mut(&run).expect("entry created above");
+        if is_container {
+            r.containers.push(id);
+        } else {
+            r.networks.push(id);
+        }
+    }
+    Ok(runs.into_values().collect())
+}
+
+/// Removes every container (forcefully, with its volumes) and then every network of run
+/// `run_id`. Returns how many of each were removed.
+pub async fn remove_run(docker: &Docker, run_id: &str) -> anyhow::Result<(usize, usize)> {
+    let Some(run) = list_runs(docker)
+        .await?
+        .into_iter()
+        .find(|r| r.run_id == run_id)
+    else {
+        return Ok((0, 0));
+    };
+    remove_resources(docker, &run).await
+}
+
+async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result<(usize, usize)> {
+    let removals = run.containers.iter().map(|id| async move {
+        docker
+            .remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+    });
+    let results = futures::future::join_all(removals).await;
+    let mut first_error = None;
+    let mut containers = 0;
+    for r in results {
+        match r {
+            Ok(()) => containers += 1,
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                first_error.get_or_insert(anyhow::Error::new(e));
+            }
+        }
+    }
+    let mut networks = 0;
+    for id in &run.networks {
+        match docker.remove_network(id).await {
+            Ok(()) => networks += 1,
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                first_error.get_or_insert(anyhow::Error::new(e));
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e.context(format!("removing run {}", run.run_id))),
+        None => Ok((containers, networks)),
+    }
+}
+
+fn is_not_found(e: &testcontainers::bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Removes the resources of every run whose owner process is gone and that was not kept
+/// on purpose. Returns the run ids swept.
+pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
+    let mut swept = vec![];
+    for run in list_runs(docker).await? {
+        if run.keep || owner_alive(&run.owner) {
+            continue;
+        }
+        remove_resources(docker, &run).await?;
+        swept.push(run.run_id);
+    }
+    Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_recycled_pid_is_not() {
+        let me = owner_token();
+        assert!(owner_alive(&me), "{me}");
+        let (pid, start) = me.split_once(':').unwrap();
+        let recycled = format!("{pid}:{}", start.parse::<u64>().unwrap() + 1);
+        assert!(!owner_alive(&recycled));
+        assert!(!owner_alive("not-a-token"));
+        assert!(!owner_alive("4294967295:1"));
+    }
+
+    #[test]
+    fn run_ids_are_unique_and_prefixed() {
+        let a = new_run_id();
+        let b = new_run_id();
+        assert!(a.starts_with("qalens-") && a.len() == 15, "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn labels_name_the_run_and_owner() {
+        let l = labels("qalens-1", true);
+        assert_eq!(l[RUN_LABEL], "qalens-1");
+        assert_eq!(l[OWNER_LABEL], owner_token());
+        assert_eq!(l[KEEP_LABEL], "true");
+        assert!(!labels("qalens-1", false).contains_key(KEEP_LABEL));
+    }
+}

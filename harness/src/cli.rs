@@ -1,0 +1,346 @@
+//! The `qalens` command line.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use futures::FutureExt as _;
+
+use crate::cleanup;
+use crate::runner::{self, RunOptions};
+use crate::topology::{Topology, TopologyOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "qalens",
+    version,
+    about = "Chaos and contract test harness for microservice systems"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the topology, run feature files against it, tear it down.
+    Run {
+        /// Feature files or directories (default: features).
+        paths: Vec<PathBuf>,
+        /// Cucumber tag expression, e.g. "@rate-limit and not @serial".
+        #[arg(long)]
+        tags: Option<String>,
+        /// Write a JUnit XML report here.
+        #[arg(long, value_name = "PATH")]
+        junit: Option<PathBuf>,
+        /// Write a Cucumber JSON report here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
+        /// Scenarios run at once at most (those tagged @serial always run alone).
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
+    Up {
+        /// Also write the endpoints to this file.
+        #[arg(long, value_name = "PATH")]
+        env_file: Option<PathBuf>,
+        /// Leave the topology running and return; `qalens down RUN_ID` removes it.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Remove the containers and networks of the given runs (or of every run with --all).
+    Down {
+        run_ids: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove the leftovers of runs whose process died.
+    Sweep,
+    /// Print the step catalog.
+    Steps {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exit codes: 0 all passed, 1 a scenario failed or a step was undefined, 2 the run could
+/// not happen (bad arguments, no Docker, start-up failure), 101 harness crash,
+/// 130/143 interrupted by SIGINT/SIGTERM.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qalens: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli.command));
+    ExitCode::from(code)
+}
+
+/// Runs one command; returns the process exit code.
+pub async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run {
+            paths,
+            tags,
+            junit,
+            json,
+            concurrency,
+        } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("features")]
+            } else {
+                paths
+            };
+            run_command(RunOptions {
+                paths,
+                tags,
+                junit,
+                json,
+                concurrency,
+            })
+            .await
+        }
+        Command::Up { env_file, detach } => up_command(env_file, detach).await,
+        Command::Down { run_ids, all } => down_command(run_ids, all).await,
+        Command::Sweep => match sweep().await {
+            Ok(swept) => {
+                println!("removed {} stale run(s) {}", swept.len(), swept.join(" "));
+                0
+            }
+            Err(e) => {
+                eprintln!("qalens: {e:#}");
+                2
+            }
+        },
+        Command::Steps { json } => {
+            if json {
+                match serde_json::to_string_pretty(&crate::catalog::entries()) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("qalens: {e}");
+                        return 2;
+                    }
+                }
+            } else {
+                print!("{}", crate::catalog::render_text());
+            }
+            0
+        }
+    }
+}
+
+async fn sweep() -> anyhow::Result<Vec<String>> {
+    let docker = cleanup::docker().await?;
+    cleanup::sweep_stale(&docker).await
+}
+
+/// Resolves on SIGINT or SIGTERM with the conventional exit code (130 or 143).
+async fn interrupted() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return futures::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    }
+}
+
+/// Removes whatever run `run_id` still has in Docker, saying what happened.
+async fn remove_leftovers(run_id: &str) {
+    match cleanup::docker().await {
+        Ok(docker) => match cleanup::remove_run(&docker, run_id).await {
+            Ok((0, 0)) => {}
+            Ok((c, n)) => {
+                eprintln!("qalens: removed {c} container(s) and {n} network(s) of {run_id}")
+            }
+            Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
+        },
+        Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
+    }
+}
+
+async fn run_command(options: RunOptions) -> u8 {
+    let started = Instant::now();
+    let topology = match TopologyOptions::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return 2;
+        }
+    };
+    let run_id = topology.run_id.clone();
+    let mut run = Box::pin(AssertUnwindSafe(runner::run(options, topology)).catch_unwind());
+    let outcome = tokio::select! {
+        r = &mut run => Ok(r),
+        code = interrupted() => Err(code),
+    };
+    // Dropping the run stops the scenarios and drops the container handles.
+    drop(run);
+    let result = match outcome {
+        Err(code) => {
+            eprintln!("qalens: interrupted; removing the topology of {run_id}");
+            remove_leftovers(&run_id).await;
+            return code;
+        }
+        Ok(Err(_panic)) => {
+            eprintln!("qalens: the harness crashed; removing the topology of {run_id}");
+            remove_leftovers(&run_id).await;
+            return 101;
+        }
+        Ok(Ok(result)) => result,
+    };
+    match result {
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            remove_leftovers(&run_id).await;
+            2
+        }
+        Ok(report) => {
+            print_summary(&report, started.elapsed());
+            if report.summary.success() { 0 } else { 1 }
+        }
+    }
+}
+
+fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
+    let s = &report.summary;
+    println!();
+    println!("qalens run {} summary", report.run_id);
+    println!(
+        "  {:<24} {:>6} {:>6} {:>9}",
+        "lens", "passed", "failed", "time"
+    );
+    for (lens, passed, failed, time) in s.by_lens() {
+        println!(
+            "  {lens:<24} {passed:>6} {failed:>6} {:>8.1}s",
+            time.as_secs_f64()
+        );
+    }
+    for e in &s.parse_errors {
+        println!("  parse error: {e}");
+    }
+    println!(
+        "  {} scenario(s): {} passed, {} failed",
+        s.scenarios.len(),
+        s.passed(),
+        s.failed()
+    );
+    if s.scenarios.is_empty() {
+        println!("  no scenario ran: check the paths and the --tags expression");
+    }
+    println!(
+        "  timings: topology start {:.1}s, scenarios {:.1}s, teardown {:.1}s, total {:.1}s",
+        report.topology_start.as_secs_f64(),
+        report.scenarios_time.as_secs_f64(),
+        report.teardown_time.as_secs_f64(),
+        total.as_secs_f64()
+    );
+}
+
+async fn up_command(env_file: Option<PathBuf>, detach: bool) -> u8 {
+    let mut options = match TopologyOptions::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return 2;
+        }
+    };
+    options.keep = detach;
+    let run_id = options.run_id.clone();
+    let start = async {
+        let docker = cleanup::docker().await?;
+        cleanup::sweep_stale(&docker).await?;
+        Topology::start(&docker, options).await
+    };
+    let topo = tokio::select! {
+        t = start => t,
+        code = interrupted() => {
+            remove_leftovers(&run_id).await;
+            return code;
+        }
+    };
+    let topo = match topo {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return 2;
+        }
+    };
+    let json = serde_json::to_string_pretty(topo.endpoints()).unwrap_or_default();
+    println!("{json}");
+    if let Some(path) = env_file
+        && let Err(e) = std::fs::write(&path, format!("{json}\n"))
+    {
+        eprintln!("qalens: cannot write {}: {e}", path.display());
+    }
+    if detach {
+        topo.detach();
+        eprintln!("qalens: {run_id} left running; remove it with `qalens down {run_id}`");
+        return 0;
+    }
+    eprintln!("qalens: {run_id} is up; press Ctrl-C to stop it");
+    let code = interrupted().await;
+    if let Err(e) = topo.teardown().await {
+        eprintln!("qalens: {e:#}");
+        remove_leftovers(&run_id).await;
+    }
+    code
+}
+
+async fn down_command(run_ids: Vec<String>, all: bool) -> u8 {
+    let docker = match cleanup::docker().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return 2;
+        }
+    };
+    let targets = if all {
+        match cleanup::list_runs(&docker).await {
+            Ok(runs) => runs.into_iter().map(|r| r.run_id).collect(),
+            Err(e) => {
+                eprintln!("qalens: {e:#}");
+                return 2;
+            }
+        }
+    } else {
+        run_ids
+    };
+    if targets.is_empty() {
+        eprintln!("qalens: name the runs to remove, or pass --all");
+        return 2;
+    }
+    let mut code = 0;
+    for run_id in targets {
+        match cleanup::remove_run(&docker, &run_id).await {
+            Ok((c, n)) => println!("{run_id}: removed {c} container(s), {n} network(s)"),
+            Err(e) => {
+                eprintln!("qalens: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    code
+}

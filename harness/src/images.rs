@@ -1,0 +1,138 @@
+//! Which images the components run from, configurable through the environment.
+//!
+//! | variable | default | runs |
+//! |---|---|---|
+//! | `QALENS_RABBITMQ_IMAGE` | `rabbitmq:3.13-management` | RabbitMQ (`rabbitmq-server`) |
+//! | `QALENS_REDIS_IMAGE` | `redis:7` | Redis (`redis-server`) |
+//! | `QALENS_RUNTIME_IMAGE` | `debian:bookworm-slim` | the reference services (`refsys`, mounted in) |
+//! | `QALENS_REFSYS_BIN` | `refsys` beside the running binary | the host-built `refsys` binary |
+//!
+//! The defaults are public images for machines whose Docker can pull; `ci/` scripts build
+//! one offline image and point the variables at it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+/// An image reference `NAME:TAG`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub name: String,
+    pub tag: String,
+}
+
+impl ImageRef {
+    /// Parses `NAME[:TAG]` (a `:` inside a registry host's port is not a tag separator).
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        let s = s.trim();
+        if s.is_empty() || s.contains(char::is_whitespace) {
+            bail!("image reference {s:?} must be NAME[:TAG] without spaces");
+        }
+        let last_slash = s.rfind('/').map_or(0, |i| i + 1);
+        match s[last_slash..].rfind(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                let (name, tag) = (&s[..at], &s[at + 1..]);
+                if name.is_empty() || tag.is_empty() {
+                    bail!("image reference {s:?} must be NAME[:TAG]");
+                }
+                Ok(Self {
+                    name: name.to_string(),
+                    tag: tag.to_string(),
+                })
+            }
+            None => Ok(Self {
+                name: s.to_string(),
+                tag: "latest".to_string(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.name, self.tag)
+    }
+}
+
+/// The images of one topology.
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub rabbitmq: ImageRef,
+    pub redis: ImageRef,
+    pub runtime: ImageRef,
+}
+
+fn from_env(var: &str, default: &str) -> anyhow::Result<ImageRef> {
+    let value = std::env::var(var).ok().filter(|v| !v.is_empty());
+    ImageRef::parse(value.as_deref().unwrap_or(default)).with_context(|| format!("in {var}"))
+}
+
+impl Images {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            rabbitmq: from_env("QALENS_RABBITMQ_IMAGE", "rabbitmq:3.13-management")?,
+            redis: from_env("QALENS_REDIS_IMAGE", "redis:7")?,
+            runtime: from_env("QALENS_RUNTIME_IMAGE", "debian:bookworm-slim")?,
+        })
+    }
+}
+
+/// Finds the host-built `refsys` binary: `QALENS_REFSYS_BIN`, else `refsys` in the
+/// directory of the running executable (or its parent, for test binaries in `deps/`).
+pub fn refsys_binary() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("QALENS_REFSYS_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            bail!("QALENS_REFSYS_BIN={} is not a file", p.display());
+        }
+        return Ok(p);
+    }
+    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let candidates = [dir.join("refsys"), dir.join("..").join("refsys")];
+    for c in &candidates {
+        if c.is_file() {
+            return Ok(c.canonicalize().unwrap_or_else(|_| c.clone()));
+        }
+    }
+    bail!(
+        "the refsys binary was not found (looked at {}); build it with `cargo build -p refsys` \
+         or set QALENS_REFSYS_BIN to its path",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_name_and_tag() {
+        let r = ImageRef::parse("qalens-base:abc123").unwrap();
+        assert_eq!((r.name.as_str(), r.tag.as_str()), ("qalens-base", "abc123"));
+        let r = ImageRef::parse("localhost:5000/team/rabbit").unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("localhost:5000/team/rabbit", "latest")
+        );
+        let r = ImageRef::parse("localhost:5000/rabbit:3.13").unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("localhost:5000/rabbit", "3.13")
+        );
+        assert_eq!(r.to_string(), "localhost:5000/rabbit:3.13");
+    }
+
+    #[test]
+    fn rejects_malformed_references() {
+        assert!(ImageRef::parse("").is_err());
+        assert!(ImageRef::parse("redis:").is_err());
+        assert!(ImageRef::parse(":7").is_err());
+        assert!(ImageRef::parse("re dis:7").is_err());
+    }
+}

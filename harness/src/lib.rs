@@ -1,0 +1,25 @@
+//! qalens: a chaos and contract test harness for microservice systems.
+//!
+//! QA engineers write Gherkin feature files; `qalens run` starts the reference system in
+//! Docker (through testcontainers), runs the scenarios with the `cucumber` crate and
+//! writes reports. The same features run under `cargo test` through the `features` test
+//! target.
+//!
+//! Roles, as in Jepsen: [`topology`] owns the system under test (containers, network,
+//! teardown), [`steps`] are the clients and checks, [`runner`] drives cucumber and the
+//! reports, [`cleanup`] guarantees that no container outlives its run.
+
+pub mod catalog;
+pub mod cleanup;
+pub mod cli;
+pub mod context;
+pub mod images;
+pub mod parser;
+pub mod progress;
+pub mod runner;
+pub mod steps;
+pub mod topology;
+pub mod wait;
+pub mod world;
+
+pub use world::QaWorld;

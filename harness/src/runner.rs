@@ -1,0 +1,162 @@
+//! `qalens run`: sweep stale resources, start the topology once, run the scenarios
+//! concurrently against it, write the reports, tear everything down.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
+use cucumber::writer::Ext as _;
+use cucumber::{World as _, writer};
+
+use crate::cleanup;
+use crate::context::{self, RunContext};
+use crate::parser::FeatureFiles;
+use crate::progress::{Progress, Summary};
+use crate::topology::{Topology, TopologyOptions};
+use crate::world::QaWorld;
+
+/// What `qalens run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Feature files or directories.
+    pub paths: Vec<PathBuf>,
+    /// A cucumber tag expression, e.g. `@orders and not @slow`.
+    pub tags: Option<String>,
+    /// Where to write a JUnit XML report.
+    pub junit: Option<PathBuf>,
+    /// Where to write a Cucumber JSON report.
+    pub json: Option<PathBuf>,
+    /// Scenarios run at once at most (scenarios tagged `@serial` run alone).
+    pub concurrency: usize,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunReport {
+    pub run_id: String,
+    pub summary: Summary,
+    pub topology_start: Duration,
+    pub scenarios_time: Duration,
+    pub teardown_time: Duration,
+}
+
+/// Parses a tag expression, accepting tags with or without `@`.
+pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
+    expr.parse::<TagOperation>()
+        .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
+}
+
+fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+    match path {
+        None => Ok(Box::new(std::io::sink())),
+        Some(p) => {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating report directory {}", dir.display()))?;
+            }
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("creating report {}", p.display()))?;
+            Ok(Box::new(f))
+        }
+    }
+}
+
+/// Runs the features against a topology with run id `options.run_id`.
+///
+/// The topology is torn down before this returns, on success and on error; a caller
+/// that drops this future early (a signal) must remove the run's resources by label
+/// ([`cleanup::remove_run`]).
+pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
+    let tags = options.tags.as_deref().map(parse_tags).transpose()?;
+    let junit = create_report(&options.junit)?;
+    let json = create_report(&options.json)?;
+
+    let docker = cleanup::docker().await?;
+    let swept = cleanup::sweep_stale(&docker).await?;
+    if !swept.is_empty() {
+        println!(
+            "qalens: removed leftovers of dead runs: {}",
+            swept.join(", ")
+        );
+    }
+
+    let run_id = topology.run_id.clone();
+    println!("qalens: starting topology {run_id} ...");
+    let topo = Topology::start(&docker, topology).await?;
+    println!(
+        "qalens: topology {run_id} started in {:.1} s (gateway {})",
+        topo.started_in().as_secs_f64(),
+        topo.endpoints().gateway
+    );
+    if std::env::var_os("QALENS_PANIC_AFTER_TOPOLOGY").is_some() {
+        // Test hook: proves that a harness crash still removes every container.
+        panic!("QALENS_PANIC_AFTER_TOPOLOGY is set: simulated harness crash");
+    }
+
+    let topology_start = topo.started_in();
+    let scenarios_started = Instant::now();
+    let summary = Arc::new(Mutex::new(Summary::default()));
+    let outcome = run_scenarios(&topo, &options, tags, summary.clone(), junit, json).await;
+    let scenarios_time = scenarios_started.elapsed();
+
+    let teardown_started = Instant::now();
+    let teardown = topo.teardown().await;
+    let teardown_time = teardown_started.elapsed();
+    outcome?;
+    teardown?;
+
+    let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(RunReport {
+        run_id,
+        summary,
+        topology_start,
+        scenarios_time,
+        teardown_time,
+    })
+}
+
+async fn run_scenarios(
+    topo: &Topology,
+    options: &RunOptions,
+    tags: Option<TagOperation>,
+    summary: Arc<Mutex<Summary>>,
+    junit: Box<dyn Write>,
+    json: Box<dyn Write>,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+    context::install(RunContext {
+        endpoints: topo.endpoints().clone(),
+        http,
+    });
+    let reports = writer::JUnit::for_tee(junit, 0)
+        .tee::<QaWorld, _>(writer::Json::for_tee(json))
+        .normalized::<QaWorld>();
+    let writer = Progress::new(summary).tee::<QaWorld, _>(reports);
+    QaWorld::cucumber::<PathBuf>()
+        .with_parser(FeatureFiles)
+        .with_writer(writer)
+        .with_default_cli()
+        .fail_on_skipped()
+        .max_concurrent_scenarios(options.concurrency.max(1))
+        .filter_run(options.paths.clone(), move |feature, rule, scenario| {
+            tags.as_ref().is_none_or(|t| {
+                t.eval(
+                    feature
+                        .tags
+                        .iter()
+                        .chain(rule.iter().flat_map(|r| &r.tags))
+                        .chain(scenario.tags.iter()),
+                )
+            })
+        })
+        .await;
+    context::clear();
+    Ok(())
+}

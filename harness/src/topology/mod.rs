@@ -1,0 +1,243 @@
+//! The system under test: the reference system's containers on a private network.
+//!
+//! One [`Topology`] per run, started once and shared by every scenario. Each component
+//! runs from a configurable image ([`crate::images`]); the reference services run the
+//! host-built `refsys` binary mounted read-only into the runtime image. Names are
+//! `<run id>-<component>`, so two runs on one machine never collide, and every resource
+//! carries the labels of [`crate::cleanup`].
+
+mod components;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use testcontainers::bollard::Docker;
+use testcontainers::bollard::models::NetworkCreateRequest;
+use testcontainers::{ContainerAsync, GenericImage};
+
+use crate::cleanup;
+use crate::images::Images;
+
+pub use components::Component;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct TopologyOptions {
+    pub run_id: String,
+    pub images: Images,
+    pub refsys_bin: PathBuf,
+    /// Label the resources `qalens.keep=true` so no sweep removes them.
+    pub keep: bool,
+}
+
+impl TopologyOptions {
+    /// A fresh run id, images from the environment, the host-built `refsys`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            run_id: cleanup::new_run_id(),
+            images: Images::from_env()?,
+            refsys_bin: crate::images::refsys_binary()?,
+            keep: false,
+        })
+    }
+}
+
+/// Where a test reaches each component from the host (all on 127.0.0.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoints {
+    pub run_id: String,
+    /// The gateway, the only door real clients use.
+    pub gateway: String,
+    /// Internal inspection endpoints, not routed by the gateway.
+    pub orders: String,
+    pub email: String,
+    /// `amqp://` URL of the broker.
+    pub amqp: String,
+    /// RabbitMQ management API.
+    pub rabbitmq_management: String,
+    /// `redis://` URL.
+    pub redis: String,
+}
+
+pub struct Topology {
+    run_id: String,
+    docker: Docker,
+    network: String,
+    containers: HashMap<Component, ContainerAsync<GenericImage>>,
+    endpoints: Endpoints,
+    started_in: Duration,
+}
+
+impl Topology {
+    /// Creates the network and starts every component, each waited on by its ready
+    /// condition. On failure, whatever was started is removed before the error returns.
+    pub async fn start(docker: &Docker, options: TopologyOptions) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let run_id = options.run_id.clone();
+        match Self::try_start(docker, &options, started).await {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                if let Err(cleanup_err) = cleanup::remove_run(docker, &run_id).await {
+                    eprintln!(
+                        "qalens: cleanup after failed start of {run_id} failed: {cleanup_err:#}"
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn try_start(
+        docker: &Docker,
+        options: &TopologyOptions,
+        started: Instant,
+    ) -> anyhow::Result<Self> {
+        let run_id = &options.run_id;
+        let network = format!("{run_id}-net");
+        let labels = cleanup::labels(run_id, options.keep);
+        docker
+            .create_network(NetworkCreateRequest {
+                name: network.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(labels.clone().into_iter().collect()),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("creating network {network}"))?;
+
+        let spec = components::Spec {
+            run_id,
+            network: &network,
+            labels: &labels,
+            images: &options.images,
+            refsys_bin: &options.refsys_bin,
+        };
+        let mut containers = HashMap::new();
+        // Infrastructure first, then the services that need it, then the gateway.
+        for wave in Component::start_waves() {
+            let started = futures::future::join_all(wave.iter().map(|c| spec.start(*c))).await;
+            let mut first_error = None;
+            for (component, result) in wave.iter().zip(started) {
+                match result {
+                    Ok(container) => {
+                        containers.insert(*component, container);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e.context(format!("starting {component}")));
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+
+        let port = |c: Component, p: u16| {
+            let container = &containers[&c];
+            async move {
+                container
+                    .get_host_port_ipv4(p)
+                    .await
+                    .with_context(|| format!("{c} has no host port for {p}"))
+            }
+        };
+        let endpoints = Endpoints {
+            run_id: run_id.clone(),
+            gateway: format!("http://127.0.0.1:{}", port(Component::Gateway, 8080).await?),
+            orders: format!("http://127.0.0.1:{}", port(Component::Orders, 8080).await?),
+            email: format!("http://127.0.0.1:{}", port(Component::Email, 8080).await?),
+            amqp: format!(
+                "amqp://guest:guest@127.0.0.1:{}/%2f",
+                port(Component::Rabbitmq, 5672).await?
+            ),
+            rabbitmq_management: format!(
+                "http://127.0.0.1:{}",
+                port(Component::Rabbitmq, 15672).await?
+            ),
+            redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
+        };
+        Ok(Self {
+            run_id: run_id.clone(),
+            docker: docker.clone(),
+            network,
+            containers,
+            endpoints,
+            started_in: started.elapsed(),
+        })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// How long [`Topology::start`] took.
+    pub fn started_in(&self) -> Duration {
+        self.started_in
+    }
+
+    /// The container id of `component`.
+    pub fn container_id(&self, component: Component) -> Option<&str> {
+        self.containers.get(&component).map(|c| c.id())
+    }
+
+    /// The last `tail` lines of a component's logs (stdout and stderr).
+    pub async fn logs(&self, component: Component, tail: usize) -> String {
+        let Some(c) = self.containers.get(&component) else {
+            return String::new();
+        };
+        let out = c.stdout_to_vec().await.unwrap_or_default();
+        let err = c.stderr_to_vec().await.unwrap_or_default();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(tail)..].join("\n")
+    }
+
+    /// Removes every container and the network, concurrently; reports what was left.
+    pub async fn teardown(self) -> anyhow::Result<()> {
+        let Self {
+            run_id,
+            docker,
+            network,
+            containers,
+            ..
+        } = self;
+        let removals = containers.into_values().map(|c| c.rm());
+        let results = futures::future::join_all(removals).await;
+        let mut first_error = results
+            .into_iter()
+            .find_map(Result::err)
+            .map(anyhow::Error::new);
+        if let Err(e) = docker.remove_network(&network).await {
+            first_error.get_or_insert(anyhow::Error::new(e));
+        }
+        // Whatever is still labelled with this run (a container half-created when a
+        // signal arrived, say) goes too.
+        if let Err(e) = cleanup::remove_run(&docker, &run_id).await {
+            first_error.get_or_insert(e);
+        }
+        match first_error {
+            Some(e) => Err(e.context(format!("tearing down {run_id}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Leaves the containers running (labelled `qalens.keep` only if started so) and
+    /// forgets them; `qalens down <run id>` removes them later.
+    pub fn detach(self) -> Endpoints {
+        let endpoints = self.endpoints.clone();
+        // Dropping a ContainerAsync removes it, so the handles must not be dropped.
+        std::mem::forget(self.containers);
+        endpoints
+    }
+}

@@ -1,0 +1,81 @@
+//! Per-scenario state. Anything a scenario creates is named after its scenario id, so
+//! concurrent scenarios on the shared topology never see each other's data.
+
+use std::fmt;
+
+use contracts::OrderView;
+
+/// One HTTP request and its response, kept for assertions and failure reports.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_body: Option<String>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} {}", self.method, self.url)?;
+        if let Some(b) = &self.request_body {
+            writeln!(f, "  request body: {}", truncate(b, 500))?;
+        }
+        writeln!(f, "  -> {}", self.status)?;
+        for (k, v) in &self.headers {
+            writeln!(f, "  {k}: {v}")?;
+        }
+        write!(f, "  body: {}", truncate(&self.body, 500))
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        s.to_string()
+    } else {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes)", &s[..end], s.len())
+    }
+}
+
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct QaWorld {
+    /// Unique per scenario, e.g. `s3f9a1c2e`; prefixes every name the scenario creates.
+    pub scenario_id: String,
+    /// The customer the scenario acts as (already namespaced).
+    pub customer: Option<String>,
+    /// The last HTTP exchange, shown when a check fails.
+    pub last: Option<Exchange>,
+    /// The last order created through the gateway.
+    pub order: Option<OrderView>,
+}
+
+impl QaWorld {
+    fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            scenario_id: format!("s{}", &id[..8]),
+            customer: None,
+            last: None,
+            order: None,
+        }
+    }
+
+    /// `name` made unique to this scenario.
+    pub fn scoped(&self, name: &str) -> String {
+        format!("{name}-{}", self.scenario_id)
+    }
+
+    /// The last exchange, for failure messages.
+    pub fn last_exchange(&self) -> String {
+        match &self.last {
+            Some(e) => format!("last HTTP exchange:\n{e}"),
+            None => "no HTTP exchange yet".into(),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Runs every feature file against the reference system, as `qalens run features` does,
+//! so that `cargo test --workspace` exercises the same scenarios as CI.
+//!
+//! `QALENS_TAGS` narrows the run with a tag expression.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let features = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
+    let command = qalens::cli::Command::Run {
+        paths: vec![features],
+        tags: std::env::var("QALENS_TAGS").ok().filter(|t| !t.is_empty()),
+        junit: None,
+        json: None,
+        concurrency: 16,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(qalens::cli::dispatch(command));
+    drop(runtime);
+    if code == 0 {
+        println!("qalens features: all scenarios passed");
+    }
+    ExitCode::from(code)
+}

@@ -1,0 +1,137 @@
+//! RabbitMQ plumbing shared by the publisher (orders' outbox relay) and the consumers:
+//! connecting with retries and declaring the queue topology.
+//!
+//! Topology: a durable topic exchange [`contracts::ORDER_EVENTS_EXCHANGE`]; per consumer a
+//! durable quorum queue with an explicit `x-delivery-limit` that dead-letters through
+//! the direct exchange [`contracts::DEAD_LETTER_EXCHANGE`] into `<queue>.dlq`.
+
+use std::time::Duration;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+
+/// Connects to `url`, retrying for up to `patience` (the broker may still be starting).
+pub async fn connect(url: &str, patience: Duration) -> anyhow::Result<Connection> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match Connection::connect(url, ConnectionProperties::default()).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if tokio::time::Instant::now() + wait < deadline => {
+                tracing::warn!(error = %e, "broker not reachable yet, retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot connect to the broker at {url} within {patience:?}: {e}"
+                ));
+            }
+        }
+    }
+}
+
+/// Declares the events exchange (idempotent).
+pub async fn declare_events_exchange(channel: &Channel) -> lapin::Result<()> {
+    channel
+        .exchange_declare(
+            contracts::ORDER_EVENTS_EXCHANGE.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// How a consumer queue is declared.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    /// Queue name; its dead-letter queue is `<name>.dlq`.
+    pub name: String,
+    /// Routing-key patterns bound on the events exchange.
+    pub bindings: Vec<String>,
+    /// Redeliveries after the first delivery before a message is dead-lettered.
+    pub delivery_limit: u32,
+}
+
+impl QueueSpec {
+    pub fn dlq_name(&self) -> String {
+        format!("{}.dlq", self.name)
+    }
+}
+
+/// Declares the exchanges, the consumer queue, its dead-letter queue and the bindings.
+pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapin::Result<()> {
+    declare_events_exchange(channel).await?;
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .exchange_declare(
+            contracts::DEAD_LETTER_EXCHANGE.into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+
+    let mut dlq_args = FieldTable::default();
+    dlq_args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    let dlq = spec.dlq_name();
+    channel
+        .queue_declare(dlq.as_str().into(), durable, dlq_args)
+        .await?;
+    channel
+        .queue_bind(
+            dlq.as_str().into(),
+            contracts::DEAD_LETTER_EXCHANGE.into(),
+            spec.name.as_str().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args.insert(
+        "x-delivery-limit".into(),
+        AMQPValue::LongInt(spec.delivery_limit as i32),
+    );
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(contracts::DEAD_LETTER_EXCHANGE.into()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(spec.name.as_str().into()),
+    );
+    channel
+        .queue_declare(spec.name.as_str().into(), durable, args)
+        .await?;
+    for key in &spec.bindings {
+        channel
+            .queue_bind(
+                spec.name.as_str().into(),
+                contracts::ORDER_EVENTS_EXCHANGE.into(),
+                key.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(())
+}

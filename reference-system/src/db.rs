@@ -1,0 +1,55 @@
+//! A service's own SQLite database, used from async code.
+//!
+//! SQLite calls block, so they run on the blocking pool; one connection per service is
+//! enough at this scale and keeps transactions trivially serialisable.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("database lock poisoned")]
+    Poisoned,
+}
+
+impl Db {
+    /// Opens (creating when missing) the database at `path` and applies `schema`.
+    pub fn open(path: &Path, schema: &str) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        )?;
+        conn.execute_batch(schema)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub async fn call<F, R>(&self, f: F) -> Result<R, DbError>
+    where
+        F: FnOnce(&mut Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| DbError::Poisoned)?;
+            f(&mut guard).map_err(DbError::from)
+        })
+        .await?
+    }
+}

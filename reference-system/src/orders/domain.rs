@@ -1,0 +1,96 @@
+//! Validated order fields: parse at the edge, never re-check inside.
+
+use crate::error::ApiError;
+
+/// A customer id: 1 to 64 characters of `[A-Za-z0-9._@-]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer(String);
+
+/// A stock keeping unit: 1 to 32 characters of `[A-Z0-9-]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sku(String);
+
+/// Units ordered: 1 to 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity(u32);
+
+impl Customer {
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let ok = (1..=64).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ApiError::BadRequest(format!(
+                "customer {s:?} must be 1-64 characters of letters, digits, '.', '_', '@' or '-'"
+            )))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Sku {
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let ok = (1..=32).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ApiError::BadRequest(format!(
+                "sku {s:?} must be 1-32 characters of A-Z, 0-9 or '-'"
+            )))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Quantity {
+    pub const MAX: u32 = 1000;
+    pub fn parse(n: u32) -> Result<Self, ApiError> {
+        if (1..=Self::MAX).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(ApiError::BadRequest(format!(
+                "quantity {n} must be between 1 and {}",
+                Self::MAX
+            )))
+        }
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customers_are_validated() {
+        assert!(Customer::parse("alice-1@x").is_ok());
+        assert!(Customer::parse("").is_err());
+        assert!(Customer::parse("a b").is_err());
+        assert!(Customer::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn skus_are_validated() {
+        assert!(Sku::parse("SKU-1").is_ok());
+        assert!(Sku::parse("sku-1").is_err());
+        assert!(Sku::parse("").is_err());
+    }
+
+    #[test]
+    fn quantities_are_bounded() {
+        assert!(Quantity::parse(0).is_err());
+        assert_eq!(Quantity::parse(1).unwrap().get(), 1);
+        assert!(Quantity::parse(Quantity::MAX).is_ok());
+        assert!(Quantity::parse(Quantity::MAX + 1).is_err());
+    }
+}

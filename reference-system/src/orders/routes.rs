@@ -1,0 +1,80 @@
+//! Orders' HTTP surface. `/internal/*` is for inspection; the gateway does not route it.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use contracts::{OrderView, PlaceOrderRequest};
+use uuid::Uuid;
+
+use super::AppState;
+use super::domain::{Customer, Quantity, Sku};
+use super::store::{NewOrder, Placed};
+use crate::error::ApiError;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/orders", post(place_order))
+        .route("/orders/{id}", get(get_order))
+        .route("/internal/outbox", get(outbox_backlog))
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// `POST /orders`: 201 with the new order; with an `Idempotency-Key` seen before, 200 with
+/// the order created the first time.
+async fn place_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<PlaceOrderRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let order = NewOrder {
+        customer: Customer::parse(&req.customer)?,
+        sku: Sku::parse(&req.sku)?,
+        quantity: Quantity::parse(req.quantity)?,
+    };
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| (1..=200).contains(&k.len()))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "Idempotency-Key must be 1-200 visible ASCII characters".into(),
+                    )
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    match state.store.place(order, key).await? {
+        Placed::Created(view) => {
+            state.outbox_wake.notify_one();
+            Ok((StatusCode::CREATED, Json(view)))
+        }
+        Placed::Existing(view) => Ok((StatusCode::OK, Json(view))),
+    }
+}
+
+async fn get_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::BadRequest(format!("{id:?} is not an order id")))?;
+    state
+        .store
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("order {id} does not exist")))
+}
+
+async fn outbox_backlog(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let pending = state.store.outbox_backlog().await?;
+    Ok(Json(serde_json::json!({ "pending": pending })))
+}
