@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 pub use consumer::{Outcome, handle_delivery};
-pub use store::Store;
+pub use store::{SCHEMA, Store};
 
 use crate::amqp::QueueSpec;
 use crate::config::{ConfigError, parse_or, var_or};

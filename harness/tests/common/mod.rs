@@ -1,0 +1,89 @@
+//! Helpers for the tests that run the real `qalens` binary and inspect Docker.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use qalens::cleanup::{self, RunResources};
+
+pub fn fixtures(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn qalens(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qalens"));
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The resources in Docker owned by process `pid`.
+pub fn owned_by(pid: u32) -> Vec<RunResources> {
+    runtime().block_on(async {
+        let docker = cleanup::docker().await.expect("docker");
+        cleanup::list_runs(&docker)
+            .await
+            .expect("list runs")
+            .into_iter()
+            .filter(|r| r.owner.split(':').next() == Some(pid.to_string().as_str()))
+            .collect()
+    })
+}
+
+/// Waits (up to 120 s) until process `child` owns at least `containers` containers.
+pub fn wait_for_containers(child: &mut Child, containers: usize) {
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let n: usize = owned_by(child.id())
+            .iter()
+            .map(|r| r.containers.len())
+            .sum();
+        if n >= containers {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("qalens exited ({status}) before it had {containers} containers");
+        }
+        assert!(
+            Instant::now() < end,
+            "qalens never had {containers} containers"
+        );
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+}
+
+pub fn finish(child: Child) -> (ExitStatus, String) {
+    let out = child.wait_with_output().expect("wait");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status, text)
+}
+
+pub fn assert_nothing_left(pid: u32, output: &str) {
+    let left = owned_by(pid);
+    assert!(
+        left.is_empty(),
+        "run left resources behind: {left:?}\n{output}"
+    );
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig} failed");
+}

@@ -1,0 +1,6 @@
+//! The reference services over their real HTTP surface, each on port 0 with its own
+//! SQLite file. One test binary for the crate (see helpers.rs).
+
+mod email;
+mod helpers;
+mod orders;
