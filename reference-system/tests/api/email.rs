@@ -5,7 +5,8 @@ use refsys::email::{Outcome, Store, handle_delivery};
 use uuid::Uuid;
 
 fn store() -> Store {
-    let db = refsys::db::Db::open(&crate::helpers::temp_db("email"), refsys::email::SCHEMA).unwrap();
+    let db =
+        refsys::db::Db::open(&crate::helpers::temp_db("email"), refsys::email::SCHEMA).unwrap();
     Store::new(db)
 }
 
@@ -26,7 +27,10 @@ async fn a_duplicated_delivery_sends_one_email() {
     let order = Uuid::new_v4();
     let body = placed(order);
     for _ in 0..3 {
-        assert_eq!(handle_delivery(&store, Some("m-1"), &body).await, Outcome::Ack);
+        assert_eq!(
+            handle_delivery(&store, Some("m-1"), &body).await,
+            Outcome::Ack
+        );
     }
     let emails = store.emails(Some(order)).await.unwrap();
     assert_eq!(emails.len(), 1, "{emails:?}");
@@ -38,8 +42,14 @@ async fn a_duplicated_delivery_sends_one_email() {
 async fn distinct_messages_each_send_an_email() {
     let store = store();
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    assert_eq!(handle_delivery(&store, Some("m-a"), &placed(a)).await, Outcome::Ack);
-    assert_eq!(handle_delivery(&store, Some("m-b"), &placed(b)).await, Outcome::Ack);
+    assert_eq!(
+        handle_delivery(&store, Some("m-a"), &placed(a)).await,
+        Outcome::Ack
+    );
+    assert_eq!(
+        handle_delivery(&store, Some("m-b"), &placed(b)).await,
+        Outcome::Ack
+    );
     assert_eq!(store.emails(None).await.unwrap().len(), 2);
 }
 
@@ -49,7 +59,10 @@ async fn poison_messages_are_rejected_to_the_dead_letter_queue() {
     for (id, body) in [
         (Some("m-1"), b"not json".to_vec()),
         (Some("m-2"), br#"{"type":"Unknown"}"#.to_vec()),
-        (Some("m-3"), br#"{"type":"OrderPlaced","order_id":"nope"}"#.to_vec()),
+        (
+            Some("m-3"),
+            br#"{"type":"OrderPlaced","order_id":"nope"}"#.to_vec(),
+        ),
         (None, placed(Uuid::new_v4())),
         (Some(""), placed(Uuid::new_v4())),
     ] {

@@ -34,7 +34,9 @@ pub async fn spawn_orders(amqp_url: &str) -> TestApp {
         amqp_url: amqp_url.to_string(),
         outbox_poll: Duration::from_millis(50),
     };
-    let app = refsys::orders::Application::build(config).await.expect("orders builds");
+    let app = refsys::orders::Application::build(config)
+        .await
+        .expect("orders builds");
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

@@ -7,14 +7,28 @@ fn order_body() -> Value {
 }
 
 async fn outbox_pending(app: &crate::helpers::TestApp) -> i64 {
-    let v: Value = app.http.get(app.url("/internal/outbox")).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .http
+        .get(app.url("/internal/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["pending"].as_i64().unwrap()
 }
 
 #[tokio::test]
 async fn an_order_is_created_and_its_event_waits_in_the_outbox_while_the_broker_is_down() {
     let app = spawn_orders(NO_BROKER).await;
-    let res = app.http.post(app.url("/orders")).json(&order_body()).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/orders"))
+        .json(&order_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let order: contracts::OrderView = res.json().await.unwrap();
     assert_eq!(order.customer, "alice");
@@ -22,7 +36,12 @@ async fn an_order_is_created_and_its_event_waits_in_the_outbox_while_the_broker_
     // The broker is unreachable: the event is kept, not lost.
     assert_eq!(outbox_pending(&app).await, 1);
 
-    let res = app.http.get(app.url(&format!("/orders/{}", order.id))).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url(&format!("/orders/{}", order.id)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let read: contracts::OrderView = res.json().await.unwrap();
     assert_eq!(read, order);
@@ -58,10 +77,17 @@ async fn invalid_orders_get_a_problem_and_create_nothing() {
         json!({"customer": "alice", "sku": "SKU-1"}),
         json!({"customer": "alice", "sku": "SKU-1", "quantity": 1, "extra": true}),
     ] {
-        let res = app.http.post(app.url("/orders")).json(&body).send().await.unwrap();
+        let res = app
+            .http
+            .post(app.url("/orders"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 400, "{body}");
         assert_eq!(
-            res.headers()["content-type"], "application/problem+json",
+            res.headers()["content-type"],
+            "application/problem+json",
             "{body}"
         );
         let problem: contracts::Problem = res.json().await.unwrap();
@@ -74,8 +100,18 @@ async fn invalid_orders_get_a_problem_and_create_nothing() {
 #[tokio::test]
 async fn unknown_orders_are_404_and_malformed_ids_400() {
     let app = spawn_orders(NO_BROKER).await;
-    let res = app.http.get(app.url(&format!("/orders/{}", uuid::Uuid::new_v4()))).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url(&format!("/orders/{}", uuid::Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
-    let res = app.http.get(app.url("/orders/not-an-id")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/orders/not-an-id"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
 }
