@@ -6,8 +6,12 @@
 //!
 //! Run its tests with `cargo test -p contracts`.
 
+pub mod jwt;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub mod services;
 
 /// The topic exchange on which orders publishes its events.
 pub const ORDER_EVENTS_EXCHANGE: &str = "orders.events";
@@ -16,6 +20,8 @@ pub const ORDER_EVENTS_EXCHANGE: &str = "orders.events";
 pub const DEAD_LETTER_EXCHANGE: &str = "qalens.dlx";
 /// The queue the email consumer reads.
 pub const EMAIL_QUEUE: &str = "email";
+/// The queue the analytics consumer reads.
+pub const ANALYTICS_QUEUE: &str = "analytics";
 
 /// Header names the gateway sets on requests it forwards (and strips from clients).
 pub mod headers {
@@ -35,13 +41,38 @@ pub struct PlaceOrderRequest {
     pub quantity: u32,
 }
 
-/// The state of an order, as orders reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The state of an order, as orders reports it. PENDING while the saga runs; CONFIRMED
+/// or CANCELLED (compensated, with a reason) when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Pending,
     Confirmed,
     Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Confirmed => "CONFIRMED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl std::str::FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "PENDING" => Ok(OrderStatus::Pending),
+            "CONFIRMED" => Ok(OrderStatus::Confirmed),
+            "CANCELLED" => Ok(OrderStatus::Cancelled),
+            other => Err(format!(
+                "unknown order status {other:?} (PENDING, CONFIRMED or CANCELLED)"
+            )),
+        }
+    }
 }
 
 /// An order as returned by `POST /orders` and `GET /orders/{id}`.
@@ -51,20 +82,31 @@ pub struct OrderView {
     pub customer: String,
     pub sku: String,
     pub quantity: u32,
+    /// Total price in cents.
+    pub amount_cents: u64,
     pub status: OrderStatus,
+    /// Why a CANCELLED order was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Routing keys on [`ORDER_EVENTS_EXCHANGE`].
 pub mod routing {
     pub const ORDER_PLACED: &str = "order.placed";
+    pub const ORDER_CONFIRMED: &str = "order.confirmed";
+    pub const ORDER_CANCELLED: &str = "order.cancelled";
+    /// Matches every order event.
+    pub const ALL_ORDER_EVENTS: &str = "order.*";
 }
 
 /// An event on [`ORDER_EVENTS_EXCHANGE`]. The AMQP `message-id` equals `event_id`,
-/// which is what consumers deduplicate on.
+/// which is what consumers deduplicate on; the AMQP `type` is the variant name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum OrderEvent {
     OrderPlaced(OrderPlaced),
+    OrderConfirmed(OrderConfirmed),
+    OrderCancelled(OrderCancelled),
 }
 
 impl OrderEvent {
@@ -72,6 +114,17 @@ impl OrderEvent {
     pub fn event_id(&self) -> Uuid {
         match self {
             OrderEvent::OrderPlaced(e) => e.event_id,
+            OrderEvent::OrderConfirmed(e) => e.event_id,
+            OrderEvent::OrderCancelled(e) => e.event_id,
+        }
+    }
+
+    /// The order the event is about.
+    pub fn order_id(&self) -> Uuid {
+        match self {
+            OrderEvent::OrderPlaced(e) => e.order_id,
+            OrderEvent::OrderConfirmed(e) => e.order_id,
+            OrderEvent::OrderCancelled(e) => e.order_id,
         }
     }
 
@@ -79,11 +132,22 @@ impl OrderEvent {
     pub fn routing_key(&self) -> &'static str {
         match self {
             OrderEvent::OrderPlaced(_) => routing::ORDER_PLACED,
+            OrderEvent::OrderConfirmed(_) => routing::ORDER_CONFIRMED,
+            OrderEvent::OrderCancelled(_) => routing::ORDER_CANCELLED,
+        }
+    }
+
+    /// The variant name, also sent as the AMQP `type` property.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            OrderEvent::OrderPlaced(_) => "OrderPlaced",
+            OrderEvent::OrderConfirmed(_) => "OrderConfirmed",
+            OrderEvent::OrderCancelled(_) => "OrderCancelled",
         }
     }
 }
 
-/// Published once per order accepted by orders.
+/// Published when orders accepts an order (status PENDING).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
     pub event_id: Uuid,
@@ -91,6 +155,26 @@ pub struct OrderPlaced {
     pub customer: String,
     pub sku: String,
     pub quantity: u32,
+}
+
+/// Published when the saga confirmed an order: stock reserved and payment charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderConfirmed {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    pub customer: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub amount_cents: u64,
+}
+
+/// Published when the saga cancelled an order and compensated what it had done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    pub customer: String,
+    pub reason: String,
 }
 
 /// An email the email consumer recorded (`GET /internal/emails`).

@@ -24,24 +24,169 @@ pub struct StepDoc {
 /// Every documented step.
 pub const DOCS: &[StepDoc] = &[
     StepDoc {
-        domain: "orders",
-        description: "Act as a new customer; the name is made unique to the scenario.",
-        example: "Given a customer \"alice\"",
+        domain: "identity",
+        description: "Act as a new client of a tier (free or paid) with every non-admin scope; the name is made unique to the scenario.",
+        example: "Given a free client \"alice\"",
     },
     StepDoc {
-        domain: "orders",
-        description: "POST /orders through the gateway as the current customer.",
-        example: "When the customer places an order for 2 of \"SKU-1\" through the gateway",
+        domain: "identity",
+        description: "Act as a client that also has the admin scope.",
+        example: "Given an admin client \"ops\"",
     },
     StepDoc {
-        domain: "orders",
-        description: "Wait up to the deadline until the email consumer recorded emails for the last order; then exactly that many must exist, addressed to the customer.",
-        example: "Then within 10 seconds exactly 1 confirmation email exists for the order",
+        domain: "identity",
+        description: "Narrow the client's token to exactly these scopes (space-separated).",
+        example: "Given the client's token has only the scope \"orders:read\"",
+    },
+    StepDoc {
+        domain: "identity",
+        description: "Choose what the client presents: no token, a malformed token, an expired token, a token signed with the wrong key, an unsigned alg-none token, or a valid token.",
+        example: "Given the client presents an expired token",
     },
     StepDoc {
         domain: "http",
-        description: "The last HTTP response had this status.",
+        description: "Send one request through the front door as the client.",
+        example: "When the client sends GET \"/orders/123\"",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send one request straight to one gateway replica (1-based).",
+        example: "When the client sends GET \"/limited/fixed\" to gateway replica 2",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send one request with an extra header (for example a spoofed identity header).",
+        example: "When the client sends GET \"/limited/fixed\" with the header \"x-client-id\" set to \"somebody-else\"",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send N requests one after another through the front door.",
+        example: "When the client sends 6 GET requests to \"/limited/fixed\"",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send N requests at the same time through the front door.",
+        example: "When the client sends 20 GET requests to \"/limited/fixed\" at once",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send N requests one after another, to replica 1, 2, ..., K, 1, ...",
+        example: "When the client sends 12 GET requests to \"/limited/sliding\" round-robin across the gateway replicas",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Send N requests at the same time, spread evenly over the gateway replicas.",
+        example: "When the client sends 30 GET requests to \"/limited/fixed\" at once across the gateway replicas",
+    },
+    StepDoc {
+        domain: "http",
+        description: "The last response had this status.",
         example: "Then the response status is 201",
+    },
+    StepDoc {
+        domain: "http",
+        description: "Exactly this many responses of the last batch had this status.",
+        example: "Then exactly 5 of the responses had status 200",
+    },
+    StepDoc {
+        domain: "http",
+        description: "In send order: the first N responses had one status and every later one another.",
+        example: "Then the first 5 responses had status 200 and the rest 429",
+    },
+    StepDoc {
+        domain: "http",
+        description: "The responses of the last batch carried this many distinct x-gateway-replica values.",
+        example: "Then the responses came from all 3 gateway replicas",
+    },
+    StepDoc {
+        domain: "http",
+        description: "The last response lacks this header.",
+        example: "Then the response has no header \"retry-after\"",
+    },
+    StepDoc {
+        domain: "http",
+        description: "The last response has this header with exactly this value.",
+        example: "Then the response header \"x-gateway-replica\" is \"1\"",
+    },
+    StepDoc {
+        domain: "http",
+        description: "The last response is application/problem+json (RFC 9457) with this status in status line and body.",
+        example: "Then the response is a problem with status 429",
+    },
+    StepDoc {
+        domain: "http",
+        description: "No response of the last batch took longer than this.",
+        example: "Then every response arrived within 500 milliseconds",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "The last response has an integer Retry-After of at least 1 second.",
+        example: "Then the response has a Retry-After of at least 1 whole second",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "RateLimit-Policy and RateLimit headers (IETF draft) are well-formed and name this quota.",
+        example: "Then the response has well-formed RateLimit headers for a limit of 5 per 60 seconds",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Wait exactly as long as the last response's Retry-After says (the server's promise is under test).",
+        example: "When the client waits as long as Retry-After says",
+    },
+    StepDoc {
+        domain: "security",
+        description: "Call every route of the gateway's own route table (read from /admin/routes) with the client's credentials.",
+        example: "When the client calls every route in the gateway's route table",
+    },
+    StepDoc {
+        domain: "security",
+        description: "Every route of the last sweep answered 401 with a Bearer WWW-Authenticate challenge.",
+        example: "Then every route answered 401 with a WWW-Authenticate challenge",
+    },
+    StepDoc {
+        domain: "security",
+        description: "Every route of the last sweep answered 403.",
+        example: "Then every route answered 403",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "POST /orders through the front door for the client.",
+        example: "When the client places an order for 2 of \"SKU-1\"",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "POST /orders with an Idempotency-Key (scoped to the scenario).",
+        example: "When the client places an order for 1 of \"SKU-2\" with idempotency key \"checkout-1\"",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Wait until the last order has this status (PENDING, CONFIRMED or CANCELLED).",
+        example: "Then within 10 seconds the order is CONFIRMED",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "The last order is CANCELLED and its reason contains this text.",
+        example: "Then the order was cancelled because \"insufficient stock\"",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Wait until no order the scenario created is PENDING.",
+        example: "Then every order of the scenario is CONFIRMED or CANCELLED within 15 seconds",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Wait until the email consumer recorded emails for the last order; exactly that many must exist, to the client (0 watches the whole window).",
+        example: "Then within 10 seconds exactly 1 confirmation email exists for the order",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Invariant: every CONFIRMED order has one standing charge, every other order none.",
+        example: "Then no charge of the scenario stands without a confirmed order",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Invariant: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
+        example: "Then no stock of the scenario stays reserved for an order that is not confirmed",
     },
 ];
 

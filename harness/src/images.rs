@@ -5,6 +5,7 @@
 //! | `QALENS_RABBITMQ_IMAGE` | `rabbitmq:3.13-management` | RabbitMQ (`rabbitmq-server`) |
 //! | `QALENS_REDIS_IMAGE` | `redis:7` | Redis (`redis-server`) |
 //! | `QALENS_RUNTIME_IMAGE` | `debian:bookworm-slim` | the reference services (`refsys`, mounted in) |
+//! | `QALENS_NGINX_IMAGE` | `nginx:1.27` | the front door before the gateway replicas |
 //! | `QALENS_REFSYS_BIN` | `refsys` beside the running binary | the host-built `refsys` binary |
 //!
 //! The defaults are public images for machines whose Docker can pull; `ci/` scripts build
@@ -61,6 +62,7 @@ pub struct Images {
     pub rabbitmq: ImageRef,
     pub redis: ImageRef,
     pub runtime: ImageRef,
+    pub nginx: ImageRef,
 }
 
 fn from_env(var: &str, default: &str) -> anyhow::Result<ImageRef> {
@@ -74,6 +76,7 @@ impl Images {
             rabbitmq: from_env("QALENS_RABBITMQ_IMAGE", "rabbitmq:3.13-management")?,
             redis: from_env("QALENS_REDIS_IMAGE", "redis:7")?,
             runtime: from_env("QALENS_RUNTIME_IMAGE", "debian:bookworm-slim")?,
+            nginx: from_env("QALENS_NGINX_IMAGE", "nginx:1.27")?,
         })
     }
 }

@@ -14,6 +14,8 @@ pub struct Exchange {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// From sending the request to the end of the response body.
+    pub elapsed: std::time::Duration,
 }
 
 impl fmt::Display for Exchange {
@@ -22,7 +24,7 @@ impl fmt::Display for Exchange {
         if let Some(b) = &self.request_body {
             writeln!(f, "  request body: {}", truncate(b, 500))?;
         }
-        writeln!(f, "  -> {}", self.status)?;
+        writeln!(f, "  -> {} in {} ms", self.status, self.elapsed.as_millis())?;
         for (k, v) in &self.headers {
             writeln!(f, "  {k}: {v}")?;
         }
@@ -42,17 +44,43 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// What the client presents as credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A valid token with the client's scopes.
+    Valid,
+    /// No Authorization header at all.
+    None,
+    /// A fixed Authorization header value (malformed, expired, wrongly signed, `alg: none`).
+    Raw(String),
+}
+
+/// The client a scenario acts as.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Already scoped to the scenario.
+    pub id: String,
+    pub tier: contracts::jwt::Tier,
+    /// Space-separated scopes its tokens carry.
+    pub scope: String,
+    pub credentials: Credentials,
+}
+
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
 pub struct QaWorld {
     /// Unique per scenario, e.g. `s3f9a1c2e`; prefixes every name the scenario creates.
     pub scenario_id: String,
-    /// The customer the scenario acts as (already namespaced).
-    pub customer: Option<String>,
+    /// The client the scenario acts as.
+    pub client: Option<Client>,
     /// The last HTTP exchange, shown when a check fails.
     pub last: Option<Exchange>,
+    /// Every exchange of the last batch of requests, in the order they were sent.
+    pub batch: Vec<Exchange>,
     /// The last order created through the gateway.
     pub order: Option<OrderView>,
+    /// Every order this scenario created.
+    pub orders: Vec<OrderView>,
 }
 
 impl QaWorld {
@@ -60,15 +88,24 @@ impl QaWorld {
         let id = uuid::Uuid::new_v4().simple().to_string();
         Self {
             scenario_id: format!("s{}", &id[..8]),
-            customer: None,
+            client: None,
             last: None,
+            batch: vec![],
             order: None,
+            orders: vec![],
         }
     }
 
     /// `name` made unique to this scenario.
     pub fn scoped(&self, name: &str) -> String {
         format!("{name}-{}", self.scenario_id)
+    }
+
+    /// The client, or an error telling the writer which step to add.
+    pub fn client(&self) -> Result<&Client, String> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| "no client yet: start with `Given a free client \"alice\"`".to_string())
     }
 
     /// The last exchange, for failure messages.

@@ -6,12 +6,17 @@
 //! own listener, so tests run it on port 0) and `Application::run_until(shutdown)`.
 
 pub mod amqp;
+pub mod analytics;
 pub mod config;
+pub mod consumer;
 pub mod db;
+pub mod defects;
 pub mod email;
 pub mod error;
 pub mod gateway;
+pub mod inventory;
 pub mod orders;
+pub mod payments;
 pub mod shutdown;
 pub mod telemetry;
 

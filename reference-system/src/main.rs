@@ -4,6 +4,8 @@
 //! refsys gateway   # API gateway in front of the services
 //! refsys orders    # order service (SQLite + transactional outbox to RabbitMQ)
 //! refsys email     # email consumer (RabbitMQ, idempotent, SQLite)
+//! refsys payments  # payments (idempotent charges and refunds, SQLite)
+//! refsys inventory # inventory (stock and reservations per order, SQLite)
 //! ```
 //! Each service reads its configuration from the environment (see README.md); the
 //! harness starts them in containers, but they run just as well on a laptop.
@@ -23,14 +25,21 @@ enum Service {
     Gateway,
     /// Orders: accepts orders, stores them, publishes events through an outbox.
     Orders,
-    /// Email consumer: one email per placed order, deduplicated by message id.
+    /// Email consumer: one email per confirmed order, deduplicated by message id.
     Email,
+    /// Analytics consumer: counts order events by type, deduplicated by message id.
+    Analytics,
+    /// Payments: idempotent charges and refunds per order.
+    Payments,
+    /// Inventory: stock per SKU, one reservation per order, released at most once.
+    Inventory,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     refsys::telemetry::init();
     let cli = Cli::parse();
+    refsys::defects::init_from_env().map_err(anyhow::Error::msg)?;
     let shutdown = refsys::shutdown::signal();
     match cli.service {
         Service::Gateway => {
@@ -43,6 +52,27 @@ async fn main() -> anyhow::Result<()> {
         Service::Orders => {
             let config = refsys::orders::Config::from_env()?;
             refsys::orders::Application::build(config)
+                .await?
+                .run_until(shutdown)
+                .await
+        }
+        Service::Analytics => {
+            let config = refsys::analytics::Config::from_env()?;
+            refsys::analytics::Application::build(config)
+                .await?
+                .run_until(shutdown)
+                .await
+        }
+        Service::Payments => {
+            let config = refsys::payments::Config::from_env()?;
+            refsys::payments::Application::build(config)
+                .await?
+                .run_until(shutdown)
+                .await
+        }
+        Service::Inventory => {
+            let config = refsys::inventory::Config::from_env()?;
+            refsys::inventory::Application::build(config)
                 .await?
                 .run_until(shutdown)
                 .await

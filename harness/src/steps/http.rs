@@ -1,65 +1,261 @@
-//! HTTP requests and responses.
+//! HTTP requests and responses: one request, N in a row, N at once, or spread over the
+//! gateway replicas; exact counts of statuses; headers and problem bodies.
 
-use cucumber::then;
+use std::time::Duration;
+
+use cucumber::{then, when};
+use futures::future::join_all;
 use serde::Serialize;
 
 use super::StepResult;
+use super::identity::authorization;
 use crate::context;
 use crate::world::{Exchange, QaWorld};
 
-/// Sends `method` to `url` (JSON `body` if any) and records the exchange in the world.
-pub async fn send<B: Serialize>(
-    world: &mut QaWorld,
-    method: reqwest::Method,
-    url: String,
-    headers: &[(&str, String)],
-    body: Option<&B>,
-) -> Result<(), String> {
+/// Where a request goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// The front door (nginx before every replica).
+    FrontDoor,
+    /// Gateway replica `n` directly (1-based).
+    Replica(usize),
+}
+
+/// The base URL of `target`.
+pub fn base_url(target: Target) -> Result<String, String> {
     let ctx = context::current()?;
-    let mut req = ctx.http.request(method.clone(), &url);
-    for (k, v) in headers {
-        req = req.header(*k, v);
+    match target {
+        Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
+        Target::Replica(n) => ctx
+            .endpoints
+            .gateways
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "there is no gateway replica {n}: the topology has {}",
+                    ctx.endpoints.gateways.len()
+                )
+            }),
     }
-    let request_body = match body {
-        Some(b) => {
-            let text = serde_json::to_string(b).map_err(|e| e.to_string())?;
-            req = req
-                .header("content-type", "application/json")
-                .body(text.clone());
-            Some(text)
+}
+
+/// One request, described before it is sent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Call {
+    /// A call as the scenario's client (its credentials included).
+    pub fn new(world: &QaWorld, method: &str, target: Target, path: &str) -> Result<Self, String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
+        let mut headers = vec![];
+        if let Some(auth) = authorization(world)? {
+            headers.push(("authorization".to_string(), auth));
         }
-        None => None,
-    };
-    let res = req
-        .send()
-        .await
-        .map_err(|e| format!("{method} {url} failed before any response: {e}"))?;
-    let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
-        .collect();
-    let body = res
-        .text()
-        .await
-        .map_err(|e| format!("{method} {url}: reading the body failed: {e}"))?;
-    world.last = Some(Exchange {
-        method: method.to_string(),
-        url,
-        request_body,
-        status,
-        headers,
-        body,
-    });
+        Ok(Self {
+            method,
+            url: format!("{}{path}", base_url(target)?),
+            headers,
+            body: None,
+        })
+    }
+
+    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
+        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
+        self.headers
+            .push(("content-type".into(), "application/json".into()));
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sends it and returns the exchange (no response is an error naming the call).
+    pub async fn send(&self) -> Result<Exchange, String> {
+        let ctx = context::current()?;
+        let mut req = ctx.http.request(self.method.clone(), &self.url);
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &self.body {
+            req = req.body(b.clone());
+        }
+        let started = std::time::Instant::now();
+        let res = req
+            .send()
+            .await
+            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
+            .collect();
+        let body = res
+            .text()
+            .await
+            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
+        Ok(Exchange {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            request_body: self.body.clone(),
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+/// Sends `call` and records it as the last exchange and a batch of one.
+pub async fn send_one(world: &mut QaWorld, call: Call) -> StepResult {
+    let ex = call.send().await?;
+    world.batch = vec![ex.clone()];
+    world.last = Some(ex);
     Ok(())
+}
+
+/// How a batch is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spread {
+    /// One after another through the front door.
+    Sequential,
+    /// All at once through the front door.
+    Concurrent,
+    /// One after another, replica 1, 2, ..., K, 1, ...
+    RoundRobin,
+    /// All at once, request i to replica i mod K.
+    ConcurrentAcrossReplicas,
+}
+
+async fn send_batch(
+    world: &mut QaWorld,
+    n: usize,
+    method: &str,
+    path: &str,
+    spread: Spread,
+) -> StepResult {
+    if n == 0 || n > 100_000 {
+        return Err(format!("send between 1 and 100000 requests, not {n}"));
+    }
+    let replicas = context::current()?.endpoints.gateways.len().max(1);
+    let calls = (0..n)
+        .map(|i| {
+            let target = match spread {
+                Spread::Sequential | Spread::Concurrent => Target::FrontDoor,
+                Spread::RoundRobin | Spread::ConcurrentAcrossReplicas => {
+                    Target::Replica(i % replicas + 1)
+                }
+            };
+            Call::new(world, method, target, path)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let exchanges = match spread {
+        Spread::Sequential | Spread::RoundRobin => {
+            let mut out = Vec::with_capacity(n);
+            for c in &calls {
+                out.push(c.send().await?);
+            }
+            out
+        }
+        Spread::Concurrent | Spread::ConcurrentAcrossReplicas => {
+            join_all(calls.iter().map(Call::send))
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?
+        }
+    };
+    world.last = exchanges.last().cloned();
+    world.batch = exchanges;
+    Ok(())
+}
+
+#[when(expr = "the client sends {word} {string}")]
+async fn sends(world: &mut QaWorld, method: String, path: String) -> StepResult {
+    let call = Call::new(world, &method, Target::FrontDoor, &path)?;
+    send_one(world, call).await
+}
+
+#[when(expr = "the client sends {word} {string} to gateway replica {int}")]
+async fn sends_to_replica(
+    world: &mut QaWorld,
+    method: String,
+    path: String,
+    replica: usize,
+) -> StepResult {
+    let call = Call::new(world, &method, Target::Replica(replica), &path)?;
+    send_one(world, call).await
+}
+
+#[when(expr = "the client sends {word} {string} with the header {string} set to {string}")]
+async fn sends_with_header(
+    world: &mut QaWorld,
+    method: String,
+    path: String,
+    name: String,
+    value: String,
+) -> StepResult {
+    let call = Call::new(world, &method, Target::FrontDoor, &path)?.header(&name, &value);
+    send_one(world, call).await
+}
+
+#[when(expr = "the client sends {int} {word} requests to {string}")]
+async fn sends_n(world: &mut QaWorld, n: usize, method: String, path: String) -> StepResult {
+    send_batch(world, n, &method, &path, Spread::Sequential).await
+}
+
+#[when(expr = "the client sends {int} {word} requests to {string} at once")]
+async fn sends_n_at_once(
+    world: &mut QaWorld,
+    n: usize,
+    method: String,
+    path: String,
+) -> StepResult {
+    send_batch(world, n, &method, &path, Spread::Concurrent).await
+}
+
+#[when(
+    expr = "the client sends {int} {word} requests to {string} round-robin across the gateway replicas"
+)]
+async fn sends_n_round_robin(
+    world: &mut QaWorld,
+    n: usize,
+    method: String,
+    path: String,
+) -> StepResult {
+    send_batch(world, n, &method, &path, Spread::RoundRobin).await
+}
+
+#[when(
+    expr = "the client sends {int} {word} requests to {string} at once across the gateway replicas"
+)]
+async fn sends_n_at_once_across(
+    world: &mut QaWorld,
+    n: usize,
+    method: String,
+    path: String,
+) -> StepResult {
+    send_batch(world, n, &method, &path, Spread::ConcurrentAcrossReplicas).await
+}
+
+fn last(world: &QaWorld) -> Result<&Exchange, String> {
+    world
+        .last
+        .as_ref()
+        .ok_or_else(|| "no request was sent before this step".to_string())
 }
 
 #[then(expr = "the response status is {int}")]
 async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
-    let Some(last) = &world.last else {
-        return Err("no request was sent before this step".into());
-    };
+    let last = last(world)?;
     if last.status == expected {
         Ok(())
     } else {
@@ -68,5 +264,140 @@ async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
             last.status,
             world.last_exchange()
         ))
+    }
+}
+
+fn status_counts(batch: &[Exchange]) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for e in batch {
+        *counts.entry(e.status).or_insert(0usize) += 1;
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n}×{s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[then(expr = "exactly {int} of the responses had status {int}")]
+async fn exactly_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult {
+    if world.batch.is_empty() {
+        return Err("no requests were sent before this step".into());
+    }
+    let seen = world.batch.iter().filter(|e| e.status == status).count();
+    if seen == n {
+        Ok(())
+    } else {
+        let example = world
+            .batch
+            .iter()
+            .find(|e| e.status != status)
+            .or(world.batch.last());
+        Err(format!(
+            "expected exactly {n} of {} responses with status {status}, saw {seen} ({})\nan exchange:\n{}",
+            world.batch.len(),
+            status_counts(&world.batch),
+            example.map(ToString::to_string).unwrap_or_default()
+        ))
+    }
+}
+
+#[then(expr = "the first {int} responses had status {int} and the rest {int}")]
+async fn first_n_then_rest(world: &mut QaWorld, n: usize, first: u16, rest: u16) -> StepResult {
+    for (i, e) in world.batch.iter().enumerate() {
+        let expected = if i < n { first } else { rest };
+        if e.status != expected {
+            return Err(format!(
+                "request {} of {} should have got {expected}, got {} ({} overall)\n{e}",
+                i + 1,
+                world.batch.len(),
+                e.status,
+                status_counts(&world.batch)
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "the responses came from all {int} gateway replicas")]
+async fn from_all_replicas(world: &mut QaWorld, k: usize) -> StepResult {
+    let replicas: std::collections::BTreeSet<String> = world
+        .batch
+        .iter()
+        .filter_map(|e| header(e, "x-gateway-replica").map(str::to_string))
+        .collect();
+    if replicas.len() == k {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected answers from {k} replicas, saw replicas {replicas:?}"
+        ))
+    }
+}
+
+/// A response header by case-insensitive name.
+pub fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
+    e.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[then(expr = "the response has no header {string}")]
+async fn has_no_header(world: &mut QaWorld, name: String) -> StepResult {
+    let last = last(world)?;
+    match header(last, &name) {
+        None => Ok(()),
+        Some(v) => Err(format!(
+            "expected no {name} header, saw {name}: {v}\n{}",
+            world.last_exchange()
+        )),
+    }
+}
+
+#[then(expr = "the response header {string} is {string}")]
+async fn header_is(world: &mut QaWorld, name: String, value: String) -> StepResult {
+    let last = last(world)?;
+    match header(last, &name) {
+        Some(v) if v == value => Ok(()),
+        other => Err(format!(
+            "expected {name}: {value}, saw {other:?}\n{}",
+            world.last_exchange()
+        )),
+    }
+}
+
+#[then(expr = "the response is a problem with status {int}")]
+async fn is_problem(world: &mut QaWorld, status: u16) -> StepResult {
+    let last = last(world)?;
+    let ctype = header(last, "content-type").unwrap_or_default();
+    let problem: Result<contracts::Problem, _> = serde_json::from_str(&last.body);
+    match problem {
+        Ok(p)
+            if last.status == status
+                && p.status == status
+                && ctype.starts_with("application/problem+json") =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "expected an application/problem+json body with status {status}\n{}",
+            world.last_exchange()
+        )),
+    }
+}
+
+#[then(expr = "every response arrived within {int} milliseconds")]
+async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
+    if world.batch.is_empty() {
+        return Err("no requests were sent before this step".into());
+    }
+    let limit = Duration::from_millis(ms);
+    match world.batch.iter().max_by_key(|e| e.elapsed) {
+        Some(slowest) if slowest.elapsed > limit => Err(format!(
+            "expected every response within {ms} ms; the slowest took {} ms\n{slowest}",
+            slowest.elapsed.as_millis()
+        )),
+        _ => Ok(()),
     }
 }

@@ -3,7 +3,10 @@
 //! the last exchange, instead of panicking.
 
 pub mod http;
+pub mod identity;
 pub mod orders;
+pub mod rate_limit;
+pub mod routes;
 
 /// Shorthand for a step's result.
 pub type StepResult = Result<(), String>;

@@ -1,74 +1,175 @@
-//! Orders and their effects across services.
+//! Orders and their effects across services: order state, emails, and the cross-service
+//! invariants (no charge without a confirmed order, stock conserved, nothing PENDING).
 
 use std::time::Duration;
 
-use contracts::{EmailRecord, OrderView, PlaceOrderRequest};
-use cucumber::{given, then, when};
+use contracts::services::{ChargeStatus, ChargeView, ReservationStatus, ReservationView};
+use contracts::{EmailRecord, OrderStatus, OrderView, PlaceOrderRequest};
+use cucumber::{then, when};
+use serde::de::DeserializeOwned;
 
 use super::StepResult;
-use super::http::send;
+use super::http::{Call, Target, send_one};
 use crate::context;
 use crate::wait;
 use crate::world::QaWorld;
 
-#[given(expr = "a customer {string}")]
-async fn a_customer(world: &mut QaWorld, name: String) -> StepResult {
-    world.customer = Some(world.scoped(&name));
-    Ok(())
+/// GETs an internal inspection endpoint and parses its JSON.
+pub async fn inspect<T: DeserializeOwned>(url: String) -> Result<T, String> {
+    inspect_with(url, None).await
 }
 
-#[when(expr = "the customer places an order for {int} of {string} through the gateway")]
-async fn place_order(world: &mut QaWorld, quantity: u32, sku: String) -> StepResult {
-    let customer = world
-        .customer
-        .clone()
-        .ok_or("no customer yet: start with `Given a customer \"alice\"`")?;
+/// GETs `url` (with an Authorization header if given) and parses its JSON.
+pub async fn inspect_with<T: DeserializeOwned>(
+    url: String,
+    authorization: Option<String>,
+) -> Result<T, String> {
     let ctx = context::current()?;
+    let mut req = ctx.http.get(&url);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let res = req
+        .send()
+        .await
+        .map_err(|e| format!("GET {url} failed: {e}"))?;
+    let status = res.status();
+    let body = res.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("GET {url} answered {status}: {body}"));
+    }
+    serde_json::from_str(&body).map_err(|e| format!("GET {url}: {e}: {body}"))
+}
+
+async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<String>) -> StepResult {
+    let customer = world.client()?.id.clone();
     let body = PlaceOrderRequest {
         customer,
         sku,
         quantity,
     };
-    let url = format!("{}/orders", ctx.endpoints.gateway);
-    send(world, reqwest::Method::POST, url, &[], Some(&body)).await?;
-    let last = world.last.as_ref().expect("send records the exchange");
-    world.order = if (200..300).contains(&last.status) {
-        Some(serde_json::from_str::<OrderView>(&last.body).map_err(|e| {
+    let mut call = Call::new(world, "POST", Target::FrontDoor, "/orders")?.json(&body)?;
+    if let Some(k) = key {
+        call = call.header("idempotency-key", &k);
+    }
+    send_one(world, call).await?;
+    let last = world.last.as_ref().expect("send_one records the exchange");
+    if (200..300).contains(&last.status) {
+        let order: OrderView = serde_json::from_str(&last.body).map_err(|e| {
             format!(
                 "the order reply is not an order ({e})\n{}",
                 world.last_exchange()
             )
-        })?)
+        })?;
+        world.orders.push(order.clone());
+        world.order = Some(order);
     } else {
-        None
-    };
+        world.order = None;
+    }
     Ok(())
+}
+
+#[when(expr = "the client places an order for {int} of {string}")]
+async fn place_order(world: &mut QaWorld, quantity: u32, sku: String) -> StepResult {
+    place(world, quantity, sku, None).await
+}
+
+#[when(expr = "the client places an order for {int} of {string} with idempotency key {string}")]
+async fn place_order_keyed(
+    world: &mut QaWorld,
+    quantity: u32,
+    sku: String,
+    key: String,
+) -> StepResult {
+    let key = world.scoped(&key);
+    place(world, quantity, sku, Some(key)).await
+}
+
+fn current_order(world: &QaWorld) -> Result<OrderView, String> {
+    world
+        .order
+        .clone()
+        .ok_or_else(|| format!("no order was created\n{}", world.last_exchange()))
+}
+
+async fn read_order(id: uuid::Uuid) -> Result<OrderView, String> {
+    let ctx = context::current()?;
+    inspect(format!("{}/orders/{id}", ctx.endpoints.orders)).await
+}
+
+#[then(expr = "within {int} seconds the order is {word}")]
+async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> StepResult {
+    let want: OrderStatus = status.parse()?;
+    let order = current_order(world)?;
+    let seen = wait::until(Duration::from_secs(seconds), || async move {
+        let o = read_order(order.id).await?;
+        if o.status == want {
+            Ok(Some(o))
+        } else {
+            Err(format!("{o:?}"))
+        }
+    })
+    .await
+    .map_err(|seen| {
+        format!(
+            "expected order {} to be {status} within {seconds} s; last seen: {seen}",
+            order.id
+        )
+    })?;
+    world.order = Some(seen);
+    Ok(())
+}
+
+#[then(expr = "the order was cancelled because {string}")]
+async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
+    let order = read_order(current_order(world)?.id).await?;
+    match (&order.status, &order.reason) {
+        (OrderStatus::Cancelled, Some(r)) if r.contains(&reason) => Ok(()),
+        _ => Err(format!(
+            "expected a CANCELLED order with a reason containing {reason:?}, saw {order:?}"
+        )),
+    }
+}
+
+#[then(expr = "every order of the scenario is CONFIRMED or CANCELLED within {int} seconds")]
+async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
+    if world.orders.is_empty() {
+        return Err("the scenario created no order".into());
+    }
+    let ids: Vec<_> = world.orders.iter().map(|o| o.id).collect();
+    wait::until(Duration::from_secs(seconds), || {
+        let ids = ids.clone();
+        async move {
+            let mut pending = vec![];
+            for id in ids {
+                let o = read_order(id).await?;
+                if o.status == OrderStatus::Pending {
+                    pending.push(o);
+                }
+            }
+            if pending.is_empty() {
+                Ok(Some(()))
+            } else {
+                Err(format!("still PENDING: {pending:?}"))
+            }
+        }
+    })
+    .await
+    .map_err(|seen| format!("orders left PENDING after {seconds} s: {seen}"))
 }
 
 async fn emails_for(order: &OrderView) -> Result<Vec<EmailRecord>, String> {
     let ctx = context::current()?;
-    let url = format!(
+    inspect(format!(
         "{}/internal/emails?order_id={}",
         ctx.endpoints.email, order.id
-    );
-    let res = ctx
-        .http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url} failed: {e}"))?;
-    if !res.status().is_success() {
-        return Err(format!("GET {url} answered {}", res.status()));
-    }
-    res.json().await.map_err(|e| format!("GET {url}: {e}"))
+    ))
+    .await
 }
 
 #[then(expr = "within {int} second(s) exactly {int} confirmation email(s) exist(s) for the order")]
 async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> StepResult {
-    let order = world
-        .order
-        .clone()
-        .ok_or_else(|| format!("no order was created\n{}", world.last_exchange()))?;
+    let order = current_order(world)?;
     let deadline = Duration::from_secs(seconds);
     if expected == 0 {
         // Nothing may appear during the whole window.
@@ -117,15 +218,75 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
             seen.len()
         ));
     }
-    let wrong: Vec<_> = seen
-        .iter()
-        .filter(|e| Some(&e.to) != world.customer.as_ref())
-        .collect();
+    let customer = world.client()?.id.clone();
+    let wrong: Vec<_> = seen.iter().filter(|e| e.to != customer).collect();
     if !wrong.is_empty() {
         return Err(format!(
-            "emails for order {} went to the wrong recipient (expected {:?}): {wrong:?}",
-            order.id, world.customer
+            "emails for order {} went to the wrong recipient (expected {customer:?}): {wrong:?}",
+            order.id
         ));
+    }
+    Ok(())
+}
+
+#[then(expr = "no charge of the scenario stands without a confirmed order")]
+async fn no_charge_without_confirmed(world: &mut QaWorld) -> StepResult {
+    let ctx = context::current()?;
+    let charges: Vec<ChargeView> =
+        inspect(format!("{}/internal/charges", ctx.endpoints.payments)).await?;
+    for order in &world.orders {
+        let o = read_order(order.id).await?;
+        let standing: Vec<_> = charges
+            .iter()
+            .filter(|c| c.order_id == o.id && c.status == ChargeStatus::Charged)
+            .collect();
+        match o.status {
+            OrderStatus::Confirmed if standing.len() != 1 => {
+                return Err(format!(
+                    "CONFIRMED order {} has {} standing charges: {standing:?}",
+                    o.id,
+                    standing.len()
+                ));
+            }
+            OrderStatus::Cancelled | OrderStatus::Pending if !standing.is_empty() => {
+                return Err(format!(
+                    "{:?} order {} still has a charge: {standing:?} ({o:?})",
+                    o.status, o.id
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "no stock of the scenario stays reserved for an order that is not confirmed")]
+async fn reservations_match(world: &mut QaWorld) -> StepResult {
+    let ctx = context::current()?;
+    let reservations: Vec<ReservationView> =
+        inspect(format!("{}/internal/reservations", ctx.endpoints.inventory)).await?;
+    for order in &world.orders {
+        let o = read_order(order.id).await?;
+        let held: Vec<_> = reservations
+            .iter()
+            .filter(|r| r.order_id == o.id && r.status == ReservationStatus::Reserved)
+            .collect();
+        match o.status {
+            OrderStatus::Confirmed if held.len() != 1 => {
+                return Err(format!(
+                    "CONFIRMED order {} holds {} reservations: {held:?}",
+                    o.id,
+                    held.len()
+                ));
+            }
+            OrderStatus::Cancelled | OrderStatus::Pending if !held.is_empty() => {
+                return Err(format!(
+                    "{:?} order {} still holds stock: {held:?} ({o:?})",
+                    o.status, o.id
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -17,67 +17,106 @@ const REFSYS_IN_CONTAINER: &str = "/usr/local/bin/refsys";
 const REFSYS_READY: &str = "refsys ready";
 /// How long one component may take to become ready.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+/// The port every reference service and the front door listen on inside the network.
+pub const SERVICE_PORT: u16 = 8080;
 
+/// A component of the topology. Gateway replicas are numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
     Rabbitmq,
     Redis,
     Orders,
+    Payments,
+    Inventory,
     Email,
-    Gateway,
+    Analytics,
+    Gateway(u8),
+    /// nginx in front of the gateway replicas.
+    Frontdoor,
 }
 
 impl std::fmt::Display for Component {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
 impl Component {
-    pub const ALL: [Component; 5] = [
-        Component::Rabbitmq,
-        Component::Redis,
-        Component::Orders,
-        Component::Email,
-        Component::Gateway,
-    ];
-
-    /// The name used in container names, feature files and reports.
-    pub fn name(self) -> &'static str {
+    /// The name used in container names, feature files and reports (`gateway-2`).
+    pub fn name(self) -> String {
         match self {
-            Component::Rabbitmq => "rabbitmq",
-            Component::Redis => "redis",
-            Component::Orders => "orders",
-            Component::Email => "email",
-            Component::Gateway => "gateway",
+            Component::Rabbitmq => "rabbitmq".into(),
+            Component::Redis => "redis".into(),
+            Component::Orders => "orders".into(),
+            Component::Payments => "payments".into(),
+            Component::Inventory => "inventory".into(),
+            Component::Email => "email".into(),
+            Component::Analytics => "analytics".into(),
+            Component::Gateway(n) => format!("gateway-{n}"),
+            Component::Frontdoor => "frontdoor".into(),
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == s)
+    /// Every component of a topology with `gateways` replicas, in start order.
+    pub fn all(gateways: u8) -> Vec<Component> {
+        let mut v = vec![
+            Component::Rabbitmq,
+            Component::Redis,
+            Component::Orders,
+            Component::Payments,
+            Component::Inventory,
+            Component::Email,
+            Component::Analytics,
+        ];
+        v.extend((1..=gateways).map(Component::Gateway));
+        v.push(Component::Frontdoor);
+        v
     }
 
-    /// Start order: each wave needs the ones before it; a wave starts concurrently.
-    pub fn start_waves() -> [&'static [Component]; 3] {
-        [
-            &[Component::Rabbitmq, Component::Redis],
-            &[Component::Orders, Component::Email],
-            &[Component::Gateway],
-        ]
+    /// Parses a component name as written in feature files (`orders`, `gateway-2`).
+    pub fn parse(s: &str, gateways: u8) -> Option<Self> {
+        Self::all(gateways).into_iter().find(|c| c.name() == s)
+    }
+
+    /// Whether it runs the `refsys` binary (and so has the reference services' HTTP API).
+    pub fn is_refsys(self) -> bool {
+        !matches!(
+            self,
+            Component::Rabbitmq | Component::Redis | Component::Frontdoor
+        )
+    }
+
+    /// Start order: each wave starts concurrently once the previous one is ready. The
+    /// services retry their broker and Redis connections, so they start with them; the
+    /// front door resolves the gateways' names at start, so it comes last.
+    pub fn start_waves(gateways: u8) -> Vec<Vec<Component>> {
+        let mut first = Self::all(gateways);
+        first.retain(|c| *c != Component::Frontdoor);
+        vec![first, vec![Component::Frontdoor]]
     }
 }
 
-pub(super) struct Spec<'a> {
+/// Environment shared by the refsys services of one topology.
+pub struct Shared<'a> {
     pub run_id: &'a str,
     pub network: &'a str,
     pub labels: &'a BTreeMap<String, String>,
     pub images: &'a Images,
     pub refsys_bin: &'a Path,
+    pub gateways: u8,
+    pub jwt_secret: &'a str,
+    /// Extra environment per component name (defects, test tuning).
+    pub extra_env: &'a BTreeMap<String, Vec<(String, String)>>,
 }
 
-impl Spec<'_> {
-    fn host(&self, c: Component) -> String {
+impl Shared<'_> {
+    /// The container name, which is also its host name on the network.
+    pub fn host(&self, c: Component) -> String {
         format!("{}-{}", self.run_id, c.name())
+    }
+
+    fn url(&self, c: Component) -> String {
+        format!("http://{}:{SERVICE_PORT}", self.host(c))
     }
 
     fn image(image: &ImageRef, ready: WaitFor, ports: &[u16]) -> GenericImage {
@@ -91,23 +130,65 @@ impl Spec<'_> {
     fn refsys(
         &self,
         c: Component,
-        env: &[(&str, String)],
+        subcommand: &str,
+        env: Vec<(&str, String)>,
     ) -> testcontainers::ContainerRequest<GenericImage> {
         let mut req = Self::image(
             &self.images.runtime,
             WaitFor::message_on_stdout(REFSYS_READY),
-            &[8080],
+            &[SERVICE_PORT],
         )
-        .with_cmd([REFSYS_IN_CONTAINER.to_string(), c.name().to_string()])
+        .with_cmd([REFSYS_IN_CONTAINER.to_string(), subcommand.to_string()])
         .with_mount(
             Mount::bind_mount(self.refsys_bin.display().to_string(), REFSYS_IN_CONTAINER)
                 .with_access_mode(AccessMode::ReadOnly),
         )
         .with_env_var("RUST_LOG", "info");
         for (k, v) in env {
-            req = req.with_env_var(*k, v.clone());
+            req = req.with_env_var(k, v);
+        }
+        if let Some(extra) = self.extra_env.get(&c.name()) {
+            for (k, v) in extra {
+                req = req.with_env_var(k.clone(), v.clone());
+            }
         }
         req
+    }
+
+    fn nginx_conf(&self) -> String {
+        let servers: String = (1..=self.gateways)
+            .map(|n| {
+                format!(
+                    "    server {}:{SERVICE_PORT} max_fails=1 fail_timeout=10s;\n",
+                    self.host(Component::Gateway(n))
+                )
+            })
+            .collect();
+        format!(
+            "worker_processes 1;\n\
+             daemon off;\n\
+             pid /tmp/nginx.pid;\n\
+             error_log /dev/stderr notice;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n\
+               access_log off;\n\
+               upstream gateways {{\n{servers}    keepalive 32;\n  }}\n\
+               server {{\n\
+                 listen {SERVICE_PORT};\n\
+                 location = /frontdoor/health {{ return 200 \"ok\\n\"; }}\n\
+                 location / {{\n\
+                   proxy_pass http://gateways;\n\
+                   proxy_http_version 1.1;\n\
+                   proxy_set_header Connection \"\";\n\
+                   proxy_set_header Host $host;\n\
+                   proxy_connect_timeout 1s;\n\
+                   proxy_read_timeout 30s;\n\
+                   proxy_next_upstream error timeout;\n\
+                   proxy_next_upstream_tries 3;\n\
+                 }}\n\
+               }}\n\
+             }}\n"
+        )
     }
 
     pub async fn start(&self, c: Component) -> anyhow::Result<ContainerAsync<GenericImage>> {
@@ -138,31 +219,59 @@ impl Spec<'_> {
             ]),
             Component::Orders => self.refsys(
                 c,
-                &[
-                    ("AMQP_URL", amqp.clone()),
+                "orders",
+                vec![
+                    ("AMQP_URL", amqp),
                     ("ORDERS_DB", "/data/orders.db".into()),
+                    ("PAYMENTS_URL", self.url(Component::Payments)),
+                    ("INVENTORY_URL", self.url(Component::Inventory)),
                 ],
+            ),
+            Component::Payments => self.refsys(
+                c,
+                "payments",
+                vec![("PAYMENTS_DB", "/data/payments.db".into())],
+            ),
+            Component::Inventory => self.refsys(
+                c,
+                "inventory",
+                vec![("INVENTORY_DB", "/data/inventory.db".into())],
             ),
             Component::Email => self.refsys(
                 c,
-                &[
-                    ("AMQP_URL", amqp.clone()),
-                    ("EMAIL_DB", "/data/email.db".into()),
+                "email",
+                vec![("AMQP_URL", amqp), ("EMAIL_DB", "/data/email.db".into())],
+            ),
+            Component::Analytics => self.refsys(
+                c,
+                "analytics",
+                vec![
+                    ("AMQP_URL", amqp),
+                    ("ANALYTICS_DB", "/data/analytics.db".into()),
                 ],
             ),
-            Component::Gateway => self.refsys(
+            Component::Gateway(n) => self.refsys(
                 c,
-                &[
-                    (
-                        "ORDERS_URL",
-                        format!("http://{}:8080", self.host(Component::Orders)),
-                    ),
+                "gateway",
+                vec![
+                    ("GATEWAY_REPLICA", n.to_string()),
+                    ("GATEWAY_JWT_SECRET", self.jwt_secret.to_string()),
+                    ("ORDERS_URL", self.url(Component::Orders)),
+                    ("PAYMENTS_URL", self.url(Component::Payments)),
+                    ("INVENTORY_URL", self.url(Component::Inventory)),
                     (
                         "REDIS_URL",
                         format!("redis://{}:6379", self.host(Component::Redis)),
                     ),
                 ],
             ),
+            Component::Frontdoor => Self::image(
+                &self.images.nginx,
+                WaitFor::message_on_stderr("start worker process"),
+                &[SERVICE_PORT],
+            )
+            .with_cmd(["nginx", "-c", "/etc/nginx/qalens.conf"])
+            .with_copy_to("/etc/nginx/qalens.conf", self.nginx_conf().into_bytes()),
         };
         request
             .with_container_name(self.host(c))

@@ -8,7 +8,7 @@
 
 mod components;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use testcontainers::{ContainerAsync, GenericImage};
 use crate::cleanup;
 use crate::images::Images;
 
-pub use components::Component;
+pub use components::{Component, SERVICE_PORT};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -31,7 +31,20 @@ pub struct TopologyOptions {
     pub refsys_bin: PathBuf,
     /// Label the resources `qalens.keep=true` so no sweep removes them.
     pub keep: bool,
+    /// Gateway replicas behind the front door.
+    pub gateways: u8,
+    /// HS256 secret the gateways verify tokens with.
+    pub jwt_secret: String,
+    /// Extra environment per component name (`orders`, `gateway-2`), e.g. defects.
+    pub extra_env: BTreeMap<String, Vec<(String, String)>>,
 }
+
+/// The JWT secret of topologies started without `QALENS_JWT_SECRET` (a test system's
+/// secret, not a credential).
+pub const DEFAULT_JWT_SECRET: &str = "qalens-reference-system-secret";
+
+/// Gateway replicas when `QALENS_GATEWAY_REPLICAS` is unset.
+pub const DEFAULT_GATEWAYS: u8 = 3;
 
 impl TopologyOptions {
     /// A fresh run id, images from the environment, the host-built `refsys`.
@@ -41,6 +54,19 @@ impl TopologyOptions {
             images: Images::from_env()?,
             refsys_bin: crate::images::refsys_binary()?,
             keep: false,
+            gateways: match std::env::var("QALENS_GATEWAY_REPLICAS") {
+                Ok(v) if !v.is_empty() => v
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|n| (1..=9).contains(n))
+                    .with_context(|| format!("QALENS_GATEWAY_REPLICAS={v:?} must be 1 to 9"))?,
+                _ => DEFAULT_GATEWAYS,
+            },
+            jwt_secret: std::env::var("QALENS_JWT_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string()),
+            extra_env: BTreeMap::new(),
         })
     }
 }
@@ -49,17 +75,24 @@ impl TopologyOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     pub run_id: String,
-    /// The gateway, the only door real clients use.
+    /// The front door (nginx before the gateway replicas): the door real clients use.
     pub gateway: String,
+    /// Each gateway replica directly, replica 1 first.
+    pub gateways: Vec<String>,
     /// Internal inspection endpoints, not routed by the gateway.
     pub orders: String,
+    pub payments: String,
+    pub inventory: String,
     pub email: String,
+    pub analytics: String,
     /// `amqp://` URL of the broker.
     pub amqp: String,
     /// RabbitMQ management API.
     pub rabbitmq_management: String,
     /// `redis://` URL.
     pub redis: String,
+    /// The secret tokens must be signed with (`qalens token` uses it).
+    pub jwt_secret: String,
 }
 
 pub struct Topology {
@@ -108,16 +141,18 @@ impl Topology {
             .await
             .with_context(|| format!("creating network {network}"))?;
 
-        let spec = components::Spec {
+        let spec = components::Shared {
             run_id,
             network: &network,
             labels: &labels,
             images: &options.images,
             refsys_bin: &options.refsys_bin,
+            gateways: options.gateways,
+            jwt_secret: &options.jwt_secret,
+            extra_env: &options.extra_env,
         };
         let mut containers = HashMap::new();
-        // Infrastructure first, then the services that need it, then the gateway.
-        for wave in Component::start_waves() {
+        for wave in Component::start_waves(options.gateways) {
             let started = futures::future::join_all(wave.iter().map(|c| spec.start(*c))).await;
             let mut first_error = None;
             for (component, result) in wave.iter().zip(started) {
@@ -144,11 +179,22 @@ impl Topology {
                     .with_context(|| format!("{c} has no host port for {p}"))
             }
         };
+        let http = |c: Component| async move {
+            Ok::<_, anyhow::Error>(format!("http://127.0.0.1:{}", port(c, SERVICE_PORT).await?))
+        };
+        let mut gateways = vec![];
+        for n in 1..=options.gateways {
+            gateways.push(http(Component::Gateway(n)).await?);
+        }
         let endpoints = Endpoints {
             run_id: run_id.clone(),
-            gateway: format!("http://127.0.0.1:{}", port(Component::Gateway, 8080).await?),
-            orders: format!("http://127.0.0.1:{}", port(Component::Orders, 8080).await?),
-            email: format!("http://127.0.0.1:{}", port(Component::Email, 8080).await?),
+            gateway: http(Component::Frontdoor).await?,
+            gateways,
+            orders: http(Component::Orders).await?,
+            payments: http(Component::Payments).await?,
+            inventory: http(Component::Inventory).await?,
+            email: http(Component::Email).await?,
+            analytics: http(Component::Analytics).await?,
             amqp: format!(
                 "amqp://guest:guest@127.0.0.1:{}/%2f",
                 port(Component::Rabbitmq, 5672).await?
@@ -158,6 +204,7 @@ impl Topology {
                 port(Component::Rabbitmq, 15672).await?
             ),
             redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
+            jwt_secret: options.jwt_secret.clone(),
         };
         Ok(Self {
             run_id: run_id.clone(),

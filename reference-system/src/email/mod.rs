@@ -1,5 +1,5 @@
-//! Email consumer: sends (records) one email per placed order, reading the order events
-//! queue with manual acks and deduplicating by AMQP message id in its own SQLite database.
+//! Email consumer: sends (records) one email per confirmed order, reading its queue with
+//! manual acks and deduplicating by AMQP message id in its own SQLite database.
 //!
 //! Configuration (environment, with defaults):
 //! - `EMAIL_BIND` (`0.0.0.0:8080`): inspection API listen address.
@@ -8,26 +8,29 @@
 //! - `EMAIL_QUEUE` (`email`): queue name; its dead-letter queue is `<name>.dlq`.
 //! - `EMAIL_DELIVERY_LIMIT` (`3`): redeliveries before a message is dead-lettered.
 //! - `EMAIL_PREFETCH` (`10`): unacknowledged deliveries in flight at most.
+//! - `EMAIL_FAIL_SUBJECT_MARKER` (unset): test aid; a confirmed order whose customer
+//!   contains this marker fails transiently every time (to show retries end in the DLQ).
 
-mod consumer;
 mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use contracts::EmailRecord;
+use contracts::{EmailRecord, OrderEvent};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-pub use consumer::{Outcome, handle_delivery};
 pub use store::{SCHEMA, Store};
 
 use crate::amqp::QueueSpec;
 use crate::config::{ConfigError, parse_or, var_or};
+pub use crate::consumer::Outcome;
+use crate::consumer::{Consumer, ConsumerConfig, Handler, Stats, StatsView};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
@@ -52,19 +55,80 @@ impl Config {
         })
     }
 
-    pub fn queue_spec(&self) -> QueueSpec {
-        QueueSpec {
-            name: self.queue.clone(),
-            bindings: vec![contracts::routing::ORDER_PLACED.to_string()],
-            delivery_limit: self.delivery_limit,
+    fn consumer_config(&self) -> ConsumerConfig {
+        ConsumerConfig {
+            amqp_url: self.amqp_url.clone(),
+            spec: QueueSpec {
+                name: self.queue.clone(),
+                bindings: vec![contracts::routing::ORDER_CONFIRMED.to_string()],
+                delivery_limit: self.delivery_limit,
+            },
+            prefetch: self.prefetch,
+            tag: "email".into(),
         }
     }
 }
 
+/// Handles one delivery: parses the event and records the email of a confirmed order
+/// once per message id. Other order events need no email and are acknowledged.
+pub async fn handle_delivery(store: &Store, message_id: Option<&str>, body: &[u8]) -> Outcome {
+    let Some(message_id) = message_id.filter(|m| !m.is_empty()) else {
+        return Outcome::Reject("message has no message-id to deduplicate on".into());
+    };
+    let event: OrderEvent = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) => return Outcome::Reject(format!("unparseable order event: {e}")),
+    };
+    let OrderEvent::OrderConfirmed(confirmed) = event else {
+        return Outcome::Ack;
+    };
+    if confirmed.customer.is_empty() {
+        return Outcome::Reject("confirmed order without a customer to email".into());
+    }
+    if let Ok(marker) = std::env::var("EMAIL_FAIL_SUBJECT_MARKER")
+        && !marker.is_empty()
+        && confirmed.customer.contains(&marker)
+    {
+        return Outcome::Retry(format!(
+            "mail server refuses recipients containing {marker:?}"
+        ));
+    }
+    let email = EmailRecord {
+        message_id: message_id.to_string(),
+        order_id: confirmed.order_id,
+        to: confirmed.customer,
+        subject: format!("Your order {} is confirmed", confirmed.order_id),
+    };
+    match store.record_once(email).await {
+        Ok(true) => Outcome::Ack,
+        Ok(false) => {
+            tracing::info!(message_id, "duplicate delivery ignored");
+            Outcome::Ack
+        }
+        Err(e) => Outcome::Retry(format!("cannot record email: {e}")),
+    }
+}
+
+struct EmailHandler {
+    store: Store,
+}
+
+impl Handler for EmailHandler {
+    async fn handle(&self, message_id: Option<&str>, body: &[u8]) -> Outcome {
+        handle_delivery(&self.store, message_id, body).await
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    store: Store,
+    stats: Arc<Stats>,
+}
+
 pub struct Application {
     listener: TcpListener,
-    store: Store,
-    consumer: consumer::Consumer,
+    state: AppState,
+    consumer: Consumer<EmailHandler>,
 }
 
 impl Application {
@@ -73,12 +137,20 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
         let store = Store::new(db);
-        let consumer =
-            consumer::Consumer::connect(&config, store.clone(), Duration::from_secs(60)).await?;
+        let stats = Arc::new(Stats::default());
+        let consumer = Consumer::connect(
+            config.consumer_config(),
+            Arc::new(EmailHandler {
+                store: store.clone(),
+            }),
+            stats.clone(),
+            Duration::from_secs(60),
+        )
+        .await?;
         let listener = TcpListener::bind(config.bind).await?;
         Ok(Self {
             listener,
-            store,
+            state: AppState { store, stats },
             consumer,
         })
     }
@@ -99,7 +171,7 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let consumer = tokio::spawn(self.consumer.run(stop_rx));
         crate::telemetry::announce_ready("email", addr);
-        axum::serve(self.listener, router(self.store))
+        axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await?;
         let _ = stop_tx.send(true);
@@ -113,17 +185,18 @@ struct EmailQuery {
     order_id: Option<String>,
 }
 
-pub fn router(store: Store) -> Router {
+fn router(state: AppState) -> Router {
     Router::new()
         .route("/internal/emails", get(list_emails))
+        .route("/internal/consumer", get(consumer_stats))
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(|| async { "ok" }))
-        .with_state(store)
+        .with_state(state)
 }
 
 /// `GET /internal/emails[?order_id=ID]`: the emails recorded, oldest first.
 async fn list_emails(
-    State(store): State<Store>,
+    State(state): State<AppState>,
     Query(q): Query<EmailQuery>,
 ) -> Result<Json<Vec<EmailRecord>>, ApiError> {
     let order_id = match q.order_id {
@@ -133,5 +206,10 @@ async fn list_emails(
         ),
         None => None,
     };
-    Ok(Json(store.emails(order_id).await?))
+    Ok(Json(state.store.emails(order_id).await?))
+}
+
+/// `GET /internal/consumer`: deliveries acked, rejected and requeued so far.
+async fn consumer_stats(State(state): State<AppState>) -> Json<StatsView> {
+    Json(state.stats.view())
 }

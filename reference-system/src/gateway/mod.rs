@@ -1,47 +1,135 @@
-//! The API gateway: the only door clients use. Routes requests to the services over a
-//! pooled HTTP client and propagates request ids.
+//! The API gateway: the only door clients use. Auth at the edge (default deny), routing
+//! from a declarative route table, a rate limiter whose counters live in Redis and are
+//! shared by every replica, and a circuit breaker with bounded concurrency per upstream.
+//! See [`edge`] for the order in which a request meets each of them.
 //!
 //! Configuration (environment, with defaults):
 //! - `GATEWAY_BIND` (`0.0.0.0:8080`): listen address.
-//! - `ORDERS_URL` (`http://orders:8080`): the orders service.
-//! - `REDIS_URL` (`redis://redis:6379`): the shared store (rate-limit counters).
-//! - `UPSTREAM_TIMEOUT_MS` (`5000`): per-request upstream timeout.
+//! - `GATEWAY_REPLICA` (`1`): this replica's number, sent as `x-gateway-replica`.
+//! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens.
+//! - `GATEWAY_ROUTES` (unset): path of a route table (JSON); unset uses the table built in
+//!   from `reference-system/routes.json`.
+//! - `ORDERS_URL`, `PAYMENTS_URL`, `INVENTORY_URL` (`http://<name>:8080`): upstreams.
+//! - `REDIS_URL` (`redis://redis:6379`): the shared rate-limit store.
+//! - `RATE_LIMIT_TIMEOUT_MS` (`250`): longest wait for a limiter decision.
+//! - `RATE_LIMIT_FAIL_MODE` (`closed`): when Redis cannot decide, `closed` answers 503
+//!   with `Retry-After: 1` (no request escapes the limit), `open` lets requests through
+//!   without limiting.
+//! - `BREAKER_FAILURES` (`5`): consecutive failures or timeouts that open a breaker.
+//! - `BREAKER_OPEN_MS` (`5000`): how long an open breaker fails fast before a probe.
+//! - `UPSTREAM_MAX_CONCURRENCY` (`64`): requests in flight per upstream; more get 503.
 
-mod proxy;
+pub mod aggregate;
+pub mod breaker;
+pub mod edge;
+pub mod proxy;
+pub mod ratelimit;
+pub mod routes_table;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::routing::any;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, parse_or, var_or};
+use breaker::Breaker;
+use ratelimit::Limiter;
+use routes_table::RouteTable;
+
+/// The route table built into the binary.
+pub const DEFAULT_ROUTES: &str = include_str!("../../routes.json");
+
+/// What the gateway does when the rate limiter cannot decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailMode {
+    Open,
+    Closed,
+}
+
+impl std::str::FromStr for FailMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(FailMode::Open),
+            "closed" => Ok(FailMode::Closed),
+            other => Err(format!("{other:?} is neither \"open\" nor \"closed\"")),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub orders_url: String,
+    pub replica: u8,
+    pub jwt_secret: String,
+    pub routes_file: Option<PathBuf>,
+    /// Upstream name to base URL.
+    pub upstreams: BTreeMap<String, String>,
     pub redis_url: String,
-    pub upstream_timeout: Duration,
+    pub limiter_timeout: Duration,
+    pub fail_mode: FailMode,
+    pub breaker_failures: u32,
+    pub breaker_open: Duration,
+    pub max_concurrency: usize,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
+        let upstreams = [
+            ("orders", "ORDERS_URL"),
+            ("payments", "PAYMENTS_URL"),
+            ("inventory", "INVENTORY_URL"),
+        ]
+        .into_iter()
+        .map(|(name, var)| {
+            (
+                name.to_string(),
+                var_or(var, &format!("http://{name}:8080")),
+            )
+        })
+        .collect();
         Ok(Self {
             bind: parse_or("GATEWAY_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
-            orders_url: var_or("ORDERS_URL", "http://orders:8080"),
+            replica: parse_or("GATEWAY_REPLICA", 1u8)?,
+            jwt_secret: var_or("GATEWAY_JWT_SECRET", "qalens-reference-system-secret"),
+            routes_file: std::env::var_os("GATEWAY_ROUTES")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            upstreams,
             redis_url: var_or("REDIS_URL", "redis://redis:6379"),
-            upstream_timeout: Duration::from_millis(parse_or("UPSTREAM_TIMEOUT_MS", 5000u64)?),
+            limiter_timeout: Duration::from_millis(parse_or("RATE_LIMIT_TIMEOUT_MS", 250u64)?),
+            fail_mode: parse_or("RATE_LIMIT_FAIL_MODE", FailMode::Closed)?,
+            breaker_failures: parse_or("BREAKER_FAILURES", 5u32)?,
+            breaker_open: Duration::from_millis(parse_or("BREAKER_OPEN_MS", 5000u64)?),
+            max_concurrency: parse_or("UPSTREAM_MAX_CONCURRENCY", 64usize)?,
         })
     }
+}
+
+/// One upstream service: where it is, its breaker, its concurrency slots.
+pub struct Upstream {
+    pub name: String,
+    pub base: String,
+    pub breaker: Breaker,
+    pub slots: Arc<Semaphore>,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub http: reqwest::Client,
-    pub orders_url: String,
+    pub table: Arc<RouteTable>,
+    pub upstreams: Arc<BTreeMap<String, Arc<Upstream>>>,
+    pub limiter: Limiter,
     pub redis: redis::aio::ConnectionManager,
+    pub jwt_secret: Arc<Vec<u8>>,
+    pub replica: u8,
+    pub fail_mode: FailMode,
 }
 
 pub struct Application {
@@ -50,21 +138,55 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to Redis (waiting up to 30 s for it) and binds the listener.
+    /// Loads the route table, connects to Redis (waiting up to 30 s for it) and binds.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let table = match &config.routes_file {
+            Some(path) => RouteTable::load(path)?,
+            None => RouteTable::from_json(DEFAULT_ROUTES)?,
+        };
+        for route in &table.routes {
+            if route.upstream != "gateway" && !config.upstreams.contains_key(&route.upstream) {
+                anyhow::bail!(
+                    "route {} names upstream {:?}, which has no URL configured",
+                    route.prefix,
+                    route.upstream
+                );
+            }
+        }
         let client = redis::Client::open(config.redis_url.as_str())?;
         let redis = connect_redis(client, Duration::from_secs(30)).await?;
+        let limiter = Limiter::new(redis.clone(), "rl", config.limiter_timeout);
         let http = reqwest::Client::builder()
-            .timeout(config.upstream_timeout)
             .pool_max_idle_per_host(64)
+            .connect_timeout(Duration::from_secs(1))
             .build()?;
+        let upstreams = config
+            .upstreams
+            .iter()
+            .map(|(name, base)| {
+                (
+                    name.clone(),
+                    Arc::new(Upstream {
+                        name: name.clone(),
+                        base: base.trim_end_matches('/').to_string(),
+                        breaker: Breaker::new(config.breaker_failures, config.breaker_open),
+                        slots: Arc::new(Semaphore::new(config.max_concurrency)),
+                    }),
+                )
+            })
+            .collect();
         let listener = TcpListener::bind(config.bind).await?;
         Ok(Self {
             listener,
             state: AppState {
                 http,
-                orders_url: config.orders_url,
+                table: Arc::new(table),
+                upstreams: Arc::new(upstreams),
+                limiter,
                 redis,
+                jwt_secret: Arc::new(config.jwt_secret.into_bytes()),
+                replica: config.replica,
+                fail_mode: config.fail_mode,
             },
         })
     }
@@ -92,8 +214,11 @@ async fn connect_redis(
     patience: Duration,
 ) -> anyhow::Result<redis::aio::ConnectionManager> {
     let deadline = tokio::time::Instant::now() + patience;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_millis(500)));
     loop {
-        match redis::aio::ConnectionManager::new(client.clone()).await {
+        match redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone()).await {
             Ok(conn) => return Ok(conn),
             Err(e) if tokio::time::Instant::now() < deadline => {
                 tracing::warn!(error = %e, "redis not reachable yet, retrying");
@@ -104,21 +229,7 @@ async fn connect_redis(
     }
 }
 
+/// Every request goes through [`edge::handle`]; the route table decides the rest.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(ready))
-        .route("/orders", any(proxy::to_orders))
-        .route("/orders/{*rest}", any(proxy::to_orders))
-        .with_state(state)
-}
-
-async fn ready(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::http::StatusCode {
-    let mut redis = state.redis.clone();
-    match redis::cmd("PING").query_async::<String>(&mut redis).await {
-        Ok(_) => axum::http::StatusCode::OK,
-        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
-    }
+    Router::new().fallback(any(edge::handle)).with_state(state)
 }

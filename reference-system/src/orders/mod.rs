@@ -6,10 +6,18 @@
 //! - `ORDERS_DB` (`/data/orders.db`): SQLite file, kept across restarts.
 //! - `AMQP_URL` (`amqp://guest:guest@rabbitmq:5672/%2f`): the broker.
 //! - `OUTBOX_POLL_MS` (`500`): outbox scan interval when nothing wakes the relay.
+//! - `PAYMENTS_URL` (`http://payments:8080`), `INVENTORY_URL` (`http://inventory:8080`).
+//! - `SAGA_CALL_TIMEOUT_MS` (`2000`): timeout of one call to payments or inventory.
+//! - `SAGA_DEADLINE_MS` (`8000`): how long a saga retries transient failures before it
+//!   compensates and cancels; no order stays PENDING much longer than this.
+//! - `SAGA_RECOVERY_MS` (`1000`): how often unfinished sagas are looked for and resumed.
+//! - `UNIT_PRICE_CENTS` (`1250`): price of one unit of any SKU.
 
+mod clients;
 mod domain;
 mod relay;
 mod routes;
+mod saga;
 mod store;
 
 use std::net::SocketAddr;
@@ -23,6 +31,7 @@ use tokio::sync::Notify;
 pub use domain::{Customer, Quantity, Sku};
 pub use relay::{Relay, RelayConfig};
 pub use routes::router;
+pub use saga::{Saga, SagaConfig};
 pub use store::Store;
 
 use crate::config::{ConfigError, parse_or, var_or};
@@ -33,6 +42,11 @@ pub struct Config {
     pub database: PathBuf,
     pub amqp_url: String,
     pub outbox_poll: Duration,
+    pub payments_url: String,
+    pub inventory_url: String,
+    pub call_timeout: Duration,
+    pub saga: SagaConfig,
+    pub unit_price_cents: u64,
 }
 
 impl Config {
@@ -42,6 +56,15 @@ impl Config {
             database: PathBuf::from(var_or("ORDERS_DB", "/data/orders.db")),
             amqp_url: var_or("AMQP_URL", "amqp://guest:guest@rabbitmq:5672/%2f"),
             outbox_poll: Duration::from_millis(parse_or("OUTBOX_POLL_MS", 500u64)?),
+            payments_url: var_or("PAYMENTS_URL", "http://payments:8080"),
+            inventory_url: var_or("INVENTORY_URL", "http://inventory:8080"),
+            call_timeout: Duration::from_millis(parse_or("SAGA_CALL_TIMEOUT_MS", 2000u64)?),
+            saga: SagaConfig {
+                deadline: Duration::from_millis(parse_or("SAGA_DEADLINE_MS", 8000u64)?),
+                first_backoff: Duration::from_millis(100),
+                recovery_interval: Duration::from_millis(parse_or("SAGA_RECOVERY_MS", 1000u64)?),
+            },
+            unit_price_cents: parse_or("UNIT_PRICE_CENTS", 1250u64)?,
         })
     }
 }
@@ -52,6 +75,8 @@ pub struct AppState {
     pub store: Store,
     /// Wakes the outbox relay when a new event was written.
     pub outbox_wake: Arc<Notify>,
+    pub saga: Saga,
+    pub unit_price_cents: u64,
 }
 
 pub struct Application {
@@ -74,12 +99,20 @@ impl Application {
             },
             wake.clone(),
         );
+        let clients = clients::Clients::new(
+            config.payments_url.clone(),
+            config.inventory_url.clone(),
+            config.call_timeout,
+        )?;
+        let saga = Saga::new(store.clone(), clients, config.saga.clone(), wake.clone());
         let listener = TcpListener::bind(config.bind).await?;
         Ok(Self {
             listener,
             state: AppState {
                 store,
                 outbox_wake: wake,
+                saga,
+                unit_price_cents: config.unit_price_cents,
             },
             relay,
         })
@@ -102,12 +135,17 @@ impl Application {
         let relay = tokio::spawn(self.relay.run(async move {
             let _ = relay_stop.wait_for(|s| *s).await;
         }));
+        let mut recovery_stop = stop_rx.clone();
+        let recovery = tokio::spawn(self.state.saga.clone().recover(async move {
+            let _ = recovery_stop.wait_for(|s| *s).await;
+        }));
         crate::telemetry::announce_ready("orders", addr);
         axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await?;
         let _ = stop_tx.send(true);
         let _ = relay.await;
+        let _ = recovery.await;
         Ok(())
     }
 }

@@ -17,12 +17,13 @@ pub fn router(state: AppState) -> Router {
         .route("/orders", post(place_order))
         .route("/orders/{id}", get(get_order))
         .route("/internal/outbox", get(outbox_backlog))
+        .route("/internal/orders", get(all_orders))
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(|| async { "ok" }))
         .with_state(state)
 }
 
-/// `POST /orders`: 201 with the new order; with an `Idempotency-Key` seen before, 200 with
+/// `POST /orders`: 201 with the new PENDING order (its saga runs in the background); with an `Idempotency-Key` seen before, 200 with
 /// the order created the first time.
 async fn place_order(
     State(state): State<AppState>,
@@ -30,10 +31,12 @@ async fn place_order(
     body: Result<Json<PlaceOrderRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let quantity = Quantity::parse(req.quantity)?;
     let order = NewOrder {
         customer: Customer::parse(&req.customer)?,
         sku: Sku::parse(&req.sku)?,
-        quantity: Quantity::parse(req.quantity)?,
+        amount_cents: u64::from(quantity.get()) * state.unit_price_cents,
+        quantity,
     };
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(
@@ -52,6 +55,7 @@ async fn place_order(
     match state.store.place(order, key).await? {
         Placed::Created(view) => {
             state.outbox_wake.notify_one();
+            state.saga.spawn(view.id);
             Ok((StatusCode::CREATED, Json(view)))
         }
         Placed::Existing(view) => Ok((StatusCode::OK, Json(view))),
@@ -68,7 +72,7 @@ async fn get_order(
         .store
         .get(id)
         .await?
-        .map(Json)
+        .map(|o| Json(o.view))
         .ok_or_else(|| ApiError::NotFound(format!("order {id} does not exist")))
 }
 
@@ -77,4 +81,9 @@ async fn outbox_backlog(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let pending = state.store.outbox_backlog().await?;
     Ok(Json(serde_json::json!({ "pending": pending })))
+}
+
+/// `GET /internal/orders`: every order (for invariant checks).
+async fn all_orders(State(state): State<AppState>) -> Result<Json<Vec<OrderView>>, ApiError> {
+    Ok(Json(state.store.all().await?))
 }

@@ -1,9 +1,12 @@
-//! Orders' own database: orders, idempotency keys and the transactional outbox.
+//! Orders' own database: orders with their saga step, idempotency keys and the
+//! transactional outbox.
 //!
 //! **Invariant:** an order's state change and the event announcing it are written in one
 //! transaction, so an event exists if and only if the change happened.
 
-use contracts::{OrderEvent, OrderPlaced, OrderStatus, OrderView};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use contracts::{OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderStatus, OrderView};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
@@ -16,8 +19,14 @@ CREATE TABLE IF NOT EXISTS orders (
     customer TEXT NOT NULL,
     sku TEXT NOT NULL,
     quantity INTEGER NOT NULL,
-    status TEXT NOT NULL
+    amount_cents INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    step TEXT NOT NULL,
+    reason TEXT,
+    compensation_pending INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key TEXT PRIMARY KEY,
     order_id TEXT NOT NULL
@@ -25,11 +34,54 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
     routing_key TEXT NOT NULL,
     payload TEXT NOT NULL,
     published INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// Where a PENDING order's saga stands. Each step is recorded after its remote call
+/// succeeded, so a restarted saga repeats at most one (idempotent) call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing done yet: reserve stock next.
+    New,
+    /// Stock reserved: charge payment next.
+    Reserved,
+    /// Payment charged: confirm next.
+    Charged,
+    /// Terminal (the order is CONFIRMED or CANCELLED).
+    Done,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::New => "NEW",
+            Step::Reserved => "RESERVED",
+            Step::Charged => "CHARGED",
+            Step::Done => "DONE",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "RESERVED" => Step::Reserved,
+            "CHARGED" => Step::Charged,
+            "DONE" => Step::Done,
+            _ => Step::New,
+        }
+    }
+}
+
+/// An order with its saga bookkeeping.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub view: OrderView,
+    pub step: Step,
+    pub compensation_pending: bool,
+    pub created_ms: u64,
+}
 
 /// An event waiting in the outbox.
 #[derive(Debug, Clone)]
@@ -45,6 +97,7 @@ pub struct NewOrder {
     pub customer: Customer,
     pub sku: Sku,
     pub quantity: Quantity,
+    pub amount_cents: u64,
 }
 
 /// Whether `place` created the order or found it by its idempotency key.
@@ -53,39 +106,67 @@ pub enum Placed {
     Existing(OrderView),
 }
 
-fn status_str(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Pending => "PENDING",
-        OrderStatus::Confirmed => "CONFIRMED",
-        OrderStatus::Cancelled => "CANCELLED",
-    }
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
-fn parse_status(s: &str) -> OrderStatus {
-    match s {
-        "CONFIRMED" => OrderStatus::Confirmed,
-        "CANCELLED" => OrderStatus::Cancelled,
-        _ => OrderStatus::Pending,
-    }
-}
+const SELECT: &str = "SELECT id, customer, sku, quantity, amount_cents, status, step, reason, compensation_pending, created_ms FROM orders";
 
-fn read_order(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<OrderView>> {
-    conn.query_row(
-        "SELECT id, customer, sku, quantity, status FROM orders WHERE id = ?1",
-        params![id],
-        |row| {
-            let id: String = row.get(0)?;
-            let status: String = row.get(4)?;
-            Ok(OrderView {
-                id: Uuid::parse_str(&id).unwrap_or_default(),
-                customer: row.get(1)?,
-                sku: row.get(2)?,
-                quantity: row.get(3)?,
-                status: parse_status(&status),
-            })
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
+    let id: String = row.get(0)?;
+    let status: String = row.get(5)?;
+    let step: String = row.get(6)?;
+    Ok(OrderRecord {
+        view: OrderView {
+            id: Uuid::parse_str(&id).unwrap_or_default(),
+            customer: row.get(1)?,
+            sku: row.get(2)?,
+            quantity: row.get(3)?,
+            amount_cents: row.get(4)?,
+            status: status.parse().unwrap_or(OrderStatus::Pending),
+            reason: row.get(7)?,
         },
+        step: Step::parse(&step),
+        compensation_pending: row.get::<_, i64>(8)? != 0,
+        created_ms: row.get(9)?,
+    })
+}
+
+fn read(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<OrderRecord>> {
+    conn.query_row(
+        &format!("{SELECT} WHERE id = ?1"),
+        params![id],
+        row_to_record,
     )
     .optional()
+}
+
+fn insert_event(tx: &rusqlite::Transaction<'_>, event: &OrderEvent) -> rusqlite::Result<()> {
+    let payload = serde_json::to_string(event)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.execute(
+        "INSERT INTO outbox (event_id, event_type, routing_key, payload) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            event.event_id().to_string(),
+            event.type_name(),
+            event.routing_key(),
+            payload
+        ],
+    )?;
+    Ok(())
+}
+
+/// How a saga ends.
+pub enum Outcome {
+    Confirmed,
+    Cancelled {
+        reason: String,
+        /// A compensation could not be completed yet; recovery retries it.
+        compensation_pending: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -98,7 +179,7 @@ impl Store {
         Self { db }
     }
 
-    /// Creates the order and its `OrderPlaced` event in one transaction. With an
+    /// Creates a PENDING order and its `OrderPlaced` event in one transaction. With an
     /// idempotency key already seen, returns the order created the first time instead.
     pub async fn place(
         &self,
@@ -117,8 +198,8 @@ impl Store {
                         )
                         .optional()?;
                     if let Some(id) = existing {
-                        let view = read_order(&tx, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                        return Ok(Placed::Existing(view));
+                        let record = read(&tx, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                        return Ok(Placed::Existing(record.view));
                     }
                 }
                 let id = Uuid::now_v7();
@@ -127,11 +208,23 @@ impl Store {
                     customer: order.customer.as_str().to_string(),
                     sku: order.sku.as_str().to_string(),
                     quantity: order.quantity.get(),
-                    status: OrderStatus::Confirmed,
+                    amount_cents: order.amount_cents,
+                    status: OrderStatus::Pending,
+                    reason: None,
                 };
                 tx.execute(
-                    "INSERT INTO orders (id, customer, sku, quantity, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id.to_string(), view.customer, view.sku, view.quantity, status_str(view.status)],
+                    "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        id.to_string(),
+                        view.customer,
+                        view.sku,
+                        view.quantity,
+                        view.amount_cents,
+                        view.status.as_str(),
+                        Step::New.as_str(),
+                        now_ms()
+                    ],
                 )?;
                 if let Some(key) = &idempotency_key {
                     tx.execute(
@@ -139,23 +232,128 @@ impl Store {
                         params![key, id.to_string()],
                     )?;
                 }
-                let event = OrderEvent::OrderPlaced(OrderPlaced {
-                    event_id: Uuid::now_v7(),
-                    order_id: id,
-                    customer: view.customer.clone(),
-                    sku: view.sku.clone(),
-                    quantity: view.quantity,
-                });
-                insert_event(&tx, &event)?;
+                insert_event(
+                    &tx,
+                    &OrderEvent::OrderPlaced(OrderPlaced {
+                        event_id: Uuid::now_v7(),
+                        order_id: id,
+                        customer: view.customer.clone(),
+                        sku: view.sku.clone(),
+                        quantity: view.quantity,
+                    }),
+                )?;
                 tx.commit()?;
                 Ok(Placed::Created(view))
             })
             .await
     }
 
-    pub async fn get(&self, id: Uuid) -> Result<Option<OrderView>, DbError> {
+    pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, DbError> {
+        self.db.call(move |conn| read(conn, &id.to_string())).await
+    }
+
+    /// Records that the saga of `id` reached `step`.
+    pub async fn set_step(&self, id: Uuid, step: Step) -> Result<(), DbError> {
         self.db
-            .call(move |conn| read_order(conn, &id.to_string()))
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE orders SET step = ?2 WHERE id = ?1 AND status = 'PENDING'",
+                    params![id.to_string(), step.as_str()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Ends the saga of `id`: the status change and its event in one transaction. A
+    /// no-op when the order already ended.
+    pub async fn finish(&self, id: Uuid, outcome: Outcome) -> Result<(), DbError> {
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let Some(record) = read(&tx, &id.to_string())? else {
+                    return Ok(());
+                };
+                if record.view.status != OrderStatus::Pending {
+                    return Ok(());
+                }
+                let v = record.view;
+                match outcome {
+                    Outcome::Confirmed => {
+                        tx.execute(
+                            "UPDATE orders SET status = 'CONFIRMED', step = 'DONE' WHERE id = ?1",
+                            params![id.to_string()],
+                        )?;
+                        insert_event(
+                            &tx,
+                            &OrderEvent::OrderConfirmed(OrderConfirmed {
+                                event_id: Uuid::now_v7(),
+                                order_id: id,
+                                customer: v.customer,
+                                sku: v.sku,
+                                quantity: v.quantity,
+                                amount_cents: v.amount_cents,
+                            }),
+                        )?;
+                    }
+                    Outcome::Cancelled {
+                        reason,
+                        compensation_pending,
+                    } => {
+                        tx.execute(
+                            "UPDATE orders SET status = 'CANCELLED', step = 'DONE', reason = ?2, compensation_pending = ?3 WHERE id = ?1",
+                            params![id.to_string(), reason, compensation_pending as i64],
+                        )?;
+                        insert_event(
+                            &tx,
+                            &OrderEvent::OrderCancelled(OrderCancelled {
+                                event_id: Uuid::now_v7(),
+                                order_id: id,
+                                customer: v.customer,
+                                reason,
+                            }),
+                        )?;
+                    }
+                }
+                tx.commit()
+            })
+            .await
+    }
+
+    /// Marks the compensation of a cancelled order as complete.
+    pub async fn compensation_done(&self, id: Uuid) -> Result<(), DbError> {
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE orders SET compensation_pending = 0 WHERE id = ?1",
+                    params![id.to_string()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Orders whose saga has not ended, or whose compensation is incomplete.
+    pub async fn unfinished(&self) -> Result<Vec<OrderRecord>, DbError> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "{SELECT} WHERE status = 'PENDING' OR compensation_pending = 1 ORDER BY created_ms"
+                ))?;
+                let rows = stmt.query_map([], row_to_record)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// Every order (inspection).
+    pub async fn all(&self) -> Result<Vec<OrderView>, DbError> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY created_ms"))?;
+                let rows = stmt.query_map([], |r| row_to_record(r).map(|o| o.view))?;
+                rows.collect()
+            })
             .await
     }
 
@@ -164,20 +362,16 @@ impl Store {
         self.db
             .call(move |conn| {
                 let mut stmt = conn.prepare(
-                    "SELECT seq, event_id, routing_key, payload FROM outbox WHERE published = 0 ORDER BY seq LIMIT ?1",
+                    "SELECT seq, event_id, event_type, routing_key, payload FROM outbox
+                     WHERE published = 0 ORDER BY seq LIMIT ?1",
                 )?;
                 let rows = stmt.query_map(params![limit as i64], |r| {
-                    let payload: String = r.get(3)?;
-                    let event_type = serde_json::from_str::<serde_json::Value>(&payload)
-                        .ok()
-                        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-                        .unwrap_or_default();
                     Ok(OutboxRow {
                         seq: r.get(0)?,
                         event_id: r.get(1)?,
-                        event_type,
-                        routing_key: r.get(2)?,
-                        payload,
+                        event_type: r.get(2)?,
+                        routing_key: r.get(3)?,
+                        payload: r.get(4)?,
                     })
                 })?;
                 rows.collect()
@@ -207,14 +401,4 @@ impl Store {
             })
             .await
     }
-}
-
-fn insert_event(tx: &rusqlite::Transaction<'_>, event: &OrderEvent) -> rusqlite::Result<()> {
-    let payload = serde_json::to_string(event)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    tx.execute(
-        "INSERT INTO outbox (event_id, routing_key, payload) VALUES (?1, ?2, ?3)",
-        params![event.event_id().to_string(), event.routing_key(), payload],
-    )?;
-    Ok(())
 }

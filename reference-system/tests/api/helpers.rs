@@ -26,17 +26,96 @@ impl TestApp {
     }
 }
 
-/// Orders on port 0 with a fresh database and `amqp_url` as its broker.
+/// Where nothing listens: port 1 on loopback refuses at once.
+pub const NOWHERE: &str = "http://127.0.0.1:1";
+
+/// Orders on port 0 with a fresh database and `amqp_url` as its broker; payments and
+/// inventory unreachable, with a saga deadline longer than any test.
 pub async fn spawn_orders(amqp_url: &str) -> TestApp {
+    spawn_orders_with(amqp_url, NOWHERE, NOWHERE, Duration::from_secs(600)).await
+}
+
+/// Orders on port 0 with a fresh database and the given peers and saga deadline.
+pub async fn spawn_orders_with(
+    amqp_url: &str,
+    payments_url: &str,
+    inventory_url: &str,
+    saga_deadline: Duration,
+) -> TestApp {
     let config = refsys::orders::Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database: temp_db("orders"),
         amqp_url: amqp_url.to_string(),
         outbox_poll: Duration::from_millis(50),
+        payments_url: payments_url.to_string(),
+        inventory_url: inventory_url.to_string(),
+        call_timeout: Duration::from_millis(500),
+        saga: refsys::orders::SagaConfig {
+            deadline: saga_deadline,
+            first_backoff: Duration::from_millis(20),
+            recovery_interval: Duration::from_millis(200),
+        },
+        unit_price_cents: 1250,
     };
     let app = refsys::orders::Application::build(config)
         .await
         .expect("orders builds");
+    let addr = app.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        _stop: tx,
+    }
+}
+
+/// Payments on port 0 with a fresh database and no added latency.
+pub async fn spawn_payments() -> TestApp {
+    spawn_payments_at(temp_db("payments"), Duration::ZERO).await
+}
+
+/// Payments on port 0 with its database at `database` (reuse the path to restart) and
+/// `latency` added to every charge.
+pub async fn spawn_payments_at(database: PathBuf, latency: Duration) -> TestApp {
+    let config = refsys::payments::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database,
+        latency,
+    };
+    let app = refsys::payments::Application::build(config)
+        .await
+        .expect("payments builds");
+    let addr = app.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        _stop: tx,
+    }
+}
+
+/// Inventory on port 0 with a fresh database and `stock` as its `INVENTORY_STOCK`.
+pub async fn spawn_inventory(stock: &str) -> TestApp {
+    spawn_inventory_at(temp_db("inventory"), stock).await
+}
+
+/// Inventory on port 0 with its database at `database` (reuse the path to restart) and
+/// `stock` as its `INVENTORY_STOCK`.
+pub async fn spawn_inventory_at(database: PathBuf, stock: &str) -> TestApp {
+    let config = refsys::inventory::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database,
+        stock: stock.parse().expect("valid INVENTORY_STOCK"),
+    };
+    let app = refsys::inventory::Application::build(config)
+        .await
+        .expect("inventory builds");
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

@@ -3,4 +3,7 @@
 
 mod email;
 mod helpers;
+mod inventory;
 mod orders;
+mod payments;
+mod ratelimit;

@@ -1,18 +1,20 @@
-//! The email consumer's delivery loop. [`handle_delivery`] decides what one delivery
-//! becomes, without a broker, so tests drive it step by step.
+//! The delivery loop shared by every queue consumer: manual acks, bounded prefetch,
+//! reconnection after broker outages, and a decision per delivery made by a
+//! [`Handler`] that tests can drive without a broker.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use contracts::{EmailRecord, OrderEvent};
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
+use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{Config, Store};
 use crate::amqp::QueueSpec;
 
 /// What to do with a delivery once handled.
@@ -28,53 +30,70 @@ pub enum Outcome {
     Retry(String),
 }
 
-/// Handles one delivery: parses the event and records its email once per message id.
-pub async fn handle_delivery(store: &Store, message_id: Option<&str>, body: &[u8]) -> Outcome {
-    let Some(message_id) = message_id.filter(|m| !m.is_empty()) else {
-        return Outcome::Reject("message has no message-id to deduplicate on".into());
-    };
-    let event: OrderEvent = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) => return Outcome::Reject(format!("unparseable order event: {e}")),
-    };
-    let email = match event {
-        OrderEvent::OrderPlaced(placed) => EmailRecord {
-            message_id: message_id.to_string(),
-            order_id: placed.order_id,
-            to: placed.customer,
-            subject: format!("Your order {} is confirmed", placed.order_id),
-        },
-    };
-    match store.record_once(email).await {
-        Ok(true) => Outcome::Ack,
-        Ok(false) => {
-            tracing::info!(message_id, "duplicate delivery ignored");
-            Outcome::Ack
+/// Decides what one delivery becomes. Must be idempotent per message id.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        message_id: Option<&str>,
+        body: &[u8],
+    ) -> impl std::future::Future<Output = Outcome> + Send;
+}
+
+/// Counters a consumer exposes on its inspection endpoint.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub acked: AtomicU64,
+    pub rejected: AtomicU64,
+    pub retried: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatsView {
+    pub acked: u64,
+    pub rejected: u64,
+    pub retried: u64,
+}
+
+impl Stats {
+    pub fn view(&self) -> StatsView {
+        StatsView {
+            acked: self.acked.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
         }
-        Err(e) => Outcome::Retry(format!("cannot record email: {e}")),
     }
 }
 
-pub struct Consumer {
-    url: String,
-    spec: QueueSpec,
-    prefetch: u16,
-    store: Store,
+/// Where and how to consume.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub amqp_url: String,
+    pub spec: QueueSpec,
+    /// Unacknowledged deliveries in flight at most.
+    pub prefetch: u16,
+    /// The consumer tag, for the broker's view of who consumes.
+    pub tag: String,
+}
+
+pub struct Consumer<H> {
+    config: ConsumerConfig,
+    handler: Arc<H>,
+    stats: Arc<Stats>,
     conn: Option<(Connection, Channel)>,
 }
 
-impl Consumer {
+impl<H: Handler> Consumer<H> {
     /// Connects and declares the queues, waiting up to `patience` for the broker.
     pub async fn connect(
-        config: &Config,
-        store: Store,
+        config: ConsumerConfig,
+        handler: Arc<H>,
+        stats: Arc<Stats>,
         patience: Duration,
     ) -> anyhow::Result<Self> {
         let mut consumer = Self {
-            url: config.amqp_url.clone(),
-            spec: config.queue_spec(),
-            prefetch: config.prefetch,
-            store,
+            config,
+            handler,
+            stats,
             conn: None,
         };
         consumer.open(patience).await?;
@@ -82,17 +101,18 @@ impl Consumer {
     }
 
     async fn open(&mut self, patience: Duration) -> anyhow::Result<()> {
-        let conn = crate::amqp::connect(&self.url, patience).await?;
+        let conn = crate::amqp::connect(&self.config.amqp_url, patience).await?;
         let channel = conn.create_channel().await?;
-        crate::amqp::declare_consumer_queue(&channel, &self.spec).await?;
+        crate::amqp::declare_consumer_queue(&channel, &self.config.spec).await?;
         channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
         self.conn = Some((conn, channel));
         Ok(())
     }
 
-    /// Consumes until `stop` turns true, reconnecting after broker outages.
+    /// Consumes until `stop` turns true, reconnecting after broker outages. A delivery in
+    /// progress when `stop` turns true is finished and acked first.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
@@ -103,7 +123,8 @@ impl Consumer {
             {
                 tracing::warn!(
                     error = format!("{e:#}"),
-                    "email consumer: broker unreachable, retrying"
+                    queue = self.config.spec.name,
+                    "broker unreachable, retrying"
                 );
                 tokio::select! {
                     _ = stop.changed() => return,
@@ -114,7 +135,11 @@ impl Consumer {
             match self.consume(&mut stop).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "email consumer: connection lost");
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        queue = self.config.spec.name,
+                        "connection lost"
+                    );
                     self.conn = None;
                 }
             }
@@ -125,8 +150,8 @@ impl Consumer {
         let (_, channel) = self.conn.as_ref().expect("opened before consume");
         let mut deliveries = channel
             .basic_consume(
-                self.spec.name.as_str().into(),
-                "email".into(),
+                self.config.spec.name.as_str().into(),
+                self.config.tag.as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -145,9 +170,14 @@ impl Consumer {
                 .message_id()
                 .as_ref()
                 .map(|m| m.as_str().to_string());
-            match handle_delivery(&self.store, message_id.as_deref(), &delivery.data).await {
+            match self
+                .handler
+                .handle(message_id.as_deref(), &delivery.data)
+                .await
+            {
                 Outcome::Ack => {
                     delivery.ack(BasicAckOptions::default()).await?;
+                    self.stats.acked.fetch_add(1, Ordering::Relaxed);
                 }
                 Outcome::Reject(reason) => {
                     tracing::warn!(
@@ -158,6 +188,7 @@ impl Consumer {
                     delivery
                         .reject(BasicRejectOptions { requeue: false })
                         .await?;
+                    self.stats.rejected.fetch_add(1, Ordering::Relaxed);
                 }
                 Outcome::Retry(reason) => {
                     tracing::warn!(?message_id, reason, "transient failure, requeueing");
@@ -167,6 +198,7 @@ impl Consumer {
                             ..Default::default()
                         })
                         .await?;
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }

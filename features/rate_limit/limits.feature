@@ -1,0 +1,47 @@
+@rate-limit
+Feature: Rate limits answer cleanly at the edge
+  Each client has a quota per route policy, taken from its tier. Request N within the
+  limit succeeds; request N+1 gets a clean 429 with Retry-After and RateLimit headers,
+  never a 500 and never a hang.
+
+  Scenario Outline: Requests 1 to 5 succeed and request 6 gets a well-formed 429 (<algorithm>)
+    Given a free client "limited"
+    When the client sends 6 GET requests to "<path>"
+    Then the first 5 responses had status 200 and the rest 429
+    And the response is a problem with status 429
+    And the response has a Retry-After of at least 1 whole second
+    And the response has well-formed RateLimit headers for a limit of 5 per 60 seconds
+
+    Examples:
+      | algorithm      | path             |
+      | fixed window   | /limited/fixed   |
+      | sliding window | /limited/sliding |
+      | token bucket   | /limited/bucket  |
+
+  Scenario: The paid tier has its own, larger quota
+    Given a paid client "rich"
+    When the client sends 51 GET requests to "/limited/sliding"
+    Then the first 50 responses had status 200 and the rest 429
+    And the response has well-formed RateLimit headers for a limit of 50 per 60 seconds
+
+  Scenario: A retry before Retry-After is refused and one after it succeeds
+    Given a free client "patient"
+    When the client sends 4 GET requests to "/limited/short"
+    Then the first 3 responses had status 200 and the rest 429
+    When the client sends GET "/limited/short"
+    Then the response status is 429
+    When the client waits as long as Retry-After says
+    And the client sends GET "/limited/short"
+    Then the response status is 200
+
+  Scenario Outline: A concurrent burst admits exactly the limit (<algorithm>)
+    Given a free client "burst"
+    When the client sends 20 GET requests to "<path>" at once
+    Then exactly 5 of the responses had status 200
+    And exactly 15 of the responses had status 429
+
+    Examples:
+      | algorithm      | path             |
+      | fixed window   | /limited/fixed   |
+      | sliding window | /limited/sliding |
+      | token bucket   | /limited/bucket  |

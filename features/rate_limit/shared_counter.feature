@@ -1,0 +1,15 @@
+@shared-counter
+Feature: The rate-limit count is shared by every gateway replica
+  K replicas grant N requests in total, not K x N.
+
+  Scenario: Requests sent round-robin to each replica share one count
+    Given a free client "spread"
+    When the client sends 12 GET requests to "/limited/sliding" round-robin across the gateway replicas
+    Then the first 5 responses had status 200 and the rest 429
+    And the responses came from all 3 gateway replicas
+
+  Scenario: A concurrent burst across the replicas admits exactly the limit
+    Given a free client "herd"
+    When the client sends 30 GET requests to "/limited/fixed" at once across the gateway replicas
+    Then exactly 5 of the responses had status 200
+    And exactly 25 of the responses had status 429

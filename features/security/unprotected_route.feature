@@ -1,0 +1,31 @@
+@unprotected-route
+Feature: Every route behind the gateway rejects unauthenticated requests
+  The routes are read from the gateway's own route table, so a route added later is
+  covered without editing this file.
+
+  Scenario Outline: Every route rejects <credentials> with 401
+    Given a free client "intruder"
+    And the client presents <credentials>
+    When the client calls every route in the gateway's route table
+    Then every route answered 401 with a WWW-Authenticate challenge
+
+    Examples:
+      | credentials                      |
+      | no token                         |
+      | a malformed token                |
+      | an expired token                 |
+      | a token signed with the wrong key |
+      | an unsigned alg-none token       |
+
+  Scenario: A valid token without a route's scope gets 403 on every route
+    Given a free client "narrow"
+    And the client's token has only the scope "profile:read"
+    When the client calls every route in the gateway's route table
+    Then every route answered 403
+
+  Scenario: Identity headers sent by the client change nothing
+    Given a free client "mallory"
+    When the client sends 6 GET requests to "/limited/fixed"
+    Then the first 5 responses had status 200 and the rest 429
+    When the client sends GET "/limited/fixed" with the header "x-client-id" set to "somebody-else"
+    Then the response status is 429

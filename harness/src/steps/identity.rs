@@ -1,0 +1,126 @@
+//! Identity and tokens: who the scenario acts as and what credentials it presents.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use contracts::jwt::{self, Claims, Tier};
+use cucumber::given;
+
+use super::StepResult;
+use crate::context;
+use crate::world::{Client, Credentials, QaWorld};
+
+/// The scopes a client gets unless a step narrows them: every non-admin route scope.
+pub const DEFAULT_SCOPES: &str =
+    "orders:write orders:read payments:read inventory:read limited:read";
+
+/// A token lifetime long enough for any scenario (seconds).
+const TOKEN_TTL: u64 = 3600;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn claims(client: &Client, exp: u64) -> Claims {
+    Claims {
+        sub: client.id.clone(),
+        tier: client.tier,
+        scope: client.scope.clone(),
+        exp,
+    }
+}
+
+/// The Authorization header value the client presents, if any.
+pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
+    let Some(client) = &world.client else {
+        return Ok(None);
+    };
+    Ok(match &client.credentials {
+        Credentials::None => None,
+        Credentials::Raw(v) => Some(v.clone()),
+        Credentials::Valid => {
+            let secret = context::current()?.endpoints.jwt_secret.clone();
+            Some(format!(
+                "Bearer {}",
+                jwt::encode(&claims(client, now() + TOKEN_TTL), secret.as_bytes())
+            ))
+        }
+    })
+}
+
+fn parse_tier(tier: &str) -> Result<Tier, String> {
+    match tier {
+        "free" => Ok(Tier::Free),
+        "paid" => Ok(Tier::Paid),
+        other => Err(format!("tier {other:?} must be `free` or `paid`")),
+    }
+}
+
+#[given(expr = "a {word} client {string}")]
+async fn a_client(world: &mut QaWorld, tier: String, name: String) -> StepResult {
+    world.client = Some(Client {
+        id: world.scoped(&name),
+        tier: parse_tier(&tier)?,
+        scope: DEFAULT_SCOPES.to_string(),
+        credentials: Credentials::Valid,
+    });
+    Ok(())
+}
+
+#[given(expr = "an admin client {string}")]
+async fn an_admin_client(world: &mut QaWorld, name: String) -> StepResult {
+    world.client = Some(Client {
+        id: world.scoped(&name),
+        tier: Tier::Paid,
+        scope: format!("admin {DEFAULT_SCOPES}"),
+        credentials: Credentials::Valid,
+    });
+    Ok(())
+}
+
+#[given(expr = "the client's token has only the scope {string}")]
+async fn only_scope(world: &mut QaWorld, scope: String) -> StepResult {
+    let client = world.client.as_mut().ok_or("no client yet")?;
+    client.scope = scope;
+    Ok(())
+}
+
+#[given(
+    regex = r"^the client presents (no token|a malformed token|an expired token|a token signed with the wrong key|an unsigned alg-none token|a valid token)$"
+)]
+async fn presents(world: &mut QaWorld, kind: String) -> StepResult {
+    let secret = context::current()?.endpoints.jwt_secret.clone();
+    let client = world.client.clone().ok_or("no client yet")?;
+    let credentials = match kind.as_str() {
+        "no token" => Credentials::None,
+        "a valid token" => Credentials::Valid,
+        "a malformed token" => Credentials::Raw("Bearer not.a-jwt".into()),
+        "an expired token" => Credentials::Raw(format!(
+            "Bearer {}",
+            jwt::encode(
+                &claims(&client, now().saturating_sub(60)),
+                secret.as_bytes()
+            )
+        )),
+        "a token signed with the wrong key" => Credentials::Raw(format!(
+            "Bearer {}",
+            jwt::encode(
+                &claims(&client, now() + TOKEN_TTL),
+                b"not-the-gateway-secret"
+            )
+        )),
+        "an unsigned alg-none token" => {
+            let claims_json = serde_json::to_string(&claims(&client, now() + TOKEN_TTL))
+                .map_err(|e| e.to_string())?;
+            Credentials::Raw(format!(
+                "Bearer {}",
+                jwt::encode_with_header(r#"{"alg":"none","typ":"JWT"}"#, &claims_json, None)
+            ))
+        }
+        other => return Err(format!("unknown credential kind {other:?}")),
+    };
+    world.client.as_mut().expect("checked above").credentials = credentials;
+    Ok(())
+}

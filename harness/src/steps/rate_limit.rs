@@ -1,0 +1,96 @@
+//! Rate limits: the headers of limited answers and waiting as long as the server says.
+
+use std::time::Duration;
+
+use cucumber::{then, when};
+use tokio::time::Instant;
+
+use super::StepResult;
+use super::http::header;
+use crate::world::{Exchange, QaWorld};
+
+/// The parameters of a structured header item `"name";k=v;k=v`.
+fn sf_params(value: &str) -> Option<(String, Vec<(String, String)>)> {
+    let mut parts = value.split(';');
+    let name = parts.next()?.trim();
+    let name = name.strip_prefix('"')?.strip_suffix('"')?.to_string();
+    let params = parts
+        .map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((name, params))
+}
+
+fn param(params: &[(String, String)], key: &str) -> Option<u64> {
+    params.iter().find(|(k, _)| k == key)?.1.parse().ok()
+}
+
+/// `Retry-After` of `e` as whole seconds of at least 1, or why not.
+pub fn retry_after(e: &Exchange) -> Result<u64, String> {
+    let v = header(e, "retry-after").ok_or_else(|| format!("no Retry-After header\n{e}"))?;
+    match v.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "Retry-After: {v:?} is not a whole number of seconds of at least 1\n{e}"
+        )),
+    }
+}
+
+#[then(expr = "the response has a Retry-After of at least 1 whole second")]
+async fn has_retry_after(world: &mut QaWorld) -> StepResult {
+    let last = world
+        .last
+        .as_ref()
+        .ok_or("no request was sent before this step")?;
+    retry_after(last).map(|_| ())
+}
+
+#[then(
+    expr = "the response has well-formed RateLimit headers for a limit of {int} per {int} seconds"
+)]
+async fn ratelimit_headers(world: &mut QaWorld, limit: u64, window: u64) -> StepResult {
+    let e = world
+        .last
+        .as_ref()
+        .ok_or("no request was sent before this step")?;
+    let policy =
+        header(e, "ratelimit-policy").ok_or_else(|| format!("no RateLimit-Policy header\n{e}"))?;
+    let (pname, pparams) = sf_params(policy)
+        .ok_or_else(|| format!("RateLimit-Policy: {policy:?} is not `\"name\";q=N;w=S`\n{e}"))?;
+    if param(&pparams, "q") != Some(limit) || param(&pparams, "w") != Some(window) {
+        return Err(format!(
+            "expected RateLimit-Policy with q={limit};w={window}, saw {policy:?}\n{e}"
+        ));
+    }
+    let current = header(e, "ratelimit").ok_or_else(|| format!("no RateLimit header\n{e}"))?;
+    let (name, params) = sf_params(current)
+        .ok_or_else(|| format!("RateLimit: {current:?} is not `\"name\";r=N;t=S`\n{e}"))?;
+    let (Some(r), Some(t)) = (param(&params, "r"), param(&params, "t")) else {
+        return Err(format!("RateLimit: {current:?} lacks integer r and t\n{e}"));
+    };
+    if name != pname || r > limit || t > window {
+        return Err(format!(
+            "RateLimit {current:?} does not fit RateLimit-Policy {policy:?}\n{e}"
+        ));
+    }
+    Ok(())
+}
+
+#[when(expr = "the client waits as long as Retry-After says")]
+async fn wait_retry_after(world: &mut QaWorld) -> StepResult {
+    let last = world
+        .last
+        .as_ref()
+        .ok_or("no request was sent before this step")?;
+    let secs = retry_after(last)?;
+    if secs > 120 {
+        return Err(format!(
+            "Retry-After: {secs} is longer than a scenario may wait (120 s)"
+        ));
+    }
+    // The wait is what is under test: the server promised that a retry after it succeeds.
+    tokio::time::sleep_until(Instant::now() + Duration::from_secs(secs)).await;
+    Ok(())
+}

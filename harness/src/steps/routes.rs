@@ -1,0 +1,112 @@
+//! The gateway's route table, read from the gateway itself, and checks over every route.
+
+use contracts::jwt::{self, Claims, Tier};
+use cucumber::{then, when};
+use serde::Deserialize;
+
+use super::StepResult;
+use super::http::{Call, Target, header};
+use super::orders::inspect_with;
+use crate::context;
+use crate::world::QaWorld;
+
+/// A route as the gateway serves it on `/admin/routes`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Route {
+    pub prefix: String,
+    pub methods: Vec<String>,
+    pub scope: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Table {
+    routes: Vec<Route>,
+}
+
+/// Reads the route table through the front door with a harness-minted admin token.
+pub async fn fetch_routes() -> Result<Vec<Route>, String> {
+    let ctx = context::current()?;
+    let claims = Claims {
+        sub: "qalens-harness".into(),
+        tier: Tier::Paid,
+        scope: "admin".into(),
+        exp: u64::MAX / 2,
+    };
+    let token = jwt::encode(&claims, ctx.endpoints.jwt_secret.as_bytes());
+    let table: Table = inspect_with(
+        format!("{}/admin/routes", ctx.endpoints.gateway),
+        Some(format!("Bearer {token}")),
+    )
+    .await?;
+    if table.routes.is_empty() {
+        return Err("the gateway's route table is empty".into());
+    }
+    Ok(table.routes)
+}
+
+#[when(expr = "the client calls every route in the gateway's route table")]
+async fn call_every_route(world: &mut QaWorld) -> StepResult {
+    let routes = fetch_routes().await?;
+    let mut batch = vec![];
+    for route in routes {
+        for method in &route.methods {
+            let mut call = Call::new(world, method, Target::FrontDoor, &route.prefix)?;
+            if method != "GET" {
+                call = call.json(&serde_json::json!({}))?;
+            }
+            batch.push(call.send().await?);
+        }
+    }
+    world.last = batch.last().cloned();
+    world.batch = batch;
+    Ok(())
+}
+
+#[then(expr = "every route answered 401 with a WWW-Authenticate challenge")]
+async fn every_route_401(world: &mut QaWorld) -> StepResult {
+    let bad: Vec<String> = world
+        .batch
+        .iter()
+        .filter(|e| {
+            e.status != 401
+                || header(e, "www-authenticate").is_none_or(|v| !v.starts_with("Bearer"))
+        })
+        .map(|e| e.to_string())
+        .collect();
+    if world.batch.is_empty() {
+        return Err("no route was called".into());
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} routes did not answer 401 with a Bearer challenge:\n{}",
+            bad.len(),
+            world.batch.len(),
+            bad.join("\n")
+        ))
+    }
+}
+
+#[then(expr = "every route answered 403")]
+async fn every_route_403(world: &mut QaWorld) -> StepResult {
+    if world.batch.is_empty() {
+        return Err("no route was called".into());
+    }
+    let bad: Vec<String> = world
+        .batch
+        .iter()
+        .filter(|e| e.status != 403)
+        .map(|e| e.to_string())
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} routes did not answer 403:\n{}",
+            bad.len(),
+            world.batch.len(),
+            bad.join("\n")
+        ))
+    }
+}

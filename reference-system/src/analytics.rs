@@ -1,0 +1,191 @@
+//! Analytics consumer: counts order events by type, each message once (deduplicated by
+//! message id in its own SQLite database, in the same transaction as the count).
+//!
+//! Configuration (environment, with defaults):
+//! - `ANALYTICS_BIND` (`0.0.0.0:8080`), `ANALYTICS_DB` (`/data/analytics.db`), `AMQP_URL`,
+//!   `ANALYTICS_QUEUE` (`analytics`), `ANALYTICS_DELIVERY_LIMIT` (`3`),
+//!   `ANALYTICS_PREFETCH` (`10`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use contracts::OrderEvent;
+use rusqlite::params;
+use tokio::net::TcpListener;
+
+use crate::amqp::QueueSpec;
+use crate::config::{ConfigError, parse_or, var_or};
+use crate::consumer::{Consumer, ConsumerConfig, Handler, Outcome, Stats, StatsView};
+use crate::db::Db;
+use crate::error::ApiError;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS processed_messages (message_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS event_counts (event_type TEXT PRIMARY KEY, count INTEGER NOT NULL);
+";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: PathBuf,
+    pub amqp_url: String,
+    pub queue: String,
+    pub delivery_limit: u32,
+    pub prefetch: u16,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            bind: parse_or("ANALYTICS_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
+            database: PathBuf::from(var_or("ANALYTICS_DB", "/data/analytics.db")),
+            amqp_url: var_or("AMQP_URL", "amqp://guest:guest@rabbitmq:5672/%2f"),
+            queue: var_or("ANALYTICS_QUEUE", contracts::ANALYTICS_QUEUE),
+            delivery_limit: parse_or("ANALYTICS_DELIVERY_LIMIT", 3u32)?,
+            prefetch: parse_or("ANALYTICS_PREFETCH", 10u16)?,
+        })
+    }
+}
+
+/// Counts one delivery once per message id.
+#[derive(Clone)]
+pub struct Counter {
+    db: Db,
+}
+
+impl Counter {
+    pub fn open(path: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            db: Db::open(path, SCHEMA)?,
+        })
+    }
+
+    pub async fn counts(&self) -> Result<BTreeMap<String, u64>, crate::db::DbError> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn.prepare("SELECT event_type, count FROM event_counts")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect()
+            })
+            .await
+    }
+}
+
+impl Handler for Counter {
+    async fn handle(&self, message_id: Option<&str>, body: &[u8]) -> Outcome {
+        let Some(message_id) = message_id.filter(|m| !m.is_empty()).map(str::to_string) else {
+            return Outcome::Reject("message has no message-id to deduplicate on".into());
+        };
+        let event: OrderEvent = match serde_json::from_slice(body) {
+            Ok(e) => e,
+            Err(e) => return Outcome::Reject(format!("unparseable order event: {e}")),
+        };
+        let kind = event.type_name();
+        let result = self
+            .db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let fresh = tx.execute(
+                    "INSERT OR IGNORE INTO processed_messages (message_id) VALUES (?1)",
+                    params![message_id],
+                )? == 1;
+                if fresh {
+                    tx.execute(
+                        "INSERT INTO event_counts (event_type, count) VALUES (?1, 1)
+                         ON CONFLICT(event_type) DO UPDATE SET count = count + 1",
+                        params![kind],
+                    )?;
+                }
+                tx.commit()
+            })
+            .await;
+        match result {
+            Ok(()) => Outcome::Ack,
+            Err(e) => Outcome::Retry(format!("cannot count event: {e}")),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    counter: Counter,
+    stats: Arc<Stats>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    consumer: Consumer<Counter>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let counter = Counter::open(&config.database)?;
+        let stats = Arc::new(Stats::default());
+        let consumer = Consumer::connect(
+            ConsumerConfig {
+                amqp_url: config.amqp_url.clone(),
+                spec: QueueSpec {
+                    name: config.queue.clone(),
+                    bindings: vec![contracts::routing::ALL_ORDER_EVENTS.to_string()],
+                    delivery_limit: config.delivery_limit,
+                },
+                prefetch: config.prefetch,
+                tag: "analytics".into(),
+            },
+            Arc::new(counter.clone()),
+            stats.clone(),
+            Duration::from_secs(60),
+        )
+        .await?;
+        let listener = TcpListener::bind(config.bind).await?;
+        Ok(Self {
+            listener,
+            state: AppState { counter, stats },
+            consumer,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let consumer = tokio::spawn(self.consumer.run(stop_rx));
+        crate::telemetry::announce_ready("analytics", addr);
+        let router = Router::new()
+            .route("/internal/analytics", get(counts))
+            .route("/internal/consumer", get(consumer_stats))
+            .route("/health", get(|| async { "ok" }))
+            .route("/ready", get(|| async { "ok" }))
+            .with_state(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = stop_tx.send(true);
+        let _ = consumer.await;
+        Ok(())
+    }
+}
+
+/// `GET /internal/analytics`: event counts by type.
+async fn counts(State(state): State<AppState>) -> Result<Json<BTreeMap<String, u64>>, ApiError> {
+    Ok(Json(state.counter.counts().await?))
+}
+
+async fn consumer_stats(State(state): State<AppState>) -> Json<StatsView> {
+    Json(state.stats.view())
+}

@@ -1,0 +1,170 @@
+//! Known defects that can be switched on in the real code path, in the spirit of
+//! FoundationDB's BUGGIFY: each is a realistic bug of the kind a qalens lens exists to
+//! catch, consulted at exactly one point marked `// DEFECT(<name>)`. All are off unless
+//! named in `REFSYS_DEFECTS` (comma-separated), so a reader sees the right pattern first.
+//!
+//! The harness switches them on per topology (`qalens run --defect NAME`) to prove that
+//! its scenarios fail against a broken system.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+/// Every defect, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Defect {
+    /// Rate-limit counters kept per gateway replica instead of shared.
+    PerReplicaLimiter,
+    /// The limiter admits one request more than the limit.
+    LimiterOffByOne,
+    /// 429 answers lack `Retry-After`.
+    NoRetryAfter,
+    /// Over the limit answers 500 instead of 429.
+    LimitAnswers500,
+    /// The limiter reads the count, then increments it in a second round trip.
+    RacyLimiter,
+    /// A sliding-window policy is enforced as a fixed window.
+    FixedWindowForSliding,
+    /// The email consumer does not deduplicate by message id.
+    ConsumerNoDedupe,
+    /// Consumer queues have no delivery limit and no dead-letter exchange, and poison
+    /// messages are requeued instead of rejected.
+    PoisonRequeued,
+    /// The email consumer acknowledges deliveries before doing the work.
+    AutoAck,
+    /// The saga cancels without releasing stock or refunding.
+    NoCompensation,
+    /// The saga gives up on a timeout and leaves the order PENDING.
+    PendingOnTimeout,
+    /// Orders publishes events directly instead of through the outbox.
+    PublishOutsideOutbox,
+    /// One route (`GET /inventory`) is served without authentication.
+    OpenRoute,
+    /// Identity headers sent by the client are trusted.
+    TrustIdentityHeaders,
+    /// No circuit breaker: requests pile up on a dead upstream.
+    NoCircuitBreaker,
+    /// Tokens with `alg: none` are accepted.
+    AlgNoneAccepted,
+    /// Orders sends `amount` instead of `amount_cents` to payments.
+    RenamedField,
+}
+
+impl Defect {
+    pub const ALL: [Defect; 17] = [
+        Defect::PerReplicaLimiter,
+        Defect::LimiterOffByOne,
+        Defect::NoRetryAfter,
+        Defect::LimitAnswers500,
+        Defect::RacyLimiter,
+        Defect::FixedWindowForSliding,
+        Defect::ConsumerNoDedupe,
+        Defect::PoisonRequeued,
+        Defect::AutoAck,
+        Defect::NoCompensation,
+        Defect::PendingOnTimeout,
+        Defect::PublishOutsideOutbox,
+        Defect::OpenRoute,
+        Defect::TrustIdentityHeaders,
+        Defect::NoCircuitBreaker,
+        Defect::AlgNoneAccepted,
+        Defect::RenamedField,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::PerReplicaLimiter => "per-replica-limiter",
+            Defect::LimiterOffByOne => "limiter-off-by-one",
+            Defect::NoRetryAfter => "no-retry-after",
+            Defect::LimitAnswers500 => "limit-answers-500",
+            Defect::RacyLimiter => "racy-limiter",
+            Defect::FixedWindowForSliding => "fixed-window-for-sliding",
+            Defect::ConsumerNoDedupe => "consumer-no-dedupe",
+            Defect::PoisonRequeued => "poison-requeued",
+            Defect::AutoAck => "auto-ack",
+            Defect::NoCompensation => "no-compensation",
+            Defect::PendingOnTimeout => "pending-on-timeout",
+            Defect::PublishOutsideOutbox => "publish-outside-outbox",
+            Defect::OpenRoute => "open-route",
+            Defect::TrustIdentityHeaders => "trust-identity-headers",
+            Defect::NoCircuitBreaker => "no-circuit-breaker",
+            Defect::AlgNoneAccepted => "alg-none-accepted",
+            Defect::RenamedField => "renamed-field",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
+/// A set of switched-on defects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defects(BTreeSet<Defect>);
+
+impl Defects {
+    /// Parses a comma-separated list of names; an unknown name is an error naming it.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut set = BTreeSet::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let d = Defect::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown defect {name:?}; known: {}",
+                    Defect::ALL.map(Defect::name).join(", ")
+                )
+            })?;
+            set.insert(d);
+        }
+        Ok(Self(set))
+    }
+
+    pub fn contains(&self, d: Defect) -> bool {
+        self.0.contains(&d)
+    }
+}
+
+static ACTIVE: OnceLock<Defects> = OnceLock::new();
+
+/// Reads `REFSYS_DEFECTS` once; call at start-up so a bad name stops the service.
+pub fn init_from_env() -> Result<(), String> {
+    let defects = Defects::parse(&std::env::var("REFSYS_DEFECTS").unwrap_or_default())?;
+    if defects != Defects::default() {
+        tracing::warn!(
+            ?defects,
+            "DEFECTS SWITCHED ON: this service is deliberately broken"
+        );
+    }
+    let _ = ACTIVE.set(defects);
+    Ok(())
+}
+
+/// Whether defect `d` is switched on in this process.
+pub fn on(d: Defect) -> bool {
+    ACTIVE.get().is_some_and(|a| a.contains(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut names = BTreeSet::new();
+        for d in Defect::ALL {
+            assert_eq!(Defect::parse(d.name()), Some(d));
+            assert!(names.insert(d.name()));
+        }
+    }
+
+    #[test]
+    fn lists_parse_and_unknown_names_are_errors() {
+        let d = Defects::parse(" open-route, auto-ack ,").unwrap();
+        assert!(d.contains(Defect::OpenRoute) && d.contains(Defect::AutoAck));
+        assert!(!d.contains(Defect::RacyLimiter));
+        let err = Defects::parse("open-route,nope").unwrap_err();
+        assert!(
+            err.contains("\"nope\"") && err.contains("open-route"),
+            "{err}"
+        );
+        assert_eq!(Defects::parse("").unwrap(), Defects::default());
+    }
+}

@@ -1,0 +1,496 @@
+//! The request pipeline every client request goes through, in this order:
+//!
+//! 1. request id (kept from the client when well-formed, else generated);
+//! 2. public allow-list (`/health`, ...) answered by the gateway itself;
+//! 3. authentication, default deny: a valid HS256 bearer token or 401;
+//! 4. routing from the route table (404 / 405);
+//! 5. authorisation: the route's scope or 403;
+//! 6. identity headers: stripped from the client, set from the token;
+//! 7. rate limit per client and route policy, shared through Redis (429);
+//! 8. per-upstream circuit breaker and bounded concurrency (503), then the upstream call
+//!    with the route's timeout (504 / 502).
+//!
+//! Every answer carries `x-request-id` and `x-gateway-replica`; errors are problem+json.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use contracts::jwt::{self, Claims, Tier};
+use serde_json::json;
+
+use super::breaker::Permit;
+use super::ratelimit::{self, Algorithm, Decision, Quota};
+use super::routes_table::Route;
+use super::{AppState, FailMode, aggregate};
+use crate::defects::{self, Defect};
+use crate::error::problem;
+
+/// Headers that carry the caller's identity downstream. The gateway sets them; a client
+/// that sends them has them stripped.
+pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-client-scopes"];
+
+/// Largest request body forwarded (bytes).
+const MAX_BODY: usize = 1 << 20;
+
+pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let request_id = req
+        .headers()
+        .get(contracts::headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut response = pipeline(&state, req, &request_id).await;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static(contracts::headers::REQUEST_ID), v);
+    }
+    headers.insert(
+        HeaderName::from_static("x-gateway-replica"),
+        HeaderValue::from(u16::from(state.replica)),
+    );
+    response
+}
+
+fn unauthorized(detail: &str) -> Response {
+    let mut res = problem(StatusCode::UNAUTHORIZED, Some(detail.to_string()));
+    let challenge = format!(
+        "Bearer realm=\"qalens\", error=\"invalid_token\", error_description=\"{}\"",
+        detail.replace('"', "'")
+    );
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_str(&challenge)
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"qalens\"")),
+    );
+    res
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Verifies the bearer token of `headers`; the error is the 401's detail.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, String> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err("a bearer token is required".into());
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or("the Authorization header must be `Bearer <token>`")?;
+    match jwt::verify(token, &state.jwt_secret, now_unix()) {
+        Ok(claims) => Ok(claims),
+        // DEFECT(alg-none-accepted): an unsigned token is taken at its word.
+        Err(jwt::JwtError::UnsupportedAlgorithm(alg))
+            if defects::on(Defect::AlgNoneAccepted) && alg.eq_ignore_ascii_case("none") =>
+        {
+            decode_unverified(token).ok_or_else(|| "malformed token".to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The claims of a token, signature unchecked: only for [`Defect::AlgNoneAccepted`].
+fn decode_unverified(token: &str) -> Option<Claims> {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Free => "free",
+        Tier::Paid => "paid",
+    }
+}
+
+fn scopes(claims: &Claims) -> BTreeSet<&str> {
+    claims.scope.split_whitespace().collect()
+}
+
+async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+
+    if state.table.public.contains(&path) {
+        return builtin_public(state, &path).await;
+    }
+
+    let route = state.table.find(method.as_str(), &path).cloned();
+    // DEFECT(open-route): one route is served without authentication.
+    let open = defects::on(Defect::OpenRoute)
+        && method == Method::GET
+        && route.as_ref().is_some_and(|r| r.prefix == "/inventory");
+    let claims = if open {
+        Claims {
+            sub: "anonymous".into(),
+            tier: Tier::Free,
+            scope: route.as_ref().map(|r| r.scope.clone()).unwrap_or_default(),
+            exp: u64::MAX,
+        }
+    } else {
+        match authenticate(state, req.headers()) {
+            Ok(c) => c,
+            Err(detail) => return unauthorized(&detail),
+        }
+    };
+
+    let Some(route) = route else {
+        let allowed: Vec<String> = state
+            .table
+            .routes
+            .iter()
+            .filter(|r| r.matches_path(&path))
+            .flat_map(|r| r.methods.iter().cloned())
+            .collect();
+        if allowed.is_empty() {
+            return problem(StatusCode::NOT_FOUND, Some(format!("no route for {path}")));
+        }
+        let mut res = problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some(format!("{method} is not routed for {path}")),
+        );
+        if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(header::ALLOW, v);
+        }
+        return res;
+    };
+
+    if !scopes(&claims).contains(route.scope.as_str()) {
+        let mut res = problem(
+            StatusCode::FORBIDDEN,
+            Some(format!("this route needs the scope {:?}", route.scope)),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "Bearer realm=\"qalens\", error=\"insufficient_scope\", scope=\"{}\"",
+            route.scope
+        )) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        return res;
+    }
+
+    // Identity: whatever the client claims in identity headers is dropped...
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers.clone();
+    // DEFECT(trust-identity-headers): ...unless this defect keeps the client's claim.
+    let spoofed = headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    for h in IDENTITY_HEADERS {
+        headers.remove(h);
+    }
+    let client_id = match spoofed {
+        Some(id) if defects::on(Defect::TrustIdentityHeaders) => id,
+        _ => claims.sub.clone(),
+    };
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    };
+    set(&mut headers, "x-client-id", &client_id);
+    set(&mut headers, "x-client-tier", tier_name(claims.tier));
+    set(&mut headers, "x-client-scopes", &claims.scope);
+    set(&mut headers, contracts::headers::REQUEST_ID, request_id);
+
+    // Rate limit.
+    let limit_headers = match rate_limit(state, &route, &client_id, claims.tier).await {
+        Ok(h) => h,
+        Err(res) => return *res,
+    };
+
+    let mut response = if route.upstream == "gateway" {
+        builtin_routed(state, &path).await
+    } else if method == Method::GET && aggregate::summary_id(&path).is_some() {
+        let id = aggregate::summary_id(&path).unwrap_or_default().to_string();
+        let (status, body) =
+            aggregate::summary(state, &id, Duration::from_millis(route.timeout_ms)).await;
+        (status, axum::Json(body)).into_response()
+    } else {
+        let body = match to_bytes(body, MAX_BODY).await {
+            Ok(b) => b,
+            Err(_) => {
+                return problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Some(format!("request body over {MAX_BODY} bytes")),
+                );
+            }
+        };
+        let pq = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| path.clone());
+        call_upstream(state, &route, method, &pq, &headers, body).await
+    };
+    for (k, v) in limit_headers {
+        response.headers_mut().insert(k, v);
+    }
+    response
+}
+
+async fn rate_limit(
+    state: &AppState,
+    route: &Route,
+    client_id: &str,
+    tier: Tier,
+) -> Result<Vec<(HeaderName, HeaderValue)>, Box<Response>> {
+    let Some(policy) = state.table.policies.get(&route.policy) else {
+        return Err(Box::new(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(format!("route policy {:?} is not configured", route.policy)),
+        )));
+    };
+    let limit = match tier {
+        Tier::Free => policy.free,
+        Tier::Paid => policy.paid,
+    };
+    let quota = Quota::new(limit, Duration::from_secs(policy.window_seconds));
+    let mut algorithm = policy.algorithm;
+    // DEFECT(fixed-window-for-sliding): the configured sliding window is not honoured.
+    if defects::on(Defect::FixedWindowForSliding) && algorithm == Algorithm::SlidingWindow {
+        algorithm = Algorithm::FixedWindow;
+    }
+    let mut key = format!("{client_id}:{}", route.policy);
+    // DEFECT(per-replica-limiter): each replica counts on its own.
+    if defects::on(Defect::PerReplicaLimiter) {
+        key = format!("replica-{}:{key}", state.replica);
+    }
+    // DEFECT(limiter-off-by-one): one request more than the limit gets through.
+    let enforced = if defects::on(Defect::LimiterOffByOne) {
+        Quota::new(limit + 1, quota.window)
+    } else {
+        quota
+    };
+    // DEFECT(racy-limiter): read the count, then increment it in a second round trip.
+    let decision = if defects::on(Defect::RacyLimiter) {
+        racy_check(state, &key, &enforced).await
+    } else {
+        state.limiter.check(&key, algorithm, &enforced).await
+    };
+    let decision = match decision {
+        Ok(d) => Decision {
+            limit,
+            remaining: d.remaining.min(limit),
+            ..d
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter unavailable");
+            return match state.fail_mode {
+                FailMode::Open => Ok(vec![]),
+                FailMode::Closed => {
+                    let mut res = problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Some("the rate limiter is unavailable; retry shortly".into()),
+                    );
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    Err(Box::new(res))
+                }
+            };
+        }
+    };
+    let mut headers = ratelimit::headers(&decision, &route.policy, &quota);
+    if decision.allowed {
+        return Ok(headers);
+    }
+    // DEFECT(no-retry-after): the 429 does not say when to come back.
+    if defects::on(Defect::NoRetryAfter) {
+        headers.retain(|(k, _)| k != header::RETRY_AFTER);
+    }
+    // DEFECT(limit-answers-500): over the limit looks like a server error.
+    let status = if defects::on(Defect::LimitAnswers500) {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    let mut res = problem(
+        status,
+        Some(format!(
+            "rate limit of {} requests per {} s exceeded for policy {:?}",
+            quota.limit,
+            quota.window.as_secs(),
+            route.policy
+        )),
+    );
+    for (k, v) in headers {
+        res.headers_mut().insert(k, v);
+    }
+    Err(Box::new(res))
+}
+
+/// The defective limiter of [`Defect::RacyLimiter`]: a fixed window whose check and
+/// increment are two round trips, so concurrent requests all see the same count.
+async fn racy_check(
+    state: &AppState,
+    key: &str,
+    quota: &Quota,
+) -> Result<Decision, ratelimit::LimiterError> {
+    let mut conn = state.redis.clone();
+    let window_ms = quota.window.as_millis().max(1) as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let window = now_ms / window_ms;
+    let redis_key = format!("racy:{key}:{window}");
+    let count: Option<u64> = redis::cmd("GET")
+        .arg(&redis_key)
+        .query_async(&mut conn)
+        .await?;
+    let count = count.unwrap_or(0);
+    let reset = Duration::from_millis((window + 1) * window_ms - now_ms);
+    if count >= quota.limit {
+        return Ok(Decision {
+            allowed: false,
+            limit: quota.limit,
+            remaining: 0,
+            reset_after: reset,
+            retry_after: Some(reset.max(Duration::from_secs(1))),
+        });
+    }
+    // Widen the gap between read and write as a slow network would.
+    tokio::task::yield_now().await;
+    let _: u64 = redis::cmd("INCR")
+        .arg(&redis_key)
+        .query_async(&mut conn)
+        .await?;
+    let _: () = redis::cmd("PEXPIRE")
+        .arg(&redis_key)
+        .arg(window_ms * 2)
+        .query_async(&mut conn)
+        .await?;
+    Ok(Decision {
+        allowed: true,
+        limit: quota.limit,
+        remaining: quota.limit - count - 1,
+        reset_after: reset,
+        retry_after: None,
+    })
+}
+
+async fn call_upstream(
+    state: &AppState,
+    route: &Route,
+    method: Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(upstream) = state.upstreams.get(&route.upstream).cloned() else {
+        return problem(
+            StatusCode::BAD_GATEWAY,
+            Some(format!("upstream {:?} is not configured", route.upstream)),
+        );
+    };
+    // DEFECT(no-circuit-breaker): every request goes to the upstream, dead or alive.
+    let breaker_on = !defects::on(Defect::NoCircuitBreaker);
+    let permit = if breaker_on {
+        upstream.breaker.try_acquire(Instant::now())
+    } else {
+        Permit::Closed
+    };
+    if let Permit::Open { retry_after } = permit {
+        let mut res = problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(format!("{} is unavailable (circuit open)", upstream.name)),
+        );
+        let secs = ratelimit::ceil_secs(retry_after).max(1);
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return res;
+    }
+    let Ok(_slot) = Arc::clone(&upstream.slots).try_acquire_owned() else {
+        if breaker_on {
+            // Not a verdict on the upstream's health: give the probe back unused.
+            upstream.breaker.record(&permit, true, Instant::now());
+        }
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(format!("{} has too many requests in flight", upstream.name)),
+        );
+    };
+    let result = super::proxy::forward(
+        &state.http,
+        &upstream.base,
+        method,
+        path_and_query,
+        headers,
+        body,
+        Duration::from_millis(route.timeout_ms),
+    )
+    .await;
+    let healthy = matches!(&result, Ok(r) if r.status().as_u16() < 500);
+    if breaker_on {
+        upstream.breaker.record(&permit, healthy, Instant::now());
+    }
+    match result {
+        Ok(r) => r,
+        Err(super::proxy::ForwardError::Timeout) => problem(
+            StatusCode::GATEWAY_TIMEOUT,
+            Some(format!(
+                "{} did not answer within {} ms",
+                upstream.name, route.timeout_ms
+            )),
+        ),
+        Err(super::proxy::ForwardError::Unreachable(e)) => {
+            tracing::warn!(upstream = upstream.name, error = e, "upstream unreachable");
+            problem(
+                StatusCode::BAD_GATEWAY,
+                Some(format!("{} is unreachable", upstream.name)),
+            )
+        }
+    }
+}
+
+async fn builtin_public(state: &AppState, path: &str) -> Response {
+    match path {
+        "/ready" => {
+            let mut redis = state.redis.clone();
+            match redis::cmd("PING").query_async::<String>(&mut redis).await {
+                Ok(_) => "ok".into_response(),
+                Err(_) => problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some("redis unreachable".into()),
+                ),
+            }
+        }
+        _ => "ok".into_response(),
+    }
+}
+
+/// Routes whose upstream is the gateway itself.
+async fn builtin_routed(state: &AppState, path: &str) -> Response {
+    if path == "/admin/routes" {
+        return axum::Json(state.table.as_ref().clone()).into_response();
+    }
+    if path == "/admin/breakers" {
+        let states: serde_json::Map<String, serde_json::Value> = state
+            .upstreams
+            .iter()
+            .map(|(name, u)| (name.clone(), json!(u.breaker.state())))
+            .collect();
+        return axum::Json(states).into_response();
+    }
+    axum::Json(json!({"ok": true, "path": path, "replica": state.replica})).into_response()
+}

@@ -1,0 +1,251 @@
+//! Inventory's own database: stock per SKU and one reservation per order.
+//!
+//! **Invariant:** stock is conserved: for every SKU, `available` plus the units of its
+//! RESERVED reservations equals its initial stock. Every change to `available` is made
+//! in the same transaction as the reservation change that causes it, and `available`
+//! can never go below zero.
+
+use contracts::services::{ReservationStatus, ReservationView, StockView};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::domain::{InitialStock, Quantity, Sku};
+use crate::db::{Db, DbError};
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS stock (
+    sku TEXT PRIMARY KEY,
+    initial INTEGER NOT NULL,
+    available INTEGER NOT NULL CHECK (available >= 0)
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id TEXT NOT NULL UNIQUE,
+    sku TEXT NOT NULL REFERENCES stock (sku),
+    quantity INTEGER NOT NULL,
+    status TEXT NOT NULL
+);
+";
+
+/// A validated reservation request.
+pub struct NewReservation {
+    pub order_id: Uuid,
+    pub sku: Sku,
+    pub quantity: Quantity,
+}
+
+/// What `reserve` did.
+pub enum Reserved {
+    /// Units taken from stock for the order.
+    Created(ReservationView),
+    /// The order already has this very reservation (possibly released since).
+    Existing(ReservationView),
+    /// The order already has a different reservation; nothing changed.
+    Conflict(ReservationView),
+    /// No such SKU; nothing changed.
+    UnknownSku,
+    /// Fewer units available than requested; nothing changed.
+    Insufficient { available: u32 },
+}
+
+fn status_str(s: ReservationStatus) -> &'static str {
+    match s {
+        ReservationStatus::Reserved => "RESERVED",
+        ReservationStatus::Released => "RELEASED",
+    }
+}
+
+fn parse_status(s: &str) -> ReservationStatus {
+    match s {
+        "RELEASED" => ReservationStatus::Released,
+        _ => ReservationStatus::Reserved,
+    }
+}
+
+const RESERVATION_COLUMNS: &str = "order_id, sku, quantity, status";
+
+fn reservation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReservationView> {
+    let order_id: String = row.get(0)?;
+    let status: String = row.get(3)?;
+    Ok(ReservationView {
+        order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
+        sku: row.get(1)?,
+        quantity: row.get(2)?,
+        status: parse_status(&status),
+    })
+}
+
+fn read_reservation(
+    conn: &Connection,
+    order_id: Uuid,
+) -> rusqlite::Result<Option<ReservationView>> {
+    conn.query_row(
+        &format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE order_id = ?1"),
+        params![order_id.to_string()],
+        reservation_from_row,
+    )
+    .optional()
+}
+
+/// Stock of `sku`, or of every SKU when `None`, ordered by SKU.
+fn read_stock(conn: &Connection, sku: Option<&str>) -> rusqlite::Result<Vec<StockView>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.sku, s.available, COALESCE(SUM(r.quantity), 0)
+         FROM stock s
+         LEFT JOIN reservations r ON r.sku = s.sku AND r.status = 'RESERVED'
+         WHERE ?1 IS NULL OR s.sku = ?1
+         GROUP BY s.sku
+         ORDER BY s.sku",
+    )?;
+    let rows = stmt.query_map(params![sku], |row| {
+        Ok(StockView {
+            sku: row.get(0)?,
+            available: row.get(1)?,
+            reserved: row.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Adds the SKUs of `initial` that the database does not know yet; SKUs already
+    /// there keep their state.
+    pub async fn seed(&self, initial: &InitialStock) -> Result<(), DbError> {
+        let entries: Vec<(String, u32)> = initial
+            .entries()
+            .iter()
+            .map(|(sku, units)| (sku.as_str().to_string(), *units))
+            .collect();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                for (sku, units) in &entries {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO stock (sku, initial, available) VALUES (?1, ?2, ?2)",
+                        params![sku, units],
+                    )?;
+                }
+                tx.commit()
+            })
+            .await
+    }
+
+    /// Reserves units for an order, at most once per order, in one transaction.
+    pub async fn reserve(&self, new: NewReservation) -> Result<Reserved, DbError> {
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(existing) = read_reservation(&tx, new.order_id)? {
+                    let same = existing.sku == new.sku.as_str()
+                        && existing.quantity == new.quantity.get();
+                    return Ok(if same {
+                        Reserved::Existing(existing)
+                    } else {
+                        Reserved::Conflict(existing)
+                    });
+                }
+                let available: Option<u32> = tx
+                    .query_row(
+                        "SELECT available FROM stock WHERE sku = ?1",
+                        params![new.sku.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(available) = available else {
+                    return Ok(Reserved::UnknownSku);
+                };
+                if available < new.quantity.get() {
+                    return Ok(Reserved::Insufficient { available });
+                }
+                tx.execute(
+                    "UPDATE stock SET available = available - ?1 WHERE sku = ?2",
+                    params![new.quantity.get(), new.sku.as_str()],
+                )?;
+                let view = ReservationView {
+                    order_id: new.order_id,
+                    sku: new.sku.as_str().to_string(),
+                    quantity: new.quantity.get(),
+                    status: ReservationStatus::Reserved,
+                };
+                tx.execute(
+                    "INSERT INTO reservations (order_id, sku, quantity, status) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        view.order_id.to_string(),
+                        view.sku,
+                        view.quantity,
+                        status_str(view.status)
+                    ],
+                )?;
+                tx.commit()?;
+                Ok(Reserved::Created(view))
+            })
+            .await
+    }
+
+    /// Returns the order's units to stock, once: releasing a RELEASED reservation changes
+    /// nothing. `None` when the order never had a reservation.
+    pub async fn release(&self, order_id: Uuid) -> Result<Option<ReservationView>, DbError> {
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let Some(mut view) = read_reservation(&tx, order_id)? else {
+                    return Ok(None);
+                };
+                if view.status == ReservationStatus::Reserved {
+                    tx.execute(
+                        "UPDATE stock SET available = available + ?1 WHERE sku = ?2",
+                        params![view.quantity, view.sku],
+                    )?;
+                    view.status = ReservationStatus::Released;
+                    tx.execute(
+                        "UPDATE reservations SET status = ?1 WHERE order_id = ?2",
+                        params![status_str(view.status), order_id.to_string()],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(Some(view))
+            })
+            .await
+    }
+
+    pub async fn reservation(&self, order_id: Uuid) -> Result<Option<ReservationView>, DbError> {
+        self.db
+            .call(move |conn| read_reservation(conn, order_id))
+            .await
+    }
+
+    /// Every reservation, oldest first.
+    pub async fn reservations(&self) -> Result<Vec<ReservationView>, DbError> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY seq"
+                ))?;
+                let rows = stmt.query_map([], reservation_from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// Stock of one SKU; `None` when inventory does not stock it.
+    pub async fn stock(&self, sku: &Sku) -> Result<Option<StockView>, DbError> {
+        let sku = sku.as_str().to_string();
+        self.db
+            .call(move |conn| Ok(read_stock(conn, Some(&sku))?.into_iter().next()))
+            .await
+    }
+
+    /// Stock of every SKU, ordered by SKU.
+    pub async fn all_stock(&self) -> Result<Vec<StockView>, DbError> {
+        self.db.call(|conn| read_stock(conn, None)).await
+    }
+}

@@ -1,0 +1,95 @@
+//! Payments: charges orders once per idempotency key and refunds them, in its own SQLite
+//! database.
+//!
+//! Rules: an amount is 1 to 10 000 000 cents; a customer whose id starts with `broke` is
+//! declined (402, nothing recorded); an order has at most one charge; refunds are
+//! idempotent.
+//!
+//! Configuration (environment, with defaults):
+//! - `PAYMENTS_BIND` (`0.0.0.0:8080`): listen address.
+//! - `PAYMENTS_DB` (`/data/payments.db`): SQLite file, kept across restarts.
+//! - `PAYMENTS_LATENCY_MS` (`0`): artificial delay in milliseconds added to every charge
+//!   request, for "payments is slow" scenarios.
+
+mod domain;
+mod error;
+mod routes;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use domain::{AmountCents, Customer, IdempotencyKey};
+pub use error::PaymentsError;
+pub use routes::router;
+pub use store::{SCHEMA, Store};
+
+use crate::config::{ConfigError, parse_or, var_or};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: PathBuf,
+    /// Delay added to every charge request (zero: none).
+    pub latency: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            bind: parse_or("PAYMENTS_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
+            database: PathBuf::from(var_or("PAYMENTS_DB", "/data/payments.db")),
+            latency: Duration::from_millis(parse_or("PAYMENTS_LATENCY_MS", 0u64)?),
+        })
+    }
+}
+
+/// State shared by the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Delay added to every charge request.
+    pub latency: Duration,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
+        let listener = TcpListener::bind(config.bind).await?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                store: Store::new(db),
+                latency: config.latency,
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        crate::telemetry::announce_ready("payments", addr);
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
