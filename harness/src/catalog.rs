@@ -188,6 +188,41 @@ pub const DOCS: &[StepDoc] = &[
         description: "Invariant: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
         example: "Then no stock of the scenario stays reserved for an order that is not confirmed",
     },
+    StepDoc {
+        domain: "http",
+        description: "Send N requests at the same time to one gateway replica.",
+        example: "When the client sends 6 GET requests to \"/inventory/stock/SKU-1\" at once on gateway replica 1",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Stop, kill, pause, unpause, start or restart a component's container (rabbitmq, redis, orders, payments, inventory, email, analytics, gateway-N, frontdoor). Faults still in effect are undone when the scenario ends.",
+        example: "When the inventory container is paused",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Poll one replica until a request answers this status.",
+        example: "Then within 20 seconds GET \"/inventory/stock/SKU-1\" on gateway replica 1 answers 200",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish a raw body (with a fresh message id) to the order events exchange.",
+        example: "When the message \"not json\" is published to the order events exchange with routing key \"order.confirmed\"",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish a valid OrderConfirmed event for a new order of the client; it becomes the scenario's order.",
+        example: "When an OrderConfirmed event for a new order of the client is published",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish the same OrderConfirmed event twice (same message id), then a sentinel event so checks know both copies were handled.",
+        example: "When an OrderConfirmed event for a new order of the client is delivered twice",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Wait until the last published message is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; it is taken out.",
+        example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
+    },
 ];
 
 /// A step definition as registered with cucumber.

@@ -41,6 +41,9 @@ pub enum Command {
         /// Scenarios run at once at most (those tagged @serial always run alone).
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Switch on a known defect of the reference system (repeatable); see `refsys defects`.
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -95,19 +98,23 @@ pub async fn dispatch(command: Command) -> u8 {
             junit,
             json,
             concurrency,
+            defects,
         } => {
             let paths = if paths.is_empty() {
                 vec![PathBuf::from("features")]
             } else {
                 paths
             };
-            run_command(RunOptions {
-                paths,
-                tags,
-                junit,
-                json,
-                concurrency,
-            })
+            run_command(
+                RunOptions {
+                    paths,
+                    tags,
+                    junit,
+                    json,
+                    concurrency,
+                },
+                &defects,
+            )
             .await
         }
         Command::Up { env_file, detach } => up_command(env_file, detach).await,
@@ -181,9 +188,9 @@ async fn remove_leftovers(run_id: &str) {
     }
 }
 
-async fn run_command(options: RunOptions) -> u8 {
+async fn run_command(options: RunOptions, defects: &[String]) -> u8 {
     let started = Instant::now();
-    let topology = match TopologyOptions::from_env() {
+    let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("qalens: {e:#}");

@@ -4,20 +4,38 @@
 
 use std::sync::{Arc, RwLock};
 
+use std::collections::BTreeMap;
+
+use testcontainers::bollard::Docker;
+
 use crate::topology::Endpoints;
 
 /// What the steps need to reach the system under test.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RunContext {
     pub endpoints: Endpoints,
     /// Pooled client for every HTTP call the steps make.
     pub http: reqwest::Client,
+    /// The Docker engine, for faults.
+    pub docker: Docker,
+    /// Container id by component name (`orders`, `gateway-2`).
+    pub containers: BTreeMap<String, String>,
 }
 
 static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);
 
 pub fn install(ctx: RunContext) {
     *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(ctx));
+}
+
+/// Replaces the context with `f` applied to a copy (after a restart moved a port).
+pub fn update(f: impl FnOnce(&mut RunContext)) -> Result<(), String> {
+    let mut guard = CURRENT.write().unwrap_or_else(|e| e.into_inner());
+    let current = guard.as_ref().ok_or("no system under test is running")?;
+    let mut next = RunContext::clone(current);
+    f(&mut next);
+    *guard = Some(Arc::new(next));
+    Ok(())
 }
 
 pub fn clear() {

@@ -100,7 +100,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
     let topology_start = topo.started_in();
     let scenarios_started = Instant::now();
     let summary = Arc::new(Mutex::new(Summary::default()));
-    let outcome = run_scenarios(&topo, &options, tags, summary.clone(), junit, json).await;
+    let outcome = run_scenarios(&docker, &topo, &options, tags, summary.clone(), junit, json).await;
     let scenarios_time = scenarios_started.elapsed();
 
     let teardown_started = Instant::now();
@@ -120,6 +120,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
 }
 
 async fn run_scenarios(
+    docker: &testcontainers::bollard::Docker,
     topo: &Topology,
     options: &RunOptions,
     tags: Option<TagOperation>,
@@ -134,6 +135,8 @@ async fn run_scenarios(
     context::install(RunContext {
         endpoints: topo.endpoints().clone(),
         http,
+        docker: docker.clone(),
+        containers: topo.container_ids(),
     });
     let reports = writer::JUnit::for_tee(junit, 0)
         .tee::<QaWorld, _>(writer::Json::for_tee(json))
@@ -144,6 +147,13 @@ async fn run_scenarios(
         .with_writer(writer)
         .with_default_cli()
         .fail_on_skipped()
+        .after(|_, _, _, _, world| {
+            Box::pin(async move {
+                if let Some(world) = world {
+                    crate::steps::faults::heal_all(world).await;
+                }
+            })
+        })
         .max_concurrent_scenarios(options.concurrency.max(1))
         .filter_run(options.paths.clone(), move |feature, rule, scenario| {
             tags.as_ref().is_none_or(|t| {

@@ -81,6 +81,12 @@ pub struct QaWorld {
     pub order: Option<OrderView>,
     /// Every order this scenario created.
     pub orders: Vec<OrderView>,
+    /// The message id of the last message the scenario published.
+    pub message_id: Option<String>,
+    /// An order whose email proves that every message published before it was handled.
+    pub sentinel: Option<OrderView>,
+    /// Faults in effect, undone at the end of the scenario.
+    pub faults: Vec<crate::steps::faults::Applied>,
 }
 
 impl QaWorld {
@@ -93,6 +99,9 @@ impl QaWorld {
             batch: vec![],
             order: None,
             orders: vec![],
+            message_id: None,
+            sentinel: None,
+            faults: vec![],
         }
     }
 

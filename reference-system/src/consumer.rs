@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::amqp::QueueSpec;
+use crate::defects::{self, Defect};
 
 /// What to do with a delivery once handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +153,11 @@ impl<H: Handler> Consumer<H> {
             .basic_consume(
                 self.config.spec.name.as_str().into(),
                 self.config.tag.as_str().into(),
-                BasicConsumeOptions::default(),
+                BasicConsumeOptions {
+                    // DEFECT(auto-ack): the broker forgets a delivery as soon as it is sent.
+                    no_ack: defects::on(Defect::AutoAck),
+                    ..Default::default()
+                },
                 FieldTable::default(),
             )
             .await?;

@@ -35,8 +35,6 @@ pub enum Defect {
     NoCompensation,
     /// The saga gives up on a timeout and leaves the order PENDING.
     PendingOnTimeout,
-    /// Orders publishes events directly instead of through the outbox.
-    PublishOutsideOutbox,
     /// One route (`GET /inventory`) is served without authentication.
     OpenRoute,
     /// Identity headers sent by the client are trusted.
@@ -50,7 +48,7 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 16] = [
         Defect::PerReplicaLimiter,
         Defect::LimiterOffByOne,
         Defect::NoRetryAfter,
@@ -62,7 +60,6 @@ impl Defect {
         Defect::AutoAck,
         Defect::NoCompensation,
         Defect::PendingOnTimeout,
-        Defect::PublishOutsideOutbox,
         Defect::OpenRoute,
         Defect::TrustIdentityHeaders,
         Defect::NoCircuitBreaker,
@@ -83,7 +80,6 @@ impl Defect {
             Defect::AutoAck => "auto-ack",
             Defect::NoCompensation => "no-compensation",
             Defect::PendingOnTimeout => "pending-on-timeout",
-            Defect::PublishOutsideOutbox => "publish-outside-outbox",
             Defect::OpenRoute => "open-route",
             Defect::TrustIdentityHeaders => "trust-identity-headers",
             Defect::NoCircuitBreaker => "no-circuit-breaker",

@@ -29,6 +29,8 @@ enum Service {
     Email,
     /// Analytics consumer: counts order events by type, deduplicated by message id.
     Analytics,
+    /// Print the names of the defects `REFSYS_DEFECTS` can switch on, one per line.
+    Defects,
     /// Payments: idempotent charges and refunds per order.
     Payments,
     /// Inventory: stock per SKU, one reservation per order, released at most once.
@@ -55,6 +57,12 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .run_until(shutdown)
                 .await
+        }
+        Service::Defects => {
+            for d in refsys::defects::Defect::ALL {
+                println!("{}", d.name());
+            }
+            Ok(())
         }
         Service::Analytics => {
             let config = refsys::analytics::Config::from_env()?;

@@ -134,6 +134,8 @@ enum Spread {
     RoundRobin,
     /// All at once, request i to replica i mod K.
     ConcurrentAcrossReplicas,
+    /// All at once to one replica.
+    ConcurrentOn(usize),
 }
 
 async fn send_batch(
@@ -154,6 +156,7 @@ async fn send_batch(
                 Spread::RoundRobin | Spread::ConcurrentAcrossReplicas => {
                     Target::Replica(i % replicas + 1)
                 }
+                Spread::ConcurrentOn(k) => Target::Replica(k),
             };
             Call::new(world, method, target, path)
         })
@@ -166,7 +169,7 @@ async fn send_batch(
             }
             out
         }
-        Spread::Concurrent | Spread::ConcurrentAcrossReplicas => {
+        Spread::Concurrent | Spread::ConcurrentAcrossReplicas | Spread::ConcurrentOn(_) => {
             join_all(calls.iter().map(Call::send))
                 .await
                 .into_iter()
@@ -251,6 +254,19 @@ fn last(world: &QaWorld) -> Result<&Exchange, String> {
         .last
         .as_ref()
         .ok_or_else(|| "no request was sent before this step".to_string())
+}
+
+#[when(
+    expr = "the client sends {int} {word} requests to {string} at once on gateway replica {int}"
+)]
+async fn sends_n_at_once_on(
+    world: &mut QaWorld,
+    n: usize,
+    method: String,
+    path: String,
+    replica: usize,
+) -> StepResult {
+    send_batch(world, n, &method, &path, Spread::ConcurrentOn(replica)).await
 }
 
 #[then(expr = "the response status is {int}")]

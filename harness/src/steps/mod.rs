@@ -2,9 +2,11 @@
 //! step returns `Result<(), String>`: a failure says what was expected, what was seen and
 //! the last exchange, instead of panicking.
 
+pub mod faults;
 pub mod http;
 pub mod identity;
 pub mod orders;
+pub mod queue;
 pub mod rate_limit;
 pub mod routes;
 

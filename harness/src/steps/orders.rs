@@ -193,6 +193,24 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
             Err(_) => Ok(()),
         };
     }
+    if let Some(sentinel) = world.sentinel.clone() {
+        // Every message published before the sentinel is handled once its email exists.
+        wait::until(deadline, || {
+            let sentinel = sentinel.clone();
+            async move {
+                let emails = emails_for(&sentinel).await?;
+                if emails.is_empty() {
+                    Err("no email for the sentinel yet".to_string())
+                } else {
+                    Ok(Some(()))
+                }
+            }
+        })
+        .await
+        .map_err(|seen| {
+            format!("the consumer did not reach the sentinel message within {seconds} s: {seen}")
+        })?;
+    }
     let seen = wait::until(deadline, || {
         let order = order.clone();
         async move {

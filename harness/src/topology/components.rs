@@ -105,8 +105,10 @@ pub struct Shared<'a> {
     pub refsys_bin: &'a Path,
     pub gateways: u8,
     pub jwt_secret: &'a str,
-    /// Extra environment per component name (defects, test tuning).
+    /// Extra environment per component name (test tuning).
     pub extra_env: &'a BTreeMap<String, Vec<(String, String)>>,
+    /// Defects switched on in every reference service.
+    pub defects: &'a [String],
 }
 
 impl Shared<'_> {
@@ -143,7 +145,8 @@ impl Shared<'_> {
             Mount::bind_mount(self.refsys_bin.display().to_string(), REFSYS_IN_CONTAINER)
                 .with_access_mode(AccessMode::ReadOnly),
         )
-        .with_env_var("RUST_LOG", "info");
+        .with_env_var("RUST_LOG", "info")
+        .with_env_var("REFSYS_DEFECTS", self.defects.join(","));
         for (k, v) in env {
             req = req.with_env_var(k, v);
         }
@@ -240,7 +243,12 @@ impl Shared<'_> {
             Component::Email => self.refsys(
                 c,
                 "email",
-                vec![("AMQP_URL", amqp), ("EMAIL_DB", "/data/email.db".into())],
+                vec![
+                    ("AMQP_URL", amqp),
+                    ("EMAIL_DB", "/data/email.db".into()),
+                    // Recipients containing this fail every time (poison-message lens).
+                    ("EMAIL_FAIL_SUBJECT_MARKER", "undeliverable".into()),
+                ],
             ),
             Component::Analytics => self.refsys(
                 c,

@@ -35,8 +35,46 @@ pub struct TopologyOptions {
     pub gateways: u8,
     /// HS256 secret the gateways verify tokens with.
     pub jwt_secret: String,
-    /// Extra environment per component name (`orders`, `gateway-2`), e.g. defects.
+    /// Extra environment per component name (`orders`, `gateway-2`).
     pub extra_env: BTreeMap<String, Vec<(String, String)>>,
+    /// Known defects to switch on in every reference service (see `refsys defects`).
+    pub defects: Vec<String>,
+}
+
+/// The defect names the `refsys` binary knows (`refsys defects`).
+pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let out = std::process::Command::new(refsys_bin)
+        .arg("defects")
+        .output()
+        .with_context(|| format!("running {} defects", refsys_bin.display()))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{} defects failed: {}",
+            refsys_bin.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+impl TopologyOptions {
+    /// Switches on `defects`, each checked against the names `refsys` knows.
+    pub fn with_defects(mut self, defects: &[String]) -> anyhow::Result<Self> {
+        if defects.is_empty() {
+            return Ok(self);
+        }
+        let known = known_defects(&self.refsys_bin)?;
+        for d in defects {
+            if !known.contains(d) {
+                anyhow::bail!("unknown defect {d:?}; known defects: {}", known.join(", "));
+            }
+        }
+        self.defects = defects.to_vec();
+        Ok(self)
+    }
 }
 
 /// The JWT secret of topologies started without `QALENS_JWT_SECRET` (a test system's
@@ -67,6 +105,7 @@ impl TopologyOptions {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string()),
             extra_env: BTreeMap::new(),
+            defects: vec![],
         })
     }
 }
@@ -150,6 +189,7 @@ impl Topology {
             gateways: options.gateways,
             jwt_secret: &options.jwt_secret,
             extra_env: &options.extra_env,
+            defects: &options.defects,
         };
         let mut containers = HashMap::new();
         for wave in Component::start_waves(options.gateways) {
@@ -227,6 +267,14 @@ impl Topology {
     /// How long [`Topology::start`] took.
     pub fn started_in(&self) -> Duration {
         self.started_in
+    }
+
+    /// Container id by component name.
+    pub fn container_ids(&self) -> BTreeMap<String, String> {
+        self.containers
+            .iter()
+            .map(|(c, h)| (c.name(), h.id().to_string()))
+            .collect()
     }
 
     /// The container id of `component`.

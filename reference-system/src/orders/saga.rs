@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::clients::{CallError, Clients};
 use super::store::{OrderRecord, Outcome, Step, Store, now_ms};
+use crate::defects::{self, Defect};
 
 /// Saga timing.
 #[derive(Debug, Clone)]
@@ -152,6 +153,10 @@ impl Saga {
                             self.store.set_step(id, Step::Charged).await?;
                             step = Step::Charged;
                         }
+                        Err(CallError::Transient(_)) if defects::on(Defect::PendingOnTimeout) => {
+                            // DEFECT(pending-on-timeout): give up and leave the order as is.
+                            return Ok(());
+                        }
                         Err(CallError::Permanent(reason)) | Err(CallError::Transient(reason)) => {
                             return self.cancel(id, reason, true).await;
                         }
@@ -170,6 +175,8 @@ impl Saga {
 
     /// Compensates (when anything may have been done) and cancels with `reason`.
     async fn cancel(&self, id: Uuid, reason: String, compensate: bool) -> anyhow::Result<()> {
+        // DEFECT(no-compensation): what was reserved or charged stays so.
+        let compensate = compensate && !defects::on(Defect::NoCompensation);
         let pending = compensate && self.compensate(id).await.is_err();
         tracing::warn!(%id, reason, compensation_pending = pending, "order cancelled");
         self.store
@@ -223,6 +230,9 @@ impl Saga {
             tokio::select! {
                 _ = &mut stop => return,
                 _ = ticks.tick() => {}
+            }
+            if defects::on(Defect::PendingOnTimeout) {
+                continue;
             }
             match self.store.unfinished().await {
                 Ok(orders) => {

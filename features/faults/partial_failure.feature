@@ -1,0 +1,34 @@
+@partial-failure @serial
+Feature: A partial failure ends in a coherent state, never stuck halfway
+
+  Scenario: Inventory is down: the order is cancelled and nothing is charged
+    Given a free client "no-stock-service"
+    When the inventory container is stopped
+    And the client places an order for 1 of "SKU-1"
+    Then the response status is 201
+    And every order of the scenario is CONFIRMED or CANCELLED within 20 seconds
+    And within 1 seconds the order is CANCELLED
+    When the inventory container is started
+    Then no charge of the scenario stands without a confirmed order
+    And no stock of the scenario stays reserved for an order that is not confirmed
+
+  Scenario: Payments is down after the stock was reserved: the reservation is released
+    Given a free client "no-payments"
+    When the payments container is stopped
+    And the client places an order for 1 of "SKU-1"
+    Then every order of the scenario is CONFIRMED or CANCELLED within 20 seconds
+    And within 1 seconds the order is CANCELLED
+    And no stock of the scenario stays reserved for an order that is not confirmed
+    When the payments container is started
+    Then no charge of the scenario stands without a confirmed order
+
+  Scenario: Orders is killed in the middle of a saga and finishes it after a restart
+    Given a free client "crash"
+    When the payments container is paused
+    And the client places an order for 1 of "SKU-1"
+    And the orders container is killed
+    And the payments container is unpaused
+    And the orders container is started
+    Then every order of the scenario is CONFIRMED or CANCELLED within 30 seconds
+    And no charge of the scenario stands without a confirmed order
+    And no stock of the scenario stays reserved for an order that is not confirmed

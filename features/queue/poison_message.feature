@@ -1,0 +1,18 @@
+@poison-message @serial
+Feature: A poison message is dead-lettered while the consumer keeps going
+
+  Scenario: An unparseable message goes to the dead-letter queue at once
+    Given a free client "poisoner"
+    When the message "this is not an order event" is published to the order events exchange with routing key "order.confirmed"
+    Then within 10 seconds the message is in the dead-letter queue "email.dlq" with reason "rejected"
+    When the client places an order for 1 of "SKU-1"
+    Then within 10 seconds the order is CONFIRMED
+    And within 10 seconds exactly 1 confirmation email exists for the order
+
+  Scenario: A message that keeps failing is dead-lettered after the delivery limit
+    Given a free client "undeliverable"
+    When an OrderConfirmed event for a new order of the client is published
+    Then within 15 seconds the message is in the dead-letter queue "email.dlq" with reason "delivery_limit"
+    Given a free client "bystander"
+    When the client places an order for 1 of "SKU-1"
+    Then within 10 seconds exactly 1 confirmation email exists for the order

@@ -1,0 +1,237 @@
+//! Faults on components: stop, start, kill, pause, unpause, restart. Every fault a
+//! scenario applies is recorded in its world and undone when the scenario ends, pass or
+//! fail (see `heal_all`, run by the runner's after-hook). Scenarios that apply faults to
+//! shared components are tagged `@serial` so they run alone.
+
+use std::time::Duration;
+
+use cucumber::{then, when};
+use testcontainers::bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, RestartContainerOptions, StartContainerOptions,
+    StopContainerOptions,
+};
+
+use super::StepResult;
+use super::http::{Call, Target};
+use crate::context;
+use crate::wait;
+use crate::world::QaWorld;
+
+/// A fault that is still in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Stopped or killed: heal by starting it.
+    Down(String),
+    /// Paused: heal by unpausing it.
+    Paused(String),
+}
+
+fn container(component: &str) -> Result<String, String> {
+    let ctx = context::current()?;
+    ctx.containers.get(component).cloned().ok_or_else(|| {
+        format!(
+            "there is no component {component:?}; components: {}",
+            ctx.containers
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Re-reads the host ports of `component` after it started again and updates the
+/// endpoints that point at it.
+async fn refresh_endpoint(component: &str) -> StepResult {
+    let ctx = context::current()?;
+    let id = container(component)?;
+    let info = ctx
+        .docker
+        .inspect_container(&id, None::<InspectContainerOptions>)
+        .await
+        .map_err(|e| format!("inspecting {component}: {e}"))?;
+    let ports = info
+        .network_settings
+        .and_then(|n| n.ports)
+        .unwrap_or_default();
+    let host_port = |p: &str| {
+        ports
+            .get(p)
+            .and_then(|b| b.as_ref())
+            .and_then(|b| b.iter().find_map(|x| x.host_port.clone()))
+    };
+    let http = host_port("8080/tcp").map(|p| format!("http://127.0.0.1:{p}"));
+    let component = component.to_string();
+    context::update(move |ctx| {
+        let e = &mut ctx.endpoints;
+        let Some(url) = http else { return };
+        match component.as_str() {
+            "orders" => e.orders = url,
+            "payments" => e.payments = url,
+            "inventory" => e.inventory = url,
+            "email" => e.email = url,
+            "analytics" => e.analytics = url,
+            "frontdoor" => e.gateway = url,
+            g => {
+                if let Some(n) = g
+                    .strip_prefix("gateway-")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    && let Some(slot) = e.gateways.get_mut(n - 1)
+                {
+                    *slot = url;
+                }
+            }
+        }
+    })
+}
+
+/// Waits until a reference service answers `/health` again (other components: their
+/// container runs).
+async fn wait_healthy(component: &str, deadline: Duration) -> StepResult {
+    refresh_endpoint(component).await?;
+    let ctx = context::current()?;
+    let url = match component {
+        "orders" => Some(ctx.endpoints.orders.clone()),
+        "payments" => Some(ctx.endpoints.payments.clone()),
+        "inventory" => Some(ctx.endpoints.inventory.clone()),
+        "email" => Some(ctx.endpoints.email.clone()),
+        "analytics" => Some(ctx.endpoints.analytics.clone()),
+        g if g.starts_with("gateway-") => g
+            .strip_prefix("gateway-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| ctx.endpoints.gateways.get(n - 1).cloned()),
+        _ => None,
+    };
+    let Some(url) = url else {
+        return Ok(());
+    };
+    let http = ctx.http.clone();
+    wait::until(deadline, || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            match http
+                .get(format!("{url}/health"))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => Ok(Some(())),
+                Ok(r) => Err(format!("/health answered {}", r.status())),
+                Err(e) => Err(format!("/health: {e}")),
+            }
+        }
+    })
+    .await
+    .map_err(|seen| format!("{component} did not become healthy within {deadline:?}: {seen}"))
+}
+
+/// Applies one operation to a component's container.
+pub async fn apply(component: &str, op: &str) -> StepResult {
+    let ctx = context::current()?;
+    let id = container(component)?;
+    let docker = &ctx.docker;
+    let result = match op {
+        "stopped" => {
+            docker
+                .stop_container(
+                    &id,
+                    Some(StopContainerOptions {
+                        t: Some(5),
+                        ..Default::default()
+                    }),
+                )
+                .await
+        }
+        "killed" => {
+            docker
+                .kill_container(
+                    &id,
+                    Some(KillContainerOptions {
+                        signal: "SIGKILL".into(),
+                    }),
+                )
+                .await
+        }
+        "paused" => docker.pause_container(&id).await,
+        "unpaused" => docker.unpause_container(&id).await,
+        "started" => {
+            docker
+                .start_container(&id, None::<StartContainerOptions>)
+                .await
+        }
+        "restarted" => {
+            docker
+                .restart_container(
+                    &id,
+                    Some(RestartContainerOptions {
+                        t: Some(5),
+                        ..Default::default()
+                    }),
+                )
+                .await
+        }
+        other => return Err(format!("unknown operation {other:?}")),
+    };
+    result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
+    if matches!(op, "started" | "restarted") {
+        wait_healthy(component, Duration::from_secs(60)).await?;
+    }
+    Ok(())
+}
+
+#[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
+async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
+    apply(&component, &op).await?;
+    match op.as_str() {
+        "stopped" | "killed" => world.faults.push(Applied::Down(component)),
+        "paused" => world.faults.push(Applied::Paused(component)),
+        "started" => world
+            .faults
+            .retain(|f| *f != Applied::Down(component.clone())),
+        "unpaused" => world
+            .faults
+            .retain(|f| *f != Applied::Paused(component.clone())),
+        _ => {}
+    }
+    Ok(())
+}
+
+#[then(expr = "within {int} seconds {word} {string} on gateway replica {int} answers {int}")]
+async fn eventually_answers(
+    world: &mut QaWorld,
+    seconds: u64,
+    method: String,
+    path: String,
+    replica: usize,
+    status: u16,
+) -> StepResult {
+    let call = Call::new(world, &method, Target::Replica(replica), &path)?;
+    let ex = wait::until(Duration::from_secs(seconds), || {
+        let call = call.clone();
+        async move {
+            let ex = call.send().await?;
+            if ex.status == status {
+                Ok(Some(ex))
+            } else {
+                Err(ex.to_string())
+            }
+        }
+    })
+    .await
+    .map_err(|seen| format!("expected {status} within {seconds} s; last answer:\n{seen}"))?;
+    world.last = Some(ex);
+    Ok(())
+}
+
+/// Undoes every fault the scenario left in effect, newest first.
+pub async fn heal_all(world: &mut QaWorld) {
+    while let Some(fault) = world.faults.pop() {
+        let result = match &fault {
+            Applied::Down(c) => apply(c, "started").await,
+            Applied::Paused(c) => apply(c, "unpaused").await,
+        };
+        if let Err(e) = result {
+            eprintln!("qalens: could not undo {fault:?}: {e}");
+        }
+    }
+}
