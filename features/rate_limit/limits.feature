@@ -45,3 +45,8 @@ Feature: Rate limits answer cleanly at the edge
       | fixed window   | /limited/fixed   |
       | sliding window | /limited/sliding |
       | token bucket   | /limited/bucket  |
+
+  Scenario: A sliding window never admits more than the limit in any window-long span
+    Given a free client "steady"
+    When the client sends 12 GET requests to "/limited/short" one every 250 milliseconds
+    Then no 2-second span held more than 3 successful responses

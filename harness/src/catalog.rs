@@ -223,6 +223,16 @@ pub const DOCS: &[StepDoc] = &[
         description: "Wait until the last published message is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; it is taken out.",
         example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
     },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Send N requests one after another at a fixed pace (the traffic pattern under test).",
+        example: "When the client sends 12 GET requests to \"/limited/short\" one every 250 milliseconds",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "In no span as long as the window did more requests succeed than the limit (a fixed window lets 2N through around its edge; a sliding window never does).",
+        example: "Then no 2-second span held more than 3 successful responses",
+    },
 ];
 
 /// A step definition as registered with cucumber.

@@ -205,6 +205,19 @@ fn is_not_found(e: &testcontainers::bollard::errors::Error) -> bool {
     )
 }
 
+/// Removes every run this process owns (after an interrupted self-test, say).
+pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
+    let me = owner_token();
+    let mut removed = vec![];
+    for run in list_runs(docker).await? {
+        if run.owner == me {
+            remove_resources(docker, &run).await?;
+            removed.push(run.run_id);
+        }
+    }
+    Ok(removed)
+}
+
 /// Removes the resources of every run whose owner process is gone and that was not kept
 /// on purpose. Returns the run ids swept.
 pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {

@@ -62,6 +62,23 @@ pub enum Command {
     },
     /// Remove the leftovers of runs whose process died.
     Sweep,
+    /// Run the suite against the correct system and once per known defect; fail on a
+    /// false alarm or a blind spot.
+    Selftest {
+        /// Feature files or directories (default: features).
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        tags: Option<String>,
+        /// Only these defects (repeatable; default: every defect `refsys` knows).
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
+        /// Write the matrix as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
+        /// Write the matrix as a Markdown table here.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+    },
     /// Print the step catalog.
     Steps {
         /// As JSON.
@@ -119,6 +136,60 @@ pub async fn dispatch(command: Command) -> u8 {
         }
         Command::Up { env_file, detach } => up_command(env_file, detach).await,
         Command::Down { run_ids, all } => down_command(run_ids, all).await,
+        Command::Selftest {
+            paths,
+            tags,
+            defects,
+            json,
+            markdown,
+        } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("features")]
+            } else {
+                paths
+            };
+            let mut run = Box::pin(crate::selftest::run(paths, tags, defects));
+            let matrix = tokio::select! {
+                m = &mut run => m,
+                code = interrupted() => {
+                    drop(run);
+                    if let Ok(docker) = cleanup::docker().await
+                        && let Err(e) = cleanup::remove_owned(&docker).await
+                    {
+                        eprintln!("qalens: cleanup after interrupt failed: {e:#}");
+                    }
+                    return code;
+                }
+            };
+            match matrix {
+                Err(e) => {
+                    eprintln!("qalens: {e:#}");
+                    2
+                }
+                Ok(m) => {
+                    let table = m.markdown();
+                    println!("\n{table}");
+                    if let Some(p) = markdown
+                        && let Err(e) = std::fs::write(&p, &table)
+                    {
+                        eprintln!("qalens: cannot write {}: {e}", p.display());
+                    }
+                    if let Some(p) = json
+                        && let Err(e) =
+                            std::fs::write(&p, serde_json::to_string_pretty(&m).unwrap_or_default())
+                    {
+                        eprintln!("qalens: cannot write {}: {e}", p.display());
+                    }
+                    println!(
+                        "selftest: {} false alarm(s), {} blind spot(s) {}",
+                        m.false_alarms.len(),
+                        m.blind_spots.len(),
+                        m.blind_spots.join(" ")
+                    );
+                    if m.passed() { 0 } else { 1 }
+                }
+            }
+        }
         Command::Sweep => match sweep().await {
             Ok(swept) => {
                 println!("removed {} stale run(s) {}", swept.len(), swept.join(" "));

@@ -17,6 +17,7 @@ pub mod images;
 pub mod parser;
 pub mod progress;
 pub mod runner;
+pub mod selftest;
 pub mod steps;
 pub mod topology;
 pub mod wait;

@@ -16,6 +16,8 @@ pub struct Exchange {
     pub body: String,
     /// From sending the request to the end of the response body.
     pub elapsed: std::time::Duration,
+    /// When the request was sent.
+    pub sent_at: std::time::Instant,
 }
 
 impl fmt::Display for Exchange {

@@ -111,6 +111,7 @@ impl Call {
             headers,
             body,
             elapsed: started.elapsed(),
+            sent_at: started,
         })
     }
 }

@@ -6,7 +6,7 @@ use cucumber::{then, when};
 use tokio::time::Instant;
 
 use super::StepResult;
-use super::http::header;
+use super::http::{Call, Target, header};
 use crate::world::{Exchange, QaWorld};
 
 /// The parameters of a structured header item `"name";k=v;k=v`.
@@ -92,5 +92,55 @@ async fn wait_retry_after(world: &mut QaWorld) -> StepResult {
     }
     // The wait is what is under test: the server promised that a retry after it succeeds.
     tokio::time::sleep_until(Instant::now() + Duration::from_secs(secs)).await;
+    Ok(())
+}
+
+#[when(expr = "the client sends {int} GET requests to {string} one every {int} milliseconds")]
+async fn paced(world: &mut QaWorld, n: usize, path: String, every_ms: u64) -> StepResult {
+    if n == 0 || n > 1000 || every_ms == 0 {
+        return Err("send 1 to 1000 requests, at least 1 ms apart".into());
+    }
+    let call = Call::new(world, "GET", Target::FrontDoor, &path)?;
+    // The pacing is the traffic pattern under test, not a wait for a condition.
+    let mut ticks = tokio::time::interval(Duration::from_millis(every_ms));
+    let mut batch = Vec::with_capacity(n);
+    for _ in 0..n {
+        ticks.tick().await;
+        batch.push(call.send().await?);
+    }
+    world.last = batch.last().cloned();
+    world.batch = batch;
+    Ok(())
+}
+
+#[then(expr = "no {int}-second span held more than {int} successful responses")]
+async fn no_span_over(world: &mut QaWorld, seconds: u64, limit: usize) -> StepResult {
+    // Client-side send times differ from the limiter's clock by network jitter: spans are
+    // measured 150 ms shorter than the window so jitter cannot cause a false alarm.
+    let span = Duration::from_secs(seconds).saturating_sub(Duration::from_millis(150));
+    let ok: Vec<&Exchange> = world
+        .batch
+        .iter()
+        .filter(|e| (200..300).contains(&e.status))
+        .collect();
+    for (i, first) in ok.iter().enumerate() {
+        let inside: Vec<&&Exchange> = ok[i..]
+            .iter()
+            .take_while(|e| e.sent_at.duration_since(first.sent_at) < span)
+            .collect();
+        if inside.len() > limit {
+            let start = world.batch[0].sent_at;
+            let times: Vec<String> = inside
+                .iter()
+                .map(|e| format!("{} ms", e.sent_at.duration_since(start).as_millis()))
+                .collect();
+            return Err(format!(
+                "{} requests succeeded within {} ms (sent at {}), more than the {limit} allowed per {seconds} s",
+                inside.len(),
+                span.as_millis(),
+                times.join(", ")
+            ));
+        }
+    }
     Ok(())
 }
