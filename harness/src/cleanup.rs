@@ -154,6 +154,32 @@ pub async fn remove_run(docker: &Docker, run_id: &str) -> anyhow::Result<(usize,
     remove_resources(docker, &run).await
 }
 
+/// Removes run `run_id` and keeps removing until nothing of it has appeared for
+/// `settle`: container creations a dropped start-up had already sent to the engine may
+/// complete after the first removal. Gives up after 30 s. Returns what it removed.
+pub async fn remove_run_settled(
+    docker: &Docker,
+    run_id: &str,
+    settle: std::time::Duration,
+) -> anyhow::Result<(usize, usize)> {
+    let end = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut quiet_since = tokio::time::Instant::now();
+    let mut total = (0, 0);
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        ticks.tick().await;
+        let (c, n) = remove_run(docker, run_id).await?;
+        if c + n > 0 {
+            total = (total.0 + c, total.1 + n);
+            quiet_since = tokio::time::Instant::now();
+        }
+        let now = tokio::time::Instant::now();
+        if now.duration_since(quiet_since) >= settle || now >= end {
+            return Ok(total);
+        }
+    }
+}
+
 async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result<(usize, usize)> {
     let removals = run.containers.iter().map(|id| async move {
         docker

@@ -248,13 +248,17 @@ async fn interrupted() -> u8 {
 /// Removes whatever run `run_id` still has in Docker, saying what happened.
 async fn remove_leftovers(run_id: &str) {
     match cleanup::docker().await {
-        Ok(docker) => match cleanup::remove_run(&docker, run_id).await {
-            Ok((0, 0)) => {}
-            Ok((c, n)) => {
-                eprintln!("qalens: removed {c} container(s) and {n} network(s) of {run_id}")
+        Ok(docker) => {
+            match cleanup::remove_run_settled(&docker, run_id, std::time::Duration::from_secs(2))
+                .await
+            {
+                Ok((0, 0)) => {}
+                Ok((c, n)) => {
+                    eprintln!("qalens: removed {c} container(s) and {n} network(s) of {run_id}")
+                }
+                Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
             }
-            Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
-        },
+        }
         Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
     }
 }
