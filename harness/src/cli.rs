@@ -79,6 +79,20 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
     },
+    /// Mint a bearer token the gateways accept (signed with QALENS_JWT_SECRET or the default).
+    Token {
+        #[arg(long)]
+        client: String,
+        /// free or paid.
+        #[arg(long, default_value = "free")]
+        tier: String,
+        /// Space-separated scopes (default: every non-admin route scope).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
     /// Print the step catalog.
     Steps {
         /// As JSON.
@@ -200,6 +214,37 @@ pub async fn dispatch(command: Command) -> u8 {
                 2
             }
         },
+        Command::Token {
+            client,
+            tier,
+            scope,
+            ttl,
+        } => {
+            let tier = match tier.as_str() {
+                "free" => contracts::jwt::Tier::Free,
+                "paid" => contracts::jwt::Tier::Paid,
+                other => {
+                    eprintln!("qalens: --tier {other:?} must be free or paid");
+                    return 2;
+                }
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            let claims = contracts::jwt::Claims {
+                sub: client,
+                tier,
+                scope: scope.unwrap_or_else(|| crate::steps::identity::DEFAULT_SCOPES.to_string()),
+                exp: now + ttl,
+            };
+            let secret = std::env::var("QALENS_JWT_SECRET")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| crate::topology::DEFAULT_JWT_SECRET.to_string());
+            println!("{}", contracts::jwt::encode(&claims, secret.as_bytes()));
+            0
+        }
         Command::Steps { json } => {
             if json {
                 match serde_json::to_string_pretty(&crate::catalog::entries()) {
