@@ -71,14 +71,23 @@ async fn server_ms(conn: &mut ConnectionManager) -> u64 {
     secs * 1000 + micros / 1000
 }
 
-/// Sleeps until the Redis clock reads at least `target_ms`.
+/// Waits until the Redis clock (the limiter's clock) reads at least `target_ms`, polling
+/// it every 5 ms; fails if that takes 5 s longer than the local clock says it should.
 async fn sleep_until_server_ms(conn: &mut ConnectionManager, target_ms: u64) {
+    let start = server_ms(conn).await;
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(target_ms.saturating_sub(start))
+        + Duration::from_secs(5);
+    let mut ticks = tokio::time::interval(Duration::from_millis(5));
     loop {
-        let now = server_ms(conn).await;
-        if now >= target_ms {
+        if server_ms(conn).await >= target_ms {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(target_ms - now)).await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the Redis clock never reached {target_ms}"
+        );
+        ticks.tick().await;
     }
 }
 
@@ -251,7 +260,9 @@ async fn every_key_gets_a_ttl_and_expires() {
 
     // Everything is gone once the TTLs (at most one window) have run out.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(window_ms + 2000);
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
     loop {
+        ticks.tick().await;
         let left: Vec<String> = redis::cmd("KEYS")
             .arg(&pattern)
             .query_async(&mut conn)
@@ -264,7 +275,6 @@ async fn every_key_gets_a_ttl_and_expires() {
             tokio::time::Instant::now() < deadline,
             "keys left behind: {left:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -346,9 +356,12 @@ async fn a_retry_after_retry_after_is_admitted() {
             );
         }
         let denied = limiter.check("client", algorithm, &q).await.unwrap();
+        let denied_at = server_ms(&mut conn).await;
         assert_honest_denial(&denied, &q, what);
 
-        tokio::time::sleep(denied.retry_after.unwrap()).await;
+        // Retry-After is a promise in the limiter's clock: wait until that clock says so.
+        let retry_ms = denied.retry_after.unwrap().as_millis() as u64;
+        sleep_until_server_ms(&mut conn, denied_at + retry_ms).await;
         let retried = limiter.check("client", algorithm, &q).await.unwrap();
         assert!(
             retried.allowed,
@@ -372,16 +385,18 @@ async fn token_bucket_refills_continuously() {
                 .allowed
         );
     }
+    let mut conn = redis.conn().await;
     let denied = limiter
         .check("c", Algorithm::TokenBucket, &q)
         .await
         .unwrap();
+    let denied_at = server_ms(&mut conn).await;
     let retry = denied.retry_after.unwrap();
     assert!(retry <= Duration::from_millis(250), "{denied:?}");
     // Refilling the whole bucket takes up to a full window.
     assert!(denied.reset_after > retry, "{denied:?}");
     assert!(denied.reset_after <= q.window, "{denied:?}");
-    tokio::time::sleep(retry).await;
+    sleep_until_server_ms(&mut conn, denied_at + retry.as_millis() as u64).await;
     let d = limiter
         .check("c", Algorithm::TokenBucket, &q)
         .await
