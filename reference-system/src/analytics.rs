@@ -19,6 +19,8 @@ use contracts::OrderEvent;
 use rusqlite::params;
 use tokio::net::TcpListener;
 
+use crate::server::{Background, serve};
+
 use crate::amqp::QueueSpec;
 use crate::config::{ConfigError, parse_or, var_or};
 use crate::consumer::{Consumer, ConsumerConfig, Handler, Outcome, Stats, StatsView};
@@ -153,31 +155,23 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        crate::server::local_addr(&self.listener)
     }
 
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.local_addr();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let consumer = tokio::spawn(self.consumer.run(stop_rx));
-        crate::telemetry::announce_ready("analytics", addr);
+        let mut background = Background::default();
+        let consumer = self.consumer;
+        background.spawn(|stop| consumer.run(stop));
         let router = Router::new()
             .route("/internal/analytics", get(counts))
             .route("/internal/consumer", get(consumer_stats))
             .route("/health", get(|| async { "ok" }))
             .route("/ready", get(|| async { "ok" }))
             .with_state(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        let _ = stop_tx.send(true);
-        let _ = consumer.await;
-        Ok(())
+        serve("analytics", self.listener, router, shutdown, background).await
     }
 }
 

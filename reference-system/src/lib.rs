@@ -11,12 +11,14 @@ pub mod config;
 pub mod consumer;
 pub mod db;
 pub mod defects;
+pub mod domain;
 pub mod email;
 pub mod error;
 pub mod gateway;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -23,6 +23,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use contracts::{EmailRecord, OrderEvent};
 use tokio::net::TcpListener;
+
+use crate::server::{Background, serve};
 use uuid::Uuid;
 
 pub use store::{SCHEMA, Store};
@@ -156,9 +158,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        crate::server::local_addr(&self.listener)
     }
 
     /// Consumes and serves until `shutdown` resolves; in-flight deliveries are finished
@@ -167,16 +167,17 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.local_addr();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let consumer = tokio::spawn(self.consumer.run(stop_rx));
-        crate::telemetry::announce_ready("email", addr);
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        let _ = stop_tx.send(true);
-        let _ = consumer.await;
-        Ok(())
+        let mut background = Background::default();
+        let consumer = self.consumer;
+        background.spawn(|stop| consumer.run(stop));
+        serve(
+            "email",
+            self.listener,
+            router(self.state),
+            shutdown,
+            background,
+        )
+        .await
     }
 }
 

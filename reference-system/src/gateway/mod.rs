@@ -192,20 +192,21 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        crate::server::local_addr(&self.listener)
     }
 
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        crate::telemetry::announce_ready("gateway", self.local_addr());
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        Ok(())
+        crate::server::serve(
+            "gateway",
+            self.listener,
+            router(self.state),
+            shutdown,
+            Default::default(),
+        )
+        .await
     }
 }
 

@@ -1,59 +1,14 @@
-//! Validated inventory fields: parse at the edge, never re-check inside.
+//! Validated inventory fields: the initial stock (SKUs and quantities are in
+//! [`crate::domain`]).
 
 use std::str::FromStr;
 
-use crate::error::ApiError;
-
-/// A stock keeping unit: 1 to 32 characters of `[A-Z0-9-]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sku(String);
-
-/// Units in one reservation: 1 to [`Quantity::MAX`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quantity(u32);
+pub use crate::domain::{Quantity, Sku};
 
 /// The stock each SKU starts with, as in `INVENTORY_STOCK`: `SKU=units` pairs separated
 /// by commas, e.g. `SKU-1=1000,SKU-SCARCE=1`; each SKU at most once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitialStock(Vec<(Sku, u32)>);
-
-impl Sku {
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let ok = (1..=32).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-        if ok {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(ApiError::BadRequest(format!(
-                "sku {s:?} must be 1-32 characters of A-Z, 0-9 or '-'"
-            )))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Quantity {
-    pub const MAX: u32 = 1000;
-
-    pub fn parse(n: u32) -> Result<Self, ApiError> {
-        if (1..=Self::MAX).contains(&n) {
-            Ok(Self(n))
-        } else {
-            Err(ApiError::BadRequest(format!(
-                "quantity {n} must be between 1 and {}",
-                Self::MAX
-            )))
-        }
-    }
-
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
 
 impl InitialStock {
     /// The default of `INVENTORY_STOCK`.
@@ -91,20 +46,6 @@ impl FromStr for InitialStock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skus_are_validated() {
-        assert!(Sku::parse("SKU-SCARCE").is_ok());
-        assert!(Sku::parse("sku-1").is_err());
-        assert!(Sku::parse("").is_err());
-    }
-
-    #[test]
-    fn quantities_are_bounded() {
-        assert!(Quantity::parse(0).is_err());
-        assert_eq!(Quantity::parse(1).unwrap().get(), 1);
-        assert!(Quantity::parse(Quantity::MAX + 1).is_err());
-    }
 
     #[test]
     fn initial_stock_parses_pairs() {

@@ -76,9 +76,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        crate::server::local_addr(&self.listener)
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
@@ -86,11 +84,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.local_addr();
-        crate::telemetry::announce_ready("inventory", addr);
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        Ok(())
+        crate::server::serve(
+            "inventory",
+            self.listener,
+            router(self.state),
+            shutdown,
+            Default::default(),
+        )
+        .await
     }
 }

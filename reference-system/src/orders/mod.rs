@@ -14,7 +14,6 @@
 //! - `UNIT_PRICE_CENTS` (`1250`): price of one unit of any SKU.
 
 mod clients;
-mod domain;
 mod relay;
 mod routes;
 mod saga;
@@ -26,9 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+use crate::server::{Background, serve, stopped};
 use tokio::sync::Notify;
 
-pub use domain::{Customer, Quantity, Sku};
 pub use relay::{Relay, RelayConfig};
 pub use routes::router;
 pub use saga::{Saga, SagaConfig};
@@ -119,9 +119,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound listener has an address")
+        crate::server::local_addr(&self.listener)
     }
 
     /// Serves until `shutdown` resolves, then stops taking requests and stops the relay.
@@ -129,23 +127,18 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let addr = self.local_addr();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut relay_stop = stop_rx.clone();
-        let relay = tokio::spawn(self.relay.run(async move {
-            let _ = relay_stop.wait_for(|s| *s).await;
-        }));
-        let mut recovery_stop = stop_rx.clone();
-        let recovery = tokio::spawn(self.state.saga.clone().recover(async move {
-            let _ = recovery_stop.wait_for(|s| *s).await;
-        }));
-        crate::telemetry::announce_ready("orders", addr);
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        let _ = stop_tx.send(true);
-        let _ = relay.await;
-        let _ = recovery.await;
-        Ok(())
+        let mut background = Background::default();
+        let relay = self.relay;
+        background.spawn(|stop| relay.run(stopped(stop)));
+        let saga = self.state.saga.clone();
+        background.spawn(|stop| saga.recover(stopped(stop)));
+        serve(
+            "orders",
+            self.listener,
+            router(self.state),
+            shutdown,
+            background,
+        )
+        .await
     }
 }

@@ -8,8 +8,8 @@ use contracts::{OrderView, PlaceOrderRequest};
 use uuid::Uuid;
 
 use super::AppState;
-use super::domain::{Customer, Quantity, Sku};
 use super::store::{NewOrder, Placed};
+use crate::domain::{Customer, IdempotencyKey, Quantity, Sku};
 use crate::error::ApiError;
 
 pub fn router(state: AppState) -> Router {
@@ -38,20 +38,8 @@ async fn place_order(
         amount_cents: u64::from(quantity.get()) * state.unit_price_cents,
         quantity,
     };
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| (1..=200).contains(&k.len()))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(
-                        "Idempotency-Key must be 1-200 visible ASCII characters".into(),
-                    )
-                })?
-                .to_string(),
-        ),
-        None => None,
-    };
+    let key = IdempotencyKey::from_optional_header(headers.get("idempotency-key"))?
+        .map(|k| k.as_str().to_string());
     match state.store.place(order, key).await? {
         Placed::Created(view) => {
             state.outbox_wake.notify_one();

@@ -10,8 +10,8 @@ use contracts::{OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderSt
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::domain::{Customer, Quantity, Sku};
 use crate::db::{Db, DbError};
+use crate::domain::{Customer, Quantity, Sku};
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (

@@ -41,7 +41,7 @@ async fn charge(
 ) -> Result<(StatusCode, Json<ChargeView>), PaymentsError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let new = NewCharge {
-        key: IdempotencyKey::from_header(headers.get(IDEMPOTENCY_KEY_HEADER))?,
+        key: IdempotencyKey::from_header(headers.get(IDEMPOTENCY_KEY_HEADER), "a charge")?,
         order_id: req.order_id,
         customer: Customer::parse(&req.customer)?,
         amount: AmountCents::parse(req.amount_cents)?,
@@ -50,7 +50,7 @@ async fn charge(
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;
     }
-    if new.customer.is_declined() {
+    if super::domain::is_declined(&new.customer) {
         return Err(PaymentsError::Declined(new.customer.as_str().to_string()));
     }
     match state.store.charge(new).await? {

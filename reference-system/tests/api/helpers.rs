@@ -1,7 +1,9 @@
 //! `spawn_*` start a real service on port 0 with a fresh database.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// A fresh database path under the system temp directory.
@@ -26,17 +28,44 @@ impl TestApp {
     }
 }
 
+/// Runs a built application (`run` gets the future that stops it) until the returned
+/// [`TestApp`] is dropped.
+fn serve<F, Fut>(addr: SocketAddr, run: F) -> TestApp
+where
+    F: FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(run(Box::pin(async move {
+        let _ = rx.await;
+    })));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        _stop: tx,
+    }
+}
+
 /// Where nothing listens: port 1 on loopback refuses at once.
 pub const NOWHERE: &str = "http://127.0.0.1:1";
 
 /// Orders on port 0 with a fresh database and `amqp_url` as its broker; payments and
 /// inventory unreachable, with a saga deadline longer than any test.
 pub async fn spawn_orders(amqp_url: &str) -> TestApp {
-    spawn_orders_with(amqp_url, NOWHERE, NOWHERE, Duration::from_secs(600)).await
+    spawn_orders_with(
+        temp_db("orders"),
+        amqp_url,
+        NOWHERE,
+        NOWHERE,
+        Duration::from_secs(600),
+    )
+    .await
 }
 
-/// Orders on port 0 with a fresh database and the given peers and saga deadline.
+/// Orders on port 0 with its database at `database` (reuse the path to restart), the
+/// given peers and saga deadline.
 pub async fn spawn_orders_with(
+    database: PathBuf,
     amqp_url: &str,
     payments_url: &str,
     inventory_url: &str,
@@ -44,7 +73,7 @@ pub async fn spawn_orders_with(
 ) -> TestApp {
     let config = refsys::orders::Config {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database: temp_db("orders"),
+        database,
         amqp_url: amqp_url.to_string(),
         outbox_poll: Duration::from_millis(50),
         payments_url: payments_url.to_string(),
@@ -60,16 +89,7 @@ pub async fn spawn_orders_with(
     let app = refsys::orders::Application::build(config)
         .await
         .expect("orders builds");
-    let addr = app.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        _stop: tx,
-    }
+    serve(app.local_addr(), |stop| app.run_until(stop))
 }
 
 /// Payments on port 0 with a fresh database and no added latency.
@@ -88,16 +108,7 @@ pub async fn spawn_payments_at(database: PathBuf, latency: Duration) -> TestApp 
     let app = refsys::payments::Application::build(config)
         .await
         .expect("payments builds");
-    let addr = app.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        _stop: tx,
-    }
+    serve(app.local_addr(), |stop| app.run_until(stop))
 }
 
 /// Inventory on port 0 with a fresh database and `stock` as its `INVENTORY_STOCK`.
@@ -116,14 +127,26 @@ pub async fn spawn_inventory_at(database: PathBuf, stock: &str) -> TestApp {
     let app = refsys::inventory::Application::build(config)
         .await
         .expect("inventory builds");
-    let addr = app.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        _stop: tx,
+    serve(app.local_addr(), |stop| app.run_until(stop))
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, failing after `deadline` with the
+/// last observation.
+pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        ticks.tick().await;
+        match check().await {
+            Ok(v) => return v,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < end,
+                "not within {deadline:?}; last seen: {seen}"
+            ),
+        }
     }
 }

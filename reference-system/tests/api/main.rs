@@ -7,3 +7,4 @@ mod inventory;
 mod orders;
 mod payments;
 mod ratelimit;
+mod saga;

@@ -1,4 +1,6 @@
-//! Validated order fields: parse at the edge, never re-check inside.
+//! Validated fields shared by the services: parse at the edge, never re-check inside.
+
+use axum::http::HeaderValue;
 
 use crate::error::ApiError;
 
@@ -10,9 +12,13 @@ pub struct Customer(String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sku(String);
 
-/// Units ordered: 1 to 1000.
+/// Units of one SKU in an order or reservation: 1 to [`Quantity::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity(u32);
+
+/// A client's `Idempotency-Key`: 1 to 200 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
 
 impl Customer {
     pub fn parse(s: &str) -> Result<Self, ApiError> {
@@ -27,6 +33,7 @@ impl Customer {
             )))
         }
     }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -45,6 +52,7 @@ impl Sku {
             )))
         }
     }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -52,6 +60,7 @@ impl Sku {
 
 impl Quantity {
     pub const MAX: u32 = 1000;
+
     pub fn parse(n: u32) -> Result<Self, ApiError> {
         if (1..=Self::MAX).contains(&n) {
             Ok(Self(n))
@@ -62,8 +71,39 @@ impl Quantity {
             )))
         }
     }
+
     pub fn get(self) -> u32 {
         self.0
+    }
+}
+
+impl IdempotencyKey {
+    /// The header's value: `None` when absent, a 400 when malformed.
+    pub fn from_optional_header(value: Option<&HeaderValue>) -> Result<Option<Self>, ApiError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=200).contains(&k.len()))
+            .map(|k| Some(Self(k.to_string())))
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "Idempotency-Key must be 1-200 visible ASCII characters".into(),
+                )
+            })
+    }
+
+    /// The header's value; a missing header is a 400 naming `what` needs it.
+    pub fn from_header(value: Option<&HeaderValue>, what: &str) -> Result<Self, ApiError> {
+        Self::from_optional_header(value)?.ok_or_else(|| {
+            ApiError::BadRequest(format!("the Idempotency-Key header is required for {what}"))
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -84,6 +124,7 @@ mod tests {
         assert!(Sku::parse("SKU-1").is_ok());
         assert!(Sku::parse("sku-1").is_err());
         assert!(Sku::parse("").is_err());
+        assert!(Sku::parse(&"A".repeat(33)).is_err());
     }
 
     #[test]
@@ -92,5 +133,16 @@ mod tests {
         assert_eq!(Quantity::parse(1).unwrap().get(), 1);
         assert!(Quantity::parse(Quantity::MAX).is_ok());
         assert!(Quantity::parse(Quantity::MAX + 1).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_and_required_where_asked() {
+        assert!(IdempotencyKey::from_header(None, "a charge").is_err());
+        assert_eq!(IdempotencyKey::from_optional_header(None).unwrap(), None);
+        assert!(IdempotencyKey::from_optional_header(Some(&HeaderValue::from_static(""))).is_err());
+        let long = HeaderValue::from_str(&"k".repeat(201)).unwrap();
+        assert!(IdempotencyKey::from_optional_header(Some(&long)).is_err());
+        let key = IdempotencyKey::from_header(Some(&HeaderValue::from_static("k-1")), "x").unwrap();
+        assert_eq!(key.as_str(), "k-1");
     }
 }
