@@ -62,6 +62,20 @@ pub enum Command {
     },
     /// Remove the leftovers of runs whose process died.
     Sweep,
+    /// Measure the latency the gateway adds (p50/p99 against calling the service directly).
+    Bench {
+        /// Requests per path.
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        /// Also write the figures as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
+    },
+    /// Lint feature files without Docker: parse errors, undefined and ambiguous steps.
+    Check {
+        /// Feature files or directories (default: features).
+        paths: Vec<PathBuf>,
+    },
     /// Run the suite against the correct system and once per known defect; fail on a
     /// false alarm or a blind spot.
     Selftest {
@@ -204,6 +218,53 @@ pub async fn dispatch(command: Command) -> u8 {
                 }
             }
         }
+        Command::Bench { requests, json } => {
+            let report = tokio::select! {
+                r = crate::bench::run(requests) => r,
+                code = interrupted() => {
+                    if let Ok(docker) = cleanup::docker().await {
+                        let _ = cleanup::remove_owned(&docker).await;
+                    }
+                    return code;
+                }
+            };
+            match report {
+                Ok(r) => {
+                    print!("{}", r.render());
+                    if let Some(p) = json
+                        && let Err(e) =
+                            std::fs::write(&p, serde_json::to_string_pretty(&r).unwrap_or_default())
+                    {
+                        eprintln!("qalens: cannot write {}: {e}", p.display());
+                    }
+                    0
+                }
+                Err(e) => {
+                    eprintln!("qalens: {e:#}");
+                    2
+                }
+            }
+        }
+        Command::Check { paths } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("features")]
+            } else {
+                paths
+            };
+            let started = Instant::now();
+            let report = crate::lint::check(&paths);
+            for p in &report.problems {
+                println!("{p}");
+            }
+            println!(
+                "qalens check: {} file(s), {} step(s), {} problem(s) in {} ms",
+                report.files,
+                report.steps,
+                report.problems.len(),
+                started.elapsed().as_millis()
+            );
+            if report.problems.is_empty() { 0 } else { 1 }
+        }
         Command::Sweep => match sweep().await {
             Ok(swept) => {
                 println!("removed {} stale run(s) {}", swept.len(), swept.join(" "));
@@ -310,6 +371,18 @@ async fn remove_leftovers(run_id: &str) {
 
 async fn run_command(options: RunOptions, defects: &[String]) -> u8 {
     let started = Instant::now();
+    // A broken feature file fails the run before anything starts.
+    let lint = crate::lint::check(&options.paths);
+    if !lint.problems.is_empty() {
+        for p in &lint.problems {
+            println!("{p}");
+        }
+        println!(
+            "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
+            lint.problems.len()
+        );
+        return 1;
+    }
     let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
         Ok(t) => t,
         Err(e) => {

@@ -9,11 +9,13 @@
 //! teardown), [`steps`] are the clients and checks, [`runner`] drives cucumber and the
 //! reports, [`cleanup`] guarantees that no container outlives its run.
 
+pub mod bench;
 pub mod catalog;
 pub mod cleanup;
 pub mod cli;
 pub mod context;
 pub mod images;
+pub mod lint;
 pub mod parser;
 pub mod progress;
 pub mod runner;

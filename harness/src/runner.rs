@@ -71,10 +71,37 @@ fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 /// that drops this future early (a signal) must remove the run's resources by label
 /// ([`cleanup::remove_run`]).
 pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
-    let tags = options.tags.as_deref().map(parse_tags).transpose()?;
-    let junit = create_report(&options.junit)?;
-    let json = create_report(&options.json)?;
+    // Bad arguments fail before anything starts.
+    options.tags.as_deref().map(parse_tags).transpose()?;
+    let docker = docker_swept().await?;
+    let run_id = topology.run_id.clone();
+    let topo = start(&docker, topology).await?;
+    if std::env::var_os("QALENS_PANIC_AFTER_TOPOLOGY").is_some() {
+        // Test hook: proves that a harness crash still removes every container.
+        panic!("QALENS_PANIC_AFTER_TOPOLOGY is set: simulated harness crash");
+    }
 
+    let topology_start = topo.started_in();
+    let scenarios_started = Instant::now();
+    let outcome = run_on(&docker, &topo, &options).await;
+    let scenarios_time = scenarios_started.elapsed();
+
+    let teardown_started = Instant::now();
+    let teardown = topo.teardown().await;
+    let teardown_time = teardown_started.elapsed();
+    let summary = outcome?;
+    teardown?;
+    Ok(RunReport {
+        run_id,
+        summary,
+        topology_start,
+        scenarios_time,
+        teardown_time,
+    })
+}
+
+/// A Docker client, after removing what dead runs left behind.
+pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
     let docker = cleanup::docker().await?;
     let swept = cleanup::sweep_stale(&docker).await?;
     if !swept.is_empty() {
@@ -83,40 +110,37 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
             swept.join(", ")
         );
     }
+    Ok(docker)
+}
 
+/// Starts a topology, saying so.
+pub async fn start(
+    docker: &testcontainers::bollard::Docker,
+    topology: TopologyOptions,
+) -> anyhow::Result<Topology> {
     let run_id = topology.run_id.clone();
     println!("qalens: starting topology {run_id} ...");
-    let topo = Topology::start(&docker, topology).await?;
+    let topo = Topology::start(docker, topology).await?;
     println!(
         "qalens: topology {run_id} started in {:.1} s (gateway {})",
         topo.started_in().as_secs_f64(),
         topo.endpoints().gateway
     );
-    if std::env::var_os("QALENS_PANIC_AFTER_TOPOLOGY").is_some() {
-        // Test hook: proves that a harness crash still removes every container.
-        panic!("QALENS_PANIC_AFTER_TOPOLOGY is set: simulated harness crash");
-    }
+    Ok(topo)
+}
 
-    let topology_start = topo.started_in();
-    let scenarios_started = Instant::now();
+/// Runs the features against a running topology (which stays up) and writes the reports.
+pub async fn run_on(
+    docker: &testcontainers::bollard::Docker,
+    topo: &Topology,
+    options: &RunOptions,
+) -> anyhow::Result<Summary> {
+    let tags = options.tags.as_deref().map(parse_tags).transpose()?;
+    let junit = create_report(&options.junit)?;
+    let json = create_report(&options.json)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    let outcome = run_scenarios(&docker, &topo, &options, tags, summary.clone(), junit, json).await;
-    let scenarios_time = scenarios_started.elapsed();
-
-    let teardown_started = Instant::now();
-    let teardown = topo.teardown().await;
-    let teardown_time = teardown_started.elapsed();
-    outcome?;
-    teardown?;
-
-    let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(RunReport {
-        run_id,
-        summary,
-        topology_start,
-        scenarios_time,
-        teardown_time,
-    })
+    run_scenarios(docker, topo, options, tags, summary.clone(), junit, json).await?;
+    Ok(summary.lock().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
 async fn run_scenarios(
@@ -133,7 +157,7 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     context::install(RunContext {
-        endpoints: topo.endpoints().clone(),
+        endpoints: topo.current_endpoints().await?,
         http,
         docker: docker.clone(),
         containers: topo.container_ids(),

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use testcontainers::bollard::Docker;
+
+use crate::progress::Summary;
 use crate::runner::{self, RunOptions};
-use crate::topology::{TopologyOptions, known_defects};
+use crate::topology::{SwitchError, Topology, TopologyOptions, known_defects};
 
 /// One variant's verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -79,48 +82,33 @@ impl Matrix {
     }
 }
 
-async fn run_variant(
-    name: &str,
-    paths: &[PathBuf],
-    tags: &Option<String>,
-    defects: &[String],
-) -> anyhow::Result<Variant> {
-    println!("qalens selftest: variant {name}");
-    let started = std::time::Instant::now();
-    let topology = TopologyOptions::from_env()?.with_defects(defects)?;
-    let report = runner::run(
-        RunOptions {
-            paths: paths.to_vec(),
-            tags: tags.clone(),
-            junit: None,
-            json: None,
-            concurrency: 16,
-        },
-        topology,
-    )
-    .await?;
+fn variant(name: &str, summary: &Summary, started: std::time::Instant) -> Variant {
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in report.summary.scenarios.iter().filter(|s| !s.passed) {
+    for s in summary.scenarios.iter().filter(|s| !s.passed) {
         failed
             .entry(s.lens.clone())
             .or_default()
             .push(s.name.clone());
     }
-    for e in &report.summary.parse_errors {
+    for e in &summary.parse_errors {
         failed
             .entry("parse-error".into())
             .or_default()
             .push(e.clone());
     }
-    Ok(Variant {
+    Variant {
         name: name.to_string(),
-        scenarios: report.summary.scenarios.len(),
+        scenarios: summary.scenarios.len(),
         failed,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    }
 }
 
 /// Runs the matrix. `defects` empty means every known defect.
+///
+/// One topology serves the correct system and every defect that can be switched at run
+/// time (`PUT /internal/defects` on each service); a defect that acts at start-up gets a
+/// topology of its own.
 pub async fn run(
     paths: Vec<PathBuf>,
     tags: Option<String>,
@@ -131,10 +119,60 @@ pub async fn run(
     } else {
         defects
     };
-    let correct = run_variant("correct", &paths, &tags, &[]).await?;
+    let options = RunOptions {
+        paths,
+        tags,
+        junit: None,
+        json: None,
+        concurrency: 16,
+    };
+    let docker = runner::docker_swept().await?;
+    let shared = runner::start(&docker, TopologyOptions::from_env()?).await?;
+    let outcome = matrix_on(&docker, &shared, &options, &defects).await;
+    let teardown = shared.teardown().await;
+    let matrix = outcome?;
+    teardown?;
+    Ok(matrix)
+}
+
+async fn matrix_on(
+    docker: &Docker,
+    shared: &Topology,
+    options: &RunOptions,
+    defects: &[String],
+) -> anyhow::Result<Matrix> {
+    println!("qalens selftest: variant correct");
+    let started = std::time::Instant::now();
+    let correct = variant(
+        "correct",
+        &runner::run_on(docker, shared, options).await?,
+        started,
+    );
     let mut variants = vec![];
-    for d in &defects {
-        variants.push(run_variant(d, &paths, &tags, std::slice::from_ref(d)).await?);
+    for d in defects {
+        println!("qalens selftest: variant {d}");
+        let started = std::time::Instant::now();
+        let one = std::slice::from_ref(d);
+        let summary = match shared.switch_defects(one).await {
+            Ok(()) => {
+                let summary = runner::run_on(docker, shared, options).await;
+                shared.switch_defects(&[]).await?;
+                summary?
+            }
+            Err(SwitchError::NeedsRestart(_)) => {
+                let topology = TopologyOptions::from_env()?.with_defects(one)?;
+                runner::run(options.clone(), topology).await?.summary
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let v = variant(d, &summary, started);
+        println!(
+            "qalens selftest: {d}: {} of {} scenarios failed ({:.0} s)",
+            v.failed.values().map(Vec::len).sum::<usize>(),
+            v.scenarios,
+            v.seconds
+        );
+        variants.push(v);
     }
     let false_alarms = correct.failed.values().flatten().cloned().collect();
     let blind_spots = variants

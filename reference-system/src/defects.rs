@@ -7,7 +7,7 @@
 //! its scenarios fail against a broken system.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 /// Every defect, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,6 +91,12 @@ impl Defect {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.name() == s)
     }
+
+    /// Whether the defect acts only when a service starts (queue declaration, consume
+    /// mode), so switching it on needs a fresh service.
+    pub fn needs_restart(self) -> bool {
+        matches!(self, Defect::PoisonRequeued | Defect::AutoAck)
+    }
 }
 
 /// A set of switched-on defects.
@@ -118,24 +124,64 @@ impl Defects {
     }
 }
 
-static ACTIVE: OnceLock<Defects> = OnceLock::new();
+static ACTIVE: RwLock<Defects> = RwLock::new(Defects(BTreeSet::new()));
 
-/// Reads `REFSYS_DEFECTS` once; call at start-up so a bad name stops the service.
+/// Reads `REFSYS_DEFECTS`; call at start-up so a bad name stops the service.
 pub fn init_from_env() -> Result<(), String> {
-    let defects = Defects::parse(&std::env::var("REFSYS_DEFECTS").unwrap_or_default())?;
+    set(Defects::parse(
+        &std::env::var("REFSYS_DEFECTS").unwrap_or_default(),
+    )?);
+    Ok(())
+}
+
+/// Switches on exactly `defects` in this process.
+pub fn set(defects: Defects) {
     if defects != Defects::default() {
         tracing::warn!(
             ?defects,
             "DEFECTS SWITCHED ON: this service is deliberately broken"
         );
     }
-    let _ = ACTIVE.set(defects);
-    Ok(())
+    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = defects;
+}
+
+/// The defects switched on now.
+pub fn active() -> Defects {
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Whether defect `d` is switched on in this process.
 pub fn on(d: Defect) -> bool {
-    ACTIVE.get().is_some_and(|a| a.contains(d))
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).contains(d)
+}
+
+/// The control API, served on its own port (`REFSYS_CONTROL_BIND`, default
+/// `0.0.0.0:9090`) that neither the gateway routes nor the front door proxies:
+/// `GET /internal/defects` lists the active defects, `PUT /internal/defects` with a JSON
+/// list of names replaces them. Defects that act at start-up
+/// ([`Defect::needs_restart`]) are refused here.
+pub fn control_router() -> axum::Router {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    async fn list() -> Json<Vec<&'static str>> {
+        Json(active().0.iter().map(|d| d.name()).collect())
+    }
+    async fn replace(
+        Json(names): Json<Vec<String>>,
+    ) -> Result<Json<Vec<&'static str>>, (StatusCode, String)> {
+        let defects = Defects::parse(&names.join(",")).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        if let Some(d) = defects.0.iter().find(|d| d.needs_restart()) {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("{} acts at start-up; set it with REFSYS_DEFECTS", d.name()),
+            ));
+        }
+        set(defects);
+        Ok(list().await)
+    }
+    axum::Router::new().route("/internal/defects", get(list).put(replace))
 }
 
 #[cfg(test)]

@@ -43,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     refsys::defects::init_from_env().map_err(anyhow::Error::msg)?;
     let shutdown = refsys::shutdown::signal();
+    if !matches!(cli.service, Service::Defects) {
+        spawn_control().await?;
+    }
     match cli.service {
         Service::Gateway => {
             let config = refsys::gateway::Config::from_env()?;
@@ -93,4 +96,21 @@ async fn main() -> anyhow::Result<()> {
                 .await
         }
     }
+}
+
+/// Serves the control API (switching defects at run time) on `REFSYS_CONTROL_BIND`
+/// (default `0.0.0.0:9090`), a port that neither the gateway routes nor the front door
+/// proxies.
+async fn spawn_control() -> anyhow::Result<()> {
+    let bind: std::net::SocketAddr = refsys::config::parse_or(
+        "REFSYS_CONTROL_BIND",
+        std::net::SocketAddr::from(([0, 0, 0, 0], 9090)),
+    )?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, refsys::defects::control_router()).await {
+            tracing::error!(error = %e, "control API stopped");
+        }
+    });
+    Ok(())
 }

@@ -19,6 +19,8 @@ const REFSYS_READY: &str = "refsys ready";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 /// The port every reference service and the front door listen on inside the network.
 pub const SERVICE_PORT: u16 = 8080;
+/// The reference services' control port (switching defects at run time).
+pub const CONTROL_PORT: u16 = 9090;
 
 /// A component of the topology. Gateway replicas are numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,7 +140,7 @@ impl Shared<'_> {
         let mut req = Self::image(
             &self.images.runtime,
             WaitFor::message_on_stdout(REFSYS_READY),
-            &[SERVICE_PORT],
+            &[SERVICE_PORT, CONTROL_PORT],
         )
         .with_cmd([REFSYS_IN_CONTAINER.to_string(), subcommand.to_string()])
         .with_mount(

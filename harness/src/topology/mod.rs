@@ -21,7 +21,7 @@ use testcontainers::{ContainerAsync, GenericImage};
 use crate::cleanup;
 use crate::images::Images;
 
-pub use components::{Component, SERVICE_PORT};
+pub use components::{CONTROL_PORT, Component, SERVICE_PORT};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -132,6 +132,18 @@ pub struct Endpoints {
     pub redis: String,
     /// The secret tokens must be signed with (`qalens token` uses it).
     pub jwt_secret: String,
+    /// Each reference service's control API (`/internal/defects`), by component name.
+    pub controls: BTreeMap<String, String>,
+}
+
+/// Why [`Topology::switch_defects`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchError {
+    /// The defect acts at start-up: start a topology with it instead.
+    #[error("needs a fresh topology: {0}")]
+    NeedsRestart(String),
+    #[error("switching defects failed: {0}")]
+    Failed(String),
 }
 
 pub struct Topology {
@@ -210,42 +222,8 @@ impl Topology {
             }
         }
 
-        let port = |c: Component, p: u16| {
-            let container = &containers[&c];
-            async move {
-                container
-                    .get_host_port_ipv4(p)
-                    .await
-                    .with_context(|| format!("{c} has no host port for {p}"))
-            }
-        };
-        let http = |c: Component| async move {
-            Ok::<_, anyhow::Error>(format!("http://127.0.0.1:{}", port(c, SERVICE_PORT).await?))
-        };
-        let mut gateways = vec![];
-        for n in 1..=options.gateways {
-            gateways.push(http(Component::Gateway(n)).await?);
-        }
-        let endpoints = Endpoints {
-            run_id: run_id.clone(),
-            gateway: http(Component::Frontdoor).await?,
-            gateways,
-            orders: http(Component::Orders).await?,
-            payments: http(Component::Payments).await?,
-            inventory: http(Component::Inventory).await?,
-            email: http(Component::Email).await?,
-            analytics: http(Component::Analytics).await?,
-            amqp: format!(
-                "amqp://guest:guest@127.0.0.1:{}/%2f",
-                port(Component::Rabbitmq, 5672).await?
-            ),
-            rabbitmq_management: format!(
-                "http://127.0.0.1:{}",
-                port(Component::Rabbitmq, 15672).await?
-            ),
-            redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
-            jwt_secret: options.jwt_secret.clone(),
-        };
+        let endpoints =
+            read_endpoints(run_id, &containers, options.gateways, &options.jwt_secret).await?;
         Ok(Self {
             run_id: run_id.clone(),
             docker: docker.clone(),
@@ -254,6 +232,18 @@ impl Topology {
             endpoints,
             started_in: started.elapsed(),
         })
+    }
+
+    /// The endpoints as they are now: a container that was stopped and started again
+    /// gets new host ports.
+    pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
+        read_endpoints(
+            &self.run_id,
+            &self.containers,
+            self.endpoints.gateways.len() as u8,
+            &self.endpoints.jwt_secret,
+        )
+        .await
     }
 
     pub fn run_id(&self) -> &str {
@@ -298,6 +288,38 @@ impl Topology {
         lines[lines.len().saturating_sub(tail)..].join("\n")
     }
 
+    /// Switches on exactly `defects` in every reference service at run time. Fails with
+    /// [`SwitchError::NeedsRestart`] for defects that act only at start-up.
+    pub async fn switch_defects(&self, defects: &[String]) -> Result<(), SwitchError> {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| SwitchError::Failed(e.to_string()))?;
+        let endpoints = self
+            .current_endpoints()
+            .await
+            .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
+        for (component, url) in &endpoints.controls {
+            let res = http
+                .put(format!("{url}/internal/defects"))
+                .json(defects)
+                .send()
+                .await
+                .map_err(|e| SwitchError::Failed(format!("{component}: {e}")))?;
+            let status = res.status();
+            let body = res.text().await.unwrap_or_default();
+            if status == reqwest::StatusCode::CONFLICT {
+                return Err(SwitchError::NeedsRestart(body));
+            }
+            if !status.is_success() {
+                return Err(SwitchError::Failed(format!(
+                    "{component} answered {status}: {body}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Removes every container and the network, concurrently; reports what was left.
     pub async fn teardown(self) -> anyhow::Result<()> {
         let Self {
@@ -335,4 +357,57 @@ impl Topology {
         std::mem::forget(self.containers);
         endpoints
     }
+}
+
+/// Reads every endpoint from the containers' current host ports.
+async fn read_endpoints(
+    run_id: &str,
+    containers: &HashMap<Component, ContainerAsync<GenericImage>>,
+    gateways: u8,
+    jwt_secret: &str,
+) -> anyhow::Result<Endpoints> {
+    let port = |c: Component, p: u16| async move {
+        let container = containers
+            .get(&c)
+            .with_context(|| format!("the topology has no {c}"))?;
+        container
+            .get_host_port_ipv4(p)
+            .await
+            .with_context(|| format!("{c} has no host port for {p}"))
+    };
+    let http = |c: Component| async move {
+        Ok::<_, anyhow::Error>(format!("http://127.0.0.1:{}", port(c, SERVICE_PORT).await?))
+    };
+    let mut controls = BTreeMap::new();
+    for c in containers.keys().filter(|c| c.is_refsys()) {
+        controls.insert(
+            c.name(),
+            format!("http://127.0.0.1:{}", port(*c, CONTROL_PORT).await?),
+        );
+    }
+    let mut replicas = vec![];
+    for n in 1..=gateways {
+        replicas.push(http(Component::Gateway(n)).await?);
+    }
+    Ok(Endpoints {
+        run_id: run_id.to_string(),
+        gateway: http(Component::Frontdoor).await?,
+        gateways: replicas,
+        orders: http(Component::Orders).await?,
+        payments: http(Component::Payments).await?,
+        inventory: http(Component::Inventory).await?,
+        email: http(Component::Email).await?,
+        analytics: http(Component::Analytics).await?,
+        amqp: format!(
+            "amqp://guest:guest@127.0.0.1:{}/%2f",
+            port(Component::Rabbitmq, 5672).await?
+        ),
+        rabbitmq_management: format!(
+            "http://127.0.0.1:{}",
+            port(Component::Rabbitmq, 15672).await?
+        ),
+        redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
+        jwt_secret: jwt_secret.to_string(),
+        controls,
+    })
 }

@@ -1,0 +1,130 @@
+//! `qalens bench`: the latency the gateway adds. The same request (`GET
+//! /inventory/stock/SKU-1`) goes, interleaved, straight to inventory, through one
+//! gateway replica (auth, rate limit, breaker, proxy) and through the front door (nginx
+//! plus a replica). Figures are percentiles of the same run, so the ratios are what
+//! count, not the absolute numbers on a noisy machine.
+
+use std::time::{Duration, Instant};
+
+use contracts::jwt::{self, Claims, Tier};
+use serde::Serialize;
+
+use crate::runner;
+use crate::topology::TopologyOptions;
+
+/// Percentiles of one path, in microseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub path: &'static str,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub requests: usize,
+    pub direct: Latency,
+    pub gateway: Latency,
+    pub frontdoor: Latency,
+}
+
+impl BenchReport {
+    pub fn render(&self) -> String {
+        let row = |l: &Latency| {
+            format!(
+                "  {:<28} p50 {:>7.2} ms   p99 {:>7.2} ms   p50 x{:.2} of direct, +{:.2} ms\n",
+                l.path,
+                l.p50_us as f64 / 1000.0,
+                l.p99_us as f64 / 1000.0,
+                l.p50_us as f64 / self.direct.p50_us.max(1) as f64,
+                (l.p50_us as f64 - self.direct.p50_us as f64) / 1000.0,
+            )
+        };
+        format!(
+            "gateway latency, {} requests per path (interleaved):\n{}{}{}",
+            self.requests,
+            row(&self.direct),
+            row(&self.gateway),
+            row(&self.frontdoor)
+        )
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).map_or(0, |d| d.as_micros() as u64)
+}
+
+fn latency(path: &'static str, mut samples: Vec<Duration>) -> Latency {
+    samples.sort();
+    Latency {
+        path,
+        p50_us: percentile(&samples, 0.50),
+        p99_us: percentile(&samples, 0.99),
+    }
+}
+
+async fn timed(http: &reqwest::Client, url: &str, auth: Option<&str>) -> anyhow::Result<Duration> {
+    let mut req = http.get(url);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let started = Instant::now();
+    let res = req.send().await?;
+    let status = res.status();
+    res.bytes().await?;
+    let took = started.elapsed();
+    anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
+    Ok(took)
+}
+
+/// Starts a topology, measures `requests` requests per path after a warm-up, tears down.
+pub async fn run(requests: usize) -> anyhow::Result<BenchReport> {
+    anyhow::ensure!(
+        (10..=4_000).contains(&requests),
+        "--requests must be 10 to 4000 (the paid quota is 10,000 a minute)"
+    );
+    let docker = runner::docker_swept().await?;
+    let topo = runner::start(&docker, TopologyOptions::from_env()?).await?;
+    let outcome = measure(topo.endpoints(), requests).await;
+    let teardown = topo.teardown().await;
+    let report = outcome?;
+    teardown?;
+    Ok(report)
+}
+
+async fn measure(e: &crate::topology::Endpoints, requests: usize) -> anyhow::Result<BenchReport> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let claims = Claims {
+        sub: "qalens-bench".into(),
+        tier: Tier::Paid,
+        scope: "inventory:read".into(),
+        exp: u64::MAX / 2,
+    };
+    let auth = format!("Bearer {}", jwt::encode(&claims, e.jwt_secret.as_bytes()));
+    let path = "/inventory/stock/SKU-1";
+    let direct_url = format!("{}{path}", e.inventory);
+    let gateway_url = format!("{}{path}", e.gateways[0]);
+    let frontdoor_url = format!("{}{path}", e.gateway);
+    // The default policy allows a paid client 10,000 requests a minute per replica
+    // pool; stay well inside it so no measurement is a 429.
+    for _ in 0..20 {
+        timed(&http, &direct_url, None).await?;
+        timed(&http, &gateway_url, Some(&auth)).await?;
+        timed(&http, &frontdoor_url, Some(&auth)).await?;
+    }
+    let (mut d, mut g, mut f) = (vec![], vec![], vec![]);
+    for _ in 0..requests {
+        d.push(timed(&http, &direct_url, None).await?);
+        g.push(timed(&http, &gateway_url, Some(&auth)).await?);
+        f.push(timed(&http, &frontdoor_url, Some(&auth)).await?);
+    }
+    Ok(BenchReport {
+        requests,
+        direct: latency("inventory directly", d),
+        gateway: latency("through gateway replica 1", g),
+        frontdoor: latency("through the front door", f),
+    })
+}
