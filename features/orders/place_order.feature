@@ -9,8 +9,8 @@ Feature: Placing an order
     Then the response status is 201
     And within 10 seconds the order is CONFIRMED
     And within 10 seconds exactly 1 confirmation email exists for the order
-    And no charge of the scenario stands without a confirmed order
-    And no stock of the scenario stays reserved for an order that is not confirmed
+    And within 10 seconds no charge of the scenario stands without a confirmed order
+    And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
 
   Scenario: A retried order with the same idempotency key creates nothing new
     Given a free client "bob"
@@ -27,8 +27,8 @@ Feature: Placing an order
     Then the response status is 201
     And within 10 seconds the order is CANCELLED
     And the order was cancelled because "402"
-    And no stock of the scenario stays reserved for an order that is not confirmed
-    And no charge of the scenario stands without a confirmed order
+    And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
+    And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 2 seconds exactly 0 confirmation emails exist for the order
 
   Scenario: Too little stock cancels the order without charging
@@ -36,4 +36,4 @@ Feature: Placing an order
     When the client places an order for 5 of "SKU-SCARCE"
     Then within 10 seconds the order is CANCELLED
     And the order was cancelled because "insufficient stock"
-    And no charge of the scenario stands without a confirmed order
+    And within 10 seconds no charge of the scenario stands without a confirmed order

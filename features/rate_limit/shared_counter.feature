@@ -13,3 +13,13 @@ Feature: The rate-limit count is shared by every gateway replica
     When the client sends 30 GET requests to "/limited/fixed" at once across the gateway replicas
     Then exactly 5 of the responses had status 200
     And exactly 25 of the responses had status 429
+
+  @serial
+  Scenario: A replica restarted mid-window keeps the count
+    Given a free client "restart"
+    When the client sends 3 GET requests to "/limited/fixed" at once on gateway replica 1
+    Then exactly 3 of the responses had status 200
+    When the gateway-1 container is restarted
+    And the client sends 3 GET requests to "/limited/fixed" at once on gateway replica 1
+    Then exactly 2 of the responses had status 200
+    And exactly 1 of the responses had status 429

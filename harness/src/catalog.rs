@@ -180,13 +180,13 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "orders",
-        description: "Invariant: every CONFIRMED order has one standing charge, every other order none.",
-        example: "Then no charge of the scenario stands without a confirmed order",
+        description: "Invariant, waited for up to the deadline: every CONFIRMED order of the scenario has one standing charge, every other order none.",
+        example: "Then within 10 seconds no charge of the scenario stands without a confirmed order",
     },
     StepDoc {
         domain: "orders",
-        description: "Invariant: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
-        example: "Then no stock of the scenario stays reserved for an order that is not confirmed",
+        description: "Invariant, waited for up to the deadline: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
+        example: "Then within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed",
     },
     StepDoc {
         domain: "http",
@@ -232,6 +232,16 @@ pub const DOCS: &[StepDoc] = &[
         domain: "rate-limit",
         description: "In no span as long as the window did more requests succeed than the limit (a fixed window lets 2N through around its edge; a sliding window never does).",
         example: "Then no 2-second span held more than 3 successful responses",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Put a network fault on a link through its fault proxy (links: orders to payments, orders to inventory, gateway to inventory): added latency per chunk of traffic. Undone when the scenario ends.",
+        example: "When the link from orders to payments adds 3000 ms of latency",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Black-hole a link (connections hang), reset its connections, or heal it.",
+        example: "When the link from gateway to inventory black-holes traffic",
     },
 ];
 

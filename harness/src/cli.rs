@@ -44,6 +44,10 @@ pub enum Command {
         /// Switch on a known defect of the reference system (repeatable); see `refsys defects`.
         #[arg(long = "defect", value_name = "NAME")]
         defects: Vec<String>,
+        /// When a scenario fails, leave the topology running (labelled) and print its
+        /// endpoints and the command that removes it.
+        #[arg(long)]
+        keep_on_failure: bool,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -144,6 +148,7 @@ pub async fn dispatch(command: Command) -> u8 {
             json,
             concurrency,
             defects,
+            keep_on_failure,
         } => {
             let paths = if paths.is_empty() {
                 vec![PathBuf::from("features")]
@@ -157,6 +162,7 @@ pub async fn dispatch(command: Command) -> u8 {
                     junit,
                     json,
                     concurrency,
+                    keep_on_failure,
                 },
                 &defects,
             )
@@ -384,7 +390,10 @@ async fn run_command(options: RunOptions, defects: &[String]) -> u8 {
         return 1;
     }
     let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
-        Ok(t) => t,
+        Ok(mut t) => {
+            t.keep = options.keep_on_failure;
+            t
+        }
         Err(e) => {
             eprintln!("qalens: {e:#}");
             return 2;

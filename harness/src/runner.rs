@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub json: Option<PathBuf>,
     /// Scenarios run at once at most (scenarios tagged `@serial` run alone).
     pub concurrency: usize,
+    /// Leave the topology running when a scenario failed (it must have been started
+    /// with the `qalens.keep` label so no sweep removes it).
+    pub keep_on_failure: bool,
 }
 
 /// What a run did.
@@ -86,6 +89,28 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
     let outcome = run_on(&docker, &topo, &options).await;
     let scenarios_time = scenarios_started.elapsed();
 
+    if let Ok(summary) = &outcome
+        && !summary.success()
+    {
+        save_logs(&topo).await;
+        if options.keep_on_failure {
+            let endpoints = topo.current_endpoints().await;
+            topo.detach();
+            if let Ok(e) = endpoints {
+                println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+            }
+            println!(
+                "qalens: the topology {run_id} was kept for inspection; remove it with `qalens down {run_id}`"
+            );
+            return Ok(RunReport {
+                run_id,
+                summary: outcome?,
+                topology_start,
+                scenarios_time,
+                teardown_time: Duration::ZERO,
+            });
+        }
+    }
     let teardown_started = Instant::now();
     let teardown = topo.teardown().await;
     let teardown_time = teardown_started.elapsed();
@@ -98,6 +123,27 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
         scenarios_time,
         teardown_time,
     })
+}
+
+/// Writes every component's logs to `$QALENS_LOG_DIR/<run id>/` (default
+/// `target/qalens/logs`) so a failed run can be diagnosed after its teardown.
+async fn save_logs(topo: &Topology) {
+    let base = std::env::var_os("QALENS_LOG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/qalens/logs"));
+    let dir = base.join(topo.run_id());
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("qalens: cannot write logs to {}: {e}", dir.display());
+        return;
+    }
+    for c in topo.components() {
+        let text = topo.logs(c, 5000).await;
+        let _ = std::fs::write(dir.join(format!("{c}.log")), text);
+    }
+    println!(
+        "qalens: component logs of the failed run are in {}",
+        dir.display()
+    );
 }
 
 /// A Docker client, after removing what dead runs left behind.

@@ -125,6 +125,7 @@ pub async fn run(
         junit: None,
         json: None,
         concurrency: 16,
+        keep_on_failure: false,
     };
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env()?).await?;

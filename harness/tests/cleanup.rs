@@ -63,9 +63,9 @@ fn ctrl_c_during_a_scenario_removes_everything_and_exits_130() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    // All eleven components are up once the gateway exists; the scenario then watches for
+    // All fourteen components are up once the gateway exists; the scenario then watches for
     // 60 s, so the signal arrives mid-scenario.
-    wait_for_containers(&mut child, 11);
+    wait_for_containers(&mut child, 14);
     signal(&child, "-INT");
     let (status, out) = finish(child);
     assert_eq!(status.code(), Some(130), "{out}");

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         junit: None,
         json: None,
         concurrency: 16,
+        keep_on_failure: false,
         defects: vec![],
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

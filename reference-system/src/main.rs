@@ -35,6 +35,8 @@ enum Service {
     Payments,
     /// Inventory: stock per SKU, one reservation per order, released at most once.
     Inventory,
+    /// Fault proxy placed on a link between two components (latency, black hole, reset).
+    Proxy,
 }
 
 #[tokio::main]
@@ -43,10 +45,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     refsys::defects::init_from_env().map_err(anyhow::Error::msg)?;
     let shutdown = refsys::shutdown::signal();
-    if !matches!(cli.service, Service::Defects) {
-        spawn_control().await?;
+    if !matches!(cli.service, Service::Defects | Service::Proxy) {
+        spawn_control(refsys::defects::control_router()).await?;
     }
     match cli.service {
+        Service::Proxy => {
+            let app = refsys::proxy::Application::build(refsys::proxy::Config::from_env()?).await?;
+            spawn_control(refsys::proxy::control_router(app.fault())).await?;
+            app.run_until(shutdown).await
+        }
         Service::Gateway => {
             let config = refsys::gateway::Config::from_env()?;
             refsys::gateway::Application::build(config)
@@ -98,17 +105,16 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Serves the control API (switching defects at run time) on `REFSYS_CONTROL_BIND`
-/// (default `0.0.0.0:9090`), a port that neither the gateway routes nor the front door
-/// proxies.
-async fn spawn_control() -> anyhow::Result<()> {
+/// Serves a control API (defects, or a proxy's fault) on `REFSYS_CONTROL_BIND` (default
+/// `0.0.0.0:9090`), a port that neither the gateway routes nor the front door proxies.
+async fn spawn_control(router: axum::Router) -> anyhow::Result<()> {
     let bind: std::net::SocketAddr = refsys::config::parse_or(
         "REFSYS_CONTROL_BIND",
         std::net::SocketAddr::from(([0, 0, 0, 0], 9090)),
     )?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, refsys::defects::control_router()).await {
+        if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "control API stopped");
         }
     });

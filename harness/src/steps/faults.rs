@@ -24,6 +24,8 @@ pub enum Applied {
     Down(String),
     /// Paused: heal by unpausing it.
     Paused(String),
+    /// A network fault on a link (`orders-payments`): heal by clearing it.
+    Link(String),
 }
 
 fn container(component: &str) -> Result<String, String> {
@@ -60,25 +62,44 @@ async fn refresh_endpoint(component: &str) -> StepResult {
             .and_then(|b| b.as_ref())
             .and_then(|b| b.iter().find_map(|x| x.host_port.clone()))
     };
-    let http = host_port("8080/tcp").map(|p| format!("http://127.0.0.1:{p}"));
+    let url = |p: &str, scheme: &str| host_port(p).map(|port| format!("{scheme}127.0.0.1:{port}"));
+    let http = url("8080/tcp", "http://");
+    let amqp = url("5672/tcp", "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
+    let management = url("15672/tcp", "http://");
+    let redis = url("6379/tcp", "redis://");
     let component = component.to_string();
     context::update(move |ctx| {
         let e = &mut ctx.endpoints;
-        let Some(url) = http else { return };
         match component.as_str() {
-            "orders" => e.orders = url,
-            "payments" => e.payments = url,
-            "inventory" => e.inventory = url,
-            "email" => e.email = url,
-            "analytics" => e.analytics = url,
-            "frontdoor" => e.gateway = url,
-            g => {
-                if let Some(n) = g
-                    .strip_prefix("gateway-")
-                    .and_then(|n| n.parse::<usize>().ok())
-                    && let Some(slot) = e.gateways.get_mut(n - 1)
-                {
-                    *slot = url;
+            "rabbitmq" => {
+                if let (Some(a), Some(m)) = (amqp, management) {
+                    e.amqp = a;
+                    e.rabbitmq_management = m;
+                }
+            }
+            "redis" => {
+                if let Some(r) = redis {
+                    e.redis = r;
+                }
+            }
+            other => {
+                let Some(url) = http else { return };
+                match other {
+                    "orders" => e.orders = url,
+                    "payments" => e.payments = url,
+                    "inventory" => e.inventory = url,
+                    "email" => e.email = url,
+                    "analytics" => e.analytics = url,
+                    "frontdoor" => e.gateway = url,
+                    g => {
+                        if let Some(n) = g
+                            .strip_prefix("gateway-")
+                            .and_then(|n| n.parse::<usize>().ok())
+                            && let Some(slot) = e.gateways.get_mut(n - 1)
+                        {
+                            *slot = url;
+                        }
+                    }
                 }
             }
         }
@@ -223,12 +244,74 @@ async fn eventually_answers(
     Ok(())
 }
 
+/// Sets the fault of the proxy on the link from `from` to `to`.
+async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<String, String> {
+    let ctx = context::current()?;
+    let name = format!("{from}-{to}");
+    let url = ctx.endpoints.links.get(&name).ok_or_else(|| {
+        format!(
+            "there is no fault proxy on the link from {from} to {to}; links: {}",
+            ctx.endpoints
+                .links
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let res = ctx
+        .http
+        .put(format!("{url}/internal/fault"))
+        .json(&fault)
+        .send()
+        .await
+        .map_err(|e| format!("the fault proxy on {name} did not answer: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!(
+            "the fault proxy on {name} answered {}",
+            res.status()
+        ));
+    }
+    Ok(name)
+}
+
+#[when(expr = "the link from {word} to {word} adds {int} ms of latency")]
+async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) -> StepResult {
+    let name = set_link(&from, &to, serde_json::json!({"mode": "latency", "ms": ms})).await?;
+    world.faults.push(Applied::Link(name));
+    Ok(())
+}
+
+#[when(
+    regex = r"^the link from (\S+) to (\S+) (black-holes traffic|resets connections|is healed)$"
+)]
+async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String) -> StepResult {
+    let mode = match what.as_str() {
+        "black-holes traffic" => "blackhole",
+        "resets connections" => "reset",
+        _ => "none",
+    };
+    let name = set_link(&from, &to, serde_json::json!({"mode": mode})).await?;
+    if mode == "none" {
+        world.faults.retain(|f| *f != Applied::Link(name.clone()));
+    } else {
+        world.faults.push(Applied::Link(name));
+    }
+    Ok(())
+}
+
 /// Undoes every fault the scenario left in effect, newest first.
 pub async fn heal_all(world: &mut QaWorld) {
     while let Some(fault) = world.faults.pop() {
         let result = match &fault {
             Applied::Down(c) => apply(c, "started").await,
             Applied::Paused(c) => apply(c, "unpaused").await,
+            Applied::Link(name) => match name.split_once('-') {
+                Some((from, to)) => set_link(from, to, serde_json::json!({"mode": "none"}))
+                    .await
+                    .map(|_| ()),
+                None => Err(format!("malformed link name {name}")),
+            },
         };
         if let Err(e) = result {
             eprintln!("qalens: could not undo {fault:?}: {e}");

@@ -247,64 +247,97 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
     Ok(())
 }
 
-#[then(expr = "no charge of the scenario stands without a confirmed order")]
-async fn no_charge_without_confirmed(world: &mut QaWorld) -> StepResult {
-    let ctx = context::current()?;
-    let charges: Vec<ChargeView> =
-        inspect(format!("{}/internal/charges", ctx.endpoints.payments)).await?;
-    for order in &world.orders {
-        let o = read_order(order.id).await?;
-        let standing: Vec<_> = charges
-            .iter()
-            .filter(|c| c.order_id == o.id && c.status == ChargeStatus::Charged)
-            .collect();
-        match o.status {
-            OrderStatus::Confirmed if standing.len() != 1 => {
-                return Err(format!(
+/// Checks, for every order of the scenario, that `holds(order, items)` is fine, where
+/// `items` is what `fetch` returns; waits up to `seconds` for it to become true.
+async fn invariant_within<T, Fut>(
+    world: &QaWorld,
+    seconds: u64,
+    fetch: impl Fn() -> Fut,
+    holds: impl Fn(&OrderView, &[T]) -> Result<(), String>,
+) -> StepResult
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, String>>,
+{
+    if world.orders.is_empty() {
+        return Err("the scenario created no order".into());
+    }
+    let ids: Vec<_> = world.orders.iter().map(|o| o.id).collect();
+    wait::until(Duration::from_secs(seconds), || async {
+        let items = fetch().await?;
+        for id in &ids {
+            let o = read_order(*id).await?;
+            holds(&o, &items)?;
+        }
+        Ok(Some(()))
+    })
+    .await
+    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+}
+
+#[then(expr = "within {int} seconds no charge of the scenario stands without a confirmed order")]
+async fn no_charge_without_confirmed(world: &mut QaWorld, seconds: u64) -> StepResult {
+    let url = format!(
+        "{}/internal/charges",
+        context::current()?.endpoints.payments
+    );
+    invariant_within(
+        world,
+        seconds,
+        || inspect::<Vec<ChargeView>>(url.clone()),
+        |o, charges| {
+            let standing: Vec<_> = charges
+                .iter()
+                .filter(|c| c.order_id == o.id && c.status == ChargeStatus::Charged)
+                .collect();
+            match o.status {
+                OrderStatus::Confirmed if standing.len() != 1 => Err(format!(
                     "CONFIRMED order {} has {} standing charges: {standing:?}",
                     o.id,
                     standing.len()
-                ));
+                )),
+                OrderStatus::Cancelled | OrderStatus::Pending if !standing.is_empty() => {
+                    Err(format!(
+                        "{:?} order {} still has a charge: {standing:?} ({o:?})",
+                        o.status, o.id
+                    ))
+                }
+                _ => Ok(()),
             }
-            OrderStatus::Cancelled | OrderStatus::Pending if !standing.is_empty() => {
-                return Err(format!(
-                    "{:?} order {} still has a charge: {standing:?} ({o:?})",
-                    o.status, o.id
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+        },
+    )
+    .await
 }
 
-#[then(expr = "no stock of the scenario stays reserved for an order that is not confirmed")]
-async fn reservations_match(world: &mut QaWorld) -> StepResult {
-    let ctx = context::current()?;
-    let reservations: Vec<ReservationView> =
-        inspect(format!("{}/internal/reservations", ctx.endpoints.inventory)).await?;
-    for order in &world.orders {
-        let o = read_order(order.id).await?;
-        let held: Vec<_> = reservations
-            .iter()
-            .filter(|r| r.order_id == o.id && r.status == ReservationStatus::Reserved)
-            .collect();
-        match o.status {
-            OrderStatus::Confirmed if held.len() != 1 => {
-                return Err(format!(
+#[then(
+    expr = "within {int} seconds no stock of the scenario stays reserved for an order that is not confirmed"
+)]
+async fn reservations_match(world: &mut QaWorld, seconds: u64) -> StepResult {
+    let url = format!(
+        "{}/internal/reservations",
+        context::current()?.endpoints.inventory
+    );
+    invariant_within(
+        world,
+        seconds,
+        || inspect::<Vec<ReservationView>>(url.clone()),
+        |o, reservations| {
+            let held: Vec<_> = reservations
+                .iter()
+                .filter(|r| r.order_id == o.id && r.status == ReservationStatus::Reserved)
+                .collect();
+            match o.status {
+                OrderStatus::Confirmed if held.len() != 1 => Err(format!(
                     "CONFIRMED order {} holds {} reservations: {held:?}",
                     o.id,
                     held.len()
-                ));
-            }
-            OrderStatus::Cancelled | OrderStatus::Pending if !held.is_empty() => {
-                return Err(format!(
+                )),
+                OrderStatus::Cancelled | OrderStatus::Pending if !held.is_empty() => Err(format!(
                     "{:?} order {} still holds stock: {held:?} ({o:?})",
                     o.status, o.id
-                ));
+                )),
+                _ => Ok(()),
             }
-            _ => {}
-        }
-    }
-    Ok(())
+        },
+    )
+    .await
 }

@@ -35,7 +35,18 @@ pub enum Component {
     Gateway(u8),
     /// nginx in front of the gateway replicas.
     Frontdoor,
+    /// A fault proxy on the link [`LINKS`]`[i]`.
+    Link(u8),
 }
+
+/// The links a fault proxy sits on, as (caller, callee). The caller reaches the callee
+/// only through the proxy (`link-<caller>-<callee>`), so a network fault on the link
+/// touches that traffic and nothing else.
+pub const LINKS: [(&str, &str); 3] = [
+    ("orders", "payments"),
+    ("orders", "inventory"),
+    ("gateway", "inventory"),
+];
 
 impl std::fmt::Display for Component {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,6 +67,10 @@ impl Component {
             Component::Analytics => "analytics".into(),
             Component::Gateway(n) => format!("gateway-{n}"),
             Component::Frontdoor => "frontdoor".into(),
+            Component::Link(i) => {
+                let (from, to) = LINKS[usize::from(i)];
+                format!("link-{from}-{to}")
+            }
         }
     }
 
@@ -71,6 +86,7 @@ impl Component {
             Component::Analytics,
         ];
         v.extend((1..=gateways).map(Component::Gateway));
+        v.extend((0..LINKS.len() as u8).map(Component::Link));
         v.push(Component::Frontdoor);
         v
     }
@@ -121,6 +137,18 @@ impl Shared<'_> {
 
     fn url(&self, c: Component) -> String {
         format!("http://{}:{SERVICE_PORT}", self.host(c))
+    }
+
+    /// How `caller` reaches `callee`: through the link's proxy when there is one.
+    fn url_from(&self, caller: &str, callee: Component) -> String {
+        let callee_name = callee.name();
+        match LINKS
+            .iter()
+            .position(|(f, t)| *f == caller && *t == callee_name)
+        {
+            Some(i) => self.url(Component::Link(i as u8)),
+            None => self.url(callee),
+        }
     }
 
     fn image(image: &ImageRef, ready: WaitFor, ports: &[u16]) -> GenericImage {
@@ -228,8 +256,11 @@ impl Shared<'_> {
                 vec![
                     ("AMQP_URL", amqp),
                     ("ORDERS_DB", "/data/orders.db".into()),
-                    ("PAYMENTS_URL", self.url(Component::Payments)),
-                    ("INVENTORY_URL", self.url(Component::Inventory)),
+                    ("PAYMENTS_URL", self.url_from("orders", Component::Payments)),
+                    (
+                        "INVENTORY_URL",
+                        self.url_from("orders", Component::Inventory),
+                    ),
                 ],
             ),
             Component::Payments => self.refsys(
@@ -267,14 +298,31 @@ impl Shared<'_> {
                     ("GATEWAY_REPLICA", n.to_string()),
                     ("GATEWAY_JWT_SECRET", self.jwt_secret.to_string()),
                     ("ORDERS_URL", self.url(Component::Orders)),
-                    ("PAYMENTS_URL", self.url(Component::Payments)),
-                    ("INVENTORY_URL", self.url(Component::Inventory)),
+                    (
+                        "PAYMENTS_URL",
+                        self.url_from("gateway", Component::Payments),
+                    ),
+                    (
+                        "INVENTORY_URL",
+                        self.url_from("gateway", Component::Inventory),
+                    ),
                     (
                         "REDIS_URL",
                         format!("redis://{}:6379", self.host(Component::Redis)),
                     ),
                 ],
             ),
+            Component::Link(i) => {
+                let (_, to) = LINKS[usize::from(i)];
+                self.refsys(
+                    c,
+                    "proxy",
+                    vec![(
+                        "PROXY_UPSTREAM",
+                        format!("{}-{to}:{SERVICE_PORT}", self.run_id),
+                    )],
+                )
+            }
             Component::Frontdoor => Self::image(
                 &self.images.nginx,
                 WaitFor::message_on_stderr("start worker process"),

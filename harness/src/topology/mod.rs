@@ -134,6 +134,9 @@ pub struct Endpoints {
     pub jwt_secret: String,
     /// Each reference service's control API (`/internal/defects`), by component name.
     pub controls: BTreeMap<String, String>,
+    /// Each link's fault proxy control API (`/internal/fault`), by link name
+    /// (`orders-payments`).
+    pub links: BTreeMap<String, String>,
 }
 
 /// Why [`Topology::switch_defects`] failed.
@@ -267,6 +270,13 @@ impl Topology {
             .collect()
     }
 
+    /// Every component of the topology.
+    pub fn components(&self) -> Vec<Component> {
+        let mut c: Vec<Component> = self.containers.keys().copied().collect();
+        c.sort();
+        c
+    }
+
     /// The container id of `component`.
     pub fn container_id(&self, component: Component) -> Option<&str> {
         self.containers.get(&component).map(|c| c.id())
@@ -379,11 +389,17 @@ async fn read_endpoints(
         Ok::<_, anyhow::Error>(format!("http://127.0.0.1:{}", port(c, SERVICE_PORT).await?))
     };
     let mut controls = BTreeMap::new();
+    let mut links = BTreeMap::new();
     for c in containers.keys().filter(|c| c.is_refsys()) {
-        controls.insert(
-            c.name(),
-            format!("http://127.0.0.1:{}", port(*c, CONTROL_PORT).await?),
-        );
+        let url = format!("http://127.0.0.1:{}", port(*c, CONTROL_PORT).await?);
+        match c {
+            Component::Link(_) => {
+                links.insert(c.name().trim_start_matches("link-").to_string(), url);
+            }
+            _ => {
+                controls.insert(c.name(), url);
+            }
+        }
     }
     let mut replicas = vec![];
     for n in 1..=gateways {
@@ -409,5 +425,6 @@ async fn read_endpoints(
         redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
         jwt_secret: jwt_secret.to_string(),
         controls,
+        links,
     })
 }

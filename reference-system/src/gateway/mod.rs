@@ -199,14 +199,39 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let mut background = crate::server::Background::default();
+        let redis = self.state.redis.clone();
+        background.spawn(|stop| keep_redis_warm(redis, stop));
         crate::server::serve(
             "gateway",
             self.listener,
             router(self.state),
             shutdown,
-            Default::default(),
+            background,
         )
         .await
+    }
+}
+
+/// Pings Redis every second. A failed command is what makes the connection manager
+/// reconnect, so without this a replica that had no traffic during a Redis outage would
+/// answer its first requests after the outage with 503.
+async fn keep_redis_warm(
+    mut redis: redis::aio::ConnectionManager,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let stopped = crate::server::stopped(stop);
+    tokio::pin!(stopped);
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = ticks.tick() => {
+                if let Err(e) = redis::cmd("PING").query_async::<String>(&mut redis).await {
+                    tracing::warn!(error = %e, "redis unreachable");
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,30 @@
+@partial-failure @serial
+Feature: Outages of the shared infrastructure delay work but lose nothing
+
+  Scenario: Without Redis the gateway answers a clean 503 at once, then recovers
+    Given a free client "no-redis"
+    When the redis container is stopped
+    And the client sends 3 GET requests to "/limited/fixed" at once on gateway replica 1
+    Then exactly 3 of the responses had status 503
+    And every response arrived within 1000 milliseconds
+    And the response has a Retry-After of at least 1 whole second
+    When the redis container is started
+    Then within 20 seconds GET "/limited/fixed" on gateway replica 1 answers 200
+    And within 20 seconds GET "/limited/fixed" on gateway replica 2 answers 200
+    And within 20 seconds GET "/limited/fixed" on gateway replica 3 answers 200
+
+  Scenario: A broker outage delays the confirmation email and loses no event
+    Given a free client "no-broker"
+    When the rabbitmq container is stopped
+    And the client places an order for 1 of "SKU-1"
+    Then within 15 seconds the order is CONFIRMED
+    When the rabbitmq container is started
+    Then within 60 seconds exactly 1 confirmation email exists for the order
+
+  Scenario: A consumer outage only delays the email
+    Given a free client "no-consumer"
+    When the email container is stopped
+    And the client places an order for 1 of "SKU-1"
+    Then within 15 seconds the order is CONFIRMED
+    When the email container is started
+    Then within 30 seconds exactly 1 confirmation email exists for the order

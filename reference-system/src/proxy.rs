@@ -1,0 +1,209 @@
+//! `refsys proxy`: a TCP fault proxy that the harness places on a link between two
+//! components (for example orders to payments). It forwards connections to its upstream
+//! and, when told to on its control port, injects one network fault:
+//!
+//! - `latency`: every chunk is held for `ms` milliseconds before it is forwarded;
+//! - `blackhole`: connections are accepted and then nothing is forwarded either way (the
+//!   caller times out);
+//! - `reset`: new connections are closed at once with a TCP reset.
+//!
+//! Configuration (environment, with defaults):
+//! - `PROXY_BIND` (`0.0.0.0:8080`): where callers connect.
+//! - `PROXY_UPSTREAM` (required): `host:port` to forward to.
+//! - `REFSYS_CONTROL_BIND` (`0.0.0.0:9090`): `PUT /internal/fault` with
+//!   `{"mode": "none" | "latency" | "blackhole" | "reset", "ms": N}`, `GET` to read it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::config::{ConfigError, parse_or, var_or};
+
+/// The fault the proxy injects now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Fault {
+    #[default]
+    None,
+    Latency {
+        ms: u64,
+    },
+    Blackhole,
+    Reset,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub upstream: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let upstream = var_or("PROXY_UPSTREAM", "");
+        if upstream.is_empty() {
+            return Err(ConfigError {
+                name: "PROXY_UPSTREAM",
+                value: upstream,
+                reason: "the proxy needs an upstream host:port".into(),
+            });
+        }
+        Ok(Self {
+            bind: parse_or("PROXY_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
+            upstream,
+        })
+    }
+}
+
+type Shared = Arc<RwLock<Fault>>;
+
+fn current(fault: &Shared) -> Fault {
+    *fault.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The control API: `GET`/`PUT /internal/fault`.
+pub fn control_router(fault: Shared) -> axum::Router {
+    async fn read(State(f): State<Shared>) -> Json<Fault> {
+        Json(current(&f))
+    }
+    async fn write(State(f): State<Shared>, Json(new): Json<Fault>) -> Json<Fault> {
+        tracing::warn!(?new, "fault proxy: fault changed");
+        *f.write().unwrap_or_else(|e| e.into_inner()) = new;
+        Json(new)
+    }
+    axum::Router::new()
+        .route("/internal/fault", get(read).put(write))
+        .with_state(fault)
+}
+
+/// Copies `from` to `to`, holding each chunk while the fault says so.
+async fn pump<R, W>(mut from: R, mut to: W, fault: Shared)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        match current(&fault) {
+            // The added latency is the fault itself.
+            Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Fault::Blackhole => continue,
+            Fault::None | Fault::Reset => {}
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// Resolves when the fault becomes [`Fault::Reset`] (checked every 20 ms).
+async fn reset_requested(fault: Shared) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        ticks.tick().await;
+        if current(&fault) == Fault::Reset {
+            return;
+        }
+    }
+}
+
+async fn handle(mut client: TcpStream, upstream: String, fault: Shared) {
+    if current(&fault) == Fault::Reset {
+        // Linger 0 turns the close into a reset.
+        let _ = client.set_zero_linger();
+        return;
+    }
+    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+        let _ = client.set_zero_linger();
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let reset = {
+        let (cr, cw) = client.split();
+        let (sr, sw) = server.split();
+        tokio::select! {
+            _ = async { tokio::join!(pump(cr, sw, fault.clone()), pump(sr, cw, fault.clone())) } => false,
+            _ = reset_requested(fault.clone()) => true,
+        }
+    };
+    if reset {
+        // Connections already open are reset too, not only new ones.
+        let _ = client.set_zero_linger();
+        let _ = server.set_zero_linger();
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    upstream: String,
+    fault: Shared,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            listener: TcpListener::bind(config.bind).await?,
+            upstream: config.upstream,
+            fault: Shared::default(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        crate::server::local_addr(&self.listener)
+    }
+
+    /// The fault switch, for the control API.
+    pub fn fault(&self) -> Shared {
+        self.fault.clone()
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        crate::telemetry::announce_ready("proxy", self.local_addr());
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                accepted = self.listener.accept() => {
+                    let (client, _) = accepted?;
+                    tokio::spawn(handle(client, self.upstream.clone(), self.fault.clone()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_have_a_small_json_form() {
+        let f: Fault = serde_json::from_str(r#"{"mode":"latency","ms":250}"#).unwrap();
+        assert_eq!(f, Fault::Latency { ms: 250 });
+        assert_eq!(
+            serde_json::from_str::<Fault>(r#"{"mode":"reset"}"#).unwrap(),
+            Fault::Reset
+        );
+        assert_eq!(
+            serde_json::to_string(&Fault::None).unwrap(),
+            r#"{"mode":"none"}"#
+        );
+        assert!(serde_json::from_str::<Fault>(r#"{"mode":"flood"}"#).is_err());
+    }
+}
