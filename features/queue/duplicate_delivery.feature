@@ -5,3 +5,12 @@ Feature: A duplicated delivery has exactly one effect
     Given a free client "twice"
     When an OrderConfirmed event for a new order of the client is delivered twice
     Then within 10 seconds exactly 1 confirmation email exists for the order
+
+  @serial
+  Scenario: A consumer that crashes after the work but before the ack sends one email
+    Given a free client "crash-before-ack"
+    When an OrderConfirmed event for a new order of the client is published
+    Then within 15 seconds the email container has stopped
+    When the email container is started
+    And a sentinel event is published after the others
+    Then within 30 seconds exactly 1 confirmation email exists for the order

@@ -215,7 +215,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Publish the same OrderConfirmed event twice (same message id), then a sentinel event so checks know both copies were handled.",
+        description: "Publish the same OrderConfirmed event twice (same message id), then a sentinel event behind them.",
         example: "When an OrderConfirmed event for a new order of the client is delivered twice",
     },
     StepDoc {
@@ -242,6 +242,21 @@ pub const DOCS: &[StepDoc] = &[
         domain: "faults",
         description: "Black-hole a link (connections hang), reset its connections, or heal it.",
         example: "When the link from gateway to inventory black-holes traffic",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Wait until a component's container has stopped by itself (a crash); it is started again when the scenario ends unless a step starts it.",
+        example: "Then within 10 seconds the email container has stopped",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish a sentinel event behind everything published so far; the next email check first waits for the sentinel's email, so every earlier message was handled.",
+        example: "When a sentinel event is published after the others",
+    },
+    StepDoc {
+        domain: "http",
+        description: "At least this many responses of the last batch had this status.",
+        example: "Then at least 5 of the responses had status 200",
     },
 ];
 

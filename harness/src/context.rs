@@ -20,6 +20,8 @@ pub struct RunContext {
     pub docker: Docker,
     /// Container id by component name (`orders`, `gateway-2`).
     pub containers: BTreeMap<String, String>,
+    /// Defects switched on at run time; a service started again gets them again.
+    pub switched_defects: Vec<String>,
 }
 
 static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);

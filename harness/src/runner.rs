@@ -207,6 +207,7 @@ async fn run_scenarios(
         http,
         docker: docker.clone(),
         containers: topo.container_ids(),
+        switched_defects: topo.switched_defects(),
     });
     let reports = writer::JUnit::for_tee(junit, 0)
         .tee::<QaWorld, _>(writer::Json::for_tee(json))

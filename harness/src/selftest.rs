@@ -154,6 +154,13 @@ async fn matrix_on(
         println!("qalens selftest: variant {d}");
         let started = std::time::Instant::now();
         let one = std::slice::from_ref(d);
+        let revived = shared.revive().await?;
+        if !revived.is_empty() {
+            println!(
+                "qalens selftest: restarted {} after the last variant",
+                revived.join(", ")
+            );
+        }
         let summary = match shared.switch_defects(one).await {
             Ok(()) => {
                 let summary = runner::run_on(docker, shared, options).await;

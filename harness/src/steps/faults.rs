@@ -64,12 +64,22 @@ async fn refresh_endpoint(component: &str) -> StepResult {
     };
     let url = |p: &str, scheme: &str| host_port(p).map(|port| format!("{scheme}127.0.0.1:{port}"));
     let http = url("8080/tcp", "http://");
+    let control = url("9090/tcp", "http://");
     let amqp = url("5672/tcp", "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
     let management = url("15672/tcp", "http://");
     let redis = url("6379/tcp", "redis://");
     let component = component.to_string();
     context::update(move |ctx| {
         let e = &mut ctx.endpoints;
+        if let Some(c) = control {
+            if let Some(slot) = e.controls.get_mut(&component) {
+                *slot = c;
+            } else if let Some(link) = component.strip_prefix("link-")
+                && let Some(slot) = e.links.get_mut(link)
+            {
+                *slot = c;
+            }
+        }
         match component.as_str() {
             "rabbitmq" => {
                 if let (Some(a), Some(m)) = (amqp, management) {
@@ -196,6 +206,16 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
     result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
     if matches!(op, "started" | "restarted") {
         wait_healthy(component, Duration::from_secs(60)).await?;
+        // A service starts with the defects of its environment only: give it back the
+        // ones switched on at run time.
+        let ctx = context::current()?;
+        if !ctx.switched_defects.is_empty()
+            && let Some(url) = ctx.endpoints.controls.get(component)
+        {
+            crate::topology::put_defects(&ctx.http, component, url, &ctx.switched_defects)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }
@@ -241,6 +261,33 @@ async fn eventually_answers(
     .await
     .map_err(|seen| format!("expected {status} within {seconds} s; last answer:\n{seen}"))?;
     world.last = Some(ex);
+    Ok(())
+}
+
+#[then(expr = "within {int} seconds the {word} container has stopped")]
+async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String) -> StepResult {
+    let ctx = context::current()?;
+    let id = container(&component)?;
+    let docker = ctx.docker.clone();
+    wait::until(Duration::from_secs(seconds), || {
+        let (docker, id) = (docker.clone(), id.clone());
+        async move {
+            let info = docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+                .map_err(|e| e.to_string())?;
+            let state = info.state.unwrap_or_default();
+            if state.running == Some(false) {
+                Ok(Some(()))
+            } else {
+                Err(format!("still running ({:?})", state.status))
+            }
+        }
+    })
+    .await
+    .map_err(|seen| format!("{component} did not stop within {seconds} s: {seen}"))?;
+    // It is down now: the scenario's end starts it again if the scenario does not.
+    world.faults.push(Applied::Down(component));
     Ok(())
 }
 

@@ -319,6 +319,20 @@ async fn exactly_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult
     }
 }
 
+#[then(expr = "at least {int} of the responses had status {int}")]
+async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult {
+    let seen = world.batch.iter().filter(|e| e.status == status).count();
+    if seen >= n {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected at least {n} of {} responses with status {status}, saw {seen} ({})",
+            world.batch.len(),
+            status_counts(&world.batch)
+        ))
+    }
+}
+
 #[then(expr = "the first {int} responses had status {int} and the rest {int}")]
 async fn first_n_then_rest(world: &mut QaWorld, n: usize, first: u16, rest: u16) -> StepResult {
     for (i, e) in world.batch.iter().enumerate() {

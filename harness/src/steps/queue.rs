@@ -70,6 +70,11 @@ async fn publish_raw(world: &mut QaWorld, body: String, routing_key: String) -> 
 /// event), set as the scenario's current order.
 fn confirmed_event(world: &mut QaWorld) -> Result<(String, Vec<u8>), String> {
     let client = world.client()?.id.clone();
+    confirmed_event_for(world, client)
+}
+
+/// Like [`confirmed_event`], for `customer`.
+fn confirmed_event_for(world: &mut QaWorld, client: String) -> Result<(String, Vec<u8>), String> {
     let order_id = Uuid::now_v7();
     let event = OrderEvent::OrderConfirmed(OrderConfirmed {
         event_id: Uuid::now_v7(),
@@ -99,14 +104,14 @@ async fn publish_confirmed(world: &mut QaWorld) -> StepResult {
     publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await
 }
 
-#[when(expr = "an OrderConfirmed event for a new order of the client is delivered twice")]
-async fn publish_twice(world: &mut QaWorld) -> StepResult {
-    let (id, body) = confirmed_event(world)?;
-    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
-    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
-    // A sentinel behind the duplicates: once its email exists, both copies were handled.
-    let current = world.order.clone();
-    let (sentinel_id, sentinel_body) = confirmed_event(world)?;
+/// Publishes a sentinel OrderConfirmed event behind everything published so far: the
+/// consumer handles its queue in order, so once the sentinel's email exists, every
+/// earlier message has been handled. The scenario's current order stays as it was.
+async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
+    let (current, message_id) = (world.order.clone(), world.message_id.clone());
+    // Its own recipient, so no test aid keyed on the client's name touches it.
+    let recipient = world.scoped("sentinel");
+    let (sentinel_id, sentinel_body) = confirmed_event_for(world, recipient)?;
     publish(
         contracts::routing::ORDER_CONFIRMED,
         &sentinel_id,
@@ -115,8 +120,21 @@ async fn publish_twice(world: &mut QaWorld) -> StepResult {
     .await?;
     world.sentinel = world.order.take();
     world.order = current;
-    world.message_id = Some(id);
+    world.message_id = message_id;
     Ok(())
+}
+
+#[when(expr = "an OrderConfirmed event for a new order of the client is delivered twice")]
+async fn publish_twice(world: &mut QaWorld) -> StepResult {
+    let (id, body) = confirmed_event(world)?;
+    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
+    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
+    publish_sentinel(world).await
+}
+
+#[when(expr = "a sentinel event is published after the others")]
+async fn sentinel(world: &mut QaWorld) -> StepResult {
+    publish_sentinel(world).await
 }
 
 fn x_death(headers: &FieldTable) -> Option<(String, i64)> {

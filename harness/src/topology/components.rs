@@ -281,6 +281,9 @@ impl Shared<'_> {
                     ("EMAIL_DB", "/data/email.db".into()),
                     // Recipients containing this fail every time (poison-message lens).
                     ("EMAIL_FAIL_SUBJECT_MARKER", "undeliverable".into()),
+                    // The consumer crashes after the work, before the ack, for these
+                    // (duplicate-delivery lens).
+                    ("EMAIL_CRASH_AFTER_WORK_MARKER", "crash-before-ack".into()),
                 ],
             ),
             Component::Analytics => self.refsys(

@@ -139,6 +139,33 @@ pub struct Endpoints {
     pub links: BTreeMap<String, String>,
 }
 
+/// Switches on exactly `defects` in one service through its control API at `url`.
+pub async fn put_defects(
+    http: &reqwest::Client,
+    component: &str,
+    url: &str,
+    defects: &[String],
+) -> Result<(), SwitchError> {
+    let res = http
+        .put(format!("{url}/internal/defects"))
+        .timeout(std::time::Duration::from_secs(10))
+        .json(defects)
+        .send()
+        .await
+        .map_err(|e| SwitchError::Failed(format!("{component}: {e}")))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    if status == reqwest::StatusCode::CONFLICT {
+        return Err(SwitchError::NeedsRestart(body));
+    }
+    if !status.is_success() {
+        return Err(SwitchError::Failed(format!(
+            "{component} answered {status}: {body}"
+        )));
+    }
+    Ok(())
+}
+
 /// Why [`Topology::switch_defects`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SwitchError {
@@ -156,6 +183,8 @@ pub struct Topology {
     containers: HashMap<Component, ContainerAsync<GenericImage>>,
     endpoints: Endpoints,
     started_in: Duration,
+    /// Defects switched on at run time by [`Topology::switch_defects`].
+    switched: std::sync::Mutex<Vec<String>>,
 }
 
 impl Topology {
@@ -234,6 +263,7 @@ impl Topology {
             containers,
             endpoints,
             started_in: started.elapsed(),
+            switched: Default::default(),
         })
     }
 
@@ -301,33 +331,76 @@ impl Topology {
     /// Switches on exactly `defects` in every reference service at run time. Fails with
     /// [`SwitchError::NeedsRestart`] for defects that act only at start-up.
     pub async fn switch_defects(&self, defects: &[String]) -> Result<(), SwitchError> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| SwitchError::Failed(e.to_string()))?;
+        let http = reqwest::Client::new();
         let endpoints = self
             .current_endpoints()
             .await
             .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
         for (component, url) in &endpoints.controls {
-            let res = http
-                .put(format!("{url}/internal/defects"))
-                .json(defects)
-                .send()
-                .await
-                .map_err(|e| SwitchError::Failed(format!("{component}: {e}")))?;
-            let status = res.status();
-            let body = res.text().await.unwrap_or_default();
-            if status == reqwest::StatusCode::CONFLICT {
-                return Err(SwitchError::NeedsRestart(body));
+            put_defects(&http, component, url, defects).await?;
+        }
+        *self.switched.lock().unwrap_or_else(|e| e.into_inner()) = defects.to_vec();
+        Ok(())
+    }
+
+    /// Starts every container that is not running (a crash in an earlier run on this
+    /// topology) and waits until the reference services answer `/health` again.
+    pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
+        use testcontainers::bollard::query_parameters::{
+            InspectContainerOptions, StartContainerOptions,
+        };
+        let mut revived = vec![];
+        for (c, handle) in &self.containers {
+            let info = self
+                .docker
+                .inspect_container(handle.id(), None::<InspectContainerOptions>)
+                .await?;
+            if info.state.and_then(|s| s.running) == Some(true) {
+                continue;
             }
-            if !status.is_success() {
-                return Err(SwitchError::Failed(format!(
-                    "{component} answered {status}: {body}"
-                )));
+            self.docker
+                .start_container(handle.id(), None::<StartContainerOptions>)
+                .await?;
+            revived.push(c.name());
+        }
+        if revived.is_empty() {
+            return Ok(revived);
+        }
+        let http = reqwest::Client::new();
+        for (c, handle) in &self.containers {
+            if !revived.contains(&c.name()) || !c.is_refsys() || matches!(c, Component::Link(_)) {
+                continue;
+            }
+            let end = tokio::time::Instant::now() + Duration::from_secs(60);
+            let mut ticks = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                ticks.tick().await;
+                let healthy = match handle.get_host_port_ipv4(SERVICE_PORT).await {
+                    Ok(port) => http
+                        .get(format!("http://127.0.0.1:{port}/health"))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success()),
+                    Err(_) => false,
+                };
+                if healthy {
+                    break;
+                }
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < end,
+                    "{c} did not come back within 60 s"
+                );
             }
         }
-        Ok(())
+        Ok(revived)
+    }
+
+    /// The defects last switched on at run time (a restarted service must get them again).
+    pub fn switched_defects(&self) -> Vec<String> {
+        self.switched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Removes every container and the network, concurrently; reports what was left.

@@ -10,6 +10,10 @@
 //! - `EMAIL_PREFETCH` (`10`): unacknowledged deliveries in flight at most.
 //! - `EMAIL_FAIL_SUBJECT_MARKER` (unset): test aid; a confirmed order whose customer
 //!   contains this marker fails transiently every time (to show retries end in the DLQ).
+//! - `EMAIL_CRASH_AFTER_WORK_MARKER` (unset): test aid; the first time the email of a
+//!   customer containing this marker is recorded, the process exits before acknowledging
+//!   the delivery (a crash between the work and the ack). The broker redelivers it to the
+//!   restarted consumer, whose deduplication must keep it at one email.
 
 mod store;
 
@@ -95,6 +99,7 @@ pub async fn handle_delivery(store: &Store, message_id: Option<&str>, body: &[u8
             "mail server refuses recipients containing {marker:?}"
         ));
     }
+    let to = confirmed.customer.clone();
     let email = EmailRecord {
         message_id: message_id.to_string(),
         order_id: confirmed.order_id,
@@ -102,7 +107,19 @@ pub async fn handle_delivery(store: &Store, message_id: Option<&str>, body: &[u8
         subject: format!("Your order {} is confirmed", confirmed.order_id),
     };
     match store.record_once(email).await {
-        Ok(true) => Outcome::Ack,
+        Ok(true) => {
+            if let Ok(marker) = std::env::var("EMAIL_CRASH_AFTER_WORK_MARKER")
+                && !marker.is_empty()
+                && to.contains(&marker)
+            {
+                tracing::error!(
+                    message_id,
+                    "crashing after the work, before the ack (test aid)"
+                );
+                std::process::exit(70);
+            }
+            Outcome::Ack
+        }
         Ok(false) => {
             tracing::info!(message_id, "duplicate delivery ignored");
             Outcome::Ack
