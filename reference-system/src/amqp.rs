@@ -107,18 +107,21 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
         "x-queue-type".into(),
         AMQPValue::LongString("quorum".into()),
     );
-    args.insert(
-        "x-delivery-limit".into(),
-        AMQPValue::LongInt(spec.delivery_limit as i32),
-    );
-    args.insert(
-        "x-dead-letter-exchange".into(),
-        AMQPValue::LongString(contracts::DEAD_LETTER_EXCHANGE.into()),
-    );
-    args.insert(
-        "x-dead-letter-routing-key".into(),
-        AMQPValue::LongString(spec.name.as_str().into()),
-    );
+    // DEFECT(poison-requeued): no delivery limit and no dead-letter exchange.
+    if !crate::defects::on(crate::defects::Defect::PoisonRequeued) {
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(spec.delivery_limit as i32),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(contracts::DEAD_LETTER_EXCHANGE.into()),
+        );
+        args.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(spec.name.as_str().into()),
+        );
+    }
     channel
         .queue_declare(spec.name.as_str().into(), durable, args)
         .await?;

@@ -175,11 +175,22 @@ impl<H: Handler> Consumer<H> {
                 .message_id()
                 .as_ref()
                 .map(|m| m.as_str().to_string());
-            match self
+            let mut outcome = self
                 .handler
                 .handle(message_id.as_deref(), &delivery.data)
-                .await
+                .await;
+            if defects::on(Defect::AutoAck) {
+                // The broker forgot the delivery when it sent it: whatever happened is final.
+                self.stats.acked.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // DEFECT(poison-requeued): a message that can never succeed goes back in line.
+            if let Outcome::Reject(reason) = &outcome
+                && defects::on(Defect::PoisonRequeued)
             {
+                outcome = Outcome::Retry(reason.clone());
+            }
+            match outcome {
                 Outcome::Ack => {
                     delivery.ack(BasicAckOptions::default()).await?;
                     self.stats.acked.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,6 @@
 //! Known defects that can be switched on in the real code path, in the spirit of
 //! FoundationDB's BUGGIFY: each is a realistic bug of the kind a qalens lens exists to
-//! catch, consulted at exactly one point marked `// DEFECT(<name>)`. All are off unless
+//! catch, consulted where it acts, at points marked `// DEFECT(<name>)`. All are off unless
 //! named in `REFSYS_DEFECTS` (comma-separated), so a reader sees the right pattern first.
 //!
 //! The harness switches them on per topology (`qalens run --defect NAME`) to prove that
@@ -194,6 +194,36 @@ mod tests {
         for d in Defect::ALL {
             assert_eq!(Defect::parse(d.name()), Some(d));
             assert!(names.insert(d.name()));
+        }
+    }
+
+    /// A defect listed here but consulted nowhere would make the self-test report a
+    /// "catch" that is really an unrelated failure.
+    #[test]
+    fn every_defect_is_consulted_in_the_code() {
+        fn sources(dir: &std::path::Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("defects.rs")
+                {
+                    out.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let mut code = String::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut code,
+        );
+        for d in Defect::ALL {
+            assert!(
+                code.contains(&format!("DEFECT({})", d.name())),
+                "defect {} is consulted nowhere",
+                d.name()
+            );
         }
     }
 

@@ -23,6 +23,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 use crate::config::{ConfigError, parse_or, var_or};
 
@@ -83,8 +84,10 @@ pub fn control_router(fault: Shared) -> axum::Router {
         .with_state(fault)
 }
 
-/// Copies `from` to `to`, holding each chunk while the fault says so.
-async fn pump<R, W>(mut from: R, mut to: W, fault: Shared)
+/// Copies `from` to `to`, holding each chunk while the fault says so. Every chunk is
+/// checked against the fault when it arrives, so nothing passes once a reset is asked
+/// for: the pump signals `reset` and stops.
+async fn pump<R, W>(mut from: R, mut to: W, fault: Shared, reset: Arc<Notify>)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -99,7 +102,11 @@ where
             // The added latency is the fault itself.
             Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
             Fault::Blackhole => continue,
-            Fault::None | Fault::Reset => {}
+            Fault::Reset => {
+                reset.notify_one();
+                return;
+            }
+            Fault::None => {}
         }
         if to.write_all(&buf[..n]).await.is_err() {
             break;
@@ -131,11 +138,19 @@ async fn handle(mut client: TcpStream, upstream: String, fault: Shared) {
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
+    let reset_now = Arc::new(Notify::new());
     let reset = {
         let (cr, cw) = client.split();
         let (sr, sw) = server.split();
         tokio::select! {
-            _ = async { tokio::join!(pump(cr, sw, fault.clone()), pump(sr, cw, fault.clone())) } => false,
+            _ = async {
+                tokio::join!(
+                    pump(cr, sw, fault.clone(), reset_now.clone()),
+                    pump(sr, cw, fault.clone(), reset_now.clone())
+                )
+            } => false,
+            _ = reset_now.notified() => true,
+            // Idle connections are reset too, not only the ones that carry traffic.
             _ = reset_requested(fault.clone()) => true,
         }
     };
