@@ -51,3 +51,16 @@ Feature: Rate limits answer cleanly at the edge
     When the client sends 12 GET requests to "/limited/short" one every 250 milliseconds
     Then no 2-second span held more than 3 successful responses
     And at least 5 of the responses had status 200
+
+  Scenario Outline: A burst on each side of a window edge: <admitted> of 6 admitted (<algorithm>)
+    A fixed window forgets everything at its edge, so twice its limit gets through within
+    one window-long span; a sliding window does not.
+    Given a free client "edge"
+    When the client sends 3 GET requests to "<path>" at once just before a 2-second clock boundary and 3 more just after it
+    Then exactly <admitted> of the responses had status 200
+    And exactly <refused> of the responses had status 429
+
+    Examples:
+      | algorithm      | path                 | admitted | refused |
+      | sliding window | /limited/short       | 3        | 3       |
+      | fixed window   | /limited/short-fixed | 6        | 0       |

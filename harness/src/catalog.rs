@@ -230,6 +230,11 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "rate-limit",
+        description: "Send one burst 700 ms before a boundary of fixed windows of this length (multiples of it on the Unix clock) and another 150 ms after it: the fixed-window edge burst.",
+        example: "When the client sends 3 GET requests to \"/limited/short\" at once just before a 2-second clock boundary and 3 more just after it",
+    },
+    StepDoc {
+        domain: "rate-limit",
         description: "In no span as long as the window did more requests succeed than the limit (a fixed window lets 2N through around its edge; a sliding window never does).",
         example: "Then no 2-second span held more than 3 successful responses",
     },

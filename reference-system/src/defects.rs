@@ -45,10 +45,13 @@ pub enum Defect {
     AlgNoneAccepted,
     /// Orders sends `amount` instead of `amount_cents` to payments.
     RenamedField,
+    /// Orders publishes each event once, best effort, as if straight after the commit
+    /// instead of through the outbox: an event that cannot be published is dropped.
+    EventsOutsideOutbox,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 17] = [
         Defect::PerReplicaLimiter,
         Defect::LimiterOffByOne,
         Defect::NoRetryAfter,
@@ -65,6 +68,7 @@ impl Defect {
         Defect::NoCircuitBreaker,
         Defect::AlgNoneAccepted,
         Defect::RenamedField,
+        Defect::EventsOutsideOutbox,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +89,7 @@ impl Defect {
             Defect::NoCircuitBreaker => "no-circuit-breaker",
             Defect::AlgNoneAccepted => "alg-none-accepted",
             Defect::RenamedField => "renamed-field",
+            Defect::EventsOutsideOutbox => "events-outside-outbox",
         }
     }
 

@@ -6,6 +6,8 @@ use cucumber::{then, when};
 use tokio::time::Instant;
 
 use super::StepResult;
+use futures::future::join_all;
+
 use super::http::{Call, Target, header};
 use crate::world::{Exchange, QaWorld};
 
@@ -107,6 +109,61 @@ async fn paced(world: &mut QaWorld, n: usize, path: String, every_ms: u64) -> St
     for _ in 0..n {
         ticks.tick().await;
         batch.push(call.send().await?);
+    }
+    world.last = batch.last().cloned();
+    world.batch = batch;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch on this machine's clock, which containers share.
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Sleeps until the epoch clock reads `at_ms`.
+async fn until_epoch_ms(at_ms: u64) {
+    let wait = at_ms.saturating_sub(epoch_ms());
+    // Placing traffic at a point of the clock is the pattern under test, not a wait for a
+    // condition.
+    tokio::time::sleep_until(Instant::now() + Duration::from_millis(wait)).await;
+}
+
+#[when(
+    expr = "the client sends {int} GET requests to {string} at once just before a {int}-second clock boundary and {int} more just after it"
+)]
+async fn edge_burst(
+    world: &mut QaWorld,
+    before: usize,
+    path: String,
+    seconds: u64,
+    after: usize,
+) -> StepResult {
+    if !(1..=60).contains(&seconds) || before == 0 || after == 0 || before + after > 1000 {
+        return Err("use a 1 to 60 second boundary and 1 to 1000 requests in all".into());
+    }
+    // Fixed windows start at multiples of their length on the Unix clock. The first burst
+    // goes out 700 ms before such a boundary, the second 150 ms after it: far apart
+    // enough that clock jitter cannot move a burst across the boundary, close enough that
+    // both lie inside one window-long span.
+    let window = seconds * 1000;
+    let boundary = (epoch_ms() + 800).div_ceil(window) * window;
+    let call = Call::new(world, "GET", Target::FrontDoor, &path)?;
+    until_epoch_ms(boundary - 700).await;
+    let mut batch: Vec<Exchange> = join_all((0..before).map(|_| call.send()))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    if epoch_ms() >= boundary {
+        return Err(format!(
+            "the first burst took {} ms and did not finish before the boundary; the machine is too loaded for this traffic pattern",
+            epoch_ms() + 700 - boundary
+        ));
+    }
+    until_epoch_ms(boundary + 150).await;
+    for r in join_all((0..after).map(|_| call.send())).await {
+        batch.push(r?);
     }
     world.last = batch.last().cloned();
     world.batch = batch;

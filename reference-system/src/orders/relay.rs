@@ -89,28 +89,42 @@ impl Relay {
                 return Ok(published);
             }
             for row in rows {
-                let channel = self.channel().await?;
-                let props = BasicProperties::default()
-                    .with_message_id(row.event_id.as_str().into())
-                    .with_type(row.event_type.as_str().into())
-                    .with_content_type("application/json".into())
-                    .with_delivery_mode(2);
-                let confirm = channel
-                    .basic_publish(
-                        contracts::ORDER_EVENTS_EXCHANGE.into(),
-                        row.routing_key.as_str().into(),
-                        BasicPublishOptions::default(),
-                        row.payload.as_bytes(),
-                        props,
-                    )
-                    .await?
-                    .await?;
-                if !confirm.is_ack() {
-                    anyhow::bail!("broker nacked event {}", row.event_id);
+                if let Err(e) = self.publish(&row).await {
+                    // DEFECT(events-outside-outbox): a best-effort publish; the event is lost.
+                    if crate::defects::on(crate::defects::Defect::EventsOutsideOutbox) {
+                        tracing::warn!(event = %row.event_id, error = format!("{e:#}"), "event dropped");
+                        self.conn = None;
+                    } else {
+                        return Err(e);
+                    }
                 }
                 self.store.mark_published(row.seq).await?;
                 published += 1;
             }
         }
+    }
+
+    /// Publishes one row and waits for the broker's confirm.
+    async fn publish(&mut self, row: &super::store::OutboxRow) -> anyhow::Result<()> {
+        let channel = self.channel().await?;
+        let props = BasicProperties::default()
+            .with_message_id(row.event_id.as_str().into())
+            .with_type(row.event_type.as_str().into())
+            .with_content_type("application/json".into())
+            .with_delivery_mode(2);
+        let confirm = channel
+            .basic_publish(
+                contracts::ORDER_EVENTS_EXCHANGE.into(),
+                row.routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                row.payload.as_bytes(),
+                props,
+            )
+            .await?
+            .await?;
+        if !confirm.is_ack() {
+            anyhow::bail!("broker nacked event {}", row.event_id);
+        }
+        Ok(())
     }
 }
