@@ -40,29 +40,78 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Outcome> + Send;
 }
 
+/// How often a consumer asks the broker how many messages wait in its queues.
+pub const DEPTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Marks a depth that was never observed (or not since the broker went away).
+const UNKNOWN: u64 = u64::MAX;
+
 /// Counters a consumer exposes on its inspection endpoint.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
     pub acked: AtomicU64,
     pub rejected: AtomicU64,
     pub retried: AtomicU64,
+    /// Messages ready in the queue (not yet delivered): the consumer's lag.
+    pub queue_ready: AtomicU64,
+    /// Messages in the dead-letter queue.
+    pub dead_lettered: AtomicU64,
 }
 
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            acked: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            queue_ready: AtomicU64::new(UNKNOWN),
+            dead_lettered: AtomicU64::new(UNKNOWN),
+        }
+    }
+}
+
+/// `GET /internal/consumer`: deliveries handled so far, and the depths the broker
+/// reported at most [`DEPTH_INTERVAL`] ago (`null` while the broker is unreachable).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct StatsView {
     pub acked: u64,
     pub rejected: u64,
     pub retried: u64,
+    pub queue_ready: Option<u64>,
+    pub dead_lettered: Option<u64>,
 }
 
 impl Stats {
     pub fn view(&self) -> StatsView {
+        let known = |v: u64| (v != UNKNOWN).then_some(v);
         StatsView {
             acked: self.acked.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
+            queue_ready: known(self.queue_ready.load(Ordering::Relaxed)),
+            dead_lettered: known(self.dead_lettered.load(Ordering::Relaxed)),
         }
     }
+
+    fn forget_depths(&self) {
+        self.queue_ready.store(UNKNOWN, Ordering::Relaxed);
+        self.dead_lettered.store(UNKNOWN, Ordering::Relaxed);
+    }
+}
+
+/// Ready messages in `queue`, asked with a passive declare (which changes nothing).
+async fn ready(channel: &Channel, queue: &str) -> lapin::Result<u64> {
+    let q = channel
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(u64::from(q.message_count()))
 }
 
 /// Where and how to consume.
@@ -142,9 +191,18 @@ impl<H: Handler> Consumer<H> {
                         "connection lost"
                     );
                     self.conn = None;
+                    self.stats.forget_depths();
                 }
             }
         }
+    }
+
+    async fn sample_depths(&self, channel: &Channel) -> anyhow::Result<()> {
+        let queue = ready(channel, &self.config.spec.name).await?;
+        let dlq = ready(channel, &self.config.spec.dlq_name()).await?;
+        self.stats.queue_ready.store(queue, Ordering::Relaxed);
+        self.stats.dead_lettered.store(dlq, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn consume(&mut self, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -161,9 +219,14 @@ impl<H: Handler> Consumer<H> {
                 FieldTable::default(),
             )
             .await?;
+        let mut depth_ticks = tokio::time::interval(DEPTH_INTERVAL);
         loop {
             let delivery = tokio::select! {
                 _ = stop.changed() => return Ok(()),
+                _ = depth_ticks.tick() => {
+                    self.sample_depths(channel).await?;
+                    continue;
+                }
                 d = deliveries.next() => d,
             };
             let Some(delivery) = delivery else {

@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.service {
         Service::Proxy => {
             let app = refsys::proxy::Application::build(refsys::proxy::Config::from_env()?).await?;
-            spawn_control(refsys::proxy::control_router(app.fault())).await?;
+            spawn_control(refsys::proxy::control_router(app.control())).await?;
             app.run_until(shutdown).await
         }
         Service::Gateway => {

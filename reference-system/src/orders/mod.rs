@@ -12,6 +12,10 @@
 //!   compensates and cancels; no order stays PENDING much longer than this.
 //! - `SAGA_RECOVERY_MS` (`1000`): how often unfinished sagas are looked for and resumed.
 //! - `UNIT_PRICE_CENTS` (`1250`): price of one unit of any SKU.
+//!
+//! On SIGTERM it stops taking requests, answers those in flight, lets running sagas
+//! finish for up to five seconds (`SHUTDOWN_DRAIN` in saga.rs) and stops the relay; anything
+//! unfinished is resumed by the recovery loop after the next start.
 
 mod clients;
 mod relay;

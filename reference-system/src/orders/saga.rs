@@ -44,6 +44,8 @@ pub struct Saga {
     config: SagaConfig,
     /// Orders whose saga runs in this process right now.
     in_flight: Arc<Mutex<HashSet<Uuid>>>,
+    /// Notified whenever a saga stops running here.
+    finished: Arc<tokio::sync::Notify>,
     /// Wakes the outbox relay when the saga wrote an event.
     outbox_wake: Arc<tokio::sync::Notify>,
 }
@@ -51,6 +53,7 @@ pub struct Saga {
 /// Removes an order from the in-flight set when its drive ends, however it ends.
 struct InFlight {
     set: Arc<Mutex<HashSet<Uuid>>>,
+    finished: Arc<tokio::sync::Notify>,
     id: Uuid,
 }
 
@@ -60,8 +63,13 @@ impl Drop for InFlight {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.id);
+        self.finished.notify_waiters();
     }
 }
+
+/// How long a stopping orders service lets running sagas finish before it exits; what
+/// is left is finished by the recovery loop after the next start.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
 impl Saga {
     pub fn new(
@@ -75,6 +83,7 @@ impl Saga {
             clients,
             config,
             in_flight: Arc::default(),
+            finished: Arc::default(),
             outbox_wake,
         }
     }
@@ -97,6 +106,7 @@ impl Saga {
         let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(id).then(|| InFlight {
             set: self.in_flight.clone(),
+            finished: self.finished.clone(),
             id,
         })
     }
@@ -222,13 +232,43 @@ impl Saga {
         }
     }
 
-    /// Resumes unfinished sagas and pending compensations until `stop` resolves.
+    /// How many sagas run in this process now.
+    pub fn running(&self) -> usize {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Waits until no saga runs here, or `limit` passed; returns how many still run.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let end = Instant::now() + limit;
+        loop {
+            let finished = self.finished.notified();
+            let running = self.running();
+            if running == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(end, finished).await.is_err() {
+                return self.running();
+            }
+        }
+    }
+
+    /// Resumes unfinished sagas and pending compensations until `stop` resolves; then
+    /// lets the sagas running here finish for up to [`SHUTDOWN_DRAIN`].
     pub async fn recover(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut ticks = tokio::time::interval(self.config.recovery_interval);
         loop {
             tokio::select! {
-                _ = &mut stop => return,
+                _ = &mut stop => {
+                    let left = self.drain(SHUTDOWN_DRAIN).await;
+                    if left > 0 {
+                        tracing::warn!(left, "stopping with sagas unfinished; recovery resumes them after the next start");
+                    }
+                    return;
+                }
                 _ = ticks.tick() => {}
             }
             if defects::on(Defect::PendingOnTimeout) {

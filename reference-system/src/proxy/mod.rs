@@ -7,11 +7,17 @@
 //!   caller times out);
 //! - `reset`: new connections are closed at once with a TCP reset.
 //!
+//! It also records the HTTP requests callers send over the link ([`recorder`]), so the
+//! harness can check them against their contracts.
+//!
 //! Configuration (environment, with defaults):
 //! - `PROXY_BIND` (`0.0.0.0:8080`): where callers connect.
 //! - `PROXY_UPSTREAM` (required): `host:port` to forward to.
 //! - `REFSYS_CONTROL_BIND` (`0.0.0.0:9090`): `PUT /internal/fault` with
-//!   `{"mode": "none" | "latency" | "blackhole" | "reset", "ms": N}`, `GET` to read it.
+//!   `{"mode": "none" | "latency" | "blackhole" | "reset", "ms": N}`, `GET` to read it;
+//!   `GET /internal/requests`: the last requests callers sent, oldest first.
+
+pub mod recorder;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -65,30 +71,46 @@ impl Config {
 
 type Shared = Arc<RwLock<Fault>>;
 
+/// What the control API works on: the fault switch and the request log.
+#[derive(Clone, Default)]
+pub struct Control {
+    pub fault: Shared,
+    pub requests: recorder::Log,
+}
+
 fn current(fault: &Shared) -> Fault {
     *fault.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The control API: `GET`/`PUT /internal/fault`.
-pub fn control_router(fault: Shared) -> axum::Router {
-    async fn read(State(f): State<Shared>) -> Json<Fault> {
-        Json(current(&f))
+/// The control API: `GET`/`PUT /internal/fault`, `GET /internal/requests`.
+pub fn control_router(control: Control) -> axum::Router {
+    async fn read(State(c): State<Control>) -> Json<Fault> {
+        Json(current(&c.fault))
     }
-    async fn write(State(f): State<Shared>, Json(new): Json<Fault>) -> Json<Fault> {
+    async fn write(State(c): State<Control>, Json(new): Json<Fault>) -> Json<Fault> {
         tracing::warn!(?new, "fault proxy: fault changed");
-        *f.write().unwrap_or_else(|e| e.into_inner()) = new;
+        *c.fault.write().unwrap_or_else(|e| e.into_inner()) = new;
         Json(new)
+    }
+    async fn requests(State(c): State<Control>) -> Json<Vec<recorder::Recorded>> {
+        Json(c.requests.all())
     }
     axum::Router::new()
         .route("/internal/fault", get(read).put(write))
-        .with_state(fault)
+        .route("/internal/requests", get(requests))
+        .with_state(control)
 }
 
 /// Copies `from` to `to`, holding each chunk while the fault says so. Every chunk is
 /// checked against the fault when it arrives, so nothing passes once a reset is asked
 /// for: the pump signals `reset` and stops.
-async fn pump<R, W>(mut from: R, mut to: W, fault: Shared, reset: Arc<Notify>)
-where
+async fn pump<R, W>(
+    mut from: R,
+    mut to: W,
+    fault: Shared,
+    reset: Arc<Notify>,
+    mut record: Option<recorder::Parser>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -108,6 +130,9 @@ where
             }
             Fault::None => {}
         }
+        if let Some(r) = &mut record {
+            r.feed(&buf[..n]);
+        }
         if to.write_all(&buf[..n]).await.is_err() {
             break;
         }
@@ -126,7 +151,8 @@ async fn reset_requested(fault: Shared) {
     }
 }
 
-async fn handle(mut client: TcpStream, upstream: String, fault: Shared) {
+async fn handle(mut client: TcpStream, upstream: String, control: Control) {
+    let fault = control.fault;
     if current(&fault) == Fault::Reset {
         // Linger 0 turns the close into a reset.
         let _ = client.set_zero_linger();
@@ -145,8 +171,8 @@ async fn handle(mut client: TcpStream, upstream: String, fault: Shared) {
         tokio::select! {
             _ = async {
                 tokio::join!(
-                    pump(cr, sw, fault.clone(), reset_now.clone()),
-                    pump(sr, cw, fault.clone(), reset_now.clone())
+                    pump(cr, sw, fault.clone(), reset_now.clone(), Some(recorder::Parser::new(control.requests))),
+                    pump(sr, cw, fault.clone(), reset_now.clone(), None)
                 )
             } => false,
             _ = reset_now.notified() => true,
@@ -164,7 +190,7 @@ async fn handle(mut client: TcpStream, upstream: String, fault: Shared) {
 pub struct Application {
     listener: TcpListener,
     upstream: String,
-    fault: Shared,
+    control: Control,
 }
 
 impl Application {
@@ -172,7 +198,7 @@ impl Application {
         Ok(Self {
             listener: TcpListener::bind(config.bind).await?,
             upstream: config.upstream,
-            fault: Shared::default(),
+            control: Control::default(),
         })
     }
 
@@ -180,9 +206,9 @@ impl Application {
         crate::server::local_addr(&self.listener)
     }
 
-    /// The fault switch, for the control API.
-    pub fn fault(&self) -> Shared {
-        self.fault.clone()
+    /// The fault switch and request log, for the control API.
+    pub fn control(&self) -> Control {
+        self.control.clone()
     }
 
     pub async fn run_until(
@@ -196,7 +222,7 @@ impl Application {
                 _ = &mut shutdown => return Ok(()),
                 accepted = self.listener.accept() => {
                     let (client, _) = accepted?;
-                    tokio::spawn(handle(client, self.upstream.clone(), self.fault.clone()));
+                    tokio::spawn(handle(client, self.upstream.clone(), self.control.clone()));
                 }
             }
         }
