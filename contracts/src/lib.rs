@@ -7,6 +7,7 @@
 //! Run its tests with `cargo test -p contracts`.
 
 pub mod jwt;
+pub mod schema;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
