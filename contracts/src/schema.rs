@@ -140,7 +140,7 @@ fn template_literals(template: &str, path: &str) -> Option<usize> {
                 return None;
             }
         } else if segment == actual {
-            literals += 1;
+            literals += usize::from(!segment.is_empty());
         } else {
             return None;
         }
