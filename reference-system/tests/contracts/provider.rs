@@ -408,3 +408,31 @@ async fn inventory_answers_every_reservation_example_and_follow_up_as_documented
     assert_eq!(got.body["status"], "RELEASED");
     p.assert_every_documented_status_seen();
 }
+
+/// Paths and queries that do not decode (a percent-escape of invalid UTF-8, a parameter
+/// given twice) get a documented 400 Problem from every provider, orders included, not
+/// axum's plain-text rejection (found by the provider_fuzz target).
+#[tokio::test]
+async fn undecodable_paths_and_queries_get_a_problem() {
+    let mut providers = [
+        Provider::new(spawn_payments().await, "/payments/"),
+        Provider::new(spawn_inventory("SKU-1=1").await, "/inventory/"),
+        Provider::new(
+            crate::helpers::spawn_orders(crate::helpers::NO_BROKER).await,
+            "/orders",
+        ),
+    ];
+    for (i, method, path) in [
+        (0, "GET", "/payments/charges/%80"),
+        (0, "POST", "/payments/charges/%FF%FE/refund"),
+        (0, "POST", "/payments/refunds-by-order/%C3%28"),
+        (0, "GET", "/payments/charges?order_id=a&order_id=b"),
+        (1, "GET", "/inventory/reservations/%80"),
+        (1, "POST", "/inventory/reservations/%80/release"),
+        (2, "GET", "/orders/%80"),
+    ] {
+        let answer = providers[i].call(method, path, None, None).await;
+        assert_eq!(answer.status, 400, "{method} {path}: {}", answer.body);
+        assert_eq!(answer.body["status"], 400);
+    }
+}
