@@ -1,8 +1,8 @@
 //! Inventory's HTTP surface. `/internal/*` is for inspection; the gateway does not route
 //! it.
 
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use super::AppState;
 use super::domain::{Quantity, Sku};
 use super::error::InventoryError;
 use super::store::{NewReservation, Reserved};
-use crate::error::ApiError;
+use crate::error::{ApiError, PathParam};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -65,7 +65,7 @@ async fn reserve(
 
 async fn get_reservation(
     State(state): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParam(order_id): PathParam,
 ) -> Result<Json<ReservationView>, InventoryError> {
     let order_id = parse_order_id(&order_id)?;
     let view = state.store.reservation(order_id).await?;
@@ -79,7 +79,7 @@ async fn get_reservation(
 /// reservation.
 async fn release(
     State(state): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParam(order_id): PathParam,
 ) -> Result<Json<ReservationView>, InventoryError> {
     let order_id = parse_order_id(&order_id)?;
     let view = state.store.release(order_id).await?;
@@ -90,7 +90,7 @@ async fn release(
 
 async fn get_stock(
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    PathParam(sku): PathParam,
 ) -> Result<Json<StockView>, InventoryError> {
     let sku = Sku::parse(&sku)?;
     let view = state.store.stock(&sku).await?;

@@ -1,6 +1,6 @@
 //! Orders' HTTP surface. `/internal/*` is for inspection; the gateway does not route it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::store::{NewOrder, Placed};
 use crate::domain::{Customer, IdempotencyKey, Quantity, Sku};
-use crate::error::ApiError;
+use crate::error::{ApiError, PathParam};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -52,7 +52,7 @@ async fn place_order(
 
 async fn get_order(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<OrderView>, ApiError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::BadRequest(format!("{id:?} is not an order id")))?;

@@ -1,7 +1,7 @@
 //! Payments' HTTP surface. `/internal/*` is for inspection; the gateway does not route it.
 
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use super::AppState;
 use super::domain::{AmountCents, Customer, IdempotencyKey};
 use super::error::PaymentsError;
 use super::store::{Charged, NewCharge};
-use crate::error::ApiError;
+use crate::error::{ApiError, PathParam, QueryParams};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -69,7 +69,7 @@ async fn charge(
 
 async fn get_charge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<ChargeView>, PaymentsError> {
     let id = parse_id(&id, "a charge id")?;
     let view = state.store.get(id).await?;
@@ -86,7 +86,7 @@ struct ChargesQuery {
 /// `GET /payments/charges?order_id=ID`: the order's charges (zero or one).
 async fn list_charges(
     State(state): State<AppState>,
-    Query(q): Query<ChargesQuery>,
+    QueryParams(q): QueryParams<ChargesQuery>,
 ) -> Result<Json<Vec<ChargeView>>, PaymentsError> {
     let order_id = q
         .order_id
@@ -99,7 +99,7 @@ async fn list_charges(
 /// refunded before; 404 for an unknown charge.
 async fn refund(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<ChargeView>, PaymentsError> {
     let id = parse_id(&id, "a charge id")?;
     let view = state.store.refund(id).await?;
@@ -113,7 +113,7 @@ async fn refund(
 /// charge, 404 when the order was never charged.
 async fn refund_order(
     State(state): State<AppState>,
-    Path(order_id): Path<String>,
+    PathParam(order_id): PathParam,
 ) -> Result<Json<ChargeView>, PaymentsError> {
     let order_id = parse_id(&order_id, "an order id")?;
     let view = state.store.refund_order(order_id).await?;

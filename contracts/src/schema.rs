@@ -1,0 +1,619 @@
+//! The contract files of `contracts/schemas/` and a registry to validate payloads with.
+//!
+//! Each contract is a JSON Schema (draft 2020-12) file named `<Name>.v<version>.json`,
+//! listed in `index.json` with its kind, producers, consumers and endpoints or exchange.
+//! Loading checks that every file's `$id` and `title` agree with its index entry, that
+//! the schema compiles and that every one of its `examples` validates.
+//!
+//! [`Registry::bundled`] holds the files compiled into this crate; [`Registry::load_dir`]
+//! reads another copy (for example an older revision) from disk.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `$schema` every contract file declares.
+pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// The name of the index file in a contracts directory.
+pub const INDEX_FILE: &str = "index.json";
+
+/// Every file of `contracts/schemas/`, compiled in. A test fails when the directory has
+/// a file that is missing here.
+const BUNDLED_FILES: &[(&str, &str)] = &[
+    (INDEX_FILE, include_str!("../schemas/index.json")),
+    ("Charge.v1.json", include_str!("../schemas/Charge.v1.json")),
+    (
+        "ChargeList.v1.json",
+        include_str!("../schemas/ChargeList.v1.json"),
+    ),
+    (
+        "ChargeRequest.v1.json",
+        include_str!("../schemas/ChargeRequest.v1.json"),
+    ),
+    (
+        "IdentityHeaders.v1.json",
+        include_str!("../schemas/IdentityHeaders.v1.json"),
+    ),
+    ("Order.v1.json", include_str!("../schemas/Order.v1.json")),
+    (
+        "OrderCancelled.v1.json",
+        include_str!("../schemas/OrderCancelled.v1.json"),
+    ),
+    (
+        "OrderConfirmed.v1.json",
+        include_str!("../schemas/OrderConfirmed.v1.json"),
+    ),
+    (
+        "OrderPlaced.v1.json",
+        include_str!("../schemas/OrderPlaced.v1.json"),
+    ),
+    (
+        "PlaceOrderRequest.v1.json",
+        include_str!("../schemas/PlaceOrderRequest.v1.json"),
+    ),
+    (
+        "Problem.v1.json",
+        include_str!("../schemas/Problem.v1.json"),
+    ),
+    (
+        "Reservation.v1.json",
+        include_str!("../schemas/Reservation.v1.json"),
+    ),
+    (
+        "ReservationRequest.v1.json",
+        include_str!("../schemas/ReservationRequest.v1.json"),
+    ),
+];
+
+/// What a contract's schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// An HTTP request body, as the receiving service accepts it.
+    Request,
+    /// An HTTP response body for the endpoint's listed statuses.
+    Response,
+    /// An AMQP message body on `exchange` with `routing_key`.
+    Message,
+    /// HTTP request headers: an object of lower-case header name to string value.
+    Headers,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Response => "response",
+            Kind::Message => "message",
+            Kind::Headers => "headers",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An HTTP endpoint a request or response contract applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template; a `{param}` segment matches any one non-empty segment.
+    pub path: String,
+    /// Response statuses the contract describes (response contracts only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<u16>,
+}
+
+impl Endpoint {
+    /// Whether a request with `method` on the concrete `path` hits this endpoint. The
+    /// query string is ignored, and so are a scheme and authority (`http://host:8080`).
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method) && template_literals(&self.path, path).is_some()
+    }
+}
+
+/// The number of literal segments of `template` when the concrete `path` matches it.
+fn template_literals(template: &str, path: &str) -> Option<usize> {
+    let path = match path.find("://") {
+        Some(i) => path[i + 3..].find('/').map_or("/", |j| &path[i + 3 + j..]),
+        None => path,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut literals = 0;
+    let mut concrete = path.split('/');
+    for segment in template.split('/') {
+        let actual = concrete.next()?;
+        let is_param = segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}');
+        if is_param {
+            if actual.is_empty() {
+                return None;
+            }
+        } else if segment == actual {
+            literals += usize::from(!segment.is_empty());
+        } else {
+            return None;
+        }
+    }
+    concrete.next().is_none().then_some(literals)
+}
+
+/// Every way an instance breaks a contract, each as `<JSON pointer>: <problem>`; the
+/// pointer of the whole instance is written `(root)`.
+///
+/// Displayed one per line, e.g. `/amount_cents: 0 is less than the minimum of 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violations(pub Vec<String>);
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for Violations {}
+
+/// Why contract files could not be loaded, or a contract could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{index} lists {file}, which does not exist")]
+    MissingFile { index: String, file: String },
+    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {problem}")]
+    Invalid { file: String, problem: String },
+    #[error("{file}: the schema does not compile: {message}")]
+    Compile { file: String, message: String },
+    #[error("{file}: {keyword} is {found}, but the index entry says {expected}")]
+    Mismatch {
+        file: String,
+        keyword: &'static str,
+        found: String,
+        expected: String,
+    },
+    #[error("{file}: example {index} does not validate:\n{violations}")]
+    Example {
+        file: String,
+        /// Position in the `examples` array, from 0.
+        index: usize,
+        violations: Violations,
+    },
+    #[error("no contract {name} v{version}; known: {known}")]
+    Unknown {
+        name: String,
+        version: u32,
+        known: String,
+    },
+}
+
+/// One contract: its index entry, its schema and the compiled validator.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub name: String,
+    pub version: u32,
+    pub kind: Kind,
+    /// File name relative to the index, `<Name>.v<version>.json`.
+    pub file: String,
+    /// Services that send the payload.
+    pub producers: Vec<String>,
+    /// Services that receive and read it.
+    pub consumers: Vec<String>,
+    /// Request and response contracts: where they apply.
+    pub endpoints: Vec<Endpoint>,
+    /// Message contracts: the AMQP exchange.
+    pub exchange: Option<String>,
+    /// Message contracts: the routing key.
+    pub routing_key: Option<String>,
+    /// Request contracts: lower-case header names the receiver requires.
+    pub required_headers: Vec<String>,
+    /// The whole schema document.
+    pub schema: Value,
+    /// The schema's `examples`, each valid.
+    pub examples: Vec<Value>,
+    validator: jsonschema::Validator,
+}
+
+impl Contract {
+    /// `"<name> v<version>"`, e.g. `ChargeRequest v1`.
+    pub fn id(&self) -> String {
+        format!("{} v{}", self.name, self.version)
+    }
+
+    /// The schema's `$id`: `urn:qalens:contract:<name>:v<version>`.
+    pub fn schema_id(&self) -> String {
+        schema_id(&self.name, self.version)
+    }
+
+    /// Checks `instance` against the schema and reports every violation.
+    pub fn validate(&self, instance: &Value) -> Result<(), Violations> {
+        let violations: Vec<String> = self
+            .validator
+            .iter_errors(instance)
+            .map(|e| {
+                let pointer = e.instance_path().as_str();
+                let pointer = if pointer.is_empty() {
+                    "(root)"
+                } else {
+                    pointer
+                };
+                format!("{pointer}: {e}")
+            })
+            .collect();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Violations(violations))
+        }
+    }
+}
+
+fn schema_id(name: &str, version: u32) -> String {
+    format!("urn:qalens:contract:{name}:v{version}")
+}
+
+/// An entry of `index.json`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexEntry {
+    name: String,
+    version: u32,
+    kind: Kind,
+    file: String,
+    #[serde(default)]
+    producers: Vec<String>,
+    #[serde(default)]
+    consumers: Vec<String>,
+    #[serde(default)]
+    endpoints: Vec<Endpoint>,
+    exchange: Option<String>,
+    routing_key: Option<String>,
+    #[serde(default)]
+    required_headers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    contracts: Vec<IndexEntry>,
+}
+
+/// A set of contracts loaded from one index.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    contracts: Vec<Contract>,
+}
+
+impl Registry {
+    /// The contracts of `contracts/schemas/`, compiled into this crate.
+    ///
+    /// # Panics
+    /// When the bundled files are invalid, which this crate's tests rule out.
+    pub fn bundled() -> &'static Registry {
+        static BUNDLED: OnceLock<Registry> = OnceLock::new();
+        BUNDLED.get_or_init(|| {
+            let index = bundled_file(INDEX_FILE).unwrap_or_default();
+            Registry::parse("contracts/schemas/index.json", index, |file| {
+                let shown = format!("contracts/schemas/{file}");
+                match bundled_file(file) {
+                    Some(text) => Ok((shown, text.to_string())),
+                    None => Err(ContractError::MissingFile {
+                        index: "contracts/schemas/index.json".into(),
+                        file: shown,
+                    }),
+                }
+            })
+            .unwrap_or_else(|e| panic!("the bundled contracts are invalid: {e}"))
+        })
+    }
+
+    /// Loads `dir/index.json` and the files it lists.
+    pub fn load_dir(dir: &Path) -> Result<Registry, ContractError> {
+        Registry::from_index_file(&dir.join(INDEX_FILE))
+    }
+
+    /// Loads an index file and the files it lists, relative to the index's directory.
+    pub fn from_index_file(index: &Path) -> Result<Registry, ContractError> {
+        let dir = index.parent().unwrap_or(Path::new("."));
+        let text = std::fs::read_to_string(index).map_err(|source| ContractError::Read {
+            path: index.to_path_buf(),
+            source,
+        })?;
+        let index_shown = index.display().to_string();
+        Registry::parse(&index_shown, &text, |file| {
+            let path = dir.join(file);
+            let shown = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok((shown, text)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ContractError::MissingFile {
+                    index: index_shown.clone(),
+                    file: shown,
+                }),
+                Err(source) => Err(ContractError::Read { path, source }),
+            }
+        })
+    }
+
+    /// Builds the registry from the index text; `read` returns a listed file's display
+    /// name and text.
+    fn parse(
+        index_name: &str,
+        index_text: &str,
+        read: impl Fn(&str) -> Result<(String, String), ContractError>,
+    ) -> Result<Registry, ContractError> {
+        let index: Index = parse_json(index_name, index_text)?;
+        let mut seen = HashSet::new();
+        let mut contracts = Vec::with_capacity(index.contracts.len());
+        for entry in index.contracts {
+            check_entry(index_name, &entry)?;
+            if !seen.insert((entry.name.clone(), entry.version)) {
+                return Err(invalid(
+                    index_name,
+                    format!("{} v{} is listed twice", entry.name, entry.version),
+                ));
+            }
+            let (file, text) = read(&entry.file)?;
+            contracts.push(load_contract(entry, &file, &text)?);
+        }
+        Ok(Registry { contracts })
+    }
+
+    /// Every contract, in index order.
+    pub fn contracts(&self) -> &[Contract] {
+        &self.contracts
+    }
+
+    /// The contract `name` at `version`; the error lists the known contracts.
+    pub fn get(&self, name: &str, version: u32) -> Result<&Contract, ContractError> {
+        self.contracts
+            .iter()
+            .find(|c| c.name == name && c.version == version)
+            .ok_or_else(|| ContractError::Unknown {
+                name: name.to_string(),
+                version,
+                known: self
+                    .contracts
+                    .iter()
+                    .map(Contract::id)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The highest version of `name`.
+    pub fn latest(&self, name: &str) -> Option<&Contract> {
+        self.contracts
+            .iter()
+            .filter(|c| c.name == name)
+            .max_by_key(|c| c.version)
+    }
+
+    /// The response contract for `status` of `method` on the concrete `path` (e.g.
+    /// `/payments/refunds-by-order/3f..`). The template with the most literal segments
+    /// wins, then the highest version.
+    pub fn response_for(&self, method: &str, path: &str, status: u16) -> Option<&Contract> {
+        self.find(Kind::Response, method, path, |e| {
+            e.statuses.contains(&status)
+        })
+    }
+
+    /// The request contract of `method` on the concrete `path`.
+    pub fn request_for(&self, method: &str, path: &str) -> Option<&Contract> {
+        self.find(Kind::Request, method, path, |_| true)
+    }
+
+    fn find(
+        &self,
+        kind: Kind,
+        method: &str,
+        path: &str,
+        accept: impl Fn(&Endpoint) -> bool,
+    ) -> Option<&Contract> {
+        self.contracts
+            .iter()
+            .filter(|c| c.kind == kind)
+            .filter_map(|c| {
+                c.endpoints
+                    .iter()
+                    .filter(|e| e.method.eq_ignore_ascii_case(method) && accept(e))
+                    .filter_map(|e| template_literals(&e.path, path))
+                    .max()
+                    .map(|literals| ((literals, c.version), c))
+            })
+            .max_by_key(|(rank, _)| *rank)
+            .map(|(_, c)| c)
+    }
+}
+
+fn bundled_file(name: &str) -> Option<&'static str> {
+    BUNDLED_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+fn invalid(file: &str, problem: String) -> ContractError {
+    ContractError::Invalid {
+        file: file.to_string(),
+        problem,
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ContractError> {
+    serde_json::from_str(text).map_err(|e| ContractError::Json {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
+/// Checks what an index entry must hold for its kind.
+fn check_entry(index: &str, entry: &IndexEntry) -> Result<(), ContractError> {
+    let id = format!("{} v{}", entry.name, entry.version);
+    let fail = |problem: String| Err(invalid(index, format!("{id}: {problem}")));
+    let valid_name = entry.name.starts_with(|c: char| c.is_ascii_uppercase())
+        && entry.name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid_name {
+        return fail("the name must be UpperCamelCase letters and digits".into());
+    }
+    if entry.version == 0 {
+        return fail("versions start at 1".into());
+    }
+    let expected_file = format!("{}.v{}.json", entry.name, entry.version);
+    if entry.file != expected_file {
+        return fail(format!(
+            "the file is {:?}, it must be {expected_file:?}",
+            entry.file
+        ));
+    }
+    let http = matches!(entry.kind, Kind::Request | Kind::Response);
+    if http && entry.endpoints.is_empty() {
+        return fail(format!("a {} contract needs endpoints", entry.kind));
+    }
+    if !http && !entry.endpoints.is_empty() {
+        return fail(format!("a {} contract has no endpoints", entry.kind));
+    }
+    for e in &entry.endpoints {
+        let at = format!("endpoint {} {}", e.method, e.path);
+        if e.method.is_empty() || e.method != e.method.to_ascii_uppercase() {
+            return fail(format!("{at}: the method must be upper case"));
+        }
+        if !e.path.starts_with('/') || e.path.contains(['?', '#']) {
+            return fail(format!(
+                "{at}: the path must start with '/' and have no query"
+            ));
+        }
+        match (entry.kind, e.statuses.is_empty()) {
+            (Kind::Response, true) => return fail(format!("{at}: a response lists its statuses")),
+            (Kind::Request, false) => return fail(format!("{at}: a request has no statuses")),
+            _ => {}
+        }
+        if let Some(s) = e.statuses.iter().find(|s| !(100..=599).contains(*s)) {
+            return fail(format!("{at}: {s} is not an HTTP status"));
+        }
+    }
+    let is_message = entry.kind == Kind::Message;
+    match (
+        is_message,
+        entry.exchange.is_some(),
+        entry.routing_key.is_some(),
+    ) {
+        (true, true, true) | (false, false, false) => {}
+        (true, _, _) => return fail("a message contract needs exchange and routing_key".into()),
+        (false, _, _) => {
+            return fail(format!(
+                "a {} contract has no exchange or routing_key",
+                entry.kind
+            ));
+        }
+    }
+    if !entry.required_headers.is_empty() && entry.kind != Kind::Request {
+        return fail("only request contracts have required_headers".into());
+    }
+    if let Some(h) = entry
+        .required_headers
+        .iter()
+        .find(|h| h.is_empty() || **h != h.to_ascii_lowercase())
+    {
+        return fail(format!("required header {h:?} must be lower case"));
+    }
+    Ok(())
+}
+
+/// Parses, checks and compiles one contract file.
+fn load_contract(entry: IndexEntry, file: &str, text: &str) -> Result<Contract, ContractError> {
+    let schema: Value = parse_json(file, text)?;
+    let Some(object) = schema.as_object() else {
+        return Err(invalid(file, "a schema must be a JSON object".into()));
+    };
+    let keyword = |k: &str| object.get(k).and_then(Value::as_str);
+    if keyword("$schema") != Some(DRAFT_2020_12) {
+        return Err(invalid(file, format!("$schema must be {DRAFT_2020_12:?}")));
+    }
+    let expected_id = schema_id(&entry.name, entry.version);
+    for (name, expected) in [("$id", expected_id.as_str()), ("title", &entry.name)] {
+        let found = keyword(name);
+        if found != Some(expected) {
+            return Err(ContractError::Mismatch {
+                file: file.to_string(),
+                keyword: name,
+                found: found.map_or_else(|| "missing".into(), |f| format!("{f:?}")),
+                expected: format!("{expected:?}"),
+            });
+        }
+    }
+    if keyword("description").is_none_or(str::is_empty) {
+        return Err(invalid(file, "a description is required".into()));
+    }
+    let examples = match object.get("examples") {
+        Some(Value::Array(examples)) if !examples.is_empty() => examples.clone(),
+        _ => {
+            return Err(invalid(
+                file,
+                "examples must be an array of at least one valid instance".into(),
+            ));
+        }
+    };
+    let validator = jsonschema::draft202012::options()
+        .build(&schema)
+        .map_err(|e| {
+            let at = e.instance_path().as_str();
+            ContractError::Compile {
+                file: file.to_string(),
+                message: if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("at {at}: {e}")
+                },
+            }
+        })?;
+    let contract = Contract {
+        name: entry.name,
+        version: entry.version,
+        kind: entry.kind,
+        file: entry.file,
+        producers: entry.producers,
+        consumers: entry.consumers,
+        endpoints: entry.endpoints,
+        exchange: entry.exchange,
+        routing_key: entry.routing_key,
+        required_headers: entry.required_headers,
+        schema,
+        examples,
+        validator,
+    };
+    for (index, example) in contract.examples.iter().enumerate() {
+        contract
+            .validate(example)
+            .map_err(|violations| ContractError::Example {
+                file: file.to_string(),
+                index,
+                violations,
+            })?;
+    }
+    Ok(contract)
+}
+
+#[cfg(test)]
+mod tests;
