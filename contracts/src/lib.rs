@@ -6,6 +6,7 @@
 //!
 //! Run its tests with `cargo test -p contracts`.
 
+pub mod diff;
 pub mod jwt;
 
 use serde::{Deserialize, Serialize};
