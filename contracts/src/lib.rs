@@ -9,6 +9,7 @@
 //!
 //! Run its tests with `cargo test -p contracts`.
 
+pub mod diff;
 pub mod jwt;
 pub mod schema;
 #[cfg(any(test, feature = "strategies"))]
