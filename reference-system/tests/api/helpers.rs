@@ -30,7 +30,7 @@ impl TestApp {
 
 /// Runs a built application (`run` gets the future that stops it) until the returned
 /// [`TestApp`] is dropped.
-fn serve<F, Fut>(addr: SocketAddr, run: F) -> TestApp
+pub fn serve<F, Fut>(addr: SocketAddr, run: F) -> TestApp
 where
     F: FnOnce(Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
