@@ -224,6 +224,11 @@ pub const DOCS: &[StepDoc] = &[
         example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
     },
     StepDoc {
+        domain: "queue",
+        description: "Wait until the broker reports exactly N messages ready (delivered to no consumer yet) in a queue or dead-letter queue: the consumer's lag.",
+        example: "Then within 10 seconds the queue \"email\" has 0 messages ready",
+    },
+    StepDoc {
         domain: "rate-limit",
         description: "Send N requests one after another at a fixed pace (the traffic pattern under test).",
         example: "When the client sends 12 GET requests to \"/limited/short\" one every 250 milliseconds",
@@ -262,6 +267,36 @@ pub const DOCS: &[StepDoc] = &[
         domain: "http",
         description: "At least this many responses of the last batch had this status.",
         example: "Then at least 5 of the responses had status 200",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Start recording every event on the order events exchange (on a private queue that lives as long as the scenario).",
+        example: "Given the order events are recorded",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Every request one service sent another for this scenario's order (or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Links: orders to payments, orders to inventory, gateway to inventory.",
+        example: "Then the request orders sent to payments conforms to contract ChargeRequest v1",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Wait until the recorded events hold the order's event of the contract's type, then check its body against the schema, its routing key and that its message-id equals its event_id.",
+        example: "Then within 10 seconds the order's message on the order events exchange conforms to contract OrderConfirmed v1",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Publish every example of every message contract, with fresh ids and the client as customer, then a sentinel event behind them.",
+        example: "When every example of every message contract is published for the client",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Once the sentinel's email exists: no published example is in email.dlq and every OrderConfirmed example has exactly one email.",
+        example: "Then within 30 seconds the email consumer handled every published example: one email per OrderConfirmed, none dead-lettered",
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Publish the contract's first example (fresh ids) without one field; the step fails if the field is not required, so the message really breaks the contract.",
+        example: "When the first example of contract OrderConfirmed v1 is published for the client without its \"amount_cents\" field",
     },
 ];
 

@@ -111,11 +111,34 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+    /// Contracts between the services (contracts/schemas): list them, or compare two
+    /// versions of them for breaking changes.
+    Contracts {
+        #[command(subcommand)]
+        action: ContractsAction,
+    },
     /// Print the step catalog.
     Steps {
         /// As JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContractsAction {
+    /// Every bundled contract: name, version, kind, producers, consumers, where it is used.
+    List,
+    /// Classify every change from OLD to NEW as compatible or breaking; exit 1 when a
+    /// breaking change comes without a version bump, 2 when a side cannot be read.
+    Diff {
+        /// A contracts directory (with index.json), an index.json, or one schema file.
+        old: PathBuf,
+        new: PathBuf,
+        /// For single schema files not listed in a sibling index.json: request, response,
+        /// message or headers.
+        #[arg(long)]
+        kind: Option<String>,
     },
 }
 
@@ -312,6 +335,7 @@ pub async fn dispatch(command: Command) -> u8 {
             println!("{}", contracts::jwt::encode(&claims, secret.as_bytes()));
             0
         }
+        Command::Contracts { action } => contracts_command(action),
         Command::Steps { json } => {
             if json {
                 match serde_json::to_string_pretty(&crate::catalog::entries()) {
@@ -552,4 +576,78 @@ async fn down_command(run_ids: Vec<String>, all: bool) -> u8 {
         }
     }
     code
+}
+
+fn contracts_command(action: ContractsAction) -> u8 {
+    use contracts::diff;
+    match action {
+        ContractsAction::List => {
+            for c in contracts::schema::Registry::bundled().contracts() {
+                let used: Vec<String> = if let Some(key) = &c.routing_key {
+                    vec![format!(
+                        "{} {key}",
+                        c.exchange.as_deref().unwrap_or("(exchange?)")
+                    )]
+                } else {
+                    c.endpoints
+                        .iter()
+                        .map(|e| {
+                            let statuses: Vec<String> =
+                                e.statuses.iter().map(u16::to_string).collect();
+                            if statuses.is_empty() {
+                                format!("{} {}", e.method, e.path)
+                            } else {
+                                format!("{} {} [{}]", e.method, e.path, statuses.join(","))
+                            }
+                        })
+                        .collect()
+                };
+                println!(
+                    "{:<24} {:<9} {} -> {}\n    schema contracts/schemas/{}; {}",
+                    c.id(),
+                    c.kind.as_str(),
+                    c.producers.join(","),
+                    c.consumers.join(","),
+                    c.file,
+                    if used.is_empty() {
+                        "on every routed request".to_string()
+                    } else {
+                        used.join("; ")
+                    }
+                );
+            }
+            0
+        }
+        ContractsAction::Diff { old, new, kind } => {
+            let kind = match kind.as_deref() {
+                None => None,
+                Some("request") => Some(diff::Kind::Request),
+                Some("response") => Some(diff::Kind::Response),
+                Some("message") => Some(diff::Kind::Message),
+                Some("headers") => Some(diff::Kind::Headers),
+                Some(other) => {
+                    eprintln!(
+                        "qalens: --kind {other:?} must be request, response, message or headers"
+                    );
+                    return 2;
+                }
+            };
+            let load = |p: &std::path::Path| diff::load_side(p, kind);
+            let (old_docs, new_docs) = match (load(&old), load(&new)) {
+                (Ok(o), Ok(n)) => (o, n),
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("qalens contracts diff: {e}");
+                    return 2;
+                }
+            };
+            let report = diff::diff_owned(&old_docs, &new_docs);
+            let text = report.render();
+            println!("{}", text.trim_end());
+            if report.unbumped_breaking().is_empty() {
+                0
+            } else {
+                1
+            }
+        }
+    }
 }

@@ -89,6 +89,48 @@ pub struct QaWorld {
     pub sentinel: Option<OrderView>,
     /// Faults in effect, undone at the end of the scenario.
     pub faults: Vec<crate::steps::faults::Applied>,
+    /// The order events seen since `Given the order events are recorded`.
+    pub events: Option<EventRecorder>,
+    /// Contract examples the scenario published: (contract, message id, body).
+    pub examples: Vec<(String, String, serde_json::Value)>,
+}
+
+/// An event seen on the order events exchange.
+#[derive(Debug, Clone)]
+pub struct RecordedEvent {
+    pub routing_key: String,
+    pub message_id: Option<String>,
+    /// The AMQP `type` property.
+    pub kind: Option<String>,
+    pub body: String,
+}
+
+/// Records order events on a private queue until dropped.
+pub struct EventRecorder {
+    pub events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EventRecorder {
+    pub fn new(
+        events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self { events, task }
+    }
+}
+
+impl Drop for EventRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for EventRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.events.lock().map(|e| e.len()).unwrap_or(0);
+        write!(f, "EventRecorder({n} events)")
+    }
 }
 
 impl QaWorld {
@@ -104,6 +146,8 @@ impl QaWorld {
             message_id: None,
             sentinel: None,
             faults: vec![],
+            events: None,
+            examples: vec![],
         }
     }
 

@@ -291,11 +291,11 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     Ok(())
 }
 
-/// Sets the fault of the proxy on the link from `from` to `to`.
-async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<String, String> {
+/// The name (`orders-payments`) and control URL of the fault proxy on a link.
+pub fn link_url(from: &str, to: &str) -> Result<(String, String), String> {
     let ctx = context::current()?;
     let name = format!("{from}-{to}");
-    let url = ctx.endpoints.links.get(&name).ok_or_else(|| {
+    let url = ctx.endpoints.links.get(&name).cloned().ok_or_else(|| {
         format!(
             "there is no fault proxy on the link from {from} to {to}; links: {}",
             ctx.endpoints
@@ -306,7 +306,13 @@ async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<Stri
                 .join(", ")
         )
     })?;
-    let res = ctx
+    Ok((name, url))
+}
+
+/// Sets the fault of the proxy on the link from `from` to `to`.
+async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<String, String> {
+    let (name, url) = link_url(from, to)?;
+    let res = context::current()?
         .http
         .put(format!("{url}/internal/fault"))
         .json(&fault)

@@ -2,6 +2,7 @@
 //! step returns `Result<(), String>`: a failure says what was expected, what was seen and
 //! the last exchange, instead of panicking.
 
+pub mod contracts;
 pub mod faults;
 pub mod http;
 pub mod identity;

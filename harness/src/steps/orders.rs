@@ -85,7 +85,7 @@ async fn place_order_keyed(
     place(world, quantity, sku, Some(key)).await
 }
 
-fn current_order(world: &QaWorld) -> Result<OrderView, String> {
+pub(crate) fn current_order(world: &QaWorld) -> Result<OrderView, String> {
     world
         .order
         .clone()
@@ -158,7 +158,7 @@ async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
     .map_err(|seen| format!("orders left PENDING after {seconds} s: {seen}"))
 }
 
-async fn emails_for(order: &OrderView) -> Result<Vec<EmailRecord>, String> {
+pub(crate) async fn emails_for(order: &OrderView) -> Result<Vec<EmailRecord>, String> {
     let ctx = context::current()?;
     inspect(format!(
         "{}/internal/emails?order_id={}",

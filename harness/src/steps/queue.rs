@@ -17,7 +17,7 @@ use crate::context;
 use crate::wait;
 use crate::world::QaWorld;
 
-async fn channel() -> Result<(Connection, Channel), String> {
+pub(crate) async fn channel() -> Result<(Connection, Channel), String> {
     let url = context::current()?.endpoints.amqp.clone();
     let conn = Connection::connect(&url, ConnectionProperties::default())
         .await
@@ -28,7 +28,7 @@ async fn channel() -> Result<(Connection, Channel), String> {
 
 /// Publishes `body` with `message_id` to the order events exchange and waits for the
 /// broker's confirm.
-async fn publish(routing_key: &str, message_id: &str, body: &[u8]) -> StepResult {
+pub(crate) async fn publish(routing_key: &str, message_id: &str, body: &[u8]) -> StepResult {
     let (conn, ch) = channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
@@ -107,7 +107,7 @@ async fn publish_confirmed(world: &mut QaWorld) -> StepResult {
 /// Publishes a sentinel OrderConfirmed event behind everything published so far: the
 /// consumer handles its queue in order, so once the sentinel's email exists, every
 /// earlier message has been handled. The scenario's current order stays as it was.
-async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
+pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
     let (current, message_id) = (world.order.clone(), world.message_id.clone());
     // Its own recipient, so no test aid keyed on the client's name touches it.
     let recipient = world.scoped("sentinel");
@@ -159,7 +159,10 @@ fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
 
 /// Looks through `queue` for the message with `message_id`; takes it out when found and
 /// puts every other message back. Returns its x-death reason and count.
-async fn take_from(queue: &str, message_id: &str) -> Result<Option<(String, i64)>, String> {
+pub(crate) async fn take_from(
+    queue: &str,
+    message_id: &str,
+) -> Result<Option<(String, i64)>, String> {
     let (conn, ch) = channel().await?;
     let mut found = None;
     let mut others = vec![];
@@ -232,4 +235,39 @@ async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String
         ));
     }
     Ok(())
+}
+
+/// Messages ready (waiting for a consumer) in `queue`, from a passive declare.
+async fn ready_in(queue: &str) -> Result<u32, String> {
+    let (conn, ch) = channel().await?;
+    let q = ch
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| format!("the broker knows no queue {queue:?}: {e}"))?;
+    let _ = conn.close(200, "done".into()).await;
+    Ok(q.message_count())
+}
+
+#[then(expr = "within {int} seconds the queue {string} has {int} message(s) ready")]
+async fn queue_depth(_world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
+    wait::until(Duration::from_secs(seconds), || {
+        let queue = queue.clone();
+        async move {
+            match ready_in(&queue).await? {
+                m if m == n => Ok(Some(())),
+                m => Err(format!("{m} ready")),
+            }
+        }
+    })
+    .await
+    .map_err(|seen| {
+        format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
+    })
 }
