@@ -162,6 +162,7 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
     let id = container(component)?;
     let docker = &ctx.docker;
     let result = match op {
+        "stopped" if component == "rabbitmq" => stop_broker_cleanly(docker, &id).await,
         "stopped" => {
             docker
                 .stop_container(
@@ -307,6 +308,56 @@ pub fn link_url(from: &str, to: &str) -> Result<(String, String), String> {
         )
     })?;
     Ok((name, url))
+}
+
+/// Stops RabbitMQ the way an operator would (`rabbitmqctl stop`), then makes sure the
+/// container is down. Not a plain `docker stop`: the image's PID 1 (the
+/// `rabbitmq-server` shell wrapper) ignores SIGTERM, so that ends in a SIGKILL, and a
+/// RabbitMQ 3.10 node killed soon after declaring a quorum queue can come back with the
+/// queue unable to elect a leader: a broker failure mode, not the outage under test.
+async fn stop_broker_cleanly(
+    docker: &testcontainers::bollard::Docker,
+    id: &str,
+) -> Result<(), testcontainers::bollard::errors::Error> {
+    use futures::StreamExt;
+    use testcontainers::bollard::exec::StartExecResults;
+    let exec = docker
+        .create_exec(
+            id,
+            testcontainers::bollard::models::ExecConfig {
+                cmd: Some(vec!["rabbitmqctl".into(), "stop".into()]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?;
+    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await?
+    {
+        // Drained to the end: the command has finished when its output ends.
+        while let Some(chunk) = output.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    }
+    // Already stopped (the node's exit ends the container) or not: stopped after this.
+    match docker
+        .stop_container(
+            id,
+            Some(StopContainerOptions {
+                t: Some(5),
+                ..Default::default()
+            }),
+        )
+        .await
+    {
+        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 304,
+            ..
+        }) => Ok(()),
+        other => other,
+    }
 }
 
 /// Sets the fault of the proxy on the link from `from` to `to`.
