@@ -27,8 +27,23 @@ pub(crate) async fn channel() -> Result<(Connection, Channel), String> {
 }
 
 /// Publishes `body` with `message_id` to the order events exchange and waits for the
-/// broker's confirm.
+/// broker's confirm. A nack means the broker took no responsibility for the message
+/// (for example a queue it was routed to was being deleted): it is published again, as
+/// any publisher with confirms does, for up to 10 seconds. Consumers deduplicate by
+/// message id, so a copy that did arrive despite the nack changes nothing.
 pub(crate) async fn publish(routing_key: &str, message_id: &str, body: &[u8]) -> StepResult {
+    wait::until(Duration::from_secs(10), || async move {
+        match publish_once(routing_key, message_id, body).await? {
+            true => Ok(Some(())),
+            false => Err("the broker nacked every attempt".to_string()),
+        }
+    })
+    .await
+    .map_err(|seen| format!("publishing message {message_id} to {routing_key}: {seen}"))
+}
+
+/// One publish with confirms: whether the broker acked it.
+async fn publish_once(routing_key: &str, message_id: &str, body: &[u8]) -> Result<bool, String> {
     let (conn, ch) = channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
@@ -49,11 +64,10 @@ pub(crate) async fn publish(routing_key: &str, message_id: &str, body: &[u8]) ->
         .await
         .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
     let _ = conn.close(200, "done".into()).await;
-    if confirm.is_ack() {
-        Ok(())
-    } else {
-        Err("the broker nacked the message".into())
+    if !confirm.is_ack() {
+        eprintln!("qalens: the broker nacked message {message_id}; publishing it again");
     }
+    Ok(confirm.is_ack())
 }
 
 #[when(
