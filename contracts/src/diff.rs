@@ -40,41 +40,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// What a contract describes. To be unified with `schema::Kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// An HTTP request body: what the receiver accepts.
-    Request,
-    /// An HTTP response body: what the producer guarantees.
-    Response,
-    /// An AMQP message body: what the publisher guarantees.
-    Message,
-    /// HTTP request headers: what the receiver accepts.
-    Headers,
-}
+pub use crate::schema::Kind;
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Response => "response",
-            Kind::Message => "message",
-            Kind::Headers => "headers",
-        }
-    }
-
-    /// Whether the schema describes what a receiver accepts (true) or what a producer
-    /// guarantees to its readers (false).
-    fn describes_receiver(self) -> bool {
-        matches!(self, Kind::Request | Kind::Headers)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Whether the schema describes what a receiver accepts (true) or what a producer
+/// guarantees to its readers (false).
+fn describes_receiver(kind: Kind) -> bool {
+    matches!(kind, Kind::Request | Kind::Headers)
 }
 
 /// Whether a change can break a party that still follows the old schema.
@@ -443,8 +414,8 @@ impl Effect {
         let breaking = match self {
             Effect::Neutral => false,
             Effect::Both => true,
-            Effect::Narrows => kind.describes_receiver(),
-            Effect::Widens => !kind.describes_receiver(),
+            Effect::Narrows => describes_receiver(kind),
+            Effect::Widens => !describes_receiver(kind),
         };
         if breaking {
             Compat::Breaking

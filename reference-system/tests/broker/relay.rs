@@ -122,8 +122,11 @@ pub async fn events_of(
             .cloned()
             .collect()
     };
+    // Polled like `eventually` does (the reads accumulate, so it cannot use it as is).
     let end = tokio::time::Instant::now() + DEADLINE;
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
     loop {
+        ticks.tick().await;
         read.extend(take_all(channel, queue).await);
         let mine = about(read);
         if mine.len() >= count {
@@ -134,7 +137,6 @@ pub async fn events_of(
             "not {count} events of order {} within {DEADLINE:?}; read: {read:#?}",
             order.id
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
