@@ -3,7 +3,6 @@
 //! consumers' handling of every contract example, each checked against the versioned
 //! JSON Schemas in `contracts/schemas`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use contracts::schema::{Contract, Kind, Registry};
@@ -11,7 +10,6 @@ use cucumber::{given, then, when};
 use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -29,25 +27,8 @@ fn contract(name: &str, version: u32) -> Result<&'static Contract, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A request as the fault proxy on a link recorded it.
-#[derive(Debug, Clone, Deserialize)]
-struct Recorded {
-    seq: u64,
-    method: String,
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: String,
-}
-
-impl std::fmt::Display for Recorded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{} {} {}", self.seq, self.method, self.path)?;
-        if !self.body.is_empty() {
-            write!(f, " {}", self.body)?;
-        }
-        Ok(())
-    }
-}
+// A request as the fault proxy on a link recorded it.
+use contracts::RecordedRequest as Recorded;
 
 /// Every request the proxy on the link from `from` to `to` recorded, oldest first.
 async fn recorded(from: &str, to: &str) -> Result<Vec<Recorded>, String> {
@@ -428,6 +409,8 @@ async fn publish_broken_example(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
