@@ -9,6 +9,7 @@
 //! teardown), [`steps`] are the clients and checks, [`runner`] drives cucumber and the
 //! reports, [`cleanup`] guarantees that no container outlives its run.
 
+pub mod attach;
 pub mod bench;
 pub mod catalog;
 pub mod cleanup;

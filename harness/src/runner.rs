@@ -12,6 +12,7 @@ use cucumber::tag::Ext as _;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
+use crate::attach::AttachLogs;
 use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
@@ -209,9 +210,11 @@ async fn run_scenarios(
         containers: topo.container_ids(),
         switched_defects: topo.switched_defects(),
     });
-    let reports = writer::JUnit::for_tee(junit, 0)
-        .tee::<QaWorld, _>(writer::Json::for_tee(json))
-        .normalized::<QaWorld>();
+    // Failed scenarios get the logs their components wrote attached to both reports.
+    let reports = AttachLogs::new(
+        writer::JUnit::for_tee(junit, 0).tee::<QaWorld, _>(writer::Json::for_tee(json)),
+    )
+    .normalized::<QaWorld>();
     let writer = Progress::new(summary).tee::<QaWorld, _>(reports);
     QaWorld::cucumber::<PathBuf>()
         .with_parser(FeatureFiles)
