@@ -46,15 +46,16 @@ fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> (String, usi
     (path, scenario.position.line, scenario.position.col)
 }
 
+/// A scenario event with where it happened: feature, rule, scenario, event.
+type ScenarioEvent<'a, W> = (
+    &'a event::Source<gherkin::Feature>,
+    Option<&'a event::Source<gherkin::Rule>>,
+    &'a event::Source<gherkin::Scenario>,
+    &'a event::RetryableScenario<W>,
+);
+
 /// The scenario a Cucumber event is about, with its event.
-fn scenario_event<W>(
-    value: &Cucumber<W>,
-) -> Option<(
-    &event::Source<gherkin::Feature>,
-    Option<&event::Source<gherkin::Rule>>,
-    &event::Source<gherkin::Scenario>,
-    &event::RetryableScenario<W>,
-)> {
+fn scenario_event<W>(value: &Cucumber<W>) -> Option<ScenarioEvent<'_, W>> {
     match value {
         Cucumber::Feature(f, Feature::Scenario(sc, ev)) => Some((f, None, sc, ev)),
         Cucumber::Feature(f, Feature::Rule(r, Rule::Scenario(sc, ev))) => {
