@@ -136,6 +136,16 @@ pub async fn run(
     Ok(matrix)
 }
 
+fn report_variant(v: &Variant) {
+    println!(
+        "qalens selftest: {}: {} of {} scenarios failed ({:.0} s)",
+        v.name,
+        v.failed.values().map(Vec::len).sum::<usize>(),
+        v.scenarios,
+        v.seconds
+    );
+}
+
 async fn matrix_on(
     docker: &Docker,
     shared: &Topology,
@@ -149,6 +159,7 @@ async fn matrix_on(
         &runner::run_on(docker, shared, options).await?,
         started,
     );
+    report_variant(&correct);
     let mut variants = vec![];
     for d in defects {
         println!("qalens selftest: variant {d}");
@@ -174,12 +185,7 @@ async fn matrix_on(
             Err(e) => return Err(e.into()),
         };
         let v = variant(d, &summary, started);
-        println!(
-            "qalens selftest: {d}: {} of {} scenarios failed ({:.0} s)",
-            v.failed.values().map(Vec::len).sum::<usize>(),
-            v.scenarios,
-            v.seconds
-        );
+        report_variant(&v);
         variants.push(v);
     }
     let false_alarms = correct.failed.values().flatten().cloned().collect();
