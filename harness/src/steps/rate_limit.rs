@@ -105,6 +105,9 @@ async fn paced(world: &mut QaWorld, n: usize, path: String, every_ms: u64) -> St
     let call = Call::new(world, "GET", Target::FrontDoor, &path)?;
     // The pacing is the traffic pattern under test, not a wait for a condition.
     let mut ticks = tokio::time::interval(Duration::from_millis(every_ms));
+    // A slow response must not make the next requests go out in a catch-up burst: the
+    // gaps may only grow, never shrink, so a loaded machine cannot fake a stricter limiter.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch = Vec::with_capacity(n);
     for _ in 0..n {
         ticks.tick().await;

@@ -283,8 +283,12 @@ async fn rate_limit(
         quota
     };
     // DEFECT(racy-limiter): read the count, then increment it in a second round trip.
+    // It keeps the limiter's timeout: the defect is the race, not a hang when Redis is gone.
     let decision = if defects::on(Defect::RacyLimiter) {
-        racy_check(state, &key, &enforced).await
+        let timeout = state.limiter.timeout();
+        tokio::time::timeout(timeout, racy_check(state, &key, &enforced))
+            .await
+            .unwrap_or(Err(ratelimit::LimiterError::Timeout(timeout)))
     } else {
         state.limiter.check(&key, algorithm, &enforced).await
     };

@@ -170,6 +170,11 @@ impl Limiter {
         &self.prefix
     }
 
+    /// How long a check waits for Redis before giving up.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The Redis key for `key` under `algorithm` (for the fixed window, the window index
     /// is appended to it).
     pub fn redis_key(&self, algorithm: Algorithm, key: &str) -> String {
