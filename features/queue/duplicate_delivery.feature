@@ -6,6 +6,14 @@ Feature: A duplicated delivery has exactly one effect
     When an OrderConfirmed event for a new order of the client is delivered twice
     Then within 10 seconds exactly 1 confirmation email exists for the order
 
+  Scenario: An event redelivered after its email was sent sends no second email
+    Given a free client "late-duplicate"
+    When an OrderConfirmed event for a new order of the client is published
+    Then within 10 seconds exactly 1 confirmation email exists for the order
+    When the last message is published again
+    And a sentinel event is published after the others
+    Then within 10 seconds exactly 1 confirmation email exists for the order
+
   @serial
   Scenario: A consumer that crashes after the work but before the ack sends one email
     Given a free client "crash-before-ack"

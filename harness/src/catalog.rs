@@ -205,8 +205,18 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Publish a raw body (with a fresh message id) to the order events exchange.",
+        description: "Publish a raw body to the order events exchange, with a fresh message id and content type application/json.",
         example: "When the message \"not json\" is published to the order events exchange with routing key \"order.confirmed\"",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish any body to any exchange. An optional table of | property | value | rows sets `message-id` (made unique to the scenario; `(none)` sends none), `content-type` and `header NAME`; by default a fresh message id and no content type. A message no queue receives fails the step.",
+        example: "When the message '{\"hello\": 1}' is published to the exchange \"orders.events\" with routing key \"order.confirmed\"",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish the scenario's last message again, byte for byte: same exchange, routing key, message id, headers and body (a redelivery).",
+        example: "When the last message is published again",
     },
     StepDoc {
         domain: "queue",
@@ -220,7 +230,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Wait until the last published message is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; it is taken out.",
+        description: "Wait until the scenario's last message (one copy of it) is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; that copy is taken out.",
         example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
     },
     StepDoc {

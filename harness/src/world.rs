@@ -83,8 +83,8 @@ pub struct QaWorld {
     pub order: Option<OrderView>,
     /// Every order this scenario created.
     pub orders: Vec<OrderView>,
-    /// The message id of the last message the scenario published.
-    pub message_id: Option<String>,
+    /// The last message the scenario published (not counting sentinels).
+    pub message: Option<crate::steps::queue::Outgoing>,
     /// An order whose email proves that every message published before it was handled.
     pub sentinel: Option<OrderView>,
     /// Faults in effect, undone at the end of the scenario.
@@ -134,7 +134,7 @@ impl std::fmt::Debug for EventRecorder {
 }
 
 impl QaWorld {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         Self {
             scenario_id: format!("s{}", &id[..8]),
@@ -143,7 +143,7 @@ impl QaWorld {
             batch: vec![],
             order: None,
             orders: vec![],
-            message_id: None,
+            message: None,
             sentinel: None,
             faults: vec![],
             events: None,

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::StepResult;
 use super::faults::link_url;
 use super::orders::{current_order, emails_for};
-use super::queue::{channel, publish, publish_sentinel, take_from};
+use super::queue::{Outgoing, channel, publish, publish_sentinel, take_from};
 use crate::wait;
 use crate::world::{EventRecorder, QaWorld, RecordedEvent};
 
@@ -274,7 +274,7 @@ fn fresh_example(example: &Value, customer: &str) -> Value {
 }
 
 /// Publishes `body` as the message contract `c` describes.
-async fn publish_example(c: &Contract, body: &Value) -> Result<String, String> {
+async fn publish_example(c: &Contract, body: &Value) -> Result<Outgoing, String> {
     let key = c
         .routing_key
         .as_deref()
@@ -284,8 +284,9 @@ async fn publish_example(c: &Contract, body: &Value) -> Result<String, String> {
         .and_then(Value::as_str)
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
     let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-    publish(key, &id, &bytes).await?;
-    Ok(id)
+    let msg = Outgoing::event(key, &id, bytes);
+    publish(&msg).await?;
+    Ok(msg)
 }
 
 #[when(expr = "every example of every message contract is published for the client")]
@@ -300,7 +301,7 @@ async fn publish_all_examples(world: &mut QaWorld) -> StepResult {
             let body = fresh_example(example, &customer);
             c.validate(&body)
                 .map_err(|v| format!("a fresh copy of an example of {} is invalid: {v}", c.id()))?;
-            let id = publish_example(c, &body).await?;
+            let id = publish_example(c, &body).await?.key;
             world.examples.push((c.id(), id, body));
         }
     }
@@ -403,7 +404,7 @@ async fn publish_broken_example(
             c.id()
         ));
     }
-    world.message_id = Some(publish_example(c, &body).await?);
+    world.message = Some(publish_example(c, &body).await?);
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use contracts::{OrderConfirmed, OrderEvent, OrderStatus, OrderView};
+use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use lapin::options::{
     BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
@@ -26,69 +27,212 @@ pub(crate) async fn channel() -> Result<(Connection, Channel), String> {
     Ok((conn, ch))
 }
 
-/// Publishes `body` with `message_id` to the order events exchange and waits for the
-/// broker's confirm. A nack means the broker took no responsibility for the message
-/// (for example a queue it was routed to was being deleted): it is published again, as
-/// any publisher with confirms does, for up to 10 seconds. Consumers deduplicate by
-/// message id, so a copy that did arrive despite the nack changes nothing.
-pub(crate) async fn publish(routing_key: &str, message_id: &str, body: &[u8]) -> StepResult {
+/// A message as the harness publishes it, kept as the scenario's last message so a step
+/// can publish it again or find it in a dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub exchange: String,
+    pub routing_key: String,
+    /// `None` publishes the message without a message-id property.
+    pub message_id: Option<String>,
+    pub content_type: Option<String>,
+    /// Application headers, as strings.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Unique to the message; travels in the [`KEY_HEADER`] header so the harness finds
+    /// the message again (for example in a dead-letter queue) even without a message id.
+    pub key: String,
+}
+
+/// The header that carries [`Outgoing::key`].
+pub const KEY_HEADER: &str = "qalens-message";
+
+impl Outgoing {
+    /// A JSON event on the order events exchange whose message id is `id`.
+    pub fn event(routing_key: &str, id: &str, body: Vec<u8>) -> Self {
+        Self {
+            exchange: contracts::ORDER_EVENTS_EXCHANGE.into(),
+            routing_key: routing_key.into(),
+            message_id: Some(id.into()),
+            content_type: Some("application/json".into()),
+            headers: vec![],
+            body,
+            key: id.into(),
+        }
+    }
+
+    fn properties(&self) -> BasicProperties {
+        let mut headers = FieldTable::default();
+        for (name, value) in &self.headers {
+            headers.insert(
+                name.as_str().into(),
+                AMQPValue::LongString(value.as_str().into()),
+            );
+        }
+        headers.insert(
+            KEY_HEADER.into(),
+            AMQPValue::LongString(self.key.as_str().into()),
+        );
+        let mut props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        if let Some(id) = &self.message_id {
+            props = props.with_message_id(id.as_str().into());
+        }
+        if let Some(ct) = &self.content_type {
+            props = props.with_content_type(ct.as_str().into());
+        }
+        props
+    }
+}
+
+/// Publishes `msg` and waits for the broker's confirm. A nack means the broker took no
+/// responsibility for the message (for example a queue it was routed to was being
+/// deleted): it is published again, as any publisher with confirms does, for up to 10
+/// seconds. Consumers deduplicate by message id, so a copy that did arrive despite the
+/// nack changes nothing. The message is mandatory: one that no queue would receive is an
+/// error, not a silent drop.
+pub(crate) async fn publish(msg: &Outgoing) -> StepResult {
     wait::until(Duration::from_secs(10), || async move {
-        match publish_once(routing_key, message_id, body).await? {
+        match publish_once(msg).await? {
             true => Ok(Some(())),
             false => Err("the broker nacked every attempt".to_string()),
         }
     })
     .await
-    .map_err(|seen| format!("publishing message {message_id} to {routing_key}: {seen}"))
+    .map_err(|seen| {
+        format!(
+            "publishing message {} to exchange {:?} with routing key {:?}: {seen}",
+            msg.key, msg.exchange, msg.routing_key
+        )
+    })
 }
 
 /// One publish with confirms: whether the broker acked it.
-async fn publish_once(routing_key: &str, message_id: &str, body: &[u8]) -> Result<bool, String> {
+async fn publish_once(msg: &Outgoing) -> Result<bool, String> {
     let (conn, ch) = channel().await?;
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
         .map_err(|e| e.to_string())?;
-    let confirm = ch
-        .basic_publish(
-            contracts::ORDER_EVENTS_EXCHANGE.into(),
-            routing_key.into(),
-            BasicPublishOptions::default(),
-            body,
-            BasicProperties::default()
-                .with_message_id(message_id.into())
-                .with_content_type("application/json".into())
-                .with_delivery_mode(2),
+    let confirmed = async {
+        ch.basic_publish(
+            msg.exchange.as_str().into(),
+            msg.routing_key.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            &msg.body,
+            msg.properties(),
         )
         .await
         .map_err(|e| format!("publishing failed: {e}"))?
         .await
-        .map_err(|e| format!("the broker did not confirm the message: {e}"))?;
-    let _ = conn.close(200, "done".into()).await;
-    if !confirm.is_ack() {
-        eprintln!("qalens: the broker nacked message {message_id}; publishing it again");
+        .map_err(|e| format!("the broker did not confirm the message: {e}"))
     }
-    Ok(confirm.is_ack())
+    .await;
+    let _ = conn.close(200, "done".into()).await;
+    let confirm = confirmed?;
+    if !confirm.is_ack() {
+        eprintln!(
+            "qalens: the broker nacked message {}; publishing it again",
+            msg.key
+        );
+        return Ok(false);
+    }
+    if confirm.take_message().is_some() {
+        return Err(
+            "no queue is bound for this routing key: the broker returned the message".into(),
+        );
+    }
+    Ok(true)
+}
+
+/// The rows of a step's optional table of message properties: `message-id` (made unique
+/// to the scenario; `(none)` publishes without one), `content-type`, `header NAME`.
+fn apply_properties(scope: &QaWorld, msg: &mut Outgoing, rows: &[Vec<String>]) -> StepResult {
+    for row in rows {
+        let [name, value] = row.as_slice() else {
+            return Err(format!(
+                "each row of the table is | property | value |, got {} cell(s): {row:?}",
+                row.len()
+            ));
+        };
+        match name.trim() {
+            "message-id" if value.trim() == "(none)" => msg.message_id = None,
+            "message-id" => msg.message_id = Some(scope.scoped(value.trim())),
+            "content-type" => msg.content_type = Some(value.trim().to_string()),
+            other => match other.strip_prefix("header ") {
+                Some(header) if !header.trim().is_empty() => msg
+                    .headers
+                    .push((header.trim().to_string(), value.to_string())),
+                _ => {
+                    return Err(format!(
+                        "unknown message property {other:?}: use message-id, content-type or header NAME"
+                    ));
+                }
+            },
+        }
+    }
+    Ok(())
 }
 
 #[when(
     expr = "the message {string} is published to the order events exchange with routing key {string}"
 )]
 async fn publish_raw(world: &mut QaWorld, body: String, routing_key: String) -> StepResult {
-    let id = world.scoped("message");
-    publish(&routing_key, &id, body.as_bytes()).await?;
-    world.message_id = Some(id);
+    let key = world.scoped(&format!("message-{}", Uuid::now_v7().simple()));
+    let msg = Outgoing::event(&routing_key, &key, body.into_bytes());
+    publish(&msg).await?;
+    world.message = Some(msg);
     Ok(())
 }
 
+#[when(
+    expr = "the message {string} is published to the exchange {string} with routing key {string}"
+)]
+async fn publish_raw_to(
+    world: &mut QaWorld,
+    step: &Step,
+    body: String,
+    exchange: String,
+    routing_key: String,
+) -> StepResult {
+    let key = world.scoped(&format!("message-{}", Uuid::now_v7().simple()));
+    let mut msg = Outgoing {
+        exchange,
+        routing_key,
+        message_id: Some(key.clone()),
+        content_type: None,
+        headers: vec![],
+        body: body.into_bytes(),
+        key,
+    };
+    let rows = step.table.as_ref().map_or(&[][..], |t| &t.rows[..]);
+    apply_properties(world, &mut msg, rows)?;
+    publish(&msg).await?;
+    world.message = Some(msg);
+    Ok(())
+}
+
+#[when(expr = "the last message is published again")]
+async fn publish_again(world: &mut QaWorld) -> StepResult {
+    let msg = world
+        .message
+        .clone()
+        .ok_or("no message was published before this step")?;
+    publish(&msg).await
+}
+
 /// An `OrderConfirmed` event for a new order of the client (the order exists only in the
-/// event), set as the scenario's current order.
-fn confirmed_event(world: &mut QaWorld) -> Result<(String, Vec<u8>), String> {
+/// event), set as the scenario's current order and last message.
+fn confirmed_event(world: &mut QaWorld) -> Result<Outgoing, String> {
     let client = world.client()?.id.clone();
     confirmed_event_for(world, client)
 }
 
 /// Like [`confirmed_event`], for `customer`.
-fn confirmed_event_for(world: &mut QaWorld, client: String) -> Result<(String, Vec<u8>), String> {
+fn confirmed_event_for(world: &mut QaWorld, client: String) -> Result<Outgoing, String> {
     let order_id = Uuid::now_v7();
     let event = OrderEvent::OrderConfirmed(OrderConfirmed {
         event_id: Uuid::now_v7(),
@@ -107,42 +251,43 @@ fn confirmed_event_for(world: &mut QaWorld, client: String) -> Result<(String, V
         status: OrderStatus::Confirmed,
         reason: None,
     });
-    let id = event.event_id().to_string();
-    world.message_id = Some(id.clone());
-    Ok((id, serde_json::to_vec(&event).map_err(|e| e.to_string())?))
+    let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
+    let msg = Outgoing::event(
+        contracts::routing::ORDER_CONFIRMED,
+        &event.event_id().to_string(),
+        body,
+    );
+    world.message = Some(msg.clone());
+    Ok(msg)
 }
 
 #[when(expr = "an OrderConfirmed event for a new order of the client is published")]
 async fn publish_confirmed(world: &mut QaWorld) -> StepResult {
-    let (id, body) = confirmed_event(world)?;
-    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await
+    let msg = confirmed_event(world)?;
+    publish(&msg).await
 }
 
 /// Publishes a sentinel OrderConfirmed event behind everything published so far: the
 /// consumer handles its queue in order, so once the sentinel's email exists, every
-/// earlier message has been handled. The scenario's current order stays as it was.
+/// earlier message has been handled. The scenario's current order and last message stay
+/// as they were.
 pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
-    let (current, message_id) = (world.order.clone(), world.message_id.clone());
+    let (current, message) = (world.order.clone(), world.message.clone());
     // Its own recipient, so no test aid keyed on the client's name touches it.
     let recipient = world.scoped("sentinel");
-    let (sentinel_id, sentinel_body) = confirmed_event_for(world, recipient)?;
-    publish(
-        contracts::routing::ORDER_CONFIRMED,
-        &sentinel_id,
-        &sentinel_body,
-    )
-    .await?;
+    let sentinel = confirmed_event_for(world, recipient)?;
+    publish(&sentinel).await?;
     world.sentinel = world.order.take();
     world.order = current;
-    world.message_id = message_id;
+    world.message = message;
     Ok(())
 }
 
 #[when(expr = "an OrderConfirmed event for a new order of the client is delivered twice")]
 async fn publish_twice(world: &mut QaWorld) -> StepResult {
-    let (id, body) = confirmed_event(world)?;
-    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
-    publish(contracts::routing::ORDER_CONFIRMED, &id, &body).await?;
+    let msg = confirmed_event(world)?;
+    publish(&msg).await?;
+    publish(&msg).await?;
     publish_sentinel(world).await
 }
 
@@ -171,12 +316,19 @@ fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
     Some((reason, count))
 }
 
-/// Looks through `queue` for the message with `message_id`; takes it out when found and
-/// puts every other message back. Returns its x-death reason and count.
-pub(crate) async fn take_from(
-    queue: &str,
-    message_id: &str,
-) -> Result<Option<(String, i64)>, String> {
+/// The [`KEY_HEADER`] of a delivered message, if it has one.
+fn key_of(props: &BasicProperties) -> Option<String> {
+    match props.headers().as_ref()?.inner().get(KEY_HEADER)? {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        _ => None,
+    }
+}
+
+/// Looks through `queue` for the message with `key` (its [`KEY_HEADER`] or, for a message
+/// published by another party, its message id); takes it out when found and puts every
+/// other message back. Returns its x-death reason and count.
+pub(crate) async fn take_from(queue: &str, key: &str) -> Result<Option<(String, i64)>, String> {
     let (conn, ch) = channel().await?;
     let mut found = None;
     let mut others = vec![];
@@ -188,13 +340,9 @@ pub(crate) async fn take_from(
         else {
             break;
         };
-        let id = msg
-            .delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|m| m.as_str().to_string());
-        if id.as_deref() == Some(message_id) {
+        let props = &msg.delivery.properties;
+        let id = props.message_id().as_ref().map(|m| m.as_str());
+        if key_of(props).as_deref() == Some(key) || id == Some(key) {
             let death = msg
                 .delivery
                 .properties
@@ -229,8 +377,9 @@ pub(crate) async fn take_from(
 )]
 async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String) -> StepResult {
     let id = world
-        .message_id
-        .clone()
+        .message
+        .as_ref()
+        .map(|m| m.key.clone())
         .ok_or("no message was published before this step")?;
     let (seen_reason, count) = wait::until(Duration::from_secs(seconds), || {
         let (queue, id) = (queue.clone(), id.clone());
@@ -284,4 +433,76 @@ async fn queue_depth(_world: &mut QaWorld, seconds: u64, queue: String, n: u32) 
     .map_err(|seen| {
         format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(cells: &[[&str; 2]]) -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    fn raw() -> Outgoing {
+        Outgoing {
+            exchange: "orders.events".into(),
+            routing_key: "order.confirmed".into(),
+            message_id: Some("fresh".into()),
+            content_type: None,
+            headers: vec![],
+            body: b"x".to_vec(),
+            key: "k-1".into(),
+        }
+    }
+
+    #[test]
+    fn the_table_sets_message_id_content_type_and_headers() {
+        let world = QaWorld::new();
+        let mut msg = raw();
+        apply_properties(
+            &world,
+            &mut msg,
+            &rows(&[
+                ["message-id", " dup-1 "],
+                ["content-type", "text/plain"],
+                ["header x-producer ", "legacy billing"],
+            ]),
+        )
+        .unwrap();
+        assert_eq!(msg.message_id, Some(world.scoped("dup-1")));
+        assert_eq!(msg.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            msg.headers,
+            vec![("x-producer".to_string(), "legacy billing".to_string())]
+        );
+        let props = msg.properties();
+        assert_eq!(key_of(&props).as_deref(), Some("k-1"));
+        assert_eq!(
+            props.message_id().as_ref().map(|m| m.as_str().to_string()),
+            Some(world.scoped("dup-1"))
+        );
+
+        apply_properties(&world, &mut msg, &rows(&[["message-id", "(none)"]])).unwrap();
+        assert_eq!(msg.message_id, None);
+        assert!(msg.properties().message_id().is_none());
+        // Without a message id the key header still finds the message.
+        assert_eq!(key_of(&msg.properties()).as_deref(), Some("k-1"));
+    }
+
+    #[test]
+    fn unknown_properties_and_malformed_rows_are_errors() {
+        let world = QaWorld::new();
+        let err = apply_properties(&world, &mut raw(), &rows(&[["priority", "9"]])).unwrap_err();
+        assert!(
+            err.contains("unknown message property \"priority\""),
+            "{err}"
+        );
+        let err = apply_properties(&world, &mut raw(), &rows(&[["header ", "v"]])).unwrap_err();
+        assert!(err.contains("unknown message property"), "{err}");
+        let err = apply_properties(&world, &mut raw(), &[vec!["message-id".into()]]).unwrap_err();
+        assert!(err.contains("| property | value |"), "{err}");
+    }
 }
