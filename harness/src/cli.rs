@@ -48,6 +48,10 @@ pub enum Command {
         /// endpoints and the command that removes it.
         #[arg(long)]
         keep_on_failure: bool,
+        /// Run features, rules and scenarios in a shuffled order, to prove they do not
+        /// depend on each other; the seed is printed, and `--shuffle SEED` repeats an order.
+        #[arg(long, value_name = "SEED")]
+        shuffle: Option<Option<u64>>,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -172,6 +176,7 @@ pub async fn dispatch(command: Command) -> u8 {
             concurrency,
             defects,
             keep_on_failure,
+            shuffle,
         } => {
             let paths = if paths.is_empty() {
                 vec![PathBuf::from("features")]
@@ -186,6 +191,7 @@ pub async fn dispatch(command: Command) -> u8 {
                     json,
                     concurrency,
                     keep_on_failure,
+                    shuffle: shuffle.map(|seed| seed.unwrap_or_else(random_seed)),
                 },
                 &defects,
             )
@@ -397,6 +403,15 @@ async fn remove_leftovers(run_id: &str) {
         }
         Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
     }
+}
+
+/// A seed for `--shuffle` without one: different on every run.
+pub fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // Spread nearby clock values apart, so two runs started together differ.
+    nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
 }
 
 async fn run_command(options: RunOptions, defects: &[String]) -> u8 {

@@ -36,6 +36,9 @@ pub struct RunOptions {
     /// Leave the topology running when a scenario failed (it must have been started
     /// with the `qalens.keep` label so no sweep removes it).
     pub keep_on_failure: bool,
+    /// Run the scenarios in the order this seed shuffles them into (features, rules and
+    /// scenarios); `None` keeps file order.
+    pub shuffle: Option<u64>,
 }
 
 /// What a run did.
@@ -216,8 +219,15 @@ async fn run_scenarios(
     )
     .normalized::<QaWorld>();
     let writer = Progress::new(summary).tee::<QaWorld, _>(reports);
+    if let Some(seed) = options.shuffle {
+        println!(
+            "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"
+        );
+    }
     QaWorld::cucumber::<PathBuf>()
-        .with_parser(FeatureFiles)
+        .with_parser(FeatureFiles {
+            shuffle: options.shuffle,
+        })
         .with_writer(writer)
         .with_default_cli()
         .fail_on_skipped()

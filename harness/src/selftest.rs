@@ -126,6 +126,7 @@ pub async fn run(
         json: None,
         concurrency: 16,
         keep_on_failure: false,
+        shuffle: None,
     };
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env()?).await?;

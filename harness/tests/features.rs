@@ -1,6 +1,9 @@
 //! Runs every feature file against the reference system, as `qalens run features` does,
 //! so that `cargo test --workspace` exercises the same scenarios as CI.
 //!
+//! The scenarios run in a shuffled order, a new one each time (the seed is printed), so
+//! every `cargo test` also checks that no scenario depends on another having run before
+//! it. `QALENS_SHUFFLE=SEED` repeats an order, `QALENS_SHUFFLE=off` keeps file order.
 //! `QALENS_TAGS` narrows the run with a tag expression.
 
 use std::path::PathBuf;
@@ -16,6 +19,14 @@ fn main() -> ExitCode {
         concurrency: 16,
         keep_on_failure: false,
         defects: vec![],
+        shuffle: match std::env::var("QALENS_SHUFFLE").ok().as_deref() {
+            Some("off") => None,
+            Some(seed) if !seed.is_empty() => Some(Some(
+                seed.parse()
+                    .expect("QALENS_SHUFFLE is `off` or a seed (an unsigned integer)"),
+            )),
+            _ => Some(None),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
