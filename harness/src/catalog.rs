@@ -255,12 +255,12 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
-        description: "Put a network fault on a link through its fault proxy (links: orders to payments, orders to inventory, gateway to inventory): added latency per chunk of traffic. Undone when the scenario ends.",
+        description: "Put a network fault on a link through its fault proxy (links the topology proxies: by default orders to payments, orders to inventory, gateway to inventory, gateway to redis and orders to rabbitmq; QALENS_LINKS sets them): added latency per chunk of traffic. Undone when the scenario ends.",
         example: "When the link from orders to payments adds 3000 ms of latency",
     },
     StepDoc {
         domain: "faults",
-        description: "Black-hole a link (connections hang), reset its connections, or heal it.",
+        description: "Black-hole a link (connections hang; bytes are held, as in a network partition, and flow again when the link heals), reset its connections, or heal it.",
         example: "When the link from gateway to inventory black-holes traffic",
     },
     StepDoc {
@@ -285,7 +285,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "contracts",
-        description: "Every request one service sent another for this scenario's order (or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Links: orders to payments, orders to inventory, gateway to inventory.",
+        description: "Every request one service sent another for this scenario's order (or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Any proxied HTTP link (by default orders to payments, orders to inventory, gateway to inventory).",
         example: "Then the request orders sent to payments conforms to contract ChargeRequest v1",
     },
     StepDoc {

@@ -35,18 +35,66 @@ pub enum Component {
     Gateway(u8),
     /// nginx in front of the gateway replicas.
     Frontdoor,
-    /// A fault proxy on the link [`LINKS`]`[i]`.
+    /// A fault proxy on the link [`KNOWN_LINKS`]`[i]`.
     Link(u8),
 }
 
-/// The links a fault proxy sits on, as (caller, callee). The caller reaches the callee
-/// only through the proxy (`link-<caller>-<callee>`), so a network fault on the link
-/// touches that traffic and nothing else.
-pub const LINKS: [(&str, &str); 3] = [
-    ("orders", "payments"),
-    ("orders", "inventory"),
-    ("gateway", "inventory"),
+/// Every link a fault proxy can sit on, as (caller, callee, the callee's port): each
+/// kind of connection one
+/// component opens to another (`gateway` stands for every replica). The caller of a
+/// proxied link reaches the callee only
+/// through the proxy (`link-<caller>-<callee>`), so a network fault on the link touches
+/// that traffic and nothing else. The proxy works on TCP, so HTTP, AMQP and Redis links
+/// are all alike to it.
+pub const KNOWN_LINKS: [(&str, Component, u16); 9] = [
+    ("orders", Component::Payments, SERVICE_PORT),
+    ("orders", Component::Inventory, SERVICE_PORT),
+    ("gateway", Component::Inventory, SERVICE_PORT),
+    ("gateway", Component::Redis, 6379),
+    ("gateway", Component::Orders, SERVICE_PORT),
+    ("gateway", Component::Payments, SERVICE_PORT),
+    ("orders", Component::Rabbitmq, 5672),
+    ("email", Component::Rabbitmq, 5672),
+    ("analytics", Component::Rabbitmq, 5672),
 ];
+
+/// The links proxied when `QALENS_LINKS` is unset: the ones the shipped features use.
+pub const DEFAULT_LINKS: &str =
+    "orders-payments,orders-inventory,gateway-inventory,gateway-redis,orders-rabbitmq";
+
+/// The name of a link (`orders-payments`), as in `QALENS_LINKS` and container names.
+pub fn link_name(i: u8) -> String {
+    let (from, to, _) = KNOWN_LINKS[usize::from(i)];
+    format!("{from}-{to}")
+}
+
+/// Parses `QALENS_LINKS`: comma-separated link names, `all`, or `none`.
+pub fn parse_links(spec: &str) -> Result<Vec<u8>, String> {
+    let spec = spec.trim();
+    if spec == "all" {
+        return Ok((0..KNOWN_LINKS.len() as u8).collect());
+    }
+    let mut links = vec![];
+    for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "none" {
+            continue;
+        }
+        let i = (0..KNOWN_LINKS.len() as u8)
+            .find(|i| link_name(*i) == name)
+            .ok_or_else(|| {
+                let known: Vec<String> = (0..KNOWN_LINKS.len() as u8).map(link_name).collect();
+                format!(
+                    "unknown link {name:?}; known links: {} (or all, none)",
+                    known.join(", ")
+                )
+            })?;
+        if !links.contains(&i) {
+            links.push(i);
+        }
+    }
+    links.sort_unstable();
+    Ok(links)
+}
 
 impl std::fmt::Display for Component {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,15 +115,13 @@ impl Component {
             Component::Analytics => "analytics".into(),
             Component::Gateway(n) => format!("gateway-{n}"),
             Component::Frontdoor => "frontdoor".into(),
-            Component::Link(i) => {
-                let (from, to) = LINKS[usize::from(i)];
-                format!("link-{from}-{to}")
-            }
+            Component::Link(i) => format!("link-{}", link_name(i)),
         }
     }
 
-    /// Every component of a topology with `gateways` replicas, in start order.
-    pub fn all(gateways: u8) -> Vec<Component> {
+    /// Every component of a topology with `gateways` replicas and fault proxies on
+    /// `links` (indices into [`KNOWN_LINKS`]), in start order.
+    pub fn all(gateways: u8, links: &[u8]) -> Vec<Component> {
         let mut v = vec![
             Component::Rabbitmq,
             Component::Redis,
@@ -86,14 +132,16 @@ impl Component {
             Component::Analytics,
         ];
         v.extend((1..=gateways).map(Component::Gateway));
-        v.extend((0..LINKS.len() as u8).map(Component::Link));
+        v.extend(links.iter().copied().map(Component::Link));
         v.push(Component::Frontdoor);
         v
     }
 
     /// Parses a component name as written in feature files (`orders`, `gateway-2`).
-    pub fn parse(s: &str, gateways: u8) -> Option<Self> {
-        Self::all(gateways).into_iter().find(|c| c.name() == s)
+    pub fn parse(s: &str, gateways: u8, links: &[u8]) -> Option<Self> {
+        Self::all(gateways, links)
+            .into_iter()
+            .find(|c| c.name() == s)
     }
 
     /// Whether it runs the `refsys` binary (and so has the reference services' HTTP API).
@@ -107,8 +155,8 @@ impl Component {
     /// Start order: each wave starts concurrently once the previous one is ready. The
     /// services retry their broker and Redis connections, so they start with them; the
     /// front door resolves the gateways' names at start, so it comes last.
-    pub fn start_waves(gateways: u8) -> Vec<Vec<Component>> {
-        let mut first = Self::all(gateways);
+    pub fn start_waves(gateways: u8, links: &[u8]) -> Vec<Vec<Component>> {
+        let mut first = Self::all(gateways, links);
         first.retain(|c| *c != Component::Frontdoor);
         vec![first, vec![Component::Frontdoor]]
     }
@@ -122,6 +170,8 @@ pub struct Shared<'a> {
     pub images: &'a Images,
     pub refsys_bin: &'a Path,
     pub gateways: u8,
+    /// The proxied links (indices into [`KNOWN_LINKS`]).
+    pub links: &'a [u8],
     pub jwt_secret: &'a str,
     /// Extra environment per component name (test tuning).
     pub extra_env: &'a BTreeMap<String, Vec<(String, String)>>,
@@ -135,20 +185,30 @@ impl Shared<'_> {
         format!("{}-{}", self.run_id, c.name())
     }
 
-    fn url(&self, c: Component) -> String {
-        format!("http://{}:{SERVICE_PORT}", self.host(c))
+    /// The `host:port` at which `caller` reaches `callee` (listening on `port`): the
+    /// link's proxy when the link is proxied, else the callee itself.
+    fn addr_from(&self, caller: &str, callee: Component, port: u16) -> String {
+        let proxied = self.links.iter().copied().find(|i| {
+            let (f, t, _) = KNOWN_LINKS[usize::from(*i)];
+            f == caller && t == callee
+        });
+        match proxied {
+            Some(i) => format!("{}:{SERVICE_PORT}", self.host(Component::Link(i))),
+            None => format!("{}:{port}", self.host(callee)),
+        }
     }
 
-    /// How `caller` reaches `callee`: through the link's proxy when there is one.
+    /// How `caller` reaches the HTTP service `callee`.
     fn url_from(&self, caller: &str, callee: Component) -> String {
-        let callee_name = callee.name();
-        match LINKS
-            .iter()
-            .position(|(f, t)| *f == caller && *t == callee_name)
-        {
-            Some(i) => self.url(Component::Link(i as u8)),
-            None => self.url(callee),
-        }
+        format!("http://{}", self.addr_from(caller, callee, SERVICE_PORT))
+    }
+
+    /// How `caller` reaches the broker.
+    fn amqp_from(&self, caller: &str) -> String {
+        format!(
+            "amqp://guest:guest@{}/%2f",
+            self.addr_from(caller, Component::Rabbitmq, 5672)
+        )
     }
 
     fn image(image: &ImageRef, ready: WaitFor, ports: &[u16]) -> GenericImage {
@@ -225,10 +285,6 @@ impl Shared<'_> {
     }
 
     pub async fn start(&self, c: Component) -> anyhow::Result<ContainerAsync<GenericImage>> {
-        let amqp = format!(
-            "amqp://guest:guest@{}:5672/%2f",
-            self.host(Component::Rabbitmq)
-        );
         let request = match c {
             Component::Rabbitmq => Self::image(
                 &self.images.rabbitmq,
@@ -254,7 +310,7 @@ impl Shared<'_> {
                 c,
                 "orders",
                 vec![
-                    ("AMQP_URL", amqp),
+                    ("AMQP_URL", self.amqp_from("orders")),
                     ("ORDERS_DB", "/data/orders.db".into()),
                     ("PAYMENTS_URL", self.url_from("orders", Component::Payments)),
                     (
@@ -277,7 +333,7 @@ impl Shared<'_> {
                 c,
                 "email",
                 vec![
-                    ("AMQP_URL", amqp),
+                    ("AMQP_URL", self.amqp_from("email")),
                     ("EMAIL_DB", "/data/email.db".into()),
                     // Recipients containing this fail every time (poison-message lens).
                     ("EMAIL_FAIL_SUBJECT_MARKER", "undeliverable".into()),
@@ -290,7 +346,7 @@ impl Shared<'_> {
                 c,
                 "analytics",
                 vec![
-                    ("AMQP_URL", amqp),
+                    ("AMQP_URL", self.amqp_from("analytics")),
                     ("ANALYTICS_DB", "/data/analytics.db".into()),
                 ],
             ),
@@ -300,7 +356,7 @@ impl Shared<'_> {
                 vec![
                     ("GATEWAY_REPLICA", n.to_string()),
                     ("GATEWAY_JWT_SECRET", self.jwt_secret.to_string()),
-                    ("ORDERS_URL", self.url(Component::Orders)),
+                    ("ORDERS_URL", self.url_from("gateway", Component::Orders)),
                     (
                         "PAYMENTS_URL",
                         self.url_from("gateway", Component::Payments),
@@ -311,19 +367,19 @@ impl Shared<'_> {
                     ),
                     (
                         "REDIS_URL",
-                        format!("redis://{}:6379", self.host(Component::Redis)),
+                        format!(
+                            "redis://{}",
+                            self.addr_from("gateway", Component::Redis, 6379)
+                        ),
                     ),
                 ],
             ),
             Component::Link(i) => {
-                let (_, to) = LINKS[usize::from(i)];
+                let (_, callee, port) = KNOWN_LINKS[usize::from(i)];
                 self.refsys(
                     c,
                     "proxy",
-                    vec![(
-                        "PROXY_UPSTREAM",
-                        format!("{}-{to}:{SERVICE_PORT}", self.run_id),
-                    )],
+                    vec![("PROXY_UPSTREAM", format!("{}:{port}", self.host(callee)))],
                 )
             }
             Component::Frontdoor => Self::image(
@@ -348,5 +404,33 @@ impl Shared<'_> {
                     self.host(c)
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_parse_by_name_and_unknown_ones_are_named() {
+        let default = parse_links(DEFAULT_LINKS).unwrap();
+        assert_eq!(
+            default.iter().map(|i| link_name(*i)).collect::<Vec<_>>(),
+            DEFAULT_LINKS.split(',').collect::<Vec<_>>()
+        );
+        assert_eq!(parse_links("all").unwrap().len(), KNOWN_LINKS.len());
+        assert!(parse_links("none").unwrap().is_empty());
+        assert_eq!(
+            parse_links(" email-rabbitmq , email-rabbitmq").unwrap(),
+            vec![7]
+        );
+        let err = parse_links("orders-redis").unwrap_err();
+        assert!(err.contains("unknown link \"orders-redis\""), "{err}");
+        assert!(err.contains("gateway-redis"), "{err}");
+        assert_eq!(
+            Component::parse("link-gateway-redis", 3, &default),
+            Some(Component::Link(3))
+        );
+        assert_eq!(Component::parse("link-email-rabbitmq", 3, &default), None);
     }
 }

@@ -33,6 +33,8 @@ pub struct TopologyOptions {
     pub keep: bool,
     /// Gateway replicas behind the front door.
     pub gateways: u8,
+    /// Links with a fault proxy (indices into [`components::KNOWN_LINKS`]).
+    pub links: Vec<u8>,
     /// HS256 secret the gateways verify tokens with.
     pub jwt_secret: String,
     /// Extra environment per component name (`orders`, `gateway-2`).
@@ -99,6 +101,14 @@ impl TopologyOptions {
                     .filter(|n| (1..=9).contains(n))
                     .with_context(|| format!("QALENS_GATEWAY_REPLICAS={v:?} must be 1 to 9"))?,
                 _ => DEFAULT_GATEWAYS,
+            },
+            links: {
+                let spec = std::env::var("QALENS_LINKS")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| components::DEFAULT_LINKS.to_string());
+                components::parse_links(&spec)
+                    .map_err(|e| anyhow::anyhow!("QALENS_LINKS={spec:?}: {e}"))?
             },
             jwt_secret: std::env::var("QALENS_JWT_SECRET")
                 .ok()
@@ -231,12 +241,13 @@ impl Topology {
             images: &options.images,
             refsys_bin: &options.refsys_bin,
             gateways: options.gateways,
+            links: &options.links,
             jwt_secret: &options.jwt_secret,
             extra_env: &options.extra_env,
             defects: &options.defects,
         };
         let mut containers = HashMap::new();
-        for wave in Component::start_waves(options.gateways) {
+        for wave in Component::start_waves(options.gateways, &options.links) {
             let started = futures::future::join_all(wave.iter().map(|c| spec.start(*c))).await;
             let mut first_error = None;
             for (component, result) in wave.iter().zip(started) {

@@ -4,7 +4,9 @@
 //!
 //! - `latency`: every chunk is held for `ms` milliseconds before it is forwarded;
 //! - `blackhole`: connections are accepted and then nothing is forwarded either way (the
-//!   caller times out);
+//!   caller times out); like a network partition, the bytes are held, not dropped, and
+//!   flow again once the link is healed, so a long-lived connection (AMQP, Redis) that
+//!   survives the partition stays in step;
 //! - `reset`: new connections are closed at once with a TCP reset.
 //!
 //! It also records the HTTP requests callers send over the link ([`recorder`]), so the
@@ -103,7 +105,8 @@ pub fn control_router(control: Control) -> axum::Router {
 
 /// Copies `from` to `to`, holding each chunk while the fault says so. Every chunk is
 /// checked against the fault when it arrives, so nothing passes once a reset is asked
-/// for: the pump signals `reset` and stops.
+/// for: the pump signals `reset` and stops. A black-holed chunk waits (checked every
+/// 20 ms) until the link is healed, and is then forwarded.
 async fn pump<R, W>(
     mut from: R,
     mut to: W,
@@ -120,15 +123,21 @@ async fn pump<R, W>(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        match current(&fault) {
-            // The added latency is the fault itself.
-            Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
-            Fault::Blackhole => continue,
-            Fault::Reset => {
-                reset.notify_one();
-                return;
+        loop {
+            match current(&fault) {
+                // The added latency is the fault itself.
+                Fault::Latency { ms } => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    break;
+                }
+                // The partition is the fault: wait for it to end.
+                Fault::Blackhole => tokio::time::sleep(Duration::from_millis(20)).await,
+                Fault::Reset => {
+                    reset.notify_one();
+                    return;
+                }
+                Fault::None => break,
             }
-            Fault::None => {}
         }
         if let Some(r) = &mut record {
             r.feed(&buf[..n]);

@@ -54,6 +54,21 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Whether `buf`, at the start of a request, begins like an HTTP request line: a method
+/// of 1 to 16 upper-case letters, then a space. `None` until enough bytes arrived to say.
+/// A stream that does not (AMQP, Redis, TLS) is given up on at once, so a long-lived
+/// non-HTTP connection costs the proxy nothing.
+fn starts_like_http(buf: &[u8]) -> Option<bool> {
+    for (i, b) in buf.iter().enumerate().take(17) {
+        match b {
+            b' ' => return Some(i > 0),
+            b'A'..=b'Z' => {}
+            _ => return Some(false),
+        }
+    }
+    if buf.len() >= 17 { Some(false) } else { None }
+}
+
 /// Parses a request head (without the blank line): the request and its body length.
 fn parse_head(head: &[u8]) -> Option<(Recorded, usize)> {
     let text = std::str::from_utf8(head).ok()?;
@@ -122,6 +137,14 @@ impl Parser {
                 self.buf.drain(..len);
                 self.log.push(req);
                 continue;
+            }
+            match starts_like_http(&self.buf) {
+                Some(true) => {}
+                Some(false) => {
+                    self.give_up();
+                    return;
+                }
+                None => break,
             }
             let Some(end) = find(&self.buf, b"\r\n\r\n") else {
                 break;
@@ -193,6 +216,26 @@ mod tests {
         let chunked = b"POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /y HTTP/1.1\r\n\r\n";
         assert!(parse_all(&[chunked]).is_empty());
         assert!(parse_all(&[b"\x16\x03\x01 tls hello\r\n\r\n"]).is_empty());
+    }
+
+    #[test]
+    fn non_http_streams_are_given_up_on_from_their_first_bytes() {
+        for stream in [
+            &b"AMQP\x00\x00\x09\x01"[..],
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            b"GETTINGLONGERTHANAMETHOD /x HTTP/1.1\r\n\r\n",
+            b" GET /x HTTP/1.1\r\n\r\n",
+        ] {
+            let log = Log::default();
+            let mut p = Parser::new(log.clone());
+            p.feed(stream);
+            assert!(p.given_up, "{stream:?}");
+            p.feed(b"GET /late HTTP/1.1\r\n\r\n");
+            assert!(log.all().is_empty(), "{stream:?}");
+        }
+        // A method split across chunks is still waited for.
+        let got = parse_all(&[b"PO", b"ST /x HTTP/1.1\r\ncontent-length: 0\r\n\r\n"]);
+        assert_eq!(got.len(), 1);
     }
 
     #[test]

@@ -6,5 +6,6 @@ mod helpers;
 mod inventory;
 mod orders;
 mod payments;
+mod proxy;
 mod ratelimit;
 mod saga;

@@ -1,0 +1,175 @@
+//! The fault proxy on a real TCP link: bytes pass unchanged, a black hole holds them
+//! (and lets them through once healed, as a healed partition does), a reset cuts open
+//! connections and refuses new ones, and non-HTTP traffic is forwarded but not recorded.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use refsys::proxy::{Application, Config, Control, Fault};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An upstream that echoes every byte back.
+async fn echo_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = sock.read(&mut buf).await {
+                    if n == 0 || sock.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A proxy in front of an echo server: its address and its control.
+async fn proxy() -> (SocketAddr, Control) {
+    let upstream = echo_server().await;
+    let app = Application::build(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        upstream: upstream.to_string(),
+    })
+    .await
+    .unwrap();
+    let (addr, control) = (app.local_addr(), app.control());
+    tokio::spawn(app.run_until(std::future::pending()));
+    (addr, control)
+}
+
+fn set(control: &Control, fault: Fault) {
+    *control.fault.write().unwrap() = fault;
+}
+
+/// Reads exactly `n` bytes, or `None` if they do not all arrive within `within`.
+async fn read_n(sock: &mut TcpStream, n: usize, within: Duration) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(within, sock.read_exact(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    Some(buf)
+}
+
+#[tokio::test]
+async fn a_black_hole_holds_bytes_until_healed_and_then_delivers_them_in_order() {
+    let (addr, control) = proxy().await;
+    let mut sock = TcpStream::connect(addr).await.unwrap();
+    sock.write_all(b"before").await.unwrap();
+    assert_eq!(
+        read_n(&mut sock, 6, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(&b"before"[..])
+    );
+
+    set(&control, Fault::Blackhole);
+    sock.write_all(b"held-1").await.unwrap();
+    sock.write_all(b"held-2").await.unwrap();
+    assert_eq!(
+        read_n(&mut sock, 1, Duration::from_millis(500)).await,
+        None,
+        "nothing may pass a black-holed link"
+    );
+
+    set(&control, Fault::None);
+    // The read that timed out above may have consumed nothing; all 12 bytes arrive now.
+    assert_eq!(
+        read_n(&mut sock, 12, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(&b"held-1held-2"[..]),
+        "held bytes are delivered, in order, once the link heals"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_cuts_open_connections_and_refuses_new_ones_until_healed() {
+    let (addr, control) = proxy().await;
+    let mut open = TcpStream::connect(addr).await.unwrap();
+    open.write_all(b"x").await.unwrap();
+    assert!(read_n(&mut open, 1, Duration::from_secs(5)).await.is_some());
+
+    set(&control, Fault::Reset);
+    let mut buf = [0u8; 1];
+    let cut = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = open.write_all(b"y").await;
+        open.read(&mut buf).await
+    })
+    .await
+    .expect("an open connection is cut at once, not left hanging");
+    assert!(matches!(cut, Ok(0) | Err(_)), "{cut:?}");
+
+    let mut fresh = TcpStream::connect(addr).await.unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = fresh.write_all(b"z").await;
+        fresh.read(&mut buf).await
+    })
+    .await
+    .expect("a new connection is closed at once");
+    assert!(matches!(refused, Ok(0) | Err(_)), "{refused:?}");
+
+    set(&control, Fault::None);
+    let mut after = TcpStream::connect(addr).await.unwrap();
+    after.write_all(b"ok").await.unwrap();
+    assert_eq!(
+        read_n(&mut after, 2, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(&b"ok"[..])
+    );
+}
+
+#[tokio::test]
+async fn added_latency_delays_each_chunk_by_at_least_its_amount() {
+    let (addr, control) = proxy().await;
+    set(&control, Fault::Latency { ms: 300 });
+    let mut sock = TcpStream::connect(addr).await.unwrap();
+    let started = std::time::Instant::now();
+    sock.write_all(b"slow").await.unwrap();
+    assert_eq!(
+        read_n(&mut sock, 4, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(&b"slow"[..])
+    );
+    // Held once on the way there and once on the way back.
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn non_http_traffic_is_forwarded_unchanged_and_not_recorded() {
+    let (addr, control) = proxy().await;
+    let mut sock = TcpStream::connect(addr).await.unwrap();
+    // An AMQP protocol header, then a Redis command: neither is HTTP.
+    let bytes = b"AMQP\x00\x00\x09\x01*1\r\n$4\r\nPING\r\n\r\n";
+    sock.write_all(bytes).await.unwrap();
+    assert_eq!(
+        read_n(&mut sock, bytes.len(), Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(&bytes[..])
+    );
+    assert!(control.requests.all().is_empty());
+
+    let mut http = TcpStream::connect(addr).await.unwrap();
+    let req = b"POST /payments/charges HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}";
+    http.write_all(req).await.unwrap();
+    assert!(
+        read_n(&mut http, req.len(), Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    let recorded = control.requests.all();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].path, "/payments/charges");
+}
