@@ -24,6 +24,9 @@ pub enum Defect {
     RacyLimiter,
     /// A sliding-window policy is enforced as a fixed window.
     FixedWindowForSliding,
+    /// When Redis does not answer in time, the request waits for it (checking again and
+    /// again) instead of failing closed at the limiter's timeout.
+    LimiterWaitsForRedis,
     /// The email consumer does not deduplicate by message id.
     ConsumerNoDedupe,
     /// Consumer queues have no delivery limit and no dead-letter exchange, and poison
@@ -51,13 +54,14 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 18] = [
         Defect::PerReplicaLimiter,
         Defect::LimiterOffByOne,
         Defect::NoRetryAfter,
         Defect::LimitAnswers500,
         Defect::RacyLimiter,
         Defect::FixedWindowForSliding,
+        Defect::LimiterWaitsForRedis,
         Defect::ConsumerNoDedupe,
         Defect::PoisonRequeued,
         Defect::AutoAck,
@@ -79,6 +83,7 @@ impl Defect {
             Defect::LimitAnswers500 => "limit-answers-500",
             Defect::RacyLimiter => "racy-limiter",
             Defect::FixedWindowForSliding => "fixed-window-for-sliding",
+            Defect::LimiterWaitsForRedis => "limiter-waits-for-redis",
             Defect::ConsumerNoDedupe => "consumer-no-dedupe",
             Defect::PoisonRequeued => "poison-requeued",
             Defect::AutoAck => "auto-ack",

@@ -1,7 +1,9 @@
 //! The outbox relay: publishes outbox rows to the broker as persistent messages with
 //! publisher confirms (message-id = event id), and marks a row published only after the
 //! broker confirmed it. A broker outage delays events; it never loses one. A crash between
-//! the confirm and the mark republishes the event, which consumers deduplicate.
+//! the confirm and the mark republishes the event, which consumers deduplicate. A confirm
+//! that does not come within [`CONFIRM_TIMEOUT`] (a partitioned link holds it) counts as
+//! a failed publish: the relay drops the connection and publishes the row again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,9 @@ use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::Notify;
 
 use super::store::Store;
+
+/// How long the relay waits for the broker's confirm of one event.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How the relay finds the broker and how often it looks at the outbox.
 #[derive(Debug, Clone)]
@@ -104,8 +109,19 @@ impl Relay {
         }
     }
 
-    /// Publishes one row and waits for the broker's confirm.
+    /// Publishes one row and waits for the broker's confirm, at most [`CONFIRM_TIMEOUT`].
     async fn publish(&mut self, row: &super::store::OutboxRow) -> anyhow::Result<()> {
+        tokio::time::timeout(CONFIRM_TIMEOUT, self.publish_unbounded(row))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "no confirm for event {} within {CONFIRM_TIMEOUT:?}",
+                    row.event_id
+                )
+            })?
+    }
+
+    async fn publish_unbounded(&mut self, row: &super::store::OutboxRow) -> anyhow::Result<()> {
         let channel = self.channel().await?;
         let props = BasicProperties::default()
             .with_message_id(row.event_id.as_str().into())
