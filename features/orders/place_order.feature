@@ -11,6 +11,8 @@ Feature: Placing an order
     And within 10 seconds exactly 1 confirmation email exists for the order
     And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
+    And within 10 seconds the order's charge is CHARGED
+    And within 10 seconds the order's reservation is RESERVED
 
   Scenario: A retried order with the same idempotency key creates nothing new
     Given a free client "bob"
@@ -27,6 +29,8 @@ Feature: Placing an order
     Then the response status is 201
     And within 10 seconds the order is CANCELLED
     And the order was cancelled because "402"
+    And within 10 seconds the order's reservation is RELEASED
+    And within 10 seconds the order's charge is NONE
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
     And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 2 seconds exactly 0 confirmation emails exist for the order
@@ -37,3 +41,5 @@ Feature: Placing an order
     Then within 10 seconds the order is CANCELLED
     And the order was cancelled because "insufficient stock"
     And within 10 seconds no charge of the scenario stands without a confirmed order
+    And within 10 seconds the order's charge is NONE
+    And within 10 seconds the order's reservation is NONE

@@ -204,6 +204,16 @@ pub const DOCS: &[StepDoc] = &[
         example: "Then within 20 seconds GET \"/inventory/stock/SKU-1\" on gateway replica 1 answers 200",
     },
     StepDoc {
+        domain: "orders",
+        description: "Wait until payments holds exactly one charge for the last order, in this state (CHARGED or REFUNDED) and for the order's amount, or, with NONE, no charge at all.",
+        example: "Then within 10 seconds the order's charge is REFUNDED",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Wait until inventory holds exactly one reservation for the last order, in this state (RESERVED or RELEASED) and for the order's SKU and quantity, or, with NONE, no reservation at all.",
+        example: "Then within 10 seconds the order's reservation is RELEASED",
+    },
+    StepDoc {
         domain: "queue",
         description: "Publish a raw body to the order events exchange, with a fresh message id and content type application/json.",
         example: "When the message \"not json\" is published to the order events exchange with routing key \"order.confirmed\"",

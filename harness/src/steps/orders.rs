@@ -341,3 +341,208 @@ async fn reservations_match(world: &mut QaWorld, seconds: u64) -> StepResult {
     )
     .await
 }
+
+/// Whether the records another service keeps for `order` (`mine`, with their states) are
+/// what a step expects: `NONE` (no record at all) or exactly one, in state `want`.
+fn one_in_state<T: std::fmt::Debug>(
+    what: &str,
+    order: &OrderView,
+    mine: &[(&T, String)],
+    want: &str,
+) -> Result<(), String> {
+    let records: Vec<_> = mine.iter().map(|(r, _)| r).collect();
+    match (want, mine) {
+        ("NONE", []) => Ok(()),
+        ("NONE", _) => Err(format!(
+            "expected no {what} for order {}, saw {records:?}",
+            order.id
+        )),
+        (_, [(_, state)]) if state == want => Ok(()),
+        _ => Err(format!(
+            "expected one {what} for order {} in state {want}, saw {records:?}",
+            order.id
+        )),
+    }
+}
+
+/// The state names a step may ask for, from the contract's serialization of `states`.
+fn state_names<S: serde::Serialize>(states: &[S]) -> Vec<String> {
+    states
+        .iter()
+        .map(state_of)
+        .chain(["NONE".to_string()])
+        .collect()
+}
+
+/// Fails with the valid names unless `want` is one of them.
+fn check_state(want: &str, names: &[String]) -> StepResult {
+    if names.iter().any(|n| n == want) {
+        Ok(())
+    } else {
+        Err(format!("unknown state {want:?}: use {}", names.join(", ")))
+    }
+}
+
+/// Waits until the records at `url` for the last order are what `want` says (see
+/// [`one_in_state`]) and the one record, if any, `fits` the order.
+async fn order_record_within<T: DeserializeOwned + std::fmt::Debug>(
+    world: &QaWorld,
+    seconds: u64,
+    want: &str,
+    what: &str,
+    url: String,
+    (order_of, state, fits): (
+        impl Fn(&T) -> uuid::Uuid,
+        impl Fn(&T) -> String,
+        impl Fn(&T, &OrderView) -> Result<(), String>,
+    ),
+) -> StepResult {
+    let order = current_order(world)?;
+    wait::until(Duration::from_secs(seconds), || async {
+        let records = inspect::<Vec<T>>(url.clone()).await?;
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| order_of(r) == order.id)
+            .map(|r| (r, state(r)))
+            .collect();
+        one_in_state(what, &order, &mine, want)?;
+        match mine.first() {
+            Some((r, _)) => fits(r, &order).map(Some),
+            None => Ok(Some(())),
+        }
+    })
+    .await
+    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+}
+
+#[then(expr = "within {int} seconds the order's charge is {word}")]
+async fn charge_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResult {
+    check_state(
+        &want,
+        &state_names(&[ChargeStatus::Charged, ChargeStatus::Refunded]),
+    )?;
+    let url = format!(
+        "{}/internal/charges",
+        context::current()?.endpoints.payments
+    );
+    order_record_within(
+        world,
+        seconds,
+        &want,
+        "charge",
+        url,
+        (
+            |c: &ChargeView| c.order_id,
+            |c: &ChargeView| state_of(&c.status),
+            |c: &ChargeView, o: &OrderView| match c.amount_cents == o.amount_cents {
+                true => Ok(()),
+                false => Err(format!(
+                    "the charge for order {} is {} cents, the order {}: {c:?}",
+                    o.id, c.amount_cents, o.amount_cents
+                )),
+            },
+        ),
+    )
+    .await
+}
+
+#[then(expr = "within {int} seconds the order's reservation is {word}")]
+async fn reservation_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResult {
+    check_state(
+        &want,
+        &state_names(&[ReservationStatus::Reserved, ReservationStatus::Released]),
+    )?;
+    let url = format!(
+        "{}/internal/reservations",
+        context::current()?.endpoints.inventory
+    );
+    order_record_within(
+        world,
+        seconds,
+        &want,
+        "reservation",
+        url,
+        (
+            |r: &ReservationView| r.order_id,
+            |r: &ReservationView| state_of(&r.status),
+            |r: &ReservationView, o: &OrderView| match r.quantity == o.quantity && r.sku == o.sku {
+                true => Ok(()),
+                false => Err(format!(
+                    "the reservation for order {} is not the order's {} of {}: {r:?}",
+                    o.id, o.quantity, o.sku
+                )),
+            },
+        ),
+    )
+    .await
+}
+
+/// A contract state as written in feature files (its serialized name, `CHARGED`).
+fn state_of<S: serde::Serialize>(s: &S) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order() -> OrderView {
+        OrderView {
+            id: uuid::Uuid::now_v7(),
+            customer: "alice".into(),
+            sku: "SKU-1".into(),
+            quantity: 1,
+            amount_cents: 1250,
+            status: OrderStatus::Cancelled,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn none_or_exactly_one_record_in_the_wanted_state() {
+        let o = order();
+        let released = (&"r1", "RELEASED".to_string());
+        let reserved = (&"r2", "RESERVED".to_string());
+        assert!(one_in_state::<&str>("reservation", &o, &[], "NONE").is_ok());
+        assert!(
+            one_in_state(
+                "reservation",
+                &o,
+                std::slice::from_ref(&released),
+                "RELEASED"
+            )
+            .is_ok()
+        );
+
+        let err = one_in_state(
+            "reservation",
+            &o,
+            std::slice::from_ref(&reserved),
+            "RELEASED",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("in state RELEASED") && err.contains("r2"),
+            "{err}"
+        );
+        let err =
+            one_in_state("reservation", &o, std::slice::from_ref(&released), "NONE").unwrap_err();
+        assert!(err.contains("expected no reservation"), "{err}");
+        let err =
+            one_in_state("reservation", &o, &[released.clone(), released], "RELEASED").unwrap_err();
+        assert!(err.contains("expected one reservation"), "{err}");
+        assert!(one_in_state::<&str>("charge", &o, &[], "CHARGED").is_err());
+    }
+
+    #[test]
+    fn states_are_named_as_the_contracts_serialize_them() {
+        let names = state_names(&[ChargeStatus::Charged, ChargeStatus::Refunded]);
+        assert_eq!(names, ["CHARGED", "REFUNDED", "NONE"]);
+        assert!(check_state("REFUNDED", &names).is_ok());
+        let err = check_state("refunded", &names).unwrap_err();
+        assert!(err.contains("CHARGED, REFUNDED, NONE"), "{err}");
+    }
+}
