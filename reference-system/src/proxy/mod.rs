@@ -22,7 +22,7 @@
 pub mod recorder;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -31,7 +31,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::config::{ConfigError, parse_or, var_or};
 
@@ -71,27 +71,48 @@ impl Config {
     }
 }
 
-type Shared = Arc<RwLock<Fault>>;
+/// The fault switch. Every connection watches it, so a change reaches a held chunk or
+/// an idle connection at once, without polling.
+#[derive(Clone)]
+pub struct FaultSwitch(Arc<watch::Sender<Fault>>);
+
+impl Default for FaultSwitch {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(Fault::None)))
+    }
+}
+
+impl FaultSwitch {
+    /// The fault in effect now.
+    pub fn get(&self) -> Fault {
+        *self.0.borrow()
+    }
+
+    /// Puts `fault` in effect for every connection, open or new.
+    pub fn set(&self, fault: Fault) {
+        self.0.send_replace(fault);
+    }
+
+    fn watch(&self) -> watch::Receiver<Fault> {
+        self.0.subscribe()
+    }
+}
 
 /// What the control API works on: the fault switch and the request log.
 #[derive(Clone, Default)]
 pub struct Control {
-    pub fault: Shared,
+    pub fault: FaultSwitch,
     pub requests: recorder::Log,
-}
-
-fn current(fault: &Shared) -> Fault {
-    *fault.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The control API: `GET`/`PUT /internal/fault`, `GET /internal/requests`.
 pub fn control_router(control: Control) -> axum::Router {
     async fn read(State(c): State<Control>) -> Json<Fault> {
-        Json(current(&c.fault))
+        Json(c.fault.get())
     }
     async fn write(State(c): State<Control>, Json(new): Json<Fault>) -> Json<Fault> {
         tracing::warn!(?new, "fault proxy: fault changed");
-        *c.fault.write().unwrap_or_else(|e| e.into_inner()) = new;
+        c.fault.set(new);
         Json(new)
     }
     async fn requests(State(c): State<Control>) -> Json<Vec<recorder::Recorded>> {
@@ -105,12 +126,12 @@ pub fn control_router(control: Control) -> axum::Router {
 
 /// Copies `from` to `to`, holding each chunk while the fault says so. Every chunk is
 /// checked against the fault when it arrives, so nothing passes once a reset is asked
-/// for: the pump signals `reset` and stops. A black-holed chunk waits (checked every
-/// 20 ms) until the link is healed, and is then forwarded.
+/// for: the pump signals `reset` and stops. A black-holed chunk waits until the fault
+/// changes (a healed link forwards it; a reset drops it with the connection).
 async fn pump<R, W>(
     mut from: R,
     mut to: W,
-    fault: Shared,
+    mut fault: watch::Receiver<Fault>,
     reset: Arc<Notify>,
     mut record: Option<recorder::Parser>,
 ) where
@@ -124,14 +145,19 @@ async fn pump<R, W>(
             Ok(n) => n,
         };
         loop {
-            match current(&fault) {
+            let now = *fault.borrow_and_update();
+            match now {
                 // The added latency is the fault itself.
                 Fault::Latency { ms } => {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     break;
                 }
-                // The partition is the fault: wait for it to end.
-                Fault::Blackhole => tokio::time::sleep(Duration::from_millis(20)).await,
+                // The partition is the fault: hold the chunk until the fault changes.
+                Fault::Blackhole => {
+                    if fault.changed().await.is_err() {
+                        return;
+                    }
+                }
                 Fault::Reset => {
                     reset.notify_one();
                     return;
@@ -149,20 +175,16 @@ async fn pump<R, W>(
     let _ = to.shutdown().await;
 }
 
-/// Resolves when the fault becomes [`Fault::Reset`] (checked every 20 ms).
-async fn reset_requested(fault: Shared) {
-    let mut ticks = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        ticks.tick().await;
-        if current(&fault) == Fault::Reset {
-            return;
-        }
+/// Resolves when the fault becomes [`Fault::Reset`]; never if the switch is gone.
+async fn reset_requested(mut fault: watch::Receiver<Fault>) {
+    if fault.wait_for(|f| *f == Fault::Reset).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
 async fn handle(mut client: TcpStream, upstream: String, control: Control) {
     let fault = control.fault;
-    if current(&fault) == Fault::Reset {
+    if fault.get() == Fault::Reset {
         // Linger 0 turns the close into a reset.
         let _ = client.set_zero_linger();
         return;
@@ -180,13 +202,13 @@ async fn handle(mut client: TcpStream, upstream: String, control: Control) {
         tokio::select! {
             _ = async {
                 tokio::join!(
-                    pump(cr, sw, fault.clone(), reset_now.clone(), Some(recorder::Parser::new(control.requests))),
-                    pump(sr, cw, fault.clone(), reset_now.clone(), None)
+                    pump(cr, sw, fault.watch(), reset_now.clone(), Some(recorder::Parser::new(control.requests))),
+                    pump(sr, cw, fault.watch(), reset_now.clone(), None)
                 )
             } => false,
             _ = reset_now.notified() => true,
             // Idle connections are reset too, not only the ones that carry traffic.
-            _ = reset_requested(fault.clone()) => true,
+            _ = reset_requested(fault.watch()) => true,
         }
     };
     if reset {

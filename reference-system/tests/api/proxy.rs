@@ -43,7 +43,7 @@ async fn proxy() -> (SocketAddr, Control) {
 }
 
 fn set(control: &Control, fault: Fault) {
-    *control.fault.write().unwrap() = fault;
+    control.fault.set(fault);
 }
 
 /// Reads exactly `n` bytes, or `None` if they do not all arrive within `within`.
@@ -56,17 +56,24 @@ async fn read_n(sock: &mut TcpStream, n: usize, within: Duration) -> Option<Vec<
     Some(buf)
 }
 
+/// Asserts that exactly `want` arrives (within 5 s).
+async fn expect_bytes(sock: &mut TcpStream, want: &[u8]) {
+    assert_eq!(
+        read_n(sock, want.len(), Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some(want),
+        "expected {:?}",
+        String::from_utf8_lossy(want)
+    );
+}
+
 #[tokio::test]
 async fn a_black_hole_holds_bytes_until_healed_and_then_delivers_them_in_order() {
     let (addr, control) = proxy().await;
     let mut sock = TcpStream::connect(addr).await.unwrap();
     sock.write_all(b"before").await.unwrap();
-    assert_eq!(
-        read_n(&mut sock, 6, Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some(&b"before"[..])
-    );
+    expect_bytes(&mut sock, b"before").await;
 
     set(&control, Fault::Blackhole);
     sock.write_all(b"held-1").await.unwrap();
@@ -78,14 +85,9 @@ async fn a_black_hole_holds_bytes_until_healed_and_then_delivers_them_in_order()
     );
 
     set(&control, Fault::None);
-    // The read that timed out above may have consumed nothing; all 12 bytes arrive now.
-    assert_eq!(
-        read_n(&mut sock, 12, Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some(&b"held-1held-2"[..]),
-        "held bytes are delivered, in order, once the link heals"
-    );
+    // Held bytes are delivered, in order, once the link heals (the read that timed out
+    // above consumed nothing).
+    expect_bytes(&mut sock, b"held-1held-2").await;
 }
 
 #[tokio::test]
@@ -93,7 +95,7 @@ async fn a_reset_cuts_open_connections_and_refuses_new_ones_until_healed() {
     let (addr, control) = proxy().await;
     let mut open = TcpStream::connect(addr).await.unwrap();
     open.write_all(b"x").await.unwrap();
-    assert!(read_n(&mut open, 1, Duration::from_secs(5)).await.is_some());
+    expect_bytes(&mut open, b"x").await;
 
     set(&control, Fault::Reset);
     let mut buf = [0u8; 1];
@@ -117,12 +119,7 @@ async fn a_reset_cuts_open_connections_and_refuses_new_ones_until_healed() {
     set(&control, Fault::None);
     let mut after = TcpStream::connect(addr).await.unwrap();
     after.write_all(b"ok").await.unwrap();
-    assert_eq!(
-        read_n(&mut after, 2, Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some(&b"ok"[..])
-    );
+    expect_bytes(&mut after, b"ok").await;
 }
 
 #[tokio::test]
@@ -132,12 +129,7 @@ async fn added_latency_delays_each_chunk_by_at_least_its_amount() {
     let mut sock = TcpStream::connect(addr).await.unwrap();
     let started = std::time::Instant::now();
     sock.write_all(b"slow").await.unwrap();
-    assert_eq!(
-        read_n(&mut sock, 4, Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some(&b"slow"[..])
-    );
+    expect_bytes(&mut sock, b"slow").await;
     // Held once on the way there and once on the way back.
     assert!(
         started.elapsed() >= Duration::from_millis(600),
@@ -153,22 +145,13 @@ async fn non_http_traffic_is_forwarded_unchanged_and_not_recorded() {
     // An AMQP protocol header, then a Redis command: neither is HTTP.
     let bytes = b"AMQP\x00\x00\x09\x01*1\r\n$4\r\nPING\r\n\r\n";
     sock.write_all(bytes).await.unwrap();
-    assert_eq!(
-        read_n(&mut sock, bytes.len(), Duration::from_secs(5))
-            .await
-            .as_deref(),
-        Some(&bytes[..])
-    );
+    expect_bytes(&mut sock, bytes).await;
     assert!(control.requests.all().is_empty());
 
     let mut http = TcpStream::connect(addr).await.unwrap();
     let req = b"POST /payments/charges HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}";
     http.write_all(req).await.unwrap();
-    assert!(
-        read_n(&mut http, req.len(), Duration::from_secs(5))
-            .await
-            .is_some()
-    );
+    expect_bytes(&mut http, req).await;
     let recorded = control.requests.all();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0].path, "/payments/charges");
