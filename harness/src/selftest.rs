@@ -116,6 +116,9 @@ pub async fn run(
 ) -> anyhow::Result<Matrix> {
     let defects = if defects.is_empty() {
         known_defects(&crate::images::refsys_binary()?)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect()
     } else {
         defects
     };

@@ -102,6 +102,29 @@ impl Defect {
         Self::ALL.into_iter().find(|d| d.name() == s)
     }
 
+    /// The lens (feature tag, without `@`) whose scenarios exist to catch this defect;
+    /// the self-test runs them first and stops at the first that fails.
+    pub fn lens(self) -> &'static str {
+        match self {
+            Defect::PerReplicaLimiter | Defect::RacyLimiter => "shared-counter",
+            Defect::LimiterOffByOne
+            | Defect::NoRetryAfter
+            | Defect::LimitAnswers500
+            | Defect::FixedWindowForSliding => "rate-limit",
+            Defect::LimiterWaitsForRedis
+            | Defect::NoCompensation
+            | Defect::PendingOnTimeout
+            | Defect::EventsOutsideOutbox => "partial-failure",
+            Defect::ConsumerNoDedupe => "duplicate-delivery",
+            Defect::PoisonRequeued | Defect::AutoAck => "poison-message",
+            Defect::OpenRoute | Defect::TrustIdentityHeaders | Defect::AlgNoneAccepted => {
+                "unprotected-route"
+            }
+            Defect::NoCircuitBreaker => "circuit-breaker",
+            Defect::RenamedField => "contracts",
+        }
+    }
+
     /// Whether the defect acts only when a service starts (queue declaration, consume
     /// mode), so switching it on needs a fresh service.
     pub fn needs_restart(self) -> bool {

@@ -29,7 +29,8 @@ enum Service {
     Email,
     /// Analytics consumer: counts order events by type, deduplicated by message id.
     Analytics,
-    /// Print the names of the defects `REFSYS_DEFECTS` can switch on, one per line.
+    /// Print the defects `REFSYS_DEFECTS` can switch on, one per line: its name, then the
+    /// lens (feature tag) meant to catch it.
     Defects,
     /// Payments: idempotent charges and refunds per order.
     Payments,
@@ -70,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Service::Defects => {
             for d in refsys::defects::Defect::ALL {
-                println!("{}", d.name());
+                println!("{} {}", d.name(), d.lens());
             }
             Ok(())
         }

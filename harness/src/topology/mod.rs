@@ -43,8 +43,15 @@ pub struct TopologyOptions {
     pub defects: Vec<String>,
 }
 
-/// The defect names the `refsys` binary knows (`refsys defects`).
-pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<String>> {
+/// A defect the `refsys` binary knows, with the lens (tag without `@`) meant to catch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownDefect {
+    pub name: String,
+    pub lens: Option<String>,
+}
+
+/// The defects the `refsys` binary knows (`refsys defects`: a name and a lens per line).
+pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<KnownDefect>> {
     let out = std::process::Command::new(refsys_bin)
         .arg("defects")
         .output()
@@ -58,7 +65,13 @@ pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<String>
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(str::to_string)
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some(KnownDefect {
+                name: words.next()?.to_string(),
+                lens: words.next().map(str::to_string),
+            })
+        })
         .collect())
 }
 
@@ -68,7 +81,10 @@ impl TopologyOptions {
         if defects.is_empty() {
             return Ok(self);
         }
-        let known = known_defects(&self.refsys_bin)?;
+        let known: Vec<String> = known_defects(&self.refsys_bin)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
         for d in defects {
             if !known.contains(d) {
                 anyhow::bail!("unknown defect {d:?}; known defects: {}", known.join(", "));
