@@ -85,7 +85,7 @@ pub async fn run(requests: usize) -> anyhow::Result<BenchReport> {
         "--requests must be 10 to 4000 (the paid quota is 10,000 a minute)"
     );
     let docker = runner::docker_swept().await?;
-    let topo = runner::start(&docker, TopologyOptions::from_env()?).await?;
+    let topo = runner::start(&docker, TopologyOptions::from_env()?, false).await?;
     let outcome = measure(topo.endpoints(), requests).await;
     let teardown = topo.teardown().await;
     let report = outcome?;

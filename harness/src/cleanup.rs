@@ -141,6 +141,32 @@ pub async fn list_runs(docker: &Docker) -> anyhow::Result<Vec<RunResources>> {
     Ok(runs.into_values().collect())
 }
 
+/// The label that names a container's component (`orders`, `gateway-2`).
+pub const COMPONENT_LABEL: &str = "qalens.component";
+
+/// The containers of run `run_id` (running or not), by component name.
+pub async fn components_of(
+    docker: &Docker,
+    run_id: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let filters = HashMap::from([("label".to_string(), vec![format!("{RUN_LABEL}={run_id}")])]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .with_context(|| format!("listing the containers of {run_id}"))?;
+    Ok(containers
+        .into_iter()
+        .filter_map(|c| {
+            let component = c.labels?.get(COMPONENT_LABEL)?.clone();
+            Some((component, c.id?))
+        })
+        .collect())
+}
+
 /// Removes every container (forcefully, with its volumes) and then every network of run
 /// `run_id`. Returns how many of each were removed.
 pub async fn remove_run(docker: &Docker, run_id: &str) -> anyhow::Result<(usize, usize)> {

@@ -52,6 +52,21 @@ pub enum Command {
         /// depend on each other; the seed is printed, and `--shuffle SEED` repeats an order.
         #[arg(long, value_name = "SEED")]
         shuffle: Option<Option<u64>>,
+        /// Run against a topology already running (`qalens up --detach`): its run id, or
+        /// the file `qalens up --env-file` wrote. Nothing is started or removed.
+        #[arg(long, value_name = "RUN_ID|ENV_FILE")]
+        attach: Option<String>,
+        /// Run only shard K of N (e.g. 2/4): a deterministic share of the scenarios; the N
+        /// shards together run exactly the suite.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<crate::shard::Shard>,
+        /// Balance the shards by the scenario durations in this JUnit report of an
+        /// earlier run (default: by count).
+        #[arg(long, value_name = "JUNIT", requires = "shard")]
+        shard_durations: Option<PathBuf>,
+        /// Print how long each component took to start.
+        #[arg(long)]
+        timings: bool,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -100,6 +115,10 @@ pub enum Command {
         /// Write the matrix as a Markdown table here.
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
+        /// Run every scenario against every defect (the full matrix) instead of stopping
+        /// each defect at the first scenario that catches it.
+        #[arg(long)]
+        full: bool,
     },
     /// Mint a bearer token the gateways accept (signed with QALENS_JWT_SECRET or the default).
     Token {
@@ -177,25 +196,27 @@ pub async fn dispatch(command: Command) -> u8 {
             defects,
             keep_on_failure,
             shuffle,
+            attach,
+            shard,
+            shard_durations,
+            timings,
         } => {
-            let paths = if paths.is_empty() {
-                vec![PathBuf::from("features")]
-            } else {
-                paths
+            let options = RunOptions {
+                tags,
+                junit,
+                json,
+                concurrency,
+                keep_on_failure,
+                shuffle: shuffle.map(|seed| seed.unwrap_or_else(random_seed)),
+                shard,
+                shard_durations,
+                timings,
+                ..RunOptions::new(default_paths(paths))
             };
-            run_command(
-                RunOptions {
-                    paths,
-                    tags,
-                    junit,
-                    json,
-                    concurrency,
-                    keep_on_failure,
-                    shuffle: shuffle.map(|seed| seed.unwrap_or_else(random_seed)),
-                },
-                &defects,
-            )
-            .await
+            match attach {
+                Some(target) => attach_command(options, &target, &defects).await,
+                None => run_command(options, &defects).await,
+            }
         }
         Command::Up { env_file, detach } => up_command(env_file, detach).await,
         Command::Down { run_ids, all } => down_command(run_ids, all).await,
@@ -205,13 +226,14 @@ pub async fn dispatch(command: Command) -> u8 {
             defects,
             json,
             markdown,
+            full,
         } => {
-            let paths = if paths.is_empty() {
-                vec![PathBuf::from("features")]
-            } else {
-                paths
-            };
-            let mut run = Box::pin(crate::selftest::run(paths, tags, defects));
+            let mut run = Box::pin(crate::selftest::run(
+                default_paths(paths),
+                tags,
+                defects,
+                full,
+            ));
             let matrix = tokio::select! {
                 m = &mut run => m,
                 code = interrupted() => {
@@ -281,11 +303,7 @@ pub async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::Check { paths } => {
-            let paths = if paths.is_empty() {
-                vec![PathBuf::from("features")]
-            } else {
-                paths
-            };
+            let paths = default_paths(paths);
             let started = Instant::now();
             let report = crate::lint::check(&paths);
             for p in &report.problems {
@@ -334,10 +352,7 @@ pub async fn dispatch(command: Command) -> u8 {
                 scope: scope.unwrap_or_else(|| crate::steps::identity::DEFAULT_SCOPES.to_string()),
                 exp: now + ttl,
             };
-            let secret = std::env::var("QALENS_JWT_SECRET")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| crate::topology::DEFAULT_JWT_SECRET.to_string());
+            let secret = crate::topology::jwt_secret_from_env();
             println!("{}", contracts::jwt::encode(&claims, secret.as_bytes()));
             0
         }
@@ -357,6 +372,84 @@ pub async fn dispatch(command: Command) -> u8 {
             0
         }
     }
+}
+
+/// The feature paths, `features` when none are given.
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("features")]
+    } else {
+        paths
+    }
+}
+
+/// The run id `--attach` names: the argument itself, or the `run_id` in the env file
+/// `qalens up --env-file` wrote.
+fn attach_target(target: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(target);
+    if !path.is_file() {
+        return Ok(target.to_string());
+    }
+    let text = std::fs::read_to_string(path)?;
+    let endpoints: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
+    endpoints["run_id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
+}
+
+async fn attach_command(options: RunOptions, target: &str, defects: &[String]) -> u8 {
+    let started = Instant::now();
+    if let Some(code) = lint_first(&options.paths) {
+        return code;
+    }
+    let run_id = match attach_target(target) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qalens: --attach {target}: {e:#}");
+            return 2;
+        }
+    };
+    let run = runner::run_attached(options, &run_id, defects);
+    let result = tokio::select! {
+        r = run => r,
+        code = interrupted() => {
+            // The topology is not ours to remove; the faults of the scenario that was
+            // running are healed by nobody, so say so.
+            eprintln!(
+                "qalens: interrupted; {run_id} is left running, possibly with a fault or \
+                 defect still in effect (`qalens down {run_id}` removes it)"
+            );
+            return code;
+        }
+    };
+    match result {
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            2
+        }
+        Ok(report) => {
+            print_summary(&report, started.elapsed());
+            if report.summary.success() { 0 } else { 1 }
+        }
+    }
+}
+
+/// Lints the feature files; on a problem prints it and returns exit code 1.
+fn lint_first(paths: &[PathBuf]) -> Option<u8> {
+    let lint = crate::lint::check(paths);
+    if lint.problems.is_empty() {
+        return None;
+    }
+    for p in &lint.problems {
+        println!("{p}");
+    }
+    println!(
+        "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
+        lint.problems.len()
+    );
+    Some(1)
 }
 
 async fn sweep() -> anyhow::Result<Vec<String>> {
@@ -417,16 +510,8 @@ pub fn random_seed() -> u64 {
 async fn run_command(options: RunOptions, defects: &[String]) -> u8 {
     let started = Instant::now();
     // A broken feature file fails the run before anything starts.
-    let lint = crate::lint::check(&options.paths);
-    if !lint.problems.is_empty() {
-        for p in &lint.problems {
-            println!("{p}");
-        }
-        println!(
-            "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
-            lint.problems.len()
-        );
-        return 1;
+    if let Some(code) = lint_first(&options.paths) {
+        return code;
     }
     let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
         Ok(mut t) => {

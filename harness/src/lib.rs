@@ -21,6 +21,7 @@ pub mod parser;
 pub mod progress;
 pub mod runner;
 pub mod selftest;
+pub mod shard;
 pub mod steps;
 pub mod topology;
 pub mod wait;

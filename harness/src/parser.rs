@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, GherkinEnv};
+use cucumber::tag::Ext as _;
 use futures::stream;
 
 /// A cucumber parser over several files or directories.
@@ -72,6 +73,24 @@ pub fn parse_all(paths: &[PathBuf]) -> Vec<cucumber::parser::Result<gherkin::Fea
         Ok(files) => files.iter().map(|f| parse_file(f)).collect(),
         Err(e) => vec![Err(cucumber::parser::Error::Parsing(Arc::new(e)))],
     }
+}
+
+/// Whether a scenario's tags (its own, its rule's and its feature's) match `tags`.
+pub fn matches_tags(
+    tags: Option<&cucumber::gherkin::tagexpr::TagOperation>,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> bool {
+    tags.is_none_or(|t| {
+        t.eval(
+            feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(scenario.tags.iter()),
+        )
+    })
 }
 
 /// SplitMix64: a small, well-mixed generator, enough to shuffle reproducibly.

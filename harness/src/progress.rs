@@ -41,6 +41,12 @@ impl Summary {
         self.scenarios.len() - self.passed()
     }
 
+    /// Adds the scenarios and parse errors of another run.
+    pub fn merge(&mut self, other: Summary) {
+        self.scenarios.extend(other.scenarios);
+        self.parse_errors.extend(other.parse_errors);
+    }
+
     /// True only when at least one scenario ran, every one passed, and every file parsed.
     pub fn success(&self) -> bool {
         !self.scenarios.is_empty() && self.failed() == 0 && self.parse_errors.is_empty()

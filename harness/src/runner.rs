@@ -1,6 +1,7 @@
 //! `qalens run`: sweep stale resources, start the topology once, run the scenarios
 //! concurrently against it, write the reports, tear everything down.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cucumber::gherkin::tagexpr::TagOperation;
-use cucumber::tag::Ext as _;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
@@ -17,7 +17,8 @@ use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
 use crate::progress::{Progress, Summary};
-use crate::topology::{Topology, TopologyOptions};
+use crate::shard::{self, Shard};
+use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
 use crate::world::QaWorld;
 
 /// What `qalens run` was asked to do.
@@ -39,6 +40,33 @@ pub struct RunOptions {
     /// Run the scenarios in the order this seed shuffles them into (features, rules and
     /// scenarios); `None` keeps file order.
     pub shuffle: Option<u64>,
+    /// Run only this shard of the scenarios ([`crate::shard`]).
+    pub shard: Option<Shard>,
+    /// A JUnit report of an earlier run whose durations balance the shards.
+    pub shard_durations: Option<PathBuf>,
+    /// Stop starting scenarios after the first one fails (the self-test's early stop).
+    pub fail_fast: bool,
+    /// Print how long each component took to start.
+    pub timings: bool,
+}
+
+impl RunOptions {
+    /// Every scenario under `paths`, in file order, concurrently (16 at once).
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        Self {
+            paths,
+            tags: None,
+            junit: None,
+            json: None,
+            concurrency: 16,
+            keep_on_failure: false,
+            shuffle: None,
+            shard: None,
+            shard_durations: None,
+            fail_fast: false,
+            timings: false,
+        }
+    }
 }
 
 /// What a run did.
@@ -82,7 +110,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = docker_swept().await?;
     let run_id = topology.run_id.clone();
-    let topo = start(&docker, topology).await?;
+    let topo = start(&docker, topology, options.timings).await?;
     if std::env::var_os("QALENS_PANIC_AFTER_TOPOLOGY").is_some() {
         // Test hook: proves that a harness crash still removes every container.
         panic!("QALENS_PANIC_AFTER_TOPOLOGY is set: simulated harness crash");
@@ -90,7 +118,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
 
     let topology_start = topo.started_in();
     let scenarios_started = Instant::now();
-    let outcome = run_on(&docker, &topo, &options).await;
+    let outcome = run_on(&topo, &options).await;
     let scenarios_time = scenarios_started.elapsed();
 
     if let Ok(summary) = &outcome
@@ -129,19 +157,67 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
     })
 }
 
+/// Runs the features against a topology that is already running (`qalens up --detach`):
+/// nothing is started or removed. Defects named here are switched on for the run and
+/// off again afterwards, whatever the outcome; faults are healed after each scenario as
+/// in any run.
+pub async fn run_attached(
+    options: RunOptions,
+    run_id: &str,
+    defects: &[String],
+) -> anyhow::Result<RunReport> {
+    options.tags.as_deref().map(parse_tags).transpose()?;
+    let docker = cleanup::docker().await?;
+    let attached = Instant::now();
+    let system = Running::attach(&docker, run_id).await?;
+    println!(
+        "qalens: attached to the running topology {run_id} in {:.1} s",
+        attached.elapsed().as_secs_f64()
+    );
+    if !defects.is_empty() {
+        system.switch_defects(defects).await.map_err(|e| match e {
+            SwitchError::NeedsRestart(why) => anyhow::anyhow!(
+                "{why}: a defect that acts at start-up cannot be switched on in a running \
+                 topology; run without --attach"
+            ),
+            other => other.into(),
+        })?;
+    }
+    let scenarios_started = Instant::now();
+    let outcome = run_on(&system, &options).await;
+    let scenarios_time = scenarios_started.elapsed();
+    if !defects.is_empty() {
+        system
+            .switch_defects(&[])
+            .await
+            .context("switching the run's defects off again")?;
+    }
+    let summary = outcome?;
+    if !summary.success() {
+        save_logs(&system).await;
+    }
+    Ok(RunReport {
+        run_id: run_id.to_string(),
+        summary,
+        topology_start: Duration::ZERO,
+        scenarios_time,
+        teardown_time: Duration::ZERO,
+    })
+}
+
 /// Writes every component's logs to `$QALENS_LOG_DIR/<run id>/` (default
 /// `target/qalens/logs`) so a failed run can be diagnosed after its teardown.
-async fn save_logs(topo: &Topology) {
+async fn save_logs(system: &Running) {
     let base = std::env::var_os("QALENS_LOG_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/qalens/logs"));
-    let dir = base.join(topo.run_id());
+    let dir = base.join(system.run_id());
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("qalens: cannot write logs to {}: {e}", dir.display());
         return;
     }
-    for c in topo.components() {
-        let text = topo.logs(c, 5000).await;
+    for c in system.components() {
+        let text = system.logs(&c, 5000).await;
         let _ = std::fs::write(dir.join(format!("{c}.log")), text);
     }
     println!(
@@ -167,6 +243,7 @@ pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
 pub async fn start(
     docker: &testcontainers::bollard::Docker,
     topology: TopologyOptions,
+    timings: bool,
 ) -> anyhow::Result<Topology> {
     let run_id = topology.run_id.clone();
     println!("qalens: starting topology {run_id} ...");
@@ -176,28 +253,74 @@ pub async fn start(
         topo.started_in().as_secs_f64(),
         topo.endpoints().gateway
     );
+    if timings {
+        let mut timings = topo.timings().to_vec();
+        timings.sort_by_key(|t| std::cmp::Reverse(t.1));
+        let line: Vec<String> = timings
+            .iter()
+            .map(|(c, d)| format!("{c} {:.1}s", d.as_secs_f64()))
+            .collect();
+        println!("qalens: ready after: {}", line.join(", "));
+    }
     Ok(topo)
 }
 
 /// Runs the features against a running topology (which stays up) and writes the reports.
-pub async fn run_on(
-    docker: &testcontainers::bollard::Docker,
-    topo: &Topology,
-    options: &RunOptions,
-) -> anyhow::Result<Summary> {
+pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Summary> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
+    let selected = match options.shard {
+        None => None,
+        Some(shard) => Some(shard_keys(options, tags.as_ref(), shard)?),
+    };
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    run_scenarios(docker, topo, options, tags, summary.clone(), junit, json).await?;
+    run_scenarios(
+        system,
+        options,
+        tags,
+        selected,
+        summary.clone(),
+        junit,
+        json,
+    )
+    .await?;
     Ok(summary.lock().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
+/// The keys of the scenarios in `shard`, out of those the paths and tags select.
+fn shard_keys(
+    options: &RunOptions,
+    tags: Option<&TagOperation>,
+    shard: Shard,
+) -> anyhow::Result<BTreeSet<String>> {
+    let all = shard::scenario_keys(&options.paths, tags);
+    let durations = match &options.shard_durations {
+        None => Default::default(),
+        Some(p) => shard::durations_from_junit(
+            &std::fs::read_to_string(p)
+                .with_context(|| format!("reading the durations in {}", p.display()))?,
+        ),
+    };
+    let mine = shard::plan(&all, shard.total, &durations).swap_remove(shard.index - 1);
+    println!(
+        "qalens: shard {shard}: {} of {} scenarios{}",
+        mine.len(),
+        all.len(),
+        if durations.is_empty() {
+            " (balanced by count)"
+        } else {
+            " (balanced by the durations of the last run)"
+        }
+    );
+    Ok(mine)
+}
+
 async fn run_scenarios(
-    docker: &testcontainers::bollard::Docker,
-    topo: &Topology,
+    system: &Running,
     options: &RunOptions,
     tags: Option<TagOperation>,
+    selected: Option<BTreeSet<String>>,
     summary: Arc<Mutex<Summary>>,
     junit: Box<dyn Write>,
     json: Box<dyn Write>,
@@ -207,11 +330,11 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     context::install(RunContext {
-        endpoints: topo.current_endpoints().await?,
+        endpoints: system.current_endpoints().await?,
         http,
-        docker: docker.clone(),
-        containers: topo.container_ids(),
-        switched_defects: topo.switched_defects(),
+        docker: system.docker().clone(),
+        containers: system.container_ids(),
+        switched_defects: system.switched_defects(),
     });
     // Failed scenarios get the logs their components wrote attached to both reports.
     let reports = AttachLogs::new(
@@ -224,7 +347,13 @@ async fn run_scenarios(
             "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"
         );
     }
-    QaWorld::cucumber::<PathBuf>()
+    let cucumber = QaWorld::cucumber::<PathBuf>();
+    let cucumber = if options.fail_fast {
+        cucumber.fail_fast()
+    } else {
+        cucumber
+    };
+    cucumber
         .with_parser(FeatureFiles {
             shuffle: options.shuffle,
         })
@@ -240,15 +369,10 @@ async fn run_scenarios(
         })
         .max_concurrent_scenarios(options.concurrency.max(1))
         .filter_run(options.paths.clone(), move |feature, rule, scenario| {
-            tags.as_ref().is_none_or(|t| {
-                t.eval(
-                    feature
-                        .tags
-                        .iter()
-                        .chain(rule.iter().flat_map(|r| &r.tags))
-                        .chain(scenario.tags.iter()),
-                )
-            })
+            crate::parser::matches_tags(tags.as_ref(), feature, rule, scenario)
+                && selected.as_ref().is_none_or(|keys| {
+                    keys.contains(&shard::key(feature.path.as_deref(), scenario.position.line))
+                })
         })
         .await;
     context::clear();

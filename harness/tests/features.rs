@@ -4,7 +4,8 @@
 //! The scenarios run in a shuffled order, a new one each time (the seed is printed), so
 //! every `cargo test` also checks that no scenario depends on another having run before
 //! it. `QALENS_SHUFFLE=SEED` repeats an order, `QALENS_SHUFFLE=off` keeps file order.
-//! `QALENS_TAGS` narrows the run with a tag expression.
+//! `QALENS_TAGS` narrows the run with a tag expression; `QALENS_ATTACH=RUN_ID` runs against a
+//! topology `qalens up --detach` left running instead of starting one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,14 @@ fn main() -> ExitCode {
             )),
             _ => Some(None),
         },
+        // `qalens up --detach` then `QALENS_ATTACH=<run id> cargo test --test features`
+        // runs the scenarios against that topology instead of starting one.
+        attach: std::env::var("QALENS_ATTACH")
+            .ok()
+            .filter(|a| !a.is_empty()),
+        shard: None,
+        shard_durations: None,
+        timings: true,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

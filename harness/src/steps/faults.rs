@@ -47,27 +47,16 @@ fn container(component: &str) -> Result<String, String> {
 async fn refresh_endpoint(component: &str) -> StepResult {
     let ctx = context::current()?;
     let id = container(component)?;
-    let info = ctx
-        .docker
-        .inspect_container(&id, None::<InspectContainerOptions>)
+    let ports = crate::topology::endpoints::published_ports(&ctx.docker, &id)
         .await
-        .map_err(|e| format!("inspecting {component}: {e}"))?;
-    let ports = info
-        .network_settings
-        .and_then(|n| n.ports)
-        .unwrap_or_default();
-    let host_port = |p: &str| {
-        ports
-            .get(p)
-            .and_then(|b| b.as_ref())
-            .and_then(|b| b.iter().find_map(|x| x.host_port.clone()))
-    };
-    let url = |p: &str, scheme: &str| host_port(p).map(|port| format!("{scheme}127.0.0.1:{port}"));
-    let http = url("8080/tcp", "http://");
-    let control = url("9090/tcp", "http://");
-    let amqp = url("5672/tcp", "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
-    let management = url("15672/tcp", "http://");
-    let redis = url("6379/tcp", "redis://");
+        .map_err(|e| format!("{e:#}"))?;
+    let host = crate::topology::endpoints::engine_host();
+    let url = |p: u16, scheme: &str| ports.get(&p).map(|port| format!("{scheme}{host}:{port}"));
+    let http = url(8080, "http://");
+    let control = url(9090, "http://");
+    let amqp = url(5672, "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
+    let management = url(15672, "http://");
+    let redis = url(6379, "redis://");
     let component = component.to_string();
     context::update(move |ctx| {
         let e = &mut ctx.endpoints;

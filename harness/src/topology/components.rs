@@ -394,7 +394,7 @@ impl Shared<'_> {
             .with_container_name(self.host(c))
             .with_network(self.network)
             .with_labels(self.labels.clone())
-            .with_label("qalens.component", c.name())
+            .with_label(crate::cleanup::COMPONENT_LABEL, c.name())
             .with_startup_timeout(STARTUP_TIMEOUT)
             .start()
             .await

@@ -7,6 +7,7 @@
 //! carries the labels of [`crate::cleanup`].
 
 mod components;
+pub mod endpoints;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -126,17 +127,15 @@ impl TopologyOptions {
                 components::parse_links(&spec)
                     .map_err(|e| anyhow::anyhow!("QALENS_LINKS={spec:?}: {e}"))?
             },
-            jwt_secret: std::env::var("QALENS_JWT_SECRET")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string()),
+            jwt_secret: jwt_secret_from_env(),
             extra_env: BTreeMap::new(),
             defects: vec![],
         })
     }
 }
 
-/// Where a test reaches each component from the host (all on 127.0.0.1).
+/// Where a test reaches each component: the Docker engine's host and the published
+/// ports ([`endpoints::engine_host`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     pub run_id: String,
@@ -192,7 +191,7 @@ pub async fn put_defects(
     Ok(())
 }
 
-/// Why [`Topology::switch_defects`] failed.
+/// Why [`Running::switch_defects`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SwitchError {
     /// The defect acts at start-up: start a topology with it instead.
@@ -202,15 +201,234 @@ pub enum SwitchError {
     Failed(String),
 }
 
-pub struct Topology {
+/// A topology that is running, as a run sees it: its containers by component name, found
+/// again through the engine. [`Topology`] has one for the topology it started;
+/// [`Running::attach`] builds one for a topology another process started.
+pub struct Running {
     run_id: String,
     docker: Docker,
+    /// Container id by component name (`orders`, `gateway-2`, `link-orders-payments`).
+    containers: BTreeMap<String, String>,
+    jwt_secret: String,
+    /// Defects switched on at run time by [`Running::switch_defects`].
+    switched: std::sync::Mutex<Vec<String>>,
+}
+
+impl Running {
+    /// Finds the running topology `run_id` by its labels (as `qalens up --detach` left it).
+    pub async fn attach(docker: &Docker, run_id: &str) -> anyhow::Result<Self> {
+        let containers = cleanup::components_of(docker, run_id).await?;
+        if containers.is_empty() {
+            anyhow::bail!(
+                "no topology {run_id} runs on this Docker engine; start one with \
+                 `qalens up --detach` and pass the run id it prints (or its --env-file)"
+            );
+        }
+        let jwt_secret = match containers.get("gateway-1") {
+            Some(id) => container_env(docker, id, "GATEWAY_JWT_SECRET").await?,
+            None => None,
+        }
+        .unwrap_or_else(jwt_secret_from_env);
+        let running = Self::new(docker, run_id, containers, jwt_secret);
+        // Fail now, not in the first step, when a component is down or a port missing.
+        running.current_endpoints().await.with_context(|| {
+            format!("topology {run_id} is not complete; `qalens down {run_id}` and start another")
+        })?;
+        Ok(running)
+    }
+
+    fn new(
+        docker: &Docker,
+        run_id: &str,
+        containers: BTreeMap<String, String>,
+        jwt_secret: String,
+    ) -> Self {
+        Self {
+            run_id: run_id.to_string(),
+            docker: docker.clone(),
+            containers,
+            jwt_secret,
+            switched: Default::default(),
+        }
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The endpoints as they are now: a container that was stopped and started again
+    /// gets new host ports.
+    pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
+        endpoints::read(
+            &self.docker,
+            &self.run_id,
+            &self.containers,
+            &self.jwt_secret,
+        )
+        .await
+    }
+
+    /// Container id by component name.
+    pub fn container_ids(&self) -> BTreeMap<String, String> {
+        self.containers.clone()
+    }
+
+    /// Every component name, sorted.
+    pub fn components(&self) -> Vec<String> {
+        self.containers.keys().cloned().collect()
+    }
+
+    /// The last `tail` lines of a component's logs (stdout and stderr).
+    pub async fn logs(&self, component: &str, tail: usize) -> String {
+        use futures::StreamExt as _;
+        use testcontainers::bollard::query_parameters::LogsOptions;
+        let Some(id) = self.containers.get(component) else {
+            return String::new();
+        };
+        let mut stream = self.docker.logs(
+            id,
+            Some(LogsOptions {
+                stdout: true,
+                stderr: true,
+                tail: tail.to_string(),
+                ..Default::default()
+            }),
+        );
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(out) => text.push_str(&String::from_utf8_lossy(&out.into_bytes())),
+                Err(e) => {
+                    text.push_str(&format!("(reading the logs failed: {e})\n"));
+                    break;
+                }
+            }
+        }
+        text
+    }
+
+    /// Switches on exactly `defects` in every reference service at run time. Fails with
+    /// [`SwitchError::NeedsRestart`] for defects that act only at start-up.
+    pub async fn switch_defects(&self, defects: &[String]) -> Result<(), SwitchError> {
+        let http = reqwest::Client::new();
+        let endpoints = self
+            .current_endpoints()
+            .await
+            .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
+        for (component, url) in &endpoints.controls {
+            put_defects(&http, component, url, defects).await?;
+        }
+        *self.switched.lock().unwrap_or_else(|e| e.into_inner()) = defects.to_vec();
+        Ok(())
+    }
+
+    /// The defects last switched on at run time (a restarted service must get them again).
+    pub fn switched_defects(&self) -> Vec<String> {
+        self.switched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Starts every container that is not running (a crash in an earlier run on this
+    /// topology) and waits until the reference services answer `/health` again.
+    pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
+        use testcontainers::bollard::query_parameters::{
+            InspectContainerOptions, StartContainerOptions,
+        };
+        let mut revived = vec![];
+        for (name, id) in &self.containers {
+            let info = self
+                .docker
+                .inspect_container(id, None::<InspectContainerOptions>)
+                .await?;
+            if info.state.and_then(|s| s.running) == Some(true) {
+                continue;
+            }
+            self.docker
+                .start_container(id, None::<StartContainerOptions>)
+                .await?;
+            revived.push(name.clone());
+        }
+        let http = reqwest::Client::new();
+        let host = endpoints::engine_host();
+        for name in &revived {
+            // The reference services (they have a control port), not the fault proxies.
+            let id = &self.containers[name];
+            let end = tokio::time::Instant::now() + Duration::from_secs(60);
+            let mut ticks = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                ticks.tick().await;
+                let ports = endpoints::published_ports(&self.docker, id).await?;
+                if name.starts_with("link-") || !ports.contains_key(&CONTROL_PORT) {
+                    break;
+                }
+                let healthy = match ports.get(&SERVICE_PORT) {
+                    Some(port) => http
+                        .get(format!("http://{host}:{port}/health"))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success()),
+                    None => false,
+                };
+                if healthy {
+                    break;
+                }
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < end,
+                    "{name} did not come back within 60 s"
+                );
+            }
+        }
+        Ok(revived)
+    }
+}
+
+/// The value of `key` in a container's environment.
+async fn container_env(docker: &Docker, id: &str, key: &str) -> anyhow::Result<Option<String>> {
+    use testcontainers::bollard::query_parameters::InspectContainerOptions;
+    let info = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .with_context(|| format!("inspecting container {id}"))?;
+    let prefix = format!("{key}=");
+    Ok(info
+        .config
+        .and_then(|c| c.env)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|kv| kv.strip_prefix(&prefix).map(str::to_string)))
+}
+
+/// `QALENS_JWT_SECRET`, or the default.
+pub fn jwt_secret_from_env() -> String {
+    std::env::var("QALENS_JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string())
+}
+
+/// A topology this process started: the containers' handles (dropping one removes its
+/// container) and the network, plus the [`Running`] view every run uses.
+pub struct Topology {
+    running: Running,
     network: String,
     containers: HashMap<Component, ContainerAsync<GenericImage>>,
     endpoints: Endpoints,
     started_in: Duration,
-    /// Defects switched on at run time by [`Topology::switch_defects`].
-    switched: std::sync::Mutex<Vec<String>>,
+    /// How long each component took to become ready, in start order.
+    timings: Vec<(String, Duration)>,
+}
+
+impl std::ops::Deref for Topology {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.running
+    }
 }
 
 impl Topology {
@@ -263,10 +481,17 @@ impl Topology {
             defects: &options.defects,
         };
         let mut containers = HashMap::new();
+        let mut timings = vec![];
         for wave in Component::start_waves(options.gateways, &options.links) {
-            let started = futures::future::join_all(wave.iter().map(|c| spec.start(*c))).await;
+            let started = futures::future::join_all(wave.iter().map(|c| async {
+                let t = Instant::now();
+                let r = spec.start(*c).await;
+                (r, t.elapsed())
+            }))
+            .await;
             let mut first_error = None;
-            for (component, result) in wave.iter().zip(started) {
+            for (component, (result, took)) in wave.iter().zip(started) {
+                timings.push((component.name(), took));
                 match result {
                     Ok(container) => {
                         containers.insert(*component, container);
@@ -281,35 +506,28 @@ impl Topology {
             }
         }
 
-        let endpoints =
-            read_endpoints(run_id, &containers, options.gateways, &options.jwt_secret).await?;
+        let ids = containers
+            .iter()
+            .map(|(c, h)| (c.name(), h.id().to_string()))
+            .collect();
+        let running = Running::new(docker, run_id, ids, options.jwt_secret.clone());
+        let endpoints = running.current_endpoints().await?;
         Ok(Self {
-            run_id: run_id.clone(),
-            docker: docker.clone(),
+            running,
             network,
             containers,
             endpoints,
             started_in: started.elapsed(),
-            switched: Default::default(),
+            timings,
         })
     }
 
-    /// The endpoints as they are now: a container that was stopped and started again
-    /// gets new host ports.
-    pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
-        read_endpoints(
-            &self.run_id,
-            &self.containers,
-            self.endpoints.gateways.len() as u8,
-            &self.endpoints.jwt_secret,
-        )
-        .await
+    /// The view of the topology that runs use.
+    pub fn running(&self) -> &Running {
+        &self.running
     }
 
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
+    /// The endpoints as they were when the topology became ready.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
@@ -319,126 +537,20 @@ impl Topology {
         self.started_in
     }
 
-    /// Container id by component name.
-    pub fn container_ids(&self) -> BTreeMap<String, String> {
-        self.containers
-            .iter()
-            .map(|(c, h)| (c.name(), h.id().to_string()))
-            .collect()
-    }
-
-    /// Every component of the topology.
-    pub fn components(&self) -> Vec<Component> {
-        let mut c: Vec<Component> = self.containers.keys().copied().collect();
-        c.sort();
-        c
-    }
-
-    /// The container id of `component`.
-    pub fn container_id(&self, component: Component) -> Option<&str> {
-        self.containers.get(&component).map(|c| c.id())
-    }
-
-    /// The last `tail` lines of a component's logs (stdout and stderr).
-    pub async fn logs(&self, component: Component, tail: usize) -> String {
-        let Some(c) = self.containers.get(&component) else {
-            return String::new();
-        };
-        let out = c.stdout_to_vec().await.unwrap_or_default();
-        let err = c.stderr_to_vec().await.unwrap_or_default();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out),
-            String::from_utf8_lossy(&err)
-        );
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(tail)..].join("\n")
-    }
-
-    /// Switches on exactly `defects` in every reference service at run time. Fails with
-    /// [`SwitchError::NeedsRestart`] for defects that act only at start-up.
-    pub async fn switch_defects(&self, defects: &[String]) -> Result<(), SwitchError> {
-        let http = reqwest::Client::new();
-        let endpoints = self
-            .current_endpoints()
-            .await
-            .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
-        for (component, url) in &endpoints.controls {
-            put_defects(&http, component, url, defects).await?;
-        }
-        *self.switched.lock().unwrap_or_else(|e| e.into_inner()) = defects.to_vec();
-        Ok(())
-    }
-
-    /// Starts every container that is not running (a crash in an earlier run on this
-    /// topology) and waits until the reference services answer `/health` again.
-    pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
-        use testcontainers::bollard::query_parameters::{
-            InspectContainerOptions, StartContainerOptions,
-        };
-        let mut revived = vec![];
-        for (c, handle) in &self.containers {
-            let info = self
-                .docker
-                .inspect_container(handle.id(), None::<InspectContainerOptions>)
-                .await?;
-            if info.state.and_then(|s| s.running) == Some(true) {
-                continue;
-            }
-            self.docker
-                .start_container(handle.id(), None::<StartContainerOptions>)
-                .await?;
-            revived.push(c.name());
-        }
-        if revived.is_empty() {
-            return Ok(revived);
-        }
-        let http = reqwest::Client::new();
-        for (c, handle) in &self.containers {
-            if !revived.contains(&c.name()) || !c.is_refsys() || matches!(c, Component::Link(_)) {
-                continue;
-            }
-            let end = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut ticks = tokio::time::interval(Duration::from_millis(200));
-            loop {
-                ticks.tick().await;
-                let healthy = match handle.get_host_port_ipv4(SERVICE_PORT).await {
-                    Ok(port) => http
-                        .get(format!("http://127.0.0.1:{port}/health"))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success()),
-                    Err(_) => false,
-                };
-                if healthy {
-                    break;
-                }
-                anyhow::ensure!(
-                    tokio::time::Instant::now() < end,
-                    "{c} did not come back within 60 s"
-                );
-            }
-        }
-        Ok(revived)
-    }
-
-    /// The defects last switched on at run time (a restarted service must get them again).
-    pub fn switched_defects(&self) -> Vec<String> {
-        self.switched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// How long each component took from its start request until it was ready.
+    pub fn timings(&self) -> &[(String, Duration)] {
+        &self.timings
     }
 
     /// Removes every container and the network, concurrently; reports what was left.
     pub async fn teardown(self) -> anyhow::Result<()> {
         let Self {
-            run_id,
-            docker,
+            running,
             network,
             containers,
             ..
         } = self;
+        let Running { run_id, docker, .. } = running;
         let removals = containers.into_values().map(|c| c.rm());
         let results = futures::future::join_all(removals).await;
         let mut first_error = results
@@ -467,64 +579,4 @@ impl Topology {
         std::mem::forget(self.containers);
         endpoints
     }
-}
-
-/// Reads every endpoint from the containers' current host ports.
-async fn read_endpoints(
-    run_id: &str,
-    containers: &HashMap<Component, ContainerAsync<GenericImage>>,
-    gateways: u8,
-    jwt_secret: &str,
-) -> anyhow::Result<Endpoints> {
-    let port = |c: Component, p: u16| async move {
-        let container = containers
-            .get(&c)
-            .with_context(|| format!("the topology has no {c}"))?;
-        container
-            .get_host_port_ipv4(p)
-            .await
-            .with_context(|| format!("{c} has no host port for {p}"))
-    };
-    let http = |c: Component| async move {
-        Ok::<_, anyhow::Error>(format!("http://127.0.0.1:{}", port(c, SERVICE_PORT).await?))
-    };
-    let mut controls = BTreeMap::new();
-    let mut links = BTreeMap::new();
-    for c in containers.keys().filter(|c| c.is_refsys()) {
-        let url = format!("http://127.0.0.1:{}", port(*c, CONTROL_PORT).await?);
-        match c {
-            Component::Link(_) => {
-                links.insert(c.name().trim_start_matches("link-").to_string(), url);
-            }
-            _ => {
-                controls.insert(c.name(), url);
-            }
-        }
-    }
-    let mut replicas = vec![];
-    for n in 1..=gateways {
-        replicas.push(http(Component::Gateway(n)).await?);
-    }
-    Ok(Endpoints {
-        run_id: run_id.to_string(),
-        gateway: http(Component::Frontdoor).await?,
-        gateways: replicas,
-        orders: http(Component::Orders).await?,
-        payments: http(Component::Payments).await?,
-        inventory: http(Component::Inventory).await?,
-        email: http(Component::Email).await?,
-        analytics: http(Component::Analytics).await?,
-        amqp: format!(
-            "amqp://guest:guest@127.0.0.1:{}/%2f",
-            port(Component::Rabbitmq, 5672).await?
-        ),
-        rabbitmq_management: format!(
-            "http://127.0.0.1:{}",
-            port(Component::Rabbitmq, 15672).await?
-        ),
-        redis: format!("redis://127.0.0.1:{}", port(Component::Redis, 6379).await?),
-        jwt_secret: jwt_secret.to_string(),
-        controls,
-        links,
-    })
 }
