@@ -1,4 +1,4 @@
-@partial-failure @serial
+@partial-failure @outages @serial
 Feature: Outages of the shared infrastructure delay work but lose nothing
 
   Scenario: Without Redis the gateway answers a clean 503 at once, then recovers

@@ -63,11 +63,22 @@ fn ctrl_c_during_a_scenario_removes_everything_and_exits_130() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    // All fourteen components are up once the gateway exists; the scenario then watches for
-    // 60 s, so the signal arrives mid-scenario.
-    wait_for_containers(&mut child, 14);
+    // The topology is up once the run says so; the scenario then watches for 60 s, so
+    // the signal arrives mid-scenario (not during start-up, which has its own test).
+    let output = Lines::of(&mut child);
+    let seen = output.wait_for("started in", std::time::Duration::from_secs(180));
+    assert!(seen, "the topology never started:\n{}", output.text());
     signal(&child, "-INT");
-    let (status, out) = finish(child);
+    let status = child.wait().unwrap();
+    let out = output.rest();
+    assert!(
+        !out.contains("PASS") && !out.contains("FAIL"),
+        "the scenario ended before the signal:\n{out}"
+    );
     assert_eq!(status.code(), Some(130), "{out}");
+    assert!(
+        out.contains("interrupted; removing the topology"),
+        "not the interrupt path:\n{out}"
+    );
     assert_nothing_left(pid, &out);
 }

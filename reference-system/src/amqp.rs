@@ -21,7 +21,9 @@ pub async fn connect(url: &str, patience: Duration) -> anyhow::Result<Connection
             Err(e) if tokio::time::Instant::now() + wait < deadline => {
                 tracing::warn!(error = %e, "broker not reachable yet, retrying");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(2));
+                // Capped low: a broker that is starting answers within a second or two
+                // of becoming ready, and each wait past that delays the service's start.
+                wait = (wait * 2).min(Duration::from_millis(500));
             }
             Err(e) => {
                 return Err(anyhow::anyhow!(

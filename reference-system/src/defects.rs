@@ -102,19 +102,18 @@ impl Defect {
         Self::ALL.into_iter().find(|d| d.name() == s)
     }
 
-    /// The lens (feature tag, without `@`) whose scenarios exist to catch this defect;
-    /// the self-test runs them first and stops at the first that fails.
+    /// The tag (without `@`) of the scenarios meant to catch this defect, usually its
+    /// lens; the self-test runs them first and stops at the first that fails.
     pub fn lens(self) -> &'static str {
         match self {
-            Defect::PerReplicaLimiter | Defect::RacyLimiter => "shared-counter",
-            Defect::LimiterOffByOne
+            Defect::PerReplicaLimiter => "shared-counter",
+            Defect::RacyLimiter
+            | Defect::LimiterOffByOne
             | Defect::NoRetryAfter
             | Defect::LimitAnswers500
             | Defect::FixedWindowForSliding => "rate-limit",
-            Defect::LimiterWaitsForRedis
-            | Defect::NoCompensation
-            | Defect::PendingOnTimeout
-            | Defect::EventsOutsideOutbox => "partial-failure",
+            Defect::LimiterWaitsForRedis | Defect::EventsOutsideOutbox => "outages",
+            Defect::NoCompensation | Defect::PendingOnTimeout => "partial-failure",
             Defect::ConsumerNoDedupe => "duplicate-delivery",
             Defect::PoisonRequeued | Defect::AutoAck => "poison-message",
             Defect::OpenRoute | Defect::TrustIdentityHeaders | Defect::AlgNoneAccepted => {

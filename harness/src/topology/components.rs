@@ -22,6 +22,49 @@ pub const SERVICE_PORT: u16 = 8080;
 /// The reference services' control port (switching defects at run time).
 pub const CONTROL_PORT: u16 = 9090;
 
+/// The reference services' timeouts on test time. The services' own defaults are for
+/// production (a saga call may take 2 s, a saga 8 s, an open breaker waits 5 s); scenarios
+/// prove the same behaviour when every timeout is a fraction of that, and a suite that
+/// waits on production timeouts spends most of its time waiting. Each stays well above
+/// what a healthy call takes on a loaded 2-core machine, so no healthy call times out.
+const ORDERS_TEST_TIME: [(&str, &str); 4] = [
+    // One call to payments or inventory; the slow-payments scenario adds more latency.
+    ("SAGA_CALL_TIMEOUT_MS", "1000"),
+    // How long a saga retries transient failures before it compensates.
+    ("SAGA_DEADLINE_MS", "2000"),
+    // How often unfinished sagas (after a crash) are resumed.
+    ("SAGA_RECOVERY_MS", "250"),
+    // Outbox scan interval when nothing wakes the relay.
+    ("OUTBOX_POLL_MS", "100"),
+];
+/// How long an open breaker fails fast before it lets a probe through.
+const GATEWAY_BREAKER_OPEN_MS: &str = "1000";
+/// The longest upstream timeout of a route on test time (the built-in table allows 3 s);
+/// the circuit-breaker scenarios check that fail-fast answers come in under 1 s, which
+/// stays well clear of it.
+const ROUTE_TIMEOUT_MAX_MS: u64 = 1500;
+/// Where the gateways read the test route table.
+const ROUTES_IN_CONTAINER: &str = "/etc/qalens/routes.json";
+
+/// The reference route table (`reference-system/routes.json`) with every route's
+/// upstream timeout capped at [`ROUTE_TIMEOUT_MAX_MS`].
+fn test_routes() -> anyhow::Result<Vec<u8>> {
+    let mut table: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reference-system/routes.json"
+    )))
+    .context("reading the reference route table")?;
+    let routes = table["routes"]
+        .as_array_mut()
+        .context("the route table has no routes")?;
+    for route in routes {
+        if let Some(t) = route["timeout_ms"].as_u64() {
+            route["timeout_ms"] = t.min(ROUTE_TIMEOUT_MAX_MS).into();
+        }
+    }
+    Ok(serde_json::to_vec_pretty(&table)?)
+}
+
 /// A component of the topology. Gateway replicas are numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
@@ -152,13 +195,17 @@ impl Component {
         )
     }
 
-    /// Start order: each wave starts concurrently once the previous one is ready. The
-    /// services retry their broker and Redis connections, so they start with them; the
-    /// front door resolves the gateways' names at start, so it comes last.
-    pub fn start_waves(gateways: u8, links: &[u8]) -> Vec<Vec<Component>> {
-        let mut first = Self::all(gateways, links);
-        first.retain(|c| *c != Component::Frontdoor);
-        vec![first, vec![Component::Frontdoor]]
+    /// Start order: chains that start concurrently, each a list of waves that start one
+    /// after the other (a wave's components concurrently, once the previous wave is
+    /// ready). The services retry their broker and Redis connections, so they start with
+    /// them; the front door resolves the gateways' names when it starts, so it follows
+    /// the gateways, and only them: it does not wait for the broker.
+    pub fn start_plan(gateways: u8, links: &[u8]) -> Vec<Vec<Vec<Component>>> {
+        let (edge, rest): (Vec<Component>, Vec<Component>) = Self::all(gateways, links)
+            .into_iter()
+            .filter(|c| *c != Component::Frontdoor)
+            .partition(|c| matches!(c, Component::Gateway(_)));
+        vec![vec![rest], vec![edge, vec![Component::Frontdoor]]]
     }
 }
 
@@ -309,7 +356,7 @@ impl Shared<'_> {
             Component::Orders => self.refsys(
                 c,
                 "orders",
-                vec![
+                [
                     ("AMQP_URL", self.amqp_from("orders")),
                     ("ORDERS_DB", "/data/orders.db".into()),
                     ("PAYMENTS_URL", self.url_from("orders", Component::Payments)),
@@ -317,7 +364,10 @@ impl Shared<'_> {
                         "INVENTORY_URL",
                         self.url_from("orders", Component::Inventory),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(ORDERS_TEST_TIME.map(|(k, v)| (k, v.to_string())))
+                .collect(),
             ),
             Component::Payments => self.refsys(
                 c,
@@ -350,30 +400,34 @@ impl Shared<'_> {
                     ("ANALYTICS_DB", "/data/analytics.db".into()),
                 ],
             ),
-            Component::Gateway(n) => self.refsys(
-                c,
-                "gateway",
-                vec![
-                    ("GATEWAY_REPLICA", n.to_string()),
-                    ("GATEWAY_JWT_SECRET", self.jwt_secret.to_string()),
-                    ("ORDERS_URL", self.url_from("gateway", Component::Orders)),
-                    (
-                        "PAYMENTS_URL",
-                        self.url_from("gateway", Component::Payments),
-                    ),
-                    (
-                        "INVENTORY_URL",
-                        self.url_from("gateway", Component::Inventory),
-                    ),
-                    (
-                        "REDIS_URL",
-                        format!(
-                            "redis://{}",
-                            self.addr_from("gateway", Component::Redis, 6379)
+            Component::Gateway(n) => self
+                .refsys(
+                    c,
+                    "gateway",
+                    vec![
+                        ("GATEWAY_REPLICA", n.to_string()),
+                        ("GATEWAY_ROUTES", ROUTES_IN_CONTAINER.to_string()),
+                        ("BREAKER_OPEN_MS", GATEWAY_BREAKER_OPEN_MS.to_string()),
+                        ("GATEWAY_JWT_SECRET", self.jwt_secret.to_string()),
+                        ("ORDERS_URL", self.url_from("gateway", Component::Orders)),
+                        (
+                            "PAYMENTS_URL",
+                            self.url_from("gateway", Component::Payments),
                         ),
-                    ),
-                ],
-            ),
+                        (
+                            "INVENTORY_URL",
+                            self.url_from("gateway", Component::Inventory),
+                        ),
+                        (
+                            "REDIS_URL",
+                            format!(
+                                "redis://{}",
+                                self.addr_from("gateway", Component::Redis, 6379)
+                            ),
+                        ),
+                    ],
+                )
+                .with_copy_to(ROUTES_IN_CONTAINER, test_routes()?),
             Component::Link(i) => {
                 let (_, callee, port) = KNOWN_LINKS[usize::from(i)];
                 self.refsys(
@@ -410,6 +464,40 @@ impl Shared<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_route_table_caps_timeouts_and_keeps_everything_else() {
+        let original: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../reference-system/routes.json"
+        )))
+        .unwrap();
+        let test: serde_json::Value = serde_json::from_slice(&test_routes().unwrap()).unwrap();
+        assert_eq!(original["public"], test["public"]);
+        assert_eq!(original["policies"], test["policies"]);
+        let (o, t) = (
+            original["routes"].as_array().unwrap(),
+            test["routes"].as_array().unwrap(),
+        );
+        assert_eq!(o.len(), t.len());
+        assert!(
+            o.iter()
+                .any(|r| r["timeout_ms"].as_u64() > Some(ROUTE_TIMEOUT_MAX_MS))
+        );
+        for (o, t) in o.iter().zip(t) {
+            let (before, after) = (
+                o["timeout_ms"].as_u64().unwrap(),
+                t["timeout_ms"].as_u64().unwrap(),
+            );
+            assert_eq!(after, before.min(ROUTE_TIMEOUT_MAX_MS), "{o}");
+            let strip = |r: &serde_json::Value| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("timeout_ms");
+                r
+            };
+            assert_eq!(strip(o), strip(t));
+        }
+    }
 
     #[test]
     fn links_parse_by_name_and_unknown_ones_are_named() {

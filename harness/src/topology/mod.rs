@@ -480,30 +480,49 @@ impl Topology {
             extra_env: &options.extra_env,
             defects: &options.defects,
         };
+        // Each chain runs its waves in order; the chains run concurrently.
+        let chains = Component::start_plan(options.gateways, &options.links)
+            .into_iter()
+            .map(|waves| {
+                let spec = &spec;
+                async move {
+                    let mut out = vec![];
+                    for wave in waves {
+                        let started =
+                            futures::future::join_all(wave.into_iter().map(|c| async move {
+                                let t = Instant::now();
+                                (c, spec.start(c).await, t.elapsed())
+                            }))
+                            .await;
+                        let failed = started.iter().any(|(_, r, _)| r.is_err());
+                        out.extend(started);
+                        if failed {
+                            break;
+                        }
+                    }
+                    out
+                }
+            });
         let mut containers = HashMap::new();
         let mut timings = vec![];
-        for wave in Component::start_waves(options.gateways, &options.links) {
-            let started = futures::future::join_all(wave.iter().map(|c| async {
-                let t = Instant::now();
-                let r = spec.start(*c).await;
-                (r, t.elapsed())
-            }))
-            .await;
-            let mut first_error = None;
-            for (component, (result, took)) in wave.iter().zip(started) {
-                timings.push((component.name(), took));
-                match result {
-                    Ok(container) => {
-                        containers.insert(*component, container);
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e.context(format!("starting {component}")));
-                    }
+        let mut first_error = None;
+        for (component, result, took) in futures::future::join_all(chains)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            timings.push((component.name(), took));
+            match result {
+                Ok(container) => {
+                    containers.insert(component, container);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e.context(format!("starting {component}")));
                 }
             }
-            if let Some(e) = first_error {
-                return Err(e);
-            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
 
         let ids = containers

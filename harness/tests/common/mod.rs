@@ -87,3 +87,68 @@ pub fn signal(child: &Child, sig: &str) {
         .success();
     assert!(ok, "kill {sig} failed");
 }
+
+/// A child's stdout and stderr, read line by line as they come.
+pub struct Lines {
+    rx: std::sync::mpsc::Receiver<String>,
+    seen: std::cell::RefCell<String>,
+}
+
+impl Lines {
+    /// Takes the child's piped stdout and stderr.
+    pub fn of(child: &mut Child) -> Self {
+        use std::io::BufRead as _;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx2.send(line);
+            }
+        });
+        Self {
+            rx,
+            seen: Default::default(),
+        }
+    }
+
+    /// Waits until a line containing `needle` arrives; false at the deadline or when the
+    /// child closed its output.
+    pub fn wait_for(&self, needle: &str, deadline: Duration) -> bool {
+        let end = Instant::now() + deadline;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.borrow_mut().push_str(&line);
+                    self.seen.borrow_mut().push('\n');
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Everything read so far.
+    pub fn text(&self) -> String {
+        self.seen.borrow().clone()
+    }
+
+    /// Everything, once the child has closed its output.
+    pub fn rest(&self) -> String {
+        while let Ok(line) = self.rx.recv() {
+            self.seen.borrow_mut().push_str(&line);
+            self.seen.borrow_mut().push('\n');
+        }
+        self.text()
+    }
+}
