@@ -58,107 +58,18 @@ impl Walker<'_> {
         }
     }
 
-    pub(super) fn cmp_min_count(
+    /// A single-valued keyword compared by its [`Order`]: one entry of [`SCALARS`].
+    pub(super) fn cmp_scalar(
         &mut self,
         o: &Map<String, Value>,
         n: &Map<String, Value>,
-        kw: &str,
+        (kw, order): (&str, Order),
         ptr: &str,
         inst: &str,
     ) {
-        let (old, new) = (count(o, kw), count(n, kw));
-        let (old_eff, new_eff) = (old.unwrap_or(0), new.unwrap_or(0));
-        if old_eff == new_eff {
-            return;
+        if let Some((desc, effect)) = scalar_change(kw, order, o.get(kw), n.get(kw)) {
+            self.emit(child(ptr, kw), inst, desc, effect);
         }
-        let effect = if new_eff > old_eff {
-            Effect::Narrows
-        } else {
-            Effect::Widens
-        };
-        let desc = match (old, new) {
-            (Some(a), Some(b)) => {
-                let verb = if b > a { "raised" } else { "lowered" };
-                format!("{kw} {verb} from {a} to {b}")
-            }
-            (None, _) => format!("{kw} {new_eff} added"),
-            (_, None) => format!("{kw} {old_eff} removed"),
-        };
-        self.emit(child(ptr, kw), inst, desc, effect);
-    }
-
-    pub(super) fn cmp_max_count(
-        &mut self,
-        o: &Map<String, Value>,
-        n: &Map<String, Value>,
-        kw: &str,
-        ptr: &str,
-        inst: &str,
-    ) {
-        let (desc, effect) = match (count(o, kw), count(n, kw)) {
-            (None, None) => return,
-            (Some(a), Some(b)) if a == b => return,
-            (Some(a), Some(b)) if b < a => {
-                (format!("{kw} lowered from {a} to {b}"), Effect::Narrows)
-            }
-            (Some(a), Some(b)) => (format!("{kw} raised from {a} to {b}"), Effect::Widens),
-            (None, Some(b)) => (format!("{kw} {b} added"), Effect::Narrows),
-            (Some(a), None) => (format!("{kw} {a} removed"), Effect::Widens),
-        };
-        self.emit(child(ptr, kw), inst, desc, effect);
-    }
-
-    /// `pattern` and `format`: added narrows, removed widens, replaced does both.
-    pub(super) fn cmp_string_keyword(
-        &mut self,
-        o: &Map<String, Value>,
-        n: &Map<String, Value>,
-        kw: &str,
-        ptr: &str,
-        inst: &str,
-    ) {
-        let (desc, effect) = match (o.get(kw), n.get(kw)) {
-            (None, None) => return,
-            (Some(a), Some(b)) if json_eq(a, b) => return,
-            (Some(a), Some(b)) => (format!("{kw} changed from {a} to {b}"), Effect::Both),
-            (None, Some(b)) => (format!("{kw} {b} added"), Effect::Narrows),
-            (Some(a), None) => (format!("{kw} {a} removed"), Effect::Widens),
-        };
-        self.emit(child(ptr, kw), inst, desc, effect);
-    }
-
-    pub(super) fn cmp_multiple_of(
-        &mut self,
-        o: &Map<String, Value>,
-        n: &Map<String, Value>,
-        ptr: &str,
-        inst: &str,
-    ) {
-        let kw = "multipleOf";
-        let (a, b) = (o.get(kw), n.get(kw));
-        let (desc, effect) = match (a.and_then(Value::as_f64), b.and_then(Value::as_f64)) {
-            (None, None) => return,
-            (Some(x), Some(y)) if x == y => return,
-            (Some(x), Some(y)) => {
-                let effect = if is_integral(y / x) {
-                    Effect::Narrows
-                } else if is_integral(x / y) {
-                    Effect::Widens
-                } else {
-                    Effect::Both
-                };
-                (
-                    format!("multipleOf changed from {} to {}", show_opt(a), show_opt(b)),
-                    effect,
-                )
-            }
-            (None, Some(_)) => (format!("multipleOf {} added", show_opt(b)), Effect::Narrows),
-            (Some(_), None) => (
-                format!("multipleOf {} removed", show_opt(a)),
-                Effect::Widens,
-            ),
-        };
-        self.emit(child(ptr, kw), inst, desc, effect);
     }
 
     pub(super) fn cmp_unique_items(
@@ -195,12 +106,8 @@ pub(super) fn integer_only(m: &Map<String, Value>) -> bool {
     type_set(m).is_some_and(|t| t.len() == 1 && t.contains("integer"))
 }
 
-pub(super) fn show_opt(value: Option<&Value>) -> String {
-    value.map_or_else(String::new, Value::to_string)
-}
-
-pub(super) fn count(m: &Map<String, Value>, kw: &str) -> Option<u64> {
-    let v = m.get(kw)?;
+/// A count keyword's value (`2` and `2.0` alike); `None` when it is not a count.
+fn count(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| {
         v.as_f64()
             .filter(|f| *f >= 0.0 && f.fract() == 0.0)
@@ -281,4 +188,122 @@ pub(super) fn tightness(a: (f64, bool), b: (f64, bool), lower: bool) -> std::cmp
         b.0.total_cmp(&a.0)
     };
     by_value.then(a.1.cmp(&b.1))
+}
+
+/// How a single-valued keyword orders its values, which decides what a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// A count whose higher value narrows (`minLength`); absent is 0.
+    AtLeast,
+    /// A count whose lower value narrows (`maxLength`); absent is unbounded.
+    AtMost,
+    /// `multipleOf`: a multiple of the old divisor narrows, a divisor of it widens.
+    Divisor,
+    /// No order (`pattern`, `format`): a replacement narrows and widens.
+    Unordered,
+}
+
+/// The single-valued keywords, in the order their changes are reported.
+pub(super) const SCALARS: &[(&str, Order)] = &[
+    ("minLength", Order::AtLeast),
+    ("minItems", Order::AtLeast),
+    ("minProperties", Order::AtLeast),
+    ("maxLength", Order::AtMost),
+    ("maxItems", Order::AtMost),
+    ("maxProperties", Order::AtMost),
+    ("pattern", Order::Unordered),
+    ("format", Order::Unordered),
+    ("multipleOf", Order::Divisor),
+];
+
+/// A keyword's value as its [`Order`] reads it.
+enum Level<'v> {
+    Count(u64),
+    Number(f64, &'v Value),
+    Any(&'v Value),
+}
+
+impl std::fmt::Display for Level<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Level::Count(c) => write!(f, "{c}"),
+            Level::Number(_, v) | Level::Any(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl Order {
+    /// `None` when the value does not count (a count that is not a whole number, a
+    /// `multipleOf` that is not a number): it is then treated as absent.
+    fn read(self, value: Option<&Value>) -> Option<Level<'_>> {
+        let value = value?;
+        match self {
+            Order::AtLeast | Order::AtMost => count(value).map(Level::Count),
+            Order::Divisor => value.as_f64().map(|x| Level::Number(x, value)),
+            Order::Unordered => Some(Level::Any(value)),
+        }
+    }
+
+    /// The verb and effect of a change from `old` to `new`; `None` when they accept the
+    /// same values.
+    fn change(self, old: &Level<'_>, new: &Level<'_>) -> Option<(&'static str, Effect)> {
+        let by_count = |a: u64, b: u64, higher_narrows: bool| {
+            let verb = if b > a { "raised" } else { "lowered" };
+            (a != b).then_some((
+                verb,
+                if (b > a) == higher_narrows {
+                    Effect::Narrows
+                } else {
+                    Effect::Widens
+                },
+            ))
+        };
+        match (self, old, new) {
+            (Order::AtLeast, Level::Count(a), Level::Count(b)) => by_count(*a, *b, true),
+            (Order::AtMost, Level::Count(a), Level::Count(b)) => by_count(*a, *b, false),
+            (Order::Divisor, Level::Number(x, _), Level::Number(y, _)) => {
+                let effect = if x == y {
+                    return None;
+                } else if is_integral(y / x) {
+                    Effect::Narrows
+                } else if is_integral(x / y) {
+                    Effect::Widens
+                } else {
+                    Effect::Both
+                };
+                Some(("changed", effect))
+            }
+            (_, Level::Any(a), Level::Any(b)) if json_eq(a, b) => None,
+            _ => Some(("changed", Effect::Both)),
+        }
+    }
+
+    /// Whether a present value constrains nothing (`minLength: 0`), so adding or removing
+    /// it is no change.
+    fn unconstrained(self, level: &Level<'_>) -> bool {
+        self == Order::AtLeast && matches!(level, Level::Count(0))
+    }
+}
+
+/// What a change of the single-valued keyword `kw` says and does; `None` for no change.
+/// Added narrows, removed widens, and a changed value is classified by `order`.
+pub(super) fn scalar_change(
+    kw: &str,
+    order: Order,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> Option<(String, Effect)> {
+    match (order.read(old), order.read(new)) {
+        (None, None) => None,
+        (Some(a), Some(b)) => {
+            let (verb, effect) = order.change(&a, &b)?;
+            Some((format!("{kw} {verb} from {a} to {b}"), effect))
+        }
+        (None, Some(b)) => {
+            (!order.unconstrained(&b)).then(|| (format!("{kw} {b} added"), Effect::Narrows))
+        }
+        (Some(a), None) => {
+            (!order.unconstrained(&a)).then(|| (format!("{kw} {a} removed"), Effect::Widens))
+        }
+    }
 }

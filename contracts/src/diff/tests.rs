@@ -1189,3 +1189,147 @@ fn contract_ids() {
             .contains("not of the form")
     );
 }
+
+#[test]
+fn single_valued_keywords_keep_their_messages_and_effects() {
+    // (old, new, kind, expected what, expected compat), one change each.
+    let cases = [
+        (
+            json!({"minLength": 1}),
+            json!({"minLength": 3}),
+            REQ,
+            "minLength raised from 1 to 3",
+            Breaking,
+        ),
+        (
+            json!({"minItems": 3}),
+            json!({"minItems": 2.0}),
+            REQ,
+            "minItems lowered from 3 to 2",
+            Compatible,
+        ),
+        (
+            json!({}),
+            json!({"minProperties": 2}),
+            RESP,
+            "minProperties 2 added",
+            Compatible,
+        ),
+        (
+            json!({"minLength": 4}),
+            json!({}),
+            RESP,
+            "minLength 4 removed",
+            Breaking,
+        ),
+        (
+            json!({"minLength": 0}),
+            json!({"minLength": 2}),
+            REQ,
+            "minLength raised from 0 to 2",
+            Breaking,
+        ),
+        (
+            json!({"maxLength": 64}),
+            json!({"maxLength": 32}),
+            REQ,
+            "maxLength lowered from 64 to 32",
+            Breaking,
+        ),
+        (
+            json!({"maxItems": 10}),
+            json!({"maxItems": 20}),
+            REQ,
+            "maxItems raised from 10 to 20",
+            Compatible,
+        ),
+        (
+            json!({}),
+            json!({"maxProperties": 0}),
+            REQ,
+            "maxProperties 0 added",
+            Breaking,
+        ),
+        (
+            json!({"maxLength": 5}),
+            json!({}),
+            RESP,
+            "maxLength 5 removed",
+            Breaking,
+        ),
+        (
+            json!({"pattern": "^a$"}),
+            json!({"pattern": "^b$"}),
+            RESP,
+            "pattern changed from \"^a$\" to \"^b$\"",
+            Breaking,
+        ),
+        (
+            json!({}),
+            json!({"format": "uuid"}),
+            REQ,
+            "format \"uuid\" added",
+            Breaking,
+        ),
+        (
+            json!({"format": "uuid"}),
+            json!({}),
+            REQ,
+            "format \"uuid\" removed",
+            Compatible,
+        ),
+        (
+            json!({"multipleOf": 1}),
+            json!({"multipleOf": 5}),
+            RESP,
+            "multipleOf changed from 1 to 5",
+            Compatible,
+        ),
+        (
+            json!({"multipleOf": 5}),
+            json!({"multipleOf": 1}),
+            RESP,
+            "multipleOf changed from 5 to 1",
+            Breaking,
+        ),
+        (
+            json!({"multipleOf": 5}),
+            json!({"multipleOf": 3}),
+            REQ,
+            "multipleOf changed from 5 to 3",
+            Breaking,
+        ),
+        (
+            json!({"multipleOf": "x"}),
+            json!({"multipleOf": 0.5}),
+            REQ,
+            "multipleOf 0.5 added",
+            Breaking,
+        ),
+        (
+            json!({"multipleOf": 2.5}),
+            json!({}),
+            RESP,
+            "multipleOf 2.5 removed",
+            Breaking,
+        ),
+    ];
+    for (old, new, kind, what, compat) in cases {
+        let c = one(kind, &old, &new);
+        assert_eq!(
+            (c.what.as_str(), c.compat),
+            (what, compat),
+            "{old} -> {new}"
+        );
+    }
+    // No change: equal values, 0 and absent minimum counts, 1 and 1.0, unreadable counts.
+    for (old, new) in [
+        (json!({"minLength": 0}), json!({})),
+        (json!({"maxItems": 3}), json!({"maxItems": 3.0})),
+        (json!({"pattern": "^a$"}), json!({"pattern": "^a$"})),
+        (json!({"multipleOf": 1}), json!({"multipleOf": 1.0})),
+        (json!({"minLength": -1}), json!({})),
+    ] {
+        none(REQ, &old, &new);
+    }
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::bounds::SCALARS;
 use super::refs::resolve;
 use super::{Compat, Kind, describes_receiver};
 
@@ -237,15 +238,9 @@ impl<'a> Walker<'a> {
         self.cmp_values(o, n, ptr, inst);
         self.cmp_bound(o, n, ptr, inst, true);
         self.cmp_bound(o, n, ptr, inst, false);
-        for kw in ["minLength", "minItems", "minProperties"] {
-            self.cmp_min_count(o, n, kw, ptr, inst);
+        for &scalar in SCALARS {
+            self.cmp_scalar(o, n, scalar, ptr, inst);
         }
-        for kw in ["maxLength", "maxItems", "maxProperties"] {
-            self.cmp_max_count(o, n, kw, ptr, inst);
-        }
-        self.cmp_string_keyword(o, n, "pattern", ptr, inst);
-        self.cmp_string_keyword(o, n, "format", ptr, inst);
-        self.cmp_multiple_of(o, n, ptr, inst);
         self.cmp_unique_items(o, n, ptr, inst);
         self.cmp_object(o, n, ptr, inst);
         self.cmp_pattern_properties(o, n, ptr, inst);
