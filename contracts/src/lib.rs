@@ -10,6 +10,7 @@
 //! Run its tests with `cargo test -p contracts`.
 
 pub mod diff;
+pub mod index;
 pub mod jwt;
 pub mod schema;
 #[cfg(any(test, feature = "strategies"))]

@@ -1,12 +1,11 @@
 //! Reading one side of a diff: a contracts directory, an `index.json` or one schema file.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Kind, SchemaDoc};
+use crate::index::{self, ContractError, ID_PREFIX, INDEX_FILE, parse_id, read_json};
 
 /// One contract version as read by [`load_side`].
 #[derive(Debug, Clone, PartialEq)]
@@ -30,63 +29,6 @@ impl OwnedDoc {
     }
 }
 
-/// Why a side of the diff could not be read. Every message starts with the file's path.
-#[derive(Debug, thiserror::Error)]
-pub enum DiffError {
-    #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: listed in {} but cannot be read: {source}", path.display(), index.display())]
-    Listed {
-        path: PathBuf,
-        index: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: invalid JSON at line {line} column {column}: {message}", path.display())]
-    Json {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
-}
-
-impl DiffError {
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            DiffError::Io { path, .. }
-            | DiffError::Listed { path, .. }
-            | DiffError::Json { path, .. }
-            | DiffError::Invalid { path, .. } => path,
-        }
-    }
-
-    fn invalid(path: &Path, message: impl Into<String>) -> Self {
-        DiffError::Invalid {
-            path: path.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
-/// An `index.json` entry; the other fields (producers, endpoints, ...) do not matter here.
-#[derive(Deserialize)]
-struct IndexEntry {
-    name: String,
-    version: u32,
-    kind: Kind,
-    file: String,
-}
-
-const ID_PREFIX: &str = "urn:qalens:contract:";
-
 /// Reads one side of a diff:
 /// - a contracts directory: its `index.json` and the schema files it lists;
 /// - an `index.json` (any JSON file whose top level has a `contracts` array): the same;
@@ -95,9 +37,9 @@ const ID_PREFIX: &str = "urn:qalens:contract:";
 ///   a sibling `index.json` listing that file. `kind` is ignored in the other two cases.
 ///
 /// In index mode a schema's `$id`, when present, must agree with its index entry.
-pub fn load_side(path: &Path, kind: Option<Kind>) -> Result<Vec<OwnedDoc>, DiffError> {
+pub fn load_side(path: &Path, kind: Option<Kind>) -> Result<Vec<OwnedDoc>, ContractError> {
     if path.is_dir() {
-        let index = path.join("index.json");
+        let index = path.join(INDEX_FILE);
         let value = read_json(&index)?;
         return load_index(&index, &value);
     }
@@ -108,103 +50,57 @@ pub fn load_side(path: &Path, kind: Option<Kind>) -> Result<Vec<OwnedDoc>, DiffE
     load_single(path, value, kind)
 }
 
-fn read_json(path: &Path) -> Result<Value, DiffError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DiffError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse_json(path, &text)
-}
-
-fn parse_json(path: &Path, text: &str) -> Result<Value, DiffError> {
-    serde_json::from_str(text).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let full = e.to_string();
-        let message = full
-            .strip_suffix(&format!(" at line {line} column {column}"))
-            .map_or_else(|| full.clone(), str::to_owned);
-        DiffError::Json {
-            path: path.to_owned(),
-            line,
-            column,
-            message,
-        }
-    })
-}
-
-fn index_entries(index: &Path, value: &Value) -> Result<Vec<IndexEntry>, DiffError> {
-    let list = value
-        .get("contracts")
-        .and_then(Value::as_array)
-        .ok_or_else(|| DiffError::invalid(index, "no \"contracts\" array"))?;
-    list.iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            serde_json::from_value(entry.clone())
-                .map_err(|e| DiffError::invalid(index, format!("contracts[{i}]: {e}")))
-        })
-        .collect()
-}
-
-fn load_index(index: &Path, value: &Value) -> Result<Vec<OwnedDoc>, DiffError> {
-    let base = index.parent().unwrap_or(Path::new(""));
-    let mut seen = BTreeSet::new();
-    let mut docs = Vec::new();
-    for (i, entry) in index_entries(index, value)?.into_iter().enumerate() {
-        if !seen.insert((entry.name.clone(), entry.version)) {
-            return Err(DiffError::invalid(
-                index,
-                format!(
-                    "contracts[{i}]: {} v{} is listed twice",
-                    entry.name, entry.version
-                ),
-            ));
-        }
-        let file = base.join(&entry.file);
-        let text = std::fs::read_to_string(&file).map_err(|source| DiffError::Listed {
-            path: file.clone(),
-            index: index.to_owned(),
-            source,
-        })?;
-        let schema = parse_json(&file, &text)?;
-        check_is_schema(&file, &schema)?;
-        if let Some(id) = schema.get("$id") {
-            let id = id
-                .as_str()
-                .ok_or_else(|| DiffError::invalid(&file, "$id is not a string"))?;
-            let (name, version) = parse_id(id).map_err(|m| DiffError::invalid(&file, m))?;
-            if name != entry.name || version != entry.version {
-                return Err(DiffError::invalid(
-                    &file,
-                    format!(
-                        "$id {id:?} names {name} v{version} but {} lists this file as {} v{}",
-                        index.display(),
-                        entry.name,
-                        entry.version
-                    ),
-                ));
+fn load_index(index: &Path, value: &Value) -> Result<Vec<OwnedDoc>, ContractError> {
+    index::load(
+        index,
+        value,
+        |file| std::fs::read_to_string(file),
+        |_, _| Ok(()),
+        |entry, file, schema| {
+            check_is_schema(&file, &schema)?;
+            if let Some(id) = schema.get("$id") {
+                let id = id
+                    .as_str()
+                    .ok_or_else(|| ContractError::invalid(&file, "$id is not a string"))?;
+                let (name, version) = parse_id(id).map_err(|m| ContractError::invalid(&file, m))?;
+                if name != entry.name || version != entry.version {
+                    return Err(ContractError::invalid(
+                        &file,
+                        format!(
+                            "$id {id:?} names {name} v{version} but {} lists this file as {} v{}",
+                            index.display(),
+                            entry.name,
+                            entry.version
+                        ),
+                    ));
+                }
             }
-        }
-        docs.push(OwnedDoc {
-            name: entry.name,
-            version: entry.version,
-            kind: entry.kind,
-            schema,
-            path: file,
-        });
-    }
-    Ok(docs)
+            Ok(OwnedDoc {
+                name: entry.name,
+                version: entry.version,
+                kind: entry.kind,
+                schema,
+                path: file,
+            })
+        },
+    )
 }
 
-fn load_single(path: &Path, schema: Value, kind: Option<Kind>) -> Result<Vec<OwnedDoc>, DiffError> {
+fn load_single(
+    path: &Path,
+    schema: Value,
+    kind: Option<Kind>,
+) -> Result<Vec<OwnedDoc>, ContractError> {
     check_is_schema(path, &schema)?;
     let id = schema.get("$id").and_then(Value::as_str).ok_or_else(|| {
-        DiffError::invalid(
+        ContractError::invalid(
             path,
-            "no \"$id\": a single schema file needs \"$id\": \"urn:qalens:contract:<Name>:v<N>\" to give its name and version",
+            format!(
+                "no \"$id\": a single schema file needs \"$id\": \"{ID_PREFIX}<Name>:v<N>\" to give its name and version"
+            ),
         )
     })?;
-    let (name, version) = parse_id(id).map_err(|m| DiffError::invalid(path, m))?;
+    let (name, version) = parse_id(id).map_err(|m| ContractError::invalid(path, m))?;
     let kind = match kind {
         Some(kind) => kind,
         None => kind_from_sibling_index(path)?,
@@ -218,11 +114,11 @@ fn load_single(path: &Path, schema: Value, kind: Option<Kind>) -> Result<Vec<Own
     }])
 }
 
-fn kind_from_sibling_index(path: &Path) -> Result<Kind, DiffError> {
-    let index = path.parent().unwrap_or(Path::new("")).join("index.json");
+fn kind_from_sibling_index(path: &Path) -> Result<Kind, ContractError> {
+    let index = path.parent().unwrap_or(Path::new("")).join(INDEX_FILE);
     let file_name = path.file_name().unwrap_or_default();
     if !index.is_file() {
-        return Err(DiffError::invalid(
+        return Err(ContractError::invalid(
             path,
             format!(
                 "kind unknown: there is no {} listing this file; give the kind (request, response, message or headers)",
@@ -231,12 +127,12 @@ fn kind_from_sibling_index(path: &Path) -> Result<Kind, DiffError> {
         ));
     }
     let value = read_json(&index)?;
-    index_entries(&index, &value)?
+    index::entries(&index, &value)?
         .into_iter()
         .find(|e| Path::new(&e.file).file_name() == Some(file_name))
         .map(|e| e.kind)
         .ok_or_else(|| {
-            DiffError::invalid(
+            ContractError::invalid(
                 path,
                 format!(
                     "kind unknown: {} does not list this file; give the kind (request, response, message or headers)",
@@ -246,33 +142,12 @@ fn kind_from_sibling_index(path: &Path) -> Result<Kind, DiffError> {
         })
 }
 
-fn check_is_schema(path: &Path, schema: &Value) -> Result<(), DiffError> {
+fn check_is_schema(path: &Path, schema: &Value) -> Result<(), ContractError> {
     match schema {
         Value::Object(_) | Value::Bool(_) => Ok(()),
-        _ => Err(DiffError::invalid(
+        _ => Err(ContractError::invalid(
             path,
             "not a JSON Schema (expected an object at the top level)",
         )),
     }
-}
-
-/// `urn:qalens:contract:<Name>:v<N>` -> (Name, N).
-pub(super) fn parse_id(id: &str) -> Result<(String, u32), String> {
-    let form = "\"urn:qalens:contract:<Name>:v<N>\"";
-    let rest = id
-        .strip_prefix(ID_PREFIX)
-        .ok_or_else(|| format!("$id {id:?} is not of the form {form}"))?;
-    let (name, version) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| format!("$id {id:?} has no version (expected {form})"))?;
-    let version = version
-        .strip_prefix('v')
-        .and_then(|v| v.parse::<u32>().ok())
-        .ok_or_else(|| {
-            format!("$id {id:?} has no version: {version:?} is not v<N> (expected {form})")
-        })?;
-    if name.is_empty() {
-        return Err(format!("$id {id:?} has no contract name (expected {form})"));
-    }
-    Ok((name.to_owned(), version))
 }

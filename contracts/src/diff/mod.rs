@@ -46,7 +46,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde_json::Value;
 
 pub use crate::schema::Kind;
-pub use load::{DiffError, OwnedDoc, load_side};
+pub use load::{OwnedDoc, load_side};
 pub use report::{Change, Compat, DiffReport};
 use walk::Walker;
 

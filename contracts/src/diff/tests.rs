@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::load::parse_id;
+use crate::index::{ContractError, parse_id};
 
 const REQ: Kind = Kind::Request;
 const RESP: Kind = Kind::Response;
@@ -1103,8 +1103,8 @@ fn single_schema_file_takes_name_and_version_from_id_and_kind_from_the_index() {
 fn loading_errors_name_the_file() {
     let dir = fixture("broken/no-index");
     let err = load_side(&dir, None).unwrap_err();
-    assert!(matches!(err, DiffError::Io { .. }), "{err:?}");
-    assert_eq!(err.path(), dir.join("index.json"));
+    assert!(matches!(err, ContractError::Io { .. }), "{err:?}");
+    assert_eq!(err.path(), Some(dir.join("index.json").as_path()));
     assert!(
         err.to_string().starts_with(&format!(
             "{}: cannot read",
@@ -1115,12 +1115,12 @@ fn loading_errors_name_the_file() {
 
     let nowhere = fixture("does-not-exist.json");
     let err = load_side(&nowhere, None).unwrap_err();
-    assert_eq!(err.path(), nowhere);
+    assert_eq!(err.path(), Some(nowhere.as_path()));
 
     let err = load_side(&fixture("broken/missing-file"), None).unwrap_err();
     let ghost = fixture("broken/missing-file/Ghost.v1.json");
-    assert!(matches!(err, DiffError::Listed { .. }), "{err:?}");
-    assert_eq!(err.path(), ghost);
+    assert!(matches!(err, ContractError::Listed { .. }), "{err:?}");
+    assert_eq!(err.path(), Some(ghost.as_path()));
     assert!(err.to_string().contains("listed in"), "{err}");
     assert!(
         err.to_string().contains(&ghost.display().to_string()),
@@ -1130,7 +1130,7 @@ fn loading_errors_name_the_file() {
     let err = load_side(&fixture("broken/invalid-json"), None).unwrap_err();
     let bad = fixture("broken/invalid-json/Bad.v1.json");
     match &err {
-        DiffError::Json { path, line, .. } => {
+        ContractError::Json { path, line, .. } => {
             assert_eq!(path, &bad);
             assert_eq!(*line, 4);
         }
@@ -1144,7 +1144,7 @@ fn loading_errors_name_the_file() {
 
     let thing = fixture("broken/no-version/Thing.json");
     let err = load_side(&thing, Some(REQ)).unwrap_err();
-    assert_eq!(err.path(), thing);
+    assert_eq!(err.path(), Some(thing.as_path()));
     assert!(err.to_string().contains("has no version"), "{err}");
     assert!(
         err.to_string().contains(&thing.display().to_string()),
@@ -1153,12 +1153,15 @@ fn loading_errors_name_the_file() {
 
     let lonely = fixture("broken/no-index/Lonely.v1.json");
     let err = load_side(&lonely, None).unwrap_err();
-    assert_eq!(err.path(), lonely);
+    assert_eq!(err.path(), Some(lonely.as_path()));
     assert!(err.to_string().contains("kind unknown"), "{err}");
     assert_eq!(load_side(&lonely, Some(MSG)).unwrap()[0].name, "Lonely");
 
     let err = load_side(&fixture("broken/id-mismatch"), None).unwrap_err();
-    assert_eq!(err.path(), fixture("broken/id-mismatch/Thing.v1.json"));
+    assert_eq!(
+        err.path(),
+        Some(fixture("broken/id-mismatch/Thing.v1.json").as_path())
+    );
     assert!(err.to_string().contains("names Thing v2"), "{err}");
 }
 
