@@ -2,6 +2,7 @@
 //! `patternProperties`, `items` and `prefixItems`.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
@@ -16,19 +17,9 @@ impl Walker<'_> {
         ptr: &str,
         inst: &str,
     ) {
-        let empty = Map::new();
-        let old_props = o
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let new_props = n
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let old_req = required(o);
-        let new_req = required(n);
-        let old_extra = Extra::of(o.get("additionalProperties"));
-        let new_extra = Extra::of(n.get("additionalProperties"));
+        let [old_props, new_props] = [o, n].map(|m| object_of(m, "properties"));
+        let [old_req, new_req] = [o, n].map(required);
+        let [old_extra, new_extra] = [o, n].map(|m| Extra::of(m.get("additionalProperties")));
         let extra_ptr = child(ptr, "additionalProperties");
 
         self.cmp_additional(old_extra, new_extra, &extra_ptr, inst);
@@ -185,15 +176,7 @@ impl Walker<'_> {
         ptr: &str,
         inst: &str,
     ) {
-        let empty = Map::new();
-        let old = o
-            .get("patternProperties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let new = n
-            .get("patternProperties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let [old, new] = [o, n].map(|m| object_of(m, "patternProperties"));
         let base = child(ptr, "patternProperties");
         for (pattern, old_schema) in old {
             let at = child(&base, pattern);
@@ -257,15 +240,11 @@ impl Walker<'_> {
         ptr: &str,
         inst: &str,
     ) {
-        let none = Vec::new();
-        let old = o
-            .get("prefixItems")
-            .and_then(Value::as_array)
-            .unwrap_or(&none);
-        let new = n
-            .get("prefixItems")
-            .and_then(Value::as_array)
-            .unwrap_or(&none);
+        let [old, new] = [o, n].map(|m| {
+            m.get("prefixItems")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice)
+        });
         let base = child(ptr, "prefixItems");
         for i in 0..old.len().max(new.len()) {
             let at = child(&base, &i.to_string());
@@ -340,4 +319,10 @@ pub(super) fn required(m: &Map<String, Value>) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The object `kw` holds (`properties`, `patternProperties`); empty when absent.
+fn object_of<'m>(m: &'m Map<String, Value>, kw: &str) -> &'m Map<String, Value> {
+    static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+    m.get(kw).and_then(Value::as_object).unwrap_or(&EMPTY)
 }
