@@ -1195,134 +1195,37 @@ fn contract_ids() {
 
 #[test]
 fn single_valued_keywords_keep_their_messages_and_effects() {
-    // (old, new, kind, expected what, expected compat), one change each.
+    // (keyword, old value, new value, kind, expected what, expected compat); "-" is absent.
+    #[rustfmt::skip]
     let cases = [
-        (
-            json!({"minLength": 1}),
-            json!({"minLength": 3}),
-            REQ,
-            "minLength raised from 1 to 3",
-            Breaking,
-        ),
-        (
-            json!({"minItems": 3}),
-            json!({"minItems": 2.0}),
-            REQ,
-            "minItems lowered from 3 to 2",
-            Compatible,
-        ),
-        (
-            json!({}),
-            json!({"minProperties": 2}),
-            RESP,
-            "minProperties 2 added",
-            Compatible,
-        ),
-        (
-            json!({"minLength": 4}),
-            json!({}),
-            RESP,
-            "minLength 4 removed",
-            Breaking,
-        ),
-        (
-            json!({"minLength": 0}),
-            json!({"minLength": 2}),
-            REQ,
-            "minLength raised from 0 to 2",
-            Breaking,
-        ),
-        (
-            json!({"maxLength": 64}),
-            json!({"maxLength": 32}),
-            REQ,
-            "maxLength lowered from 64 to 32",
-            Breaking,
-        ),
-        (
-            json!({"maxItems": 10}),
-            json!({"maxItems": 20}),
-            REQ,
-            "maxItems raised from 10 to 20",
-            Compatible,
-        ),
-        (
-            json!({}),
-            json!({"maxProperties": 0}),
-            REQ,
-            "maxProperties 0 added",
-            Breaking,
-        ),
-        (
-            json!({"maxLength": 5}),
-            json!({}),
-            RESP,
-            "maxLength 5 removed",
-            Breaking,
-        ),
-        (
-            json!({"pattern": "^a$"}),
-            json!({"pattern": "^b$"}),
-            RESP,
-            "pattern changed from \"^a$\" to \"^b$\"",
-            Breaking,
-        ),
-        (
-            json!({}),
-            json!({"format": "uuid"}),
-            REQ,
-            "format \"uuid\" added",
-            Breaking,
-        ),
-        (
-            json!({"format": "uuid"}),
-            json!({}),
-            REQ,
-            "format \"uuid\" removed",
-            Compatible,
-        ),
-        (
-            json!({"multipleOf": 1}),
-            json!({"multipleOf": 5}),
-            RESP,
-            "multipleOf changed from 1 to 5",
-            Compatible,
-        ),
-        (
-            json!({"multipleOf": 5}),
-            json!({"multipleOf": 1}),
-            RESP,
-            "multipleOf changed from 5 to 1",
-            Breaking,
-        ),
-        (
-            json!({"multipleOf": 5}),
-            json!({"multipleOf": 3}),
-            REQ,
-            "multipleOf changed from 5 to 3",
-            Breaking,
-        ),
-        (
-            json!({"multipleOf": "x"}),
-            json!({"multipleOf": 0.5}),
-            REQ,
-            "multipleOf 0.5 added",
-            Breaking,
-        ),
-        (
-            json!({"multipleOf": 2.5}),
-            json!({}),
-            RESP,
-            "multipleOf 2.5 removed",
-            Breaking,
-        ),
+        ("minLength", "1", "3", REQ, "minLength raised from 1 to 3", Breaking),
+        ("minItems", "3", "2.0", REQ, "minItems lowered from 3 to 2", Compatible),
+        ("minProperties", "-", "2", RESP, "minProperties 2 added", Compatible),
+        ("minLength", "4", "-", RESP, "minLength 4 removed", Breaking),
+        ("minLength", "0", "2", REQ, "minLength raised from 0 to 2", Breaking),
+        ("maxLength", "64", "32", REQ, "maxLength lowered from 64 to 32", Breaking),
+        ("maxItems", "10", "20", REQ, "maxItems raised from 10 to 20", Compatible),
+        ("maxProperties", "-", "0", REQ, "maxProperties 0 added", Breaking),
+        ("maxLength", "5", "-", RESP, "maxLength 5 removed", Breaking),
+        ("pattern", r#""^a$""#, r#""^b$""#, RESP, r#"pattern changed from "^a$" to "^b$""#, Breaking),
+        ("format", "-", r#""uuid""#, REQ, r#"format "uuid" added"#, Breaking),
+        ("format", r#""uuid""#, "-", REQ, r#"format "uuid" removed"#, Compatible),
+        ("multipleOf", "1", "5", RESP, "multipleOf changed from 1 to 5", Compatible),
+        ("multipleOf", "5", "1", RESP, "multipleOf changed from 5 to 1", Breaking),
+        ("multipleOf", "5", "3", REQ, "multipleOf changed from 5 to 3", Breaking),
+        ("multipleOf", r#""x""#, "0.5", REQ, "multipleOf 0.5 added", Breaking),
+        ("multipleOf", "2.5", "-", RESP, "multipleOf 2.5 removed", Breaking),
     ];
-    for (old, new, kind, what, compat) in cases {
-        let c = one(kind, &old, &new);
+    let schema = |kw: &str, value: &str| match value {
+        "-" => json!({}),
+        text => json!({ kw: serde_json::from_str::<Value>(text).expect("json") }),
+    };
+    for (kw, old, new, kind, what, compat) in cases {
+        let c = one(kind, &schema(kw, old), &schema(kw, new));
         assert_eq!(
             (c.what.as_str(), c.compat),
             (what, compat),
-            "{old} -> {new}"
+            "{kw}: {old} -> {new}"
         );
     }
     // No change: equal values, 0 and absent minimum counts, 1 and 1.0, unreadable counts.
