@@ -17,8 +17,16 @@
 //! A breaking change is allowed when the contract's version was bumped (new > old); the
 //! others are returned by [`DiffReport::unbumped_breaking`] and fail CI.
 //!
-//! The module works on plain data ([`SchemaDoc`]) so it does not depend on the registry;
-//! [`load_side`] reads a contracts directory, an `index.json` or a single schema file.
+//! The comparison works on plain data ([`SchemaDoc`]), not on compiled registry contracts
+//! (an old side need not have examples or compile); [`load_side`] reads a contracts
+//! directory, an `index.json` or a single schema file, through the same index loader as the
+//! registry ([`crate::index`]).
+//!
+//! Module map: `report.rs` ([`Change`], [`DiffReport`] and the rendered text), `walk.rs`
+//! (the schema walk, `type`, `enum`/`const`, `oneOf`/`anyOf`/`allOf`, opaque keywords),
+//! `structure.rs` (object and array keywords), `bounds.rs` (numeric bounds and the
+//! single-valued keywords, one comparator driven by a keyword table), `refs.rs` (local
+//! `$ref` resolution), `load.rs` (reading a side).
 //!
 //! What is compared: `type`, `enum`/`const`, `minimum`/`maximum`/`exclusiveMinimum`/
 //! `exclusiveMaximum` (as one effective bound each way, integer-aware), `minLength`/
