@@ -1239,3 +1239,31 @@ fn single_valued_keywords_keep_their_messages_and_effects() {
         none(REQ, &old, &new);
     }
 }
+
+#[test]
+fn a_side_may_carry_index_keys_this_version_does_not_know() {
+    let dir = std::env::temp_dir().join(format!("qalens-diff-unknown-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        r#"{"contracts": [{"name": "A", "version": 1, "kind": "request", "file": "A.v1.json",
+            "owner": "qa"}], "generated": true}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("A.v1.json"),
+        r#"{"$id": "urn:qalens:contract:A:v1"}"#,
+    )
+    .unwrap();
+    let loaded = load_side(&dir, None);
+    let registry = crate::schema::Registry::load_dir(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(loaded.unwrap()[0].name, "A");
+    // The registry, which defines the format, refuses them.
+    assert!(
+        registry
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `generated`")
+    );
+}
