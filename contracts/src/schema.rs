@@ -6,12 +6,12 @@
 //! the schema compiles and that every one of its `examples` validates.
 //!
 //! [`Registry::bundled`] holds the files compiled into this crate; [`Registry::load_dir`]
-//! reads another copy (for example an older revision) from disk.
+//! reads another copy (for example an older revision, or a user's own contracts) from disk
+//! at run time. Both read `index.json` through [`crate::index`], as the diff does.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,8 @@ use serde_json::Value;
 /// The `$schema` every contract file declares.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
-/// The name of the index file in a contracts directory.
-pub const INDEX_FILE: &str = "index.json";
+use crate::index::{self, schema_id};
+pub use crate::index::{ContractError, INDEX_FILE, IndexEntry};
 
 /// Every file of `contracts/schemas/`, compiled in. A test fails when the directory has
 /// a file that is missing here.
@@ -163,50 +163,6 @@ impl fmt::Display for Violations {
 
 impl std::error::Error for Violations {}
 
-/// Why contract files could not be loaded, or a contract could not be found.
-#[derive(Debug, thiserror::Error)]
-pub enum ContractError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{index} lists {file}, which does not exist")]
-    MissingFile { index: String, file: String },
-    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
-    Json {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{file}: {problem}")]
-    Invalid { file: String, problem: String },
-    #[error("{file}: the schema does not compile: {message}")]
-    Compile { file: String, message: String },
-    #[error("{file}: {keyword} is {found}, but the index entry says {expected}")]
-    Mismatch {
-        file: String,
-        keyword: &'static str,
-        found: String,
-        expected: String,
-    },
-    #[error("{file}: example {index} does not validate:\n{violations}")]
-    Example {
-        file: String,
-        /// Position in the `examples` array, from 0.
-        index: usize,
-        violations: Violations,
-    },
-    #[error("no contract {name} v{version}; known: {known}")]
-    Unknown {
-        name: String,
-        version: u32,
-        known: String,
-    },
-}
-
 /// One contract: its index entry, its schema and the compiled validator.
 #[derive(Debug, Clone)]
 pub struct Contract {
@@ -268,36 +224,6 @@ impl Contract {
     }
 }
 
-fn schema_id(name: &str, version: u32) -> String {
-    format!("urn:qalens:contract:{name}:v{version}")
-}
-
-/// An entry of `index.json`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IndexEntry {
-    name: String,
-    version: u32,
-    kind: Kind,
-    file: String,
-    #[serde(default)]
-    producers: Vec<String>,
-    #[serde(default)]
-    consumers: Vec<String>,
-    #[serde(default)]
-    endpoints: Vec<Endpoint>,
-    exchange: Option<String>,
-    routing_key: Option<String>,
-    #[serde(default)]
-    required_headers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Index {
-    contracts: Vec<IndexEntry>,
-}
-
 /// A set of contracts loaded from one index.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -312,69 +238,53 @@ impl Registry {
     pub fn bundled() -> &'static Registry {
         static BUNDLED: OnceLock<Registry> = OnceLock::new();
         BUNDLED.get_or_init(|| {
-            let index = bundled_file(INDEX_FILE).unwrap_or_default();
-            Registry::parse("contracts/schemas/index.json", index, |file| {
-                let shown = format!("contracts/schemas/{file}");
-                match bundled_file(file) {
-                    Some(text) => Ok((shown, text.to_string())),
-                    None => Err(ContractError::MissingFile {
-                        index: "contracts/schemas/index.json".into(),
-                        file: shown,
-                    }),
-                }
-            })
-            .unwrap_or_else(|e| panic!("the bundled contracts are invalid: {e}"))
+            let index = Path::new("contracts/schemas").join(INDEX_FILE);
+            index::parse_json(&index, bundled_file(INDEX_FILE).unwrap_or_default())
+                .and_then(|value| {
+                    Registry::parse(&index, &value, |path| {
+                        path.file_name()
+                            .and_then(|name| bundled_file(name.to_str()?))
+                            .map(str::to_owned)
+                            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not bundled"))
+                    })
+                })
+                .unwrap_or_else(|e| panic!("the bundled contracts are invalid: {e}"))
         })
     }
 
-    /// Loads `dir/index.json` and the files it lists.
+    /// Loads `dir/index.json` and the files it lists, from any directory at run time.
     pub fn load_dir(dir: &Path) -> Result<Registry, ContractError> {
         Registry::from_index_file(&dir.join(INDEX_FILE))
     }
 
     /// Loads an index file and the files it lists, relative to the index's directory.
     pub fn from_index_file(index: &Path) -> Result<Registry, ContractError> {
-        let dir = index.parent().unwrap_or(Path::new("."));
-        let text = std::fs::read_to_string(index).map_err(|source| ContractError::Read {
-            path: index.to_path_buf(),
-            source,
-        })?;
-        let index_shown = index.display().to_string();
-        Registry::parse(&index_shown, &text, |file| {
-            let path = dir.join(file);
-            let shown = path.display().to_string();
-            match std::fs::read_to_string(&path) {
-                Ok(text) => Ok((shown, text)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ContractError::MissingFile {
-                    index: index_shown.clone(),
-                    file: shown,
-                }),
-                Err(source) => Err(ContractError::Read { path, source }),
-            }
-        })
+        let value = index::read_json(index)?;
+        Registry::parse(index, &value, |path| std::fs::read_to_string(path))
     }
 
-    /// Builds the registry from the index text; `read` returns a listed file's display
-    /// name and text.
+    /// Builds the registry from the parsed index; `read` returns a listed file's text.
     fn parse(
-        index_name: &str,
-        index_text: &str,
-        read: impl Fn(&str) -> Result<(String, String), ContractError>,
+        index: &Path,
+        value: &serde_json::Value,
+        read: impl Fn(&Path) -> io::Result<String>,
     ) -> Result<Registry, ContractError> {
-        let index: Index = parse_json(index_name, index_text)?;
-        let mut seen = HashSet::new();
-        let mut contracts = Vec::with_capacity(index.contracts.len());
-        for entry in index.contracts {
-            check_entry(index_name, &entry)?;
-            if !seen.insert((entry.name.clone(), entry.version)) {
-                return Err(invalid(
-                    index_name,
-                    format!("{} v{} is listed twice", entry.name, entry.version),
-                ));
-            }
-            let (file, text) = read(&entry.file)?;
-            contracts.push(load_contract(entry, &file, &text)?);
+        if let Some(key) = value
+            .as_object()
+            .and_then(|o| o.keys().find(|k| *k != "contracts"))
+        {
+            return Err(ContractError::invalid(
+                index,
+                format!("unknown field `{key}`"),
+            ));
         }
+        let contracts = index::load(
+            index,
+            value,
+            read,
+            |i, entry| check_entry(index, i, entry),
+            |entry, path, schema| load_contract(entry, &path, schema),
+        )?;
         Ok(Registry { contracts })
     }
 
@@ -452,26 +362,16 @@ fn bundled_file(name: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
-fn invalid(file: &str, problem: String) -> ContractError {
-    ContractError::Invalid {
-        file: file.to_string(),
-        problem,
-    }
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ContractError> {
-    serde_json::from_str(text).map_err(|e| ContractError::Json {
-        file: file.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })
-}
-
 /// Checks what an index entry must hold for its kind.
-fn check_entry(index: &str, entry: &IndexEntry) -> Result<(), ContractError> {
+fn check_entry(index: &Path, i: usize, entry: &IndexEntry) -> Result<(), ContractError> {
+    if let Some(key) = entry.unknown.keys().next() {
+        return Err(ContractError::invalid(
+            index,
+            format!("contracts[{i}]: unknown field `{key}`"),
+        ));
+    }
     let id = format!("{} v{}", entry.name, entry.version);
-    let fail = |problem: String| Err(invalid(index, format!("{id}: {problem}")));
+    let fail = |problem: String| Err(ContractError::invalid(index, format!("{id}: {problem}")));
     let valid_name = entry.name.starts_with(|c: char| c.is_ascii_uppercase())
         && entry.name.chars().all(|c| c.is_ascii_alphanumeric());
     if !valid_name {
@@ -542,21 +442,26 @@ fn check_entry(index: &str, entry: &IndexEntry) -> Result<(), ContractError> {
 }
 
 /// Parses, checks and compiles one contract file.
-fn load_contract(entry: IndexEntry, file: &str, text: &str) -> Result<Contract, ContractError> {
-    let schema: Value = parse_json(file, text)?;
+fn load_contract(entry: IndexEntry, file: &Path, schema: Value) -> Result<Contract, ContractError> {
     let Some(object) = schema.as_object() else {
-        return Err(invalid(file, "a schema must be a JSON object".into()));
+        return Err(ContractError::invalid(
+            file,
+            "a schema must be a JSON object",
+        ));
     };
     let keyword = |k: &str| object.get(k).and_then(Value::as_str);
     if keyword("$schema") != Some(DRAFT_2020_12) {
-        return Err(invalid(file, format!("$schema must be {DRAFT_2020_12:?}")));
+        return Err(ContractError::invalid(
+            file,
+            format!("$schema must be {DRAFT_2020_12:?}"),
+        ));
     }
     let expected_id = schema_id(&entry.name, entry.version);
     for (name, expected) in [("$id", expected_id.as_str()), ("title", &entry.name)] {
         let found = keyword(name);
         if found != Some(expected) {
             return Err(ContractError::Mismatch {
-                file: file.to_string(),
+                path: file.to_owned(),
                 keyword: name,
                 found: found.map_or_else(|| "missing".into(), |f| format!("{f:?}")),
                 expected: format!("{expected:?}"),
@@ -564,14 +469,14 @@ fn load_contract(entry: IndexEntry, file: &str, text: &str) -> Result<Contract, 
         }
     }
     if keyword("description").is_none_or(str::is_empty) {
-        return Err(invalid(file, "a description is required".into()));
+        return Err(ContractError::invalid(file, "a description is required"));
     }
     let examples = match object.get("examples") {
         Some(Value::Array(examples)) if !examples.is_empty() => examples.clone(),
         _ => {
-            return Err(invalid(
+            return Err(ContractError::invalid(
                 file,
-                "examples must be an array of at least one valid instance".into(),
+                "examples must be an array of at least one valid instance",
             ));
         }
     };
@@ -580,7 +485,7 @@ fn load_contract(entry: IndexEntry, file: &str, text: &str) -> Result<Contract, 
         .map_err(|e| {
             let at = e.instance_path().as_str();
             ContractError::Compile {
-                file: file.to_string(),
+                path: file.to_owned(),
                 message: if at.is_empty() {
                     e.to_string()
                 } else {
@@ -607,7 +512,7 @@ fn load_contract(entry: IndexEntry, file: &str, text: &str) -> Result<Contract, 
         contract
             .validate(example)
             .map_err(|violations| ContractError::Example {
-                file: file.to_string(),
+                path: file.to_owned(),
                 index,
                 violations,
             })?;

@@ -23,6 +23,16 @@ pub enum DbError {
     Poisoned,
 }
 
+/// The error for a text column holding a value the service never writes (a corrupt row):
+/// the read fails, and the request with it as an internal error, instead of guessing.
+pub fn unknown_value(column: usize, what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {value:?}").into(),
+    )
+}
+
 impl Db {
     /// Opens (creating when missing) the database at `path` and applies `schema`.
     pub fn open(path: &Path, schema: &str) -> Result<Self, DbError> {

@@ -1,4 +1,5 @@
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
@@ -417,7 +418,7 @@ impl Drop for TempDir {
 fn thing_schema(name: &str, version: u32) -> Value {
     json!({
         "$schema": DRAFT_2020_12,
-        "$id": format!("urn:qalens:contract:{name}:v{version}"),
+        "$id": schema_id(name, version),
         "title": name,
         "description": "A test payload.",
         "type": "object",
@@ -449,6 +450,29 @@ fn load_error(dir: &TempDir) -> ContractError {
 }
 
 #[test]
+fn a_registry_loads_from_any_directory_at_run_time() {
+    let dir = fixture(
+        "run-time",
+        vec![
+            thing_entry(),
+            json!({"name": "Other", "version": 2, "kind": "headers", "file": "Other.v2.json"}),
+        ],
+        &[
+            ("Thing.v1.json", thing_schema("Thing", 1)),
+            ("Other.v2.json", thing_schema("Other", 2)),
+        ],
+    );
+    let registry = Registry::load_dir(&dir.0).expect("the temp directory loads");
+    let ids: Vec<String> = registry.contracts().iter().map(Contract::id).collect();
+    assert_eq!(ids, ["Thing v1", "Other v2"]);
+    assert_eq!(
+        registry.latest("Other").map(|c| c.kind),
+        Some(Kind::Headers)
+    );
+    assert!(Registry::bundled().get("Thing", 1).is_err());
+}
+
+#[test]
 fn a_valid_fixture_loads_and_validates() {
     let dir = fixture(
         "valid",
@@ -467,14 +491,18 @@ fn a_valid_fixture_loads_and_validates() {
 fn an_index_naming_a_missing_file_is_an_error() {
     let dir = fixture("missing", vec![thing_entry()], &[]);
     let err = load_error(&dir);
-    assert!(matches!(err, ContractError::MissingFile { .. }), "{err:?}");
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{} lists {}, which does not exist",
-            dir.path(INDEX_FILE),
-            dir.path("Thing.v1.json")
-        )
+    assert!(
+        matches!(&err, ContractError::Listed { source, .. } if source.kind() == io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "{}: listed in {} but cannot be read: ",
+            dir.path("Thing.v1.json"),
+            dir.path(INDEX_FILE)
+        )),
+        "{text}"
     );
 }
 
@@ -482,10 +510,10 @@ fn an_index_naming_a_missing_file_is_an_error() {
 fn a_missing_index_is_a_read_error() {
     let dir = TempDir::new("no-index");
     let err = load_error(&dir);
-    assert!(matches!(err, ContractError::Read { .. }), "{err:?}");
+    assert!(matches!(err, ContractError::Io { .. }), "{err:?}");
     assert!(
         err.to_string()
-            .starts_with(&format!("cannot read {}: ", dir.path(INDEX_FILE)))
+            .starts_with(&format!("{}: cannot read: ", dir.path(INDEX_FILE)))
     );
 }
 
@@ -654,7 +682,7 @@ fn index_entries_are_checked_for_their_kind() {
     let cases = [
         (
             vec![thing_entry(), thing_entry()],
-            "Thing v1 is listed twice",
+            "contracts[1]: Thing v1 is listed twice",
         ),
         (
             vec![with(json!({"file": "thing.json"}))],
@@ -705,10 +733,25 @@ fn index_entries_are_checked_for_their_kind() {
         &schema,
     );
     let err = load_error(&dir);
-    assert!(matches!(err, ContractError::Json { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("unknown field `statuses`"),
-        "{err}"
+    assert!(matches!(err, ContractError::Invalid { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: contracts[0]: unknown field `statuses`",
+            dir.path(INDEX_FILE)
+        )
+    );
+
+    let dir = fixture("unknown-top-key", vec![thing_entry()], &schema);
+    let mut index: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join(INDEX_FILE)).expect("written"))
+            .expect("json");
+    index["owner"] = "qa".into();
+    dir.write_json(INDEX_FILE, &index);
+    let err = load_error(&dir);
+    assert_eq!(
+        err.to_string(),
+        format!("{}: unknown field `owner`", dir.path(INDEX_FILE))
     );
 }
 

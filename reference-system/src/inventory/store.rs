@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::domain::{InitialStock, Quantity, Sku};
-use crate::db::{Db, DbError};
+use crate::db::{self, Db, DbError};
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS stock (
@@ -55,10 +55,12 @@ fn status_str(s: ReservationStatus) -> &'static str {
     }
 }
 
-fn parse_status(s: &str) -> ReservationStatus {
+/// The status `status_str` wrote; `None` for any other text.
+fn parse_status(s: &str) -> Option<ReservationStatus> {
     match s {
-        "RELEASED" => ReservationStatus::Released,
-        _ => ReservationStatus::Reserved,
+        "RESERVED" => Some(ReservationStatus::Reserved),
+        "RELEASED" => Some(ReservationStatus::Released),
+        _ => None,
     }
 }
 
@@ -71,7 +73,8 @@ fn reservation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reservation
         order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
         sku: row.get(1)?,
         quantity: row.get(2)?,
-        status: parse_status(&status),
+        status: parse_status(&status)
+            .ok_or_else(|| db::unknown_value(3, "reservation status", &status))?,
     })
 }
 
@@ -247,5 +250,36 @@ impl Store {
     /// Stock of every SKU, ordered by SKU.
     pub async fn all_stock(&self) -> Result<Vec<StockView>, DbError> {
         self.db.call(|conn| read_stock(conn, None)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_with_an_unknown_status_is_an_error_not_a_reservation() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        conn.execute(
+            "INSERT INTO stock (sku, initial, available) VALUES ('SKU-1', 10, 10)",
+            [],
+        )
+        .expect("stock");
+        let (good, bad) = (Uuid::new_v4(), Uuid::new_v4());
+        for (order_id, status) in [(good, "RELEASED"), (bad, "")] {
+            conn.execute(
+                "INSERT INTO reservations (order_id, sku, quantity, status) VALUES (?1, 'SKU-1', 1, ?2)",
+                params![order_id.to_string(), status],
+            )
+            .expect("insert");
+        }
+        let view = read_reservation(&conn, good).expect("a valid row reads");
+        assert_eq!(view.map(|r| r.status), Some(ReservationStatus::Released));
+        let err = read_reservation(&conn, bad).expect_err("an unknown status fails");
+        assert!(
+            err.to_string().contains("unknown reservation status \"\""),
+            "{err}"
+        );
     }
 }

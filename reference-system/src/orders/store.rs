@@ -10,7 +10,7 @@ use contracts::{OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderSt
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::db::{Db, DbError};
+use crate::db::{self, Db, DbError};
 use crate::domain::{Customer, Quantity, Sku};
 
 pub const SCHEMA: &str = "
@@ -64,12 +64,14 @@ impl Step {
             Step::Done => "DONE",
         }
     }
-    fn parse(s: &str) -> Self {
+    /// The step `as_str` wrote; `None` for any other text.
+    fn parse(s: &str) -> Option<Self> {
         match s {
-            "RESERVED" => Step::Reserved,
-            "CHARGED" => Step::Charged,
-            "DONE" => Step::Done,
-            _ => Step::New,
+            "NEW" => Some(Step::New),
+            "RESERVED" => Some(Step::Reserved),
+            "CHARGED" => Some(Step::Charged),
+            "DONE" => Some(Step::Done),
+            _ => None,
         }
     }
 }
@@ -126,10 +128,12 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
             sku: row.get(2)?,
             quantity: row.get(3)?,
             amount_cents: row.get(4)?,
-            status: status.parse().unwrap_or(OrderStatus::Pending),
+            status: status
+                .parse()
+                .map_err(|_| db::unknown_value(5, "order status", &status))?,
             reason: row.get(7)?,
         },
-        step: Step::parse(&step),
+        step: Step::parse(&step).ok_or_else(|| db::unknown_value(6, "saga step", &step))?,
         compensation_pending: row.get::<_, i64>(8)? != 0,
         created_ms: row.get(9)?,
     })
@@ -400,5 +404,45 @@ impl Store {
                 })
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_with_an_unknown_status_or_step_is_an_error_not_a_pending_order() {
+        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        for (id, status, step) in [
+            ("good", "CONFIRMED", "DONE"),
+            ("bad-status", "SHIPPED", "DONE"),
+            ("bad-step", "PENDING", "PAID"),
+        ] {
+            conn.execute(
+                "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
+                 VALUES (?1, 'c', 'SKU-1', 1, 1250, ?2, ?3, 0)",
+                params![id, status, step],
+            )
+            .expect("insert");
+        }
+        let good = read(&conn, "good")
+            .expect("a valid row reads")
+            .expect("found");
+        assert_eq!(
+            (good.view.status, good.step),
+            (OrderStatus::Confirmed, Step::Done)
+        );
+        let err = read(&conn, "bad-status").expect_err("an unknown status fails");
+        assert!(
+            err.to_string().contains("unknown order status \"SHIPPED\""),
+            "{err}"
+        );
+        let err = read(&conn, "bad-step").expect_err("an unknown step fails");
+        assert!(
+            err.to_string().contains("unknown saga step \"PAID\""),
+            "{err}"
+        );
     }
 }

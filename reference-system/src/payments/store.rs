@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::domain::{AmountCents, Customer, IdempotencyKey};
-use crate::db::{Db, DbError};
+use crate::db::{self, Db, DbError};
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS charges (
@@ -50,10 +50,12 @@ fn status_str(s: ChargeStatus) -> &'static str {
     }
 }
 
-fn parse_status(s: &str) -> ChargeStatus {
+/// The status `status_str` wrote; `None` for any other text.
+fn parse_status(s: &str) -> Option<ChargeStatus> {
     match s {
-        "REFUNDED" => ChargeStatus::Refunded,
-        _ => ChargeStatus::Charged,
+        "CHARGED" => Some(ChargeStatus::Charged),
+        "REFUNDED" => Some(ChargeStatus::Refunded),
+        _ => None,
     }
 }
 
@@ -68,7 +70,8 @@ fn view_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChargeView> {
         order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
         customer: row.get(2)?,
         amount_cents: row.get(3)?,
-        status: parse_status(&status),
+        status: parse_status(&status)
+            .ok_or_else(|| db::unknown_value(4, "charge status", &status))?,
     })
 }
 
@@ -185,5 +188,38 @@ impl Store {
         self.db
             .call(move |conn| refund_where(conn, "order_id", &order_id.to_string()))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_with_an_unknown_status_is_an_error_not_a_charge() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        let order_id = Uuid::new_v4().to_string();
+        for (key, status) in [("k1", "CHARGED"), ("k2", "charged?")] {
+            let order = if status == "CHARGED" {
+                order_id.clone()
+            } else {
+                Uuid::new_v4().to_string()
+            };
+            conn.execute(
+                "INSERT INTO charges (id, idempotency_key, order_id, customer, amount_cents, status)
+                 VALUES (?1, ?2, ?3, 'c', 100, ?4)",
+                params![Uuid::new_v4().to_string(), key, order, status],
+            )
+            .expect("insert");
+        }
+        let good = read_one(&conn, "idempotency_key", "k1").expect("a valid row reads");
+        assert_eq!(good.map(|c| c.status), Some(ChargeStatus::Charged));
+        let err = read_one(&conn, "idempotency_key", "k2").expect_err("an unknown status fails");
+        assert!(
+            err.to_string()
+                .contains("unknown charge status \"charged?\""),
+            "{err}"
+        );
     }
 }

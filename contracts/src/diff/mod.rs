@@ -1,0 +1,233 @@
+//! Breaking-change detection between two versions of the JSON Schema contracts
+//! (`qalens contracts diff OLD NEW`).
+//!
+//! Every difference between an old and a new schema is classified by what it does to the
+//! set of instances the schema accepts: it *narrows* it (a property became required, a
+//! maximum was lowered), *widens* it (an enum value was added), does *both* (a pattern was
+//! replaced by another) or is *neutral* (a new optional property). Whether that breaks
+//! anyone depends on the contract's kind, because the producer writes and the consumer
+//! reads:
+//!
+//! - `request` and `headers` contracts describe what the receiver accepts: a narrowing
+//!   breaks senders that were valid before, a widening is compatible.
+//! - `response` and `message` contracts describe what the producer guarantees: a widening
+//!   breaks readers that relied on the old guarantee, a narrowing is compatible.
+//! - A change that both narrows and widens breaks either way.
+//!
+//! A breaking change is allowed when the contract's version was bumped (new > old); the
+//! others are returned by [`DiffReport::unbumped_breaking`] and fail CI.
+//!
+//! The comparison works on plain data ([`SchemaDoc`]), not on compiled registry contracts
+//! (an old side need not have examples or compile); [`load_side`] reads a contracts
+//! directory, an `index.json` or a single schema file, through the same index loader as the
+//! registry ([`crate::index`]).
+//!
+//! Module map: `report.rs` ([`Change`], [`DiffReport`] and the rendered text), `walk.rs`
+//! (the schema walk, `type`, `enum`/`const`, `oneOf`/`anyOf`/`allOf`, opaque keywords),
+//! `structure.rs` (object and array keywords), `bounds.rs` (numeric bounds and the
+//! single-valued keywords, one comparator driven by a keyword table), `refs.rs` (local
+//! `$ref` resolution), `load.rs` (reading a side).
+//!
+//! What is compared: `type`, `enum`/`const`, `minimum`/`maximum`/`exclusiveMinimum`/
+//! `exclusiveMaximum` (as one effective bound each way, integer-aware), `minLength`/
+//! `maxLength`/`minItems`/`maxItems`/`minProperties`/`maxProperties`, `pattern`, `format`,
+//! `multipleOf`, `uniqueItems`, `properties`/`required`/`additionalProperties`,
+//! `patternProperties`, `items`/`prefixItems`, `oneOf`/`anyOf`/`allOf`, recursively, with
+//! local `$ref`s (`#/...`) resolved in their own document (sibling keywords of a `$ref` are
+//! laid over the target). Other validation keywords (`not`, `if`/`then`/`else`,
+//! `dependentRequired`, `unevaluatedProperties`, ...) are not analysed: any change to them is
+//! reported as breaking in both directions. Annotations (`title`, `description`,
+//! `examples`, `$comment`, `default`, `deprecated`, `$id`, ...), unused `$defs` and keywords
+//! JSON Schema does not define are not changes.
+
+mod bounds;
+mod load;
+mod refs;
+mod report;
+mod structure;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_json::Value;
+
+pub use crate::schema::Kind;
+pub use load::{OwnedDoc, load_side};
+pub use report::{Change, Compat, DiffReport};
+use walk::Walker;
+
+/// Whether the schema describes what a receiver accepts (true) or what a producer
+/// guarantees to its readers (false).
+pub(crate) fn describes_receiver(kind: Kind) -> bool {
+    matches!(kind, Kind::Request | Kind::Headers)
+}
+
+/// One contract version, borrowed: the input of [`diff_docs`].
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaDoc<'a> {
+    pub name: &'a str,
+    pub version: u32,
+    pub kind: Kind,
+    pub schema: &'a Value,
+}
+
+/// [`diff_docs`] on what [`load_side`] returned.
+pub fn diff_owned(old: &[OwnedDoc], new: &[OwnedDoc]) -> DiffReport {
+    let old: Vec<SchemaDoc<'_>> = old.iter().map(OwnedDoc::as_doc).collect();
+    let new: Vec<SchemaDoc<'_>> = new.iter().map(OwnedDoc::as_doc).collect();
+    diff_docs(&old, &new)
+}
+
+/// Compares two sides, matching contracts by name. When a name has several versions the
+/// highest old and new versions are compared; older versions present on both sides are
+/// compared with themselves too (an in-place edit of v1 after v2 exists is caught). A
+/// contract removed is breaking, a contract added is compatible, a kind change is
+/// breaking, and so is a latest version that went down. If one side lists the same
+/// (name, version) twice the later entry wins.
+pub fn diff_docs(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>]) -> DiffReport {
+    let old_by = by_name(old);
+    let new_by = by_name(new);
+    let names: BTreeSet<&str> = old_by.keys().chain(new_by.keys()).copied().collect();
+    let mut changes = Vec::new();
+    for name in names {
+        let old_versions = old_by.get(name);
+        let new_versions = new_by.get(name);
+        let old_latest = old_versions.and_then(|v| v.last_key_value());
+        let new_latest = new_versions.and_then(|v| v.last_key_value());
+        match (old_latest, new_latest) {
+            (Some((&version, doc)), None) => changes.push(Change {
+                contract: name.to_owned(),
+                old_version: Some(version),
+                new_version: None,
+                pointer: String::new(),
+                what: format!(
+                    "contract removed ({} v{version} is absent from the new side)",
+                    doc.kind
+                ),
+                compat: Compat::Breaking,
+            }),
+            (None, Some((&version, doc))) => changes.push(Change {
+                contract: name.to_owned(),
+                old_version: None,
+                new_version: Some(version),
+                pointer: String::new(),
+                what: format!("contract added ({} v{version})", doc.kind),
+                compat: Compat::Compatible,
+            }),
+            (Some((&old_v, old_doc)), Some((&new_v, new_doc))) => {
+                if new_v < old_v {
+                    changes.push(Change {
+                        contract: name.to_owned(),
+                        old_version: Some(old_v),
+                        new_version: Some(new_v),
+                        pointer: String::new(),
+                        what: format!(
+                            "latest version went down from v{old_v} to v{new_v} (v{old_v} removed)"
+                        ),
+                        compat: Compat::Breaking,
+                    });
+                }
+                compare_pair(old_doc, new_doc, &mut changes);
+                let (Some(old_versions), Some(new_versions)) = (old_versions, new_versions) else {
+                    continue;
+                };
+                for (&version, doc) in old_versions {
+                    match new_versions.get(&version) {
+                        Some(same) if (version, version) != (old_v, new_v) => {
+                            compare_pair(doc, same, &mut changes)
+                        }
+                        Some(_) => {}
+                        None if version != old_v => changes.push(Change {
+                            contract: name.to_owned(),
+                            old_version: Some(version),
+                            new_version: None,
+                            pointer: String::new(),
+                            what: format!("version v{version} removed (v{new_v} remains)"),
+                            compat: Compat::Compatible,
+                        }),
+                        None => {}
+                    }
+                }
+                for &version in new_versions.keys() {
+                    if version != new_v && !old_versions.contains_key(&version) {
+                        changes.push(Change {
+                            contract: name.to_owned(),
+                            old_version: None,
+                            new_version: Some(version),
+                            pointer: String::new(),
+                            what: format!("version v{version} added"),
+                            compat: Compat::Compatible,
+                        });
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    DiffReport { changes }
+}
+
+type ByName<'d, 'a> = BTreeMap<&'a str, BTreeMap<u32, &'d SchemaDoc<'a>>>;
+
+fn by_name<'d, 'a>(docs: &'d [SchemaDoc<'a>]) -> ByName<'d, 'a> {
+    let mut map: ByName<'d, 'a> = BTreeMap::new();
+    for doc in docs {
+        map.entry(doc.name).or_default().insert(doc.version, doc);
+    }
+    map
+}
+
+fn compare_pair(old: &SchemaDoc<'_>, new: &SchemaDoc<'_>, changes: &mut Vec<Change>) {
+    if old.kind != new.kind {
+        changes.push(Change {
+            contract: new.name.to_owned(),
+            old_version: Some(old.version),
+            new_version: Some(new.version),
+            pointer: String::new(),
+            what: format!("kind changed from {} to {}", old.kind, new.kind),
+            compat: Compat::Breaking,
+        });
+    }
+    changes.extend(schema_changes(
+        new.name,
+        new.kind,
+        Some(old.version),
+        Some(new.version),
+        old.schema,
+        new.schema,
+    ));
+}
+
+/// Compares two schemas of one contract (single-file mode); the changes carry no versions,
+/// so every breaking one counts as unbumped.
+pub fn diff_schemas(name: &str, kind: Kind, old: &Value, new: &Value) -> Vec<Change> {
+    schema_changes(name, kind, None, None, old, new)
+}
+
+fn schema_changes(
+    name: &str,
+    kind: Kind,
+    old_version: Option<u32>,
+    new_version: Option<u32>,
+    old: &Value,
+    new: &Value,
+) -> Vec<Change> {
+    let mut walker = Walker::new(old, new);
+    walker.cmp(old, new, "", "");
+    let mut seen = HashSet::new();
+    walker
+        .findings
+        .into_iter()
+        .filter(|f| seen.insert((f.pointer.clone(), f.what.clone())))
+        .map(|f| Change {
+            contract: name.to_owned(),
+            old_version,
+            new_version,
+            pointer: f.pointer,
+            what: f.what,
+            compat: f.effect.compat(kind),
+        })
+        .collect()
+}
