@@ -94,7 +94,7 @@ pub(crate) fn current_order(world: &QaWorld) -> Result<OrderView, String> {
 
 async fn read_order(id: uuid::Uuid) -> Result<OrderView, String> {
     let ctx = context::current()?;
-    inspect(format!("{}/orders/{id}", ctx.endpoints.orders)).await
+    inspect(format!("{}/internal/orders/{id}", ctx.endpoints.orders)).await
 }
 
 #[then(expr = "within {int} seconds the order is {word}")]
