@@ -546,3 +546,23 @@ mod tests {
         assert!(err.contains("CHARGED, REFUNDED, NONE"), "{err}");
     }
 }
+
+#[then(expr = "no order exists for client {string}")]
+async fn no_order_for(world: &mut QaWorld, name: String) -> StepResult {
+    let customer = world
+        .clients
+        .get(&name)
+        .map(|c| c.id.clone())
+        .ok_or_else(|| format!("no client {name:?} in this scenario"))?;
+    let ctx = context::current()?;
+    let all: Vec<OrderView> = inspect(format!("{}/internal/orders", ctx.endpoints.orders)).await?;
+    let theirs: Vec<&OrderView> = all.iter().filter(|o| o.customer == customer).collect();
+    if theirs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected no order for client {name:?} ({customer}), saw {theirs:?}\n{}",
+            world.last_exchange()
+        ))
+    }
+}
