@@ -60,8 +60,8 @@ pub enum Defect {
     /// The gateway routes the raw path: dot segments, encoded slashes and dots, doubled
     /// slashes and the like are matched against route prefixes and passed upstream.
     RawPathRouting,
-    /// The gateway accepts tokens up to 90 s after they expired instead of its few
-    /// seconds of clock-skew leeway.
+    /// The gateway accepts tokens up to 30 s after they expired instead of its 5 s of
+    /// clock-skew leeway: slack that a token expired a minute ago does not reveal.
     ExpiryLeeway,
 }
 

@@ -46,7 +46,7 @@ const MAX_BODY: usize = 1 << 20;
 pub const JWT_LEEWAY_SECONDS: u64 = 5;
 
 /// The leeway of [`Defect::ExpiryLeeway`] (seconds).
-const DEFECTIVE_LEEWAY_SECONDS: u64 = 90;
+const DEFECTIVE_LEEWAY_SECONDS: u64 = 30;
 
 /// Why `path` (the raw request path, percent-escapes intact) is not in the canonical
 /// form the gateway routes on, or `None` when it is. Rejected: `.` and `..` segments,
@@ -134,7 +134,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, String>
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or("the Authorization header must be `Bearer <token>`")?;
-    // DEFECT(expiry-leeway): tokens stay valid a minute and a half after they expired.
+    // DEFECT(expiry-leeway): tokens stay valid half a minute after they expired.
     let leeway = if defects::on(Defect::ExpiryLeeway) {
         DEFECTIVE_LEEWAY_SECONDS
     } else {
