@@ -66,13 +66,13 @@ fn identity(headers: &HeaderMap) -> reqwest::header::HeaderMap {
         .into_iter()
         .chain([contracts::headers::REQUEST_ID])
     {
-        if let Some(v) = headers.get(name) {
-            if let (Ok(k), Ok(v)) = (
+        if let Some(v) = headers.get(name)
+            && let (Ok(k), Ok(v)) = (
                 reqwest::header::HeaderName::from_bytes(name.as_bytes()),
                 reqwest::header::HeaderValue::from_bytes(v.as_bytes()),
-            ) {
-                out.insert(k, v);
-            }
+            )
+        {
+            out.insert(k, v);
         }
     }
     out

@@ -179,10 +179,10 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
     let method = req.method().clone();
 
     // DEFECT(raw-path-routing): the raw path is routed and forwarded as it came.
-    if !defects::on(Defect::RawPathRouting) {
-        if let Some(reason) = non_canonical(&path) {
-            return problem(StatusCode::BAD_REQUEST, Some(reason.to_string()));
-        }
+    if !defects::on(Defect::RawPathRouting)
+        && let Some(reason) = non_canonical(&path)
+    {
+        return problem(StatusCode::BAD_REQUEST, Some(reason.to_string()));
     }
 
     if state.table.public.contains(&path) {
