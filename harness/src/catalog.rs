@@ -318,6 +318,86 @@ pub const DOCS: &[StepDoc] = &[
         description: "Publish the contract's first example (fresh ids) without one field; the step fails if the field is not required, so the message really breaks the contract.",
         example: "When the first example of contract OrderConfirmed v1 is published for the client without its \"amount_cents\" field",
     },
+    StepDoc {
+        domain: "identity",
+        description: "Present a valid token for the client whose exp lies N seconds in the past (1 s beyond a documented leeway, or long ago).",
+        example: "Given the client presents a token that expired 6 seconds ago",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As client \"a\" (a client of the scenario), create a resource with the doc string as JSON body ({client} becomes the client's id); expects 2xx and remembers the resource: its Location header, else the path plus the body's id.",
+        example: "When client \"owner\" creates a resource with POST \"/orders\" and the body:",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, the created resource answers this method with 2xx.",
+        example: "Then client \"owner\" can GET it",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, this path ({id} becomes the created resource's id) answers this method with 2xx.",
+        example: "Then client \"owner\" can GET \"/orders/{id}/summary\"",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, the created resource is refused: 404 (or 403; 405 for a method other than GET).",
+        example: "Then client \"eve\" cannot GET it",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, this path ({id} becomes the created resource's id) is refused: 404 (or 403; 405 for a method other than GET).",
+        example: "Then client \"eve\" cannot GET \"/orders/{id}/summary\"",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, GET on the created resource and on the same path with an id no resource has get the same refusal (status and body, ids aside), so ids do not reveal what exists.",
+        example: "Then to client \"eve\" it looks like a resource that does not exist",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the first client, send a request whose path or query names the second ({client} becomes the second client's id).",
+        example: "When client \"mallory\" sends GET \"/payments/charges?customer={client}\" naming client \"victim\"",
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the first client, send a request whose JSON body (the doc string) names the second ({client} becomes the second client's id, in the path too).",
+        example: "When client \"mallory\" sends POST \"/orders\" with a body naming client \"victim\":",
+    },
+    StepDoc {
+        domain: "security",
+        description: "The last response is a 4xx and carries no Location header.",
+        example: "Then the request was refused with a 4xx status and created nothing",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "The orders service holds no order whose customer is this client of the scenario (read from its inspection endpoint).",
+        example: "Then no order exists for client \"victim\"",
+    },
+    StepDoc {
+        domain: "security",
+        description: "For every route of the gateway's route table (read from /admin/routes) and each of its methods, send raw path rewrites meaning that route (dot segments from another route with another scope, %2e, %2f, backslashes, %5c, //, upper case, ; suffixes, %00), each with a token that has every route scope but the target's; paths go on the wire byte for byte.",
+        example: "When the client sends path rewrites toward every route in the gateway's route table, each with a token lacking that route's scope",
+    },
+    StepDoc {
+        domain: "security",
+        description: "The same path rewrites of every route, without an Authorization header.",
+        example: "When the client sends path rewrites toward every route in the gateway's route table without a token",
+    },
+    StepDoc {
+        domain: "security",
+        description: "None of the last rewrites answered 2xx; a failure names each rewrite that got through, what it aimed at and the exchange.",
+        example: "Then no rewrite answered 2xx",
+    },
+    StepDoc {
+        domain: "security",
+        description: "Send one request through the front door as the client with the path written to the socket exactly as given (no normalisation of .., //, \\ or percent-escapes).",
+        example: "When the client sends the raw request GET \"/limited/fixed/../../admin/routes\"",
+    },
+    StepDoc {
+        domain: "security",
+        description: "The same raw request straight to one gateway replica (1-based), past the front door, which refuses some paths (such as %00) itself.",
+        example: "When the client sends the raw request GET \"/admin/routes%00\" to gateway replica 1",
+    },
 ];
 
 /// A step definition as registered with cucumber.

@@ -93,6 +93,21 @@ pub struct QaWorld {
     pub events: Option<EventRecorder>,
     /// Contract examples the scenario published: (contract, message id, body).
     pub examples: Vec<(String, String, serde_json::Value)>,
+    /// Every client of the scenario by the name the feature gave it (`"eve"`), for steps
+    /// that act as one of several clients (`When client "eve" ...`).
+    pub clients: std::collections::BTreeMap<String, Client>,
+    /// The resource the scenario created last with `When client ... creates a resource`.
+    pub resource: Option<Resource>,
+    /// Each path rewrite of the last rewrite batch (what it tried) with its exchange.
+    pub rewrites: Vec<(String, Exchange)>,
+}
+
+/// A resource a client created: where it lives and its id.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Its path on the front door, e.g. `/orders/6f1c...`.
+    pub path: String,
+    pub id: String,
 }
 
 /// An event seen on the order events exchange.
@@ -148,6 +163,9 @@ impl QaWorld {
             faults: vec![],
             events: None,
             examples: vec![],
+            clients: Default::default(),
+            resource: None,
+            rewrites: vec![],
         }
     }
 

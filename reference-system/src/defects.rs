@@ -51,10 +51,22 @@ pub enum Defect {
     /// Orders publishes each event once, best effort, as if straight after the commit
     /// instead of through the outbox: an event that cannot be published is dropped.
     EventsOutsideOutbox,
+    /// Orders answers `GET /orders/{id}` (and so the gateway's summary) for any client,
+    /// not only the order's own customer.
+    AnyCustomerReads,
+    /// Orders takes the customer of a new order from the request body instead of the
+    /// authenticated identity the gateway forwards.
+    BodyCustomerTrusted,
+    /// The gateway routes the raw path: dot segments, encoded slashes and dots, doubled
+    /// slashes and the like are matched against route prefixes and passed upstream.
+    RawPathRouting,
+    /// The gateway accepts tokens up to 30 s after they expired instead of its 5 s of
+    /// clock-skew leeway: slack that a token expired a minute ago does not reveal.
+    ExpiryLeeway,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 18] = [
+    pub const ALL: [Defect; 22] = [
         Defect::PerReplicaLimiter,
         Defect::LimiterOffByOne,
         Defect::NoRetryAfter,
@@ -73,6 +85,10 @@ impl Defect {
         Defect::AlgNoneAccepted,
         Defect::RenamedField,
         Defect::EventsOutsideOutbox,
+        Defect::AnyCustomerReads,
+        Defect::BodyCustomerTrusted,
+        Defect::RawPathRouting,
+        Defect::ExpiryLeeway,
     ];
 
     pub fn name(self) -> &'static str {
@@ -95,6 +111,10 @@ impl Defect {
             Defect::AlgNoneAccepted => "alg-none-accepted",
             Defect::RenamedField => "renamed-field",
             Defect::EventsOutsideOutbox => "events-outside-outbox",
+            Defect::AnyCustomerReads => "any-customer-reads",
+            Defect::BodyCustomerTrusted => "body-customer-trusted",
+            Defect::RawPathRouting => "raw-path-routing",
+            Defect::ExpiryLeeway => "expiry-leeway",
         }
     }
 
@@ -121,6 +141,10 @@ impl Defect {
             }
             Defect::NoCircuitBreaker => "circuit-breaker",
             Defect::RenamedField => "contracts",
+            Defect::AnyCustomerReads => "object-authorization",
+            Defect::BodyCustomerTrusted => "identity-binding",
+            Defect::RawPathRouting => "path-confusion",
+            Defect::ExpiryLeeway => "token-expiry",
         }
     }
 

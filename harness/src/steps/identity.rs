@@ -16,14 +16,14 @@ pub const DEFAULT_SCOPES: &str =
 /// A token lifetime long enough for any scenario (seconds).
 const TOKEN_TTL: u64 = 3600;
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
 }
 
-fn claims(client: &Client, exp: u64) -> Claims {
+pub(crate) fn claims(client: &Client, exp: u64) -> Claims {
     Claims {
         sub: client.id.clone(),
         tier: client.tier,
@@ -58,25 +58,33 @@ fn parse_tier(tier: &str) -> Result<Tier, String> {
     }
 }
 
+/// Makes `client` the scenario's client and remembers it under `name`.
+fn act_as(world: &mut QaWorld, name: String, client: Client) {
+    world.clients.insert(name, client.clone());
+    world.client = Some(client);
+}
+
 #[given(expr = "a {word} client {string}")]
 async fn a_client(world: &mut QaWorld, tier: String, name: String) -> StepResult {
-    world.client = Some(Client {
+    let client = Client {
         id: world.scoped(&name),
         tier: parse_tier(&tier)?,
         scope: DEFAULT_SCOPES.to_string(),
         credentials: Credentials::Valid,
-    });
+    };
+    act_as(world, name, client);
     Ok(())
 }
 
 #[given(expr = "an admin client {string}")]
 async fn an_admin_client(world: &mut QaWorld, name: String) -> StepResult {
-    world.client = Some(Client {
+    let client = Client {
         id: world.scoped(&name),
         tier: Tier::Paid,
         scope: format!("admin {DEFAULT_SCOPES}"),
         credentials: Credentials::Valid,
-    });
+    };
+    act_as(world, name, client);
     Ok(())
 }
 
@@ -122,5 +130,17 @@ async fn presents(world: &mut QaWorld, kind: String) -> StepResult {
         other => return Err(format!("unknown credential kind {other:?}")),
     };
     world.client.as_mut().expect("checked above").credentials = credentials;
+    Ok(())
+}
+
+#[given(expr = "the client presents a token that expired {int} second(s) ago")]
+async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
+    let secret = context::current()?.endpoints.jwt_secret.clone();
+    let client = world.client.as_mut().ok_or("no client yet")?;
+    let exp = now()
+        .checked_sub(seconds)
+        .ok_or_else(|| format!("{seconds} s ago is before 1970"))?;
+    let token = jwt::encode(&claims(client, exp), secret.as_bytes());
+    client.credentials = Credentials::Raw(format!("Bearer {token}"));
     Ok(())
 }

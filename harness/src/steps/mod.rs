@@ -10,6 +10,7 @@ pub mod orders;
 pub mod queue;
 pub mod rate_limit;
 pub mod routes;
+pub mod security;
 
 /// Shorthand for a step's result.
 pub type StepResult = Result<(), String>;

@@ -94,7 +94,7 @@ pub(crate) fn current_order(world: &QaWorld) -> Result<OrderView, String> {
 
 async fn read_order(id: uuid::Uuid) -> Result<OrderView, String> {
     let ctx = context::current()?;
-    inspect(format!("{}/orders/{id}", ctx.endpoints.orders)).await
+    inspect(format!("{}/internal/orders/{id}", ctx.endpoints.orders)).await
 }
 
 #[then(expr = "within {int} seconds the order is {word}")]
@@ -544,5 +544,25 @@ mod tests {
         assert!(check_state("REFUNDED", &names).is_ok());
         let err = check_state("refunded", &names).unwrap_err();
         assert!(err.contains("CHARGED, REFUNDED, NONE"), "{err}");
+    }
+}
+
+#[then(expr = "no order exists for client {string}")]
+async fn no_order_for(world: &mut QaWorld, name: String) -> StepResult {
+    let customer = world
+        .clients
+        .get(&name)
+        .map(|c| c.id.clone())
+        .ok_or_else(|| format!("no client {name:?} in this scenario"))?;
+    let ctx = context::current()?;
+    let all: Vec<OrderView> = inspect(format!("{}/internal/orders", ctx.endpoints.orders)).await?;
+    let theirs: Vec<&OrderView> = all.iter().filter(|o| o.customer == customer).collect();
+    if theirs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected no order for client {name:?} ({customer}), saw {theirs:?}\n{}",
+            world.last_exchange()
+        ))
     }
 }

@@ -1,9 +1,15 @@
 //! `GET /orders/{id}/summary`: order, payment and reservation in one reply. A part whose
 //! service is down or slow is marked unavailable instead of failing the whole reply.
+//!
+//! The order is asked for first, as the client (the identity headers the gateway set go
+//! with it): orders answers only the order's own customer, so its answer decides who may
+//! see the rest. Payment and reservation are fetched only after orders said 200; when
+//! orders answers 4xx that is the summary's answer, and when it is unavailable the other
+//! parts are withheld too, since nobody could check that they are the client's.
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -19,6 +25,7 @@ async fn part(
     state: &AppState,
     upstream: &str,
     path: String,
+    headers: &HeaderMap,
     timeout: Duration,
 ) -> (Value, Option<u16>) {
     let Some(base) = state.upstreams.get(upstream).map(|u| u.base.clone()) else {
@@ -30,6 +37,7 @@ async fn part(
     match state
         .http
         .get(format!("{base}{path}"))
+        .headers(identity(headers))
         .timeout(timeout)
         .send()
         .await
@@ -51,26 +59,65 @@ async fn part(
     }
 }
 
-/// Builds the summary; 404 when orders says the order does not exist.
-pub async fn summary(state: &AppState, id: &str, timeout: Duration) -> (StatusCode, Value) {
-    let (order, payment, reservation) = tokio::join!(
-        part(state, "orders", format!("/orders/{id}"), timeout),
+/// The identity and request-id headers of `headers` (set by the gateway from the token).
+fn identity(headers: &HeaderMap) -> reqwest::header::HeaderMap {
+    let mut out = reqwest::header::HeaderMap::new();
+    for name in super::edge::IDENTITY_HEADERS
+        .into_iter()
+        .chain([contracts::headers::REQUEST_ID])
+    {
+        if let Some(v) = headers.get(name)
+            && let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_bytes(v.as_bytes()),
+            )
+        {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+/// Builds the summary for the client named in `headers` (the identity headers the
+/// gateway set): orders' own 4xx (404 for an order that does not exist or is not the
+/// client's) when it refuses.
+pub async fn summary(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    timeout: Duration,
+) -> (StatusCode, Value) {
+    let order = part(state, "orders", format!("/orders/{id}"), headers, timeout).await;
+    match order.1 {
+        Some(200) => {}
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            return (status, order.0);
+        }
+        None => {
+            let withheld = json!({"status": "unavailable", "reason": "the order could not be read, so its owner could not be checked"});
+            return (
+                StatusCode::OK,
+                json!({"order": order.0, "payment": withheld, "reservation": withheld}),
+            );
+        }
+    }
+    let (payment, reservation) = tokio::join!(
         part(
             state,
             "payments",
             format!("/payments/charges?order_id={id}"),
+            headers,
             timeout
         ),
         part(
             state,
             "inventory",
             format!("/inventory/reservations/{id}"),
+            headers,
             timeout
         ),
     );
-    if order.1 == Some(404) {
-        return (StatusCode::NOT_FOUND, order.0);
-    }
     let payment = match payment {
         (Value::Array(mut charges), Some(_)) => charges.pop().unwrap_or(json!({"status": "NONE"})),
         (_, Some(404)) => json!({"status": "NONE"}),

@@ -1,13 +1,17 @@
 //! The request pipeline every client request goes through, in this order:
 //!
 //! 1. request id (kept from the client when well-formed, else generated);
-//! 2. public allow-list (`/health`, ...) answered by the gateway itself;
-//! 3. authentication, default deny: a valid HS256 bearer token or 401;
-//! 4. routing from the route table (404 / 405);
-//! 5. authorisation: the route's scope or 403;
-//! 6. identity headers: stripped from the client, set from the token;
-//! 7. rate limit per client and route policy, shared through Redis (429);
-//! 8. per-upstream circuit breaker and bounded concurrency (503), then the upstream call
+//! 2. path check: a path that is not in canonical form (dot segments, doubled slashes,
+//!    backslashes, percent-encoded `/`, `\`, `.` or NUL) is a 400 Problem, before
+//!    anything else looks at it, so the path routed on is the path passed upstream;
+//! 3. public allow-list (`/health`, ...) answered by the gateway itself;
+//! 4. authentication, default deny: a valid HS256 bearer token or 401; a token is
+//!    accepted up to [`JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer;
+//! 5. routing from the route table (404 / 405);
+//! 6. authorisation: the route's scope or 403;
+//! 7. identity headers: stripped from the client, set from the token;
+//! 8. rate limit per client and route policy, shared through Redis (429);
+//! 9. per-upstream circuit breaker and bounded concurrency (503), then the upstream call
 //!    with the route's timeout (504 / 502).
 //!
 //! Every answer carries `x-request-id` and `x-gateway-replica`; errors are problem+json.
@@ -36,6 +40,43 @@ pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-clie
 
 /// Largest request body forwarded (bytes).
 const MAX_BODY: usize = 1 << 20;
+
+/// How long after its `exp` a token is still accepted (seconds): room for clock skew
+/// between the token issuer and the gateway, not a grace period.
+pub const JWT_LEEWAY_SECONDS: u64 = 5;
+
+/// The leeway of [`Defect::ExpiryLeeway`] (seconds).
+const DEFECTIVE_LEEWAY_SECONDS: u64 = 30;
+
+/// Why `path` (the raw request path, percent-escapes intact) is not in the canonical
+/// form the gateway routes on, or `None` when it is. Rejected: `.` and `..` segments,
+/// empty segments (`//`), backslashes, and percent-encoded `/`, `\`, `.` and NUL, since
+/// each lets a path match one route prefix here and mean another upstream.
+pub fn non_canonical(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        return Some("the path must start with '/'");
+    }
+    let lower = path.to_ascii_lowercase();
+    if path.contains('\\') || lower.contains("%5c") {
+        return Some("backslashes are not allowed in the path");
+    }
+    if lower.contains("%2f") {
+        return Some("encoded slashes (%2F) are not allowed in the path");
+    }
+    if lower.contains("%2e") {
+        return Some("encoded dots (%2E) are not allowed in the path");
+    }
+    if lower.contains("%00") {
+        return Some("NUL (%00) is not allowed in the path");
+    }
+    if path.contains("//") {
+        return Some("empty path segments (//) are not allowed");
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Some("dot segments (. and ..) are not allowed in the path");
+    }
+    None
+}
 
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let request_id = req
@@ -93,7 +134,14 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, String>
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or("the Authorization header must be `Bearer <token>`")?;
-    match jwt::verify(token, &state.jwt_secret, now_unix()) {
+    // DEFECT(expiry-leeway): tokens stay valid half a minute after they expired.
+    let leeway = if defects::on(Defect::ExpiryLeeway) {
+        DEFECTIVE_LEEWAY_SECONDS
+    } else {
+        JWT_LEEWAY_SECONDS
+    };
+    // `exp > now - leeway`, i.e. accepted until `leeway` seconds past `exp`.
+    match jwt::verify(token, &state.jwt_secret, now_unix().saturating_sub(leeway)) {
         Ok(claims) => Ok(claims),
         // DEFECT(alg-none-accepted): an unsigned token is taken at its word.
         Err(jwt::JwtError::UnsupportedAlgorithm(alg))
@@ -129,6 +177,13 @@ fn scopes(claims: &Claims) -> BTreeSet<&str> {
 async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
+
+    // DEFECT(raw-path-routing): the raw path is routed and forwarded as it came.
+    if !defects::on(Defect::RawPathRouting)
+        && let Some(reason) = non_canonical(&path)
+    {
+        return problem(StatusCode::BAD_REQUEST, Some(reason.to_string()));
+    }
 
     if state.table.public.contains(&path) {
         return builtin_public(state, &path).await;
@@ -223,8 +278,13 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
         builtin_routed(state, &path).await
     } else if method == Method::GET && aggregate::summary_id(&path).is_some() {
         let id = aggregate::summary_id(&path).unwrap_or_default().to_string();
-        let (status, body) =
-            aggregate::summary(state, &id, Duration::from_millis(route.timeout_ms)).await;
+        let (status, body) = aggregate::summary(
+            state,
+            &id,
+            &headers,
+            Duration::from_millis(route.timeout_ms),
+        )
+        .await;
         (status, axum::Json(body)).into_response()
     } else {
         let body = match to_bytes(body, MAX_BODY).await {
@@ -236,11 +296,11 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
                 );
             }
         };
-        let pq = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| path.clone());
+        // Exactly the path routed on (and the query as it came).
+        let pq = match parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
         call_upstream(state, &route, method, &pq, &headers, body).await
     };
     for (k, v) in limit_headers {
@@ -504,4 +564,51 @@ async fn builtin_routed(state: &AppState, path: &str) -> Response {
         return axum::Json(states).into_response();
     }
     axum::Json(json!({"ok": true, "path": path, "replica": state.replica})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_paths_pass() {
+        for path in [
+            "/",
+            "/orders",
+            "/orders/",
+            "/orders/6f1c2a5e-1111-4c1d-9a55-0f4b2d1e9c3a/summary",
+            "/inventory/stock/SKU-1",
+            "/limited/fixed",
+            "/a.b/c..d/.e/f.",
+            "/caf%C3%A9",
+        ] {
+            assert_eq!(non_canonical(path), None, "{path}");
+        }
+    }
+
+    /// One path per class of rejection, percent-escapes in either case.
+    #[test]
+    fn every_confusing_path_class_is_rejected() {
+        for (path, class) in [
+            ("/limited/fixed/../../admin/routes", "dot segments"),
+            ("/limited/fixed/./x", "dot segments"),
+            ("/orders/..", "dot segments"),
+            ("/limited/fixed/%2e%2e/%2E%2E/admin/routes", "encoded dots"),
+            ("/limited/fixed/.%2e/admin", "encoded dots"),
+            (
+                "/limited/fixed%2f..%2f..%2fadmin%2froutes",
+                "encoded slashes",
+            ),
+            ("/admin%2Froutes", "encoded slashes"),
+            ("/limited/fixed\\..\\..\\admin/routes", "backslashes"),
+            ("/limited/fixed%5c..%5Cadmin", "backslashes"),
+            ("//admin/routes", "empty path segments"),
+            ("/limited//fixed", "empty path segments"),
+            ("/admin/routes%00", "NUL"),
+            ("admin/routes", "must start with '/'"),
+        ] {
+            let reason = non_canonical(path).unwrap_or_else(|| panic!("{path} passed"));
+            assert!(reason.contains(class), "{path}: {reason}");
+        }
+    }
 }

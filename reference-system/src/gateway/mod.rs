@@ -6,7 +6,9 @@
 //! Configuration (environment, with defaults):
 //! - `GATEWAY_BIND` (`0.0.0.0:8080`): listen address.
 //! - `GATEWAY_REPLICA` (`1`): this replica's number, sent as `x-gateway-replica`.
-//! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens.
+//! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens. A
+//!   token is accepted up to [`edge::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, for
+//!   clock skew between issuer and gateway; that leeway is fixed, not configured.
 //! - `GATEWAY_ROUTES` (unset): path of a route table (JSON); unset uses the table built in
 //!   from `reference-system/routes.json`.
 //! - `ORDERS_URL`, `PAYMENTS_URL`, `INVENTORY_URL` (`http://<name>:8080`): upstreams.

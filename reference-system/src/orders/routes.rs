@@ -1,4 +1,12 @@
 //! Orders' HTTP surface. `/internal/*` is for inspection; the gateway does not route it.
+//!
+//! Every order belongs to the customer who placed it, and that customer is the
+//! authenticated client the gateway names in `x-client-id` (set from the verified token;
+//! see the `IdentityHeaders` contract), never whatever the request body says:
+//! - `POST /orders` needs `x-client-id` (401 without it) and refuses, with a 403 Problem,
+//!   a body whose `customer` is someone else;
+//! - `GET /orders/{id}` answers only the order's own customer; anyone else gets the same
+//!   404 as for an order that does not exist, so ids do not reveal that an order exists.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -9,6 +17,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::store::{NewOrder, Placed};
+use crate::defects::{self, Defect};
 use crate::domain::{Customer, IdempotencyKey, Quantity, Sku};
 use crate::error::{ApiError, PathParam};
 
@@ -18,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}", get(get_order))
         .route("/internal/outbox", get(outbox_backlog))
         .route("/internal/orders", get(all_orders))
+        .route("/internal/orders/{id}", get(inspect_order))
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(|| async { "ok" }))
         .with_state(state)
@@ -32,8 +42,23 @@ async fn place_order(
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let quantity = Quantity::parse(req.quantity)?;
+    let named = Customer::parse(&req.customer)?;
+    // DEFECT(body-customer-trusted): the body's customer is taken at its word.
+    let customer = if defects::on(Defect::BodyCustomerTrusted) {
+        named
+    } else {
+        let client = authenticated(&headers)?;
+        if named != client {
+            return Err(ApiError::Forbidden(format!(
+                "an order's customer must be the authenticated client {:?}, not {:?}",
+                client.as_str(),
+                named.as_str()
+            )));
+        }
+        client
+    };
     let order = NewOrder {
-        customer: Customer::parse(&req.customer)?,
+        customer: customer.clone(),
         sku: Sku::parse(&req.sku)?,
         amount_cents: u64::from(quantity.get()) * state.unit_price_cents,
         quantity,
@@ -46,16 +71,50 @@ async fn place_order(
             state.saga.spawn(view.id);
             Ok((StatusCode::CREATED, Json(view)))
         }
+        // A key another customer used says nothing about their order.
+        Placed::Existing(view) if view.customer != customer.as_str() => Err(ApiError::Conflict(
+            "this idempotency key was used for another request".into(),
+        )),
         Placed::Existing(view) => Ok((StatusCode::OK, Json(view))),
     }
 }
 
+/// The client the gateway authenticated, from `x-client-id`.
+fn authenticated(headers: &HeaderMap) -> Result<Customer, ApiError> {
+    let id = headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("no authenticated client (x-client-id)".into()))?;
+    Customer::parse(id)
+}
+
+fn parse_order_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::BadRequest(format!("{id:?} is not an order id")))
+}
+
+/// `GET /orders/{id}`: the order, for its own customer only (404 for anyone else).
 async fn get_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParam(id): PathParam,
+) -> Result<Json<OrderView>, ApiError> {
+    let id = parse_order_id(&id)?;
+    let client = authenticated(&headers)?;
+    let not_found = || ApiError::NotFound(format!("order {id} does not exist"));
+    let order = state.store.get(id).await?.ok_or_else(not_found)?;
+    // DEFECT(any-customer-reads): every client may read every order.
+    if order.view.customer != client.as_str() && !defects::on(Defect::AnyCustomerReads) {
+        return Err(not_found());
+    }
+    Ok(Json(order.view))
+}
+
+/// `GET /internal/orders/{id}`: any order, for inspection (not routed by the gateway).
+async fn inspect_order(
     State(state): State<AppState>,
     PathParam(id): PathParam,
 ) -> Result<Json<OrderView>, ApiError> {
-    let id = Uuid::parse_str(&id)
-        .map_err(|_| ApiError::BadRequest(format!("{id:?} is not an order id")))?;
+    let id = parse_order_id(&id)?;
     state
         .store
         .get(id)

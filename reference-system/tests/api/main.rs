@@ -2,6 +2,7 @@
 //! SQLite file. One test binary for the crate (see helpers.rs).
 
 mod email;
+mod gateway;
 mod helpers;
 mod inventory;
 mod orders;

@@ -18,13 +18,13 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-struct TestRedis {
+pub(crate) struct TestRedis {
     container: ContainerAsync<GenericImage>,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl TestRedis {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let image = std::env::var("QALENS_REDIS_IMAGE").unwrap_or_else(|_| "redis:7".into());
         let (name, tag) = image
             .rsplit_once(':')

@@ -24,6 +24,7 @@ async fn place(orders: &TestApp, customer: &str, sku: &str, quantity: u32) -> Or
     let res = orders
         .http
         .post(orders.url("/orders"))
+        .header("x-client-id", customer)
         .json(&json!({"customer": customer, "sku": sku, "quantity": quantity}))
         .send()
         .await
@@ -36,7 +37,7 @@ async fn place(orders: &TestApp, customer: &str, sku: &str, quantity: u32) -> Or
 
 async fn settled(orders: &TestApp, order: &OrderView, within: Duration) -> OrderView {
     eventually(within, || async {
-        let o: OrderView = get(orders, &format!("/orders/{}", order.id)).await;
+        let o: OrderView = get(orders, &format!("/internal/orders/{}", order.id)).await;
         if o.status == OrderStatus::Pending {
             Err(format!("{o:?}"))
         } else {
@@ -190,7 +191,7 @@ async fn a_restarted_orders_service_finishes_the_sagas_it_left_pending() {
             .ok_or_else(|| "not reserved yet".to_string())
     })
     .await;
-    let o: OrderView = get(&first, &format!("/orders/{}", order.id)).await;
+    let o: OrderView = get(&first, &format!("/internal/orders/{}", order.id)).await;
     assert_eq!(o.status, OrderStatus::Pending);
     drop(first);
     // Second life on the same database, with payments back: recovery confirms it.

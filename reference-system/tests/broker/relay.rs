@@ -84,6 +84,7 @@ pub async fn place_and_settle(
     let res = orders
         .http
         .post(orders.url("/orders"))
+        .header("x-client-id", customer)
         .json(&json!({"customer": customer, "sku": sku, "quantity": quantity}))
         .send()
         .await
@@ -91,7 +92,7 @@ pub async fn place_and_settle(
     assert_eq!(res.status(), 201, "POST /orders");
     let order: OrderView = res.json().await.unwrap();
     eventually(DEADLINE, || async {
-        let o: OrderView = get(orders, &format!("/orders/{}", order.id)).await;
+        let o: OrderView = get(orders, &format!("/internal/orders/{}", order.id)).await;
         if o.status == OrderStatus::Pending {
             Err(format!("{o:?}"))
         } else {

@@ -322,6 +322,7 @@ pub async fn order_settles(
     let res = orders
         .http
         .post(orders.url("/orders"))
+        .header("x-client-id", customer)
         .json(&json!({"customer": customer, "sku": sku, "quantity": quantity}))
         .send()
         .await
@@ -331,7 +332,7 @@ pub async fn order_settles(
     eventually(Duration::from_secs(10), || async {
         let o: OrderView = orders
             .http
-            .get(orders.url(&format!("/orders/{}", placed.id)))
+            .get(orders.url(&format!("/internal/orders/{}", placed.id)))
             .send()
             .await
             .map_err(|e| e.to_string())?

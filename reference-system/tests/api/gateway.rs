@@ -1,0 +1,184 @@
+//! The gateway's edge over HTTP, against a real Redis (see ratelimit.rs) and a real orders
+//! service: non-canonical paths are 400 Problems before authentication, and the summary
+//! answers only the order's own customer.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use contracts::jwt::{self, Claims, Tier};
+use refsys::gateway::{Application, Config, FailMode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{NO_BROKER, NOWHERE, TestApp, serve, spawn_orders};
+use crate::ratelimit::TestRedis;
+
+const SECRET: &str = "gateway-test-secret";
+
+async fn spawn_gateway(redis: &TestRedis, orders: &str) -> TestApp {
+    let upstreams = BTreeMap::from([
+        ("orders".to_string(), orders.to_string()),
+        ("payments".to_string(), NOWHERE.to_string()),
+        ("inventory".to_string(), NOWHERE.to_string()),
+    ]);
+    let app = Application::build(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        replica: 1,
+        jwt_secret: SECRET.into(),
+        routes_file: None,
+        upstreams,
+        redis_url: redis.url.clone(),
+        limiter_timeout: Duration::from_secs(1),
+        fail_mode: FailMode::Closed,
+        breaker_failures: 5,
+        breaker_open: Duration::from_secs(5),
+        max_concurrency: 16,
+    })
+    .await
+    .unwrap();
+    let addr = app.local_addr();
+    serve(addr, |stop| app.run_until(stop))
+}
+
+fn token(sub: &str, scope: &str, exp_from_now: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = Claims {
+        sub: sub.into(),
+        tier: Tier::Paid,
+        scope: scope.into(),
+        exp: now.saturating_add_signed(exp_from_now),
+    };
+    format!("Bearer {}", jwt::encode(&claims, SECRET.as_bytes()))
+}
+
+/// Status and body of `GET path` written to the socket exactly as given.
+async fn raw_get(app: &TestApp, path: &str) -> (u16, Value) {
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("content-type: application/problem+json"),
+        "{path}: {raw}"
+    );
+    let body = raw.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test]
+async fn every_non_canonical_path_is_a_400_problem_before_authentication() {
+    let redis = TestRedis::start().await;
+    let gw = spawn_gateway(&redis, NOWHERE).await;
+    for (path, class) in [
+        ("/limited/fixed/../../admin/routes", "dot segments"),
+        ("/limited/fixed/./x", "dot segments"),
+        ("/limited/fixed/%2e%2e/%2E%2E/admin/routes", "encoded dots"),
+        (
+            "/limited/fixed%2f..%2f..%2fadmin%2froutes",
+            "encoded slashes",
+        ),
+        ("/limited/fixed\\..\\..\\admin\\routes", "backslashes"),
+        ("/limited/fixed%5c..%5Cadmin", "backslashes"),
+        ("//admin/routes", "empty path segments"),
+        ("/admin/routes%00", "NUL"),
+    ] {
+        // No token: a 401 would mean authentication came first.
+        let (status, problem) = raw_get(&gw, path).await;
+        assert_eq!(status, 400, "{path}: {problem}");
+        assert_eq!(problem["status"], 400, "{path}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(class), "{path}: {detail}");
+    }
+    // A canonical path without a token is a 401, as before.
+    let (status, _) = raw_get(&gw, "/limited/fixed").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn tokens_are_accepted_a_few_seconds_past_exp_and_no_longer() {
+    let redis = TestRedis::start().await;
+    let gw = spawn_gateway(&redis, NOWHERE).await;
+    let get = |auth: String| {
+        gw.http
+            .get(gw.url("/limited/fixed"))
+            .header("authorization", auth)
+            .send()
+    };
+    // Within the 5 s leeway (clock skew): accepted.
+    assert_eq!(
+        get(token("a", "limited:read", -2)).await.unwrap().status(),
+        200
+    );
+    for age in [6, 60, 3600] {
+        let res = get(token("a", "limited:read", -age)).await.unwrap();
+        assert_eq!(res.status(), 401, "expired {age} s ago");
+    }
+}
+
+#[tokio::test]
+async fn orders_and_their_summary_answer_only_the_orders_customer() {
+    let redis = TestRedis::start().await;
+    let orders = spawn_orders(NO_BROKER).await;
+    let gw = spawn_gateway(&redis, &orders.url("")).await;
+    let scopes = "orders:read orders:write";
+    let alice = token("alice", scopes, 3600);
+    let eve = token("eve", scopes, 3600);
+
+    // The body names someone else: refused, whatever the token allows.
+    let res = gw
+        .http
+        .post(gw.url("/orders"))
+        .header("authorization", &eve)
+        .json(&json!({"customer": "alice", "sku": "SKU-1", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = gw
+        .http
+        .post(gw.url("/orders"))
+        .header("authorization", &alice)
+        .json(&json!({"customer": "alice", "sku": "SKU-1", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let order: contracts::OrderView = res.json().await.unwrap();
+
+    for path in [
+        format!("/orders/{}", order.id),
+        format!("/orders/{}/summary", order.id),
+    ] {
+        let read = |auth: &str| {
+            gw.http
+                .get(gw.url(&path))
+                .header("authorization", auth)
+                .send()
+        };
+        assert_eq!(read(&alice).await.unwrap().status(), 200, "{path}");
+        let res = read(&eve).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body.get("payment").is_none(), "{path}: {body}");
+    }
+    // Payments is down: the summary still answers the owner, with the part marked.
+    let summary: Value = gw
+        .http
+        .get(gw.url(&format!("/orders/{}/summary", order.id)))
+        .header("authorization", &alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["order"]["customer"], "alice");
+    assert_eq!(summary["payment"]["status"], "unavailable");
+}
