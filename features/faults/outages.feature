@@ -38,7 +38,7 @@ Feature: Outages of the shared infrastructure delay work but lose nothing
     When the link from orders to rabbitmq resets connections
     And the client places an order for 1 of "SKU-1"
     Then within 15 seconds the order is CONFIRMED
-    And within 3 seconds exactly 0 confirmation emails exist for the order
+    And within 1 seconds exactly 0 confirmation emails exist for the order
     When the link from orders to rabbitmq is healed
     Then within 20 seconds exactly 1 confirmation email exists for the order
 

@@ -35,7 +35,7 @@ Feature: A partial failure ends in a coherent state, never stuck halfway
 
   Scenario: Payments slower than the saga's timeout: the order is cancelled and any charge refunded
     Given a free client "slow-payments"
-    When the link from orders to payments adds 1500 ms of latency
+    When the link from orders to payments adds 1200 ms of latency
     And the client places an order for 1 of "SKU-1"
     Then every order of the scenario is CONFIRMED or CANCELLED within 20 seconds
     And within 1 seconds the order is CANCELLED
