@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use contracts::jwt::{self, Claims, Tier};
+use contracts::jwt::Tier;
 use serde::Serialize;
 
 use crate::runner;
@@ -97,13 +97,13 @@ async fn measure(e: &crate::topology::Endpoints, requests: usize) -> anyhow::Res
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
-    let claims = Claims {
-        sub: "qalens-bench".into(),
-        tier: Tier::Paid,
-        scope: "inventory:read".into(),
-        exp: u64::MAX / 2,
-    };
-    let auth = format!("Bearer {}", jwt::encode(&claims, e.jwt_secret.as_bytes()));
+    let auth = crate::tokens::bearer(
+        "qalens-bench",
+        Tier::Paid,
+        "inventory:read",
+        u64::MAX / 2,
+        &e.jwt_secret,
+    );
     let path = "/inventory/stock/SKU-1";
     let direct_url = format!("{}{path}", e.inventory);
     let gateway_url = format!("{}{path}", e.gateways[0]);

@@ -1,7 +1,5 @@
 //! Identity and tokens: who the scenario acts as and what credentials it presents.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use contracts::jwt::{self, Claims, Tier};
 use cucumber::given;
 
@@ -9,19 +7,11 @@ use super::StepResult;
 use crate::context;
 use crate::world::{Client, Credentials, QaWorld};
 
-/// The scopes a client gets unless a step narrows them: every non-admin route scope.
-pub const DEFAULT_SCOPES: &str =
-    "orders:write orders:read payments:read inventory:read limited:read";
+pub use crate::tokens::DEFAULT_SCOPES;
+use crate::tokens::{bearer, now};
 
 /// A token lifetime long enough for any scenario (seconds).
 const TOKEN_TTL: u64 = 3600;
-
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
 
 pub(crate) fn claims(client: &Client, exp: u64) -> Claims {
     Claims {
@@ -42,9 +32,12 @@ pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
         Credentials::Raw(v) => Some(v.clone()),
         Credentials::Valid => {
             let secret = context::current()?.endpoints.jwt_secret.clone();
-            Some(format!(
-                "Bearer {}",
-                jwt::encode(&claims(client, now() + TOKEN_TTL), secret.as_bytes())
+            Some(bearer(
+                &client.id,
+                client.tier,
+                &client.scope,
+                now() + TOKEN_TTL,
+                &secret,
             ))
         }
     })
@@ -105,19 +98,19 @@ async fn presents(world: &mut QaWorld, kind: String) -> StepResult {
         "no token" => Credentials::None,
         "a valid token" => Credentials::Valid,
         "a malformed token" => Credentials::Raw("Bearer not.a-jwt".into()),
-        "an expired token" => Credentials::Raw(format!(
-            "Bearer {}",
-            jwt::encode(
-                &claims(&client, now().saturating_sub(60)),
-                secret.as_bytes()
-            )
+        "an expired token" => Credentials::Raw(bearer(
+            &client.id,
+            client.tier,
+            &client.scope,
+            now().saturating_sub(60),
+            &secret,
         )),
-        "a token signed with the wrong key" => Credentials::Raw(format!(
-            "Bearer {}",
-            jwt::encode(
-                &claims(&client, now() + TOKEN_TTL),
-                b"not-the-gateway-secret"
-            )
+        "a token signed with the wrong key" => Credentials::Raw(bearer(
+            &client.id,
+            client.tier,
+            &client.scope,
+            now() + TOKEN_TTL,
+            "not-the-gateway-secret",
         )),
         "an unsigned alg-none token" => {
             let claims_json = serde_json::to_string(&claims(&client, now() + TOKEN_TTL))
@@ -140,7 +133,7 @@ async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
     let exp = now()
         .checked_sub(seconds)
         .ok_or_else(|| format!("{seconds} s ago is before 1970"))?;
-    let token = jwt::encode(&claims(client, exp), secret.as_bytes());
-    client.credentials = Credentials::Raw(format!("Bearer {token}"));
+    client.credentials =
+        Credentials::Raw(bearer(&client.id, client.tier, &client.scope, exp, &secret));
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The gateway's route table, read from the gateway itself, and checks over every route.
 
-use contracts::jwt::{self, Claims, Tier};
+use contracts::jwt::Tier;
 use cucumber::{then, when};
 use serde::Deserialize;
 
@@ -26,16 +26,16 @@ struct Table {
 /// Reads the route table through the front door with a harness-minted admin token.
 pub async fn fetch_routes() -> Result<Vec<Route>, String> {
     let ctx = context::current()?;
-    let claims = Claims {
-        sub: "qalens-harness".into(),
-        tier: Tier::Paid,
-        scope: "admin".into(),
-        exp: u64::MAX / 2,
-    };
-    let token = jwt::encode(&claims, ctx.endpoints.jwt_secret.as_bytes());
+    let token = crate::tokens::bearer(
+        "qalens-harness",
+        Tier::Paid,
+        "admin",
+        u64::MAX / 2,
+        &ctx.endpoints.jwt_secret,
+    );
     let table: Table = inspect_with(
         format!("{}/admin/routes", ctx.endpoints.gateway),
-        Some(format!("Bearer {token}")),
+        Some(token),
     )
     .await?;
     if table.routes.is_empty() {

@@ -16,7 +16,6 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use contracts::jwt::{self, Claims};
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use futures::StreamExt;
@@ -24,9 +23,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::StepResult;
 use super::http::{Call, Target, base_url, header};
-use super::identity::{authorization, claims, now};
+use super::identity::authorization;
 use super::routes::{Route, fetch_routes};
 use crate::context;
+use crate::tokens::now;
 use crate::world::{Client, Exchange, QaWorld, Resource};
 
 /// Placeholder in paths and bodies for the id (token subject) of the client a step names.
@@ -546,13 +546,13 @@ fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<Str
         .filter(|s| *s != missing)
         .collect();
     let secret = context::current()?.endpoints.jwt_secret.clone();
-    let claims = Claims {
-        scope: scopes.into_iter().collect::<Vec<_>>().join(" "),
-        ..claims(client, now() + 3600)
-    };
-    Ok(format!(
-        "Bearer {}",
-        jwt::encode(&claims, secret.as_bytes())
+    let scope = scopes.into_iter().collect::<Vec<_>>().join(" ");
+    Ok(crate::tokens::bearer(
+        &client.id,
+        client.tier,
+        &scope,
+        now() + 3600,
+        &secret,
     ))
 }
 

@@ -1,0 +1,180 @@
+//! One module per `qalens` command; [`dispatch`] picks it. Every command that starts
+//! containers runs its work under [`with_interrupt`], which owns the signals (SIGINT,
+//! SIGTERM), a harness panic, and the last-resort removal of what the work left behind.
+
+mod bench;
+mod check;
+mod contracts;
+mod run;
+mod selftest;
+mod token;
+mod topology;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+
+use futures::FutureExt as _;
+
+use crate::cleanup;
+use crate::cli::Command;
+use crate::runner::RunOptions;
+
+pub use run::random_seed;
+
+/// Runs one command; returns the process exit code.
+pub async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run {
+            paths,
+            tags,
+            junit,
+            json,
+            concurrency,
+            defects,
+            keep_on_failure,
+            shuffle,
+            attach,
+            shard,
+            shard_durations,
+            timings,
+        } => {
+            let options = RunOptions {
+                tags,
+                junit,
+                json,
+                concurrency,
+                keep_on_failure,
+                shuffle: shuffle.map(|seed| seed.unwrap_or_else(random_seed)),
+                shard,
+                shard_durations,
+                timings,
+                ..RunOptions::new(default_paths(paths))
+            };
+            match attach {
+                Some(target) => run::attached(options, &target, &defects).await,
+                None => run::run(options, &defects).await,
+            }
+        }
+        Command::Up { env_file, detach } => topology::up(env_file, detach).await,
+        Command::Down { run_ids, all } => topology::down(run_ids, all).await,
+        Command::Sweep => topology::sweep().await,
+        Command::Selftest {
+            paths,
+            tags,
+            defects,
+            json,
+            markdown,
+            full,
+        } => selftest::selftest(default_paths(paths), tags, defects, json, markdown, full).await,
+        Command::Bench { requests, json } => bench::bench(requests, json).await,
+        Command::Check { paths } => check::check(&default_paths(paths)),
+        Command::Token {
+            client,
+            tier,
+            scope,
+            ttl,
+        } => token::token(client, tier, scope, ttl),
+        Command::Contracts { action } => contracts::contracts(action),
+        Command::Steps { json } => check::steps(json),
+    }
+}
+
+/// The feature paths, `features` when none are given.
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("features")]
+    } else {
+        paths
+    }
+}
+
+/// What [`with_interrupt`] removes when the work is interrupted or panics.
+pub(crate) enum Leftovers<'a> {
+    /// Everything labelled with this run id.
+    Run(&'a str),
+    /// Everything this process started (a command that starts several runs).
+    Owned,
+    /// Nothing: the containers are not ours (an attached run); say so.
+    NotOurs(&'a str),
+}
+
+/// Runs `work` until it finishes, a signal arrives (exit code 130 for SIGINT, 143 for
+/// SIGTERM) or it panics (101). On a signal or a panic, the work is dropped (which drops
+/// its container handles) and `leftovers` are removed; the error is the exit code.
+pub(crate) async fn with_interrupt<T>(
+    work: impl Future<Output = T>,
+    leftovers: Leftovers<'_>,
+) -> Result<T, u8> {
+    let mut work = Box::pin(AssertUnwindSafe(work).catch_unwind());
+    let outcome = tokio::select! {
+        r = &mut work => Ok(r),
+        code = interrupted() => Err(code),
+    };
+    // Dropping the work stops the scenarios and drops the container handles.
+    drop(work);
+    let (code, what) = match outcome {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(_panic)) => (101, "the harness crashed"),
+        Err(code) => (code, "interrupted"),
+    };
+    match leftovers {
+        Leftovers::Run(run_id) => {
+            eprintln!("qalens: {what}; removing the topology of {run_id}");
+            remove_leftovers(run_id).await;
+        }
+        Leftovers::Owned => {
+            eprintln!("qalens: {what}; removing every container this process started");
+            if let Ok(docker) = cleanup::docker().await
+                && let Err(e) = cleanup::remove_owned(&docker).await
+            {
+                eprintln!("qalens: cleanup after interrupt failed: {e:#}");
+            }
+        }
+        Leftovers::NotOurs(run_id) => eprintln!(
+            "qalens: {what}; {run_id} is left running, possibly with a fault or defect \
+             still in effect (`qalens down {run_id}` removes it)"
+        ),
+    }
+    Err(code)
+}
+
+/// Resolves on SIGINT or SIGTERM with the conventional exit code (130 or 143).
+async fn interrupted() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return futures::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    }
+}
+/// Removes whatever run `run_id` still has in Docker, saying what happened.
+async fn remove_leftovers(run_id: &str) {
+    match cleanup::docker().await {
+        Ok(docker) => {
+            match cleanup::remove_run_settled(&docker, run_id, std::time::Duration::from_secs(2))
+                .await
+            {
+                Ok((0, 0)) => {}
+                Ok((c, n)) => {
+                    eprintln!("qalens: removed {c} container(s) and {n} network(s) of {run_id}")
+                }
+                Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
+            }
+        }
+        Err(e) => eprintln!("qalens: could not remove the resources of {run_id}: {e:#}"),
+    }
+}

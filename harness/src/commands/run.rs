@@ -1,0 +1,148 @@
+//! `qalens run`: start a topology (or attach to a running one), run the features, report.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::{Leftovers, with_interrupt};
+use crate::runner::{self, RunOptions};
+use crate::topology::TopologyOptions;
+
+/// A seed for `--shuffle` without one: different on every run.
+pub fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // Spread nearby clock values apart, so two runs started together differ.
+    nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
+}
+
+/// `qalens run` without `--attach`.
+pub async fn run(options: RunOptions, defects: &[String]) -> u8 {
+    let started = Instant::now();
+    // A broken feature file fails the run before anything starts.
+    if let Some(code) = lint_first(&options.paths) {
+        return code;
+    }
+    let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
+        Ok(mut t) => {
+            t.keep = options.keep_on_failure;
+            t
+        }
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return 2;
+        }
+    };
+    let run_id = topology.run_id.clone();
+    let result = match with_interrupt(runner::run(options, topology), Leftovers::Run(&run_id)).await
+    {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match result {
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            super::remove_leftovers(&run_id).await;
+            2
+        }
+        Ok(report) => {
+            print_summary(&report, started.elapsed());
+            if report.summary.success() { 0 } else { 1 }
+        }
+    }
+}
+
+/// `qalens run --attach`.
+pub async fn attached(options: RunOptions, target: &str, defects: &[String]) -> u8 {
+    let started = Instant::now();
+    if let Some(code) = lint_first(&options.paths) {
+        return code;
+    }
+    let run_id = match attach_target(target) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qalens: --attach {target}: {e:#}");
+            return 2;
+        }
+    };
+    let run = runner::run_attached(options, &run_id, defects);
+    let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match result {
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            2
+        }
+        Ok(report) => {
+            print_summary(&report, started.elapsed());
+            if report.summary.success() { 0 } else { 1 }
+        }
+    }
+}
+
+/// The run id `--attach` names: the argument itself, or the `run_id` in the env file
+/// `qalens up --env-file` wrote.
+fn attach_target(target: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(target);
+    if !path.is_file() {
+        return Ok(target.to_string());
+    }
+    let text = std::fs::read_to_string(path)?;
+    let endpoints: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
+    endpoints["run_id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
+}
+/// Lints the feature files; on a problem prints it and returns exit code 1.
+fn lint_first(paths: &[PathBuf]) -> Option<u8> {
+    let lint = crate::lint::check(paths);
+    if lint.problems.is_empty() {
+        return None;
+    }
+    for p in &lint.problems {
+        println!("{p}");
+    }
+    println!(
+        "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
+        lint.problems.len()
+    );
+    Some(1)
+}
+fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
+    let s = &report.summary;
+    println!();
+    println!("qalens run {} summary", report.run_id);
+    println!(
+        "  {:<24} {:>6} {:>6} {:>9}",
+        "lens", "passed", "failed", "time"
+    );
+    for (lens, passed, failed, time) in s.by_lens() {
+        println!(
+            "  {lens:<24} {passed:>6} {failed:>6} {:>8.1}s",
+            time.as_secs_f64()
+        );
+    }
+    for e in &s.parse_errors {
+        println!("  parse error: {e}");
+    }
+    println!(
+        "  {} scenario(s): {} passed, {} failed",
+        s.scenarios.len(),
+        s.passed(),
+        s.failed()
+    );
+    if s.scenarios.is_empty() {
+        println!("  no scenario ran: check the paths and the --tags expression");
+    }
+    println!(
+        "  timings: topology start {:.1}s, scenarios {:.1}s, teardown {:.1}s, total {:.1}s",
+        report.topology_start.as_secs_f64(),
+        report.scenarios_time.as_secs_f64(),
+        report.teardown_time.as_secs_f64(),
+        total.as_secs_f64()
+    );
+}

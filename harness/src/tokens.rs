@@ -1,0 +1,34 @@
+//! The bearer tokens the harness mints, in one place: the identity steps, the route sweep,
+//! `qalens token` and the bench all sign HS256 tokens with the secret the gateways verify
+//! with (`QALENS_JWT_SECRET`, or the topology's).
+
+use contracts::jwt::{self, Claims, Tier};
+
+/// The scopes a client gets unless a step narrows them: every non-admin route scope.
+pub const DEFAULT_SCOPES: &str =
+    "orders:write orders:read payments:read inventory:read limited:read";
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A signed token for `sub` with `tier` and space-separated `scope`, valid until
+/// `expires_at` (seconds since the epoch).
+pub fn mint(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
+    let claims = Claims {
+        sub: sub.to_string(),
+        tier,
+        scope: scope.to_string(),
+        exp: expires_at,
+    };
+    jwt::encode(&claims, secret.as_bytes())
+}
+
+/// The `Authorization` header value for [`mint`]'s token.
+pub fn bearer(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
+    format!("Bearer {}", mint(sub, tier, scope, expires_at, secret))
+}
