@@ -335,15 +335,28 @@ async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResul
 
 #[then(expr = "the first {int} responses had status {int} and the rest {int}")]
 async fn first_n_then_rest(world: &mut QaWorld, n: usize, first: u16, rest: u16) -> StepResult {
-    for (i, e) in world.batch.iter().enumerate() {
+    first_then_rest(&world.batch, n, first, rest)
+}
+
+/// The first `n` of `batch` had status `first` and the others, at least one, `rest`.
+fn first_then_rest(batch: &[Exchange], n: usize, first: u16, rest: u16) -> StepResult {
+    if batch.len() <= n {
+        return Err(format!(
+            "expected the first {n} responses and at least one more, but the batch had {} \
+             ({})",
+            batch.len(),
+            status_counts(batch)
+        ));
+    }
+    for (i, e) in batch.iter().enumerate() {
         let expected = if i < n { first } else { rest };
         if e.status != expected {
             return Err(format!(
                 "request {} of {} should have got {expected}, got {} ({} overall)\n{e}",
                 i + 1,
-                world.batch.len(),
+                batch.len(),
                 e.status,
-                status_counts(&world.batch)
+                status_counts(batch)
             ));
         }
     }
@@ -430,5 +443,37 @@ async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
             slowest.elapsed.as_millis()
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(statuses: &[u16]) -> Vec<Exchange> {
+        statuses
+            .iter()
+            .map(|s| Exchange {
+                method: "GET".into(),
+                url: "http://127.0.0.1/limited".into(),
+                request_body: None,
+                status: *s,
+                headers: vec![],
+                body: String::new(),
+                elapsed: std::time::Duration::ZERO,
+                sent_at: std::time::Instant::now(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_n_then_rest_needs_the_split_and_a_rest() {
+        assert!(first_then_rest(&batch(&[200, 200, 429]), 2, 200, 429).is_ok());
+        // A 429 too early, a 200 too late, no rest at all, an empty batch: all fail.
+        assert!(first_then_rest(&batch(&[200, 429, 429]), 2, 200, 429).is_err());
+        assert!(first_then_rest(&batch(&[200, 200, 200]), 2, 200, 429).is_err());
+        assert!(first_then_rest(&batch(&[200, 200]), 2, 200, 429).is_err());
+        let empty = first_then_rest(&[], 5, 200, 429).unwrap_err();
+        assert!(empty.contains("the batch had 0"), "{empty}");
     }
 }
