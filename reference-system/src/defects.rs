@@ -9,143 +9,95 @@
 use std::collections::BTreeSet;
 use std::sync::RwLock;
 
-/// Every defect, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Defect {
+/// Declares the defects once: each variant with its doc, its name (as in
+/// `REFSYS_DEFECTS`) and the tag of the scenarios meant to catch it, so `ALL`, `name` and
+/// `lens` can never leave one out.
+macro_rules! defects {
+    ($($(#[doc = $doc:expr])* $variant:ident = $name:literal, lens $lens:literal;)*) => {
+        /// Every defect, by name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Defect {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Defect {
+            /// Every defect, in declaration order.
+            pub const ALL: &'static [Defect] = &[$(Defect::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Defect::$variant => $name,)*
+                }
+            }
+
+            /// The tag (without `@`) of the scenarios meant to catch this defect, usually
+            /// its lens; the self-test runs them first and stops at the first that fails.
+            pub fn lens(self) -> &'static str {
+                match self {
+                    $(Defect::$variant => $lens,)*
+                }
+            }
+        }
+    };
+}
+
+defects! {
     /// Rate-limit counters kept per gateway replica instead of shared.
-    PerReplicaLimiter,
+    PerReplicaLimiter = "per-replica-limiter", lens "shared-counter";
     /// The limiter admits one request more than the limit.
-    LimiterOffByOne,
+    LimiterOffByOne = "limiter-off-by-one", lens "rate-limit";
     /// 429 answers lack `Retry-After`.
-    NoRetryAfter,
+    NoRetryAfter = "no-retry-after", lens "rate-limit";
     /// Over the limit answers 500 instead of 429.
-    LimitAnswers500,
+    LimitAnswers500 = "limit-answers-500", lens "rate-limit";
     /// The limiter reads the count, then increments it in a second round trip.
-    RacyLimiter,
+    RacyLimiter = "racy-limiter", lens "rate-limit";
     /// A sliding-window policy is enforced as a fixed window.
-    FixedWindowForSliding,
+    FixedWindowForSliding = "fixed-window-for-sliding", lens "rate-limit";
     /// When Redis does not answer in time, the request waits for it (checking again and
     /// again) instead of failing closed at the limiter's timeout.
-    LimiterWaitsForRedis,
+    LimiterWaitsForRedis = "limiter-waits-for-redis", lens "outages";
     /// The email consumer does not deduplicate by message id.
-    ConsumerNoDedupe,
+    ConsumerNoDedupe = "consumer-no-dedupe", lens "duplicate-delivery";
     /// Consumer queues have no delivery limit and no dead-letter exchange, and poison
     /// messages are requeued instead of rejected.
-    PoisonRequeued,
+    PoisonRequeued = "poison-requeued", lens "poison-message";
     /// The email consumer acknowledges deliveries before doing the work.
-    AutoAck,
+    AutoAck = "auto-ack", lens "poison-message";
     /// The saga cancels without releasing stock or refunding.
-    NoCompensation,
+    NoCompensation = "no-compensation", lens "partial-failure";
     /// The saga gives up on a timeout and leaves the order PENDING.
-    PendingOnTimeout,
+    PendingOnTimeout = "pending-on-timeout", lens "partial-failure";
     /// One route (`GET /inventory`) is served without authentication.
-    OpenRoute,
+    OpenRoute = "open-route", lens "unprotected-route";
     /// Identity headers sent by the client are trusted.
-    TrustIdentityHeaders,
+    TrustIdentityHeaders = "trust-identity-headers", lens "unprotected-route";
     /// No circuit breaker: requests pile up on a dead upstream.
-    NoCircuitBreaker,
+    NoCircuitBreaker = "no-circuit-breaker", lens "circuit-breaker";
     /// Tokens with `alg: none` are accepted.
-    AlgNoneAccepted,
+    AlgNoneAccepted = "alg-none-accepted", lens "unprotected-route";
     /// Orders sends `amount` instead of `amount_cents` to payments.
-    RenamedField,
+    RenamedField = "renamed-field", lens "contracts";
     /// Orders publishes each event once, best effort, as if straight after the commit
     /// instead of through the outbox: an event that cannot be published is dropped.
-    EventsOutsideOutbox,
+    EventsOutsideOutbox = "events-outside-outbox", lens "outages";
     /// Orders answers `GET /orders/{id}` (and so the gateway's summary) for any client,
     /// not only the order's own customer.
-    AnyCustomerReads,
+    AnyCustomerReads = "any-customer-reads", lens "object-authorization";
     /// Orders takes the customer of a new order from the request body instead of the
     /// authenticated identity the gateway forwards.
-    BodyCustomerTrusted,
+    BodyCustomerTrusted = "body-customer-trusted", lens "identity-binding";
     /// The gateway routes the raw path: dot segments, encoded slashes and dots, doubled
     /// slashes and the like are matched against route prefixes and passed upstream.
-    RawPathRouting,
+    RawPathRouting = "raw-path-routing", lens "path-confusion";
     /// The gateway accepts tokens up to 30 s after they expired instead of its 5 s of
     /// clock-skew leeway: slack that a token expired a minute ago does not reveal.
-    ExpiryLeeway,
+    ExpiryLeeway = "expiry-leeway", lens "token-expiry";
 }
 
 impl Defect {
-    pub const ALL: [Defect; 22] = [
-        Defect::PerReplicaLimiter,
-        Defect::LimiterOffByOne,
-        Defect::NoRetryAfter,
-        Defect::LimitAnswers500,
-        Defect::RacyLimiter,
-        Defect::FixedWindowForSliding,
-        Defect::LimiterWaitsForRedis,
-        Defect::ConsumerNoDedupe,
-        Defect::PoisonRequeued,
-        Defect::AutoAck,
-        Defect::NoCompensation,
-        Defect::PendingOnTimeout,
-        Defect::OpenRoute,
-        Defect::TrustIdentityHeaders,
-        Defect::NoCircuitBreaker,
-        Defect::AlgNoneAccepted,
-        Defect::RenamedField,
-        Defect::EventsOutsideOutbox,
-        Defect::AnyCustomerReads,
-        Defect::BodyCustomerTrusted,
-        Defect::RawPathRouting,
-        Defect::ExpiryLeeway,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Defect::PerReplicaLimiter => "per-replica-limiter",
-            Defect::LimiterOffByOne => "limiter-off-by-one",
-            Defect::NoRetryAfter => "no-retry-after",
-            Defect::LimitAnswers500 => "limit-answers-500",
-            Defect::RacyLimiter => "racy-limiter",
-            Defect::FixedWindowForSliding => "fixed-window-for-sliding",
-            Defect::LimiterWaitsForRedis => "limiter-waits-for-redis",
-            Defect::ConsumerNoDedupe => "consumer-no-dedupe",
-            Defect::PoisonRequeued => "poison-requeued",
-            Defect::AutoAck => "auto-ack",
-            Defect::NoCompensation => "no-compensation",
-            Defect::PendingOnTimeout => "pending-on-timeout",
-            Defect::OpenRoute => "open-route",
-            Defect::TrustIdentityHeaders => "trust-identity-headers",
-            Defect::NoCircuitBreaker => "no-circuit-breaker",
-            Defect::AlgNoneAccepted => "alg-none-accepted",
-            Defect::RenamedField => "renamed-field",
-            Defect::EventsOutsideOutbox => "events-outside-outbox",
-            Defect::AnyCustomerReads => "any-customer-reads",
-            Defect::BodyCustomerTrusted => "body-customer-trusted",
-            Defect::RawPathRouting => "raw-path-routing",
-            Defect::ExpiryLeeway => "expiry-leeway",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.name() == s)
-    }
-
-    /// The tag (without `@`) of the scenarios meant to catch this defect, usually its
-    /// lens; the self-test runs them first and stops at the first that fails.
-    pub fn lens(self) -> &'static str {
-        match self {
-            Defect::PerReplicaLimiter => "shared-counter",
-            Defect::RacyLimiter
-            | Defect::LimiterOffByOne
-            | Defect::NoRetryAfter
-            | Defect::LimitAnswers500
-            | Defect::FixedWindowForSliding => "rate-limit",
-            Defect::LimiterWaitsForRedis | Defect::EventsOutsideOutbox => "outages",
-            Defect::NoCompensation | Defect::PendingOnTimeout => "partial-failure",
-            Defect::ConsumerNoDedupe => "duplicate-delivery",
-            Defect::PoisonRequeued | Defect::AutoAck => "poison-message",
-            Defect::OpenRoute | Defect::TrustIdentityHeaders | Defect::AlgNoneAccepted => {
-                "unprotected-route"
-            }
-            Defect::NoCircuitBreaker => "circuit-breaker",
-            Defect::RenamedField => "contracts",
-            Defect::AnyCustomerReads => "object-authorization",
-            Defect::BodyCustomerTrusted => "identity-binding",
-            Defect::RawPathRouting => "path-confusion",
-            Defect::ExpiryLeeway => "token-expiry",
-        }
+        Self::ALL.iter().copied().find(|d| d.name() == s)
     }
 
     /// Whether the defect acts only when a service starts (queue declaration, consume
@@ -167,7 +119,11 @@ impl Defects {
             let d = Defect::parse(name).ok_or_else(|| {
                 format!(
                     "unknown defect {name:?}; known: {}",
-                    Defect::ALL.map(Defect::name).join(", ")
+                    Defect::ALL
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             set.insert(d);
@@ -247,7 +203,7 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         let mut names = BTreeSet::new();
-        for d in Defect::ALL {
+        for &d in Defect::ALL {
             assert_eq!(Defect::parse(d.name()), Some(d));
             assert!(names.insert(d.name()));
         }
@@ -274,10 +230,23 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
             &mut code,
         );
-        for d in Defect::ALL {
+        // The call, not the comment: `defects::on(Defect::X)` however it is spelled
+        // (a path prefix, line breaks), and the `// DEFECT(name)` marker beside it.
+        let calls: String = code
+            .split_whitespace()
+            .collect::<String>()
+            .replace("crate::defects::", "")
+            .replace("defects::", "");
+        for &d in Defect::ALL {
+            assert!(
+                calls.contains(&format!("on(Defect::{d:?})")),
+                "defect {} is never switched on in the code (no `defects::on(Defect::{d:?})`)",
+                d.name()
+            );
             assert!(
                 code.contains(&format!("DEFECT({})", d.name())),
-                "defect {} is consulted nowhere",
+                "defect {} has no `// DEFECT({})` marker where it acts",
+                d.name(),
                 d.name()
             );
         }
