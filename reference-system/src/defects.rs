@@ -38,7 +38,7 @@ pub enum Defect {
     NoCompensation,
     /// The saga gives up on a timeout and leaves the order PENDING.
     PendingOnTimeout,
-    /// One route (`GET /inventory`) is served without authentication.
+    /// One route (`GET /inventory/stock`) is served without authentication.
     OpenRoute,
     /// Identity headers sent by the client are trusted.
     TrustIdentityHeaders,
@@ -51,8 +51,11 @@ pub enum Defect {
     /// Orders publishes each event once, best effort, as if straight after the commit
     /// instead of through the outbox: an event that cannot be published is dropped.
     EventsOutsideOutbox,
-    /// Orders answers `GET /orders/{id}` (and so the gateway's summary) for any client,
-    /// not only the order's own customer.
+    /// Per-customer reads answer any client, not only the owner: orders answers
+    /// `GET /orders/{id}` (and so the gateway's summary) and payments answers
+    /// `GET /payments/charges?order_id=` and `GET /payments/charges/{id}` for anyone, and
+    /// the gateway routes reservation reads (`GET /inventory/reservations/{order_id}`) to
+    /// inventory, which does not know customers.
     AnyCustomerReads,
     /// Orders takes the customer of a new order from the request body instead of the
     /// authenticated identity the gateway forwards.
