@@ -24,3 +24,27 @@ Feature: A client reads only its own resources
       {"customer": "{client}", "sku": "SKU-2", "quantity": 1}
       """
     Then to client "eve" it looks like a resource that does not exist
+
+  Scenario: Another client cannot read an order's charge, while its owner can
+    Given a free client "owner"
+    And a free client "eve"
+    When client "owner" creates a resource with POST "/orders" and the body:
+      """
+      {"customer": "{client}", "sku": "SKU-1", "quantity": 1}
+      """
+    # The order's saga charges it in the background.
+    Then within 10 seconds client "owner" can GET "/payments/charges?order_id={id}"
+    And client "eve" cannot GET "/payments/charges?order_id={id}"
+
+  Scenario: Another client cannot read an order's reservation, while its owner sees it in the summary
+    Given a free client "owner"
+    And a free client "eve"
+    When client "owner" creates a resource with POST "/orders" and the body:
+      """
+      {"customer": "{client}", "sku": "SKU-1", "quantity": 1}
+      """
+    # The saga reserves stock before it charges: once the charge is there, so is the
+    # reservation.
+    Then within 10 seconds client "owner" can GET "/payments/charges?order_id={id}"
+    And client "owner" can GET "/orders/{id}/summary"
+    And client "eve" cannot GET "/inventory/reservations/{id}"

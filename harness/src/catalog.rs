@@ -340,6 +340,11 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "security",
+        description: "Wait until, as the named client, this path ({id} becomes the created resource's id) answers this method with 2xx: for what the system creates in the background after the resource (an order's charge).",
+        example: "Then within 10 seconds client \"owner\" can GET \"/payments/charges?order_id={id}\"",
+    },
+    StepDoc {
+        domain: "security",
         description: "As the named client, the created resource is refused: 404 (or 403; 405 for a method other than GET).",
         example: "Then client \"eve\" cannot GET it",
     },

@@ -68,7 +68,7 @@ defects! {
     NoCompensation = "no-compensation", lens "partial-failure";
     /// The saga gives up on a timeout and leaves the order PENDING.
     PendingOnTimeout = "pending-on-timeout", lens "partial-failure";
-    /// One route (`GET /inventory`) is served without authentication.
+    /// One route (`GET /inventory/stock`) is served without authentication.
     OpenRoute = "open-route", lens "unprotected-route";
     /// Identity headers sent by the client are trusted.
     TrustIdentityHeaders = "trust-identity-headers", lens "unprotected-route";
@@ -81,8 +81,11 @@ defects! {
     /// Orders publishes each event once, best effort, as if straight after the commit
     /// instead of through the outbox: an event that cannot be published is dropped.
     EventsOutsideOutbox = "events-outside-outbox", lens "outages";
-    /// Orders answers `GET /orders/{id}` (and so the gateway's summary) for any client,
-    /// not only the order's own customer.
+    /// Per-customer reads answer any client, not only the owner: orders answers
+    /// `GET /orders/{id}` (and so the gateway's summary) and payments answers
+    /// `GET /payments/charges?order_id=` and `GET /payments/charges/{id}` for anyone, and
+    /// the gateway routes reservation reads (`GET /inventory/reservations/{order_id}`) to
+    /// inventory, which does not know customers.
     AnyCustomerReads = "any-customer-reads", lens "object-authorization";
     /// Orders takes the customer of a new order from the request body instead of the
     /// authenticated identity the gateway forwards.

@@ -34,6 +34,15 @@ impl Customer {
         }
     }
 
+    /// The authenticated client the gateway names in `x-client-id` (set from the verified
+    /// token; see the `IdentityHeaders` contract): a 401 when absent, a 400 when malformed.
+    pub fn from_identity_header(value: Option<&HeaderValue>) -> Result<Self, ApiError> {
+        let id = value.and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            ApiError::Unauthorized("no authenticated client (x-client-id)".into())
+        })?;
+        Self::parse(id)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -191,6 +191,33 @@ async fn can_path(world: &mut QaWorld, name: String, method: String, path: Strin
     can(world, &name, &method, Some(&path)).await
 }
 
+/// Waits until `name` gets a 2xx for `method path`, for resources another part of the
+/// system creates in the background (a charge made by the order's saga).
+#[then(expr = "within {int} seconds client {string} can {word} {string}")]
+async fn can_path_within(
+    world: &mut QaWorld,
+    seconds: u64,
+    name: String,
+    method: String,
+    path: String,
+) -> StepResult {
+    let path = resource_path(world, Some(&path))?;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let ex = send_as(world, &name, &method, &path, None).await?;
+        if (200..300).contains(&ex.status) {
+            return Ok(());
+        }
+        if Instant::now() >= end {
+            return Err(format!(
+                "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {}\n{ex}",
+                ex.status
+            ));
+        }
+        tokio::time::sleep(crate::wait::POLL_INTERVAL).await;
+    }
+}
+
 #[then(expr = "client {string} cannot {word} it")]
 async fn cannot_it(world: &mut QaWorld, name: String, method: String) -> StepResult {
     cannot(world, &name, &method, None).await

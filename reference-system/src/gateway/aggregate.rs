@@ -6,6 +6,9 @@
 //! see the rest. Payment and reservation are fetched only after orders said 200; when
 //! orders answers 4xx that is the summary's answer, and when it is unavailable the other
 //! parts are withheld too, since nobody could check that they are the client's.
+//! Payments checks the forwarded identity again (a charge answers only its customer);
+//! inventory, which does not know customers, is reached only from here, never routed to
+//! clients.
 
 use std::time::Duration;
 

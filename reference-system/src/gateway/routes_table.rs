@@ -324,7 +324,7 @@ mod tests {
             ),
             (
                 "GET",
-                "/inventory",
+                "/inventory/stock/SKU-1",
                 "inventory",
                 "inventory:read",
                 "default",
@@ -380,6 +380,10 @@ mod tests {
             assert!(t.policy(r).is_some());
         }
         assert!(t.find("DELETE", "/orders/1").is_none());
+        // Reservations are per customer and inventory does not know customers: clients
+        // see theirs in the order summary, never straight from inventory.
+        assert!(t.find("GET", "/inventory/reservations/1").is_none());
+        assert!(t.find("GET", "/inventory").is_none());
         assert!(t.find("POST", "/limited/fixed").is_none());
         assert!(t.find("GET", "/health").is_none());
         assert!(t.is_public("/health"));

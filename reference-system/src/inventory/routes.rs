@@ -1,5 +1,11 @@
 //! Inventory's HTTP surface. `/internal/*` is for inspection; the gateway does not route
 //! it.
+//!
+//! Of this surface the gateway routes to clients only `GET /inventory/stock/{sku}`: stock
+//! is not per customer. A reservation is (it is an order's), but inventory knows orders,
+//! not customers, so it cannot tell its owner: reservations are read and changed by
+//! orders' saga and read by the gateway's order summary after orders confirmed that the
+//! order is the client's, never routed to clients directly.
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;

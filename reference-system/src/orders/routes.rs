@@ -81,11 +81,7 @@ async fn place_order(
 
 /// The client the gateway authenticated, from `x-client-id`.
 fn authenticated(headers: &HeaderMap) -> Result<Customer, ApiError> {
-    let id = headers
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("no authenticated client (x-client-id)".into()))?;
-    Customer::parse(id)
+    Customer::from_identity_header(headers.get("x-client-id"))
 }
 
 fn parse_order_id(id: &str) -> Result<Uuid, ApiError> {

@@ -3,7 +3,8 @@
 //!
 //! Rules: an amount is 1 to 10 000 000 cents; a customer whose id starts with `broke` is
 //! declined (402, nothing recorded); an order has at most one charge; refunds are
-//! idempotent.
+//! idempotent; a charge is read only by its own customer (the `x-client-id` the gateway
+//! sets), anyone else gets the 404 of a missing one.
 //!
 //! Configuration (environment, with defaults):
 //! - `PAYMENTS_BIND` (`0.0.0.0:8080`): listen address.

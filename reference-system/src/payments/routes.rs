@@ -1,4 +1,11 @@
 //! Payments' HTTP surface. `/internal/*` is for inspection; the gateway does not route it.
+//!
+//! The reads the gateway routes to clients (`GET /payments/charges?order_id=` and
+//! `GET /payments/charges/{id}`) answer only the charge's own customer, the authenticated
+//! client the gateway names in `x-client-id` (401 without it): anyone else gets the same
+//! 404 as for a charge that does not exist, so ids do not reveal that a charge exists.
+//! Orders charges and refunds on its own network link (those `POST`s are not routed);
+//! the gateway's order summary reads the charge with the client's identity headers.
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -12,6 +19,7 @@ use super::AppState;
 use super::domain::{AmountCents, Customer, IdempotencyKey};
 use super::error::PaymentsError;
 use super::store::{Charged, NewCharge};
+use crate::defects::{self, Defect};
 use crate::error::{ApiError, PathParam, QueryParams};
 
 pub fn router(state: AppState) -> Router {
@@ -67,15 +75,25 @@ async fn charge(
     }
 }
 
+/// Whether `client` may read `charge`: only its own customer may.
+fn readable_by(charge: &ChargeView, client: &Customer) -> bool {
+    // DEFECT(any-customer-reads): every client may read every charge.
+    charge.customer == client.as_str() || defects::on(Defect::AnyCustomerReads)
+}
+
+/// `GET /payments/charges/{id}`: the charge, for its own customer only (404 for anyone
+/// else, as for a charge that does not exist); 401 without `x-client-id`.
 async fn get_charge(
     State(state): State<AppState>,
+    headers: HeaderMap,
     PathParam(id): PathParam,
 ) -> Result<Json<ChargeView>, PaymentsError> {
     let id = parse_id(&id, "a charge id")?;
+    let client = Customer::from_identity_header(headers.get("x-client-id"))?;
     let view = state.store.get(id).await?;
-    Ok(Json(view.ok_or_else(|| {
-        ApiError::NotFound(format!("charge {id} does not exist"))
-    })?))
+    Ok(Json(view.filter(|c| readable_by(c, &client)).ok_or_else(
+        || ApiError::NotFound(format!("charge {id} does not exist")),
+    )?))
 }
 
 #[derive(serde::Deserialize)]
@@ -83,16 +101,31 @@ struct ChargesQuery {
     order_id: Option<String>,
 }
 
-/// `GET /payments/charges?order_id=ID`: the order's charges (zero or one).
+/// `GET /payments/charges?order_id=ID`: the order's charge (an order has at most one) as
+/// a one-item list, for the charge's own customer only; 404 when the order has no charge
+/// or it is another customer's (the same answer, so order ids reveal nothing); 401
+/// without `x-client-id`.
 async fn list_charges(
     State(state): State<AppState>,
+    headers: HeaderMap,
     QueryParams(q): QueryParams<ChargesQuery>,
 ) -> Result<Json<Vec<ChargeView>>, PaymentsError> {
     let order_id = q
         .order_id
         .ok_or_else(|| ApiError::BadRequest("the order_id query parameter is required".into()))?;
     let order_id = parse_id(&order_id, "an order id")?;
-    Ok(Json(state.store.list(Some(order_id)).await?))
+    let client = Customer::from_identity_header(headers.get("x-client-id"))?;
+    let charges: Vec<ChargeView> = state
+        .store
+        .list(Some(order_id))
+        .await?
+        .into_iter()
+        .filter(|c| readable_by(c, &client))
+        .collect();
+    if charges.is_empty() {
+        return Err(ApiError::NotFound(format!("order {order_id} has no charge")).into());
+    }
+    Ok(Json(charges))
 }
 
 /// `POST /payments/charges/{id}/refund`: 200 with the REFUNDED charge, also when it was

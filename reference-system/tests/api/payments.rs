@@ -24,6 +24,16 @@ async fn post(app: &TestApp, path: &str) -> reqwest::Response {
     app.http.post(app.url(path)).send().await.unwrap()
 }
 
+/// `GET path` as the authenticated client `client` (the `x-client-id` the gateway sets).
+async fn get_as(app: &TestApp, client: &str, path: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .header("x-client-id", client)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn all_charges(app: &TestApp) -> Vec<ChargeView> {
     let res = app
         .http
@@ -63,20 +73,15 @@ async fn a_charge_is_created_once_and_replayed_with_the_same_key() {
     let replay: ChargeView = replay.json().await.unwrap();
     assert_eq!(replay, first);
 
-    let res = app
-        .http
-        .get(app.url(&format!("/payments/charges/{}", first.id)))
-        .send()
-        .await
-        .unwrap();
+    let res = get_as(&app, "alice", &format!("/payments/charges/{}", first.id)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<ChargeView>().await.unwrap(), first);
-    let res = app
-        .http
-        .get(app.url(&format!("/payments/charges?order_id={order}")))
-        .send()
-        .await
-        .unwrap();
+    let res = get_as(
+        &app,
+        "alice",
+        &format!("/payments/charges?order_id={order}"),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Vec<ChargeView>>().await.unwrap(),
@@ -132,13 +137,13 @@ async fn a_broke_customer_is_declined_and_nothing_is_recorded() {
         assert!(detail.contains("broke-bob"), "{detail}");
     }
     assert!(all_charges(&app).await.is_empty());
-    let res = app
-        .http
-        .get(app.url(&format!("/payments/charges?order_id={order}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.json::<Vec<ChargeView>>().await.unwrap(), vec![]);
+    let res = get_as(
+        &app,
+        "broke-bob",
+        &format!("/payments/charges?order_id={order}"),
+    )
+    .await;
+    expect_problem(res, 404).await;
     let res = post(&app, &format!("/payments/refunds-by-order/{order}")).await;
     expect_problem(res, 404).await;
 }
@@ -235,13 +240,7 @@ async fn invalid_charges_get_a_problem_and_charge_nothing() {
         .await
         .unwrap();
     expect_problem(res, 400).await;
-    let res = app
-        .http
-        .get(app.url("/payments/charges"))
-        .send()
-        .await
-        .unwrap();
-    expect_problem(res, 400).await;
+    expect_problem(get_as(&app, "alice", "/payments/charges").await, 400).await;
     // The largest amount is accepted.
     let res = post_charge(
         &app,
@@ -282,4 +281,60 @@ async fn the_configured_latency_delays_every_charge() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     let res = app.http.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_charge_answers_only_its_own_customer_and_looks_missing_to_anyone_else() {
+    let app = spawn_payments().await;
+    let order = Uuid::new_v4();
+    let res = post_charge(&app, Some("k-own"), &charge_body(order, "alice", 700)).await;
+    assert_eq!(res.status(), 201);
+    let charge: ChargeView = res.json().await.unwrap();
+    let by_id = format!("/payments/charges/{}", charge.id);
+    let by_order = format!("/payments/charges?order_id={order}");
+
+    let res = get_as(&app, "alice", &by_id).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<ChargeView>().await.unwrap(), charge);
+    let res = get_as(&app, "alice", &by_order).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Vec<ChargeView>>().await.unwrap(),
+        vec![charge.clone()]
+    );
+
+    // Another customer gets exactly what a charge or order that does not exist gets.
+    let (missing_charge, missing_order) = (Uuid::new_v4(), Uuid::new_v4());
+    for (theirs, missing) in [
+        (by_id.clone(), format!("/payments/charges/{missing_charge}")),
+        (
+            by_order.clone(),
+            format!("/payments/charges?order_id={missing_order}"),
+        ),
+    ] {
+        let theirs = expect_problem(get_as(&app, "eve", &theirs).await, 404).await;
+        let missing = expect_problem(get_as(&app, "eve", &missing).await, 404).await;
+        assert_eq!(
+            theirs
+                .replace(&charge.id.to_string(), "{id}")
+                .replace(&order.to_string(), "{id}"),
+            missing
+                .replace(&missing_charge.to_string(), "{id}")
+                .replace(&missing_order.to_string(), "{id}"),
+        );
+    }
+
+    // Without an authenticated client there is nobody to answer: 401.
+    for path in [&by_id, &by_order] {
+        let res = app.http.get(app.url(path)).send().await.unwrap();
+        expect_problem(res, 401).await;
+    }
+    // A malformed id is still a 400 before anything else.
+    let res = app
+        .http
+        .get(app.url("/payments/charges/nope"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, 400).await;
 }

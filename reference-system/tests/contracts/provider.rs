@@ -20,6 +20,8 @@ struct Provider {
     /// Path prefix of the provider's endpoints, e.g. `/payments/`.
     prefix: &'static str,
     seen: BTreeSet<(String, String, u16)>,
+    /// The authenticated client sent as `x-client-id` (as the gateway would), if any.
+    client: Option<String>,
 }
 
 struct Answer {
@@ -33,6 +35,7 @@ impl Provider {
             app,
             prefix,
             seen: BTreeSet::new(),
+            client: None,
         }
     }
 
@@ -71,6 +74,9 @@ impl Provider {
             .request(method.parse().expect("a method"), self.app.url(path));
         if let Some(key) = key {
             req = req.header("idempotency-key", key);
+        }
+        if let Some(client) = &self.client {
+            req = req.header("x-client-id", client);
         }
         if let Some(body) = body {
             req = req.json(body);
@@ -221,6 +227,19 @@ async fn payments_answers_every_charge_example_and_follow_up_as_documented() {
         400
     );
 
+    // Reads: only the charge's customer sees it; anyone else as if it did not exist;
+    // nobody without an authenticated client.
+    for path in [
+        format!("/payments/charges/{id}"),
+        format!("/payments/charges?order_id={order_id}"),
+    ] {
+        p.client = None;
+        assert_eq!(p.call("GET", &path, None, None).await.status, 401, "{path}");
+        p.client = Some("someone-else".into());
+        assert_eq!(p.call("GET", &path, None, None).await.status, 404, "{path}");
+    }
+    p.client = charge["customer"].as_str().map(str::to_string);
+
     // Reads, refunds.
     let got = p
         .call("GET", &format!("/payments/charges/{id}"), None, None)
@@ -231,7 +250,7 @@ async fn payments_answers_every_charge_example_and_follow_up_as_documented() {
         ("GET", format!("/payments/charges/{missing}"), 404),
         ("GET", "/payments/charges/not-a-uuid".to_string(), 400),
         ("GET", format!("/payments/charges?order_id={order_id}"), 200),
-        ("GET", format!("/payments/charges?order_id={missing}"), 200),
+        ("GET", format!("/payments/charges?order_id={missing}"), 404),
         ("GET", "/payments/charges?order_id=nope".to_string(), 400),
         ("GET", "/payments/charges".to_string(), 400),
         (
