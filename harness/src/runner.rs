@@ -79,7 +79,7 @@ pub struct RunReport {
     pub teardown_time: Duration,
 }
 
-/// Parses a tag expression, accepting tags with or without `@`.
+/// Parses a cucumber tag expression (`@orders and not @serial`; tags keep their `@`).
 pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
     expr.parse::<TagOperation>()
         .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
