@@ -8,6 +8,7 @@
 
 mod components;
 pub mod endpoints;
+mod running;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use crate::cleanup;
 use crate::images::Images;
 
 pub use components::{CONTROL_PORT, Component, SERVICE_PORT};
+pub use running::Running;
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -201,209 +203,6 @@ pub enum SwitchError {
     Failed(String),
 }
 
-/// A topology that is running, as a run sees it: its containers by component name, found
-/// again through the engine. [`Topology`] has one for the topology it started;
-/// [`Running::attach`] builds one for a topology another process started.
-pub struct Running {
-    run_id: String,
-    docker: Docker,
-    /// Container id by component name (`orders`, `gateway-2`, `link-orders-payments`).
-    containers: BTreeMap<String, String>,
-    jwt_secret: String,
-    /// Defects switched on at run time by [`Running::switch_defects`].
-    switched: std::sync::Mutex<Vec<String>>,
-}
-
-impl Running {
-    /// Finds the running topology `run_id` by its labels (as `qalens up --detach` left it).
-    pub async fn attach(docker: &Docker, run_id: &str) -> anyhow::Result<Self> {
-        let containers = cleanup::components_of(docker, run_id).await?;
-        if containers.is_empty() {
-            anyhow::bail!(
-                "no topology {run_id} runs on this Docker engine; start one with \
-                 `qalens up --detach` and pass the run id it prints (or its --env-file)"
-            );
-        }
-        let jwt_secret = match containers.get("gateway-1") {
-            Some(id) => container_env(docker, id, "GATEWAY_JWT_SECRET").await?,
-            None => None,
-        }
-        .unwrap_or_else(jwt_secret_from_env);
-        let running = Self::new(docker, run_id, containers, jwt_secret);
-        // Fail now, not in the first step, when a component is down or a port missing.
-        running.current_endpoints().await.with_context(|| {
-            format!("topology {run_id} is not complete; `qalens down {run_id}` and start another")
-        })?;
-        Ok(running)
-    }
-
-    fn new(
-        docker: &Docker,
-        run_id: &str,
-        containers: BTreeMap<String, String>,
-        jwt_secret: String,
-    ) -> Self {
-        Self {
-            run_id: run_id.to_string(),
-            docker: docker.clone(),
-            containers,
-            jwt_secret,
-            switched: Default::default(),
-        }
-    }
-
-    pub fn run_id(&self) -> &str {
-        &self.run_id
-    }
-
-    pub fn docker(&self) -> &Docker {
-        &self.docker
-    }
-
-    /// The endpoints as they are now: a container that was stopped and started again
-    /// gets new host ports.
-    pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
-        endpoints::read(
-            &self.docker,
-            &self.run_id,
-            &self.containers,
-            &self.jwt_secret,
-        )
-        .await
-    }
-
-    /// Container id by component name.
-    pub fn container_ids(&self) -> BTreeMap<String, String> {
-        self.containers.clone()
-    }
-
-    /// Every component name, sorted.
-    pub fn components(&self) -> Vec<String> {
-        self.containers.keys().cloned().collect()
-    }
-
-    /// The last `tail` lines of a component's logs (stdout and stderr).
-    pub async fn logs(&self, component: &str, tail: usize) -> String {
-        use futures::StreamExt as _;
-        use testcontainers::bollard::query_parameters::LogsOptions;
-        let Some(id) = self.containers.get(component) else {
-            return String::new();
-        };
-        let mut stream = self.docker.logs(
-            id,
-            Some(LogsOptions {
-                stdout: true,
-                stderr: true,
-                tail: tail.to_string(),
-                ..Default::default()
-            }),
-        );
-        let mut text = String::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(out) => text.push_str(&String::from_utf8_lossy(&out.into_bytes())),
-                Err(e) => {
-                    text.push_str(&format!("(reading the logs failed: {e})\n"));
-                    break;
-                }
-            }
-        }
-        text
-    }
-
-    /// Switches on exactly `defects` in every reference service at run time. Fails with
-    /// [`SwitchError::NeedsRestart`] for defects that act only at start-up.
-    pub async fn switch_defects(&self, defects: &[String]) -> Result<(), SwitchError> {
-        let http = reqwest::Client::new();
-        let endpoints = self
-            .current_endpoints()
-            .await
-            .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
-        for (component, url) in &endpoints.controls {
-            put_defects(&http, component, url, defects).await?;
-        }
-        *self.switched.lock().unwrap_or_else(|e| e.into_inner()) = defects.to_vec();
-        Ok(())
-    }
-
-    /// The defects last switched on at run time (a restarted service must get them again).
-    pub fn switched_defects(&self) -> Vec<String> {
-        self.switched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Starts every container that is not running (a crash in an earlier run on this
-    /// topology) and waits until the reference services answer `/health` again.
-    pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
-        use testcontainers::bollard::query_parameters::{
-            InspectContainerOptions, StartContainerOptions,
-        };
-        let mut revived = vec![];
-        for (name, id) in &self.containers {
-            let info = self
-                .docker
-                .inspect_container(id, None::<InspectContainerOptions>)
-                .await?;
-            if info.state.and_then(|s| s.running) == Some(true) {
-                continue;
-            }
-            self.docker
-                .start_container(id, None::<StartContainerOptions>)
-                .await?;
-            revived.push(name.clone());
-        }
-        let http = reqwest::Client::new();
-        let host = endpoints::engine_host();
-        for name in &revived {
-            // The reference services (they have a control port), not the fault proxies.
-            let id = &self.containers[name];
-            let end = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut ticks = tokio::time::interval(Duration::from_millis(200));
-            loop {
-                ticks.tick().await;
-                let ports = endpoints::published_ports(&self.docker, id).await?;
-                if name.starts_with("link-") || !ports.contains_key(&CONTROL_PORT) {
-                    break;
-                }
-                let healthy = match ports.get(&SERVICE_PORT) {
-                    Some(port) => http
-                        .get(format!("http://{host}:{port}/health"))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success()),
-                    None => false,
-                };
-                if healthy {
-                    break;
-                }
-                anyhow::ensure!(
-                    tokio::time::Instant::now() < end,
-                    "{name} did not come back within 60 s"
-                );
-            }
-        }
-        Ok(revived)
-    }
-}
-
-/// The value of `key` in a container's environment.
-async fn container_env(docker: &Docker, id: &str, key: &str) -> anyhow::Result<Option<String>> {
-    use testcontainers::bollard::query_parameters::InspectContainerOptions;
-    let info = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .with_context(|| format!("inspecting container {id}"))?;
-    let prefix = format!("{key}=");
-    Ok(info
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|kv| kv.strip_prefix(&prefix).map(str::to_string)))
-}
-
 /// `QALENS_JWT_SECRET`, or the default.
 pub fn jwt_secret_from_env() -> String {
     std::env::var("QALENS_JWT_SECRET")
@@ -569,7 +368,7 @@ impl Topology {
             containers,
             ..
         } = self;
-        let Running { run_id, docker, .. } = running;
+        let (run_id, docker) = (running.run_id().to_string(), running.docker().clone());
         let removals = containers.into_values().map(|c| c.rm());
         let results = futures::future::join_all(removals).await;
         let mut first_error = results
