@@ -275,6 +275,11 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
+        description: "A one-way fault on a link: requests pass and the callee does the work, but its answers are held (until the link heals) or dropped (the proxy cuts the connection as soon as the callee answers, so the caller sees a failed call whose work was done: a lost answer). Undone when the scenario ends.",
+        example: "When the link from orders to payments drops the answers",
+    },
+    StepDoc {
+        domain: "faults",
         description: "Wait until a component's container has stopped by itself (a crash); it is started again when the scenario ends unless a step starts it.",
         example: "Then within 10 seconds the email container has stopped",
     },

@@ -81,6 +81,15 @@ defects! {
     /// Orders publishes each event once, best effort, as if straight after the commit
     /// instead of through the outbox: an event that cannot be published is dropped.
     EventsOutsideOutbox = "events-outside-outbox", lens "outages";
+    /// The saga's charge call sends a fresh idempotency key on each attempt instead of
+    /// the order id, so a retry after a lost answer is a new charge request: payments
+    /// refuses it (the order already has a charge) and the saga cancels and refunds an
+    /// order whose customer was charged, instead of confirming it.
+    FreshKeyPerAttempt = "fresh-key-per-attempt", lens "partial-failure";
+    /// The outbox relay marks a row published once the publish was written to the
+    /// connection, without waiting for the broker's confirm: a publish lost before the
+    /// broker took it (a connection cut in between) is never sent again.
+    RelayMarksUnconfirmed = "relay-marks-unconfirmed", lens "outages";
     /// Per-customer reads answer any client, not only the owner: orders answers
     /// `GET /orders/{id}` (and so the gateway's summary) and payments answers
     /// `GET /payments/charges?order_id=` and `GET /payments/charges/{id}` for anyone, and

@@ -24,7 +24,8 @@ pub enum Applied {
     Down(String),
     /// Paused: heal by unpausing it.
     Paused(String),
-    /// A network fault on a link (`orders-payments`): heal by clearing it.
+    /// A network fault on a link (`orders-payments`), either way or one way: heal by
+    /// clearing it.
     Link(String),
 }
 
@@ -390,6 +391,20 @@ async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String)
     } else {
         world.faults.push(Applied::Link(name));
     }
+    Ok(())
+}
+
+/// One-way faults: requests (from `from` to `to`) pass and the callee does the work,
+/// while its answers are held until the link heals, or lost with the connection.
+#[when(regex = r"^the link from (\S+) to (\S+) (holds|drops) the answers$")]
+async fn link_answers(world: &mut QaWorld, from: String, to: String, what: String) -> StepResult {
+    let mode = if what == "holds" {
+        "holdanswers"
+    } else {
+        "dropanswers"
+    };
+    let name = set_link(&from, &to, serde_json::json!({"mode": mode})).await?;
+    world.faults.push(Applied::Link(name));
     Ok(())
 }
 

@@ -123,10 +123,16 @@ impl Clients {
         {
             obj.insert("amount".into(), v);
         }
+        // DEFECT(fresh-key-per-attempt): each attempt is a new request to payments.
+        let key = if crate::defects::on(crate::defects::Defect::FreshKeyPerAttempt) {
+            Uuid::new_v4()
+        } else {
+            order_id
+        };
         let res = self
             .http
             .post(format!("{}/payments/charges", self.payments))
-            .header("idempotency-key", order_id.to_string())
+            .header("idempotency-key", key.to_string())
             .json(&body)
             .send()
             .await

@@ -7,7 +7,14 @@
 //!   caller times out); like a network partition, the bytes are held, not dropped, and
 //!   flow again once the link is healed, so a long-lived connection (AMQP, Redis) that
 //!   survives the partition stays in step;
-//! - `reset`: new connections are closed at once with a TCP reset.
+//! - `reset`: new connections are closed at once with a TCP reset;
+//! - `holdanswers`: one-way partition: requests (caller to callee) pass, the answers
+//!   (callee to caller) are held as in a black hole and flow again once the link heals;
+//! - `dropanswers`: lost answers: requests pass and the callee does the work, but the
+//!   first bytes the callee sends back make the proxy cut the connection with a reset
+//!   (the answer is dropped, never forwarded), so the caller sees a failed call whose
+//!   work was done. Open connections are cut when their callee speaks, new ones are
+//!   accepted and forwarded the same way.
 //!
 //! It also records the HTTP requests callers send over the link ([`recorder`]), so the
 //! harness can check them against their contracts.
@@ -16,7 +23,8 @@
 //! - `PROXY_BIND` (`0.0.0.0:8080`): where callers connect.
 //! - `PROXY_UPSTREAM` (required): `host:port` to forward to.
 //! - `REFSYS_CONTROL_BIND` (`0.0.0.0:9090`): `PUT /internal/fault` with
-//!   `{"mode": "none" | "latency" | "blackhole" | "reset", "ms": N}`, `GET` to read it;
+//!   `{"mode": "none" | "latency" | "blackhole" | "reset" | "holdanswers" |
+//!   "dropanswers", "ms": N}` (`ms` for `latency` only), `GET` to read it;
 //!   `GET /internal/requests`: the last requests callers sent, oldest first.
 
 pub mod recorder;
@@ -46,6 +54,17 @@ pub enum Fault {
     },
     Blackhole,
     Reset,
+    /// Requests pass; answers are held until the fault changes.
+    HoldAnswers,
+    /// Requests pass; the connection is reset as soon as the callee answers.
+    DropAnswers,
+}
+
+/// Which way a pump copies: requests go from the caller to the callee, answers back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Requests,
+    Answers,
 }
 
 #[derive(Debug, Clone)]
@@ -124,13 +143,15 @@ pub fn control_router(control: Control) -> axum::Router {
         .with_state(control)
 }
 
-/// Copies `from` to `to`, holding each chunk while the fault says so. Every chunk is
-/// checked against the fault when it arrives, so nothing passes once a reset is asked
-/// for: the pump signals `reset` and stops. A black-holed chunk waits until the fault
+/// Copies `from` to `to` in `direction`, holding each chunk while the fault says so.
+/// Every chunk is checked against the fault when it arrives, so nothing passes once a
+/// reset is asked for: the pump signals `reset` and stops (so does an answer while
+/// answers are dropped). A black-holed chunk (or a held answer) waits until the fault
 /// changes (a healed link forwards it; a reset drops it with the connection).
 async fn pump<R, W>(
     mut from: R,
     mut to: W,
+    direction: Direction,
     mut fault: watch::Receiver<Fault>,
     reset: Arc<Notify>,
     mut record: Option<recorder::Parser>,
@@ -158,11 +179,22 @@ async fn pump<R, W>(
                         return;
                     }
                 }
+                Fault::HoldAnswers if direction == Direction::Answers => {
+                    if fault.changed().await.is_err() {
+                        return;
+                    }
+                }
+                // A dropped answer: the callee did the work, the answer is lost with the
+                // connection.
+                Fault::DropAnswers if direction == Direction::Answers => {
+                    reset.notify_one();
+                    return;
+                }
                 Fault::Reset => {
                     reset.notify_one();
                     return;
                 }
-                Fault::None => break,
+                Fault::None | Fault::HoldAnswers | Fault::DropAnswers => break,
             }
         }
         if let Some(r) = &mut record {
@@ -202,8 +234,8 @@ async fn handle(mut client: TcpStream, upstream: String, control: Control) {
         tokio::select! {
             _ = async {
                 tokio::join!(
-                    pump(cr, sw, fault.watch(), reset_now.clone(), Some(recorder::Parser::new(control.requests))),
-                    pump(sr, cw, fault.watch(), reset_now.clone(), None)
+                    pump(cr, sw, Direction::Requests, fault.watch(), reset_now.clone(), Some(recorder::Parser::new(control.requests))),
+                    pump(sr, cw, Direction::Answers, fault.watch(), reset_now.clone(), None)
                 )
             } => false,
             _ = reset_now.notified() => true,
@@ -275,6 +307,14 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Fault::None).unwrap(),
             r#"{"mode":"none"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Fault>(r#"{"mode":"dropanswers"}"#).unwrap(),
+            Fault::DropAnswers
+        );
+        assert_eq!(
+            serde_json::to_string(&Fault::HoldAnswers).unwrap(),
+            r#"{"mode":"holdanswers"}"#
         );
         assert!(serde_json::from_str::<Fault>(r#"{"mode":"flood"}"#).is_err());
     }
