@@ -14,7 +14,7 @@ Feature: A duplicated delivery has exactly one effect
     And a sentinel event is published after the others
     Then within 10 seconds exactly 1 confirmation email exists for the order
 
-  Scenario Outline: Every consumer counts an <event> delivered twice once
+  Scenario Outline: Analytics counts an <event> delivered twice once
     Given a free client "twice-<event>"
     When an <event> event for a new order of the client is delivered twice
     Then within 10 seconds analytics counted exactly 1 <event> event for the order

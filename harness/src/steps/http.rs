@@ -505,8 +505,12 @@ mod tests {
 
     #[test]
     fn json_fields_are_found_by_dotted_path() {
-        let v = serde_json::json!({"payment": {"status": "unavailable"}, "n": 3, "a": [{"b": true}]});
-        assert!(json_is(json_field(&v, "payment.status").unwrap(), "unavailable"));
+        let v =
+            serde_json::json!({"payment": {"status": "unavailable"}, "n": 3, "a": [{"b": true}]});
+        assert!(json_is(
+            json_field(&v, "payment.status").unwrap(),
+            "unavailable"
+        ));
         assert!(json_is(json_field(&v, "n").unwrap(), "3"));
         assert!(json_is(json_field(&v, "a.0.b").unwrap(), "true"));
         assert!(json_field(&v, "payment.reason").is_none());
@@ -516,7 +520,11 @@ mod tests {
         assert!(check_json_field(&e, "payment.status", "unavailable").is_ok());
         let err = check_json_field(&e, "payment.status", "CHARGED").unwrap_err();
         assert!(err.contains("saw \"unavailable\""), "{err}");
-        assert!(check_json_field(&e, "status", "partial").unwrap_err().contains("no such field"));
+        assert!(
+            check_json_field(&e, "status", "partial")
+                .unwrap_err()
+                .contains("no such field")
+        );
     }
 
     #[test]

@@ -350,12 +350,7 @@ async fn analytics_counts(order: uuid::Uuid) -> Result<BTreeMap<String, u64>, St
 #[then(
     expr = "within {int} second(s) analytics counted exactly {int} {word} event(s) for the order"
 )]
-async fn analytics_counted(
-    world: &mut QaWorld,
-    seconds: u64,
-    n: u64,
-    kind: String,
-) -> StepResult {
+async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: String) -> StepResult {
     let order = crate::steps::orders::current_order(world)?.id;
     let deadline = Duration::from_secs(seconds);
     if let Some(sentinel) = world.sentinel.as_ref().map(|s| s.id) {
@@ -364,12 +359,16 @@ async fn analytics_counted(
         wait::until(deadline, || async move {
             let counts = analytics_counts(sentinel).await?;
             match counts.values().sum::<u64>() {
-                0 => Err(format!("the sentinel (order {sentinel}) is not counted yet")),
+                0 => Err(format!(
+                    "the sentinel (order {sentinel}) is not counted yet"
+                )),
                 _ => Ok(Some(())),
             }
         })
         .await
-        .map_err(|seen| format!("analytics did not count the sentinel within {seconds} s: {seen}"))?;
+        .map_err(|seen| {
+            format!("analytics did not count the sentinel within {seconds} s: {seen}")
+        })?;
     }
     let expected: BTreeMap<String, u64> = (n > 0).then(|| (kind.clone(), n)).into_iter().collect();
     let check = || {
