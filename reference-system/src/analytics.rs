@@ -223,3 +223,43 @@ async fn order_counts(
 async fn consumer_stats(State(state): State<AppState>) -> Json<StatsView> {
     Json(state.stats.view())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_counted_once_per_order_and_in_total() {
+        let path = std::env::temp_dir().join(format!("analytics-{}.db", uuid::Uuid::now_v7()));
+        let counter = Counter::open(&path).unwrap();
+        let order_id = uuid::Uuid::now_v7();
+        let event = OrderEvent::OrderPlaced(contracts::OrderPlaced {
+            event_id: uuid::Uuid::now_v7(),
+            order_id,
+            customer: "alice".into(),
+            sku: "SKU-1".into(),
+            quantity: 1,
+        });
+        let body = serde_json::to_vec(&event).unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                counter.handle(Some("m-1"), &body).await,
+                Outcome::Ack
+            ));
+        }
+        let once = BTreeMap::from([("OrderPlaced".to_string(), 1)]);
+        assert_eq!(
+            counter.order_counts(order_id.to_string()).await.unwrap(),
+            once
+        );
+        assert_eq!(counter.counts().await.unwrap(), once);
+        assert!(
+            counter
+                .order_counts(uuid::Uuid::now_v7().to_string())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let _ = std::fs::remove_file(path);
+    }
+}
