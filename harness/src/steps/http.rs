@@ -444,7 +444,7 @@ pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_
 pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
     match v {
         serde_json::Value::String(s) => s == expected,
-        other => other.to_string() == expected,
+        other => serde_json::from_str::<serde_json::Value>(expected).is_ok_and(|e| e == *other),
     }
 }
 
