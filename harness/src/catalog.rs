@@ -45,6 +45,21 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
+        description: "The last response's body is JSON with this value at a dotted path (a number indexes an array); a string compares as is, another value as its JSON text (3, true, null).",
+        example: "Then the response's JSON field \"payment.status\" is \"unavailable\"",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "GET /orders/{id}/summary of the scenario's order through the front door as its client.",
+        example: "When the client reads the order's summary",
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Poll the order's summary until it answers 200 with status complete and no part (order, payment, reservation) unavailable.",
+        example: "Then within 20 seconds the order's summary is complete",
+    },
+    StepDoc {
+        domain: "http",
         description: "Send one request through the front door as the client.",
         example: "When the client sends GET \"/orders/123\"",
     },
@@ -230,13 +245,18 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Publish a valid OrderConfirmed event for a new order of the client; it becomes the scenario's order.",
+        description: "Publish a valid event (OrderPlaced, OrderConfirmed or OrderCancelled) for a new order of the client; it becomes the scenario's order.",
         example: "When an OrderConfirmed event for a new order of the client is published",
     },
     StepDoc {
         domain: "queue",
-        description: "Publish the same OrderConfirmed event twice (same message id), then a sentinel event behind them.",
+        description: "Publish the same event (OrderPlaced, OrderConfirmed or OrderCancelled) for a new order of the client twice (same message id), then a sentinel event behind them.",
         example: "When an OrderConfirmed event for a new order of the client is delivered twice",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Read what the analytics consumer counted for the scenario's order (its inspection endpoint, keyed by order id): exactly N events of this type and none of another. After a sentinel, first waits until analytics counted the sentinel, so every earlier message was handled; otherwise waits up to the deadline for the counts.",
+        example: "Then within 10 seconds analytics counted exactly 1 OrderPlaced event for the order",
     },
     StepDoc {
         domain: "queue",

@@ -1,5 +1,6 @@
-//! Analytics consumer: counts order events by type, each message once (deduplicated by
-//! message id in its own SQLite database, in the same transaction as the count).
+//! Analytics consumer: counts order events by type, in total and per order, each message
+//! once (deduplicated by message id in its own SQLite database, in the same transaction
+//! as the counts).
 //!
 //! Configuration (environment, with defaults):
 //! - `ANALYTICS_BIND` (`0.0.0.0:8080`), `ANALYTICS_DB` (`/data/analytics.db`), `AMQP_URL`,
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use contracts::OrderEvent;
@@ -30,6 +31,10 @@ use crate::error::ApiError;
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS processed_messages (message_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS event_counts (event_type TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS order_event_counts (
+    order_id TEXT NOT NULL, event_type TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (order_id, event_type)
+);
 ";
 
 #[derive(Debug, Clone)]
@@ -77,6 +82,22 @@ impl Counter {
             })
             .await
     }
+
+    /// The events counted for one order, by type.
+    pub async fn order_counts(
+        &self,
+        order_id: String,
+    ) -> Result<BTreeMap<String, u64>, crate::db::DbError> {
+        self.db
+            .call(move |conn| {
+                let mut stmt = conn.prepare(
+                    "SELECT event_type, count FROM order_event_counts WHERE order_id = ?1",
+                )?;
+                let rows = stmt.query_map(params![order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect()
+            })
+            .await
+    }
 }
 
 impl Handler for Counter {
@@ -89,6 +110,7 @@ impl Handler for Counter {
             Err(e) => return Outcome::Reject(format!("unparseable order event: {e}")),
         };
         let kind = event.type_name();
+        let order_id = event.order_id().to_string();
         let result = self
             .db
             .call(move |conn| {
@@ -97,11 +119,19 @@ impl Handler for Counter {
                     "INSERT OR IGNORE INTO processed_messages (message_id) VALUES (?1)",
                     params![message_id],
                 )? == 1;
+                // DEFECT(analytics-no-dedupe): every delivery counts, seen before or not.
+                let fresh = fresh || crate::defects::on(crate::defects::Defect::AnalyticsNoDedupe);
                 if fresh {
                     tx.execute(
                         "INSERT INTO event_counts (event_type, count) VALUES (?1, 1)
                          ON CONFLICT(event_type) DO UPDATE SET count = count + 1",
                         params![kind],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO order_event_counts (order_id, event_type, count)
+                         VALUES (?1, ?2, 1)
+                         ON CONFLICT(order_id, event_type) DO UPDATE SET count = count + 1",
+                        params![order_id, kind],
                     )?;
                 }
                 tx.commit()
@@ -167,6 +197,7 @@ impl Application {
         background.spawn(|stop| consumer.run(stop));
         let router = Router::new()
             .route("/internal/analytics", get(counts))
+            .route("/internal/analytics/orders/{order_id}", get(order_counts))
             .route("/internal/consumer", get(consumer_stats))
             .route("/health", get(|| async { "ok" }))
             .route("/ready", get(|| async { "ok" }))
@@ -180,6 +211,55 @@ async fn counts(State(state): State<AppState>) -> Result<Json<BTreeMap<String, u
     Ok(Json(state.counter.counts().await?))
 }
 
+/// `GET /internal/analytics/orders/{order_id}`: the events counted for one order, by
+/// type (an empty map for an order never seen).
+async fn order_counts(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<BTreeMap<String, u64>>, ApiError> {
+    Ok(Json(state.counter.order_counts(order_id).await?))
+}
+
 async fn consumer_stats(State(state): State<AppState>) -> Json<StatsView> {
     Json(state.stats.view())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_counted_once_per_order_and_in_total() {
+        let path = std::env::temp_dir().join(format!("analytics-{}.db", uuid::Uuid::now_v7()));
+        let counter = Counter::open(&path).unwrap();
+        let order_id = uuid::Uuid::now_v7();
+        let event = OrderEvent::OrderPlaced(contracts::OrderPlaced {
+            event_id: uuid::Uuid::now_v7(),
+            order_id,
+            customer: "alice".into(),
+            sku: "SKU-1".into(),
+            quantity: 1,
+        });
+        let body = serde_json::to_vec(&event).unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                counter.handle(Some("m-1"), &body).await,
+                Outcome::Ack
+            ));
+        }
+        let once = BTreeMap::from([("OrderPlaced".to_string(), 1)]);
+        assert_eq!(
+            counter.order_counts(order_id.to_string()).await.unwrap(),
+            once
+        );
+        assert_eq!(counter.counts().await.unwrap(), once);
+        assert!(
+            counter
+                .order_counts(uuid::Uuid::now_v7().to_string())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let _ = std::fs::remove_file(path);
+    }
 }

@@ -105,6 +105,12 @@ defects! {
     /// The gateway accepts tokens up to 30 s after they expired instead of its 5 s of
     /// clock-skew leeway: slack that a token expired a minute ago does not reveal.
     ExpiryLeeway = "expiry-leeway", lens "token-expiry";
+    /// The gateway's order summary answers 502 as a whole when one of its parts
+    /// (order, payment, reservation) is unavailable, instead of a partial 200.
+    SummaryFailsWhole = "summary-fails-whole", lens "aggregation";
+    /// The analytics consumer does not deduplicate by message id: a redelivered event is
+    /// counted again.
+    AnalyticsNoDedupe = "analytics-no-dedupe", lens "duplicate-delivery";
 }
 
 impl Defect {

@@ -431,6 +431,43 @@ async fn is_problem(world: &mut QaWorld, status: u16) -> StepResult {
     }
 }
 
+/// The value at a dotted `path` (`payment.status`; a number indexes an array) of `v`.
+pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(v, |v, key| match v {
+        serde_json::Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+        _ => v.get(key),
+    })
+}
+
+/// Whether `v` is `expected`: a string equal to it, or another value whose JSON text is
+/// it (`3`, `true`, `null`).
+pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s == expected,
+        other => serde_json::from_str::<serde_json::Value>(expected).is_ok_and(|e| e == *other),
+    }
+}
+
+/// Checks that the JSON body of `e` has `expected` at `path`.
+pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> StepResult {
+    let body: serde_json::Value = serde_json::from_str(&e.body)
+        .map_err(|err| format!("the response body is not JSON ({err})\n{e}"))?;
+    match json_field(&body, path) {
+        Some(v) if json_is(v, expected) => Ok(()),
+        Some(v) => Err(format!(
+            "expected JSON field {path:?} to be {expected:?}, saw {v}\n{e}"
+        )),
+        None => Err(format!(
+            "expected JSON field {path:?} to be {expected:?}; the body has no such field\n{e}"
+        )),
+    }
+}
+
+#[then(expr = "the response's JSON field {string} is {string}")]
+async fn json_field_is(world: &mut QaWorld, path: String, expected: String) -> StepResult {
+    check_json_field(last(world)?, &path, &expected)
+}
+
 #[then(expr = "every response arrived within {int} milliseconds")]
 async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
     if world.batch.is_empty() {
@@ -464,6 +501,30 @@ mod tests {
                 sent_at: std::time::Instant::now(),
             })
             .collect()
+    }
+
+    #[test]
+    fn json_fields_are_found_by_dotted_path() {
+        let v =
+            serde_json::json!({"payment": {"status": "unavailable"}, "n": 3, "a": [{"b": true}]});
+        assert!(json_is(
+            json_field(&v, "payment.status").unwrap(),
+            "unavailable"
+        ));
+        assert!(json_is(json_field(&v, "n").unwrap(), "3"));
+        assert!(json_is(json_field(&v, "a.0.b").unwrap(), "true"));
+        assert!(json_field(&v, "payment.reason").is_none());
+        assert!(json_field(&v, "a.x").is_none());
+        let mut e = batch(&[200]).remove(0);
+        e.body = v.to_string();
+        assert!(check_json_field(&e, "payment.status", "unavailable").is_ok());
+        let err = check_json_field(&e, "payment.status", "CHARGED").unwrap_err();
+        assert!(err.contains("saw \"unavailable\""), "{err}");
+        assert!(
+            check_json_field(&e, "status", "partial")
+                .unwrap_err()
+                .contains("no such field")
+        );
     }
 
     #[test]

@@ -120,6 +120,47 @@ async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> Ste
     Ok(())
 }
 
+/// `GET /orders/{id}/summary` of the scenario's order as its client.
+fn summary_call(world: &QaWorld) -> Result<Call, String> {
+    let order = current_order(world)?;
+    Call::new(
+        world,
+        "GET",
+        Target::FrontDoor,
+        &format!("/orders/{}/summary", order.id),
+    )
+}
+
+#[when(expr = "the client reads the order's summary")]
+async fn read_summary(world: &mut QaWorld) -> StepResult {
+    let call = summary_call(world)?;
+    send_one(world, call).await
+}
+
+#[then(expr = "within {int} seconds the order's summary is complete")]
+async fn summary_complete(world: &mut QaWorld, seconds: u64) -> StepResult {
+    let call = summary_call(world)?;
+    let ex = wait::until(Duration::from_secs(seconds), || {
+        let call = call.clone();
+        async move {
+            let ex = call.send().await?;
+            let complete = ex.status == 200
+                && super::http::check_json_field(&ex, "status", "complete").is_ok()
+                && ["order", "payment", "reservation"].iter().all(|part| {
+                    super::http::check_json_field(&ex, &format!("{part}.status"), "unavailable")
+                        .is_err()
+                });
+            if complete { Ok(Some(ex)) } else { Err(ex.to_string()) }
+        }
+    })
+    .await
+    .map_err(|seen| {
+        format!("the summary was not complete (200, status complete, no part unavailable) within {seconds} s; last answer:\n{seen}")
+    })?;
+    world.last = Some(ex);
+    Ok(())
+}
+
 #[then(expr = "the order was cancelled because {string}")]
 async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
     let order = read_order(current_order(world)?.id).await?;

@@ -1,9 +1,10 @@
 //! Queues and messages: publish raw messages or events to the order events exchange,
 //! deliver the same message twice, find a message in a dead-letter queue.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use contracts::{OrderConfirmed, OrderEvent, OrderStatus, OrderView};
+use contracts::{OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderStatus, OrderView};
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use lapin::options::{
@@ -226,45 +227,83 @@ async fn publish_again(world: &mut QaWorld) -> StepResult {
     publish(&msg).await
 }
 
-/// An `OrderConfirmed` event for a new order of the client (the order exists only in the
-/// event), set as the scenario's current order.
-fn confirmed_event(world: &mut QaWorld) -> Result<Outgoing, String> {
+/// An order event of type `kind` (`OrderPlaced`, `OrderConfirmed`, `OrderCancelled`) for
+/// a new order of the client (the order exists only in the event), set as the scenario's
+/// current order.
+fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, String> {
     let client = world.client()?.id.clone();
-    confirmed_event_for(world, client)
+    event_for(world, kind, client)
 }
 
-/// Like [`confirmed_event`], for `customer`.
-fn confirmed_event_for(world: &mut QaWorld, client: String) -> Result<Outgoing, String> {
-    let order_id = Uuid::now_v7();
-    let event = OrderEvent::OrderConfirmed(OrderConfirmed {
-        event_id: Uuid::now_v7(),
-        order_id,
-        customer: client.clone(),
-        sku: "SKU-1".into(),
-        quantity: 1,
-        amount_cents: 1250,
-    });
+/// Like [`event_of`], for `customer`.
+fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, String> {
+    let (event_id, order_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let (sku, quantity, amount_cents) = ("SKU-1".to_string(), 1, 1250);
+    let (event, status, reason) = match kind {
+        "OrderPlaced" => (
+            OrderEvent::OrderPlaced(OrderPlaced {
+                event_id,
+                order_id,
+                customer: customer.clone(),
+                sku: sku.clone(),
+                quantity,
+            }),
+            OrderStatus::Pending,
+            None,
+        ),
+        "OrderConfirmed" => (
+            OrderEvent::OrderConfirmed(OrderConfirmed {
+                event_id,
+                order_id,
+                customer: customer.clone(),
+                sku: sku.clone(),
+                quantity,
+                amount_cents,
+            }),
+            OrderStatus::Confirmed,
+            None,
+        ),
+        "OrderCancelled" => {
+            let reason = "insufficient stock".to_string();
+            (
+                OrderEvent::OrderCancelled(OrderCancelled {
+                    event_id,
+                    order_id,
+                    customer: customer.clone(),
+                    reason: reason.clone(),
+                }),
+                OrderStatus::Cancelled,
+                Some(reason),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unknown event type {other:?}: OrderPlaced, OrderConfirmed or OrderCancelled"
+            ));
+        }
+    };
     world.order = Some(OrderView {
         id: order_id,
-        customer: client,
-        sku: "SKU-1".into(),
-        quantity: 1,
-        amount_cents: 1250,
-        status: OrderStatus::Confirmed,
-        reason: None,
+        customer,
+        sku,
+        quantity,
+        amount_cents,
+        status,
+        reason,
     });
     let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
-    let msg = Outgoing::event(
-        contracts::routing::ORDER_CONFIRMED,
+    Ok(Outgoing::event(
+        event.routing_key(),
         &event.event_id().to_string(),
         body,
-    );
-    Ok(msg)
+    ))
 }
 
-#[when(expr = "an OrderConfirmed event for a new order of the client is published")]
-async fn publish_confirmed(world: &mut QaWorld) -> StepResult {
-    let msg = confirmed_event(world)?;
+#[when(
+    regex = r"^an (OrderPlaced|OrderConfirmed|OrderCancelled) event for a new order of the client is published$"
+)]
+async fn publish_event(world: &mut QaWorld, kind: String) -> StepResult {
+    let msg = event_of(world, &kind)?;
     publish_as_last(world, msg).await
 }
 
@@ -276,16 +315,18 @@ pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
     let current = world.order.clone();
     // Its own recipient, so no test aid keyed on the client's name touches it.
     let recipient = world.scoped("sentinel");
-    let sentinel = confirmed_event_for(world, recipient)?;
+    let sentinel = event_for(world, "OrderConfirmed", recipient)?;
     publish(&sentinel).await?;
     world.sentinel = world.order.take();
     world.order = current;
     Ok(())
 }
 
-#[when(expr = "an OrderConfirmed event for a new order of the client is delivered twice")]
-async fn publish_twice(world: &mut QaWorld) -> StepResult {
-    let msg = confirmed_event(world)?;
+#[when(
+    regex = r"^an (OrderPlaced|OrderConfirmed|OrderCancelled) event for a new order of the client is delivered twice$"
+)]
+async fn publish_twice(world: &mut QaWorld, kind: String) -> StepResult {
+    let msg = event_of(world, &kind)?;
     publish(&msg).await?;
     publish_as_last(world, msg).await?;
     publish_sentinel(world).await
@@ -294,6 +335,69 @@ async fn publish_twice(world: &mut QaWorld) -> StepResult {
 #[when(expr = "a sentinel event is published after the others")]
 async fn sentinel(world: &mut QaWorld) -> StepResult {
     publish_sentinel(world).await
+}
+
+/// The events analytics counted for one order, by type (its inspection endpoint).
+async fn analytics_counts(order: uuid::Uuid) -> Result<BTreeMap<String, u64>, String> {
+    let ctx = context::current()?;
+    crate::steps::orders::inspect(format!(
+        "{}/internal/analytics/orders/{order}",
+        ctx.endpoints.analytics
+    ))
+    .await
+}
+
+#[then(
+    expr = "within {int} second(s) analytics counted exactly {int} {word} event(s) for the order"
+)]
+async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: String) -> StepResult {
+    let order = crate::steps::orders::current_order(world)?.id;
+    let deadline = Duration::from_secs(seconds);
+    if let Some(sentinel) = world.sentinel.as_ref().map(|s| s.id) {
+        // Analytics handles its queue in order: once it counted the sentinel, it counted
+        // everything published before it, so the counts below are final.
+        wait::until(deadline, || async move {
+            let counts = analytics_counts(sentinel).await?;
+            match counts.values().sum::<u64>() {
+                0 => Err(format!(
+                    "the sentinel (order {sentinel}) is not counted yet"
+                )),
+                _ => Ok(Some(())),
+            }
+        })
+        .await
+        .map_err(|seen| {
+            format!("analytics did not count the sentinel within {seconds} s: {seen}")
+        })?;
+    }
+    let expected: BTreeMap<String, u64> = (n > 0).then(|| (kind.clone(), n)).into_iter().collect();
+    let mismatch = |seen: String| {
+        format!(
+            "expected analytics to count exactly {n} {kind} event(s) for order {order} (and no other type), saw {seen}"
+        )
+    };
+    if world.sentinel.is_some() {
+        // The counts are final: one look.
+        let counts = analytics_counts(order).await?;
+        return if counts == expected {
+            Ok(())
+        } else {
+            Err(mismatch(format!("{counts:?}")))
+        };
+    }
+    wait::until(deadline, || {
+        let expected = expected.clone();
+        async move {
+            let counts = analytics_counts(order).await?;
+            if counts == expected {
+                Ok(Some(()))
+            } else {
+                Err(format!("{counts:?}"))
+            }
+        }
+    })
+    .await
+    .map_err(mismatch)
 }
 
 fn x_death(headers: &FieldTable) -> Option<(String, i64)> {

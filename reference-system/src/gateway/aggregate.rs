@@ -1,5 +1,7 @@
 //! `GET /orders/{id}/summary`: order, payment and reservation in one reply. A part whose
-//! service is down or slow is marked unavailable instead of failing the whole reply.
+//! service is down or slow is marked unavailable (`{"status": "unavailable", "reason"}`)
+//! instead of failing the whole reply, and the reply's own `status` says whether it is
+//! `complete` or `partial`.
 //!
 //! The order is asked for first, as the client (the identity headers the gateway set go
 //! with it): orders answers only the order's own customer, so its answer decides who may
@@ -16,6 +18,35 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::defects::{self, Defect};
+
+/// The `status` of a summary with every part: `complete`, or `partial` when a part is
+/// unavailable.
+fn status_of(parts: &[&Value]) -> &'static str {
+    if parts.iter().any(|p| p["status"] == "unavailable") {
+        "partial"
+    } else {
+        "complete"
+    }
+}
+
+/// The summary of `order`, `payment` and `reservation`: 200 with a `status` of
+/// `complete` or `partial`.
+fn assemble(order: Value, payment: Value, reservation: Value) -> (StatusCode, Value) {
+    let status = status_of(&[&order, &payment, &reservation]);
+    // DEFECT(summary-fails-whole): one part down fails the whole summary.
+    if status == "partial" && defects::on(Defect::SummaryFailsWhole) {
+        return (
+            StatusCode::BAD_GATEWAY,
+            json!({"type": "about:blank", "title": "Bad Gateway", "status": 502,
+                   "detail": "a part of the summary is unavailable"}),
+        );
+    }
+    (
+        StatusCode::OK,
+        json!({"status": status, "order": order, "payment": payment, "reservation": reservation}),
+    )
+}
 
 /// The order id when `path` is `/orders/{id}/summary`.
 pub fn summary_id(path: &str) -> Option<&str> {
@@ -99,10 +130,7 @@ pub async fn summary(
         }
         None => {
             let withheld = json!({"status": "unavailable", "reason": "the order could not be read, so its owner could not be checked"});
-            return (
-                StatusCode::OK,
-                json!({"order": order.0, "payment": withheld, "reservation": withheld}),
-            );
+            return assemble(order.0, withheld.clone(), withheld);
         }
     }
     let (payment, reservation) = tokio::join!(
@@ -130,10 +158,7 @@ pub async fn summary(
         (_, Some(404)) => json!({"status": "NONE"}),
         (v, _) => v,
     };
-    (
-        StatusCode::OK,
-        json!({"order": order.0, "payment": payment, "reservation": reservation}),
-    )
+    assemble(order.0, payment, reservation)
 }
 
 #[cfg(test)]
@@ -146,5 +171,18 @@ mod tests {
         assert_eq!(summary_id("/orders//summary"), None);
         assert_eq!(summary_id("/orders/a/b/summary"), None);
         assert_eq!(summary_id("/orders/abc"), None);
+    }
+
+    #[test]
+    fn a_summary_with_an_unavailable_part_is_partial() {
+        let up = json!({"status": "CHARGED"});
+        let down = json!({"status": "unavailable", "reason": "payments unreachable"});
+        let (status, body) = assemble(json!({"status": "CONFIRMED"}), down, up.clone());
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "partial");
+        assert_eq!(body["payment"]["status"], "unavailable");
+        assert_eq!(body["reservation"], up);
+        let (_, body) = assemble(json!({"status": "CONFIRMED"}), up.clone(), up);
+        assert_eq!(body["status"], "complete");
     }
 }

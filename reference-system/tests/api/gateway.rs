@@ -16,10 +16,20 @@ use crate::ratelimit::TestRedis;
 const SECRET: &str = "gateway-test-secret";
 
 async fn spawn_gateway(redis: &TestRedis, orders: &str) -> TestApp {
+    spawn_gateway_with(redis, orders, NOWHERE, NOWHERE).await
+}
+
+/// A gateway whose upstreams are `orders`, `payments` and `inventory`.
+async fn spawn_gateway_with(
+    redis: &TestRedis,
+    orders: &str,
+    payments: &str,
+    inventory: &str,
+) -> TestApp {
     let upstreams = BTreeMap::from([
         ("orders".to_string(), orders.to_string()),
-        ("payments".to_string(), NOWHERE.to_string()),
-        ("inventory".to_string(), NOWHERE.to_string()),
+        ("payments".to_string(), payments.to_string()),
+        ("inventory".to_string(), inventory.to_string()),
     ]);
     let app = Application::build(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -181,4 +191,71 @@ async fn orders_and_their_summary_answer_only_the_orders_customer() {
         .unwrap();
     assert_eq!(summary["order"]["customer"], "alice");
     assert_eq!(summary["payment"]["status"], "unavailable");
+    assert_eq!(summary["status"], "partial");
+}
+
+/// Each part of the summary stands on its own: with payments down the order and its
+/// reservation still answer (200, `partial`), and with every part up it is `complete`.
+#[tokio::test]
+async fn the_summary_degrades_per_part_and_is_complete_when_every_part_answers() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let redis = TestRedis::start().await;
+    let orders = spawn_orders(NO_BROKER).await;
+    let alice = token("alice", "orders:read orders:write", 3600);
+    let inventory = MockServer::start().await;
+    let payments = MockServer::start().await;
+    let reservation = json!({"status": "RESERVED", "sku": "SKU-1", "quantity": 1});
+    Mock::given(method("GET"))
+        .and(path_regex("^/inventory/reservations/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&reservation))
+        .mount(&inventory)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/payments/charges"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"status": "CHARGED"}])))
+        .mount(&payments)
+        .await;
+
+    let summary = |gw: TestApp, id: uuid::Uuid| {
+        let alice = alice.clone();
+        async move {
+            let res = gw
+                .http
+                .get(gw.url(&format!("/orders/{id}/summary")))
+                .header("authorization", &alice)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Payments down.
+    let gw = spawn_gateway_with(&redis, &orders.url(""), NOWHERE, &inventory.uri()).await;
+    let res = gw
+        .http
+        .post(gw.url("/orders"))
+        .header("authorization", &alice)
+        .json(&json!({"customer": "alice", "sku": "SKU-1", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let order: contracts::OrderView = res.json().await.unwrap();
+    let (status, body) = summary(gw, order.id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "partial", "{body}");
+    assert_eq!(body["order"]["id"], order.id.to_string(), "{body}");
+    assert_eq!(body["reservation"], reservation, "{body}");
+    assert_eq!(body["payment"]["status"], "unavailable", "{body}");
+
+    // Every part up.
+    let gw = spawn_gateway_with(&redis, &orders.url(""), &payments.uri(), &inventory.uri()).await;
+    let (status, body) = summary(gw, order.id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "complete", "{body}");
+    assert_eq!(body["payment"]["status"], "CHARGED", "{body}");
+    assert_eq!(body["reservation"], reservation, "{body}");
 }
