@@ -168,9 +168,9 @@ dl.settings{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dl.
 .fault{position:absolute;top:0;bottom:0;background:rgba(230,140,0,.16);border-left:2px solid rgba(200,110,0,.8);border-right:1px dashed rgba(200,110,0,.6)}
 .fault-label{position:absolute;height:1.3em;font-size:.78em;white-space:nowrap;overflow:visible;color:#7a4300;padding-left:3px}
 .bar{position:absolute;height:1.2em;border-radius:3px;font-size:.75em;white-space:nowrap;overflow:hidden;color:#fff;padding:0 3px;box-sizing:border-box;min-width:3px;text-decoration:none}
-.bar.passed{background:#2e8b45}.bar.failed{background:#c62828}
+.bar.s-passed{background:#2e8b45}.bar.s-failed{background:#c62828}
 section.scenario{background:#fff;border:1px solid #ddd;border-left:4px solid #2e8b45;margin:.6em 0;padding:.3em .8em}
-section.scenario.failed{border-left-color:#c62828}
+section.scenario.s-failed{border-left-color:#c62828}
 section.scenario:target{outline:2px solid #1565c0}
 section.scenario h3{font-size:1em;margin:.3em 0}.meta{color:#666;font-size:.85em}
 .tag{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin-right:3px;font-size:.85em}
@@ -231,12 +231,12 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
     let tl = timeline(scenarios, faults);
 
     // Summary.
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"totals\" id=\"totals\"><span id=\"count-total\">{} scenarios</span>\
          <span class=\"passed\" id=\"count-passed\">{passed} passed</span>\
          <span class=\"failed\" id=\"count-failed\">{failed} failed</span>\
-         <span id=\"count-faults\">{} faults</span><span>{} from first start to last end</span></p>\n",
+         <span id=\"count-faults\">{} fault(s)</span><span>{} from first start to last end</span></p>",
         scenarios.len(),
         faults.len(),
         secs(tl.length),
@@ -264,7 +264,7 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
     );
     h.push_str("</dl>\n");
     for e in &info.parse_errors {
-        let _ = write!(h, "<pre class=\"error\">parse error: {}</pre>\n", escape(e));
+        let _ = writeln!(h, "<pre class=\"error\">parse error: {}</pre>", escape(e));
     }
     summary_table(&mut h, "By lens", "lens", scenarios, |s| s.lens.clone());
     summary_table(&mut h, "By feature", "feature", scenarios, |s| {
@@ -308,9 +308,9 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
         let at = tl.length.mul_f64(f64::from(i) / 5.0);
         let _ = write!(
             h,
-            "<span class=\"tick\" style=\"left:{}%\">{:.1} s</span>",
+            "<span class=\"tick\" style=\"left:{}%\">{}</span>",
             i * 20,
-            at.as_secs_f64()
+            secs(at)
         );
     }
     h.push_str("</div>");
@@ -335,7 +335,7 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
     for ((s, p), id) in scenarios.iter().zip(&tl.scenarios).zip(&ids) {
         let _ = write!(
             h,
-            "<a class=\"bar {st}\" href=\"#{id}\" data-scenario {data} style=\"left:{l:.3}%;width:{w:.3}%;top:{top:.1}em\" \
+            "<a class=\"bar s-{st}\" href=\"#{id}\" data-scenario {data} style=\"left:{l:.3}%;width:{w:.3}%;top:{top:.1}em\" \
              title=\"{title}\">{name}</a>",
             st = status(s),
             data = data_attrs(s),
@@ -427,7 +427,7 @@ fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) 
     let st = status(s);
     let _ = write!(
         h,
-        "<section class=\"scenario {st}\" id=\"{id}\" data-scenario {data}>\
+        "<section class=\"scenario s-{st}\" id=\"{id}\" data-scenario {data}>\
          <h3><span class=\"{st}\">{mark}</span> {feature} › {name}<a class=\"permalink\" href=\"#{id}\" title=\"permalink\">#</a></h3>\
          <div class=\"meta\">{loc} · lens {lens} · {dur} · ",
         data = data_attrs(s),
