@@ -17,7 +17,14 @@ use common::{fixtures, qalens};
 
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("QALENS_CHROMIUM") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "QALENS_CHROMIUM={} is not a file; unset it to use `chromium` from PATH \
+             (install it with `ci/ensure-chromium`)",
+            p.display()
+        );
+        return p;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["chromium", "chromium-browser", "google-chrome"] {
@@ -35,8 +42,9 @@ fn chromium() -> PathBuf {
     );
 }
 
-/// Runs Chromium headless on `page` with `extra` flags; its stdout. Killed after 90 s.
-fn headless(browser: &Path, profile: &Path, page: &Path, extra: &[&str]) -> String {
+/// Runs Chromium headless on `page` (a file URL, maybe with a query and a fragment) with
+/// `extra` flags; its stdout. Killed after 90 s.
+fn headless(browser: &Path, profile: &Path, page: &str, extra: &[&str]) -> String {
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -50,7 +58,7 @@ fn headless(browser: &Path, profile: &Path, page: &Path, extra: &[&str]) -> Stri
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(page)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,7 +109,9 @@ fn the_html_report_shows_counts_the_failure_and_the_fault_in_a_browser() {
     );
     assert!(page.is_file(), "no report written:\n{out}");
 
-    let dom = headless(&browser, &dir.join("profile"), &page, &["--dump-dom"]);
+    let url = format!("file://{}", page.display());
+    let profile = dir.join("profile");
+    let dom = headless(&browser, &profile, &url, &["--dump-dom"]);
     let shown = |needle: &str| {
         assert!(
             dom.contains(needle),
@@ -131,6 +141,46 @@ fn the_html_report_shows_counts_the_failure_and_the_fault_in_a_browser() {
     let fault_anchor = qalens::report::html::anchor(&format!("{}:5", feature.display()));
     shown(&format!(r#"id="{fault_anchor}""#));
     shown(&format!(r##"href="#{fault_anchor}""##));
+    // The passing scenario's steps are folded...
+    let folded = format!(r#"id="{fault_anchor}""#);
+    let section = &dom[dom.find(&folded).unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("<details><summary>4 steps"), "{section}");
+
+    // ...and its permalink opens them.
+    let linked = headless(
+        &browser,
+        &profile,
+        &format!("{url}#{fault_anchor}"),
+        &["--dump-dom"],
+    );
+    let section = &linked[linked.find(&folded).unwrap()..];
+    assert!(
+        section.contains(r#"<details open=""><summary>4 steps"#),
+        "the permalink did not open the scenario:\n{section}"
+    );
+
+    // A filter from the URL hides the passing scenario, bar and section.
+    let failed_only = headless(
+        &browser,
+        &profile,
+        &format!("{url}?status=failed"),
+        &["--dump-dom"],
+    );
+    assert!(
+        failed_only.contains(r#"id="shown">1 of 2 scenarios shown<"#),
+        "{failed_only}"
+    );
+    let opening_tag = |dom: &str, id: &str| -> String {
+        let at = dom.find(&format!(r#"id="{id}""#)).expect("the section");
+        let start = dom[..at].rfind('<').unwrap();
+        dom[start..at + dom[at..].find('>').unwrap()].to_string()
+    };
+    let passing = opening_tag(&failed_only, &fault_anchor);
+    assert!(passing.contains("display: none"), "{passing}");
+    let failing_anchor = qalens::report::html::anchor(&format!("{}:12", feature.display()));
+    let failing = opening_tag(&failed_only, &failing_anchor);
+    assert!(!failing.contains("display: none"), "{failing}");
 
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qalens");
     std::fs::create_dir_all(&target).unwrap();
@@ -138,8 +188,8 @@ fn the_html_report_shows_counts_the_failure_and_the_fault_in_a_browser() {
     let _ = std::fs::remove_file(&shot);
     headless(
         &browser,
-        &dir.join("profile"),
-        &page,
+        &profile,
+        &url,
         &[&format!("--screenshot={}", shot.display())],
     );
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
