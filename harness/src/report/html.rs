@@ -167,7 +167,7 @@ dl.settings{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dl.
 .axis{position:relative;height:1.4em;border-bottom:1px solid #ddd;font-size:.8em;color:#666}
 .tick{position:absolute;top:0;border-left:1px solid #ddd;padding-left:2px;height:100%}
 .fault{position:absolute;top:0;bottom:0;background:rgba(230,140,0,.16);border-left:2px solid rgba(200,110,0,.8);border-right:1px dashed rgba(200,110,0,.6)}
-.fault-label{position:absolute;height:1.3em;font-size:.78em;white-space:nowrap;overflow:visible;color:#7a4300;padding-left:3px}
+.fault-label{position:absolute;height:1.3em;font-size:.78em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;box-sizing:border-box;color:#7a4300;padding-left:3px}
 .bar{position:absolute;height:1.2em;border-radius:3px;font-size:.75em;white-space:nowrap;overflow:hidden;color:#fff;padding:0 3px;box-sizing:border-box;min-width:3px;text-decoration:none}
 .bar.s-passed{background:#2e8b45}.bar.s-failed{background:#c62828}
 section.scenario{background:#fff;border:1px solid #ddd;border-left:4px solid #2e8b45;margin:.6em 0;padding:.3em .8em}
@@ -330,12 +330,14 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
         let _ = write!(
             h,
             "<div class=\"fault\" data-fault=\"{t}\" style=\"left:{l:.3}%;width:{w:.3}%\" title=\"{lab}{until}\"></div>\
-             <div class=\"fault-label\" style=\"left:{l:.3}%;top:{top:.1}em\">{lab}</div>",
+             <div class=\"fault-label\" style=\"left:{l:.3}%;max-width:{wl:.3}%;top:{top:.1}em\" title=\"{lab}{until}\">{lab}</div>",
             t = escape(&f.target),
             l = p.left,
             w = p.width,
             lab = escape(&label),
             top = fault_top + p.lane as f64 * 1.4,
+            // At least a few characters of the label on a very short span.
+            wl = p.width.max(6.0),
         );
     }
     for ((s, p), id) in scenarios.iter().zip(&tl.scenarios).zip(&ids) {

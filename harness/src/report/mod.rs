@@ -32,7 +32,12 @@ static FAULTS: Mutex<Vec<FaultSpan>> = Mutex::new(Vec::new());
 /// target ends here (a link has one fault at a time; a paused container then killed is
 /// drawn as two spans).
 pub fn fault_applied(target: &str, kind: &str) {
-    let now = SystemTime::now();
+    fault_applied_at(target, kind, SystemTime::now());
+}
+
+/// [`fault_applied`], from `now` (when the step began applying it: stopping a container
+/// can take seconds).
+pub fn fault_applied_at(target: &str, kind: &str, now: SystemTime) {
     let mut log = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     close(&mut log, target, now);
     log.push(FaultSpan {
@@ -60,4 +65,31 @@ fn close(log: &mut [FaultSpan], target: &str, at: SystemTime) {
 /// Every fault recorded since the last call, leaving the log empty.
 pub fn take_faults() -> Vec<FaultSpan> {
     std::mem::take(&mut *FAULTS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The only test that touches the run-wide log.
+    #[test]
+    fn a_fault_is_open_until_healed_or_replaced_on_the_same_target() {
+        take_faults();
+        let t0 = SystemTime::now();
+        fault_applied_at("payments", "paused", t0);
+        fault_applied("orders-payments", "adds 300 ms of latency");
+        fault_applied("orders-payments", "black-holes traffic");
+        fault_healed("payments");
+        let log = take_faults();
+        assert_eq!(log.len(), 3);
+        assert_eq!(log[0].applied, t0);
+        assert!(log[0].healed.is_some(), "healed");
+        assert_eq!(
+            log[1].healed,
+            Some(log[2].applied),
+            "replaced by the next fault"
+        );
+        assert_eq!(log[2].healed, None, "still in effect");
+        assert!(take_faults().is_empty(), "taking empties the log");
+    }
 }

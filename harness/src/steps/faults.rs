@@ -214,12 +214,22 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
-    apply(&component, &op).await?;
+    let began = std::time::SystemTime::now();
+    let applied = apply(&component, &op).await;
     match op.as_str() {
-        "stopped" | "killed" | "paused" => report::fault_applied(&component, &op),
-        "started" | "unpaused" => report::fault_healed(&component),
+        "stopped" | "killed" | "paused" if applied.is_ok() => {
+            report::fault_applied_at(&component, &op, began)
+        }
+        "started" | "unpaused" if applied.is_ok() => report::fault_healed(&component),
+        // A restart is a fault from its start until the component is healthy again (or
+        // the step gave up waiting).
+        "restarted" => {
+            report::fault_applied_at(&component, "restarted", began);
+            report::fault_healed(&component);
+        }
         _ => {}
     }
+    applied?;
     match op.as_str() {
         "stopped" | "killed" => world.faults.push(Applied::Down(component)),
         "paused" => world.faults.push(Applied::Paused(component)),
