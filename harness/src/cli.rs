@@ -33,6 +33,10 @@ pub enum Command {
         /// Write a Cucumber JSON report here.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
+        /// Write a self-contained HTML report here (summary, timeline with faults, steps);
+        /// given twice, the last one wins (`ci/scenarios` passes a default).
+        #[arg(long, value_name = "PATH", overrides_with = "html")]
+        html: Option<PathBuf>,
         /// Scenarios run at once at most (those tagged @serial always run alone).
         #[arg(long, default_value_t = 16)]
         concurrency: usize,

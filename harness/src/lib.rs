@@ -20,6 +20,7 @@ pub mod images;
 pub mod lint;
 pub mod parser;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod selftest;
 pub mod shard;

@@ -194,7 +194,7 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
-fn panic_text(info: &event::Info) -> String {
+pub(crate) fn panic_text(info: &event::Info) -> String {
     if let Some(s) = info.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = info.downcast_ref::<&str>() {
@@ -204,7 +204,7 @@ fn panic_text(info: &event::Info) -> String {
     }
 }
 
-fn step_error(err: &event::StepError) -> String {
+pub(crate) fn step_error(err: &event::StepError) -> String {
     match err {
         event::StepError::Panic(info) => panic_text(info),
         other => other.to_string(),

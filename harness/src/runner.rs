@@ -17,6 +17,7 @@ use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
 use crate::progress::{Progress, Summary};
+use crate::report::{self, Recorder};
 use crate::shard::{self, Shard};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
 use crate::world::QaWorld;
@@ -32,6 +33,10 @@ pub struct RunOptions {
     pub junit: Option<PathBuf>,
     /// Where to write a Cucumber JSON report.
     pub json: Option<PathBuf>,
+    /// Where to write the HTML report ([`crate::report::html`]).
+    pub html: Option<PathBuf>,
+    /// The defects switched on for the run (shown in the HTML report).
+    pub defects: Vec<String>,
     /// Scenarios run at once at most (scenarios tagged `@serial` run alone).
     pub concurrency: usize,
     /// Leave the topology running when a scenario failed (it must have been started
@@ -58,6 +63,8 @@ impl RunOptions {
             tags: None,
             junit: None,
             json: None,
+            html: None,
+            defects: Vec::new(),
             concurrency: 16,
             keep_on_failure: false,
             shuffle: None,
@@ -274,18 +281,35 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
     };
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
+    let mut html = create_report(&options.html)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    run_scenarios(
-        system,
-        options,
-        tags,
-        selected,
-        summary.clone(),
+    let recorded = Arc::new(Mutex::new(Vec::new()));
+    report::take_faults();
+    let reports = Reports {
         junit,
         json,
-    )
-    .await?;
-    Ok(summary.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        recorder: Recorder::new(recorded.clone()),
+    };
+    run_scenarios(system, options, tags, selected, summary.clone(), reports).await?;
+    let faults = report::take_faults();
+    let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(path) = &options.html {
+        let mut scenarios = recorded.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        scenarios.sort_by_key(|s| s.started);
+        let info = report::html::RunInfo {
+            run_id: system.run_id().to_string(),
+            seed: options.shuffle,
+            shard: options.shard.map(|s| s.to_string()),
+            tags: options.tags.clone(),
+            defects: options.defects.clone(),
+            parse_errors: summary.parse_errors.clone(),
+        };
+        html.write_all(report::html::render(&info, &scenarios, &faults).as_bytes())
+            .and_then(|()| html.flush())
+            .with_context(|| format!("writing the HTML report {}", path.display()))?;
+        println!("qalens: HTML report in {}", path.display());
+    }
+    Ok(summary)
 }
 
 /// The keys of the scenarios in `shard`, out of those the paths and tags select.
@@ -316,15 +340,26 @@ fn shard_keys(
     Ok(mine)
 }
 
+/// The writers of the reports: JUnit, Cucumber JSON, and what the HTML page is built from.
+struct Reports {
+    junit: Box<dyn Write>,
+    json: Box<dyn Write>,
+    recorder: Recorder,
+}
+
 async fn run_scenarios(
     system: &Running,
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
     summary: Arc<Mutex<Summary>>,
-    junit: Box<dyn Write>,
-    json: Box<dyn Write>,
+    reports: Reports,
 ) -> anyhow::Result<()> {
+    let Reports {
+        junit,
+        json,
+        recorder,
+    } = reports;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -336,9 +371,11 @@ async fn run_scenarios(
         containers: system.container_ids(),
         switched_defects: system.switched_defects(),
     });
-    // Failed scenarios get the logs their components wrote attached to both reports.
+    // Failed scenarios get the logs their components wrote attached to every report.
     let reports = AttachLogs::new(
-        writer::JUnit::for_tee(junit, 0).tee::<QaWorld, _>(writer::Json::for_tee(json)),
+        writer::JUnit::for_tee(junit, 0)
+            .tee::<QaWorld, _>(writer::Json::for_tee(json))
+            .tee::<QaWorld, _>(recorder),
     )
     .normalized::<QaWorld>();
     let writer = Progress::new(summary).tee::<QaWorld, _>(reports);

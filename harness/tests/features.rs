@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         tags: std::env::var("QALENS_TAGS").ok().filter(|t| !t.is_empty()),
         junit: None,
         json: None,
+        html: None,
         concurrency: 16,
         keep_on_failure: false,
         defects: vec![],

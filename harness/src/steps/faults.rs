@@ -1,6 +1,7 @@
 //! Faults on components: stop, start, kill, pause, unpause, restart. Every fault a
 //! scenario applies is recorded in its world and undone when the scenario ends, pass or
-//! fail (see `heal_all`, run by the runner's after-hook). Scenarios that apply faults to
+//! fail (see `heal_all`, run by the runner's after-hook). Each fault applied and healed
+//! is also recorded in the run's fault log ([`crate::report`]) for the HTML timeline. Scenarios that apply faults to
 //! shared components are tagged `@serial` so they run alone.
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use testcontainers::bollard::query_parameters::{
 use super::StepResult;
 use super::http::{Call, Target};
 use crate::context;
+use crate::report;
 use crate::wait;
 use crate::world::QaWorld;
 
@@ -213,7 +215,22 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
-    apply(&component, &op).await?;
+    let began = std::time::SystemTime::now();
+    let applied = apply(&component, &op).await;
+    match op.as_str() {
+        "stopped" | "killed" | "paused" if applied.is_ok() => {
+            report::fault_applied_at(&component, &op, began)
+        }
+        "started" | "unpaused" if applied.is_ok() => report::fault_healed(&component),
+        // A restart is a fault from its start until the component is healthy again (or
+        // the step gave up waiting).
+        "restarted" => {
+            report::fault_applied_at(&component, "restarted", began);
+            report::fault_healed(&component);
+        }
+        _ => {}
+    }
+    applied?;
     match op.as_str() {
         "stopped" | "killed" => world.faults.push(Applied::Down(component)),
         "paused" => world.faults.push(Applied::Paused(component)),
@@ -278,6 +295,7 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     .await
     .map_err(|seen| format!("{component} did not stop within {seconds} s: {seen}"))?;
     // It is down now: the scenario's end starts it again if the scenario does not.
+    report::fault_applied(&component, "stopped on its own");
     world.faults.push(Applied::Down(component));
     Ok(())
 }
@@ -372,6 +390,7 @@ async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<Stri
 #[when(expr = "the link from {word} to {word} adds {int} ms of latency")]
 async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) -> StepResult {
     let name = set_link(&from, &to, serde_json::json!({"mode": "latency", "ms": ms})).await?;
+    report::fault_applied(&name, &format!("adds {ms} ms of latency"));
     world.faults.push(Applied::Link(name));
     Ok(())
 }
@@ -387,8 +406,10 @@ async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String)
     };
     let name = set_link(&from, &to, serde_json::json!({"mode": mode})).await?;
     if mode == "none" {
+        report::fault_healed(&name);
         world.faults.retain(|f| *f != Applied::Link(name.clone()));
     } else {
+        report::fault_applied(&name, &what);
         world.faults.push(Applied::Link(name));
     }
     Ok(())
@@ -421,8 +442,11 @@ pub async fn heal_all(world: &mut QaWorld) {
                 None => Err(format!("malformed link name {name}")),
             },
         };
-        if let Err(e) = result {
-            eprintln!("qalens: could not undo {fault:?}: {e}");
+        match result {
+            Ok(()) => report::fault_healed(match &fault {
+                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) => c,
+            }),
+            Err(e) => eprintln!("qalens: could not undo {fault:?}: {e}"),
         }
     }
 }

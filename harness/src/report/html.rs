@@ -1,0 +1,703 @@
+//! The HTML page of a run: one self-contained file (inline CSS, a little vanilla JS, no
+//! network) with a summary by lens and by feature, the run's settings, a timeline of the
+//! scenarios with the faults as shaded spans over it, and every scenario's steps, with
+//! the error and the component logs of a failed step. Filters by lens, status and tag
+//! (also from the URL: `report.html?status=failed&lens=orders&tag=@serial`); each
+//! scenario has a permalink anchor (`#scenario-...`) that opens its steps.
+//!
+//! [`render`] is a pure function of what the run recorded, so its unit tests need no
+//! Docker and no browser; `tests/report_browser.rs` checks the page in headless Chromium.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use super::{FaultSpan, ScenarioRecord, StepStatus};
+
+/// The run's settings, shown at the top of the page.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    pub run_id: String,
+    /// The `--shuffle` seed, if the order was shuffled.
+    pub seed: Option<u64>,
+    /// `K/N` when only a shard ran.
+    pub shard: Option<String>,
+    /// The tag expression that selected the scenarios.
+    pub tags: Option<String>,
+    /// Defects of the reference system switched on for the run.
+    pub defects: Vec<String>,
+    /// Feature files that did not parse.
+    pub parse_errors: Vec<String>,
+}
+
+/// HTML-escapes text for element content and (double- or single-quoted) attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The anchor id of a scenario: `scenario-` and its location with every character other
+/// than a letter or digit turned into `-` (`features/a.feature:12` gives
+/// `scenario-features-a-feature-12`).
+pub fn anchor(location: &str) -> String {
+    let slug: String = location
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("scenario-{slug}")
+}
+
+/// Lanes for intervals `(start, end)`: each interval gets the lowest lane whose previous
+/// interval ended at or before its start, so overlapping intervals never share a lane.
+pub fn lanes(intervals: &[(f64, f64)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..intervals.len()).collect();
+    order.sort_by(|&a, &b| intervals[a].0.total_cmp(&intervals[b].0));
+    let mut ends: Vec<f64> = Vec::new();
+    let mut lane = vec![0; intervals.len()];
+    for i in order {
+        let (start, end) = intervals[i];
+        match ends.iter().position(|&e| e <= start) {
+            Some(l) => {
+                ends[l] = end;
+                lane[i] = l;
+            }
+            None => {
+                lane[i] = ends.len();
+                ends.push(end);
+            }
+        }
+    }
+    lane
+}
+
+/// Where things sit on the timeline, in percent of its width.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub left: f64,
+    pub width: f64,
+    pub lane: usize,
+}
+
+/// The timeline's layout: scenario bars and fault spans on a shared axis from the first
+/// start to the last end; a fault still in effect at the end runs to the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    pub start: SystemTime,
+    pub length: Duration,
+    pub scenarios: Vec<Placed>,
+    pub faults: Vec<Placed>,
+}
+
+pub fn timeline(scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> Timeline {
+    let starts = scenarios
+        .iter()
+        .map(|s| s.started)
+        .chain(faults.iter().map(|f| f.applied));
+    let ends = scenarios
+        .iter()
+        .map(|s| s.finished)
+        .chain(faults.iter().filter_map(|f| f.healed));
+    let start = starts.min().unwrap_or(SystemTime::UNIX_EPOCH);
+    let end = ends.max().unwrap_or(start).max(start);
+    let length = end.duration_since(start).unwrap_or_default();
+    let total = length.as_secs_f64().max(1e-3);
+    let pct = |t: SystemTime| {
+        (t.duration_since(start).unwrap_or_default().as_secs_f64() / total * 100.0).min(100.0)
+    };
+    let place = |iv: &[(f64, f64)]| -> Vec<Placed> {
+        let l = lanes(iv);
+        iv.iter()
+            .zip(l)
+            .map(|(&(a, b), lane)| Placed {
+                left: a,
+                width: (b - a).max(0.0),
+                lane,
+            })
+            .collect()
+    };
+    let sc: Vec<(f64, f64)> = scenarios
+        .iter()
+        .map(|s| (pct(s.started), pct(s.finished)))
+        .collect();
+    let fa: Vec<(f64, f64)> = faults
+        .iter()
+        .map(|f| (pct(f.applied), f.healed.map_or(100.0, pct)))
+        .collect();
+    Timeline {
+        start,
+        length,
+        scenarios: place(&sc),
+        faults: place(&fa),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn status(s: &ScenarioRecord) -> &'static str {
+    if s.passed() { "passed" } else { "failed" }
+}
+
+const CSS: &str = r#"
+body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5em 3em;color:#1b1b1b;background:#fafafa}
+h1{font-size:1.4em;margin:.8em 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
+table{border-collapse:collapse;margin:.3em 0}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}
+td.n,th.n{text-align:right}.passed{color:#17702a}.failed{color:#b3141b}
+.totals span{margin-right:1.2em;font-weight:600}
+dl.settings{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dl.settings dt{font-weight:600}dl.settings dd{margin:0}
+.filters{position:sticky;top:0;background:#fafafa;padding:.5em 0;border-bottom:1px solid #ddd;z-index:5}
+.filters label{margin-right:1em}
+#timeline{position:relative;border:1px solid #ccc;background:#fff;margin:.5em 0;overflow:hidden}
+.axis{position:relative;height:1.4em;border-bottom:1px solid #ddd;font-size:.8em;color:#666}
+.tick{position:absolute;top:0;border-left:1px solid #ddd;padding-left:2px;height:100%}
+.fault{position:absolute;top:0;bottom:0;background:rgba(230,140,0,.16);border-left:2px solid rgba(200,110,0,.8);border-right:1px dashed rgba(200,110,0,.6)}
+.fault-label{position:absolute;height:1.3em;font-size:.78em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;box-sizing:border-box;color:#7a4300;padding-left:3px}
+.bar{position:absolute;height:1.2em;border-radius:3px;font-size:.75em;white-space:nowrap;overflow:hidden;color:#fff;padding:0 3px;box-sizing:border-box;min-width:3px;text-decoration:none}
+.bar.s-passed{background:#2e8b45}.bar.s-failed{background:#c62828}
+section.scenario{background:#fff;border:1px solid #ddd;border-left:4px solid #2e8b45;margin:.6em 0;padding:.3em .8em}
+section.scenario.s-failed{border-left-color:#c62828}
+section.scenario:target{outline:2px solid #1565c0}
+section.scenario h3{font-size:1em;margin:.3em 0}.meta{color:#666;font-size:.85em}
+.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin-right:3px;font-size:.85em}
+table.steps td{vertical-align:top}.st-failed,.st-undefined{color:#b3141b;font-weight:600}.st-not-run{color:#888}
+pre{background:#f3f3f3;padding:.5em;overflow-x:auto;white-space:pre-wrap;margin:.3em 0}
+pre.error{background:#fdecea}
+a.permalink{color:#999;text-decoration:none;margin-left:.4em}
+"#;
+
+const JS: &str = r#"
+(function(){
+  var lens=document.getElementById('f-lens'),st=document.getElementById('f-status');
+  var tags=[].slice.call(document.querySelectorAll('input.f-tag'));
+  var items=[].slice.call(document.querySelectorAll('[data-scenario]'));
+  var shown=document.getElementById('shown');
+  function apply(){
+    var l=lens.value,s=st.value,t=tags.filter(function(c){return c.checked}).map(function(c){return c.value});
+    var n=0,total=0;
+    items.forEach(function(e){
+      var mine=e.getAttribute('data-tags').split(' ');
+      var ok=(l===''||e.getAttribute('data-lens')===l)&&(s===''||e.getAttribute('data-status')===s)
+        &&(t.length===0||t.some(function(x){return mine.indexOf(x)>=0}));
+      e.style.display=ok?'':'none';
+      if(e.tagName==='SECTION'){total++;if(ok)n++;}
+    });
+    shown.textContent=n+' of '+total+' scenarios shown';
+  }
+  function reveal(){
+    var id=decodeURIComponent(location.hash.slice(1));if(!id)return;
+    var e=document.getElementById(id);if(!e)return;
+    if(e.style.display==='none'){lens.value='';st.value='';tags.forEach(function(c){c.checked=false});apply();}
+    var d=e.querySelector('details');if(d)d.open=true;e.scrollIntoView();
+  }
+  // Filters can be linked: ?lens=orders&status=failed&tag=@serial
+  var q=new URLSearchParams(location.search);
+  if(q.has('lens'))lens.value=q.get('lens');
+  if(q.has('status'))st.value=q.get('status');
+  q.getAll('tag').forEach(function(v){tags.forEach(function(c){if(c.value===v)c.checked=true})});
+  [lens,st].concat(tags).forEach(function(c){c.addEventListener('change',apply)});
+  window.addEventListener('hashchange',reveal);
+  apply();reveal();
+})();
+"#;
+
+/// The page: see the module docs.
+pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> String {
+    let mut h = String::new();
+    let passed = scenarios.iter().filter(|s| s.passed()).count();
+    let failed = scenarios.len() - passed;
+    let verdict = if failed == 0 && !scenarios.is_empty() && info.parse_errors.is_empty() {
+        "passed"
+    } else {
+        "failed"
+    };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>qalens run {id}: {verdict}</title><style>{CSS}</style></head><body>\n\
+         <h1>qalens run <code>{id}</code>: <span class=\"{verdict}\">{verdict}</span></h1>\n",
+        id = escape(&info.run_id),
+    );
+    let tl = timeline(scenarios, faults);
+
+    // Summary.
+    let _ = writeln!(
+        h,
+        "<p class=\"totals\" id=\"totals\"><span id=\"count-total\">{} scenarios</span>\
+         <span class=\"passed\" id=\"count-passed\">{passed} passed</span>\
+         <span class=\"failed\" id=\"count-failed\">{failed} failed</span>\
+         <span id=\"count-faults\">{} fault(s)</span><span>{} from first start to last end</span></p>",
+        scenarios.len(),
+        faults.len(),
+        secs(tl.length),
+    );
+    h.push_str("<dl class=\"settings\" id=\"settings\">");
+    let mut setting = |k: &str, v: &str| {
+        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
+    };
+    setting("run id", &info.run_id);
+    setting(
+        "order",
+        &info
+            .seed
+            .map_or("file order".to_string(), |s| format!("shuffled, seed {s}")),
+    );
+    setting("shard", info.shard.as_deref().unwrap_or("all scenarios"));
+    setting("tags", info.tags.as_deref().unwrap_or("(none)"));
+    setting(
+        "defects",
+        &if info.defects.is_empty() {
+            "none (the correct system)".to_string()
+        } else {
+            info.defects.join(", ")
+        },
+    );
+    h.push_str("</dl>\n");
+    for e in &info.parse_errors {
+        let _ = writeln!(h, "<pre class=\"error\">parse error: {}</pre>", escape(e));
+    }
+    summary_table(&mut h, "By lens", "lens", scenarios, |s| s.lens.clone());
+    summary_table(&mut h, "By feature", "feature", scenarios, |s| {
+        s.feature.clone()
+    });
+
+    // Filters.
+    let lenses: BTreeSet<&str> = scenarios.iter().map(|s| s.lens.as_str()).collect();
+    let tags: BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    h.push_str("<div class=\"filters\">Filter: <label>lens <select id=\"f-lens\"><option value=\"\">all</option>");
+    for l in &lenses {
+        let _ = write!(h, "<option>{}</option>", escape(l));
+    }
+    h.push_str("</select></label><label>status <select id=\"f-status\"><option value=\"\">all</option><option>passed</option><option>failed</option></select></label> tags:");
+    for t in &tags {
+        let _ = write!(
+            h,
+            "<label><input type=\"checkbox\" class=\"f-tag\" value=\"{t}\">{t}</label>",
+            t = escape(t)
+        );
+    }
+    h.push_str(" <span id=\"shown\"></span></div>\n");
+
+    // Timeline.
+    let ids = anchors(scenarios);
+    let fault_lanes = tl.faults.iter().map(|p| p.lane + 1).max().unwrap_or(0);
+    let scenario_lanes = tl.scenarios.iter().map(|p| p.lane + 1).max().unwrap_or(0);
+    const ROW: f64 = 1.5; // em
+    let fault_top = 1.6;
+    let bars_top = fault_top + fault_lanes as f64 * 1.4 + 0.3;
+    let height = bars_top + scenario_lanes as f64 * ROW + 0.3;
+    let _ = write!(
+        h,
+        "<h2>Timeline</h2>\n<div id=\"timeline\" style=\"height:{height:.1}em\">\
+         <div class=\"axis\">"
+    );
+    for i in 0..5 {
+        let at = tl.length.mul_f64(f64::from(i) / 5.0);
+        let _ = write!(
+            h,
+            "<span class=\"tick\" style=\"left:{}%\">{}</span>",
+            i * 20,
+            secs(at)
+        );
+    }
+    h.push_str("</div>");
+    for (f, p) in faults.iter().zip(&tl.faults) {
+        let label = format!("{} {}", f.target, f.kind);
+        let until = if f.healed.is_some() {
+            ""
+        } else {
+            " (never healed)"
+        };
+        let _ = write!(
+            h,
+            "<div class=\"fault\" data-fault=\"{t}\" style=\"left:{l:.3}%;width:{w:.3}%\" title=\"{lab}{until}\"></div>\
+             <div class=\"fault-label\" style=\"left:{l:.3}%;max-width:{wl:.3}%;top:{top:.1}em\" title=\"{lab}{until}\">{lab}</div>",
+            t = escape(&f.target),
+            l = p.left,
+            w = p.width,
+            lab = escape(&label),
+            top = fault_top + p.lane as f64 * 1.4,
+            // At least a few characters of the label on a very short span.
+            wl = p.width.max(6.0),
+        );
+    }
+    for ((s, p), id) in scenarios.iter().zip(&tl.scenarios).zip(&ids) {
+        let _ = write!(
+            h,
+            "<a class=\"bar s-{st}\" href=\"#{id}\" data-scenario {data} style=\"left:{l:.3}%;width:{w:.3}%;top:{top:.1}em\" \
+             title=\"{title}\">{name}</a>",
+            st = status(s),
+            data = data_attrs(s),
+            l = p.left,
+            w = p.width,
+            top = bars_top + p.lane as f64 * ROW,
+            title = escape(&format!(
+                "{} › {} ({}, {})",
+                s.feature,
+                s.name,
+                status(s),
+                secs(s.duration())
+            )),
+            name = escape(&s.name),
+        );
+    }
+    h.push_str("</div>\n<h2>Scenarios</h2>\n");
+
+    // Scenarios.
+    for (s, id) in scenarios.iter().zip(&ids) {
+        scenario(&mut h, s, id, faults);
+    }
+    let _ = write!(h, "<script>{JS}</script>\n</body></html>\n");
+    h
+}
+
+fn data_attrs(s: &ScenarioRecord) -> String {
+    format!(
+        "data-lens=\"{}\" data-status=\"{}\" data-tags=\"{}\"",
+        escape(&s.lens),
+        status(s),
+        escape(&s.tags.join(" "))
+    )
+}
+
+/// Anchor ids, unique even when two scenarios share a location (outline examples).
+fn anchors(scenarios: &[ScenarioRecord]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    scenarios
+        .iter()
+        .map(|s| {
+            let base = anchor(&s.location);
+            let mut id = base.clone();
+            let mut n = 1;
+            while !seen.insert(id.clone()) {
+                n += 1;
+                id = format!("{base}-{n}");
+            }
+            id
+        })
+        .collect()
+}
+
+fn summary_table(
+    h: &mut String,
+    title: &str,
+    column: &str,
+    scenarios: &[ScenarioRecord],
+    by: impl Fn(&ScenarioRecord) -> String,
+) {
+    let mut rows: BTreeMap<String, (usize, usize, Duration)> = BTreeMap::new();
+    for s in scenarios {
+        let e = rows.entry(by(s)).or_default();
+        if s.passed() {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+        e.2 += s.duration();
+    }
+    let _ = write!(
+        h,
+        "<h2>{title}</h2>\n<table class=\"summary\" id=\"by-{column}\"><tr><th>{column}</th>\
+         <th class=\"n\">passed</th><th class=\"n\">failed</th><th class=\"n\">time</th></tr>"
+    );
+    for (k, (p, f, d)) in rows {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n passed\">{p}</td><td class=\"n{}\">{f}</td><td class=\"n\">{}</td></tr>",
+            escape(&k),
+            if f > 0 { " failed" } else { "" },
+            secs(d)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) {
+    let st = status(s);
+    let _ = write!(
+        h,
+        "<section class=\"scenario s-{st}\" id=\"{id}\" data-scenario {data}>\
+         <h3><span class=\"{st}\">{mark}</span> {feature} › {name}<a class=\"permalink\" href=\"#{id}\" title=\"permalink\">#</a></h3>\
+         <div class=\"meta\">{loc} · lens {lens} · {dur} · ",
+        data = data_attrs(s),
+        mark = if s.passed() { "PASS" } else { "FAIL" },
+        feature = escape(&s.feature),
+        name = escape(&s.name),
+        loc = escape(&s.location),
+        lens = escape(&s.lens),
+        dur = secs(s.duration()),
+    );
+    for t in &s.tags {
+        let _ = write!(h, "<span class=\"tag\">{}</span>", escape(t));
+    }
+    h.push_str("</div>");
+    // The faults applied while it ran (scenarios that apply faults run alone: @serial).
+    let mine: Vec<&FaultSpan> = faults
+        .iter()
+        .filter(|f| f.applied >= s.started && f.applied <= s.finished)
+        .collect();
+    if !mine.is_empty() {
+        h.push_str("<div class=\"meta\">faults applied: ");
+        let list: Vec<String> = mine
+            .iter()
+            .map(|f| {
+                let from = f.applied.duration_since(s.started).unwrap_or_default();
+                let to = f
+                    .healed
+                    .and_then(|t| t.duration_since(s.started).ok())
+                    .map_or("never healed".to_string(), |d| {
+                        format!("healed at +{}", secs(d))
+                    });
+                escape(&format!("{} {} at +{}, {to}", f.target, f.kind, secs(from)))
+            })
+            .collect();
+        h.push_str(&list.join("; "));
+        h.push_str("</div>");
+    }
+    let _ = write!(
+        h,
+        "<details{}><summary>{} steps</summary><table class=\"steps\">",
+        if s.passed() { "" } else { " open" },
+        s.steps.len()
+    );
+    for step in &s.steps {
+        let cls = step.status.as_str().replace(' ', "-");
+        let _ = write!(
+            h,
+            "<tr class=\"step\"><td class=\"st-{cls}\">{}</td><td>{}<b>{}</b>{}</td><td class=\"n\">{}</td></tr>",
+            step.status.as_str(),
+            if step.background { "(background) " } else { "" },
+            escape(step.keyword.trim()),
+            escape(&format!(" {}", step.text)),
+            if step.status == StepStatus::NotRun {
+                String::new()
+            } else {
+                secs(step.duration)
+            }
+        );
+        if let Some(e) = &step.error {
+            let _ = write!(
+                h,
+                "<tr><td></td><td colspan=\"2\"><pre class=\"error\">{}</pre>",
+                escape(e)
+            );
+            if step.status == StepStatus::Failed
+                && let Some(logs) = &s.logs
+            {
+                let _ = write!(
+                    h,
+                    "<details open><summary>component logs</summary><pre class=\"logs\">{}</pre></details>",
+                    escape(logs)
+                );
+            }
+            h.push_str("</td></tr>");
+        }
+    }
+    h.push_str("</table>");
+    if let Some(e) = &s.hook_failure {
+        let _ = write!(h, "<pre class=\"error\">{}</pre>", escape(e));
+        if let Some(logs) = &s.logs {
+            let _ = write!(h, "<pre class=\"logs\">{}</pre>", escape(logs));
+        }
+    }
+    h.push_str("</details></section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::StepRecord;
+
+    fn at(secs: f64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000) + Duration::from_secs_f64(secs)
+    }
+
+    fn scenario(
+        name: &str,
+        line: usize,
+        from: f64,
+        to: f64,
+        error: Option<&str>,
+    ) -> ScenarioRecord {
+        ScenarioRecord {
+            feature: "Feature <one>".into(),
+            name: name.into(),
+            location: format!("features/a.feature:{line}"),
+            lens: "outages".into(),
+            tags: vec!["@outages".into(), "@serial".into()],
+            started: at(from),
+            finished: at(to),
+            steps: vec![StepRecord {
+                keyword: "Then ".into(),
+                text: "the response status is 201".into(),
+                background: false,
+                status: if error.is_some() {
+                    StepStatus::Failed
+                } else {
+                    StepStatus::Passed
+                },
+                duration: Duration::from_millis(250),
+                error: error.map(str::to_string),
+            }],
+            hook_failure: None,
+            logs: error.map(|_| "== logs of orders\n<b>boom</b>\n".to_string()),
+        }
+    }
+
+    fn fault(target: &str, from: f64, to: Option<f64>) -> FaultSpan {
+        FaultSpan {
+            target: target.into(),
+            kind: "paused".into(),
+            applied: at(from),
+            healed: to.map(at),
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_everywhere() {
+        assert_eq!(
+            escape(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+        let info = RunInfo {
+            run_id: "qalens-<run>".into(),
+            defects: vec!["<defect>".into()],
+            ..Default::default()
+        };
+        let failing = scenario(
+            "name <img src=x onerror=alert(1)>",
+            3,
+            0.0,
+            1.0,
+            Some("expected 201, seen 500: <script>alert('pwned')</script>"),
+        );
+        let page = render(&info, &[failing], &[fault("pay\"ments", 0.2, Some(0.4))]);
+        // The only script element is the page's own.
+        assert_eq!(page.matches("<script").count(), 1, "{page}");
+        assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
+        assert!(!page.contains("<img"));
+        assert!(page.contains("name &lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("Feature &lt;one&gt;"));
+        assert!(page.contains("qalens-&lt;run&gt;"));
+        assert!(page.contains("&lt;defect&gt;"));
+        assert!(page.contains("&lt;b&gt;boom&lt;/b&gt;"), "logs are escaped");
+        assert!(page.contains("data-fault=\"pay&quot;ments\""));
+    }
+
+    #[test]
+    fn concurrent_scenarios_get_separate_rows_and_sequential_ones_share_one() {
+        // a and b overlap; c starts when a ends; d overlaps c only.
+        let lanes = lanes(&[(0.0, 10.0), (5.0, 20.0), (10.0, 30.0), (21.0, 25.0)]);
+        assert_eq!(lanes, vec![0, 1, 0, 1]);
+        let scenarios = [
+            scenario("a", 1, 0.0, 4.0, None),
+            scenario("b", 2, 1.0, 3.0, None),
+            scenario("c", 3, 4.0, 8.0, None),
+        ];
+        let tl = timeline(&scenarios, &[]);
+        assert_eq!(tl.length, Duration::from_secs(8));
+        assert_eq!(
+            tl.scenarios[0],
+            Placed {
+                left: 0.0,
+                width: 50.0,
+                lane: 0
+            }
+        );
+        assert_eq!(
+            tl.scenarios[1],
+            Placed {
+                left: 12.5,
+                width: 25.0,
+                lane: 1
+            }
+        );
+        assert_eq!(
+            tl.scenarios[2],
+            Placed {
+                left: 50.0,
+                width: 50.0,
+                lane: 0
+            }
+        );
+    }
+
+    #[test]
+    fn faults_are_spans_on_the_same_axis_and_an_unhealed_one_runs_to_the_end() {
+        let scenarios = [scenario("a", 1, 0.0, 10.0, None)];
+        let faults = [
+            fault("payments", 2.0, Some(4.0)),
+            fault("orders-payments", 3.0, None),
+            fault("email", 5.0, Some(6.0)),
+        ];
+        let tl = timeline(&scenarios, &faults);
+        assert_eq!(
+            tl.faults[0],
+            Placed {
+                left: 20.0,
+                width: 20.0,
+                lane: 0
+            }
+        );
+        assert_eq!(
+            tl.faults[1],
+            Placed {
+                left: 30.0,
+                width: 70.0,
+                lane: 1
+            }
+        );
+        assert_eq!(
+            tl.faults[2],
+            Placed {
+                left: 50.0,
+                width: 10.0,
+                lane: 0
+            }
+        );
+        let page = render(&RunInfo::default(), &scenarios, &faults);
+        assert!(page.contains("style=\"left:20.000%;width:20.000%\" title=\"payments paused\""));
+        assert!(page.contains("title=\"orders-payments paused (never healed)\""));
+        assert!(page.contains("faults applied: payments paused at +2.00 s, healed at +4.00 s"));
+    }
+
+    #[test]
+    fn the_page_has_a_summary_and_an_anchor_per_scenario() {
+        let scenarios = [
+            scenario("ok", 3, 0.0, 1.0, None),
+            scenario("broken", 9, 0.0, 2.0, Some("expected 201, seen 500")),
+            scenario("again", 9, 2.0, 3.0, None),
+        ];
+        let page = render(&RunInfo::default(), &scenarios, &[]);
+        assert!(page.contains("id=\"count-passed\">2 passed<"));
+        assert!(page.contains("id=\"count-failed\">1 failed<"));
+        assert!(page.contains("id=\"scenario-features-a-feature-3\""));
+        assert!(page.contains("id=\"scenario-features-a-feature-9\""));
+        assert!(page.contains("id=\"scenario-features-a-feature-9-2\""));
+        assert!(page.contains("<tr><td>outages</td><td class=\"n passed\">2</td><td class=\"n failed\">1</td><td class=\"n\">4.00 s</td></tr>"), "{page}");
+        assert!(page.contains("<pre class=\"error\">expected 201, seen 500</pre>"));
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "no network"
+        );
+    }
+}
