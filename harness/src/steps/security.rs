@@ -59,11 +59,7 @@ async fn send_as(
     path: &str,
     body: Option<String>,
 ) -> Result<Exchange, String> {
-    let client = named(world, name)?;
-    let saved = world.client.replace(client);
-    let call = Call::new(world, method, Target::FrontDoor, path);
-    world.client = saved;
-    let mut call = call?;
+    let mut call = call_as(world, name, method, path)?;
     if let Some(b) = body {
         call.body = Some(b);
         call = call.header("content-type", "application/json");
@@ -72,6 +68,15 @@ async fn send_as(
     world.batch = vec![ex.clone()];
     world.last = Some(ex.clone());
     Ok(ex)
+}
+
+/// `method path` through the front door as client `name`, not sent yet.
+fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<Call, String> {
+    let client = named(world, name)?;
+    let saved = world.client.replace(client);
+    let call = Call::new(world, method, Target::FrontDoor, path);
+    world.client = saved;
+    call
 }
 
 fn docstring(step: &Step) -> Result<String, String> {
@@ -202,19 +207,28 @@ async fn can_path_within(
     path: String,
 ) -> StepResult {
     let path = resource_path(world, Some(&path))?;
-    let end = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        let ex = send_as(world, &name, &method, &path, None).await?;
-        if (200..300).contains(&ex.status) {
-            return Ok(());
+    let call = call_as(world, &name, &method, &path)?;
+    let outcome = crate::wait::until(Duration::from_secs(seconds), || {
+        let call = call.clone();
+        async move {
+            let ex = call.send().await?;
+            if (200..300).contains(&ex.status) {
+                Ok(Some(ex))
+            } else {
+                Err(format!("{}\n{ex}", ex.status))
+            }
         }
-        if Instant::now() >= end {
-            return Err(format!(
-                "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {}\n{ex}",
-                ex.status
-            ));
+    })
+    .await;
+    match outcome {
+        Ok(ex) => {
+            world.batch = vec![ex.clone()];
+            world.last = Some(ex);
+            Ok(())
         }
-        tokio::time::sleep(crate::wait::POLL_INTERVAL).await;
+        Err(last) => Err(format!(
+            "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {last}"
+        )),
     }
 }
 
