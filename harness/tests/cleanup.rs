@@ -1,7 +1,8 @@
 //! No run leaks a container or a network: on success, on failure, on a harness crash, on
 //! SIGTERM and on SIGINT. Each test runs the real `qalens` binary against the real
 //! reference system and inspects Docker by the owner label of that process; the tests
-//! run concurrently, which also shows that runs on one machine do not collide.
+//! run two at a time ([`common::topology_slot`]), which also shows that runs on one
+//! machine do not collide.
 
 mod common;
 
@@ -9,6 +10,7 @@ use common::*;
 
 #[test]
 fn a_passing_run_removes_everything_and_exits_0() {
+    let _slot = topology_slot();
     let child = qalens(&["run", fixtures("pass").to_str().unwrap()])
         .spawn()
         .unwrap();
@@ -21,6 +23,7 @@ fn a_passing_run_removes_everything_and_exits_0() {
 
 #[test]
 fn a_failing_run_removes_everything_and_exits_1() {
+    let _slot = topology_slot();
     let child = qalens(&["run", fixtures("fail").to_str().unwrap()])
         .spawn()
         .unwrap();
@@ -33,6 +36,7 @@ fn a_failing_run_removes_everything_and_exits_1() {
 
 #[test]
 fn a_harness_crash_removes_everything_and_exits_101() {
+    let _slot = topology_slot();
     let child = qalens(&["run", fixtures("pass").to_str().unwrap()])
         .env("QALENS_PANIC_AFTER_TOPOLOGY", "1")
         .spawn()
@@ -46,6 +50,7 @@ fn a_harness_crash_removes_everything_and_exits_101() {
 
 #[test]
 fn sigterm_during_start_up_removes_everything_and_exits_143() {
+    let _slot = topology_slot();
     let mut child = qalens(&["run", fixtures("pass").to_str().unwrap()])
         .spawn()
         .unwrap();
@@ -59,6 +64,7 @@ fn sigterm_during_start_up_removes_everything_and_exits_143() {
 
 #[test]
 fn ctrl_c_during_a_scenario_removes_everything_and_exits_130() {
+    let _slot = topology_slot();
     let mut child = qalens(&["run", fixtures("slow").to_str().unwrap()])
         .spawn()
         .unwrap();

@@ -152,3 +152,33 @@ impl Lines {
         self.text()
     }
 }
+
+/// Topologies that tests of one binary may start at once. Two still shows that runs on
+/// one machine do not collide; five at once (one per cleanup test) starve a 2-core
+/// machine until a component misses its 90 s start-up deadline.
+const TOPOLOGY_SLOTS: usize = 2;
+
+static SLOTS: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// Holds one of [`TOPOLOGY_SLOTS`] until dropped.
+pub struct TopologySlot;
+
+/// Waits for a free topology slot.
+pub fn topology_slot() -> TopologySlot {
+    let (lock, freed) = &SLOTS;
+    let mut taken = lock.lock().unwrap_or_else(|e| e.into_inner());
+    while *taken >= TOPOLOGY_SLOTS {
+        taken = freed.wait(taken).unwrap_or_else(|e| e.into_inner());
+    }
+    *taken += 1;
+    TopologySlot
+}
+
+impl Drop for TopologySlot {
+    fn drop(&mut self) {
+        let (lock, freed) = &SLOTS;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
