@@ -10,8 +10,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use common::{fixtures, qalens};
 
@@ -45,7 +45,8 @@ fn chromium() -> PathBuf {
 /// Runs Chromium headless on `page` (a file URL, maybe with a query and a fragment) with
 /// `extra` flags; its stdout. Killed after 90 s.
 fn headless(browser: &Path, profile: &Path, page: &str, extra: &[&str]) -> String {
-    let mut child = Command::new(browser)
+    let mut command = tokio::process::Command::new(browser);
+    command
         .args([
             "--headless",
             "--no-sandbox",
@@ -61,17 +62,18 @@ fn headless(browser: &Path, profile: &Path, page: &str, extra: &[&str]) -> Strin
         .arg(page)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", browser.display()));
-    let end = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().expect("waiting for chromium").is_none() {
-        if Instant::now() > end {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().expect("chromium output");
+        .kill_on_drop(true);
+    // Reads both pipes while waiting (a large DOM would fill a pipe nobody reads), and
+    // kills the browser (kill_on_drop) when the deadline passes.
+    let out = common::runtime()
+        .block_on(async {
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", browser.display()));
+            tokio::time::timeout(Duration::from_secs(90), child.wait_with_output()).await
+        })
+        .unwrap_or_else(|_| panic!("chromium did not finish within 90 s"))
+        .expect("chromium output");
     assert!(
         out.status.success(),
         "chromium failed ({}):\n{}",
