@@ -284,6 +284,8 @@ impl Shared<'_> {
         )
         .with_env_var("RUST_LOG", "info")
         .with_env_var("REFSYS_DEFECTS", self.defects.join(","));
+        // Every reference service can have its clock skewed by a step.
+        req = super::faketime::preload(req);
         for (k, v) in env {
             req = req.with_env_var(k, v);
         }

@@ -8,6 +8,7 @@
 
 mod components;
 pub mod endpoints;
+pub mod faketime;
 mod running;
 
 use std::collections::{BTreeMap, HashMap};
