@@ -62,7 +62,7 @@ pub enum Credentials {
 pub struct Client {
     /// Already scoped to the scenario.
     pub id: String,
-    pub tier: contracts::jwt::Tier,
+    pub tier: contract_tools::jwt::Tier,
     /// Space-separated scopes its tokens carry.
     pub scope: String,
     pub credentials: Credentials,
