@@ -145,6 +145,11 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "rate-limit",
+        description: "If the current rate-limit window of this path ends sooner, wait for the next one (asked through the RateLimit header with a fresh client, so the scenario's quota is untouched): steps that must land in one window then cannot straddle its boundary.",
+        example: "Given the current window of \"/limited/fixed\" has at least 30 seconds left",
+    },
+    StepDoc {
+        domain: "rate-limit",
         description: "Wait exactly as long as the last response's Retry-After says (the server's promise is under test).",
         example: "When the client waits as long as Retry-After says",
     },

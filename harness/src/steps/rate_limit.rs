@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cucumber::{then, when};
+use cucumber::{given, then, when};
 use tokio::time::Instant;
 
 use super::StepResult;
@@ -96,6 +96,52 @@ async fn ratelimit_headers(world: &mut QaWorld, limit: u64, window: u64) -> Step
         ));
     }
     Ok(())
+}
+
+/// The seconds until the window of `path` resets, as the server's `RateLimit` header
+/// (`"name";r=N;t=S`) tells a client that has sent nothing to it yet, so asking costs the
+/// scenario's own client nothing.
+async fn seconds_left(world: &mut QaWorld, path: &str, probe: usize) -> Result<u64, String> {
+    let client = world
+        .client
+        .clone()
+        .ok_or("no client: say `Given a free client \"name\"` first")?;
+    let mut stranger = client.clone();
+    stranger.id = format!("{}-window-probe-{probe}", client.id);
+    world.client = Some(stranger);
+    let call = Call::new(world, "GET", Target::FrontDoor, path);
+    world.client = Some(client);
+    let e = call?.send().await?;
+    let current = header(&e, "ratelimit").ok_or_else(|| format!("no RateLimit header\n{e}"))?;
+    sf_params(current)
+        .and_then(|(_, params)| param(&params, "t"))
+        .ok_or_else(|| format!("RateLimit: {current:?} lacks an integer t\n{e}"))
+}
+
+/// Waits, when needed, for the next window of `path` so that at least `secs` seconds of
+/// it remain: a scenario whose steps must land in one window (a count that must survive
+/// a restart, say) cannot then straddle a window boundary, however the clock falls.
+#[given(expr = "the current window of {string} has at least {int} seconds left")]
+async fn window_has_time_left(world: &mut QaWorld, path: String, secs: u64) -> StepResult {
+    for probe in 1..=2 {
+        let left = seconds_left(world, &path, probe).await?;
+        if left >= secs {
+            return Ok(());
+        }
+        if left > 120 {
+            return Err(format!(
+                "the window resets in {left} s, longer than a scenario may wait"
+            ));
+        }
+        // The server said when its window ends; what follows needs the next one.
+        tokio::time::sleep_until(
+            Instant::now() + Duration::from_secs(left) + Duration::from_millis(200),
+        )
+        .await;
+    }
+    Err(format!(
+        "the window of {path} never had {secs} s left (is {secs} longer than the window?)"
+    ))
 }
 
 #[when(expr = "the client waits as long as Retry-After says")]
