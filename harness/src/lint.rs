@@ -111,6 +111,48 @@ fn check_step(defs: &[Definition], path: &str, step: &gherkin::Step, report: &mu
     }
 }
 
+/// Checks the claim tags (`@uses:`, `@disrupts:`) of the feature, its rules and its
+/// scenarios, each where it is written: the tag's own line, found above its element.
+fn check_claims(
+    file: &std::path::Path,
+    path: &str,
+    feature: &gherkin::Feature,
+    report: &mut Report,
+) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut tagged: Vec<(&[String], usize)> = vec![(&feature.tags, feature.position.line)];
+    for r in &feature.rules {
+        tagged.push((&r.tags, r.position.line));
+        tagged.extend(r.scenarios.iter().map(|s| (&s.tags[..], s.position.line)));
+    }
+    tagged.extend(
+        feature
+            .scenarios
+            .iter()
+            .map(|s| (&s.tags[..], s.position.line)),
+    );
+    for (tags, line) in tagged {
+        for tag in tags {
+            if let Err(e) = crate::scheduler::claim(std::iter::once(tag)) {
+                let written = (1..line)
+                    .rev()
+                    .find(|l| {
+                        lines.get(l - 1).is_some_and(|t| {
+                            t.split_whitespace()
+                                .any(|w| w == format!("@{tag}") || w == tag)
+                        })
+                    })
+                    .unwrap_or(line);
+                report.problems.push(Problem {
+                    at: format!("{path}:{written}"),
+                    message: e.message,
+                });
+            }
+        }
+    }
+}
+
 /// Lints every feature under `paths`.
 pub fn check(paths: &[PathBuf]) -> Report {
     let defs: Vec<Definition> = catalog::registered()
@@ -158,6 +200,7 @@ pub fn check(paths: &[PathBuf]) -> Report {
             .background
             .iter()
             .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
+        check_claims(&file, &path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
             check_step(&defs, &path, step, &mut report);
         }
@@ -243,6 +286,29 @@ mod tests {
             "{:?}",
             report.problems
         );
+    }
+
+    #[test]
+    fn a_malformed_or_unknown_claim_tag_is_located() {
+        let p = write(
+            "claims.feature",
+            "@uses:gateway,redis\nFeature: f\n\n  @disrupts:payment\n  Scenario: s\n    Given a free client \"a\"\n\n  @serial @uses:\n  Scenario: t\n    Given a free client \"b\"\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
+        let path = p.display().to_string();
+        assert_eq!(
+            at,
+            [format!("{path}:4"), format!("{path}:8")],
+            "{:#?}",
+            report.problems
+        );
+        assert!(
+            report.problems[0]
+                .message
+                .contains("unknown component \"payment\"")
+        );
+        assert!(report.problems[1].message.contains("names no component"));
     }
 
     #[test]
