@@ -35,6 +35,18 @@ pub fn component_names() -> BTreeSet<String> {
         .collect()
 }
 
+/// The component a fault target belongs to, as claims name it: a replica
+/// (`gateway-2`) its service, a link (`orders-payments`) its callee.
+pub fn service_of(target: &str) -> String {
+    let target = target.strip_prefix("link-").unwrap_or(target);
+    match target.rsplit_once('-') {
+        Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => service.to_string(),
+        Some((_, callee)) => callee.to_string(),
+        None if target == "frontdoor" => "gateway".to_string(),
+        None => target.to_string(),
+    }
+}
+
 /// Some components, or all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -43,6 +55,14 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Whether the component named is in it.
+    pub fn covers(&self, name: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only(s) => s.contains(name),
+        }
+    }
+
     fn meets(&self, other: &Scope) -> bool {
         match (self, other) {
             (Scope::All, Scope::All) => true,
@@ -300,6 +320,10 @@ mod tests {
         assert_eq!(c(&["@serial"]).disrupts, Scope::All);
         assert!(is_scheduling_tag("@disrupts:email") && is_scheduling_tag("serial"));
         assert!(!is_scheduling_tag("@partial-failure"));
+        assert_eq!(service_of("gateway-2"), "gateway");
+        assert_eq!(service_of("orders-payments"), "payments");
+        assert_eq!(service_of("link-gateway-redis"), "redis");
+        assert_eq!(service_of("rabbitmq"), "rabbitmq");
     }
 
     #[test]
