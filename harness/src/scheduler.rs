@@ -12,8 +12,9 @@
 //! granted at once: a disruptor of X runs alone with respect to every scenario that uses
 //! or disrupts X, and scenarios that disturb different components overlap. A waiting
 //! scenario is granted as soon as its claim conflicts with no running scenario and with
-//! no scenario that has waited longer (so a disruptor is never starved by a stream of
-//! users), and while fewer than the concurrency limit run. Nothing is held while
+//! no scenario queued ahead of it (so a disruptor is never starved by a stream of users),
+//! and while fewer than the concurrency limit run. Disruptors queue ahead of users: they
+//! mostly conflict with one another, so they are the run's critical path. Nothing is held while
 //! waiting, so nothing deadlocks.
 
 use std::collections::BTreeSet;
@@ -183,7 +184,7 @@ pub fn claim<'a>(tags: impl IntoIterator<Item = &'a String>) -> Result<Claim, Ta
 struct State {
     /// Granted claims, by ticket.
     running: Vec<(u64, Claim)>,
-    /// Claims not granted yet, oldest first.
+    /// Claims not granted yet: disruptors first, then users, each oldest first.
     waiting: Vec<(u64, Claim)>,
     next_ticket: u64,
 }
@@ -216,7 +217,20 @@ impl Scheduler {
             let mut s = self.lock();
             let t = s.next_ticket;
             s.next_ticket += 1;
-            s.waiting.push((t, claim));
+            // Disruptors queue before users (each kind in arrival order): every scenario is
+            // started at once, and a user queued ahead of a disruptor would hold it back
+            // while users that came later overtake it; disruptors mostly conflict with
+            // each other, so they are the run's critical path.
+            let disrupts = claim.disrupts != Scope::Only(BTreeSet::new());
+            let at = if disrupts {
+                s.waiting
+                    .iter()
+                    .position(|(_, c)| c.disrupts == Scope::Only(BTreeSet::new()))
+                    .unwrap_or(s.waiting.len())
+            } else {
+                s.waiting.len()
+            };
+            s.waiting.insert(at, (t, claim));
             t
         };
         // Dropped before granted (the scenario was cancelled): leave the queue.
@@ -390,6 +404,39 @@ mod tests {
             .expect("the later user runs after the disruptor")
             .unwrap();
         drop(other);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_disruptor_goes_ahead_of_waiting_users() {
+        let s = Scheduler::new(16);
+        let broker_down = s
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:payments"]))
+            .await;
+        let s2 = s.clone();
+        let user = tokio::spawn(async move { s2.acquire(c(&["@uses:rabbitmq,payments"])).await });
+        while s.lock().waiting.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let s3 = s.clone();
+        let payments_down = tokio::spawn(async move {
+            s3.acquire(c(&["@disrupts:payments", "@uses:payments"]))
+                .await
+        });
+        while s.lock().waiting.len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(s.lock().waiting[0].1.disrupts.covers("payments"));
+        drop(broker_down);
+        let p = tokio::time::timeout(Duration::from_secs(5), payments_down)
+            .await
+            .expect("the disruptor that came later runs first")
+            .unwrap();
+        assert!(!user.is_finished(), "the user waits for the disruptor");
+        drop(p);
+        tokio::time::timeout(Duration::from_secs(5), user)
+            .await
+            .expect("then the user")
+            .unwrap();
     }
 
     #[tokio::test]
