@@ -1,4 +1,4 @@
-@circuit-breaker @serial
+@circuit-breaker @disrupts:inventory @uses:gateway,redis
 Feature: A dead upstream makes the gateway fail fast, and traffic recovers when it returns
 
   Scenario: Requests to a hung inventory fail fast once the breaker opens

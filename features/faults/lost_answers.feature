@@ -1,7 +1,7 @@
-@serial
+@uses:gateway,redis,orders,payments,inventory,rabbitmq,email
 Feature: Work whose answer or confirm was lost is neither lost nor done twice
 
-  @partial-failure
+  @partial-failure @disrupts:payments
   Scenario: A charge whose answer is lost is retried with its key: the order is confirmed and charged once
     Given a free client "lost-charge-answer"
     When the link from orders to payments drops the answers
@@ -13,7 +13,7 @@ Feature: Work whose answer or confirm was lost is neither lost nor done twice
     And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
 
-  @partial-failure
+  @partial-failure @disrupts:payments
   Scenario: Answers from payments are held past the saga's deadline: the order is cancelled and its charge refunded
     Given a free client "held-charge-answers"
     When the link from orders to payments holds the answers
@@ -26,7 +26,7 @@ Feature: Work whose answer or confirm was lost is neither lost nor done twice
     And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
 
-  @outages
+  @outages @disrupts:rabbitmq
   Scenario: A publish the broker never confirmed is published again: exactly one email
     Given a free client "lost-publish"
     When the client places an order for 1 of "SKU-1"

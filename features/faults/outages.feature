@@ -1,6 +1,7 @@
-@partial-failure @outages @serial
+@partial-failure @outages
 Feature: Outages of the shared infrastructure delay work but lose nothing
 
+  @disrupts:redis @uses:gateway
   Scenario: Without Redis the gateway answers a clean 503 at once, then recovers
     Given a free client "no-redis"
     When the redis container is stopped
@@ -13,6 +14,7 @@ Feature: Outages of the shared infrastructure delay work but lose nothing
     And within 20 seconds GET "/limited/fixed" on gateway replica 2 answers 200
     And within 20 seconds GET "/limited/fixed" on gateway replica 3 answers 200
 
+  @disrupts:redis @uses:gateway,inventory
   Scenario: Redis slower than the limiter's timeout: a clean 503 at once, then recovery
     Given a paid client "slow-redis"
     When the link from gateway to redis adds 1500 ms of latency
@@ -25,6 +27,7 @@ Feature: Outages of the shared infrastructure delay work but lose nothing
     And within 20 seconds GET "/inventory/stock/SKU-1" on gateway replica 2 answers 200
     And within 20 seconds GET "/inventory/stock/SKU-1" on gateway replica 3 answers 200
 
+  @disrupts:rabbitmq @uses:gateway,redis,orders,payments,inventory,email
   Scenario: A broker outage delays the confirmation email and loses no event
     Given a free client "no-broker"
     When the rabbitmq container is stopped
@@ -33,6 +36,7 @@ Feature: Outages of the shared infrastructure delay work but lose nothing
     When the rabbitmq container is started
     Then within 60 seconds exactly 1 confirmation email exists for the order
 
+  @disrupts:rabbitmq @uses:gateway,redis,orders,payments,inventory,email
   Scenario: Connections from orders to the broker are reset: the email is delayed and no event is lost
     Given a free client "mq-link-reset"
     When the link from orders to rabbitmq resets connections
@@ -42,6 +46,7 @@ Feature: Outages of the shared infrastructure delay work but lose nothing
     When the link from orders to rabbitmq is healed
     Then within 20 seconds exactly 1 confirmation email exists for the order
 
+  @disrupts:email @uses:gateway,redis,orders,payments,inventory,rabbitmq
   Scenario: A consumer outage only delays the email
     Given a free client "no-consumer"
     When the email container is stopped

@@ -1,4 +1,4 @@
-@aggregation @serial
+@aggregation @disrupts:payments @uses:gateway,redis,orders,inventory
 Feature: The order summary degrades per part when a service behind it is down
   GET /orders/{id}/summary combines orders, payments and inventory. One service down
   marks its own part unavailable and the reply partial; the rest still answers.

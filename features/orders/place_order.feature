@@ -1,4 +1,4 @@
-@orders
+@orders @uses:gateway,redis,orders,payments,inventory,rabbitmq,email
 Feature: Placing an order
   An order placed through the gateway runs a saga (reserve stock, charge payment,
   confirm), is announced through the outbox, and is confirmed by exactly one email.

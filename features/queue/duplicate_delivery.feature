@@ -1,4 +1,4 @@
-@duplicate-delivery
+@duplicate-delivery @uses:gateway,redis,orders,rabbitmq,email,analytics
 Feature: A duplicated delivery has exactly one effect
 
   Scenario: The same event delivered twice sends one email
@@ -33,7 +33,7 @@ Feature: A duplicated delivery has exactly one effect
     And a sentinel event is published after the others
     Then within 10 seconds analytics counted exactly 1 OrderPlaced event for the order
 
-  @serial
+  @disrupts:email
   Scenario: A consumer that crashes after the work but before the ack sends one email
     Given a free client "crash-before-ack"
     When an OrderConfirmed event for a new order of the client is published

@@ -1,4 +1,4 @@
-@poison-message @serial
+@poison-message @disrupts:email @uses:gateway,redis,orders,payments,inventory,rabbitmq,analytics
 Feature: A poison message is dead-lettered while the consumer keeps going
 
   Scenario: An unparseable message goes to the dead-letter queue at once

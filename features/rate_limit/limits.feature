@@ -1,4 +1,4 @@
-@rate-limit
+@rate-limit @uses:gateway,redis
 Feature: Rate limits answer cleanly at the edge
   Each client has a quota per route policy, taken from its tier. Request N within the
   limit succeeds; request N+1 gets a clean 429 with Retry-After and RateLimit headers,

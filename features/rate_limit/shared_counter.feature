@@ -1,4 +1,4 @@
-@shared-counter
+@shared-counter @uses:gateway,redis
 Feature: The rate-limit count is shared by every gateway replica
   K replicas grant N requests in total, not K x N.
 
@@ -14,7 +14,7 @@ Feature: The rate-limit count is shared by every gateway replica
     Then exactly 5 of the responses had status 200
     And exactly 25 of the responses had status 429
 
-  @serial
+  @disrupts:gateway
   Scenario: A replica restarted mid-window keeps the count
     Given a free client "restart"
     And the current window of "/limited/fixed" has at least 30 seconds left

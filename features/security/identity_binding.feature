@@ -1,4 +1,4 @@
-@identity-binding
+@identity-binding @uses:gateway,redis,orders,payments,inventory
 Feature: A request acts only as the client its token names
   The identity of a request is the token's subject. A body that names another principal
   is refused and creates nothing; naming oneself works as before.

@@ -1,4 +1,4 @@
-@object-authorization
+@object-authorization @uses:gateway,redis,orders,payments,inventory
 Feature: A client reads only its own resources
   Broken object-level authorization is the first risk of the OWASP API Security Top 10:
   a token proves who the client is, and every resource must still check that it is

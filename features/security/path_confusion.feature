@@ -1,4 +1,4 @@
-@path-confusion
+@path-confusion @uses:gateway,redis,orders,payments,inventory
 Feature: No path rewrite reaches a route the token may not use
   Gateways that match the raw path against their route prefixes, or decode and
   normalise it after routing, can be walked from a route the token may use to one it may

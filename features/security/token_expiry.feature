@@ -1,4 +1,4 @@
-@token-expiry
+@token-expiry @uses:gateway,redis
 Feature: An expired token is refused, however recently it expired
   The gateway allows 5 seconds of clock skew past a token's exp and no more, so a token
   that expired 6 seconds ago is as dead as one that expired a month ago.

@@ -1,4 +1,4 @@
-@unprotected-route
+@unprotected-route @uses:gateway,redis
 Feature: Every route behind the gateway rejects unauthenticated requests
   The routes are read from the gateway's own route table, so a route added later is
   covered without editing this file.

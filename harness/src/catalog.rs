@@ -565,8 +565,36 @@ pub fn render_text() -> String {
         }
         out.push_str(&format!("  {}\n      {}\n", e.example, e.description));
     }
+    out.push_str("\n## tags (scheduling)\n");
+    for (tag, description) in TAGS {
+        out.push_str(&format!("  {tag}\n      {description}\n"));
+    }
+    out.push_str(&format!(
+        "      Components: {}.\n",
+        crate::scheduler::component_names()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     out
 }
+
+/// The tags that decide which scenarios may run at the same time ([`crate::scheduler`]),
+/// on a scenario, a rule or a feature (then for every scenario in it).
+pub const TAGS: &[(&str, &str)] = &[
+    (
+        "@uses:gateway,redis",
+        "Needs these components working (a list, or one tag per component). Without any @uses tag a scenario uses every component.",
+    ),
+    (
+        "@disrupts:payments",
+        "Stops, pauses, kills, restarts or faults these (a link fault disrupts the link's callee), or needs them to itself; runs alone with every scenario that uses or disrupts them. A disrupted component counts as used.",
+    ),
+    (
+        "@serial",
+        "Disrupts every component: runs alone with everything.",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -37,7 +37,8 @@ pub enum Command {
         /// given twice, the last one wins (`ci/scenarios` passes a default).
         #[arg(long, value_name = "PATH", overrides_with = "html")]
         html: Option<PathBuf>,
-        /// Scenarios run at once at most (those tagged @serial always run alone).
+        /// Scenarios run at once at most (claim tags @uses:, @disrupts: and @serial keep
+        /// apart scenarios that disturb each other).
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         /// Switch on a known defect of the reference system (repeatable); see `refsys defects`.

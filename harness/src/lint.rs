@@ -111,6 +111,98 @@ fn check_step(defs: &[Definition], path: &str, step: &gherkin::Step, report: &mu
     }
 }
 
+/// Checks the claim tags (`@uses:`, `@disrupts:`) of the feature, its rules and its
+/// scenarios, each where it is written: the tag's own line, found above its element.
+fn check_claims(
+    file: &std::path::Path,
+    path: &str,
+    feature: &gherkin::Feature,
+    report: &mut Report,
+) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut tagged: Vec<(&[String], usize)> = vec![(&feature.tags, feature.position.line)];
+    for r in &feature.rules {
+        tagged.push((&r.tags, r.position.line));
+        tagged.extend(r.scenarios.iter().map(|s| (&s.tags[..], s.position.line)));
+    }
+    tagged.extend(
+        feature
+            .scenarios
+            .iter()
+            .map(|s| (&s.tags[..], s.position.line)),
+    );
+    for (tags, line) in tagged {
+        for tag in tags {
+            if let Err(e) = crate::scheduler::claim(std::iter::once(tag)) {
+                let written = (1..line)
+                    .rev()
+                    .find(|l| {
+                        lines.get(l - 1).is_some_and(|t| {
+                            t.split_whitespace()
+                                .any(|w| w == format!("@{tag}") || w == tag)
+                        })
+                    })
+                    .unwrap_or(line);
+                report.problems.push(Problem {
+                    at: format!("{path}:{written}"),
+                    message: e.message,
+                });
+            }
+        }
+    }
+}
+
+/// The component a fault step disturbs, as claims name it (`the payments container is
+/// stopped`: payments; `the link from orders to payments ...`: payments, the callee).
+fn disturbed_by(step: &str) -> Option<String> {
+    let faults = Regex::new(
+        r"^(?:the (\S+) container is (?:stopped|killed|paused|restarted)|the link from \S+ to (\S+) (?:adds|black-holes|resets|holds|drops) .*)$",
+    )
+    .ok()?;
+    let c = faults.captures(step)?;
+    let target = c.get(1).or_else(|| c.get(2))?.as_str();
+    Some(crate::scheduler::service_of(target))
+}
+
+/// A scenario whose steps apply a fault must claim the component with `@disrupts:` (or
+/// be `@serial`): otherwise it would run beside scenarios that use it.
+fn check_faults_are_claimed(path: &str, feature: &gherkin::Feature, report: &mut Report) {
+    let mut scenarios: Vec<(Option<&gherkin::Rule>, &gherkin::Scenario)> =
+        feature.scenarios.iter().map(|s| (None, s)).collect();
+    for r in &feature.rules {
+        scenarios.extend(r.scenarios.iter().map(|s| (Some(r), s)));
+    }
+    for (rule, scenario) in scenarios {
+        let tags = feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| r.tags.iter()))
+            .chain(scenario.tags.iter());
+        let Ok(claim) = crate::scheduler::claim(tags) else {
+            continue; // reported by check_claims
+        };
+        let background = feature
+            .background
+            .iter()
+            .chain(rule.and_then(|r| r.background.as_ref()))
+            .flat_map(|b| b.steps.iter());
+        for step in background.chain(scenario.steps.iter()) {
+            if let Some(c) = disturbed_by(&step.value)
+                && !claim.disrupts.covers(&c)
+            {
+                report.problems.push(Problem {
+                    at: format!("{path}:{}", step.position.line),
+                    message: format!(
+                        "`{}{}` disrupts {c}, but the scenario does not claim it: tag it `@disrupts:{c}` so no scenario that uses {c} runs meanwhile",
+                        step.keyword, step.value
+                    ),
+                });
+            }
+        }
+    }
+}
+
 /// Lints every feature under `paths`.
 pub fn check(paths: &[PathBuf]) -> Report {
     let defs: Vec<Definition> = catalog::registered()
@@ -158,6 +250,8 @@ pub fn check(paths: &[PathBuf]) -> Report {
             .background
             .iter()
             .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
+        check_claims(&file, &path, &feature, &mut report);
+        check_faults_are_claimed(&path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
             check_step(&defs, &path, step, &mut report);
         }
@@ -243,6 +337,48 @@ mod tests {
             "{:?}",
             report.problems
         );
+    }
+
+    #[test]
+    fn a_malformed_or_unknown_claim_tag_is_located() {
+        let p = write(
+            "claims.feature",
+            "@uses:gateway,redis\nFeature: f\n\n  @disrupts:payment\n  Scenario: s\n    Given a free client \"a\"\n\n  @serial @uses:\n  Scenario: t\n    Given a free client \"b\"\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
+        let path = p.display().to_string();
+        assert_eq!(
+            at,
+            [format!("{path}:4"), format!("{path}:8")],
+            "{:#?}",
+            report.problems
+        );
+        assert!(
+            report.problems[0]
+                .message
+                .contains("unknown component \"payment\"")
+        );
+        assert!(report.problems[1].message.contains("names no component"));
+    }
+
+    #[test]
+    fn a_fault_on_a_component_the_scenario_does_not_claim_is_located() {
+        let p = write(
+            "unclaimed.feature",
+            "@uses:gateway,orders\nFeature: f\n\n  @disrupts:inventory\n  Scenario: s\n    When the inventory container is paused\n    And the link from orders to payments adds 300 ms of latency\n\n  Scenario: t\n    When the gateway-2 container is killed\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
+        let path = p.display().to_string();
+        assert_eq!(
+            at,
+            [format!("{path}:7"), format!("{path}:10")],
+            "{:#?}",
+            report.problems
+        );
+        assert!(report.problems[0].message.contains("@disrupts:payments"));
+        assert!(report.problems[1].message.contains("@disrupts:gateway"));
     }
 
     #[test]

@@ -211,7 +211,8 @@ pub(crate) fn step_error(err: &event::StepError) -> String {
     }
 }
 
-/// The first tag that names a lens: the scenario's, then the rule's, then the feature's.
+/// The first tag that names a lens (not a scheduling tag: `@serial`, `@uses:`,
+/// `@disrupts:`): the scenario's, then the rule's, then the feature's.
 pub fn lens_of(
     feature: &gherkin::Feature,
     rule: Option<&gherkin::Rule>,
@@ -223,7 +224,7 @@ pub fn lens_of(
         .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
         .chain(feature.tags.iter())
         .map(|t| t.trim_start_matches('@'))
-        .find(|t| *t != "serial")
+        .find(|t| !crate::scheduler::is_scheduling_tag(t))
         .unwrap_or("untagged")
         .to_string()
 }

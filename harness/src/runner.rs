@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::runner::ScenarioType;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
@@ -18,6 +19,8 @@ use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
 use crate::progress::{Progress, Summary};
 use crate::report::{self, Recorder};
+use crate::retime::Retime;
+use crate::scheduler::{self, Claim, Scheduler};
 use crate::shard::{self, Shard};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
 use crate::world::QaWorld;
@@ -37,7 +40,8 @@ pub struct RunOptions {
     pub html: Option<PathBuf>,
     /// The defects switched on for the run (shown in the HTML report).
     pub defects: Vec<String>,
-    /// Scenarios run at once at most (scenarios tagged `@serial` run alone).
+    /// Scenarios run at once at most; [`crate::scheduler`] keeps apart those whose
+    /// claims (`@uses:`, `@disrupts:`, `@serial`) conflict.
     pub concurrency: usize,
     /// Leave the topology running when a scenario failed (it must have been started
     /// with the `qalens.keep` label so no sweep removes it).
@@ -378,12 +382,14 @@ async fn run_scenarios(
             .tee::<QaWorld, _>(recorder),
     )
     .normalized::<QaWorld>();
-    let writer = Progress::new(summary).tee::<QaWorld, _>(reports);
+    let writer = Retime::new(Progress::new(summary).tee::<QaWorld, _>(reports));
     if let Some(seed) = options.shuffle {
         println!(
             "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"
         );
     }
+    let limit = options.concurrency.max(1);
+    let scheduler = Scheduler::new(limit);
     let cucumber = QaWorld::cucumber::<PathBuf>();
     let cucumber = if options.fail_fast {
         cucumber.fail_fast()
@@ -397,14 +403,34 @@ async fn run_scenarios(
         .with_writer(writer)
         .with_default_cli()
         .fail_on_skipped()
+        // Every scenario is started at once and waits in its before hook until the
+        // scheduler grants the components it claims; `@serial` is the scheduler's too.
+        .which_scenario(|_, _, _| ScenarioType::Concurrent)
+        .before(move |feature, rule, scenario, world| {
+            let scheduler = scheduler.clone();
+            let tags = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                .chain(scenario.tags.iter());
+            // `qalens check` refused malformed claims before the run; none is left here.
+            let claim = scheduler::claim(tags).unwrap_or(Claim::EVERYTHING);
+            Box::pin(async move {
+                world.grant = Some(scheduler.acquire(claim).await);
+            })
+        })
         .after(|_, _, _, _, world| {
             Box::pin(async move {
                 if let Some(world) = world {
                     crate::steps::faults::heal_all(world).await;
+                    // Only once its faults are healed may others use its components.
+                    world.grant = None;
                 }
             })
         })
-        .max_concurrent_scenarios(options.concurrency.max(1))
+        // The self-test's early stop stops *starting* scenarios, so there cucumber also
+        // starts no more than the limit at once.
+        .max_concurrent_scenarios(options.fail_fast.then_some(limit))
         .filter_run(options.paths.clone(), move |feature, rule, scenario| {
             crate::parser::matches_tags(tags.as_ref(), feature, rule, scenario)
                 && selected.as_ref().is_none_or(|keys| {

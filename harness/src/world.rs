@@ -102,6 +102,9 @@ pub struct QaWorld {
     pub resource: Option<Resource>,
     /// Each path rewrite of the last rewrite batch (what it tried) with its exchange.
     pub rewrites: Vec<(String, Exchange)>,
+    /// The components the scenario holds ([`crate::scheduler`]); released after its
+    /// faults are healed.
+    pub grant: Option<crate::scheduler::Grant>,
 }
 
 /// A resource a client created: where it lives and its id.
@@ -169,6 +172,7 @@ impl QaWorld {
             clients: Default::default(),
             resource: None,
             rewrites: vec![],
+            grant: None,
         }
     }
 

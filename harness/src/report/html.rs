@@ -450,10 +450,18 @@ fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) 
         let _ = write!(h, "<span class=\"tag\">{}</span>", escape(t));
     }
     h.push_str("</div>");
-    // The faults applied while it ran (scenarios that apply faults run alone: @serial).
+    // The faults applied while it ran on what it disrupts: a disruptor of a component
+    // runs alone with everything that uses it ([`crate::scheduler`]), so it applied them.
+    let claim =
+        crate::scheduler::claim(s.tags.iter()).unwrap_or(crate::scheduler::Claim::EVERYTHING);
     let mine: Vec<&FaultSpan> = faults
         .iter()
         .filter(|f| f.applied >= s.started && f.applied <= s.finished)
+        .filter(|f| {
+            claim
+                .disrupts
+                .covers(&crate::scheduler::service_of(&f.target))
+        })
         .collect();
     if !mine.is_empty() {
         h.push_str("<div class=\"meta\">faults applied: ");

@@ -2,7 +2,8 @@
 //! scenario applies is recorded in its world and undone when the scenario ends, pass or
 //! fail (see `heal_all`, run by the runner's after-hook). Each fault applied and healed
 //! is also recorded in the run's fault log ([`crate::report`]) for the HTML timeline. Scenarios that apply faults to
-//! shared components are tagged `@serial` so they run alone.
+//! shared components claim them (`@disrupts:payments`, see `crate::scheduler`) so they run
+//! alone with every scenario that uses them.
 
 use std::time::Duration;
 
