@@ -25,6 +25,7 @@ pub mod runner;
 pub mod selftest;
 pub mod shard;
 pub mod steps;
+pub mod system;
 pub mod tokens;
 pub mod topology;
 pub mod wait;
