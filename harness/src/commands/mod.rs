@@ -13,6 +13,7 @@ mod topology;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::FutureExt as _;
 
@@ -44,9 +45,10 @@ pub async fn dispatch(command: Command) -> u8 {
         } => {
             // Nothing starts on a system file that cannot be used; an attached run starts
             // nothing, so only the file is checked.
-            if let Err(code) = load_system(system.as_deref(), attach.is_none()).await {
-                return code;
-            }
+            let system = match load_system(system.as_deref(), attach.is_none()).await {
+                Ok(s) => Arc::new(s),
+                Err(code) => return code,
+            };
             let options = RunOptions {
                 tags,
                 junit,
@@ -62,8 +64,8 @@ pub async fn dispatch(command: Command) -> u8 {
                 ..RunOptions::new(default_paths(paths))
             };
             match attach {
-                Some(target) => run::attached(options, &target, &defects).await,
-                None => run::run(options, &defects).await,
+                Some(target) => run::attached(options, &target, &defects, system).await,
+                None => run::run(options, &defects, system).await,
             }
         }
         Command::Up {
@@ -71,7 +73,7 @@ pub async fn dispatch(command: Command) -> u8 {
             detach,
             system,
         } => match load_system(system.as_deref(), true).await {
-            Ok(_) => topology::up(env_file, detach).await,
+            Ok(s) => topology::up(env_file, detach, Arc::new(s)).await,
             Err(code) => code,
         },
         Command::Down { run_ids, all } => topology::down(run_ids, all).await,
@@ -85,8 +87,9 @@ pub async fn dispatch(command: Command) -> u8 {
             full,
             system,
         } => match load_system(system.as_deref(), true).await {
-            Ok(_) => {
-                selftest::selftest(default_paths(paths), tags, defects, json, markdown, full).await
+            Ok(s) => {
+                let paths = default_paths(paths);
+                selftest::selftest(paths, tags, defects, json, markdown, full, Arc::new(s)).await
             }
             Err(code) => code,
         },
@@ -95,7 +98,7 @@ pub async fn dispatch(command: Command) -> u8 {
             json,
             system,
         } => match load_system(system.as_deref(), true).await {
-            Ok(_) => bench::bench(requests, json).await,
+            Ok(s) => bench::bench(requests, json, Arc::new(s)).await,
             Err(code) => code,
         },
         Command::Check { paths, system } => {

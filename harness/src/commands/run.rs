@@ -1,10 +1,12 @@
 //! `qalens run`: start a topology (or attach to a running one), run the features, report.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Leftovers, with_interrupt};
 use crate::runner::{self, RunOptions};
+use crate::system::System;
 use crate::topology::TopologyOptions;
 
 /// A seed for `--shuffle` without one: different on every run.
@@ -17,13 +19,13 @@ pub fn random_seed() -> u64 {
 }
 
 /// `qalens run` without `--attach`.
-pub async fn run(options: RunOptions, defects: &[String]) -> u8 {
+pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
     let started = Instant::now();
     // A broken feature file fails the run before anything starts.
     if let Some(code) = lint_first(&options.paths) {
         return code;
     }
-    let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
+    let topology = match TopologyOptions::from_env(system).and_then(|t| t.with_defects(defects)) {
         Ok(mut t) => {
             t.keep = options.keep_on_failure;
             t
@@ -53,7 +55,12 @@ pub async fn run(options: RunOptions, defects: &[String]) -> u8 {
 }
 
 /// `qalens run --attach`.
-pub async fn attached(options: RunOptions, target: &str, defects: &[String]) -> u8 {
+pub async fn attached(
+    options: RunOptions,
+    target: &str,
+    defects: &[String],
+    system: Arc<System>,
+) -> u8 {
     let started = Instant::now();
     if let Some(code) = lint_first(&options.paths) {
         return code;
@@ -65,7 +72,7 @@ pub async fn attached(options: RunOptions, target: &str, defects: &[String]) -> 
             return 2;
         }
     };
-    let run = runner::run_attached(options, &run_id, defects);
+    let run = runner::run_attached(options, &run_id, defects, system);
     let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
         Ok(r) => r,
         Err(code) => return code,

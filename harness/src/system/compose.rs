@@ -202,8 +202,25 @@ pub struct Service {
     /// Extra network aliases; every replica is also reachable as the service name and
     /// as `<service>-<n>`.
     pub aliases: Vec<String>,
-    /// Replicas, numbered from 1 (`deploy.replicas` or `scale`; default 1).
+    /// Replicas (`deploy.replicas` or `scale`; default 1).
     pub replicas: u8,
+    /// Whether its replicas are numbered: a service whose file says `deploy.replicas` or
+    /// `scale` runs as `<service>-1`, `<service>-2`... (even with one replica), any other
+    /// as `<service>`.
+    pub numbered: bool,
+}
+
+impl Service {
+    /// The names of its containers within the run (`orders`; `gateway-1`, `gateway-2`).
+    pub fn replica_names(&self) -> Vec<(Option<u8>, String)> {
+        if self.numbered {
+            (1..=self.replicas)
+                .map(|n| (Some(n), format!("{}-{n}", self.name)))
+                .collect()
+        } else {
+            vec![(None, self.name.clone())]
+        }
+    }
 }
 
 /// A problem in one key of a service.
@@ -494,6 +511,8 @@ impl RawService {
             }
         }
 
+        let numbered =
+            self.scale.is_some() || self.deploy.as_ref().is_some_and(|d| d.replicas.is_some());
         let replicas = match (self.deploy.and_then(|d| d.replicas), self.scale) {
             (Some(_), Some(_)) => {
                 return Err(invalid("scale", "give deploy.replicas or scale, not both"));
@@ -520,6 +539,7 @@ impl RawService {
             mounts,
             aliases,
             replicas,
+            numbered,
         })
     }
 }

@@ -87,6 +87,14 @@ pub(super) fn check(system: &System) -> Check {
             }
         }
     }
+    if let Some(cycle) = dependency_cycle(system) {
+        return Err(c
+            .invalid(
+                &format!("depends_on.{}", cycle[1]),
+                format!("depends_on has a cycle: {}", cycle.join(" -> ")),
+            )
+            .service(&cycle[0]));
+    }
     if let Some(entry) = &q.entry {
         c.port("x-qalens.entry", entry)?;
     }
@@ -244,6 +252,38 @@ pub(super) fn check(system: &System) -> Check {
         )?;
     }
     Ok(())
+}
+
+/// A `depends_on` cycle (`a -> b -> a`), if there is one: nothing in it could start.
+fn dependency_cycle(system: &System) -> Option<Vec<String>> {
+    fn visit<'a>(
+        system: &'a System,
+        name: &'a str,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| *p == name) {
+            let mut cycle: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if !done.insert(name) {
+            return None;
+        }
+        path.push(name);
+        for (dep, _) in &system.services.get(name)?.depends_on {
+            if let Some(cycle) = visit(system, dep, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    system
+        .services
+        .keys()
+        .find_map(|name| visit(system, name, &mut vec![], &mut done))
 }
 
 /// `METHOD /path`.

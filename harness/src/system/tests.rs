@@ -250,6 +250,22 @@ fn a_service_without_an_image_and_bad_variables_are_errors() {
 }
 
 #[test]
+fn a_dependency_cycle_is_refused() {
+    let e = error(
+        "services:\n  a: { image: a, depends_on: [b] }\n  b: { image: b, depends_on: [c] }\n  c: { image: c, depends_on: [a] }\n",
+    );
+    assert!(
+        e.to_string()
+            .contains("depends_on has a cycle: a -> b -> c -> a"),
+        "{e}"
+    );
+    assert_eq!(
+        (e.service.as_deref(), e.key.as_deref()),
+        (Some("a"), Some("depends_on.b"))
+    );
+}
+
+#[test]
 fn healthy_dependencies_need_a_ready_check() {
     let file = "services:\n  web: { image: web, depends_on: { db: { condition: service_healthy } } }\n  db: { image: db }\n";
     let e = error(file);
