@@ -23,7 +23,16 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
             system.file.display()
         ),
     }
-    let report = crate::lint::check(paths);
+    let mut report = crate::lint::check(paths);
+    match crate::topology::proxied_link_names(&system) {
+        Ok(proxied) => report
+            .problems
+            .extend(crate::system::names::check(&system, &proxied, paths)),
+        Err(e) => {
+            eprintln!("qalens: QALENS_LINKS: {e}");
+            return 2;
+        }
+    }
     for p in &report.problems {
         println!("{p}");
     }

@@ -13,6 +13,7 @@ mod compose;
 mod error;
 mod images;
 mod interpolate;
+pub mod names;
 mod qalens;
 mod refs;
 #[cfg(test)]
@@ -130,7 +131,8 @@ impl System {
 
     /// The built-in reference system.
     pub fn reference() -> Result<Self, SystemError> {
-        Self::load(Path::new(REFERENCE_FILE))
+        let file = Path::new(REFERENCE_FILE);
+        Self::load(&file.canonicalize().unwrap_or_else(|_| file.to_path_buf()))
     }
 
     /// `file` when given, else the reference system.

@@ -136,6 +136,18 @@ impl TopologyOptions {
     }
 }
 
+/// The names of the links that get a proxy with `QALENS_LINKS` as it is now.
+pub fn proxied_link_names(system: &System) -> Result<Vec<String>, String> {
+    let spec = std::env::var("QALENS_LINKS")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let links = select_links(system, spec.as_deref())?;
+    Ok(links
+        .into_iter()
+        .map(|i| system.qalens.links[i].name())
+        .collect())
+}
+
 /// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
 /// without one, every link the file does not mark `proxied: false`.
 pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, String> {
