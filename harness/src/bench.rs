@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use contracts::jwt::Tier;
+use contract_tools::jwt::Tier;
 use serde::Serialize;
 
 use crate::runner;

@@ -269,6 +269,31 @@ pub const DOCS: &[StepDoc] = &[
         example: "Then within 10 seconds the queue \"email\" has 0 messages ready",
     },
     StepDoc {
+        domain: "queue",
+        description: "Wait until the broker reports at least N messages ready in a queue (a passive declare, so any queue of any system): a backlog the broker keeps, not capped or dropped.",
+        example: "Then within 10 seconds the queue \"analytics\" has at least 401 messages ready",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish N events of one type (OrderPlaced, OrderConfirmed or OrderCancelled), each with its own message id, for one new order of the client, on one channel with every publish confirmed (nacked ones are published again; at most 5000). The order becomes the scenario's order and the burst is remembered for the dead-letter check.",
+        example: "When a burst of 400 OrderPlaced events for a new order of the client is published",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Read every message in a dead-letter queue (each put back) and fail if any belongs to the scenario's last burst, with the x-death reasons seen (maxlen: dropped by a length bound).",
+        example: "Then no message of the burst is in the dead-letter queue \"analytics.dlq\"",
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Skew one container's wall clock by seconds, minutes or hours ahead or behind (libfaketime; monotonic clocks untouched). Works on any container started with libfaketime preloaded (every reference service is); waits until a process in it sees the new clock. Set right when the scenario ends.",
+        example: "When the clock of the gateway-1 container is 10 minutes ahead",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Every 429 of the last batch had a Retry-After of whole seconds within these bounds (for example 1 and the window): sane, never negative, huge or missing.",
+        example: "Then every 429 response had a Retry-After between 1 and 60 seconds",
+    },
+    StepDoc {
         domain: "rate-limit",
         description: "Send N requests one after another at a fixed pace (the traffic pattern under test).",
         example: "When the client sends 12 GET requests to \"/limited/short\" one every 250 milliseconds",

@@ -214,7 +214,7 @@ pub enum TierArg {
     Paid,
 }
 
-impl From<TierArg> for contracts::jwt::Tier {
+impl From<TierArg> for contract_tools::jwt::Tier {
     fn from(t: TierArg) -> Self {
         match t {
             TierArg::Free => Self::Free,
@@ -232,7 +232,7 @@ pub enum KindArg {
     Headers,
 }
 
-impl From<KindArg> for contracts::diff::Kind {
+impl From<KindArg> for contract_tools::diff::Kind {
     fn from(k: KindArg) -> Self {
         match k {
             KindArg::Request => Self::Request,

@@ -2,7 +2,7 @@
 //! `qalens token` and the bench all sign HS256 tokens with the secret the gateways verify
 //! with (`QALENS_JWT_SECRET`, or the topology's).
 
-use contracts::jwt::{self, Claims, Tier};
+use contract_tools::jwt::{self, Claims, Tier};
 
 /// The scopes a client gets unless a step narrows them: every non-admin route scope.
 pub const DEFAULT_SCOPES: &str =

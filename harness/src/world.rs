@@ -62,7 +62,7 @@ pub enum Credentials {
 pub struct Client {
     /// Already scoped to the scenario.
     pub id: String,
-    pub tier: contracts::jwt::Tier,
+    pub tier: contract_tools::jwt::Tier,
     /// Space-separated scopes its tokens carry.
     pub scope: String,
     pub credentials: Credentials,
@@ -87,6 +87,8 @@ pub struct QaWorld {
     pub message: Option<crate::steps::queue::Outgoing>,
     /// An order whose email proves that every message published before it was handled.
     pub sentinel: Option<OrderView>,
+    /// The keys ([`crate::steps::queue::KEY_HEADER`]) of the last burst of messages.
+    pub burst: Vec<String>,
     /// Faults in effect, undone at the end of the scenario.
     pub faults: Vec<crate::steps::faults::Applied>,
     /// The order events seen since `Given the order events are recorded`.
@@ -160,6 +162,7 @@ impl QaWorld {
             orders: vec![],
             message: None,
             sentinel: None,
+            burst: vec![],
             faults: vec![],
             events: None,
             examples: vec![],

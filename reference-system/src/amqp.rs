@@ -3,7 +3,8 @@
 //!
 //! Topology: a durable topic exchange [`contracts::ORDER_EVENTS_EXCHANGE`]; per consumer a
 //! durable quorum queue with an explicit `x-delivery-limit` that dead-letters through
-//! the direct exchange [`contracts::DEAD_LETTER_EXCHANGE`] into `<queue>.dlq`.
+//! the direct exchange [`contracts::DEAD_LETTER_EXCHANGE`] into `<queue>.dlq`, and no
+//! length bound (`x-max-length`): a backlog waits for its consumer, nothing is dropped.
 
 use std::time::Duration;
 
@@ -48,6 +49,11 @@ pub async fn declare_events_exchange(channel: &Channel) -> lapin::Result<()> {
         )
         .await
 }
+
+/// The length bound of the `bounded-queue-drops-head` defect, in messages. The correct
+/// queues have no bound: a backlog waits for its consumer (RabbitMQ's memory and disk
+/// alarms block publishers long before the node is at risk).
+const BOUNDED_LENGTH: i32 = 200;
 
 /// How a consumer queue is declared.
 #[derive(Debug, Clone)]
@@ -123,6 +129,10 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
             "x-dead-letter-routing-key".into(),
             AMQPValue::LongString(spec.name.as_str().into()),
         );
+    }
+    // DEFECT(bounded-queue-drops-head): a length bound with the default overflow.
+    if crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead) {
+        args.insert("x-max-length".into(), AMQPValue::LongInt(BOUNDED_LENGTH));
     }
     channel
         .queue_declare(spec.name.as_str().into(), durable, args)

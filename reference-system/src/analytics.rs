@@ -18,9 +18,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use contracts::OrderEvent;
 use rusqlite::params;
-use tokio::net::TcpListener;
 
-use crate::server::{Background, serve};
+use crate::server::Background;
 
 use crate::amqp::QueueSpec;
 use crate::config::{ConfigError, parse_or, var_or};
@@ -76,9 +75,12 @@ impl Counter {
     pub async fn counts(&self) -> Result<BTreeMap<String, u64>, crate::db::DbError> {
         self.db
             .call(|conn| {
-                let mut stmt = conn.prepare("SELECT event_type, count FROM event_counts")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect()
+                crate::db::query_all(
+                    conn,
+                    "SELECT event_type, count FROM event_counts",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
             })
             .await
     }
@@ -90,11 +92,12 @@ impl Counter {
     ) -> Result<BTreeMap<String, u64>, crate::db::DbError> {
         self.db
             .call(move |conn| {
-                let mut stmt = conn.prepare(
+                crate::db::query_all(
+                    conn,
                     "SELECT event_type, count FROM order_event_counts WHERE order_id = ?1",
-                )?;
-                let rows = stmt.query_map(params![order_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect()
+                    params![order_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
             })
             .await
     }
@@ -150,25 +153,29 @@ struct AppState {
     stats: Arc<Stats>,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-    consumer: Consumer<Counter>,
-}
+pub use crate::server::Application;
 
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let counter = Counter::open(&config.database)?;
+impl crate::server::Service for Config {
+    const NAME: &'static str = "analytics";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// Opens the counter's database and connects to the broker (waiting up to 60 s for
+    /// it); the consumer runs beside the HTTP server.
+    async fn assemble(self) -> anyhow::Result<(Router, Background)> {
+        let counter = Counter::open(&self.database)?;
         let stats = Arc::new(Stats::default());
         let consumer = Consumer::connect(
             ConsumerConfig {
-                amqp_url: config.amqp_url.clone(),
+                amqp_url: self.amqp_url,
                 spec: QueueSpec {
-                    name: config.queue.clone(),
+                    name: self.queue,
                     bindings: vec![contracts::routing::ALL_ORDER_EVENTS.to_string()],
-                    delivery_limit: config.delivery_limit,
+                    delivery_limit: self.delivery_limit,
                 },
-                prefetch: config.prefetch,
+                prefetch: self.prefetch,
                 tag: "analytics".into(),
             },
             Arc::new(counter.clone()),
@@ -176,33 +183,14 @@ impl Application {
             Duration::from_secs(60),
         )
         .await?;
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState { counter, stats },
-            consumer,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
         let mut background = Background::default();
-        let consumer = self.consumer;
-        background.spawn(|stop| consumer.run(stop));
-        let router = Router::new()
+        background.add(|stop| consumer.run(stop));
+        let router = crate::server::with_probes(Router::new())
             .route("/internal/analytics", get(counts))
             .route("/internal/analytics/orders/{order_id}", get(order_counts))
             .route("/internal/consumer", get(consumer_stats))
-            .route("/health", get(|| async { "ok" }))
-            .route("/ready", get(|| async { "ok" }))
-            .with_state(self.state);
-        serve("analytics", self.listener, router, shutdown, background).await
+            .with_state(AppState { counter, stats });
+        Ok((router, background))
     }
 }
 

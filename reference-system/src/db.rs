@@ -33,6 +33,37 @@ pub fn unknown_value(column: usize, what: &str, value: &str) -> rusqlite::Error 
     )
 }
 
+/// Reads a text column that stores one of `values` as `text(value)`: the value whose text
+/// it holds, or the [`unknown_value`] error for any other text. `text` is a `match`, so a
+/// new variant without its text does not compile; `values` lists every variant.
+pub fn read_text<T: Copy>(
+    row: &rusqlite::Row<'_>,
+    column: usize,
+    what: &str,
+    values: &[T],
+    text: fn(T) -> &'static str,
+) -> rusqlite::Result<T> {
+    let stored: String = row.get(column)?;
+    values
+        .iter()
+        .copied()
+        .find(|v| text(*v) == stored)
+        .ok_or_else(|| unknown_value(column, what, &stored))
+}
+
+/// Every row `sql` selects with `params`, each mapped by `map`, collected (a `Vec`, a
+/// map of pairs, ...).
+pub fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<C> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params, map)?;
+    rows.collect()
+}
+
 impl Db {
     /// Opens (creating when missing) the database at `path` and applies `schema`.
     pub fn open(path: &Path, schema: &str) -> Result<Self, DbError> {

@@ -111,6 +111,15 @@ defects! {
     /// The analytics consumer does not deduplicate by message id: a redelivered event is
     /// counted again.
     AnalyticsNoDedupe = "analytics-no-dedupe", lens "duplicate-delivery";
+    /// Consumer queues are declared with a length bound (`x-max-length`, 200 messages,
+    /// meant to protect the broker's memory) and RabbitMQ's default overflow, `drop-head`:
+    /// a backlog past the bound (a consumer down during a burst) loses its oldest messages
+    /// instead of waiting for the consumer. Acts at queue declaration.
+    BoundedQueueDropsHead = "bounded-queue-drops-head", lens "backlog";
+    /// The rate limiter passes the gateway replica's own clock to its Redis script instead
+    /// of reading Redis server time: a replica whose clock is skewed keeps its own windows
+    /// and buckets, so the replicas together admit more than the limit.
+    LimiterLocalClock = "limiter-local-clock", lens "clock-skew";
 }
 
 impl Defect {
@@ -121,7 +130,10 @@ impl Defect {
     /// Whether the defect acts only when a service starts (queue declaration, consume
     /// mode), so switching it on needs a fresh service.
     pub fn needs_restart(self) -> bool {
-        matches!(self, Defect::PoisonRequeued | Defect::AutoAck)
+        matches!(
+            self,
+            Defect::PoisonRequeued | Defect::AutoAck | Defect::BoundedQueueDropsHead
+        )
     }
 }
 

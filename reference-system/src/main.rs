@@ -56,19 +56,9 @@ async fn main() -> anyhow::Result<()> {
             app.run_until(shutdown).await
         }
         Service::Gateway => {
-            let config = refsys::gateway::Config::from_env()?;
-            refsys::gateway::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
+            refsys::server::run(refsys::gateway::Config::from_env()?, shutdown).await
         }
-        Service::Orders => {
-            let config = refsys::orders::Config::from_env()?;
-            refsys::orders::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
-        }
+        Service::Orders => refsys::server::run(refsys::orders::Config::from_env()?, shutdown).await,
         Service::Defects => {
             for d in refsys::defects::Defect::ALL {
                 println!("{} {}", d.name(), d.lens());
@@ -76,33 +66,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Service::Analytics => {
-            let config = refsys::analytics::Config::from_env()?;
-            refsys::analytics::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
+            refsys::server::run(refsys::analytics::Config::from_env()?, shutdown).await
         }
         Service::Payments => {
-            let config = refsys::payments::Config::from_env()?;
-            refsys::payments::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
+            refsys::server::run(refsys::payments::Config::from_env()?, shutdown).await
         }
         Service::Inventory => {
-            let config = refsys::inventory::Config::from_env()?;
-            refsys::inventory::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
+            refsys::server::run(refsys::inventory::Config::from_env()?, shutdown).await
         }
-        Service::Email => {
-            let config = refsys::email::Config::from_env()?;
-            refsys::email::Application::build(config)
-                .await?
-                .run_until(shutdown)
-                .await
-        }
+        Service::Email => refsys::server::run(refsys::email::Config::from_env()?, shutdown).await,
     }
 }
 

@@ -3,10 +3,10 @@
 use crate::cli::ContractsAction;
 
 pub fn contracts(action: ContractsAction) -> u8 {
-    use contracts::diff;
+    use contract_tools::diff;
     match action {
         ContractsAction::List => {
-            for c in contracts::schema::Registry::bundled().contracts() {
+            for c in contracts::bundled::registry().contracts() {
                 let used: Vec<String> = if let Some(key) = &c.routing_key {
                     vec![format!(
                         "{} {key}",

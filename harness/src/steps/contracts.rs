@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use contracts::schema::{Contract, Kind, Registry};
+use contract_tools::schema::{Contract, Kind};
 use cucumber::{given, then, when};
 use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
@@ -22,7 +22,7 @@ use crate::world::{EventRecorder, QaWorld, RecordedEvent};
 
 /// `name v<version>` from the bundled registry, or an error listing the known ones.
 fn contract(name: &str, version: u32) -> Result<&'static Contract, String> {
-    Registry::bundled()
+    contracts::bundled::registry()
         .get(name, version)
         .map_err(|e| e.to_string())
 }
@@ -75,7 +75,7 @@ async fn request_conforms(
     version: u32,
 ) -> StepResult {
     let c = contract(&name, version)?;
-    let registry = Registry::bundled();
+    let registry = contracts::bundled::registry();
     let order = world.order.as_ref().map(|o| o.id);
     let client = world.client.as_ref().map(|c| c.id.clone());
     let all = recorded(&from, &to).await?;
@@ -292,7 +292,7 @@ async fn publish_example(c: &Contract, body: &Value) -> Result<Outgoing, String>
 #[when(expr = "every example of every message contract is published for the client")]
 async fn publish_all_examples(world: &mut QaWorld) -> StepResult {
     let customer = world.client()?.id.clone();
-    for c in Registry::bundled()
+    for c in contracts::bundled::registry()
         .contracts()
         .iter()
         .filter(|c| c.kind == Kind::Message)
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn fresh_examples_stay_valid_and_get_new_ids() {
-        for c in Registry::bundled()
+        for c in contracts::bundled::registry()
             .contracts()
             .iter()
             .filter(|c| c.kind == Kind::Message)

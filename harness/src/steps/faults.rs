@@ -29,9 +29,11 @@ pub enum Applied {
     /// A network fault on a link (`orders-payments`), either way or one way: heal by
     /// clearing it.
     Link(String),
+    /// A skewed clock: heal by setting its offset back to zero.
+    Skewed(String),
 }
 
-fn container(component: &str) -> Result<String, String> {
+pub(crate) fn container(component: &str) -> Result<String, String> {
     let ctx = context::current()?;
     ctx.containers.get(component).cloned().ok_or_else(|| {
         format!(
@@ -435,6 +437,7 @@ pub async fn heal_all(world: &mut QaWorld) {
         let result = match &fault {
             Applied::Down(c) => apply(c, "started").await,
             Applied::Paused(c) => apply(c, "unpaused").await,
+            Applied::Skewed(c) => super::clock::skew(c, 0).await,
             Applied::Link(name) => match name.split_once('-') {
                 Some((from, to)) => set_link(from, to, serde_json::json!({"mode": "none"}))
                     .await
@@ -444,7 +447,7 @@ pub async fn heal_all(world: &mut QaWorld) {
         };
         match result {
             Ok(()) => report::fault_healed(match &fault {
-                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) => c,
+                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) | Applied::Skewed(c) => c,
             }),
             Err(e) => eprintln!("qalens: could not undo {fault:?}: {e}"),
         }

@@ -1,6 +1,6 @@
 //! Identity and tokens: who the scenario acts as and what credentials it presents.
 
-use contracts::jwt::{self, Claims, Tier};
+use contract_tools::jwt::{self, Claims, Tier};
 use cucumber::given;
 
 use super::StepResult;

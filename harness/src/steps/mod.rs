@@ -2,6 +2,8 @@
 //! step returns `Result<(), String>`: a failure says what was expected, what was seen and
 //! the last exchange, instead of panicking.
 
+pub mod backlog;
+pub mod clock;
 pub mod contracts;
 pub mod faults;
 pub mod http;

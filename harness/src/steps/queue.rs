@@ -1,5 +1,6 @@
 //! Queues and messages: publish raw messages or events to the order events exchange,
-//! deliver the same message twice, find a message in a dead-letter queue.
+//! deliver the same message twice, find a message in a dead-letter queue. (Bursts and
+//! queue depths: [`super::backlog`].)
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -62,7 +63,7 @@ impl Outgoing {
         }
     }
 
-    fn properties(&self) -> BasicProperties {
+    pub(crate) fn properties(&self) -> BasicProperties {
         let mut headers = FieldTable::default();
         for (name, value) in &self.headers {
             headers.insert(
@@ -237,7 +238,18 @@ fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, String> {
 
 /// Like [`event_of`], for `customer`.
 fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, String> {
-    let (event_id, order_id) = (Uuid::now_v7(), Uuid::now_v7());
+    event_for_order(world, kind, customer, Uuid::now_v7())
+}
+
+/// An event of type `kind` with a fresh event id for the order `order_id` of `customer`,
+/// set as the scenario's current order.
+pub(crate) fn event_for_order(
+    world: &mut QaWorld,
+    kind: &str,
+    customer: String,
+    order_id: Uuid,
+) -> Result<Outgoing, String> {
+    let event_id = Uuid::now_v7();
     let (sku, quantity, amount_cents) = ("SKU-1".to_string(), 1, 1250);
     let (event, status, reason) = match kind {
         "OrderPlaced" => (
@@ -400,7 +412,7 @@ async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: Stri
     .map_err(mismatch)
 }
 
-fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
+pub(crate) fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
     let AMQPValue::FieldArray(deaths) = headers.inner().get("x-death")? else {
         return None;
     };
@@ -421,7 +433,7 @@ fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
 }
 
 /// The [`KEY_HEADER`] of a delivered message, if it has one.
-fn key_of(props: &BasicProperties) -> Option<String> {
+pub(crate) fn key_of(props: &BasicProperties) -> Option<String> {
     match props.headers().as_ref()?.inner().get(KEY_HEADER)? {
         AMQPValue::LongString(s) => Some(s.to_string()),
         AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
@@ -502,41 +514,6 @@ async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String
         ));
     }
     Ok(())
-}
-
-/// Messages ready (waiting for a consumer) in `queue`, from a passive declare.
-async fn ready_in(queue: &str) -> Result<u32, String> {
-    let (conn, ch) = channel().await?;
-    let q = ch
-        .queue_declare(
-            queue.into(),
-            lapin::options::QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| format!("the broker knows no queue {queue:?}: {e}"))?;
-    let _ = conn.close(200, "done".into()).await;
-    Ok(q.message_count())
-}
-
-#[then(expr = "within {int} seconds the queue {string} has {int} message(s) ready")]
-async fn queue_depth(_world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
-    wait::until(Duration::from_secs(seconds), || {
-        let queue = queue.clone();
-        async move {
-            match ready_in(&queue).await? {
-                m if m == n => Ok(Some(())),
-                m => Err(format!("{m} ready")),
-            }
-        }
-    })
-    .await
-    .map_err(|seen| {
-        format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
-    })
 }
 
 #[cfg(test)]

@@ -49,6 +49,24 @@ async fn has_retry_after(world: &mut QaWorld) -> StepResult {
     retry_after(last).map(|_| ())
 }
 
+#[then(expr = "every 429 response had a Retry-After between {int} and {int} seconds")]
+async fn every_retry_after_within(world: &mut QaWorld, min: u64, max: u64) -> StepResult {
+    let refused: Vec<&Exchange> = world.batch.iter().filter(|e| e.status == 429).collect();
+    if refused.is_empty() {
+        return Err("no response of the last batch was a 429".into());
+    }
+    for e in refused {
+        let secs = retry_after(e)?;
+        if !(min..=max).contains(&secs) {
+            return Err(format!(
+                "Retry-After: {secs} is outside {min} to {max} seconds (a client would wait too \
+                 long, or retry too soon)\n{e}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[then(
     expr = "the response has well-formed RateLimit headers for a limit of {int} per {int} seconds"
 )]

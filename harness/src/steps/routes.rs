@@ -1,6 +1,6 @@
 //! The gateway's route table, read from the gateway itself, and checks over every route.
 
-use contracts::jwt::Tier;
+use contract_tools::jwt::Tier;
 use cucumber::{then, when};
 use serde::Deserialize;
 

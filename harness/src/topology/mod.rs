@@ -9,6 +9,7 @@
 
 mod components;
 pub mod endpoints;
+pub mod faketime;
 mod ready;
 mod running;
 mod start;

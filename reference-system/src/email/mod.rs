@@ -26,9 +26,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use contracts::{EmailRecord, OrderEvent};
-use tokio::net::TcpListener;
 
-use crate::server::{Background, serve};
+use crate::server::Background;
 use uuid::Uuid;
 
 pub use store::{SCHEMA, Store};
@@ -144,21 +143,25 @@ struct AppState {
     stats: Arc<Stats>,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-    consumer: Consumer<EmailHandler>,
-}
+pub use crate::server::Application;
 
-impl Application {
-    /// Opens the database, connects to the broker (waiting up to 60 s for it), declares
-    /// the queues and binds the listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
+impl crate::server::Service for Config {
+    const NAME: &'static str = "email";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// Opens the database, connects to the broker (waiting up to 60 s for it) and
+    /// declares the queues. The consumer runs beside the HTTP server: on shutdown,
+    /// in-flight deliveries are finished (acked) or left unacked for redelivery, never
+    /// half-done.
+    async fn assemble(self) -> anyhow::Result<(Router, Background)> {
+        let db = crate::db::Db::open(&self.database, store::SCHEMA)?;
         let store = Store::new(db);
         let stats = Arc::new(Stats::default());
         let consumer = Consumer::connect(
-            config.consumer_config(),
+            self.consumer_config(),
             Arc::new(EmailHandler {
                 store: store.clone(),
             }),
@@ -166,35 +169,9 @@ impl Application {
             Duration::from_secs(60),
         )
         .await?;
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState { store, stats },
-            consumer,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    /// Consumes and serves until `shutdown` resolves; in-flight deliveries are finished
-    /// (acked) or left unacked for redelivery, never half-done.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
         let mut background = Background::default();
-        let consumer = self.consumer;
-        background.spawn(|stop| consumer.run(stop));
-        serve(
-            "email",
-            self.listener,
-            router(self.state),
-            shutdown,
-            background,
-        )
-        .await
+        background.add(|stop| consumer.run(stop));
+        Ok((router(AppState { store, stats }), background))
     }
 }
 
@@ -204,11 +181,9 @@ struct EmailQuery {
 }
 
 fn router(state: AppState) -> Router {
-    Router::new()
+    crate::server::with_probes(Router::new())
         .route("/internal/emails", get(list_emails))
         .route("/internal/consumer", get(consumer_stats))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(|| async { "ok" }))
         .with_state(state)
 }
 

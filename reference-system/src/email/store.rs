@@ -61,20 +61,21 @@ impl Store {
         self.db
             .call(move |conn| {
                 let filter = order_id.map(|id| id.to_string());
-                let mut stmt = conn.prepare(
+                crate::db::query_all(
+                    conn,
                     "SELECT message_id, order_id, recipient, subject FROM emails
                      WHERE ?1 IS NULL OR order_id = ?1 ORDER BY seq",
-                )?;
-                let rows = stmt.query_map(params![filter], |r| {
-                    let order_id: String = r.get(1)?;
-                    Ok(EmailRecord {
-                        message_id: r.get(0)?,
-                        order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
-                        to: r.get(2)?,
-                        subject: r.get(3)?,
-                    })
-                })?;
-                rows.collect()
+                    params![filter],
+                    |r| {
+                        let order_id: String = r.get(1)?;
+                        Ok(EmailRecord {
+                            message_id: r.get(0)?,
+                            order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
+                            to: r.get(2)?,
+                            subject: r.get(3)?,
+                        })
+                    },
+                )
             })
             .await
     }

@@ -24,7 +24,7 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use contracts::jwt::{self, Claims, Tier};
+use contract_tools::jwt::{self, Claims, Tier};
 use serde_json::json;
 
 use super::breaker::Permit;

@@ -36,7 +36,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::any;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, parse_or, var_or};
@@ -134,20 +133,24 @@ pub struct AppState {
     pub fail_mode: FailMode,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-}
+pub use crate::server::Application;
 
-impl Application {
-    /// Loads the route table, connects to Redis (waiting up to 30 s for it) and binds.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let table = match &config.routes_file {
+impl crate::server::Service for Config {
+    const NAME: &'static str = "gateway";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// Loads the route table and connects to Redis (waiting up to 30 s for it); Redis is
+    /// kept warm beside the HTTP server.
+    async fn assemble(self) -> anyhow::Result<(Router, crate::server::Background)> {
+        let table = match &self.routes_file {
             Some(path) => RouteTable::load(path)?,
             None => RouteTable::from_json(DEFAULT_ROUTES)?,
         };
         for route in &table.routes {
-            if route.upstream != "gateway" && !config.upstreams.contains_key(&route.upstream) {
+            if route.upstream != "gateway" && !self.upstreams.contains_key(&route.upstream) {
                 anyhow::bail!(
                     "route {} names upstream {:?}, which has no URL configured",
                     route.prefix,
@@ -155,14 +158,14 @@ impl Application {
                 );
             }
         }
-        let client = redis::Client::open(config.redis_url.as_str())?;
+        let client = redis::Client::open(self.redis_url.as_str())?;
         let redis = connect_redis(client, Duration::from_secs(30)).await?;
-        let limiter = Limiter::new(redis.clone(), "rl", config.limiter_timeout);
+        let limiter = Limiter::new(redis.clone(), "rl", self.limiter_timeout);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .connect_timeout(Duration::from_secs(1))
             .build()?;
-        let upstreams = config
+        let upstreams = self
             .upstreams
             .iter()
             .map(|(name, base)| {
@@ -171,47 +174,26 @@ impl Application {
                     Arc::new(Upstream {
                         name: name.clone(),
                         base: base.trim_end_matches('/').to_string(),
-                        breaker: Breaker::new(config.breaker_failures, config.breaker_open),
-                        slots: Arc::new(Semaphore::new(config.max_concurrency)),
+                        breaker: Breaker::new(self.breaker_failures, self.breaker_open),
+                        slots: Arc::new(Semaphore::new(self.max_concurrency)),
                     }),
                 )
             })
             .collect();
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState {
-                http,
-                table: Arc::new(table),
-                upstreams: Arc::new(upstreams),
-                limiter,
-                redis,
-                jwt_secret: Arc::new(config.jwt_secret.into_bytes()),
-                replica: config.replica,
-                fail_mode: config.fail_mode,
-            },
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
         let mut background = crate::server::Background::default();
-        let redis = self.state.redis.clone();
-        background.spawn(|stop| keep_redis_warm(redis, stop));
-        crate::server::serve(
-            "gateway",
-            self.listener,
-            router(self.state),
-            shutdown,
-            background,
-        )
-        .await
+        let warm = redis.clone();
+        background.add(|stop| keep_redis_warm(warm, stop));
+        let state = AppState {
+            http,
+            table: Arc::new(table),
+            upstreams: Arc::new(upstreams),
+            limiter,
+            redis,
+            jwt_secret: Arc::new(self.jwt_secret.into_bytes()),
+            replica: self.replica,
+            fail_mode: self.fail_mode,
+        };
+        Ok((router(state), background))
     }
 }
 

@@ -189,10 +189,17 @@ impl Limiter {
         quota: &Quota,
     ) -> Result<Decision, LimiterError> {
         let (limit, window_ms) = quota.checked()?;
+        // DEFECT(limiter-local-clock): the replica's own clock instead of Redis server time.
+        let local_clock = crate::defects::on(crate::defects::Defect::LimiterLocalClock);
+        let scripts = if local_clock {
+            &*LOCAL_TIME
+        } else {
+            &*SERVER_TIME
+        };
         let script = match algorithm {
-            Algorithm::TokenBucket => &*TOKEN_BUCKET,
-            Algorithm::SlidingWindow => &*SLIDING_WINDOW,
-            Algorithm::FixedWindow => &*FIXED_WINDOW,
+            Algorithm::TokenBucket => &scripts.token_bucket,
+            Algorithm::SlidingWindow => &scripts.sliding_window,
+            Algorithm::FixedWindow => &scripts.fixed_window,
         };
         let mut invocation = script.prepare_invoke();
         invocation
@@ -202,6 +209,13 @@ impl Limiter {
         if algorithm == Algorithm::SlidingWindow {
             // Log entries need unique members: two requests in one millisecond both count.
             invocation.arg(uuid::Uuid::new_v4().simple().to_string());
+        }
+        if local_clock {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            invocation.arg(now_ms.to_string());
         }
         let mut conn = self.conn.clone();
         let reply: Vec<i64> =
@@ -242,14 +256,37 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 ";
 
+/// `now` from the caller's clock, passed as the last argument (only for the
+/// `limiter-local-clock` defect: replicas whose clocks disagree no longer share a window).
+const LOCAL_CLOCK: &str = r"
+local now = tonumber(ARGV[#ARGV])
+";
+
+/// The three decision scripts, each prefixed with one way of reading the clock.
+struct Scripts {
+    token_bucket: Script,
+    sliding_window: Script,
+    fixed_window: Script,
+}
+
+impl Scripts {
+    fn with_clock(clock: &str) -> Self {
+        Self {
+            token_bucket: Script::new(&format!("{clock}{TOKEN_BUCKET}")),
+            sliding_window: Script::new(&format!("{clock}{SLIDING_WINDOW}")),
+            fixed_window: Script::new(&format!("{clock}{FIXED_WINDOW}")),
+        }
+    }
+}
+
+static SERVER_TIME: LazyLock<Scripts> = LazyLock::new(|| Scripts::with_clock(CLOCK));
+static LOCAL_TIME: LazyLock<Scripts> = LazyLock::new(|| Scripts::with_clock(LOCAL_CLOCK));
+
 /// KEYS[1] = bucket hash {units, ts}; ARGV = limit, window_ms.
 /// One token is `window` units and the bucket refills `limit` units per millisecond, so
 /// all arithmetic stays in exact integers (capacity = limit * window <= 2^53). A missing
 /// key is a full bucket; the key expires when the bucket would be full again.
-static TOKEN_BUCKET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        "{CLOCK}{}",
-        r"
+const TOKEN_BUCKET: &str = r"
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local capacity = limit * window
@@ -270,17 +307,12 @@ if units >= window then
   return {1, math.floor(units / window), full_in, 0}
 end
 return {0, 0, math.ceil((capacity - units) / limit), math.ceil((window - units) / limit)}
-"
-    ))
-});
+";
 
 /// KEYS[1] = sorted set of admission times (score = ms, member = unique id);
 /// ARGV = limit, window_ms, member. An entry admitted at `s` counts while `now < s + window`.
 /// The key expires when its newest entry leaves the window.
-static SLIDING_WINDOW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        "{CLOCK}{}",
-        r"
+const SLIDING_WINDOW: &str = r"
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -294,17 +326,12 @@ end
 local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 return {0, 0, tonumber(newest[2]) + window - now, tonumber(freeing[2]) + window - now}
-"
-    ))
-});
+";
 
 /// KEYS[1] = counter base key; the counter for the current window is
 /// `KEYS[1]:<now / window>` and expires when that window ends. ARGV = limit, window_ms.
 /// Only admitted requests are counted.
-static FIXED_WINDOW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        "{CLOCK}{}",
-        r"
+const FIXED_WINDOW: &str = r"
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local index = math.floor(now / window)
@@ -319,9 +346,7 @@ if count < limit then
   return {1, limit - count, reset, 0}
 end
 return {0, 0, reset, reset}
-"
-    ))
-});
+";
 
 /// Whole seconds in `d`, rounded up.
 pub fn ceil_secs(d: Duration) -> u64 {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use contracts::jwt::Tier;
+use contract_tools::jwt::Tier;
 use serde::{Deserialize, Serialize};
 
 use super::ratelimit::{Algorithm, Quota};

@@ -18,8 +18,6 @@ mod store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use tokio::net::TcpListener;
-
 pub use domain::{InitialStock, Quantity, Sku};
 pub use error::InventoryError;
 pub use routes::router;
@@ -56,41 +54,20 @@ pub struct AppState {
     pub store: Store,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-}
+pub use crate::server::Application;
 
-impl Application {
-    /// Opens the database, adds the SKUs it does not know yet and binds the listener
-    /// (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
+impl crate::server::Service for Config {
+    const NAME: &'static str = "inventory";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// Opens the database and adds the SKUs it does not know yet.
+    async fn assemble(self) -> anyhow::Result<(axum::Router, crate::server::Background)> {
+        let db = crate::db::Db::open(&self.database, store::SCHEMA)?;
         let store = Store::new(db);
-        store.seed(&config.stock).await?;
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState { store },
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        crate::server::serve(
-            "inventory",
-            self.listener,
-            router(self.state),
-            shutdown,
-            Default::default(),
-        )
-        .await
+        store.seed(&self.stock).await?;
+        Ok((router(AppState { store }), Default::default()))
     }
 }

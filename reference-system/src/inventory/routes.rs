@@ -22,15 +22,13 @@ use super::store::{NewReservation, Reserved};
 use crate::error::{ApiError, PathParam};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    crate::server::with_probes(Router::new())
         .route("/inventory/reservations", post(reserve))
         .route("/inventory/reservations/{order_id}", get(get_reservation))
         .route("/inventory/reservations/{order_id}/release", post(release))
         .route("/inventory/stock/{sku}", get(get_stock))
         .route("/internal/stock", get(all_stock))
         .route("/internal/reservations", get(all_reservations))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(|| async { "ok" }))
         .with_state(state)
 }
 

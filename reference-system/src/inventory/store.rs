@@ -55,26 +55,18 @@ fn status_str(s: ReservationStatus) -> &'static str {
     }
 }
 
-/// The status `status_str` wrote; `None` for any other text.
-fn parse_status(s: &str) -> Option<ReservationStatus> {
-    match s {
-        "RESERVED" => Some(ReservationStatus::Reserved),
-        "RELEASED" => Some(ReservationStatus::Released),
-        _ => None,
-    }
-}
+/// Every reservation status, as `status_str` writes them.
+const STATUSES: [ReservationStatus; 2] = [ReservationStatus::Reserved, ReservationStatus::Released];
 
 const RESERVATION_COLUMNS: &str = "order_id, sku, quantity, status";
 
 fn reservation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReservationView> {
     let order_id: String = row.get(0)?;
-    let status: String = row.get(3)?;
     Ok(ReservationView {
         order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
         sku: row.get(1)?,
         quantity: row.get(2)?,
-        status: parse_status(&status)
-            .ok_or_else(|| db::unknown_value(3, "reservation status", &status))?,
+        status: db::read_text(row, 3, "reservation status", &STATUSES, status_str)?,
     })
 }
 
@@ -92,22 +84,23 @@ fn read_reservation(
 
 /// Stock of `sku`, or of every SKU when `None`, ordered by SKU.
 fn read_stock(conn: &Connection, sku: Option<&str>) -> rusqlite::Result<Vec<StockView>> {
-    let mut stmt = conn.prepare(
+    crate::db::query_all(
+        conn,
         "SELECT s.sku, s.available, COALESCE(SUM(r.quantity), 0)
          FROM stock s
          LEFT JOIN reservations r ON r.sku = s.sku AND r.status = 'RESERVED'
          WHERE ?1 IS NULL OR s.sku = ?1
          GROUP BY s.sku
          ORDER BY s.sku",
-    )?;
-    let rows = stmt.query_map(params![sku], |row| {
-        Ok(StockView {
-            sku: row.get(0)?,
-            available: row.get(1)?,
-            reserved: row.get(2)?,
-        })
-    })?;
-    rows.collect()
+        params![sku],
+        |row| {
+            Ok(StockView {
+                sku: row.get(0)?,
+                available: row.get(1)?,
+                reserved: row.get(2)?,
+            })
+        },
+    )
 }
 
 #[derive(Clone)]
@@ -230,11 +223,12 @@ impl Store {
     pub async fn reservations(&self) -> Result<Vec<ReservationView>, DbError> {
         self.db
             .call(|conn| {
-                let mut stmt = conn.prepare(&format!(
-                    "SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY seq"
-                ))?;
-                let rows = stmt.query_map([], reservation_from_row)?;
-                rows.collect()
+                crate::db::query_all(
+                    conn,
+                    &format!("SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY seq"),
+                    [],
+                    reservation_from_row,
+                )
             })
             .await
     }

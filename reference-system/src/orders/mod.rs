@@ -28,9 +28,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-
-use crate::server::{Background, serve, stopped};
+use crate::server::{Background, stopped};
 use tokio::sync::Notify;
 
 pub use relay::{Relay, RelayConfig};
@@ -83,66 +81,42 @@ pub struct AppState {
     pub unit_price_cents: u64,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-    relay: Relay,
-}
+pub use crate::server::Application;
 
-impl Application {
-    /// Opens the database and binds the listener (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
+impl crate::server::Service for Config {
+    const NAME: &'static str = "orders";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
+    }
+
+    /// Opens the database; the outbox relay and the saga recovery loop run beside the
+    /// HTTP server and stop after it.
+    async fn assemble(self) -> anyhow::Result<(axum::Router, Background)> {
+        let db = crate::db::Db::open(&self.database, store::SCHEMA)?;
         let store = Store::new(db);
         let wake = Arc::new(Notify::new());
         let relay = Relay::new(
             store.clone(),
             RelayConfig {
-                amqp_url: config.amqp_url.clone(),
-                poll_interval: config.outbox_poll,
+                amqp_url: self.amqp_url,
+                poll_interval: self.outbox_poll,
             },
             wake.clone(),
         );
-        let clients = clients::Clients::new(
-            config.payments_url.clone(),
-            config.inventory_url.clone(),
-            config.call_timeout,
-        )?;
-        let saga = Saga::new(store.clone(), clients, config.saga.clone(), wake.clone());
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState {
-                store,
-                outbox_wake: wake,
-                saga,
-                unit_price_cents: config.unit_price_cents,
-            },
-            relay,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    /// Serves until `shutdown` resolves, then stops taking requests and stops the relay.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+        let clients =
+            clients::Clients::new(self.payments_url, self.inventory_url, self.call_timeout)?;
+        let saga = Saga::new(store.clone(), clients, self.saga, wake.clone());
         let mut background = Background::default();
-        let relay = self.relay;
-        background.spawn(|stop| relay.run(stopped(stop)));
-        let saga = self.state.saga.clone();
-        background.spawn(|stop| saga.recover(stopped(stop)));
-        serve(
-            "orders",
-            self.listener,
-            router(self.state),
-            shutdown,
-            background,
-        )
-        .await
+        background.add(|stop| relay.run(stopped(stop)));
+        let recovering = saga.clone();
+        background.add(|stop| recovering.recover(stopped(stop)));
+        let state = AppState {
+            store,
+            outbox_wake: wake,
+            saga,
+            unit_price_cents: self.unit_price_cents,
+        };
+        Ok((router(state), background))
     }
 }

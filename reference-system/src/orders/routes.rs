@@ -22,14 +22,12 @@ use crate::domain::{Customer, IdempotencyKey, Quantity, Sku};
 use crate::error::{ApiError, PathParam};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    crate::server::with_probes(Router::new())
         .route("/orders", post(place_order))
         .route("/orders/{id}", get(get_order))
         .route("/internal/outbox", get(outbox_backlog))
         .route("/internal/orders", get(all_orders))
         .route("/internal/orders/{id}", get(inspect_order))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(|| async { "ok" }))
         .with_state(state)
 }
 

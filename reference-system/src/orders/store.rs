@@ -341,11 +341,9 @@ impl Store {
     pub async fn unfinished(&self) -> Result<Vec<OrderRecord>, DbError> {
         self.db
             .call(|conn| {
-                let mut stmt = conn.prepare(&format!(
+                crate::db::query_all(conn, &format!(
                     "{SELECT} WHERE status = 'PENDING' OR compensation_pending = 1 ORDER BY created_ms"
-                ))?;
-                let rows = stmt.query_map([], row_to_record)?;
-                rows.collect()
+                ), [], row_to_record)
             })
             .await
     }
@@ -354,9 +352,9 @@ impl Store {
     pub async fn all(&self) -> Result<Vec<OrderView>, DbError> {
         self.db
             .call(|conn| {
-                let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY created_ms"))?;
-                let rows = stmt.query_map([], |r| row_to_record(r).map(|o| o.view))?;
-                rows.collect()
+                crate::db::query_all(conn, &format!("{SELECT} ORDER BY created_ms"), [], |r| {
+                    row_to_record(r).map(|o| o.view)
+                })
             })
             .await
     }
@@ -365,20 +363,21 @@ impl Store {
     pub async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxRow>, DbError> {
         self.db
             .call(move |conn| {
-                let mut stmt = conn.prepare(
+                crate::db::query_all(
+                    conn,
                     "SELECT seq, event_id, event_type, routing_key, payload FROM outbox
                      WHERE published = 0 ORDER BY seq LIMIT ?1",
-                )?;
-                let rows = stmt.query_map(params![limit as i64], |r| {
-                    Ok(OutboxRow {
-                        seq: r.get(0)?,
-                        event_id: r.get(1)?,
-                        event_type: r.get(2)?,
-                        routing_key: r.get(3)?,
-                        payload: r.get(4)?,
-                    })
-                })?;
-                rows.collect()
+                    params![limit as i64],
+                    |r| {
+                        Ok(OutboxRow {
+                            seq: r.get(0)?,
+                            event_id: r.get(1)?,
+                            event_type: r.get(2)?,
+                            routing_key: r.get(3)?,
+                            payload: r.get(4)?,
+                        })
+                    },
+                )
             })
             .await
     }

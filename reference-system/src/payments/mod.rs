@@ -21,8 +21,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-
 pub use domain::{AmountCents, Customer, IdempotencyKey};
 pub use error::PaymentsError;
 pub use routes::router;
@@ -56,41 +54,22 @@ pub struct AppState {
     pub latency: Duration,
 }
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-}
+pub use crate::server::Application;
 
-impl Application {
-    /// Opens the database and binds the listener (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::Db::open(&config.database, store::SCHEMA)?;
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Self {
-            listener,
-            state: AppState {
-                store: Store::new(db),
-                latency: config.latency,
-            },
-        })
+impl crate::server::Service for Config {
+    const NAME: &'static str = "payments";
+
+    fn bind(&self) -> SocketAddr {
+        self.bind
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
-    }
-
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        crate::server::serve(
-            "payments",
-            self.listener,
-            router(self.state),
-            shutdown,
-            Default::default(),
-        )
-        .await
+    /// Opens the database.
+    async fn assemble(self) -> anyhow::Result<(axum::Router, crate::server::Background)> {
+        let db = crate::db::Db::open(&self.database, store::SCHEMA)?;
+        let state = AppState {
+            store: Store::new(db),
+            latency: self.latency,
+        };
+        Ok((router(state), Default::default()))
     }
 }

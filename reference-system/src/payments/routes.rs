@@ -23,14 +23,12 @@ use crate::defects::{self, Defect};
 use crate::error::{ApiError, PathParam, QueryParams};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    crate::server::with_probes(Router::new())
         .route("/payments/charges", post(charge).get(list_charges))
         .route("/payments/charges/{id}", get(get_charge))
         .route("/payments/charges/{id}/refund", post(refund))
         .route("/payments/refunds-by-order/{order_id}", post(refund_order))
         .route("/internal/charges", get(all_charges))
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(|| async { "ok" }))
         .with_state(state)
 }
 

@@ -50,28 +50,20 @@ fn status_str(s: ChargeStatus) -> &'static str {
     }
 }
 
-/// The status `status_str` wrote; `None` for any other text.
-fn parse_status(s: &str) -> Option<ChargeStatus> {
-    match s {
-        "CHARGED" => Some(ChargeStatus::Charged),
-        "REFUNDED" => Some(ChargeStatus::Refunded),
-        _ => None,
-    }
-}
+/// Every charge status, as `status_str` writes them.
+const STATUSES: [ChargeStatus; 2] = [ChargeStatus::Charged, ChargeStatus::Refunded];
 
 const COLUMNS: &str = "id, order_id, customer, amount_cents, status";
 
 fn view_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChargeView> {
     let id: String = row.get(0)?;
     let order_id: String = row.get(1)?;
-    let status: String = row.get(4)?;
     Ok(ChargeView {
         id: Uuid::parse_str(&id).unwrap_or_default(),
         order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
         customer: row.get(2)?,
         amount_cents: row.get(3)?,
-        status: parse_status(&status)
-            .ok_or_else(|| db::unknown_value(4, "charge status", &status))?,
+        status: db::read_text(row, 4, "charge status", &STATUSES, status_str)?,
     })
 }
 
@@ -166,12 +158,9 @@ impl Store {
     pub async fn list(&self, order_id: Option<Uuid>) -> Result<Vec<ChargeView>, DbError> {
         self.db
             .call(move |conn| {
-                let mut stmt = conn.prepare(&format!(
+                crate::db::query_all(conn, &format!(
                     "SELECT {COLUMNS} FROM charges WHERE ?1 IS NULL OR order_id = ?1 ORDER BY seq"
-                ))?;
-                let rows =
-                    stmt.query_map(params![order_id.map(|id| id.to_string())], view_from_row)?;
-                rows.collect()
+                ), params![order_id.map(|id| id.to_string())], view_from_row)
             })
             .await
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use contracts::jwt::{self, Claims, Tier};
+use contract_tools::jwt::{self, Claims, Tier};
 use refsys::gateway::{Application, Config, FailMode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

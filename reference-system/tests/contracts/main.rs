@@ -1,5 +1,5 @@
 //! Contract verification of the reference system against the bundled contracts
-//! (`contracts::schema::Registry::bundled()`): orders as a consumer (against wiremock
+//! (`contracts::bundled::registry()`): orders as a consumer (against wiremock
 //! stand-ins that check its requests) and payments and inventory as providers (driven
 //! with the contracts' examples, every answer checked).
 //!

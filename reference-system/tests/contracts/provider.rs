@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use contracts::schema::{Endpoint, Kind};
+use contract_tools::schema::{Endpoint, Kind};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

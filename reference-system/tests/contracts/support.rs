@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use contracts::schema::{Contract, Registry};
+use contract_tools::schema::{Contract, Registry};
 use contracts::{OrderStatus, OrderView};
 use serde_json::{Value, json};
 use wiremock::http::HeaderMap;
@@ -16,7 +16,7 @@ use wiremock::{Match, Mock, MockGuard, MockServer, Request, ResponseTemplate};
 use crate::helpers::{NO_BROKER, TestApp, eventually, spawn_orders_with, temp_db};
 
 pub fn registry() -> &'static Registry {
-    Registry::bundled()
+    contracts::bundled::registry()
 }
 
 /// A concrete path for `template`: each `{param}` becomes a uuid.

@@ -11,10 +11,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value, json};
 
 use super::*;
-use crate::schema::{Contract, Kind, Registry};
+use crate::bundled::registry;
+use contract_tools::schema::{Contract, Kind};
 
 fn contract(name: &str) -> Result<&'static Contract, TestCaseError> {
-    Registry::bundled()
+    registry()
         .latest(name)
         .ok_or_else(|| TestCaseError::fail(format!("no contract {name}")))
 }
@@ -328,7 +329,7 @@ fn forbidden(allowed: &str) -> Vec<char> {
 #[test]
 fn every_contract_enforces_the_domain_rules_exactly() {
     let mut checked = 0;
-    for c in Registry::bundled().contracts() {
+    for c in registry().contracts() {
         let (example, prefix) = match &c.examples[0] {
             Value::Array(_) => match c.examples.iter().find_map(|e| e.get(0)) {
                 Some(item) => (item.clone(), "/0"),

@@ -4,17 +4,14 @@
 //! orders and the consumers' inspection endpoints, and the events on the order events
 //! exchange. Services convert them into their own validated domain types at the edge.
 //!
-//! The JSON Schemas of these payloads live in `contracts/schemas/` ([`schema`]), listed in
-//! `index.json` ([`index`]); [`diff`] finds breaking changes between two versions of them.
-//! The `strategies` feature adds proptest strategies for valid values (module
-//! `strategies`).
+//! The JSON Schemas of these payloads live in `contracts/schemas/`, listed in `index.json`
+//! and compiled in ([`bundled::registry`]); the generic tooling that reads, validates and
+//! compares them is the `contract-tools` crate. The `strategies` feature adds proptest
+//! strategies for valid values (module `strategies`).
 //!
 //! Run its tests with `cargo test -p contracts`.
 
-pub mod diff;
-pub mod index;
-pub mod jwt;
-pub mod schema;
+pub mod bundled;
 #[cfg(any(test, feature = "strategies"))]
 pub mod strategies;
 

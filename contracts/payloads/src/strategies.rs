@@ -1,6 +1,6 @@
 //! Proptest strategies for valid wire values, within the services' domain rules (feature
 //! `strategies`). Every value they generate validates against its contract in
-//! [`crate::schema::Registry::bundled`]; this crate's property tests check that.
+//! [`crate::bundled::registry`]; this crate's property tests check that.
 //!
 //! Bounded values hit their limits often (a quarter of the cases each end), so a rule
 //! that is off by one shows up in every run, not only in a lucky one.

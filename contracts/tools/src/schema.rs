@@ -1,18 +1,18 @@
-//! The contract files of `contracts/schemas/` and a registry to validate payloads with.
+//! Contract files and a registry to validate payloads with.
 //!
 //! Each contract is a JSON Schema (draft 2020-12) file named `<Name>.v<version>.json`,
 //! listed in `index.json` with its kind, producers, consumers and endpoints or exchange.
 //! Loading checks that every file's `$id` and `title` agree with its index entry, that
 //! the schema compiles and that every one of its `examples` validates.
 //!
-//! [`Registry::bundled`] holds the files compiled into this crate; [`Registry::load_dir`]
-//! reads another copy (for example an older revision, or a user's own contracts) from disk
-//! at run time. Both read `index.json` through [`crate::index`], as the diff does.
+//! [`Registry::load_dir`] reads a contracts directory (the reference system's, an older
+//! revision, a user's own) from disk at run time; [`Registry::from_files`] reads files
+//! compiled into a binary (the reference payloads crate bundles its own that way). Both
+//! read `index.json` through [`crate::index`], as the diff does.
 
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,54 +22,6 @@ pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 use crate::index::{self, schema_id};
 pub use crate::index::{ContractError, INDEX_FILE, IndexEntry};
-
-/// Every file of `contracts/schemas/`, compiled in. A test fails when the directory has
-/// a file that is missing here.
-const BUNDLED_FILES: &[(&str, &str)] = &[
-    (INDEX_FILE, include_str!("../schemas/index.json")),
-    ("Charge.v1.json", include_str!("../schemas/Charge.v1.json")),
-    (
-        "ChargeList.v1.json",
-        include_str!("../schemas/ChargeList.v1.json"),
-    ),
-    (
-        "ChargeRequest.v1.json",
-        include_str!("../schemas/ChargeRequest.v1.json"),
-    ),
-    (
-        "IdentityHeaders.v1.json",
-        include_str!("../schemas/IdentityHeaders.v1.json"),
-    ),
-    ("Order.v1.json", include_str!("../schemas/Order.v1.json")),
-    (
-        "OrderCancelled.v1.json",
-        include_str!("../schemas/OrderCancelled.v1.json"),
-    ),
-    (
-        "OrderConfirmed.v1.json",
-        include_str!("../schemas/OrderConfirmed.v1.json"),
-    ),
-    (
-        "OrderPlaced.v1.json",
-        include_str!("../schemas/OrderPlaced.v1.json"),
-    ),
-    (
-        "PlaceOrderRequest.v1.json",
-        include_str!("../schemas/PlaceOrderRequest.v1.json"),
-    ),
-    (
-        "Problem.v1.json",
-        include_str!("../schemas/Problem.v1.json"),
-    ),
-    (
-        "Reservation.v1.json",
-        include_str!("../schemas/Reservation.v1.json"),
-    ),
-    (
-        "ReservationRequest.v1.json",
-        include_str!("../schemas/ReservationRequest.v1.json"),
-    ),
-];
 
 /// What a contract's schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -231,24 +183,22 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The contracts of `contracts/schemas/`, compiled into this crate.
-    ///
-    /// # Panics
-    /// When the bundled files are invalid, which this crate's tests rule out.
-    pub fn bundled() -> &'static Registry {
-        static BUNDLED: OnceLock<Registry> = OnceLock::new();
-        BUNDLED.get_or_init(|| {
-            let index = Path::new("contracts/schemas").join(INDEX_FILE);
-            index::parse_json(&index, bundled_file(INDEX_FILE).unwrap_or_default())
-                .and_then(|value| {
-                    Registry::parse(&index, &value, |path| {
-                        path.file_name()
-                            .and_then(|name| bundled_file(name.to_str()?))
-                            .map(str::to_owned)
-                            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not bundled"))
-                    })
-                })
-                .unwrap_or_else(|e| panic!("the bundled contracts are invalid: {e}"))
+    /// Loads an index and the files it lists from memory (for example files compiled into
+    /// a binary with `include_str!`): `files` maps each file name to its text; `index` is
+    /// the path reported in errors.
+    pub fn from_files(index: &Path, files: &[(&str, &str)]) -> Result<Registry, ContractError> {
+        let file = |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| *text)
+        };
+        let value = index::parse_json(index, file(INDEX_FILE).unwrap_or_default())?;
+        Registry::parse(index, &value, |path| {
+            path.file_name()
+                .and_then(|name| file(name.to_str()?))
+                .map(str::to_owned)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
         })
     }
 
@@ -353,13 +303,6 @@ impl Registry {
             .max_by_key(|(rank, _)| *rank)
             .map(|(_, c)| c)
     }
-}
-
-fn bundled_file(name: &str) -> Option<&'static str> {
-    BUNDLED_FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, text)| *text)
 }
 
 /// Checks what an index entry must hold for its kind.

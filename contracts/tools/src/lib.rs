@@ -1,0 +1,18 @@
+//! Contract tooling that works on any system's contracts, not only the reference system's.
+//!
+//! - [`schema`]: a registry of JSON Schema (draft 2020-12) contracts listed in an
+//!   `index.json`, loaded from any directory at run time ([`schema::Registry::load_dir`])
+//!   or from files compiled into a binary ([`schema::Registry::from_files`]); it validates
+//!   payloads and finds the contract of an endpoint or a message.
+//! - [`index`]: the one reader of `index.json` and the `urn:qalens:contract:` ids.
+//! - [`diff`]: the breaking-change detector between two versions of a contracts directory.
+//! - [`jwt`]: HS256 JSON Web Tokens (the harness mints them, the reference gateway
+//!   verifies them).
+//!
+//! The reference system's own payloads and their bundled schemas are the `contracts`
+//! crate. Run the tests with `cargo test -p contract-tools`.
+
+pub mod diff;
+pub mod index;
+pub mod jwt;
+pub mod schema;
