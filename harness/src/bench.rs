@@ -10,6 +10,9 @@ use contract_tools::jwt::Tier;
 use serde::Serialize;
 
 use crate::runner;
+use std::sync::Arc;
+
+use crate::system::System;
 use crate::topology::TopologyOptions;
 
 /// Percentiles of one path, in microseconds.
@@ -79,13 +82,13 @@ async fn timed(http: &reqwest::Client, url: &str, auth: Option<&str>) -> anyhow:
 }
 
 /// Starts a topology, measures `requests` requests per path after a warm-up, tears down.
-pub async fn run(requests: usize) -> anyhow::Result<BenchReport> {
+pub async fn run(requests: usize, system: Arc<System>) -> anyhow::Result<BenchReport> {
     anyhow::ensure!(
         (10..=4_000).contains(&requests),
         "--requests must be 10 to 4000 (the paid quota is 10,000 a minute)"
     );
     let docker = runner::docker_swept().await?;
-    let topo = runner::start(&docker, TopologyOptions::from_env()?, false).await?;
+    let topo = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     let outcome = measure(topo.endpoints(), requests).await;
     let teardown = topo.teardown().await;
     let report = outcome?;

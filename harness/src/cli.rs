@@ -67,6 +67,10 @@ pub enum Command {
         /// Print how long each component took to start.
         #[arg(long)]
         timings: bool,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -76,6 +80,10 @@ pub enum Command {
         /// Leave the topology running and return; `qalens down RUN_ID` removes it.
         #[arg(long)]
         detach: bool,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
     /// Remove the containers and networks of the given runs (or of every run with --all).
     Down {
@@ -93,11 +101,21 @@ pub enum Command {
         /// Also write the figures as JSON here.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
-    /// Lint feature files without Docker: parse errors, undefined and ambiguous steps.
+    /// Lint feature files without Docker: parse errors, undefined and ambiguous steps; and
+    /// the system file (exit 2 when it cannot be used; its images are checked when a Docker
+    /// engine answers).
     Check {
         /// Feature files or directories (default: features).
         paths: Vec<PathBuf>,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
     /// Run the suite against the correct system and once per known defect; fail on a
     /// false alarm or a blind spot.
@@ -119,6 +137,10 @@ pub enum Command {
         /// each defect at the first scenario that catches it.
         #[arg(long)]
         full: bool,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
     /// Mint a bearer token the gateways accept (signed with QALENS_JWT_SECRET or the default).
     Token {
@@ -144,6 +166,10 @@ pub enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
 }
 

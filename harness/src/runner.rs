@@ -176,11 +176,12 @@ pub async fn run_attached(
     options: RunOptions,
     run_id: &str,
     defects: &[String],
+    system: Arc<crate::system::System>,
 ) -> anyhow::Result<RunReport> {
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = cleanup::docker().await?;
     let attached = Instant::now();
-    let system = Running::attach(&docker, run_id).await?;
+    let system = Running::attach(&docker, run_id, system).await?;
     println!(
         "qalens: attached to the running topology {run_id} in {:.1} s",
         attached.elapsed().as_secs_f64()

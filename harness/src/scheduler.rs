@@ -22,18 +22,47 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-use crate::topology::Component;
+use crate::system::System;
 
-/// The components a scenario may name: the services users see in steps (`gateway`
-/// stands for every replica and the front door; a link is named by its callee).
-pub fn component_names() -> BTreeSet<String> {
-    Component::all(1, &[])
+/// The components of the system this process runs, once a command has loaded it.
+static COMPONENTS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+
+/// The components claims may name in `system`: its services, with the entry service
+/// folded into the gateway service when the file declares both (`gateway` stands for
+/// every replica and the front door).
+pub fn components_of(system: &System) -> BTreeSet<String> {
+    let folded = system
+        .qalens
+        .entry
+        .as_ref()
+        .zip(system.qalens.gateway.as_ref())
+        .map(|(entry, gateway)| (entry.service.clone(), gateway.service.clone()));
+    system
+        .service_names()
         .into_iter()
-        .map(|c| match c {
-            Component::Gateway(_) | Component::Frontdoor => "gateway".to_string(),
-            other => other.name(),
+        .map(|name| match &folded {
+            Some((entry, gateway)) if *entry == name => gateway.clone(),
+            _ => name,
         })
         .collect()
+}
+
+/// Makes `system`'s services the components claims may name (the first system a process
+/// loads; every command loads one before it reads a feature file).
+pub fn use_system(system: &System) {
+    let _ = COMPONENTS.set(components_of(system));
+}
+
+/// The components a scenario may name: the services of the system in use (see
+/// [`use_system`]), else of the built-in reference system.
+pub fn component_names() -> BTreeSet<String> {
+    COMPONENTS
+        .get_or_init(|| {
+            System::reference()
+                .map(|s| components_of(&s))
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// The component a fault target belongs to, as claims name it: a replica

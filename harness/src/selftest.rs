@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use anyhow::Context as _;
 
 use crate::progress::Summary;
 use crate::runner::{self, RunOptions};
+use crate::system::System;
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
 
 /// One variant's verdict.
@@ -124,6 +126,7 @@ pub async fn run(
     tags: Option<String>,
     defects: Vec<String>,
     full: bool,
+    system: Arc<System>,
 ) -> anyhow::Result<Matrix> {
     let known = known_defects(&crate::images::refsys_binary()?)?;
     let targets = if defects.is_empty() {
@@ -163,7 +166,7 @@ pub async fn run(
         .map(runner::parse_tags)
         .transpose()?;
     let docker = runner::docker_swept().await?;
-    let shared = runner::start(&docker, TopologyOptions::from_env()?, false).await?;
+    let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     let outcome = matrix_on(&shared, &options, &targets, full).await;
     let teardown = shared.teardown().await;
     let matrix = outcome?;
@@ -261,7 +264,8 @@ async fn matrix_on(
                 summary?
             }
             Err(SwitchError::NeedsRestart(_)) => {
-                let topology = TopologyOptions::from_env()?.with_defects(one)?;
+                let topology =
+                    TopologyOptions::from_env(shared.system().clone())?.with_defects(one)?;
                 let docker = shared.docker();
                 let own = runner::start(docker, topology, false).await?;
                 let summary = caught_on(&own, &phases).await;

@@ -37,6 +37,10 @@ fn main() -> ExitCode {
         shard: None,
         shard_durations: None,
         timings: true,
+        // The built-in reference system; `QALENS_SYSTEM=FILE` names another system file.
+        system: std::env::var_os("QALENS_SYSTEM")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,11 +1,14 @@
 //! `qalens bench`: the latency the gateway adds.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{Leftovers, with_interrupt};
+use crate::system::System;
 
-pub async fn bench(requests: usize, json: Option<PathBuf>) -> u8 {
-    let report = match with_interrupt(crate::bench::run(requests), Leftovers::Owned).await {
+pub async fn bench(requests: usize, json: Option<PathBuf>, system: Arc<System>) -> u8 {
+    let run = crate::bench::run(requests, system);
+    let report = match with_interrupt(run, Leftovers::Owned).await {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -1,16 +1,45 @@
 //! `qalens check` (lint feature files without Docker) and `qalens steps` (the catalog).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub fn check(paths: &[PathBuf]) -> u8 {
+/// Checks the system file first (exit 2 when it cannot be used, images included when a
+/// Docker engine answers), then lints the feature files (exit 1 on a problem).
+pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
     let started = Instant::now();
-    let report = crate::lint::check(paths);
+    let system = match super::load_system(system, false).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match crate::cleanup::docker().await {
+        Ok(docker) => {
+            if let Err(e) = crate::system::check_images(&docker, &system).await {
+                eprintln!("qalens: {e}");
+                return 2;
+            }
+        }
+        Err(_) => println!(
+            "qalens check: no Docker engine answers; the images of {} were not checked",
+            system.file.display()
+        ),
+    }
+    let mut report = crate::lint::check(paths);
+    match crate::topology::proxied_link_names(&system) {
+        Ok(proxied) => report
+            .problems
+            .extend(crate::system::names::check(&system, &proxied, paths)),
+        Err(e) => {
+            eprintln!("qalens: QALENS_LINKS: {e}");
+            return 2;
+        }
+    }
     for p in &report.problems {
         println!("{p}");
     }
     println!(
-        "qalens check: {} file(s), {} step(s), {} problem(s) in {} ms",
+        "qalens check: {}: {} service(s); {} file(s), {} step(s), {} problem(s) in {} ms",
+        system.file.display(),
+        system.services.len(),
         report.files,
         report.steps,
         report.problems.len(),

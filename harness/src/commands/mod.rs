@@ -12,13 +12,15 @@ mod topology;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::FutureExt as _;
 
 use crate::cleanup;
 use crate::cli::Command;
 use crate::runner::RunOptions;
+use crate::system::{System, check_images};
 
 pub use run::random_seed;
 
@@ -39,7 +41,14 @@ pub async fn dispatch(command: Command) -> u8 {
             shard,
             shard_durations,
             timings,
+            system,
         } => {
+            // Nothing starts on a system file that cannot be used; an attached run starts
+            // nothing, so only the file is checked.
+            let system = match load_system(system.as_deref(), attach.is_none()).await {
+                Ok(s) => Arc::new(s),
+                Err(code) => return code,
+            };
             let options = RunOptions {
                 tags,
                 junit,
@@ -55,11 +64,18 @@ pub async fn dispatch(command: Command) -> u8 {
                 ..RunOptions::new(default_paths(paths))
             };
             match attach {
-                Some(target) => run::attached(options, &target, &defects).await,
-                None => run::run(options, &defects).await,
+                Some(target) => run::attached(options, &target, &defects, system).await,
+                None => run::run(options, &defects, system).await,
             }
         }
-        Command::Up { env_file, detach } => topology::up(env_file, detach).await,
+        Command::Up {
+            env_file,
+            detach,
+            system,
+        } => match load_system(system.as_deref(), true).await {
+            Ok(s) => topology::up(env_file, detach, Arc::new(s)).await,
+            Err(code) => code,
+        },
         Command::Down { run_ids, all } => topology::down(run_ids, all).await,
         Command::Sweep => topology::sweep().await,
         Command::Selftest {
@@ -69,9 +85,25 @@ pub async fn dispatch(command: Command) -> u8 {
             json,
             markdown,
             full,
-        } => selftest::selftest(default_paths(paths), tags, defects, json, markdown, full).await,
-        Command::Bench { requests, json } => bench::bench(requests, json).await,
-        Command::Check { paths } => check::check(&default_paths(paths)),
+            system,
+        } => match load_system(system.as_deref(), true).await {
+            Ok(s) => {
+                let paths = default_paths(paths);
+                selftest::selftest(paths, tags, defects, json, markdown, full, Arc::new(s)).await
+            }
+            Err(code) => code,
+        },
+        Command::Bench {
+            requests,
+            json,
+            system,
+        } => match load_system(system.as_deref(), true).await {
+            Ok(s) => bench::bench(requests, json, Arc::new(s)).await,
+            Err(code) => code,
+        },
+        Command::Check { paths, system } => {
+            check::check(&default_paths(paths), system.as_deref()).await
+        }
         Command::Token {
             client,
             tier,
@@ -79,8 +111,33 @@ pub async fn dispatch(command: Command) -> u8 {
             ttl,
         } => token::token(client, tier, scope, ttl),
         Command::Contracts { action } => contracts::contracts(action),
-        Command::Steps { json } => check::steps(json),
+        Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
+            Ok(_) => check::steps(json),
+            Err(code) => code,
+        },
     }
+}
+
+/// Loads the system file (`--system`, else the reference system) and, when `images`, checks
+/// that the Docker engine has or can pull every image. On a problem, prints it and gives
+/// exit code 2: nothing has started.
+pub(crate) async fn load_system(file: Option<&Path>, images: bool) -> Result<System, u8> {
+    let system = System::load_or_reference(file).map_err(|e| {
+        eprintln!("qalens: {e}");
+        2u8
+    })?;
+    crate::scheduler::use_system(&system);
+    if images {
+        let docker = cleanup::docker().await.map_err(|e| {
+            eprintln!("qalens: {e:#}");
+            2u8
+        })?;
+        check_images(&docker, &system).await.map_err(|e| {
+            eprintln!("qalens: {e}");
+            2u8
+        })?;
+    }
+    Ok(system)
 }
 
 /// The feature paths, `features` when none are given.

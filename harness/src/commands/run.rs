@@ -1,10 +1,12 @@
 //! `qalens run`: start a topology (or attach to a running one), run the features, report.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Leftovers, with_interrupt};
 use crate::runner::{self, RunOptions};
+use crate::system::System;
 use crate::topology::TopologyOptions;
 
 /// A seed for `--shuffle` without one: different on every run.
@@ -17,13 +19,14 @@ pub fn random_seed() -> u64 {
 }
 
 /// `qalens run` without `--attach`.
-pub async fn run(options: RunOptions, defects: &[String]) -> u8 {
+pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
     let started = Instant::now();
-    // A broken feature file fails the run before anything starts.
-    if let Some(code) = lint_first(&options.paths) {
+    // A broken feature file, or one naming what the system file does not declare, fails
+    // the run before anything starts.
+    if let Some(code) = lint_first(&options.paths, Some(&system)) {
         return code;
     }
-    let topology = match TopologyOptions::from_env().and_then(|t| t.with_defects(defects)) {
+    let topology = match TopologyOptions::from_env(system).and_then(|t| t.with_defects(defects)) {
         Ok(mut t) => {
             t.keep = options.keep_on_failure;
             t
@@ -53,9 +56,14 @@ pub async fn run(options: RunOptions, defects: &[String]) -> u8 {
 }
 
 /// `qalens run --attach`.
-pub async fn attached(options: RunOptions, target: &str, defects: &[String]) -> u8 {
+pub async fn attached(
+    options: RunOptions,
+    target: &str,
+    defects: &[String],
+    system: Arc<System>,
+) -> u8 {
     let started = Instant::now();
-    if let Some(code) = lint_first(&options.paths) {
+    if let Some(code) = lint_first(&options.paths, None) {
         return code;
     }
     let run_id = match attach_target(target) {
@@ -65,7 +73,7 @@ pub async fn attached(options: RunOptions, target: &str, defects: &[String]) -> 
             return 2;
         }
     };
-    let run = runner::run_attached(options, &run_id, defects);
+    let run = runner::run_attached(options, &run_id, defects, system);
     let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
         Ok(r) => r,
         Err(code) => return code,
@@ -97,9 +105,16 @@ fn attach_target(target: &str) -> anyhow::Result<String> {
         .map(str::to_string)
         .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
 }
-/// Lints the feature files; on a problem prints it and returns exit code 1.
-fn lint_first(paths: &[PathBuf]) -> Option<u8> {
-    let lint = crate::lint::check(paths);
+/// Lints the feature files (and, given the system, the names they use: links, containers,
+/// queues); on a problem prints it and returns exit code 1.
+fn lint_first(paths: &[PathBuf], system: Option<&System>) -> Option<u8> {
+    let mut lint = crate::lint::check(paths);
+    if let Some(system) = system
+        && let Ok(proxied) = crate::topology::proxied_link_names(system)
+    {
+        lint.problems
+            .extend(crate::system::names::check(system, &proxied, paths));
+    }
     if lint.problems.is_empty() {
         return None;
     }

@@ -1,6 +1,9 @@
 //! `qalens selftest`: the defect matrix, printed and written as Markdown and JSON.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::system::System;
 
 use super::{Leftovers, with_interrupt};
 
@@ -11,8 +14,9 @@ pub async fn selftest(
     json: Option<PathBuf>,
     markdown: Option<PathBuf>,
     full: bool,
+    system: Arc<System>,
 ) -> u8 {
-    let run = crate::selftest::run(paths, tags, defects, full);
+    let run = crate::selftest::run(paths, tags, defects, full, system);
     let matrix = match with_interrupt(run, Leftovers::Owned).await {
         Ok(m) => m,
         Err(code) => return code,

@@ -1,9 +1,11 @@
 //! `qalens up`, `qalens down` and `qalens sweep`: topologies kept between runs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{Leftovers, interrupted, remove_leftovers, with_interrupt};
 use crate::cleanup;
+use crate::system::System;
 use crate::topology::{Topology, TopologyOptions};
 
 pub async fn sweep() -> u8 {
@@ -23,8 +25,8 @@ pub async fn sweep() -> u8 {
     }
 }
 
-pub async fn up(env_file: Option<PathBuf>, detach: bool) -> u8 {
-    let mut options = match TopologyOptions::from_env() {
+pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) -> u8 {
+    let mut options = match TopologyOptions::from_env(system) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("qalens: {e:#}");

@@ -11,7 +11,8 @@ use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::query_parameters::InspectContainerOptions;
 
-use super::{CONTROL_PORT, Endpoints, SERVICE_PORT};
+use super::{Endpoints, PROXY_CONTROL_PORT};
+use crate::system::{ServicePort, System};
 
 /// The host at which published container ports are reached: the host of `DOCKER_HOST`
 /// when the engine is remote (`tcp://docker:2375` gives `docker`), else the loopback
@@ -71,13 +72,13 @@ pub async fn published_ports(docker: &Docker, id: &str) -> anyhow::Result<HashMa
         .collect())
 }
 
-/// Every endpoint of a topology whose containers are `containers` (component name to
-/// container id), read from the engine now.
+/// Every endpoint of a topology of `system` whose containers are `containers` (name
+/// within the run to container id), read from the engine now.
 pub async fn read(
     docker: &Docker,
     run_id: &str,
     containers: &BTreeMap<String, String>,
-    jwt_secret: &str,
+    system: &System,
 ) -> anyhow::Result<Endpoints> {
     let host = engine_host();
     let inspected = futures::future::join_all(
@@ -86,59 +87,114 @@ pub async fn read(
             .map(|(name, id)| async move { (name, published_ports(docker, id).await) }),
     )
     .await;
-    let mut ports: BTreeMap<&str, HashMap<u16, u16>> = BTreeMap::new();
-    for (name, p) in inspected {
-        ports.insert(name.as_str(), p?);
+    let mut published: BTreeMap<String, BTreeMap<u16, String>> = BTreeMap::new();
+    for (name, ports) in inspected {
+        let ports = ports?
+            .into_iter()
+            .map(|(inner, outer)| (inner, format!("{host}:{outer}")))
+            .collect();
+        published.insert(name.clone(), ports);
     }
-    let addr = |component: &str, port: u16| -> anyhow::Result<String> {
-        let outer = ports
-            .get(component)
-            .with_context(|| format!("the topology has no {component}"))?
+    let addr = |container: &str, port: u16| -> anyhow::Result<String> {
+        published
+            .get(container)
+            .with_context(|| format!("the topology has no {container}"))?
             .get(&port)
-            .with_context(|| format!("{component} has no host port for {port} (is it running?)"))?;
-        Ok(format!("{host}:{outer}"))
+            .cloned()
+            .with_context(|| format!("{container} has no host port for {port} (is it running?)"))
     };
-    let http = |component: &str| addr(component, SERVICE_PORT).map(|a| format!("http://{a}"));
+    // The first replica of a service answers for it (`redis`, or `gateway-1`).
+    let first = |service: &str| -> Option<String> {
+        let s = system.services.get(service)?;
+        Some(s.replica_names().into_iter().next()?.1)
+    };
+    let service_addr = |sp: &ServicePort| -> anyhow::Result<String> {
+        let container = first(&sp.service)
+            .with_context(|| format!("the system file has no service {}", sp.service))?;
+        addr(&container, sp.port)
+    };
+    let q = &system.qalens;
 
+    let gateway = match &q.entry {
+        Some(entry) => format!("http://{}", service_addr(entry)?),
+        None => String::new(),
+    };
+    let mut gateways = vec![];
+    if let Some(g) = &q.gateway {
+        for (_, name) in system.services[&g.service].replica_names() {
+            gateways.push(format!("http://{}", addr(&name, g.port)?));
+        }
+    }
+    let (mut amqp, mut rabbitmq_management) = (String::new(), String::new());
+    if let Some(b) = &q.broker {
+        let (h, p) = service_addr(&ServicePort {
+            service: b.service.clone(),
+            port: b.port,
+        })?
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .context("a published address without a port")?;
+        amqp = b.amqp.replace("{host}", &h).replace("{port}", &p);
+        if let Some(m) = b.management_port {
+            rabbitmq_management = format!(
+                "http://{}",
+                service_addr(&ServicePort {
+                    service: b.service.clone(),
+                    port: m,
+                })?
+            );
+        }
+    }
+    let mut inspection = BTreeMap::new();
+    for sp in q.hooks.iter().flat_map(|h| &h.inspection) {
+        inspection.insert(sp.service.clone(), format!("http://{}", service_addr(sp)?));
+    }
     let mut controls = BTreeMap::new();
+    if let Some(d) = q.hooks.as_ref().and_then(|h| h.defects.as_ref()) {
+        for service in &d.services {
+            for (_, name) in system.services[service].replica_names() {
+                controls.insert(name.clone(), format!("http://{}", addr(&name, d.port)?));
+            }
+        }
+    }
     let mut links = BTreeMap::new();
-    let mut replicas = BTreeMap::new();
-    for name in ports.keys() {
+    for name in published.keys() {
         if let Some(link) = name.strip_prefix("link-") {
             links.insert(
                 link.to_string(),
-                format!("http://{}", addr(name, CONTROL_PORT)?),
-            );
-            continue;
-        }
-        if let Some(n) = name
-            .strip_prefix("gateway-")
-            .and_then(|n| n.parse::<u8>().ok())
-        {
-            replicas.insert(n, http(name)?);
-        }
-        if ports[name].contains_key(&CONTROL_PORT) {
-            controls.insert(
-                name.to_string(),
-                format!("http://{}", addr(name, CONTROL_PORT)?),
+                format!("http://{}", addr(name, PROXY_CONTROL_PORT)?),
             );
         }
     }
+    let jwt_secret = q
+        .identity
+        .as_ref()
+        .and_then(|i| i.jwt.as_ref())
+        .and_then(|j| j.secret.clone())
+        .unwrap_or_default();
+    let inspect = |service: &str| inspection.get(service).cloned().unwrap_or_default();
+    // The reference system's Redis, for `qalens up`'s endpoints.
+    let redis = first("redis")
+        .and_then(|c| addr(&c, 6379).ok())
+        .map(|a| format!("redis://{a}"))
+        .unwrap_or_default();
     Ok(Endpoints {
         run_id: run_id.to_string(),
-        gateway: http("frontdoor")?,
-        gateways: replicas.into_values().collect(),
-        orders: http("orders")?,
-        payments: http("payments")?,
-        inventory: http("inventory")?,
-        email: http("email")?,
-        analytics: http("analytics")?,
-        amqp: format!("amqp://guest:guest@{}/%2f", addr("rabbitmq", 5672)?),
-        rabbitmq_management: format!("http://{}", addr("rabbitmq", 15672)?),
-        redis: format!("redis://{}", addr("redis", 6379)?),
-        jwt_secret: jwt_secret.to_string(),
+        gateway,
+        gateways,
+        amqp,
+        rabbitmq_management,
+        orders: inspect("orders"),
+        payments: inspect("payments"),
+        inventory: inspect("inventory"),
+        email: inspect("email"),
+        analytics: inspect("analytics"),
+        redis,
+        inspection,
+        jwt_secret,
         controls,
         links,
+        containers: published,
     })
 }
 

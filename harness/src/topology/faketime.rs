@@ -1,6 +1,6 @@
 //! libfaketime preloaded into a container, so that a step can skew its wall clock at run
-//! time ([`crate::steps::clock`]). Kept apart from the component table so any container
-//! description can take it: one call, [`preload`], on the container request.
+//! time ([`crate::steps::clock`]). A system file gives a service this [`environment`]
+//! (the reference file does, through its `x-faketime` anchor; a test keeps the two equal).
 //!
 //! The container's image must have Debian's `libfaketime` (the offline image does; on an
 //! image without it the dynamic loader says it cannot preload the library and the
@@ -10,8 +10,6 @@
 //! missing the clock is the real one. Monotonic clocks are not faked
 //! (`FAKETIME_DONT_FAKE_MONOTONIC`): timers and timeouts keep working, only the wall
 //! clock is wrong, as on a machine whose time synchronisation failed.
-
-use testcontainers::{ContainerRequest, Image, ImageExt};
 
 /// The multi-threaded variant of the library (the services are multi-threaded), where
 /// Debian's `libfaketime` puts it on x86-64.
@@ -27,14 +25,6 @@ pub fn environment() -> [(&'static str, &'static str); 4] {
         ("FAKETIME_NO_CACHE", "1"),
         ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
     ]
-}
-
-/// `req` with libfaketime preloaded.
-pub fn preload<I: Image>(mut req: ContainerRequest<I>) -> ContainerRequest<I> {
-    for (k, v) in environment() {
-        req = req.with_env_var(k, v);
-    }
-    req
 }
 
 /// The timestamp file named in a container's environment (`KEY=value` entries, as
@@ -74,6 +64,28 @@ mod tests {
             .collect();
         assert_eq!(timestamp_file(&without), None);
         assert_eq!(timestamp_file(&["FAKETIME_TIMESTAMP_FILE=/t".into()]), None);
+    }
+
+    #[test]
+    fn every_reference_service_has_it_preloaded() {
+        let system = crate::system::System::load_with(
+            std::path::Path::new(crate::system::REFERENCE_FILE),
+            &|v| (v == "QALENS_REFSYS_BIN").then(|| crate::system::REFERENCE_FILE.to_string()),
+        )
+        .unwrap();
+        for name in [
+            "orders",
+            "payments",
+            "inventory",
+            "email",
+            "analytics",
+            "gateway",
+        ] {
+            let env = &system.services[name].environment;
+            for (k, v) in environment() {
+                assert_eq!(env.get(k).map(String::as_str), Some(v), "{name}: {k}");
+            }
+        }
     }
 
     #[test]

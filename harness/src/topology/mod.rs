@@ -1,49 +1,52 @@
-//! The system under test: the reference system's containers on a private network.
+//! The system under test: the services of the system file (`crate::system`) and the fault
+//! proxies on its declared links, in containers on a private network.
 //!
-//! One [`Topology`] per run, started once and shared by every scenario. Each component
-//! runs from a configurable image ([`crate::images`]); the reference services run the
-//! host-built `refsys` binary mounted read-only into the runtime image. Names are
-//! `<run id>-<component>`, so two runs on one machine never collide, and every resource
-//! carries the labels of [`crate::cleanup`].
+//! One [`Topology`] per run, started once and shared by every scenario. Containers are
+//! named `<run id>-<service>[-<n>]` (and `<run id>-link-<from>-<to>` for proxies), carry
+//! the labels of [`crate::cleanup`], and reach each other by service name (a network alias
+//! shared by a service's replicas). They start in `depends_on` order, everything
+//! independent at once ([`start`]), each waited on by its ready check ([`ready`]).
 
 mod components;
 pub mod endpoints;
 pub mod faketime;
+mod ready;
 mod running;
+mod start;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::Serialize;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::models::NetworkCreateRequest;
-use testcontainers::{ContainerAsync, GenericImage};
+use testcontainers::bollard::query_parameters::RemoveContainerOptions;
 
 use crate::cleanup;
 use crate::images::Images;
+use crate::system::System;
 
-pub use components::{CONTROL_PORT, Component, SERVICE_PORT};
+pub use components::{PROXY_CONTROL_PORT, PROXY_PORT, replace_address};
 pub use running::Running;
 
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct TopologyOptions {
     pub run_id: String,
+    /// The system file, checked.
+    pub system: Arc<System>,
+    /// The fault proxies' image (the runtime image) and their `refsys` binary.
     pub images: Images,
     pub refsys_bin: PathBuf,
     /// Label the resources `qalens.keep=true` so no sweep removes them.
     pub keep: bool,
-    /// Gateway replicas behind the front door.
-    pub gateways: u8,
-    /// Links with a fault proxy (indices into [`components::KNOWN_LINKS`]).
-    pub links: Vec<u8>,
-    /// HS256 secret the gateways verify tokens with.
-    pub jwt_secret: String,
-    /// Extra environment per component name (`orders`, `gateway-2`).
-    pub extra_env: BTreeMap<String, Vec<(String, String)>>,
-    /// Known defects to switch on in every reference service (see `refsys defects`).
+    /// Links with a fault proxy (indices into `x-qalens.links`).
+    pub links: Vec<usize>,
+    /// Known defects to switch on at start-up (see `refsys defects`), through the
+    /// system file's defect hook.
     pub defects: Vec<String>,
 }
 
@@ -85,6 +88,19 @@ impl TopologyOptions {
         if defects.is_empty() {
             return Ok(self);
         }
+        let hook = self
+            .system
+            .qalens
+            .hooks
+            .as_ref()
+            .and_then(|h| h.defects.as_ref());
+        if hook.and_then(|h| h.env.as_ref()).is_none() {
+            anyhow::bail!(
+                "{} has no defect hook with a start-up variable \
+                 (x-qalens.hooks.defects.env): defects cannot be switched on",
+                self.system.file.display()
+            );
+        }
         let known: Vec<String> = known_defects(&self.refsys_bin)?
             .into_iter()
             .map(|d| d.name)
@@ -99,68 +115,101 @@ impl TopologyOptions {
     }
 }
 
-/// The JWT secret of topologies started without `QALENS_JWT_SECRET` (a test system's
-/// secret, not a credential).
-pub const DEFAULT_JWT_SECRET: &str = "qalens-reference-system-secret";
-
-/// Gateway replicas when `QALENS_GATEWAY_REPLICAS` is unset.
-pub const DEFAULT_GATEWAYS: u8 = 3;
-
 impl TopologyOptions {
-    /// A fresh run id, images from the environment, the host-built `refsys`.
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// A fresh run id for `system`, the proxies' image from the environment, the
+    /// host-built `refsys`, and the links `QALENS_LINKS` names (default: those the file
+    /// does not mark `proxied: false`).
+    pub fn from_env(system: Arc<System>) -> anyhow::Result<Self> {
+        let spec = std::env::var("QALENS_LINKS")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        let links = select_links(&system, spec.as_deref())
+            .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))?;
         Ok(Self {
             run_id: cleanup::new_run_id(),
+            system,
             images: Images::from_env()?,
             refsys_bin: crate::images::refsys_binary()?,
             keep: false,
-            gateways: match std::env::var("QALENS_GATEWAY_REPLICAS") {
-                Ok(v) if !v.is_empty() => v
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|n| (1..=9).contains(n))
-                    .with_context(|| format!("QALENS_GATEWAY_REPLICAS={v:?} must be 1 to 9"))?,
-                _ => DEFAULT_GATEWAYS,
-            },
-            links: {
-                let spec = std::env::var("QALENS_LINKS")
-                    .ok()
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| components::DEFAULT_LINKS.to_string());
-                components::parse_links(&spec)
-                    .map_err(|e| anyhow::anyhow!("QALENS_LINKS={spec:?}: {e}"))?
-            },
-            jwt_secret: jwt_secret_from_env(),
-            extra_env: BTreeMap::new(),
+            links,
             defects: vec![],
         })
     }
 }
 
+/// The names of the links that get a proxy with `QALENS_LINKS` as it is now.
+pub fn proxied_link_names(system: &System) -> Result<Vec<String>, String> {
+    let spec = std::env::var("QALENS_LINKS")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let links = select_links(system, spec.as_deref())?;
+    Ok(links
+        .into_iter()
+        .map(|i| system.qalens.links[i].name())
+        .collect())
+}
+
+/// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
+/// without one, every link the file does not mark `proxied: false`.
+pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, String> {
+    let links = &system.qalens.links;
+    let Some(spec) = spec.map(str::trim) else {
+        return Ok((0..links.len()).filter(|i| links[*i].proxied).collect());
+    };
+    if spec == "all" {
+        return Ok((0..links.len()).collect());
+    }
+    let mut chosen = vec![];
+    for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name == "none" {
+            continue;
+        }
+        let i = links.iter().position(|l| l.name() == name).ok_or_else(|| {
+            let known: Vec<String> = links.iter().map(|l| l.name()).collect();
+            format!(
+                "unknown link {name:?}; the links of {} are: {} (or all, none)",
+                system.file.display(),
+                known.join(", ")
+            )
+        })?;
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen.sort_unstable();
+    Ok(chosen)
+}
+
 /// Where a test reaches each component: the Docker engine's host and the published
-/// ports ([`endpoints::engine_host`]).
+/// ports ([`endpoints::engine_host`]), read from the engine ([`endpoints::read`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     pub run_id: String,
-    /// The front door (nginx before the gateway replicas): the door real clients use.
+    /// Every published port: `host:port` by container name (`orders`, `gateway-2`,
+    /// `link-orders-payments`) and container port.
+    pub containers: BTreeMap<String, BTreeMap<u16, String>>,
+    /// The entry point (`x-qalens.entry`) as an `http://` URL: the door real clients use.
     pub gateway: String,
-    /// Each gateway replica directly, replica 1 first.
+    /// Each replica of the `x-qalens.gateway` service directly, replica 1 first.
     pub gateways: Vec<String>,
-    /// Internal inspection endpoints, not routed by the gateway.
+    /// `amqp://` URL of the broker (`x-qalens.broker`).
+    pub amqp: String,
+    /// The broker's management API.
+    pub rabbitmq_management: String,
+    /// Each inspection endpoint (`x-qalens.hooks.inspection`) as an `http://` URL, by
+    /// service.
+    pub inspection: BTreeMap<String, String>,
+    /// Thin accessors for the reference domain steps (empty when the system file has no
+    /// such service): the inspection endpoints of the reference services, and Redis.
     pub orders: String,
     pub payments: String,
     pub inventory: String,
     pub email: String,
     pub analytics: String,
-    /// `amqp://` URL of the broker.
-    pub amqp: String,
-    /// RabbitMQ management API.
-    pub rabbitmq_management: String,
-    /// `redis://` URL.
     pub redis: String,
-    /// The secret tokens must be signed with (`qalens token` uses it).
+    /// The secret tokens are signed with (`x-qalens.identity.jwt.secret`, HS256).
     pub jwt_secret: String,
-    /// Each reference service's control API (`/internal/defects`), by component name.
+    /// Each defect-control endpoint (`x-qalens.hooks.defects`), by container name.
     pub controls: BTreeMap<String, String>,
     /// Each link's fault proxy control API (`/internal/fault`), by link name
     /// (`orders-payments`).
@@ -204,7 +253,11 @@ pub enum SwitchError {
     Failed(String),
 }
 
-/// `QALENS_JWT_SECRET`, or the default.
+/// The JWT secret of the reference system when `QALENS_JWT_SECRET` is unset (a test
+/// system's secret, not a credential; `reference-system/qalens.yml` has the same default).
+pub const DEFAULT_JWT_SECRET: &str = "qalens-reference-system-secret";
+
+/// `QALENS_JWT_SECRET`, or the default (what `qalens token` signs with).
 pub fn jwt_secret_from_env() -> String {
     std::env::var("QALENS_JWT_SECRET")
         .ok()
@@ -212,15 +265,16 @@ pub fn jwt_secret_from_env() -> String {
         .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string())
 }
 
-/// A topology this process started: the containers' handles (dropping one removes its
-/// container) and the network, plus the [`Running`] view every run uses.
+/// A topology this process started: its containers and network, plus the [`Running`]
+/// view every run uses. [`Topology::teardown`] removes it; [`Topology::detach`] leaves it.
 pub struct Topology {
     running: Running,
     network: String,
-    containers: HashMap<Component, ContainerAsync<GenericImage>>,
+    /// Container id by name within the run.
+    containers: BTreeMap<String, String>,
     endpoints: Endpoints,
     started_in: Duration,
-    /// How long each component took to become ready, in start order.
+    /// How long each container took from its create request until it was ready.
     timings: Vec<(String, Duration)>,
 }
 
@@ -232,8 +286,8 @@ impl std::ops::Deref for Topology {
 }
 
 impl Topology {
-    /// Creates the network and starts every component, each waited on by its ready
-    /// condition. On failure, whatever was started is removed before the error returns.
+    /// Creates the network and starts every container, each waited on by its ready
+    /// check. On failure, whatever was started is removed before the error returns.
     pub async fn start(docker: &Docker, options: TopologyOptions) -> anyhow::Result<Self> {
         let started = Instant::now();
         let run_id = options.run_id.clone();
@@ -268,76 +322,31 @@ impl Topology {
             .await
             .with_context(|| format!("creating network {network}"))?;
 
-        let spec = components::Shared {
+        let plan = components::Plan {
+            system: &options.system,
             run_id,
             network: &network,
             labels: &labels,
-            images: &options.images,
+            proxy_image: &options.images.runtime,
             refsys_bin: &options.refsys_bin,
-            gateways: options.gateways,
             links: &options.links,
-            jwt_secret: &options.jwt_secret,
-            extra_env: &options.extra_env,
             defects: &options.defects,
         };
-        // Each chain runs its waves in order; the chains run concurrently.
-        let chains = Component::start_plan(options.gateways, &options.links)
-            .into_iter()
-            .map(|waves| {
-                let spec = &spec;
-                async move {
-                    let mut out = vec![];
-                    for wave in waves {
-                        let started =
-                            futures::future::join_all(wave.into_iter().map(|c| async move {
-                                let t = Instant::now();
-                                (c, spec.start(c).await, t.elapsed())
-                            }))
-                            .await;
-                        let failed = started.iter().any(|(_, r, _)| r.is_err());
-                        out.extend(started);
-                        if failed {
-                            break;
-                        }
-                    }
-                    out
-                }
-            });
-        let mut containers = HashMap::new();
-        let mut timings = vec![];
-        let mut first_error = None;
-        for (component, result, took) in futures::future::join_all(chains)
-            .await
-            .into_iter()
-            .flatten()
-        {
-            timings.push((component.name(), took));
-            match result {
-                Ok(container) => {
-                    containers.insert(component, container);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e.context(format!("starting {component}")));
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-
-        let ids = containers
-            .iter()
-            .map(|(c, h)| (c.name(), h.id().to_string()))
-            .collect();
-        let running = Running::new(docker, run_id, ids, options.jwt_secret.clone());
+        let started_units = start::start_all(docker, &plan).await?;
+        let running = Running::new(
+            docker,
+            run_id,
+            started_units.containers.clone(),
+            options.system.clone(),
+        );
         let endpoints = running.current_endpoints().await?;
         Ok(Self {
             running,
             network,
-            containers,
+            containers: started_units.containers,
             endpoints,
             started_in: started.elapsed(),
-            timings,
+            timings: started_units.timings,
         })
     }
 
@@ -356,7 +365,8 @@ impl Topology {
         self.started_in
     }
 
-    /// How long each component took from its start request until it was ready.
+    /// How long each container took from its create request until it was ready, in the
+    /// order they became ready.
     pub fn timings(&self) -> &[(String, Duration)] {
         &self.timings
     }
@@ -370,7 +380,16 @@ impl Topology {
             ..
         } = self;
         let (run_id, docker) = (running.run_id().to_string(), running.docker().clone());
-        let removals = containers.into_values().map(|c| c.rm());
+        let removals = containers.values().map(|id| {
+            docker.remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+        });
         let results = futures::future::join_all(removals).await;
         let mut first_error = results
             .into_iter()
@@ -393,9 +412,38 @@ impl Topology {
     /// Leaves the containers running (labelled `qalens.keep` only if started so) and
     /// forgets them; `qalens down <run id>` removes them later.
     pub fn detach(self) -> Endpoints {
-        let endpoints = self.endpoints.clone();
-        // Dropping a ContainerAsync removes it, so the handles must not be dropped.
-        std::mem::forget(self.containers);
-        endpoints
+        self.endpoints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_chosen_by_name_or_by_the_file() {
+        let system = System::load_with(std::path::Path::new(crate::system::REFERENCE_FILE), &|v| {
+            (v == "QALENS_REFSYS_BIN").then(|| crate::system::REFERENCE_FILE.to_string())
+        })
+        .unwrap();
+        let names = |links: Vec<usize>| -> Vec<String> {
+            links
+                .iter()
+                .map(|i| system.qalens.links[*i].name())
+                .collect()
+        };
+        assert_eq!(
+            names(select_links(&system, None).unwrap()).join(","),
+            "orders-payments,orders-inventory,gateway-inventory,gateway-redis,orders-rabbitmq"
+        );
+        assert_eq!(select_links(&system, Some("all")).unwrap().len(), 9);
+        assert!(select_links(&system, Some("none")).unwrap().is_empty());
+        assert_eq!(
+            names(select_links(&system, Some(" email-rabbitmq , email-rabbitmq")).unwrap()),
+            ["email-rabbitmq"]
+        );
+        let err = select_links(&system, Some("orders-redis")).unwrap_err();
+        assert!(err.contains("unknown link \"orders-redis\""), "{err}");
+        assert!(err.contains("gateway-redis"), "{err}");
     }
 }

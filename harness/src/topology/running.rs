@@ -7,10 +7,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 
-use super::{
-    CONTROL_PORT, Endpoints, SERVICE_PORT, SwitchError, endpoints, jwt_secret_from_env, put_defects,
-};
+use std::sync::Arc;
+
+use super::{Endpoints, SwitchError, components, endpoints, put_defects, ready};
 use crate::cleanup;
+use crate::system::System;
 
 /// A topology that is running, as a run sees it: its containers by component name, found
 /// again through the engine. [`Topology`] has one for the topology it started;
@@ -20,14 +21,20 @@ pub struct Running {
     docker: Docker,
     /// Container id by component name (`orders`, `gateway-2`, `link-orders-payments`).
     containers: BTreeMap<String, String>,
-    jwt_secret: String,
+    /// The system file it was started from.
+    system: Arc<System>,
     /// Defects switched on at run time by [`Running::switch_defects`].
     switched: std::sync::Mutex<Vec<String>>,
 }
 
 impl Running {
-    /// Finds the running topology `run_id` by its labels (as `qalens up --detach` left it).
-    pub async fn attach(docker: &Docker, run_id: &str) -> anyhow::Result<Self> {
+    /// Finds the running topology `run_id` of `system` by its labels (as `qalens up
+    /// --detach` left it).
+    pub async fn attach(
+        docker: &Docker,
+        run_id: &str,
+        system: Arc<System>,
+    ) -> anyhow::Result<Self> {
         let containers = cleanup::components_of(docker, run_id).await?;
         if containers.is_empty() {
             anyhow::bail!(
@@ -35,12 +42,7 @@ impl Running {
                  `qalens up --detach` and pass the run id it prints (or its --env-file)"
             );
         }
-        let jwt_secret = match containers.get("gateway-1") {
-            Some(id) => container_env(docker, id, "GATEWAY_JWT_SECRET").await?,
-            None => None,
-        }
-        .unwrap_or_else(jwt_secret_from_env);
-        let running = Self::new(docker, run_id, containers, jwt_secret);
+        let running = Self::new(docker, run_id, containers, system);
         // Fail now, not in the first step, when a component is down or a port missing.
         running.current_endpoints().await.with_context(|| {
             format!("topology {run_id} is not complete; `qalens down {run_id}` and start another")
@@ -52,13 +54,13 @@ impl Running {
         docker: &Docker,
         run_id: &str,
         containers: BTreeMap<String, String>,
-        jwt_secret: String,
+        system: Arc<System>,
     ) -> Self {
         Self {
             run_id: run_id.to_string(),
             docker: docker.clone(),
             containers,
-            jwt_secret,
+            system,
             switched: Default::default(),
         }
     }
@@ -71,16 +73,15 @@ impl Running {
         &self.docker
     }
 
+    /// The system file it was started from.
+    pub fn system(&self) -> &Arc<System> {
+        &self.system
+    }
+
     /// The endpoints as they are now: a container that was stopped and started again
     /// gets new host ports.
     pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
-        endpoints::read(
-            &self.docker,
-            &self.run_id,
-            &self.containers,
-            &self.jwt_secret,
-        )
-        .await
+        endpoints::read(&self.docker, &self.run_id, &self.containers, &self.system).await
     }
 
     /// Container id by component name.
@@ -146,12 +147,15 @@ impl Running {
     }
 
     /// Starts every container that is not running (a crash in an earlier run on this
-    /// topology) and waits until the reference services answer `/health` again.
+    /// topology) and waits until each passes its ready check again.
     pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
         use testcontainers::bollard::query_parameters::{
             InspectContainerOptions, StartContainerOptions,
         };
         let mut revived = vec![];
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i32);
         for (name, id) in &self.containers {
             let info = self
                 .docker
@@ -165,52 +169,19 @@ impl Running {
                 .await?;
             revived.push(name.clone());
         }
-        let http = reqwest::Client::new();
-        let host = endpoints::engine_host();
         for name in &revived {
-            // The reference services (they have a control port), not the fault proxies.
-            let id = &self.containers[name];
-            let end = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut ticks = tokio::time::interval(Duration::from_millis(200));
-            loop {
-                ticks.tick().await;
-                let ports = endpoints::published_ports(&self.docker, id).await?;
-                if name.starts_with("link-") || !ports.contains_key(&CONTROL_PORT) {
-                    break;
-                }
-                let healthy = match ports.get(&SERVICE_PORT) {
-                    Some(port) => http
-                        .get(format!("http://{host}:{port}/health"))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success()),
-                    None => false,
-                };
-                if healthy {
-                    break;
-                }
-                anyhow::ensure!(
-                    tokio::time::Instant::now() < end,
-                    "{name} did not come back within 60 s"
-                );
-            }
+            let check = components::ready_of(&self.system, name);
+            ready::wait(
+                &self.docker,
+                &self.containers[name],
+                name,
+                &check,
+                Duration::from_secs(60),
+                since,
+            )
+            .await
+            .with_context(|| format!("{name} did not come back"))?;
         }
         Ok(revived)
     }
-}
-
-/// The value of `key` in a container's environment.
-async fn container_env(docker: &Docker, id: &str, key: &str) -> anyhow::Result<Option<String>> {
-    use testcontainers::bollard::query_parameters::InspectContainerOptions;
-    let info = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .with_context(|| format!("inspecting container {id}"))?;
-    let prefix = format!("{key}=");
-    Ok(info
-        .config
-        .and_then(|c| c.env)
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|kv| kv.strip_prefix(&prefix).map(str::to_string)))
 }

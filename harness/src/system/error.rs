@@ -1,0 +1,124 @@
+//! The one error type of the system file: every problem names the file, and where it can,
+//! the service, the key and the line.
+
+use std::path::PathBuf;
+
+/// A system file that cannot be used; nothing is started. `qalens` exits 2 on it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct SystemError {
+    pub file: PathBuf,
+    /// The service the problem is in (`None` for the top level and `x-qalens`).
+    pub service: Option<String>,
+    /// The key, as a path below the service or from the top (`healthcheck.interval`,
+    /// `x-qalens.links[0].to`).
+    pub key: Option<String>,
+    /// 1-based line, where the YAML parser gives one.
+    pub line: Option<usize>,
+    /// Boxed: the error travels through many `Result`s and should stay small.
+    pub kind: Box<ErrorKind>,
+}
+
+/// What is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file cannot be read.
+    Read(String),
+    /// Not YAML, or not a mapping at the top.
+    Malformed(String),
+    /// A key qalens does not support (or a typo): Compose keys outside the supported
+    /// subset, and any unknown key inside `x-qalens`.
+    UnsupportedKey(String),
+    /// A value of the wrong type or shape (`replicas: many`).
+    WrongType(String),
+    /// A name that is not a service of the file (in `depends_on`, a link, the entry...).
+    UnknownService { name: String, known: Vec<String> },
+    /// A variable that cannot be substituted (`${VAR:?message}` unset, bad syntax).
+    Interpolation(String),
+    /// The Docker engine does not have the image and cannot pull it.
+    MissingImage { image: String, why: String },
+    /// Anything else the file says that qalens cannot do (a writable bind mount).
+    Invalid(String),
+}
+
+impl SystemError {
+    pub(crate) fn new(file: impl Into<PathBuf>, kind: ErrorKind) -> Self {
+        Self {
+            file: file.into(),
+            service: None,
+            key: None,
+            line: None,
+            kind: Box::new(kind),
+        }
+    }
+
+    pub(crate) fn service(mut self, service: &str) -> Self {
+        self.service = Some(service.to_string());
+        self
+    }
+
+    pub(crate) fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Splits a path from the top of the file (`services.orders.volumes[0]`) into the
+    /// service and the key below it.
+    pub(crate) fn at_path(mut self, path: &str) -> Self {
+        match path.strip_prefix("services.") {
+            Some(rest) => {
+                let (service, key) = split_first(rest);
+                self.service = Some(service.to_string());
+                self.key = key.map(str::to_string);
+            }
+            None if path.is_empty() || path == "." => {}
+            None => self.key = Some(path.to_string()),
+        }
+        self
+    }
+
+    fn render(&self) -> String {
+        let mut s = self.file.display().to_string();
+        if let Some(line) = self.line {
+            s.push_str(&format!(":{line}"));
+        }
+        s.push(':');
+        if let Some(service) = &self.service {
+            s.push_str(&format!(" service {service:?}"));
+            if self.key.is_some() {
+                s.push(',');
+            }
+        }
+        if let Some(key) = &self.key {
+            s.push_str(&format!(" key {key:?}"));
+        }
+        if self.service.is_some() || self.key.is_some() {
+            s.push(':');
+        }
+        let what = match self.kind.as_ref() {
+            ErrorKind::Read(e) => format!("cannot read the system file: {e}"),
+            ErrorKind::Malformed(e) => format!("malformed YAML: {e}"),
+            ErrorKind::UnsupportedKey(e) => format!("unsupported key: {e}"),
+            ErrorKind::WrongType(e) => format!("wrong type: {e}"),
+            ErrorKind::UnknownService { name, known } => format!(
+                "unknown service {name:?}; the file's services are {}",
+                known.join(", ")
+            ),
+            ErrorKind::Interpolation(e) => format!("variable substitution failed: {e}"),
+            ErrorKind::MissingImage { image, why } => {
+                format!("image {image} is not on this Docker engine and cannot be pulled: {why}")
+            }
+            ErrorKind::Invalid(e) => e.clone(),
+        };
+        format!("{s} {what}")
+    }
+}
+
+/// `orders.volumes[0]` into (`orders`, `volumes[0]`); a service name may hold dots only
+/// in theory (Compose forbids them), so the first segment is the service.
+fn split_first(path: &str) -> (&str, Option<&str>) {
+    let end = path.find(['.', '[']).unwrap_or(path.len());
+    let (head, tail) = path.split_at(end);
+    let tail = tail.strip_prefix('.').unwrap_or(tail);
+    (head, Some(tail).filter(|t| !t.is_empty()))
+}

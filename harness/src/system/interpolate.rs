@@ -1,0 +1,175 @@
+//! Compose variable interpolation on the parsed file: `$VAR`, `${VAR}`, `${VAR:-default}`
+//! (unset or empty), `${VAR-default}` (unset), `${VAR:?message}` and `${VAR?message}`
+//! (required), and `$$` for a literal `$`. As in Compose, it applies to string values
+//! after YAML parsing (never to keys), so a value can never change the file's structure.
+
+use serde_yaml_ng::Value;
+
+/// Substitutes variables in every string value of `value`, looking names up with `vars`.
+/// The error names the value's path (`services.orders.image`) and what was wrong.
+pub fn value(
+    value: &mut Value,
+    vars: &dyn Fn(&str) -> Option<String>,
+    path: &str,
+) -> Result<(), (String, String)> {
+    match value {
+        Value::String(s) => {
+            *s = string(s, vars).map_err(|e| (path.to_string(), e))?;
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                self::value(item, vars, &format!("{path}[{i}]"))?;
+            }
+        }
+        Value::Mapping(map) => {
+            for (k, v) in map.iter_mut() {
+                let key = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
+                let path = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                self::value(v, vars, &path)?;
+            }
+        }
+        Value::Tagged(t) => self::value(&mut t.value, vars, path)?,
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
+}
+
+/// Substitutes variables in one string.
+pub fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            let end =
+                closing_brace(braced).ok_or_else(|| format!("unterminated \"${{\" in {s:?}"))?;
+            out.push_str(&braced_expr(&braced[..end], vars)?);
+            rest = &braced[end + 1..];
+        } else {
+            let len = name_len(after);
+            if len == 0 {
+                // A lone `$` (as in a regular expression) stays as it is, as in Compose.
+                out.push('$');
+                rest = after;
+            } else {
+                out.push_str(&vars(&after[..len]).unwrap_or_default());
+                rest = &after[len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The index of the `}` that closes an expression whose `${` came just before `s`
+/// (a default may hold `${...}` itself).
+fn closing_brace(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' if s[..i].ends_with('$') => depth += 1,
+            '}' if depth == 0 => return Some(i),
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The length of the variable name at the start of `s` (`[A-Za-z_][A-Za-z0-9_]*`).
+fn name_len(s: &str) -> usize {
+    let mut len = 0;
+    for (i, c) in s.char_indices() {
+        let ok = c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit());
+        if !ok {
+            break;
+        }
+        len = i + c.len_utf8();
+    }
+    len
+}
+
+/// `NAME`, `NAME:-default`, `NAME-default`, `NAME:?message`, `NAME?message`.
+fn braced_expr(expr: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let len = name_len(expr);
+    let (name, op) = expr.split_at(len);
+    if name.is_empty() {
+        return Err(format!(
+            "\"${{{expr}}}\" does not start with a variable name"
+        ));
+    }
+    let value = vars(name);
+    let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
+    let arg = |prefix: &str| op.strip_prefix(prefix);
+    if op.is_empty() {
+        Ok(value.unwrap_or_default())
+    } else if let Some(default) = arg(":-") {
+        Ok(if set_nonempty {
+            value.unwrap_or_default()
+        } else {
+            string(default, vars)?
+        })
+    } else if let Some(default) = arg("-") {
+        Ok(match value {
+            Some(v) => v,
+            None => string(default, vars)?,
+        })
+    } else if let Some(message) = arg(":?") {
+        match value {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(format!("{name} is required: {message}")),
+        }
+    } else if let Some(message) = arg("?") {
+        value.ok_or_else(|| format!("{name} is required: {message}"))
+    } else {
+        Err(format!(
+            "\"${{{expr}}}\": after the name only :-, -, :? or ? may follow"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string;
+
+    fn vars(name: &str) -> Option<String> {
+        match name {
+            "IMAGE" => Some("qalens-base:1".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn substitutes_like_compose() {
+        let s = |t: &str| string(t, &vars);
+        assert_eq!(s("${IMAGE}").unwrap(), "qalens-base:1");
+        assert_eq!(s("$IMAGE/x").unwrap(), "qalens-base:1/x");
+        assert_eq!(s("${UNSET:-redis:7}").unwrap(), "redis:7");
+        assert_eq!(s("${EMPTY:-fallback}").unwrap(), "fallback");
+        assert_eq!(s("${EMPTY-fallback}").unwrap(), "");
+        assert_eq!(s("${UNSET-${IMAGE}}").unwrap(), "qalens-base:1");
+        assert_eq!(s("${UNSET}").unwrap(), "");
+        assert_eq!(s("cost $$5 and ^a$").unwrap(), "cost $5 and ^a$");
+        assert_eq!(s("${EMPTY?set}").unwrap(), "");
+    }
+
+    #[test]
+    fn malformed_and_required_variables_are_errors() {
+        let s = |t: &str| string(t, &vars);
+        assert!(s("${IMAGE").unwrap_err().contains("unterminated"));
+        assert!(s("${:-x}").unwrap_err().contains("variable name"));
+        assert!(s("${IMAGE/x}").unwrap_err().contains("may follow"));
+        let e = s("${UNSET:?build refsys first}").unwrap_err();
+        assert_eq!(e, "UNSET is required: build refsys first");
+        assert!(s("${EMPTY:?no}").is_err());
+    }
+}

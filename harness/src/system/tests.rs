@@ -1,0 +1,422 @@
+//! One test per class of error, on small inline files, and the reference file itself.
+
+use std::path::Path;
+
+use super::*;
+
+fn vars(name: &str) -> Option<String> {
+    match name {
+        "IMAGE" => Some("qalens-base:test".into()),
+        _ => None,
+    }
+}
+
+/// Parses `text` as if it were `/tmp/sys/test.yml` (relative paths resolve to the
+/// harness directory, where `Cargo.toml` exists).
+fn parse(text: &str) -> Result<System, SystemError> {
+    System::parse(
+        Path::new("test.yml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        text,
+        &vars,
+    )
+}
+
+fn error(text: &str) -> SystemError {
+    parse(text).expect_err("the file should be refused")
+}
+
+const MINIMAL: &str = "services:\n  web:\n    image: ${IMAGE}\n    expose: [8080]\n";
+
+#[test]
+fn a_minimal_file_loads_with_interpolation() {
+    let s = parse(MINIMAL).unwrap();
+    let web = &s.services["web"];
+    assert_eq!(web.image.to_string(), "qalens-base:test");
+    assert_eq!(web.ports, vec![8080]);
+    assert_eq!(web.replicas, 1);
+    assert_eq!(s.qalens, Qalens::default());
+}
+
+#[test]
+fn the_supported_subset_loads() {
+    let s = parse(
+        r#"
+name: shop
+x-common: &common { image: "web:1" }
+services:
+  web:
+    <<: *common
+    command: nginx -g "daemon off;"
+    entrypoint: ["/docker-entrypoint.sh"]
+    environment: ["A=1", "B=x=y", "C"]
+    ports: ["18080:80", { target: 81, published: 18081 }, "127.0.0.1:9000:82/tcp"]
+    expose: ["83"]
+    depends_on: { db: { condition: service_healthy }, cache: {} }
+    deploy: { replicas: "${REPLICAS:-2}" }
+    volumes:
+      - ./Cargo.toml:/etc/app.toml:ro
+      - { type: bind, source: ./src, target: /src, read_only: true }
+    networks: { default: { aliases: [front] } }
+  db:
+    image: db
+    environment: { N: 3, T: true, E: }
+    healthcheck:
+      test: ["CMD", "pg_isready", "-q"]
+      interval: 1s
+      timeout: 500ms
+      retries: 30
+      start_period: 1m30s
+  cache: { image: cache, scale: 1, healthcheck: { test: "redis-cli ping" } }
+"#,
+    )
+    .unwrap();
+    let web = &s.services["web"];
+    assert_eq!(web.image.to_string(), "web:1");
+    assert_eq!(
+        web.command.as_deref().unwrap(),
+        ["nginx", "-g", "daemon off;"]
+    );
+    assert_eq!(web.environment["B"], "x=y");
+    assert_eq!(web.environment["C"], "");
+    assert_eq!(web.ports, vec![80, 81, 82, 83]);
+    assert_eq!(
+        web.depends_on,
+        vec![
+            ("cache".into(), Condition::Started),
+            ("db".into(), Condition::Healthy)
+        ]
+    );
+    assert_eq!(web.replicas, 2);
+    assert_eq!(web.mounts.len(), 2);
+    assert!(web.mounts[0].source.is_absolute() && web.mounts[0].source.ends_with("Cargo.toml"));
+    assert_eq!(web.aliases, vec!["front".to_string()]);
+    let db = &s.services["db"];
+    assert_eq!(db.environment["N"], "3");
+    assert_eq!(db.environment["T"], "true");
+    let h = db.healthcheck.as_ref().unwrap();
+    assert_eq!(h.test, ["pg_isready", "-q"]);
+    assert_eq!(h.timeout, std::time::Duration::from_millis(500));
+    assert_eq!(h.start_period, std::time::Duration::from_secs(90));
+    assert_eq!(h.retries, 30);
+    let cache = s.services["cache"].healthcheck.as_ref().unwrap();
+    assert_eq!(cache.test, ["/bin/sh", "-c", "redis-cli ping"]);
+}
+
+#[test]
+fn malformed_yaml_names_the_file_and_line() {
+    let e = error("services:\n  web:\n    image: [unclosed\n");
+    assert!(matches!(*e.kind, ErrorKind::Malformed(_)), "{e}");
+    assert!(e.line.is_some(), "{e}");
+    assert!(e.to_string().starts_with("test.yml:"), "{e}");
+    assert!(matches!(*error("- a list\n").kind, ErrorKind::WrongType(_)));
+}
+
+#[test]
+fn an_unsupported_compose_key_names_service_key_and_line() {
+    let e = error("services:\n  web:\n    image: web\n    privileged: true\n");
+    assert!(matches!(*e.kind, ErrorKind::UnsupportedKey(_)), "{e}");
+    assert_eq!(e.service.as_deref(), Some("web"));
+    assert_eq!(e.line, Some(4), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("test.yml:4:") && text.contains("privileged"),
+        "{text}"
+    );
+    let e = error("services: {}\nvolumes: {data: {}}\n");
+    assert!(matches!(*e.kind, ErrorKind::UnsupportedKey(_)), "{e}");
+    assert!(e.to_string().contains("volumes"), "{e}");
+}
+
+#[test]
+fn an_unknown_key_inside_x_qalens_is_refused() {
+    let e = error(&format!(
+        "{MINIMAL}x-qalens:\n  entry: web:8080\n  chaos: yes\n"
+    ));
+    assert!(matches!(*e.kind, ErrorKind::UnsupportedKey(_)), "{e}");
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.to_string().contains("chaos"), "{e}");
+    let e = error(&format!(
+        "{MINIMAL}x-qalens:\n  broker: {{ service: web, port: 8080, queues: [{{ name: q, dlq: q.dlq }}] }}\n"
+    ));
+    assert!(matches!(*e.kind, ErrorKind::UnsupportedKey(_)), "{e}");
+    assert!(e.to_string().contains("dlq"), "{e}");
+}
+
+#[test]
+fn a_wrong_type_names_the_key() {
+    let e = error("services:\n  web:\n    image: web\n    depends_on: 3\n");
+    assert!(matches!(*e.kind, ErrorKind::WrongType(_)), "{e}");
+    assert_eq!(e.service.as_deref(), Some("web"));
+    assert_eq!(e.key.as_deref(), Some("depends_on"), "{e}");
+    let e = error("services:\n  web:\n    image: web\n    deploy: { replicas: many }\n");
+    assert!(matches!(*e.kind, ErrorKind::WrongType(_)), "{e}");
+    assert_eq!(e.key.as_deref(), Some("deploy.replicas"), "{e}");
+    let e = error(&format!("{MINIMAL}x-qalens: {{ entry: web }}\n"));
+    assert_eq!(e.key.as_deref(), Some("x-qalens.entry"), "{e}");
+}
+
+#[test]
+fn unknown_services_are_named_wherever_they_are_referenced() {
+    let e = error("services:\n  web:\n    image: web\n    depends_on: [db]\n");
+    assert!(
+        matches!(&*e.kind, ErrorKind::UnknownService { name, .. } if name == "db"),
+        "{e}"
+    );
+    assert_eq!(
+        (e.service.as_deref(), e.key.as_deref()),
+        (Some("web"), Some("depends_on.db"))
+    );
+    let cases = [
+        ("entry: api:8080", "x-qalens.entry"),
+        (
+            "links: [{ from: web, to: \"db:5432\", rewire: DB_URL }]",
+            "x-qalens.links[0].to",
+        ),
+        (
+            "links: [{ from: cron, to: \"web:8080\", rewire: URL }]",
+            "x-qalens.links[0].from",
+        ),
+        ("gateway: { service: api, port: 8080 }", "x-qalens.gateway"),
+        ("broker: { service: mq }", "x-qalens.broker.port"),
+        ("ready: { db: { log: up } }", "x-qalens.ready.db"),
+    ];
+    for (section, key) in cases {
+        let e = error(&format!("{MINIMAL}x-qalens:\n  {section}\n"));
+        assert!(
+            matches!(*e.kind, ErrorKind::UnknownService { .. }),
+            "{section}: {e}"
+        );
+        assert_eq!(e.key.as_deref(), Some(key), "{section}: {e}");
+        assert!(e.to_string().contains("the file's services are web"), "{e}");
+    }
+}
+
+#[test]
+fn a_link_must_name_a_variable_holding_the_callee() {
+    let file = "services:\n  web:\n    image: web\n    environment: { DB_URL: \"postgres://db:5432/x\" }\n  db: { image: db, expose: [5432] }\n";
+    let ok =
+        format!("{file}x-qalens:\n  links: [{{ from: web, to: \"db:5432\", rewire: DB_URL }}]\n");
+    assert_eq!(parse(&ok).unwrap().qalens.links[0].name(), "web-db");
+    let e = error(&format!(
+        "{file}x-qalens:\n  links: [{{ from: web, to: \"db:5432\", rewire: PG }}]\n"
+    ));
+    assert!(e.to_string().contains("no environment variable PG"), "{e}");
+    let e = error(&format!(
+        "{file}x-qalens:\n  links: [{{ from: web, to: \"db:6543\", rewire: DB_URL }}]\n"
+    ));
+    assert!(e.to_string().contains("does not declare port 6543"), "{e}");
+}
+
+#[test]
+fn writable_binds_named_volumes_and_missing_sources_are_refused() {
+    for (volume, says) in [
+        ("./Cargo.toml:/x", "writable"),
+        ("data:/var/lib/data:ro", "named volume"),
+        ("./no-such-file:/x:ro", "cannot be used"),
+        (
+            "{ type: volume, source: data, target: /x }",
+            "only bind mounts",
+        ),
+    ] {
+        let e = error(&format!(
+            "services:\n  web:\n    image: web\n    volumes: [{volume}]\n"
+        ));
+        assert_eq!(
+            e.key.as_deref(),
+            Some("volumes[0]")
+                .filter(|_| !volume.starts_with('{'))
+                .or(Some("volumes[0].type")),
+            "{e}"
+        );
+        assert!(e.to_string().contains(says), "{volume}: {e}");
+    }
+}
+
+#[test]
+fn a_service_without_an_image_and_bad_variables_are_errors() {
+    let e = error("services:\n  web: { command: [run] }\n");
+    assert_eq!(
+        (e.service.as_deref(), e.key.as_deref()),
+        (Some("web"), Some("image"))
+    );
+    let e = error("services:\n  web: { image: \"${NOPE:?set NOPE}\" }\n");
+    assert!(matches!(*e.kind, ErrorKind::Interpolation(_)), "{e}");
+    assert_eq!(
+        (e.service.as_deref(), e.key.as_deref()),
+        (Some("web"), Some("image"))
+    );
+    assert!(e.to_string().contains("NOPE is required: set NOPE"), "{e}");
+}
+
+#[test]
+fn a_dependency_cycle_is_refused() {
+    let e = error(
+        "services:\n  a: { image: a, depends_on: [b] }\n  b: { image: b, depends_on: [c] }\n  c: { image: c, depends_on: [a] }\n",
+    );
+    assert!(
+        e.to_string()
+            .contains("depends_on has a cycle: a -> b -> c -> a"),
+        "{e}"
+    );
+    assert_eq!(
+        (e.service.as_deref(), e.key.as_deref()),
+        (Some("a"), Some("depends_on.b"))
+    );
+}
+
+#[test]
+fn healthy_dependencies_need_a_ready_check() {
+    let file = "services:\n  web: { image: web, depends_on: { db: { condition: service_healthy } } }\n  db: { image: db }\n";
+    let e = error(file);
+    assert!(
+        e.to_string()
+            .contains("service_healthy needs a ready check"),
+        "{e}"
+    );
+    let with_log = format!("{file}x-qalens: {{ ready: {{ db: {{ log: ready }} }} }}\n");
+    parse(&with_log).unwrap();
+    let e = error(
+        "services:\n  web: { image: web, depends_on: { db: { condition: service_completed_successfully } } }\n  db: { image: db }\n",
+    );
+    assert!(e.to_string().contains("not supported"), "{e}");
+}
+
+#[test]
+fn identity_needs_exactly_one_consistent_source() {
+    let bad = [
+        "identity: {}",
+        "identity: { token: t, command: [x] }",
+        "identity: { jwt: { alg: HS256 } }",
+        "identity: { jwt: { alg: RS256, secret: s } }",
+        "identity: { jwt: { alg: ES256, private_key: missing.pem } }",
+    ];
+    for section in bad {
+        let e = error(&format!("{MINIMAL}x-qalens:\n  {section}\n"));
+        assert!(
+            e.key
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("x-qalens.identity"),
+            "{section}: {e}"
+        );
+    }
+    let e = error(&format!(
+        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: none }} }}\n"
+    ));
+    assert!(matches!(*e.kind, ErrorKind::WrongType(_)), "{e}");
+    parse(&format!(
+        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: Cargo.toml }} }}\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn the_reference_file_describes_todays_topology() {
+    let s = System::load_with(Path::new(REFERENCE_FILE), &|name| match name {
+        "QALENS_REFSYS_BIN" => Some(REFERENCE_FILE.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(
+        s.service_names(),
+        [
+            "analytics",
+            "email",
+            "frontdoor",
+            "gateway",
+            "inventory",
+            "orders",
+            "payments",
+            "rabbitmq",
+            "redis"
+        ]
+    );
+    assert_eq!(s.services["gateway"].replicas, 3);
+    assert_eq!(s.services["redis"].image.to_string(), "redis:7");
+    let q = &s.qalens;
+    assert_eq!(q.entry.as_ref().unwrap().to_string(), "frontdoor:8080");
+    let links: Vec<String> = q.links.iter().map(Link::name).collect();
+    assert_eq!(
+        links,
+        [
+            "orders-payments",
+            "orders-inventory",
+            "gateway-inventory",
+            "gateway-redis",
+            "gateway-orders",
+            "gateway-payments",
+            "orders-rabbitmq",
+            "email-rabbitmq",
+            "analytics-rabbitmq"
+        ]
+    );
+    let proxied: Vec<String> = q
+        .links
+        .iter()
+        .filter(|l| l.proxied)
+        .map(Link::name)
+        .collect();
+    assert_eq!(
+        proxied.join(","),
+        "orders-payments,orders-inventory,gateway-inventory,gateway-redis,orders-rabbitmq"
+    );
+    assert_eq!(q.packs, [Pack::Reference]);
+    assert_eq!(
+        s.services["frontdoor"].depends_on,
+        [("gateway".to_string(), Condition::Healthy)]
+    );
+}
+
+#[test]
+fn the_test_route_table_caps_timeouts_and_keeps_everything_else() {
+    let read = |p: &str| -> serde_json::Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../reference-system")
+            .join(p);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (original, test) = (read("routes.json"), read("qalens/routes.test.json"));
+    const CAP: u64 = 1500;
+    assert_eq!(original["public"], test["public"]);
+    assert_eq!(original["policies"], test["policies"]);
+    let (o, t) = (
+        original["routes"].as_array().unwrap(),
+        test["routes"].as_array().unwrap(),
+    );
+    assert_eq!(o.len(), t.len());
+    assert!(o.iter().any(|r| r["timeout_ms"].as_u64() > Some(CAP)));
+    for (o, t) in o.iter().zip(t) {
+        let mut capped = o.clone();
+        capped["timeout_ms"] = o["timeout_ms"].as_u64().unwrap().min(CAP).into();
+        assert_eq!(&capped, t);
+    }
+}
+
+#[test]
+fn the_reference_section_validates_against_the_json_schema() {
+    let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/system-file.schema.json"
+    )))
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let text = std::fs::read_to_string(REFERENCE_FILE).unwrap();
+    let file: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let section = &file["x-qalens"];
+    let errors: Vec<String> = validator
+        .iter_errors(section)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema is not vacuous: it refuses what the loader refuses.
+    for bad in [
+        serde_json::json!({ "chaos": true }),
+        serde_json::json!({ "entry": "frontdoor" }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b:1" }] }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "none" } } }),
+        serde_json::json!({ "packs": ["other"] }),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
+}

@@ -1,0 +1,103 @@
+//! `--system FILE`: a file that cannot be used is exit 2 with the file, service and key
+//! named, before anything starts.
+
+mod common;
+
+use common::*;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn check_refuses_an_unsupported_key_with_exit_2_and_names_file_line_service_and_key() {
+    let file = fixtures("systems/unsupported-key.yml");
+    let out = qalens(&["check", "--system", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let expected = format!(
+        "qalens: {}:6: service \"web\", key \"privileged\": unsupported key: unknown field \
+         `privileged`, expected one of `image`,",
+        file.display()
+    );
+    assert!(
+        err.starts_with(&expected),
+        "expected {expected:?}\n got {err:?}"
+    );
+}
+
+#[test]
+fn run_with_a_missing_image_exits_2_and_starts_nothing() {
+    let file = fixtures("systems/missing-image.yml");
+    let child = qalens(&[
+        "run",
+        "--system",
+        file.to_str().unwrap(),
+        fixtures("slow").to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: service \"web\", key \"image\": image qalens-no-such-image:never is not on \
+             this Docker engine and cannot be pulled",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(owned_by(pid).is_empty(), "something was started:\n{err}");
+}
+
+#[test]
+fn up_waits_on_a_healthcheck_and_the_service_that_needs_it_healthy() {
+    let file = fixtures("systems/healthcheck.yml");
+    let dir = std::env::temp_dir().join(format!("qalens-system-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let env_file = dir.join("env.json");
+    let out = qalens(&[
+        "up",
+        "--detach",
+        "--system",
+        file.to_str().unwrap(),
+        "--env-file",
+        env_file.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    let endpoints: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&env_file).unwrap_or_default())
+            .unwrap_or_default();
+    let run_id = endpoints["run_id"].as_str().unwrap_or_default().to_string();
+    let down = qalens(&["down", &run_id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(down.status.success(), "{}", stderr(&down));
+    let containers: Vec<&String> = endpoints["containers"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(containers, ["client", "web"], "{endpoints}");
+}
+
+#[test]
+fn up_fails_on_an_unhealthy_service_with_exit_2_and_leaves_nothing() {
+    let file = fixtures("systems/unhealthy.yml");
+    let child = qalens(&["up", "--system", file.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("web is unhealthy: its healthcheck [\"test\", \"-f\", \"/never\"] failed 3 time(s) in a row"),
+        "{err}"
+    );
+    assert!(owned_by(pid).is_empty(), "something was left:\n{err}");
+}
