@@ -16,7 +16,7 @@ use crate::attach::AttachLogs;
 use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
-use crate::progress::{Progress, Summary};
+use crate::progress::Summary;
 use crate::report::{self, Recorder};
 use crate::shard::{self, Shard};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
@@ -283,18 +283,17 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
     let json = create_report(&options.json)?;
     let mut html = create_report(&options.html)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    let recorded = Arc::new(Mutex::new(Vec::new()));
     report::take_faults();
     let reports = Reports {
         junit,
         json,
-        recorder: Recorder::new(recorded.clone()),
+        recorder: Recorder::new(summary.clone()),
     };
-    run_scenarios(system, options, tags, selected, summary.clone(), reports).await?;
+    run_scenarios(system, options, tags, selected, reports).await?;
     let faults = report::take_faults();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(path) = &options.html {
-        let mut scenarios = recorded.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut scenarios = summary.scenarios.clone();
         scenarios.sort_by_key(|s| s.started);
         let info = report::html::RunInfo {
             run_id: system.run_id().to_string(),
@@ -340,7 +339,8 @@ fn shard_keys(
     Ok(mine)
 }
 
-/// The writers of the reports: JUnit, Cucumber JSON, and what the HTML page is built from.
+/// The writers of the reports: JUnit, Cucumber JSON, and the run's record (console,
+/// summary, HTML, Cucumber Messages).
 struct Reports {
     junit: Box<dyn Write>,
     json: Box<dyn Write>,
@@ -352,7 +352,6 @@ async fn run_scenarios(
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
-    summary: Arc<Mutex<Summary>>,
     reports: Reports,
 ) -> anyhow::Result<()> {
     let Reports {
@@ -371,14 +370,15 @@ async fn run_scenarios(
         containers: system.container_ids(),
         switched_defects: system.switched_defects(),
     });
-    // Failed scenarios get the logs their components wrote attached to every report.
-    let reports = AttachLogs::new(
-        writer::JUnit::for_tee(junit, 0)
-            .tee::<QaWorld, _>(writer::Json::for_tee(json))
-            .tee::<QaWorld, _>(recorder),
-    )
-    .normalized::<QaWorld>();
-    let writer = Progress::new(summary).tee::<QaWorld, _>(reports);
+    // Failed scenarios get the logs their components wrote attached to every report. The
+    // recorder prints each scenario as it finishes; JUnit and JSON want events in order.
+    let writer = AttachLogs::new(
+        recorder.tee::<QaWorld, _>(
+            writer::JUnit::for_tee(junit, 0)
+                .tee::<QaWorld, _>(writer::Json::for_tee(json))
+                .normalized::<QaWorld>(),
+        ),
+    );
     if let Some(seed) = options.shuffle {
         println!(
             "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"

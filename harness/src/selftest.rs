@@ -84,7 +84,7 @@ impl Matrix {
 
 fn variant(name: &str, summary: &Summary, started: std::time::Instant) -> Variant {
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in summary.scenarios.iter().filter(|s| !s.passed) {
+    for s in summary.scenarios.iter().filter(|s| !s.passed()) {
         failed
             .entry(s.lens.clone())
             .or_default()

@@ -541,6 +541,8 @@ mod tests {
         ScenarioRecord {
             feature: "Feature <one>".into(),
             name: name.into(),
+            path: "features/a.feature".into(),
+            line,
             location: format!("features/a.feature:{line}"),
             lens: "outages".into(),
             tags: vec!["@outages".into(), "@serial".into()],
@@ -548,13 +550,18 @@ mod tests {
             finished: at(to),
             steps: vec![StepRecord {
                 keyword: "Then ".into(),
+                ty: cucumber::gherkin::StepType::Then,
                 text: "the response status is 201".into(),
+                line: line + 1,
+                docstring: None,
+                table: None,
                 background: false,
                 status: if error.is_some() {
                     StepStatus::Failed
                 } else {
                     StepStatus::Passed
                 },
+                started: Some(at(from)),
                 duration: Duration::from_millis(250),
                 error: error.map(str::to_string),
             }],

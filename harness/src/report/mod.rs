@@ -12,7 +12,7 @@ mod recorder;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus};
+pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, scenario_key};
 
 /// One fault as the run applied it: on what, which kind, from when until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
