@@ -37,6 +37,10 @@ pub enum Command {
         /// given twice, the last one wins (`ci/scenarios` passes a default).
         #[arg(long, value_name = "PATH", overrides_with = "html")]
         html: Option<PathBuf>,
+        /// Write Cucumber Messages (NDJSON) here, for the Cucumber ecosystem's tools (the
+        /// official HTML formatter, Allure); given twice, the last one wins.
+        #[arg(long, value_name = "PATH", overrides_with = "messages")]
+        messages: Option<PathBuf>,
         /// Scenarios run at once at most (those tagged @serial always run alone).
         #[arg(long, default_value_t = 16)]
         concurrency: usize,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub json: Option<PathBuf>,
     /// Where to write the HTML report ([`crate::report::html`]).
     pub html: Option<PathBuf>,
+    /// Where to write Cucumber Messages ([`crate::report::messages`]).
+    pub messages: Option<PathBuf>,
     /// The defects switched on for the run (shown in the HTML report).
     pub defects: Vec<String>,
     /// Scenarios run at once at most (scenarios tagged `@serial` run alone).
@@ -64,6 +66,7 @@ impl RunOptions {
             junit: None,
             json: None,
             html: None,
+            messages: None,
             defects: Vec::new(),
             concurrency: 16,
             keep_on_failure: false,
@@ -282,14 +285,17 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
     let mut html = create_report(&options.html)?;
+    let mut messages = create_report(&options.messages)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
     report::take_faults();
+    let started = SystemTime::now();
     let reports = Reports {
         junit,
         json,
         recorder: Recorder::new(summary.clone()),
     };
     run_scenarios(system, options, tags, selected, reports).await?;
+    let finished = SystemTime::now();
     let faults = report::take_faults();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(path) = &options.html {
@@ -307,6 +313,25 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
             .and_then(|()| html.flush())
             .with_context(|| format!("writing the HTML report {}", path.display()))?;
         println!("qalens: HTML report in {}", path.display());
+    }
+    if let Some(path) = &options.messages {
+        let facts = report::messages::RunFacts {
+            started,
+            finished,
+            success: summary.success(),
+            parse_errors: summary.parse_errors.clone(),
+        };
+        let ndjson = report::messages::render(
+            &facts,
+            &summary.scenarios,
+            &report::messages::sources(&summary.scenarios),
+            &report::messages::Definition::all(),
+        );
+        messages
+            .write_all(ndjson.as_bytes())
+            .and_then(|()| messages.flush())
+            .with_context(|| format!("writing the Cucumber Messages {}", path.display()))?;
+        println!("qalens: Cucumber Messages in {}", path.display());
     }
     Ok(summary)
 }
