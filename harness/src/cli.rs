@@ -118,6 +118,11 @@ pub enum Command {
         /// Write the matrix as a Markdown table here.
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
+        /// Write the matrix as a self-contained HTML page here, each cell linking to the
+        /// scenario that caught the defect in its run's HTML report (written beside it,
+        /// in `selftest/`).
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
         /// Run every scenario against every defect (the full matrix) instead of stopping
         /// each defect at the first scenario that catches it.
         #[arg(long)]

@@ -70,8 +70,20 @@ pub async fn dispatch(command: Command) -> u8 {
             defects,
             json,
             markdown,
+            html,
             full,
-        } => selftest::selftest(default_paths(paths), tags, defects, json, markdown, full).await,
+        } => {
+            selftest::selftest(
+                default_paths(paths),
+                tags,
+                defects,
+                json,
+                markdown,
+                html,
+                full,
+            )
+            .await
+        }
         Command::Bench { requests, json } => bench::bench(requests, json).await,
         Command::Check { paths } => check::check(&default_paths(paths)),
         Command::Token {

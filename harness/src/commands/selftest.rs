@@ -1,4 +1,4 @@
-//! `qalens selftest`: the defect matrix, printed and written as Markdown and JSON.
+//! `qalens selftest`: the defect matrix, printed and written as Markdown, JSON and HTML.
 
 use std::path::PathBuf;
 
@@ -10,9 +10,18 @@ pub async fn selftest(
     defects: Vec<String>,
     json: Option<PathBuf>,
     markdown: Option<PathBuf>,
+    html: Option<PathBuf>,
     full: bool,
 ) -> u8 {
-    let run = crate::selftest::run(paths, tags, defects, full);
+    // The runs' own reports go beside the page, in `selftest/`.
+    let reports = html.as_ref().map(|page| crate::selftest::Reports {
+        dir: page
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("selftest"),
+        href: "selftest/".to_string(),
+    });
+    let run = crate::selftest::run(paths, tags, defects, full, reports);
     let matrix = match with_interrupt(run, Leftovers::Owned).await {
         Ok(m) => m,
         Err(code) => return code,
@@ -27,6 +36,11 @@ pub async fn selftest(
             println!("\n{table}");
             if let Some(p) = markdown
                 && let Err(e) = std::fs::write(&p, &table)
+            {
+                eprintln!("qalens: cannot write {}: {e}", p.display());
+            }
+            if let Some(p) = html
+                && let Err(e) = std::fs::write(&p, crate::report::matrix::render(&m))
             {
                 eprintln!("qalens: cannot write {}: {e}", p.display());
             }

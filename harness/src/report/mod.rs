@@ -7,6 +7,7 @@
 //! attached component logs), and [`html::render`], a pure function from those to the page.
 
 pub mod html;
+pub mod matrix;
 pub mod messages;
 mod recorder;
 
