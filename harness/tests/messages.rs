@@ -119,21 +119,18 @@ fn a_runs_cucumber_messages_are_valid_against_the_published_schema() {
     let dir = std::env::temp_dir().join(format!("qalens-messages-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out_file = dir.join("messages.ndjson");
-    let run = qalens(&[
-        "run",
-        fixtures("messages").to_str().unwrap(),
-        "--messages",
-        out_file.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    let (status, out) = common::finish(
+        qalens(&[
+            "run",
+            fixtures("messages").to_str().unwrap(),
+            "--messages",
+            out_file.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap(),
     );
     assert_eq!(
-        run.status.code(),
+        status.code(),
         Some(1),
         "one scenario fails on purpose:\n{out}"
     );

@@ -117,7 +117,7 @@ pub fn render(m: &Matrix) -> String {
     // Problems first, in their order; then the rest, in theirs.
     rows.sort_by_key(|v| !problem(v));
     for v in rows {
-        row(&mut h, v, &lenses);
+        row(&mut h, v, &lenses, m.correct.scenarios);
     }
     h.push_str("</table>\n</body></html>\n");
     h
@@ -147,7 +147,8 @@ fn caught_link(c: &Caught) -> String {
     format!("{name} <code>{}</code>", escape(&c.location))
 }
 
-fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>) {
+/// One variant's row; `total` is how many scenarios the correct system ran (all of them).
+fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>, total: usize) {
     let correct = v.name == "correct";
     let verdict = match (correct, v.failed.is_empty()) {
         (true, true) => "<span class=\"passed\">all passed</span>",
@@ -187,10 +188,14 @@ fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>) {
         }
         h.push_str("</td>");
     }
-    let note = if !correct && v.early_stop && !v.failed.is_empty() {
-        "<div class=\"note\">stopped at the first failing scenario: the rest were not run</div>"
+    let note = if !correct && v.early_stop && !v.failed.is_empty() && v.scenarios < total {
+        format!(
+            "<div class=\"note\">stopped at the first failing scenario: {} of {total} \
+             scenarios ran, the rest were not run</div>",
+            v.scenarios
+        )
     } else {
-        ""
+        String::new()
     };
     let _ = writeln!(h, "<td>{verdict}{note}</td></tr>");
 }
@@ -209,7 +214,11 @@ mod tests {
         Variant {
             name: name.into(),
             lens: lens.map(str::to_string),
-            scenarios: 7,
+            scenarios: if caught.is_empty() || name == "correct" {
+                7
+            } else {
+                3
+            },
             failed,
             caught: caught
                 .iter()
@@ -282,7 +291,9 @@ mod tests {
         // The missed lens of the blind spot is marked.
         assert!(page.contains("<td class=\"missed\"><div class=\"note\">its lens</div></td>"));
         // Early stop is said, in the row and at the top.
-        assert!(page.contains("stopped at the first failing scenario: the rest were not run"));
+        assert!(page.contains(
+            "stopped at the first failing scenario: 3 of 7 scenarios ran, the rest were not run"
+        ));
         assert!(page.contains("Early stop: each defect ran"));
         assert!(
             !page.contains("http://") && !page.contains("https://") && !page.contains("<script")
