@@ -154,7 +154,7 @@ fn status(s: &ScenarioRecord) -> &'static str {
     if s.passed() { "passed" } else { "failed" }
 }
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5em 3em;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.4em;margin:.8em 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;margin:.3em 0}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}
@@ -549,6 +549,8 @@ mod tests {
         ScenarioRecord {
             feature: "Feature <one>".into(),
             name: name.into(),
+            path: "features/a.feature".into(),
+            line,
             location: format!("features/a.feature:{line}"),
             lens: "outages".into(),
             tags: vec!["@outages".into(), "@serial".into()],
@@ -556,13 +558,18 @@ mod tests {
             finished: at(to),
             steps: vec![StepRecord {
                 keyword: "Then ".into(),
+                ty: cucumber::gherkin::StepType::Then,
                 text: "the response status is 201".into(),
+                line: line + 1,
+                docstring: None,
+                table: None,
                 background: false,
                 status: if error.is_some() {
                     StepStatus::Failed
                 } else {
                     StepStatus::Passed
                 },
+                started: Some(at(from)),
                 duration: Duration::from_millis(250),
                 error: error.map(str::to_string),
             }],
