@@ -6,19 +6,29 @@
 //! it. `QALENS_SHUFFLE=SEED` repeats an order, `QALENS_SHUFFLE=off` keeps file order.
 //! `QALENS_TAGS` narrows the run with a tag expression; `QALENS_ATTACH=RUN_ID` runs against a
 //! topology `qalens up --detach` left running instead of starting one.
+//!
+//! The run also writes its Cucumber Messages (`target/qalens/features.ndjson`), and every
+//! line must be valid against the published schema with no id pointing at nothing
+//! (`ci/ensure-cucumber-messages` fetches the schema).
+
+#[path = "common/messages.rs"]
+mod messages;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let features = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
+    let ndjson = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qalens/features.ndjson");
+    // Before the run: a missing schema fails at once, with the advice.
+    let schema = messages::schema();
     let command = qalens::cli::Command::Run {
         paths: vec![features],
         tags: std::env::var("QALENS_TAGS").ok().filter(|t| !t.is_empty()),
         junit: None,
         json: None,
         html: None,
-        messages: None,
+        messages: Some(ndjson.clone()),
         concurrency: 16,
         keep_on_failure: false,
         defects: vec![],
@@ -52,5 +62,28 @@ fn main() -> ExitCode {
     if code == 0 {
         println!("qalens features: all scenarios passed");
     }
-    ExitCode::from(code)
+    let text = std::fs::read_to_string(&ndjson)
+        .unwrap_or_else(|e| panic!("the run wrote no {}: {e}", ndjson.display()));
+    let mut problems = messages::invalid_lines(&schema, &text);
+    let parsed: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    problems.extend(messages::dangling_references(&parsed));
+    if problems.is_empty() {
+        println!(
+            "qalens features: {} Cucumber Messages, every one valid against the schema",
+            parsed.len()
+        );
+        ExitCode::from(code)
+    } else {
+        for p in problems.iter().take(20) {
+            eprintln!("qalens features: {}: {p}", ndjson.display());
+        }
+        eprintln!(
+            "qalens features: {} problem(s) in the Cucumber Messages",
+            problems.len()
+        );
+        ExitCode::from(1)
+    }
 }

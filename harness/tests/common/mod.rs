@@ -1,6 +1,8 @@
 //! Helpers for the tests that run the real `qalens` binary and inspect Docker.
 #![allow(dead_code)]
 
+pub mod messages;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
