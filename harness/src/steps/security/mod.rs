@@ -104,6 +104,27 @@ fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
     })
 }
 
+/// Sends, as client `name`, the step's doc string to `path`, with `{client}` in both
+/// replaced by the client id `named`.
+async fn send_naming(
+    world: &mut QaWorld,
+    step: &Step,
+    name: &str,
+    method: &str,
+    path: &str,
+    named: &str,
+) -> Result<Exchange, String> {
+    let body = docstring(step)?.replace(CLIENT, named);
+    send_as(
+        world,
+        name,
+        method,
+        &path.replace(CLIENT, named),
+        Some(body),
+    )
+    .await
+}
+
 #[when(expr = "client {string} creates a resource with {word} {string} and the body:")]
 async fn creates(
     world: &mut QaWorld,
@@ -113,15 +134,7 @@ async fn creates(
     path: String,
 ) -> StepResult {
     let id = named(world, &name)?.id;
-    let body = docstring(step)?.replace(CLIENT, &id);
-    let ex = send_as(
-        world,
-        &name,
-        &method,
-        &path.replace(CLIENT, &id),
-        Some(body),
-    )
-    .await?;
+    let ex = send_naming(world, step, &name, &method, &path, &id).await?;
     if !(200..300).contains(&ex.status) {
         return Err(format!(
             "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
@@ -291,15 +304,7 @@ async fn sends_body_naming(
     other: String,
 ) -> StepResult {
     let other = named(world, &other)?.id;
-    let body = docstring(step)?.replace(CLIENT, &other);
-    send_as(
-        world,
-        &name,
-        &method,
-        &path.replace(CLIENT, &other),
-        Some(body),
-    )
-    .await?;
+    send_naming(world, step, &name, &method, &path, &other).await?;
     Ok(())
 }
 
