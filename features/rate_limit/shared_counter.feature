@@ -10,6 +10,7 @@ Feature: The rate-limit count is shared by every gateway replica
 
   Scenario: A concurrent burst across the replicas admits exactly the limit
     Given a free client "herd"
+    And the current window of "/limited/fixed" has at least 10 seconds left
     When the client sends 30 GET requests to "/limited/fixed" at once across the gateway replicas
     Then exactly 5 of the responses had status 200
     And exactly 25 of the responses had status 429

@@ -25,6 +25,7 @@ Feature: Every route behind the gateway rejects unauthenticated requests
 
   Scenario: Identity headers sent by the client change nothing
     Given a free client "mallory"
+    And the current window of "/limited/fixed" has at least 10 seconds left
     When the client sends 6 GET requests to "/limited/fixed"
     Then the first 5 responses had status 200 and the rest 429
     When the client sends GET "/limited/fixed" with the header "x-client-id" set to "somebody-else"

@@ -1,6 +1,7 @@
 //! Attaches component logs to the reports of failed scenarios.
 //!
-//! [`AttachLogs`] wraps the report writers (JUnit, Cucumber JSON). When a step or hook
+//! [`AttachLogs`] wraps the report writers (the [`Recorder`](crate::report::Recorder),
+//! JUnit, Cucumber JSON). When a step or hook
 //! of a scenario fails, it reads, from every container of the run, what the container
 //! wrote since the scenario started, and hands it to the wrapped writers as a scenario
 //! log, which JUnit puts in the test case's `<system-out>` and Cucumber JSON embeds in
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cucumber::event::{self, Cucumber, Feature, Hook, Rule, Scenario, Step};
-use cucumber::{Event, World, Writer, gherkin, parser};
+use cucumber::{Event, World, Writer, gherkin, parser, writer};
 use futures::StreamExt as _;
 use testcontainers::bollard::query_parameters::LogsOptions;
 
@@ -35,15 +36,6 @@ impl<Wr> AttachLogs<Wr> {
             started: HashMap::new(),
         }
     }
-}
-
-fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> (String, usize, usize) {
-    let path = feature
-        .path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| feature.name.clone());
-    (path, scenario.position.line, scenario.position.col)
 }
 
 /// A scenario event with where it happened: feature, rule, scenario, event.
@@ -82,7 +74,7 @@ impl<W: World, Wr: Writer<W>> Writer<W> for AttachLogs<Wr> {
         if let Ok(ev) = &event
             && let Some((feature, rule, scenario, sc_ev)) = scenario_event(&ev.value)
         {
-            let k = key(feature, scenario);
+            let k = crate::report::scenario_key(feature, scenario);
             match &sc_ev.event {
                 Scenario::Started => {
                     self.started.insert(k, ev.at);
@@ -115,6 +107,9 @@ impl<W: World, Wr: Writer<W>> Writer<W> for AttachLogs<Wr> {
         self.inner.handle_event(event, cli).await;
     }
 }
+
+// It passes every event on, in the order it came, adding logs before a failure.
+impl<Wr: writer::Normalized> writer::Normalized for AttachLogs<Wr> {}
 
 /// What every container of the run wrote since `since`, component by component, the
 /// last [`MAX_LINES`] lines of each; components that wrote nothing are left out.

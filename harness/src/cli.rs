@@ -37,6 +37,10 @@ pub enum Command {
         /// given twice, the last one wins (`ci/scenarios` passes a default).
         #[arg(long, value_name = "PATH", overrides_with = "html")]
         html: Option<PathBuf>,
+        /// Write Cucumber Messages (NDJSON) here, for the Cucumber ecosystem's tools (the
+        /// official HTML formatter, Allure); given twice, the last one wins.
+        #[arg(long, value_name = "PATH", overrides_with = "messages")]
+        messages: Option<PathBuf>,
         /// Scenarios run at once at most (claim tags @uses:, @disrupts: and @serial keep
         /// apart scenarios that disturb each other).
         #[arg(long, default_value_t = 16)]
@@ -133,6 +137,11 @@ pub enum Command {
         /// Write the matrix as a Markdown table here.
         #[arg(long, value_name = "PATH")]
         markdown: Option<PathBuf>,
+        /// Write the matrix as a self-contained HTML page here, each cell linking to the
+        /// scenario that caught the defect in its run's HTML report (written beside it,
+        /// in `selftest/`).
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
         /// Run every scenario against every defect (the full matrix) instead of stopping
         /// each defect at the first scenario that catches it.
         #[arg(long)]

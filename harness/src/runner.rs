@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -17,7 +17,7 @@ use crate::attach::AttachLogs;
 use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
-use crate::progress::{Progress, Summary};
+use crate::progress::Summary;
 use crate::report::{self, Recorder};
 use crate::retime::Retime;
 use crate::scheduler::{self, Claim, Scheduler};
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub json: Option<PathBuf>,
     /// Where to write the HTML report ([`crate::report::html`]).
     pub html: Option<PathBuf>,
+    /// Where to write Cucumber Messages ([`crate::report::messages`]).
+    pub messages: Option<PathBuf>,
     /// The defects switched on for the run (shown in the HTML report).
     pub defects: Vec<String>,
     /// Scenarios run at once at most; [`crate::scheduler`] keeps apart those whose
@@ -68,6 +70,7 @@ impl RunOptions {
             junit: None,
             json: None,
             html: None,
+            messages: None,
             defects: Vec::new(),
             concurrency: 16,
             keep_on_failure: false,
@@ -287,19 +290,21 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
     let mut html = create_report(&options.html)?;
+    let mut messages = create_report(&options.messages)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    let recorded = Arc::new(Mutex::new(Vec::new()));
     report::take_faults();
+    let started = SystemTime::now();
     let reports = Reports {
         junit,
         json,
-        recorder: Recorder::new(recorded.clone()),
+        recorder: Recorder::new(summary.clone()),
     };
-    run_scenarios(system, options, tags, selected, summary.clone(), reports).await?;
+    run_scenarios(system, options, tags, selected, reports).await?;
+    let finished = SystemTime::now();
     let faults = report::take_faults();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(path) = &options.html {
-        let mut scenarios = recorded.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut scenarios = summary.scenarios.clone();
         scenarios.sort_by_key(|s| s.started);
         let info = report::html::RunInfo {
             run_id: system.run_id().to_string(),
@@ -313,6 +318,25 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
             .and_then(|()| html.flush())
             .with_context(|| format!("writing the HTML report {}", path.display()))?;
         println!("qalens: HTML report in {}", path.display());
+    }
+    if let Some(path) = &options.messages {
+        let facts = report::messages::RunFacts {
+            started,
+            finished,
+            success: summary.success(),
+            parse_errors: summary.parse_errors.clone(),
+        };
+        let ndjson = report::messages::render(
+            &facts,
+            &summary.scenarios,
+            &report::messages::sources(&summary.scenarios),
+            &report::messages::Definition::all(),
+        );
+        messages
+            .write_all(ndjson.as_bytes())
+            .and_then(|()| messages.flush())
+            .with_context(|| format!("writing the Cucumber Messages {}", path.display()))?;
+        println!("qalens: Cucumber Messages in {}", path.display());
     }
     Ok(summary)
 }
@@ -345,7 +369,8 @@ fn shard_keys(
     Ok(mine)
 }
 
-/// The writers of the reports: JUnit, Cucumber JSON, and what the HTML page is built from.
+/// The writers of the reports: JUnit, Cucumber JSON, and the run's record (console,
+/// summary, HTML, Cucumber Messages).
 struct Reports {
     junit: Box<dyn Write>,
     json: Box<dyn Write>,
@@ -357,7 +382,6 @@ async fn run_scenarios(
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
-    summary: Arc<Mutex<Summary>>,
     reports: Reports,
 ) -> anyhow::Result<()> {
     let Reports {
@@ -376,14 +400,16 @@ async fn run_scenarios(
         containers: system.container_ids(),
         switched_defects: system.switched_defects(),
     });
-    // Failed scenarios get the logs their components wrote attached to every report.
-    let reports = AttachLogs::new(
-        writer::JUnit::for_tee(junit, 0)
-            .tee::<QaWorld, _>(writer::Json::for_tee(json))
-            .tee::<QaWorld, _>(recorder),
-    )
-    .normalized::<QaWorld>();
-    let writer = Retime::new(Progress::new(summary).tee::<QaWorld, _>(reports));
+    // Failed scenarios get the logs their components wrote attached to every report. The
+    // recorder prints each scenario as it finishes; JUnit and JSON want events in order.
+    // Scenario times start when the scheduler granted the claim (`Retime`).
+    let writer = Retime::new(AttachLogs::new(
+        recorder.tee::<QaWorld, _>(
+            writer::JUnit::for_tee(junit, 0)
+                .tee::<QaWorld, _>(writer::Json::for_tee(json))
+                .normalized::<QaWorld>(),
+        ),
+    ));
     if let Some(seed) = options.shuffle {
         println!(
             "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"

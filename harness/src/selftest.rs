@@ -17,20 +17,42 @@ use crate::runner::{self, RunOptions};
 use crate::system::System;
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
 
+/// A scenario that failed in a variant: for a defect, one that caught it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Caught {
+    pub lens: String,
+    pub name: String,
+    /// `path:line` of the scenario.
+    pub location: String,
+    /// The HTML report of the run it failed in, with its anchor
+    /// (`selftest/<variant>-<phase>.html#scenario-...`), when `--html` wrote one.
+    pub report: Option<String>,
+}
+
 /// One variant's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Variant {
     /// `correct` or the defect's name.
     pub name: String,
+    /// The lens whose scenarios are meant to catch the defect (none for `correct`).
+    pub lens: Option<String>,
+    /// Scenarios that ran.
     pub scenarios: usize,
     /// Failed scenarios by lens.
     pub failed: BTreeMap<String, Vec<String>>,
+    /// The same, with where each one is.
+    pub caught: Vec<Caught>,
+    /// Its runs stopped at the first failing scenario (scenarios already running
+    /// finished), so the scenarios after it were not run.
+    pub early_stop: bool,
     pub seconds: f64,
 }
 
 /// The whole matrix.
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
+    /// Every defect ran every scenario (`--full`).
+    pub full: bool,
     pub correct: Variant,
     pub defects: Vec<Variant>,
     pub false_alarms: Vec<String>,
@@ -84,24 +106,53 @@ impl Matrix {
     }
 }
 
-fn variant(name: &str, summary: &Summary, started: std::time::Instant) -> Variant {
+/// One run of a variant: what it recorded, and where its HTML report is (relative to the
+/// matrix page).
+struct Phase {
+    summary: Summary,
+    report: Option<String>,
+}
+
+fn variant(
+    name: &str,
+    lens: Option<&str>,
+    phases: &[Phase],
+    early_stop: bool,
+    started: std::time::Instant,
+) -> Variant {
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in summary.scenarios.iter().filter(|s| !s.passed) {
-        failed
-            .entry(s.lens.clone())
-            .or_default()
-            .push(s.name.clone());
-    }
-    for e in &summary.parse_errors {
-        failed
-            .entry("parse-error".into())
-            .or_default()
-            .push(e.clone());
+    let mut caught = Vec::new();
+    for phase in phases {
+        let summary = &phase.summary;
+        for s in summary.scenarios.iter().filter(|s| !s.passed()) {
+            failed
+                .entry(s.lens.clone())
+                .or_default()
+                .push(s.name.clone());
+            caught.push(Caught {
+                lens: s.lens.clone(),
+                name: s.name.clone(),
+                location: s.location.clone(),
+                report: phase
+                    .report
+                    .as_ref()
+                    .map(|r| format!("{r}#{}", crate::report::html::anchor(&s.location))),
+            });
+        }
+        for e in &summary.parse_errors {
+            failed
+                .entry("parse-error".into())
+                .or_default()
+                .push(e.clone());
+        }
     }
     Variant {
         name: name.to_string(),
-        scenarios: summary.scenarios.len(),
+        lens: lens.map(str::to_string),
+        scenarios: phases.iter().map(|p| p.summary.scenarios.len()).sum(),
         failed,
+        caught,
+        early_stop,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -121,11 +172,15 @@ struct Target {
 /// defect runs the scenarios of the lens it targets first and stops at the first
 /// scenario that fails (scenarios already running finish); only when none of them
 /// fails do the other lenses run, again until the first failure.
+///
+/// With `reports`, every run writes its HTML report into that directory
+/// (`<variant>-<phase>.html`), so the matrix page can link each cell to the scenario in it.
 pub async fn run(
     paths: Vec<PathBuf>,
     tags: Option<String>,
     defects: Vec<String>,
     full: bool,
+    reports: Option<Reports>,
     system: Arc<System>,
 ) -> anyhow::Result<Matrix> {
     let known = known_defects(&crate::images::refsys_binary()?)?;
@@ -167,7 +222,10 @@ pub async fn run(
         .transpose()?;
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
-    let outcome = matrix_on(&shared, &options, &targets, full).await;
+    if let Some(r) = &reports {
+        std::fs::create_dir_all(&r.dir).with_context(|| format!("creating {}", r.dir.display()))?;
+    }
+    let outcome = matrix_on(&shared, &options, &targets, full, reports.as_ref()).await;
     let teardown = shared.teardown().await;
     let matrix = outcome?;
     teardown?;
@@ -213,18 +271,39 @@ fn phases(options: &RunOptions, lens: Option<&str>, full: bool) -> Vec<RunOption
     }
 }
 
-/// Runs one defect's phases on `system` until one of them fails a scenario.
-async fn caught_on(system: &Running, phases: &[RunOptions]) -> anyhow::Result<Summary> {
-    let mut total = Summary::default();
-    for options in phases {
-        let summary = runner::run_on(system, options).await?;
+/// Where the runs of a self-test write their HTML reports.
+#[derive(Debug, Clone)]
+pub struct Reports {
+    pub dir: PathBuf,
+    /// How the matrix page links to `dir` (`selftest/`).
+    pub href: String,
+}
+
+/// Runs one variant's phases on `system` until one of them fails a scenario.
+async fn caught_on(
+    system: &Running,
+    variant: &str,
+    phases: &[RunOptions],
+    reports: Option<&Reports>,
+) -> anyhow::Result<Vec<Phase>> {
+    let mut done = Vec::new();
+    for (i, options) in phases.iter().enumerate() {
+        let file = format!("{variant}-{}.html", i + 1);
+        let options = RunOptions {
+            html: reports.map(|r| r.dir.join(&file)),
+            ..options.clone()
+        };
+        let summary = runner::run_on(system, &options).await?;
         let caught = summary.failed() > 0 || !summary.parse_errors.is_empty();
-        total.merge(summary);
+        done.push(Phase {
+            summary,
+            report: reports.map(|r| format!("{}{file}", r.href)),
+        });
         if caught {
             break;
         }
     }
-    Ok(total)
+    Ok(done)
 }
 
 async fn matrix_on(
@@ -232,10 +311,12 @@ async fn matrix_on(
     options: &RunOptions,
     targets: &[Target],
     full: bool,
+    reports: Option<&Reports>,
 ) -> anyhow::Result<Matrix> {
     println!("qalens selftest: variant correct");
     let started = std::time::Instant::now();
-    let correct = variant("correct", &runner::run_on(shared, options).await?, started);
+    let runs = caught_on(shared, "correct", std::slice::from_ref(options), reports).await?;
+    let correct = variant("correct", None, &runs, false, started);
     report_variant(&correct);
     let mut variants = vec![];
     for target in targets {
@@ -256,10 +337,14 @@ async fn matrix_on(
                 revived.join(", ")
             );
         }
-        let phases = phases(options, target.lens.as_deref(), full);
-        let summary = match shared.switch_defects(one).await {
+        let variant_options = RunOptions {
+            defects: one.to_vec(),
+            ..options.clone()
+        };
+        let phases = phases(&variant_options, target.lens.as_deref(), full);
+        let runs = match shared.switch_defects(one).await {
             Ok(()) => {
-                let summary = caught_on(shared, &phases).await;
+                let summary = caught_on(shared, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
                 summary?
             }
@@ -268,7 +353,7 @@ async fn matrix_on(
                     TopologyOptions::from_env(shared.system().clone())?.with_defects(one)?;
                 let docker = shared.docker();
                 let own = runner::start(docker, topology, false).await?;
-                let summary = caught_on(&own, &phases).await;
+                let summary = caught_on(&own, d, &phases, reports).await;
                 let teardown = own.teardown().await;
                 let summary = summary?;
                 teardown?;
@@ -276,7 +361,7 @@ async fn matrix_on(
             }
             Err(e) => return Err(e.into()),
         };
-        let v = variant(d, &summary, started);
+        let v = variant(d, target.lens.as_deref(), &runs, !full, started);
         report_variant(&v);
         variants.push(v);
     }
@@ -287,6 +372,7 @@ async fn matrix_on(
         .map(|v| v.name.clone())
         .collect();
     Ok(Matrix {
+        full,
         correct,
         defects: variants,
         false_alarms,

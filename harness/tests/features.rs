@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         junit: None,
         json: None,
         html: None,
+        messages: None,
         concurrency: 16,
         keep_on_failure: false,
         defects: vec![],

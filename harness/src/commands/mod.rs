@@ -33,6 +33,7 @@ pub async fn dispatch(command: Command) -> u8 {
             junit,
             json,
             html,
+            messages,
             concurrency,
             defects,
             keep_on_failure,
@@ -54,6 +55,7 @@ pub async fn dispatch(command: Command) -> u8 {
                 junit,
                 json,
                 html,
+                messages,
                 defects: defects.clone(),
                 concurrency,
                 keep_on_failure,
@@ -84,12 +86,25 @@ pub async fn dispatch(command: Command) -> u8 {
             defects,
             json,
             markdown,
+            html,
             full,
             system,
         } => match load_system(system.as_deref(), true).await {
             Ok(s) => {
                 let paths = default_paths(paths);
-                selftest::selftest(paths, tags, defects, json, markdown, full, Arc::new(s)).await
+                selftest::selftest(
+                    paths,
+                    tags,
+                    defects,
+                    selftest::Outputs {
+                        json,
+                        markdown,
+                        html,
+                    },
+                    full,
+                    Arc::new(s),
+                )
+                .await
             }
             Err(code) => code,
         },

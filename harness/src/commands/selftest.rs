@@ -1,4 +1,4 @@
-//! `qalens selftest`: the defect matrix, printed and written as Markdown and JSON.
+//! `qalens selftest`: the defect matrix, printed and written as Markdown, JSON and HTML.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,16 +7,35 @@ use crate::system::System;
 
 use super::{Leftovers, with_interrupt};
 
+/// Where the matrix is written, besides the console.
+pub struct Outputs {
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
 pub async fn selftest(
     paths: Vec<PathBuf>,
     tags: Option<String>,
     defects: Vec<String>,
-    json: Option<PathBuf>,
-    markdown: Option<PathBuf>,
+    outputs: Outputs,
     full: bool,
     system: Arc<System>,
 ) -> u8 {
-    let run = crate::selftest::run(paths, tags, defects, full, system);
+    let Outputs {
+        json,
+        markdown,
+        html,
+    } = outputs;
+    // The runs' own reports go beside the page, in `selftest/`.
+    let reports = html.as_ref().map(|page| crate::selftest::Reports {
+        dir: page
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("selftest"),
+        href: "selftest/".to_string(),
+    });
+    let run = crate::selftest::run(paths, tags, defects, full, reports, system);
     let matrix = match with_interrupt(run, Leftovers::Owned).await {
         Ok(m) => m,
         Err(code) => return code,
@@ -31,6 +50,11 @@ pub async fn selftest(
             println!("\n{table}");
             if let Some(p) = markdown
                 && let Err(e) = std::fs::write(&p, &table)
+            {
+                eprintln!("qalens: cannot write {}: {e}", p.display());
+            }
+            if let Some(p) = html
+                && let Err(e) = std::fs::write(&p, crate::report::matrix::render(&m))
             {
                 eprintln!("qalens: cannot write {}: {e}", p.display());
             }

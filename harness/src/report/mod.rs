@@ -7,12 +7,14 @@
 //! attached component logs), and [`html::render`], a pure function from those to the page.
 
 pub mod html;
+pub mod matrix;
+pub mod messages;
 mod recorder;
 
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus};
+pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, scenario_key};
 
 /// One fault as the run applied it: on what, which kind, from when until when.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,17 @@
-//! [`Recorder`]: a cucumber writer that keeps what the HTML report shows of each scenario.
+//! [`Recorder`]: the one cucumber writer that keeps the record of a run. Each event is
+//! recorded once, into a [`ScenarioRecord`] per scenario; the console line, the
+//! [`Summary`] (exit code, self-test), the HTML page and the Cucumber Messages all read
+//! those records. (JUnit and Cucumber JSON are cucumber's own writers, fed the same events
+//! beside it.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use cucumber::event::{Cucumber, Feature, Hook, Rule, Scenario, Step};
-use cucumber::{Event, World, Writer, cli, gherkin, parser};
+use cucumber::event::{self, Cucumber, Feature, Hook, Rule, Scenario, Step};
+use cucumber::{Event, World, Writer, cli, gherkin, parser, writer};
+
+use crate::progress::{self, Summary};
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +40,43 @@ impl StepStatus {
 pub struct StepRecord {
     /// `Given `, `When `, ... as written.
     pub keyword: String,
+    /// Given, When or Then (`And` and `But` resolved), which decides the definitions it
+    /// may match.
+    pub ty: gherkin::StepType,
+    /// The text after the keyword (a scenario outline's placeholders filled in).
     pub text: String,
+    /// Its line in the feature file.
+    pub line: usize,
+    /// Its doc string and data table, if any.
+    pub docstring: Option<String>,
+    pub table: Option<Vec<Vec<String>>>,
     /// A step of the feature's (or rule's) background.
     pub background: bool,
     pub status: StepStatus,
+    /// When it started (`None` if it never ran).
+    pub started: Option<SystemTime>,
     pub duration: Duration,
     /// What was expected and what was seen, for a failed step.
     pub error: Option<String>,
+}
+
+impl StepRecord {
+    /// A step that has not run (yet).
+    pub fn not_run(step: &gherkin::Step, background: bool) -> Self {
+        Self {
+            keyword: step.keyword.clone(),
+            ty: step.ty,
+            text: step.value.clone(),
+            line: step.position.line,
+            docstring: step.docstring.clone(),
+            table: step.table.as_ref().map(|t| t.rows.clone()),
+            background,
+            status: StepStatus::NotRun,
+            started: None,
+            duration: Duration::ZERO,
+            error: None,
+        }
+    }
 }
 
 /// One scenario as it ran.
@@ -48,6 +84,10 @@ pub struct StepRecord {
 pub struct ScenarioRecord {
     pub feature: String,
     pub name: String,
+    /// The feature file, as given to the run.
+    pub path: String,
+    /// The line of the scenario (of its example row, for a scenario outline).
+    pub line: usize,
     /// `path:line`.
     pub location: String,
     pub lens: String,
@@ -55,6 +95,7 @@ pub struct ScenarioRecord {
     pub tags: Vec<String>,
     pub started: SystemTime,
     pub finished: SystemTime,
+    /// Every step: the backgrounds' and then its own, in order.
     pub steps: Vec<StepRecord>,
     /// A failed before/after hook.
     pub hook_failure: Option<String>,
@@ -76,73 +117,100 @@ impl ScenarioRecord {
             .duration_since(self.started)
             .unwrap_or_default()
     }
+
+    /// Why it failed, for the console: the first step that failed or matched nothing,
+    /// with its location, or the hook that failed.
+    pub fn failure(&self) -> Option<String> {
+        let step = self
+            .steps
+            .iter()
+            .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined));
+        match step {
+            Some(s) => {
+                let at = format!("{}:{}", self.path, s.line);
+                let error = s.error.as_deref().unwrap_or_default();
+                Some(match s.status {
+                    StepStatus::Undefined => {
+                        format!("step `{}{}` ({at}) {error}", s.keyword, s.text)
+                    }
+                    _ => format!(
+                        "step `{}{}` ({at}) failed:\n{}",
+                        s.keyword,
+                        s.text,
+                        progress::indent(error)
+                    ),
+                })
+            }
+            None => self.hook_failure.clone(),
+        }
+    }
 }
+
+/// See [`scenario_key`].
+pub type Key = (String, usize, usize);
 
 struct Open {
     record: ScenarioRecord,
-    step_started: Option<SystemTime>,
-    /// Steps of the scenario itself (not the background) seen so far.
-    own_steps: usize,
+    /// The index in `record.steps` of the step that runs next.
+    next: usize,
 }
 
-/// See the module docs. Finished scenarios go to the shared list given to [`Recorder::new`].
+/// See the module docs. Finished scenarios and parse errors go to the [`Summary`] given
+/// to [`Recorder::new`]; each finished scenario is printed as it finishes.
 pub struct Recorder {
-    done: Arc<Mutex<Vec<ScenarioRecord>>>,
-    open: HashMap<(String, usize, usize), Open>,
+    summary: Arc<Mutex<Summary>>,
+    open: HashMap<Key, Open>,
 }
 
 impl Recorder {
-    pub fn new(done: Arc<Mutex<Vec<ScenarioRecord>>>) -> Self {
+    pub fn new(summary: Arc<Mutex<Summary>>) -> Self {
         Self {
-            done,
+            summary,
             open: HashMap::new(),
         }
     }
 
-    fn record<W>(
+    fn started(
         &mut self,
+        key: Key,
         feature: &gherkin::Feature,
         rule: Option<&gherkin::Rule>,
         scenario: &gherkin::Scenario,
-        ev: &Scenario<W>,
         at: SystemTime,
     ) {
-        let path = feature
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| feature.name.clone());
-        let key = (path.clone(), scenario.position.line, scenario.position.col);
-        if let Scenario::Started = ev {
-            let tags = scenario
-                .tags
-                .iter()
-                .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
-                .chain(feature.tags.iter())
-                .map(|t| format!("@{}", t.trim_start_matches('@')))
-                .collect();
-            let record = ScenarioRecord {
-                feature: feature.name.clone(),
-                name: scenario.name.clone(),
-                location: format!("{path}:{}", scenario.position.line),
-                lens: crate::progress::lens_of(feature, rule, scenario),
-                tags,
-                started: at,
-                finished: at,
-                steps: Vec::new(),
-                hook_failure: None,
-                logs: None,
-            };
-            self.open.insert(
-                key,
-                Open {
-                    record,
-                    step_started: None,
-                    own_steps: 0,
-                },
-            );
-            return;
-        }
+        let tags = scenario
+            .tags
+            .iter()
+            .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
+            .chain(feature.tags.iter())
+            .map(|t| format!("@{}", t.trim_start_matches('@')))
+            .collect();
+        let backgrounds = feature
+            .background
+            .iter()
+            .chain(rule.and_then(|r| r.background.as_ref()))
+            .flat_map(|b| b.steps.iter().map(|s| StepRecord::not_run(s, true)));
+        let steps = backgrounds
+            .chain(scenario.steps.iter().map(|s| StepRecord::not_run(s, false)))
+            .collect();
+        let record = ScenarioRecord {
+            feature: feature.name.clone(),
+            name: scenario.name.clone(),
+            location: format!("{}:{}", key.0, scenario.position.line),
+            path: key.0.clone(),
+            line: scenario.position.line,
+            lens: progress::lens_of(feature, rule, scenario),
+            tags,
+            started: at,
+            finished: at,
+            steps,
+            hook_failure: None,
+            logs: None,
+        };
+        self.open.insert(key, Open { record, next: 0 });
+    }
+
+    fn record<W>(&mut self, key: Key, ev: &Scenario<W>, at: SystemTime) {
         let Some(open) = self.open.get_mut(&key) else {
             return;
         };
@@ -150,10 +218,7 @@ impl Recorder {
             Scenario::Step(s, st) => (s, st, false),
             Scenario::Background(s, st) => (s, st, true),
             Scenario::Hook(kind, Hook::Failed(_, info)) => {
-                let msg = format!(
-                    "{kind:?} hook failed: {}",
-                    crate::progress::panic_text(info)
-                );
+                let msg = format!("{kind:?} hook failed: {}", progress::panic_text(info));
                 open.record.hook_failure.get_or_insert(msg);
                 return;
             }
@@ -169,27 +234,28 @@ impl Recorder {
                     return;
                 };
                 open.record.finished = at;
-                for s in scenario.steps.iter().skip(open.own_steps) {
-                    open.record.steps.push(StepRecord {
-                        keyword: s.keyword.clone(),
-                        text: s.value.clone(),
-                        background: false,
-                        status: StepStatus::NotRun,
-                        duration: Duration::ZERO,
-                        error: None,
-                    });
-                }
-                self.done
+                progress::print_result(&open.record);
+                self.summary
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
+                    .scenarios
                     .push(open.record);
                 return;
             }
             _ => return,
         };
+        // Steps run in order: the event is about the first step from `next` on that
+        // stands on its line.
+        let Some(index) = (open.next..open.record.steps.len()).find(|&i| {
+            let s = &open.record.steps[i];
+            s.line == step.position.line && s.background == background
+        }) else {
+            return;
+        };
+        let rec = &mut open.record.steps[index];
         let (status, error) = match st {
             Step::Started => {
-                open.step_started = Some(at);
+                rec.started = Some(at);
                 return;
             }
             Step::Passed(..) => (StepStatus::Passed, None),
@@ -197,43 +263,63 @@ impl Recorder {
                 StepStatus::Undefined,
                 Some("matches no step definition (see `qalens steps`)".to_string()),
             ),
-            Step::Failed(_, _, _, err) => {
-                (StepStatus::Failed, Some(crate::progress::step_error(err)))
-            }
+            Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(progress::step_error(err))),
         };
-        let duration = open
-            .step_started
-            .take()
+        rec.status = status;
+        rec.error = error;
+        rec.duration = rec
+            .started
             .and_then(|s| at.duration_since(s).ok())
             .unwrap_or_default();
-        if !background {
-            open.own_steps += 1;
-        }
-        open.record.steps.push(StepRecord {
-            keyword: step.keyword.clone(),
-            text: step.value.clone(),
-            background,
-            status,
-            duration,
-            error,
-        });
+        open.next = index + 1;
     }
+}
+
+/// A scenario's key while it runs: its feature file (or feature name), line and column.
+pub fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
+    let path = feature
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| feature.name.clone());
+    (path, scenario.position.line, scenario.position.col)
 }
 
 impl<W: World> Writer<W> for Recorder {
     type Cli = cli::Empty;
 
     async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, _: &Self::Cli) {
-        let Ok(ev) = event else { return };
+        let ev = match event {
+            Ok(ev) => ev,
+            Err(e) => {
+                let msg = crate::parser::describe_error(&e);
+                println!("ERROR {msg}");
+                self.summary
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .parse_errors
+                    .push(msg);
+                return;
+            }
+        };
         let at = ev.at;
-        match &ev.value {
-            Cucumber::Feature(f, Feature::Scenario(sc, ev)) => {
-                self.record(f, None, sc, &ev.event, at)
-            }
-            Cucumber::Feature(f, Feature::Rule(r, Rule::Scenario(sc, ev))) => {
-                self.record(f, Some(r), sc, &ev.event, at)
-            }
-            _ => {}
+        let (feature, rule, scenario, sc_ev): (_, Option<&event::Source<gherkin::Rule>>, _, _) =
+            match &ev.value {
+                Cucumber::Feature(f, Feature::Scenario(sc, ev)) => (f, None, sc, &ev.event),
+                Cucumber::Feature(f, Feature::Rule(r, Rule::Scenario(sc, ev))) => {
+                    (f, Some(r), sc, &ev.event)
+                }
+                _ => return,
+            };
+        let key = scenario_key(feature, scenario);
+        if let Scenario::Started = sc_ev {
+            self.started(key, feature, rule.map(|r| &**r), scenario, at);
+        } else {
+            self.record(key, sc_ev, at);
         }
     }
 }
+
+// The recorder keys scenarios by location, so it accepts events in any order, and prints
+// each scenario as soon as it finished.
+impl writer::Normalized for Recorder {}

@@ -6,7 +6,7 @@
 //!    anything else looks at it, so the path routed on is the path passed upstream;
 //! 3. public allow-list (`/health`, ...) answered by the gateway itself;
 //! 4. authentication, default deny: a valid HS256 bearer token or 401; a token is
-//!    accepted up to [`JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer;
+//!    accepted up to [`super::auth::JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer;
 //! 5. routing from the route table (404 / 405);
 //! 6. authorisation: the route's scope or 403;
 //! 7. identity headers: stripped from the client, set from the token;
@@ -16,7 +16,6 @@
 //!
 //! Every answer carries `x-request-id` and `x-gateway-replica`; errors are problem+json.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,10 +23,12 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use contract_tools::jwt::{self, Claims, Tier};
+use contract_tools::jwt::{Claims, Tier};
 use serde_json::json;
 
+use super::auth::{authenticate, scopes, tier_name, unauthorized};
 use super::breaker::Permit;
+use super::paths::non_canonical;
 use super::ratelimit::{self, Algorithm, Decision, Quota};
 use super::routes_table::Route;
 use super::{AppState, FailMode, aggregate};
@@ -40,43 +41,6 @@ pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-clie
 
 /// Largest request body forwarded (bytes).
 const MAX_BODY: usize = 1 << 20;
-
-/// How long after its `exp` a token is still accepted (seconds): room for clock skew
-/// between the token issuer and the gateway, not a grace period.
-pub const JWT_LEEWAY_SECONDS: u64 = 5;
-
-/// The leeway of [`Defect::ExpiryLeeway`] (seconds).
-const DEFECTIVE_LEEWAY_SECONDS: u64 = 30;
-
-/// Why `path` (the raw request path, percent-escapes intact) is not in the canonical
-/// form the gateway routes on, or `None` when it is. Rejected: `.` and `..` segments,
-/// empty segments (`//`), backslashes, and percent-encoded `/`, `\`, `.` and NUL, since
-/// each lets a path match one route prefix here and mean another upstream.
-pub fn non_canonical(path: &str) -> Option<&'static str> {
-    if !path.starts_with('/') {
-        return Some("the path must start with '/'");
-    }
-    let lower = path.to_ascii_lowercase();
-    if path.contains('\\') || lower.contains("%5c") {
-        return Some("backslashes are not allowed in the path");
-    }
-    if lower.contains("%2f") {
-        return Some("encoded slashes (%2F) are not allowed in the path");
-    }
-    if lower.contains("%2e") {
-        return Some("encoded dots (%2E) are not allowed in the path");
-    }
-    if lower.contains("%00") {
-        return Some("NUL (%00) is not allowed in the path");
-    }
-    if path.contains("//") {
-        return Some("empty path segments (//) are not allowed");
-    }
-    if path.split('/').any(|seg| seg == "." || seg == "..") {
-        return Some("dot segments (. and ..) are not allowed in the path");
-    }
-    None
-}
 
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let request_id = req
@@ -96,82 +60,6 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         HeaderValue::from(u16::from(state.replica)),
     );
     response
-}
-
-fn unauthorized(detail: &str) -> Response {
-    let mut res = problem(StatusCode::UNAUTHORIZED, Some(detail.to_string()));
-    let challenge = format!(
-        "Bearer realm=\"qalens\", error=\"invalid_token\", error_description=\"{}\"",
-        detail.replace('"', "'")
-    );
-    res.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&challenge)
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"qalens\"")),
-    );
-    res
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-/// Verifies the bearer token of `headers`; the error is the 401's detail.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Claims, String> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err("a bearer token is required".into());
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or("the Authorization header must be `Bearer <token>`")?;
-    // DEFECT(expiry-leeway): tokens stay valid half a minute after they expired.
-    let leeway = if defects::on(Defect::ExpiryLeeway) {
-        DEFECTIVE_LEEWAY_SECONDS
-    } else {
-        JWT_LEEWAY_SECONDS
-    };
-    // `exp > now - leeway`, i.e. accepted until `leeway` seconds past `exp`.
-    match jwt::verify(token, &state.jwt_secret, now_unix().saturating_sub(leeway)) {
-        Ok(claims) => Ok(claims),
-        // DEFECT(alg-none-accepted): an unsigned token is taken at its word.
-        Err(jwt::JwtError::UnsupportedAlgorithm(alg))
-            if defects::on(Defect::AlgNoneAccepted) && alg.eq_ignore_ascii_case("none") =>
-        {
-            decode_unverified(token).ok_or_else(|| "malformed token".to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The claims of a token, signature unchecked: only for [`Defect::AlgNoneAccepted`].
-fn decode_unverified(token: &str) -> Option<Claims> {
-    use base64::Engine as _;
-    let claims = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(claims)
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn tier_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Free => "free",
-        Tier::Paid => "paid",
-    }
-}
-
-fn scopes(claims: &Claims) -> BTreeSet<&str> {
-    claims.scope.split_whitespace().collect()
 }
 
 async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response {
@@ -574,51 +462,4 @@ async fn builtin_routed(state: &AppState, path: &str) -> Response {
         return axum::Json(states).into_response();
     }
     axum::Json(json!({"ok": true, "path": path, "replica": state.replica})).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_paths_pass() {
-        for path in [
-            "/",
-            "/orders",
-            "/orders/",
-            "/orders/6f1c2a5e-1111-4c1d-9a55-0f4b2d1e9c3a/summary",
-            "/inventory/stock/SKU-1",
-            "/limited/fixed",
-            "/a.b/c..d/.e/f.",
-            "/caf%C3%A9",
-        ] {
-            assert_eq!(non_canonical(path), None, "{path}");
-        }
-    }
-
-    /// One path per class of rejection, percent-escapes in either case.
-    #[test]
-    fn every_confusing_path_class_is_rejected() {
-        for (path, class) in [
-            ("/limited/fixed/../../admin/routes", "dot segments"),
-            ("/limited/fixed/./x", "dot segments"),
-            ("/orders/..", "dot segments"),
-            ("/limited/fixed/%2e%2e/%2E%2E/admin/routes", "encoded dots"),
-            ("/limited/fixed/.%2e/admin", "encoded dots"),
-            (
-                "/limited/fixed%2f..%2f..%2fadmin%2froutes",
-                "encoded slashes",
-            ),
-            ("/admin%2Froutes", "encoded slashes"),
-            ("/limited/fixed\\..\\..\\admin/routes", "backslashes"),
-            ("/limited/fixed%5c..%5Cadmin", "backslashes"),
-            ("//admin/routes", "empty path segments"),
-            ("/limited//fixed", "empty path segments"),
-            ("/admin/routes%00", "NUL"),
-            ("admin/routes", "must start with '/'"),
-        ] {
-            let reason = non_canonical(path).unwrap_or_else(|| panic!("{path} passed"));
-            assert!(reason.contains(class), "{path}: {reason}");
-        }
-    }
 }

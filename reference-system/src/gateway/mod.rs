@@ -7,7 +7,7 @@
 //! - `GATEWAY_BIND` (`0.0.0.0:8080`): listen address.
 //! - `GATEWAY_REPLICA` (`1`): this replica's number, sent as `x-gateway-replica`.
 //! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens. A
-//!   token is accepted up to [`edge::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, for
+//!   token is accepted up to [`auth::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, for
 //!   clock skew between issuer and gateway; that leeway is fixed, not configured.
 //! - `GATEWAY_ROUTES` (unset): path of a route table (JSON); unset uses the table built in
 //!   from `reference-system/routes.json`.
@@ -22,8 +22,10 @@
 //! - `UPSTREAM_MAX_CONCURRENCY` (`64`): requests in flight per upstream; more get 503.
 
 pub mod aggregate;
+mod auth;
 pub mod breaker;
 pub mod edge;
+pub mod paths;
 pub mod proxy;
 pub mod ratelimit;
 pub mod routes_table;

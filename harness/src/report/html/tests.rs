@@ -1,0 +1,177 @@
+use super::*;
+use crate::report::StepRecord;
+
+fn at(secs: f64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000) + Duration::from_secs_f64(secs)
+}
+
+fn scenario(name: &str, line: usize, from: f64, to: f64, error: Option<&str>) -> ScenarioRecord {
+    ScenarioRecord {
+        feature: "Feature <one>".into(),
+        name: name.into(),
+        path: "features/a.feature".into(),
+        line,
+        location: format!("features/a.feature:{line}"),
+        lens: "outages".into(),
+        tags: vec!["@outages".into(), "@serial".into()],
+        started: at(from),
+        finished: at(to),
+        steps: vec![StepRecord {
+            keyword: "Then ".into(),
+            ty: cucumber::gherkin::StepType::Then,
+            text: "the response status is 201".into(),
+            line: line + 1,
+            docstring: None,
+            table: None,
+            background: false,
+            status: if error.is_some() {
+                StepStatus::Failed
+            } else {
+                StepStatus::Passed
+            },
+            started: Some(at(from)),
+            duration: Duration::from_millis(250),
+            error: error.map(str::to_string),
+        }],
+        hook_failure: None,
+        logs: error.map(|_| "== logs of orders\n<b>boom</b>\n".to_string()),
+    }
+}
+
+fn fault(target: &str, from: f64, to: Option<f64>) -> FaultSpan {
+    FaultSpan {
+        target: target.into(),
+        kind: "paused".into(),
+        applied: at(from),
+        healed: to.map(at),
+    }
+}
+
+#[test]
+fn text_is_escaped_everywhere() {
+    assert_eq!(
+        escape(r#"<script>alert("x") & 'y'</script>"#),
+        "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+    );
+    let info = RunInfo {
+        run_id: "qalens-<run>".into(),
+        defects: vec!["<defect>".into()],
+        ..Default::default()
+    };
+    let failing = scenario(
+        "name <img src=x onerror=alert(1)>",
+        3,
+        0.0,
+        1.0,
+        Some("expected 201, seen 500: <script>alert('pwned')</script>"),
+    );
+    let page = render(&info, &[failing], &[fault("pay\"ments", 0.2, Some(0.4))]);
+    // The only script element is the page's own.
+    assert_eq!(page.matches("<script").count(), 1, "{page}");
+    assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
+    assert!(!page.contains("<img"));
+    assert!(page.contains("name &lt;img src=x onerror=alert(1)&gt;"));
+    assert!(page.contains("Feature &lt;one&gt;"));
+    assert!(page.contains("qalens-&lt;run&gt;"));
+    assert!(page.contains("&lt;defect&gt;"));
+    assert!(page.contains("&lt;b&gt;boom&lt;/b&gt;"), "logs are escaped");
+    assert!(page.contains("data-fault=\"pay&quot;ments\""));
+}
+
+#[test]
+fn concurrent_scenarios_get_separate_rows_and_sequential_ones_share_one() {
+    // a and b overlap; c starts when a ends; d overlaps c only.
+    let lanes = lanes(&[(0.0, 10.0), (5.0, 20.0), (10.0, 30.0), (21.0, 25.0)]);
+    assert_eq!(lanes, vec![0, 1, 0, 1]);
+    let scenarios = [
+        scenario("a", 1, 0.0, 4.0, None),
+        scenario("b", 2, 1.0, 3.0, None),
+        scenario("c", 3, 4.0, 8.0, None),
+    ];
+    let tl = timeline(&scenarios, &[]);
+    assert_eq!(tl.length, Duration::from_secs(8));
+    assert_eq!(
+        tl.scenarios[0],
+        Placed {
+            left: 0.0,
+            width: 50.0,
+            lane: 0
+        }
+    );
+    assert_eq!(
+        tl.scenarios[1],
+        Placed {
+            left: 12.5,
+            width: 25.0,
+            lane: 1
+        }
+    );
+    assert_eq!(
+        tl.scenarios[2],
+        Placed {
+            left: 50.0,
+            width: 50.0,
+            lane: 0
+        }
+    );
+}
+
+#[test]
+fn faults_are_spans_on_the_same_axis_and_an_unhealed_one_runs_to_the_end() {
+    let scenarios = [scenario("a", 1, 0.0, 10.0, None)];
+    let faults = [
+        fault("payments", 2.0, Some(4.0)),
+        fault("orders-payments", 3.0, None),
+        fault("email", 5.0, Some(6.0)),
+    ];
+    let tl = timeline(&scenarios, &faults);
+    assert_eq!(
+        tl.faults[0],
+        Placed {
+            left: 20.0,
+            width: 20.0,
+            lane: 0
+        }
+    );
+    assert_eq!(
+        tl.faults[1],
+        Placed {
+            left: 30.0,
+            width: 70.0,
+            lane: 1
+        }
+    );
+    assert_eq!(
+        tl.faults[2],
+        Placed {
+            left: 50.0,
+            width: 10.0,
+            lane: 0
+        }
+    );
+    let page = render(&RunInfo::default(), &scenarios, &faults);
+    assert!(page.contains("style=\"left:20.000%;width:20.000%\" title=\"payments paused\""));
+    assert!(page.contains("title=\"orders-payments paused (never healed)\""));
+    assert!(page.contains("faults applied: payments paused at +2.00 s, healed at +4.00 s"));
+}
+
+#[test]
+fn the_page_has_a_summary_and_an_anchor_per_scenario() {
+    let scenarios = [
+        scenario("ok", 3, 0.0, 1.0, None),
+        scenario("broken", 9, 0.0, 2.0, Some("expected 201, seen 500")),
+        scenario("again", 9, 2.0, 3.0, None),
+    ];
+    let page = render(&RunInfo::default(), &scenarios, &[]);
+    assert!(page.contains("id=\"count-passed\">2 passed<"));
+    assert!(page.contains("id=\"count-failed\">1 failed<"));
+    assert!(page.contains("id=\"scenario-features-a-feature-3\""));
+    assert!(page.contains("id=\"scenario-features-a-feature-9\""));
+    assert!(page.contains("id=\"scenario-features-a-feature-9-2\""));
+    assert!(page.contains("<tr><td>outages</td><td class=\"n passed\">2</td><td class=\"n failed\">1</td><td class=\"n\">4.00 s</td></tr>"), "{page}");
+    assert!(page.contains("<pre class=\"error\">expected 201, seen 500</pre>"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no network"
+    );
+}

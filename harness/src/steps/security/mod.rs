@@ -1,0 +1,372 @@
+//! Security lenses, phrased in HTTP terms so they work on any system behind a gateway:
+//!
+//! - object-level authorization: a resource one client created is not readable (nor
+//!   changeable) by another client, while its owner still can;
+//! - identity binding: a request whose body or query names another principal than its
+//!   token is refused;
+//! - path confusion: raw-path rewrites of every route in the gateway's route table (dot
+//!   segments toward another route, encoded slashes and dots, doubled slashes, case
+//!   changes, `;` suffixes, backslashes, NUL) never reach a route whose scope the token
+//!   lacks and never answer 2xx without a token. They are written to the socket byte for
+//!   byte ([`send_raw`]): an HTTP client library would normalise `..` and `\` away
+//!   before they reach the system (the tests below show reqwest doing it);
+//! - token expiry: the credential step `the client presents a token that expired N
+//!   seconds ago` lives in `identity.rs`.
+
+use std::time::Duration;
+
+use cucumber::gherkin::Step;
+use cucumber::{then, when};
+
+use super::StepResult;
+use super::http::{Call, Target, header};
+use crate::world::{Client, Exchange, QaWorld, Resource};
+
+/// Placeholder in paths and bodies for the id (token subject) of the client a step names.
+const CLIENT: &str = "{client}";
+/// Placeholder in paths for the id of the resource created last.
+const ID: &str = "{id}";
+
+/// The client the feature called `name`, with its latest credentials.
+fn named(world: &QaWorld, name: &str) -> Result<Client, String> {
+    let client = world.clients.get(name).cloned().ok_or_else(|| {
+        format!("no client {name:?} in this scenario: add `Given a free client \"{name}\"`")
+    })?;
+    // A credential or scope step changed the current client after it was named.
+    Ok(match &world.client {
+        Some(current) if current.id == client.id => current.clone(),
+        _ => client,
+    })
+}
+
+/// Sends `method path` (and `body`, as JSON) through the front door as client `name`,
+/// and records the exchange as the last one.
+async fn send_as(
+    world: &mut QaWorld,
+    name: &str,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<Exchange, String> {
+    let mut call = call_as(world, name, method, path)?;
+    if let Some(b) = body {
+        call.body = Some(b);
+        call = call.header("content-type", "application/json");
+    }
+    let ex = call.send().await?;
+    world.batch = vec![ex.clone()];
+    world.last = Some(ex.clone());
+    Ok(ex)
+}
+
+/// `method path` through the front door as client `name`, not sent yet.
+fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<Call, String> {
+    let client = named(world, name)?;
+    let saved = world.client.replace(client);
+    let call = Call::new(world, method, Target::FrontDoor, path);
+    world.client = saved;
+    call
+}
+
+fn docstring(step: &Step) -> Result<String, String> {
+    step.docstring
+        .clone()
+        .map(|d| d.trim().to_string())
+        .ok_or_else(|| {
+            "this step needs the request body as a doc string (\"\"\" ... \"\"\")".into()
+        })
+}
+
+/// The created resource's path: its `Location` header, else `POST path` + `/` + body `id`.
+fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
+    let body: Option<serde_json::Value> = serde_json::from_str(&ex.body).ok();
+    let body_id = body.as_ref().and_then(|b| match &b["id"] {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    if let Some(location) = header(ex, "location") {
+        let location = location
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+            .unwrap_or_else(|| location.to_string());
+        let id = body_id
+            .or_else(|| location.rsplit('/').next().map(str::to_string))
+            .unwrap_or_default();
+        return Ok(Resource { path: location, id });
+    }
+    let id = body_id.ok_or_else(|| {
+        format!("the creation answered neither a Location header nor a body with an `id`\n{ex}")
+    })?;
+    Ok(Resource {
+        path: format!("{}/{id}", path.trim_end_matches('/')),
+        id,
+    })
+}
+
+#[when(expr = "client {string} creates a resource with {word} {string} and the body:")]
+async fn creates(
+    world: &mut QaWorld,
+    step: &Step,
+    name: String,
+    method: String,
+    path: String,
+) -> StepResult {
+    let id = named(world, &name)?.id;
+    let body = docstring(step)?.replace(CLIENT, &id);
+    let ex = send_as(
+        world,
+        &name,
+        &method,
+        &path.replace(CLIENT, &id),
+        Some(body),
+    )
+    .await?;
+    if !(200..300).contains(&ex.status) {
+        return Err(format!(
+            "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
+            ex.status
+        ));
+    }
+    world.resource = Some(created(&path, &ex)?);
+    Ok(())
+}
+
+/// `path` with `{id}` replaced by the created resource's id, or the resource itself.
+fn resource_path(world: &QaWorld, path: Option<&str>) -> Result<String, String> {
+    let resource = world.resource.as_ref().ok_or(
+        "no resource was created before this step: start with `When client \"a\" creates a resource with POST ...`",
+    )?;
+    Ok(match path {
+        Some(p) => p.replace(ID, &resource.id),
+        None => resource.path.clone(),
+    })
+}
+
+async fn can(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) -> StepResult {
+    let path = resource_path(world, path)?;
+    let ex = send_as(world, name, method, &path, None).await?;
+    if (200..300).contains(&ex.status) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected client {name:?} to be allowed {method} {path} (2xx), saw {}\n{ex}",
+            ex.status
+        ))
+    }
+}
+
+/// Statuses that refuse a client another client's resource: 404 (preferred: it does not
+/// even reveal that the resource exists) or 403; 405 too for a method other than GET.
+fn refused(method: &str, status: u16) -> bool {
+    matches!(status, 403 | 404) || (status == 405 && method != "GET")
+}
+
+async fn cannot(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) -> StepResult {
+    let path = resource_path(world, path)?;
+    let ex = send_as(world, name, method, &path, None).await?;
+    if refused(method, ex.status) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected client {name:?} to be refused {method} {path} (404 or 403), saw {}\n{ex}",
+            ex.status
+        ))
+    }
+}
+
+#[then(expr = "client {string} can {word} it")]
+async fn can_it(world: &mut QaWorld, name: String, method: String) -> StepResult {
+    can(world, &name, &method, None).await
+}
+
+#[then(expr = "client {string} can {word} {string}")]
+async fn can_path(world: &mut QaWorld, name: String, method: String, path: String) -> StepResult {
+    can(world, &name, &method, Some(&path)).await
+}
+
+/// Waits until `name` gets a 2xx for `method path`, for resources another part of the
+/// system creates in the background (a charge made by the order's saga).
+#[then(expr = "within {int} seconds client {string} can {word} {string}")]
+async fn can_path_within(
+    world: &mut QaWorld,
+    seconds: u64,
+    name: String,
+    method: String,
+    path: String,
+) -> StepResult {
+    let path = resource_path(world, Some(&path))?;
+    let call = call_as(world, &name, &method, &path)?;
+    let outcome = crate::wait::until(Duration::from_secs(seconds), || {
+        let call = call.clone();
+        async move {
+            let ex = call.send().await?;
+            if (200..300).contains(&ex.status) {
+                Ok(Some(ex))
+            } else {
+                Err(format!("{}\n{ex}", ex.status))
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(ex) => {
+            world.batch = vec![ex.clone()];
+            world.last = Some(ex);
+            Ok(())
+        }
+        Err(last) => Err(format!(
+            "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {last}"
+        )),
+    }
+}
+
+#[then(expr = "client {string} cannot {word} it")]
+async fn cannot_it(world: &mut QaWorld, name: String, method: String) -> StepResult {
+    cannot(world, &name, &method, None).await
+}
+
+#[then(expr = "client {string} cannot {word} {string}")]
+async fn cannot_path(
+    world: &mut QaWorld,
+    name: String,
+    method: String,
+    path: String,
+) -> StepResult {
+    cannot(world, &name, &method, Some(&path)).await
+}
+
+/// An id of the same shape as `id` that no resource has.
+fn missing_id(id: &str) -> String {
+    match uuid::Uuid::parse_str(id) {
+        Ok(_) => uuid::Uuid::new_v4().to_string(),
+        Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("9{}", "0".repeat(id.len().min(17)))
+        }
+        Err(_) => format!("{id}-missing"),
+    }
+}
+
+#[then(expr = "to client {string} it looks like a resource that does not exist")]
+async fn looks_missing(world: &mut QaWorld, name: String) -> StepResult {
+    let resource = world
+        .resource
+        .clone()
+        .ok_or("no resource was created before this step")?;
+    let other = missing_id(&resource.id);
+    let missing_path = resource.path.replace(&resource.id, &other);
+    let missing = send_as(world, &name, "GET", &missing_path, None).await?;
+    let theirs = send_as(world, &name, "GET", &resource.path, None).await?;
+    let same_body =
+        theirs.body.replace(&resource.id, "{id}") == missing.body.replace(&other, "{id}");
+    if refused("GET", theirs.status) && theirs.status == missing.status && same_body {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected client {name:?} to get the same refusal for another client's resource as for one that does not exist (status and body, ids aside)\nanother client's resource:\n{theirs}\na resource that does not exist:\n{missing}"
+        ))
+    }
+}
+
+#[when(expr = "client {string} sends {word} {string} naming client {string}")]
+async fn sends_naming(
+    world: &mut QaWorld,
+    name: String,
+    method: String,
+    path: String,
+    other: String,
+) -> StepResult {
+    let other = named(world, &other)?.id;
+    send_as(world, &name, &method, &path.replace(CLIENT, &other), None).await?;
+    Ok(())
+}
+
+#[when(expr = "client {string} sends {word} {string} with a body naming client {string}:")]
+async fn sends_body_naming(
+    world: &mut QaWorld,
+    step: &Step,
+    name: String,
+    method: String,
+    path: String,
+    other: String,
+) -> StepResult {
+    let other = named(world, &other)?.id;
+    let body = docstring(step)?.replace(CLIENT, &other);
+    send_as(
+        world,
+        &name,
+        &method,
+        &path.replace(CLIENT, &other),
+        Some(body),
+    )
+    .await?;
+    Ok(())
+}
+
+#[then(expr = "the request was refused with a 4xx status and created nothing")]
+async fn refused_4xx(world: &mut QaWorld) -> StepResult {
+    let last = world
+        .last
+        .as_ref()
+        .ok_or("no request was sent before this step")?;
+    if !(400..500).contains(&last.status) {
+        return Err(format!(
+            "expected a 4xx refusal, saw {}\n{}",
+            last.status,
+            world.last_exchange()
+        ));
+    }
+    if let Some(location) = header(last, "location") {
+        return Err(format!(
+            "the refusal points at a created resource (Location: {location})\n{}",
+            world.last_exchange()
+        ));
+    }
+    Ok(())
+}
+
+mod paths;
+mod raw;
+
+pub use raw::{send_raw, send_raw_to};
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    #[test]
+    fn missing_ids_keep_the_shape() {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert!(uuid::Uuid::parse_str(&missing_id(&id)).is_ok());
+        assert_ne!(missing_id(&id), id);
+        assert_eq!(missing_id("42"), "900");
+        assert_eq!(missing_id("abc"), "abc-missing");
+    }
+
+    #[test]
+    fn locations_and_ids_name_the_created_resource() {
+        let ex = |headers: Vec<(String, String)>, body: &str| Exchange {
+            method: "POST".into(),
+            url: "http://x/orders".into(),
+            request_body: None,
+            status: 201,
+            headers,
+            body: body.into(),
+            elapsed: Duration::ZERO,
+            sent_at: Instant::now(),
+        };
+        let r = created("/orders", &ex(vec![], r#"{"id":"abc"}"#)).unwrap();
+        assert_eq!((r.path.as_str(), r.id.as_str()), ("/orders/abc", "abc"));
+        let r = created(
+            "/orders",
+            &ex(
+                vec![("location".into(), "http://h:1/things/7".into())],
+                "{}",
+            ),
+        )
+        .unwrap();
+        assert_eq!((r.path.as_str(), r.id.as_str()), ("/things/7", "7"));
+        assert!(created("/orders", &ex(vec![], "{}")).is_err());
+    }
+}
