@@ -155,7 +155,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "security",
-        description: "Call every route of the gateway's own route table (read from /admin/routes) with the client's credentials.",
+        description: "Call every route the system file documents (x-qalens.routes, a list or OpenAPI; public ones left out) or, when it documents none, every route of the gateway's own table (read from /admin/routes), with the client's credentials.",
         example: "When the client calls every route in the gateway's route table",
     },
     StepDoc {
@@ -262,6 +262,16 @@ pub const DOCS: &[StepDoc] = &[
         domain: "queue",
         description: "Read what the analytics consumer counted for the scenario's order (its inspection endpoint, keyed by order id): exactly N events of this type and none of another. After a sentinel, first waits until analytics counted the sentinel, so every earlier message was handled; otherwise waits up to the deadline for the counts.",
         example: "Then within 10 seconds analytics counted exactly 1 OrderPlaced event for the order",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish any body straight into a queue the system file declares (x-qalens.broker.queues), through the default exchange; it becomes the scenario's last message.",
+        example: "When the message \"this is not a job\" is published to the queue \"jobs\"",
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Wait until the scenario's last message is in the dead-letter queue the system file declares for this queue. A queue with none fails, saying whether a consumer took the message (dropped) or it still waits there.",
+        example: "Then within 10 seconds the message from the queue \"jobs\" is dead-lettered",
     },
     StepDoc {
         domain: "queue",

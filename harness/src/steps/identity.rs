@@ -31,7 +31,14 @@ pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
         Credentials::Valid => {
-            let secret = context::current()?.endpoints.jwt_secret.clone();
+            let ctx = context::current()?;
+            let endpoints = &ctx.endpoints;
+            // What the system file says its clients present: a static token as it is,
+            // otherwise a JWT for this client signed with the file's secret.
+            if let Some(token) = &endpoints.static_token {
+                return Ok(Some(format!("Bearer {token}")));
+            }
+            let secret = endpoints.jwt_secret.clone();
             Some(bearer(
                 &client.id,
                 client.tier,

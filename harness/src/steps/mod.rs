@@ -5,6 +5,7 @@
 pub mod backlog;
 pub mod clock;
 pub mod contracts;
+pub mod dead_letter;
 pub mod faults;
 pub mod http;
 pub mod identity;

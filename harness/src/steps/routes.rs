@@ -1,4 +1,5 @@
-//! The gateway's route table, read from the gateway itself, and checks over every route.
+//! The gateway's route table, read from the system file (`x-qalens.routes`) or else from
+//! the gateway itself, and checks over every route.
 
 use contract_tools::jwt::Tier;
 use cucumber::{then, when};
@@ -23,9 +24,28 @@ struct Table {
     routes: Vec<Route>,
 }
 
-/// Reads the route table through the front door with a harness-minted admin token.
+/// The routes to sweep: the protected routes the system file documents
+/// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
+/// own table, read through the front door with a harness-minted admin token.
 pub async fn fetch_routes() -> Result<Vec<Route>, String> {
     let ctx = context::current()?;
+    if !ctx.endpoints.routes.is_empty() {
+        let routes: Vec<Route> = ctx
+            .endpoints
+            .routes
+            .iter()
+            .filter(|r| !r.public)
+            .map(|r| Route {
+                prefix: r.path.clone(),
+                methods: vec![r.method.clone()],
+                scope: String::new(),
+            })
+            .collect();
+        if routes.is_empty() {
+            return Err("every route in x-qalens.routes is public: none to sweep".into());
+        }
+        return Ok(routes);
+    }
     let token = crate::tokens::bearer(
         "qalens-harness",
         Tier::Paid,

@@ -16,6 +16,7 @@ mod interpolate;
 pub mod names;
 mod qalens;
 mod refs;
+pub mod routes;
 #[cfg(test)]
 mod tests;
 

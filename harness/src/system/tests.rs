@@ -401,14 +401,23 @@ fn the_reference_section_validates_against_the_json_schema() {
     )))
     .unwrap();
     let validator = jsonschema::draft202012::new(&schema).unwrap();
-    let text = std::fs::read_to_string(REFERENCE_FILE).unwrap();
-    let file: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
-    let section = &file["x-qalens"];
-    let errors: Vec<String> = validator
-        .iter_errors(section)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    // The reference file, and the example built from stock software (a static token, a
+    // route list, a queue without a dead-letter queue).
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/nginx-shop/qalens.yml"
+    );
+    for path in [REFERENCE_FILE, example] {
+        let text = std::fs::read_to_string(path).unwrap();
+        let file: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+        let section = &file["x-qalens"];
+        assert!(section.is_object(), "{path} has no x-qalens section");
+        let errors: Vec<String> = validator
+            .iter_errors(section)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{path}: {errors:#?}");
+    }
     // The schema is not vacuous: it refuses what the loader refuses.
     for bad in [
         serde_json::json!({ "chaos": true }),

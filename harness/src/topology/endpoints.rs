@@ -172,6 +172,18 @@ pub async fn read(
         .and_then(|i| i.jwt.as_ref())
         .and_then(|j| j.secret.clone())
         .unwrap_or_default();
+    let static_token = q.identity.as_ref().and_then(|i| i.token.clone());
+    let routes = match &q.routes {
+        Some(r) => crate::system::routes::documented(r, &system.dir)
+            .map_err(|e| anyhow::anyhow!("x-qalens.routes: {e}"))?,
+        None => vec![],
+    };
+    let queues = q
+        .broker
+        .iter()
+        .flat_map(|b| &b.queues)
+        .map(|queue| (queue.name.clone(), queue.dead_letter.clone()))
+        .collect();
     let inspect = |service: &str| inspection.get(service).cloned().unwrap_or_default();
     // The reference system's Redis, for `qalens up`'s endpoints.
     let redis = first("redis")
@@ -192,6 +204,9 @@ pub async fn read(
         redis,
         inspection,
         jwt_secret,
+        static_token,
+        routes,
+        queues,
         controls,
         links,
         containers: published,

@@ -209,6 +209,13 @@ pub struct Endpoints {
     pub redis: String,
     /// The secret tokens are signed with (`x-qalens.identity.jwt.secret`, HS256).
     pub jwt_secret: String,
+    /// The static bearer token every client presents (`x-qalens.identity.token`), when
+    /// the system file names one instead of a JWT secret.
+    pub static_token: Option<String>,
+    /// The routes the system file documents (`x-qalens.routes`); empty when it has none.
+    pub routes: Vec<crate::system::routes::DocumentedRoute>,
+    /// Each declared queue (`x-qalens.broker.queues`) and its dead-letter queue, if any.
+    pub queues: BTreeMap<String, Option<String>>,
     /// Each defect-control endpoint (`x-qalens.hooks.defects`), by container name.
     pub controls: BTreeMap<String, String>,
     /// Each link's fault proxy control API (`/internal/fault`), by link name

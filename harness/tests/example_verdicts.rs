@@ -1,0 +1,162 @@
+//! qalens on software it did not write: `examples/nginx-shop` (stock nginx, RabbitMQ and
+//! amqp-tools) is run once, and the report must hold exactly the verdicts its README
+//! documents: which scenarios fail, with which messages, and which pass.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::*;
+
+/// A scenario's verdict: `Ok(())` passes; `Err(substrings)` fails with a message holding
+/// every substring.
+type Verdict = Result<(), &'static [&'static str]>;
+
+/// Every scenario of the example, by its file's last name and line, with its verdict.
+const EXPECTED: &[(&str, u32, Verdict)] = &[
+    ("rate_limit.feature", 6, Ok(())),
+    (
+        "rate_limit.feature",
+        11,
+        Err(&[
+            "request 6 of 6 should have got 429, got 503",
+            "5×200, 1×503",
+        ]),
+    ),
+    ("rate_limit.feature", 17, Err(&["no Retry-After header"])),
+    (
+        "shared_counter.feature",
+        5,
+        Err(&[
+            "request 6 of 12 should have got 429, got 200",
+            "12×200 overall",
+        ]),
+    ),
+    (
+        "shared_counter.feature",
+        11,
+        Err(&["expected exactly 5 of 30 responses with status 200, saw 15"]),
+    ),
+    ("shared_counter.feature", 16, Ok(())),
+    (
+        "unprotected_route.feature",
+        14,
+        Err(&["1 of 4 routes did not answer 401", "/api/export", "-> 200"]),
+    ),
+    (
+        "unprotected_route.feature",
+        15,
+        Err(&["1 of 4 routes did not answer 401", "/api/export", "-> 200"]),
+    ),
+    ("unprotected_route.feature", 17, Ok(())),
+    (
+        "poison_message.feature",
+        4,
+        Err(&[
+            "was never dead-lettered",
+            "the queue \"jobs\" has no dead-letter queue",
+        ]),
+    ),
+    (
+        "poison_message.feature",
+        8,
+        Err(&["expected 0 message(s) ready in jobs within 10 s"]),
+    ),
+];
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/nginx-shop")
+}
+
+/// Each scenario's outcome from a Cucumber JSON report: the step errors, empty when it
+/// passed.
+fn outcomes(report: &serde_json::Value) -> BTreeMap<(String, u64), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for feature in report
+        .as_array()
+        .expect("a JSON report is a list of features")
+    {
+        let uri = feature["uri"].as_str().expect("uri");
+        let file = uri.rsplit('/').next().expect("file name").to_string();
+        for scenario in feature["elements"].as_array().expect("elements") {
+            let line = scenario["line"].as_u64().expect("line");
+            let errors = scenario["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .filter(|s| s["result"]["status"] != "passed")
+                .map(|s| {
+                    format!(
+                        "{} ({}): {}",
+                        s["name"].as_str().unwrap_or_default(),
+                        s["result"]["status"].as_str().unwrap_or_default(),
+                        s["result"]["error_message"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.insert((file.clone(), line), errors);
+        }
+    }
+    out
+}
+
+#[test]
+fn qalens_finds_the_documented_faults_in_the_stock_nginx_shop() {
+    let system = example().join("qalens.yml");
+    let features = example().join("features");
+    let report = std::env::temp_dir().join(format!("qalens-example-{}.json", std::process::id()));
+    let child = qalens(&[
+        "run",
+        "--system",
+        system.to_str().unwrap(),
+        features.to_str().unwrap(),
+        "--json",
+        report.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    let pid = child.id();
+    let (status, output) = finish(child);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "some scenarios must fail, nothing else go wrong:\n{output}"
+    );
+    assert_nothing_left(pid, &output);
+    let text = std::fs::read_to_string(&report).expect("the JSON report");
+    let _ = std::fs::remove_file(&report);
+    let seen = outcomes(&serde_json::from_str(&text).expect("JSON"));
+
+    let expected: BTreeMap<(String, u64), Verdict> = EXPECTED
+        .iter()
+        .map(|(f, l, v)| ((f.to_string(), u64::from(*l)), *v))
+        .collect();
+    assert_eq!(
+        seen.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the scenarios run are not the scenarios documented\n{output}"
+    );
+    let mut wrong = vec![];
+    for (at, verdict) in &expected {
+        let errors = &seen[at];
+        match verdict {
+            Ok(()) if !errors.is_empty() => {
+                wrong.push(format!("{at:?} should pass, failed: {errors:?}"))
+            }
+            Err(_) if errors.is_empty() => wrong.push(format!("{at:?} should fail, passed")),
+            Err(parts) => {
+                let message = errors.join("\n");
+                for part in *parts {
+                    if !message.contains(part) {
+                        wrong.push(format!(
+                            "{at:?} failed without {part:?} in its message: {message}"
+                        ));
+                    }
+                }
+            }
+            Ok(()) => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}\n\n{output}", wrong.join("\n"));
+}
