@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use cucumber::{then, when};
 use lapin::options::{
-    BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
-    QueueDeclareOptions,
+    BasicGetOptions, BasicNackOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
 
@@ -37,20 +36,7 @@ async fn publish_burst(msgs: &[Outgoing]) -> StepResult {
         async move {
             let mut confirms = Vec::with_capacity(msgs.len());
             for msg in msgs {
-                let confirm = ch
-                    .basic_publish(
-                        msg.exchange.as_str().into(),
-                        msg.routing_key.as_str().into(),
-                        BasicPublishOptions {
-                            mandatory: true,
-                            ..Default::default()
-                        },
-                        &msg.body,
-                        msg.properties(),
-                    )
-                    .await
-                    .map_err(|e| format!("publishing failed: {e}"))?;
-                confirms.push(confirm);
+                confirms.push(msg.publish(&ch).await?);
             }
             let mut nacked = 0;
             for confirm in confirms {

@@ -63,6 +63,26 @@ impl Outgoing {
         }
     }
 
+    /// Publishes it mandatory on `ch` (a channel in confirm mode): the broker's confirm
+    /// to wait for, or why the publish failed.
+    pub(crate) async fn publish(
+        &self,
+        ch: &lapin::Channel,
+    ) -> Result<lapin::PublisherConfirm, String> {
+        ch.basic_publish(
+            self.exchange.as_str().into(),
+            self.routing_key.as_str().into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            &self.body,
+            self.properties(),
+        )
+        .await
+        .map_err(|e| format!("publishing failed: {e}"))
+    }
+
     pub(crate) fn properties(&self) -> BasicProperties {
         let mut headers = FieldTable::default();
         for (name, value) in &self.headers {
@@ -117,20 +137,10 @@ async fn publish_once(msg: &Outgoing) -> Result<bool, String> {
         .await
         .map_err(|e| e.to_string())?;
     let confirmed = async {
-        ch.basic_publish(
-            msg.exchange.as_str().into(),
-            msg.routing_key.as_str().into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            },
-            &msg.body,
-            msg.properties(),
-        )
-        .await
-        .map_err(|e| format!("publishing failed: {e}"))?
-        .await
-        .map_err(|e| format!("the broker did not confirm the message: {e}"))
+        msg.publish(&ch)
+            .await?
+            .await
+            .map_err(|e| format!("the broker did not confirm the message: {e}"))
     }
     .await;
     let _ = conn.close(200, "done".into()).await;
