@@ -6,13 +6,11 @@
 use std::time::Duration;
 
 use cucumber::{then, when};
-use lapin::options::{
-    BasicGetOptions, BasicNackOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
+use lapin::options::{ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 
 use super::StepResult;
-use super::queue::{Outgoing, channel, event_for_order, key_of, x_death};
+use super::queue::{Outgoing, channel, event_for_order};
 use crate::wait;
 use crate::world::QaWorld;
 
@@ -138,47 +136,15 @@ async fn queue_backlog(_world: &mut QaWorld, seconds: u64, queue: String, n: u32
 }
 
 /// Every message in `queue` (up to [`MAX_BURST`] and a margin), read without taking any
-/// out: each is put back once all were read. Returns each one's key (or message id) and
-/// x-death reason.
+/// out: each one's key (or message id) and x-death reason.
 async fn peek_all(queue: &str) -> Result<Vec<(Option<String>, String)>, String> {
-    let (conn, ch) = channel().await?;
     let mut seen = vec![];
-    let mut held = vec![];
-    let result = async {
-        for _ in 0..2 * MAX_BURST {
-            let Some(msg) = ch
-                .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-                .await
-                .map_err(|e| format!("reading {queue}: {e}"))?
-            else {
-                break;
-            };
-            let props = &msg.delivery.properties;
-            let key = key_of(props)
-                .or_else(|| props.message_id().as_ref().map(|m| m.as_str().to_string()));
-            let reason = props
-                .headers()
-                .as_ref()
-                .and_then(x_death)
-                .map_or_else(|| "(no x-death header)".to_string(), |(r, _)| r);
-            seen.push((key, reason));
-            held.push(msg);
-        }
-        Ok::<_, String>(())
-    }
-    .await;
-    if let Some(last) = held.last() {
-        // One nack for everything held on this channel, all put back in order.
-        let _ = last
-            .delivery
-            .nack(BasicNackOptions {
-                multiple: true,
-                requeue: true,
-            })
-            .await;
-    }
-    let _ = conn.close(200, "done".into()).await;
-    result.map(|()| seen)
+    super::queue::scan(queue, 2 * MAX_BURST, |key, (reason, _)| {
+        seen.push((key, reason));
+        false
+    })
+    .await?;
+    Ok(seen)
 }
 
 #[then(expr = "no message of the burst is in the dead-letter queue {string}")]

@@ -451,50 +451,72 @@ pub(crate) fn key_of(props: &BasicProperties) -> Option<String> {
     }
 }
 
-/// Looks through `queue` for the message with `key` (its [`KEY_HEADER`] or, for a message
-/// published by another party, its message id); takes it out when found and puts every
-/// other message back. Returns its x-death reason and count.
-pub(crate) async fn take_from(queue: &str, key: &str) -> Result<Option<(String, i64)>, String> {
+/// Reads `queue` from its head, at most `limit` messages, and shows `visit` each one's
+/// key (its [`KEY_HEADER`] or, for a message published by another party, its message id)
+/// and x-death reason and count. The message `visit` returns `true` for is taken out
+/// (acked) and ends the scan; every other message read is put back, in order.
+pub(crate) async fn scan(
+    queue: &str,
+    limit: usize,
+    mut visit: impl FnMut(Option<String>, (String, i64)) -> bool,
+) -> Result<(), String> {
     let (conn, ch) = channel().await?;
-    let mut found = None;
-    let mut others = vec![];
-    for _ in 0..1000 {
-        let Some(msg) = ch
-            .basic_get(queue.into(), BasicGetOptions { no_ack: false })
-            .await
-            .map_err(|e| format!("reading {queue}: {e}"))?
-        else {
-            break;
-        };
-        let props = &msg.delivery.properties;
-        let id = props.message_id().as_ref().map(|m| m.as_str());
-        if key_of(props).as_deref() == Some(key) || id == Some(key) {
-            let death = msg
-                .delivery
-                .properties
+    let mut last_held = None;
+    let result = async {
+        for _ in 0..limit {
+            let Some(msg) = ch
+                .basic_get(queue.into(), BasicGetOptions { no_ack: false })
+                .await
+                .map_err(|e| format!("reading {queue}: {e}"))?
+            else {
+                break;
+            };
+            let props = &msg.delivery.properties;
+            let key = key_of(props)
+                .or_else(|| props.message_id().as_ref().map(|m| m.as_str().to_string()));
+            let death = props
                 .headers()
                 .as_ref()
                 .and_then(x_death)
                 .unwrap_or(("(no x-death header)".into(), 0));
-            msg.delivery
-                .ack(Default::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            found = Some(death);
-            break;
+            if visit(key, death) {
+                msg.delivery
+                    .ack(Default::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                break;
+            }
+            last_held = Some(msg);
         }
-        others.push(msg);
+        Ok(())
     }
-    for m in others {
-        let _ = m
+    .await;
+    if let Some(last) = last_held {
+        // One nack for everything held on this channel, all put back in order.
+        let _ = last
             .delivery
             .nack(BasicNackOptions {
+                multiple: true,
                 requeue: true,
-                ..Default::default()
             })
             .await;
     }
     let _ = conn.close(200, "done".into()).await;
+    result
+}
+
+/// Takes the message with `key` out of `queue` (see [`scan`]); its x-death reason and
+/// count, or `None` when it is not there.
+pub(crate) async fn take_from(queue: &str, key: &str) -> Result<Option<(String, i64)>, String> {
+    let mut found = None;
+    scan(queue, 1000, |k, death| {
+        let hit = k.as_deref() == Some(key);
+        if hit {
+            found = Some(death);
+        }
+        hit
+    })
+    .await?;
     Ok(found)
 }
 
