@@ -66,8 +66,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The catalog example closest to `text` (any keyword).
 fn closest(text: &str) -> Option<&'static str> {
-    catalog::DOCS
-        .iter()
+    catalog::all_docs()
         .filter_map(|d| catalog::split_keyword(d.example).map(|(_, t)| (d.example, t)))
         .min_by_key(|(_, t)| distance(text, t))
         .map(|(example, _)| example)

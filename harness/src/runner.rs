@@ -393,7 +393,19 @@ async fn run_scenarios(
         .timeout(Duration::from_secs(30))
         .build()
         .context("building the HTTP client")?;
+    let file = system.system();
+    let contracts = match &file.qalens.contracts {
+        Some(dir) => {
+            let dir = file.dir.join(dir);
+            let registry = contract_tools::schema::Registry::load_dir(&dir)
+                .with_context(|| format!("x-qalens.contracts: {}", dir.display()))?;
+            Some(Arc::new(registry))
+        }
+        None => None,
+    };
     context::install(RunContext {
+        system: file.clone(),
+        contracts,
         endpoints: system.current_endpoints().await?,
         http,
         docker: system.docker().clone(),

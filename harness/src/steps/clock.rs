@@ -16,8 +16,8 @@ use testcontainers::bollard::query_parameters::{
 };
 
 use super::StepResult;
-use super::faults::{Applied, container};
 use crate::context;
+use crate::nemesis::{Applied, container};
 use crate::report;
 use crate::topology::faketime;
 use crate::wait;

@@ -2,7 +2,7 @@
 //! scenario applies is recorded in its world and undone when the scenario ends, pass or
 //! fail (see `heal_all`, run by the runner's after-hook). Each fault applied and healed
 //! is also recorded in the run's fault log ([`crate::report`]) for the HTML timeline. Scenarios that apply faults to
-//! shared components claim them (`@disrupts:payments`, see `crate::scheduler`) so they run
+//! shared components claim them (`@disrupts:db`, see `crate::scheduler`) so they run
 //! alone with every scenario that uses them.
 
 use std::time::Duration;
@@ -16,40 +16,13 @@ use testcontainers::bollard::query_parameters::{
 use super::StepResult;
 use super::http::{Call, Target};
 use crate::context;
+use crate::nemesis::{Applied, container, link_url};
 use crate::report;
 use crate::wait;
 use crate::world::QaWorld;
 
-/// A fault that is still in effect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// Stopped or killed: heal by starting it.
-    Down(String),
-    /// Paused: heal by unpausing it.
-    Paused(String),
-    /// A network fault on a link (`orders-payments`), either way or one way: heal by
-    /// clearing it.
-    Link(String),
-    /// A skewed clock: heal by setting its offset back to zero.
-    Skewed(String),
-}
-
-pub(crate) fn container(component: &str) -> Result<String, String> {
-    let ctx = context::current()?;
-    ctx.containers.get(component).cloned().ok_or_else(|| {
-        format!(
-            "there is no component {component:?}; components: {}",
-            ctx.containers
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
-}
-
-/// Re-reads the host ports of `component` after it started again and updates the
-/// endpoints that point at it.
+/// Re-reads the host ports of `component` after it started again (a restart moves
+/// them) and points every endpoint that used the old ones at the new ones.
 async fn refresh_endpoint(component: &str) -> StepResult {
     let ctx = context::current()?;
     let id = container(component)?;
@@ -57,98 +30,24 @@ async fn refresh_endpoint(component: &str) -> StepResult {
         .await
         .map_err(|e| format!("{e:#}"))?;
     let host = crate::topology::endpoints::engine_host();
-    let url = |p: u16, scheme: &str| ports.get(&p).map(|port| format!("{scheme}{host}:{port}"));
-    let http = url(8080, "http://");
-    let control = url(9090, "http://");
-    let amqp = url(5672, "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
-    let management = url(15672, "http://");
-    let redis = url(6379, "redis://");
+    let now = ports
+        .into_iter()
+        .map(|(inner, outer)| (inner, format!("{host}:{outer}")))
+        .collect();
     let component = component.to_string();
-    context::update(move |ctx| {
-        let e = &mut ctx.endpoints;
-        if let Some(c) = control {
-            if let Some(slot) = e.controls.get_mut(&component) {
-                *slot = c;
-            } else if let Some(link) = component.strip_prefix("link-")
-                && let Some(slot) = e.links.get_mut(link)
-            {
-                *slot = c;
-            }
-        }
-        match component.as_str() {
-            "rabbitmq" => {
-                if let (Some(a), Some(m)) = (amqp, management) {
-                    e.amqp = a;
-                    e.rabbitmq_management = m;
-                }
-            }
-            "redis" => {
-                if let Some(r) = redis {
-                    e.redis = r;
-                }
-            }
-            other => {
-                let Some(url) = http else { return };
-                match other {
-                    "orders" => e.orders = url,
-                    "payments" => e.payments = url,
-                    "inventory" => e.inventory = url,
-                    "email" => e.email = url,
-                    "analytics" => e.analytics = url,
-                    "frontdoor" => e.gateway = url,
-                    g => {
-                        if let Some(n) = g
-                            .strip_prefix("gateway-")
-                            .and_then(|n| n.parse::<usize>().ok())
-                            && let Some(slot) = e.gateways.get_mut(n - 1)
-                        {
-                            *slot = url;
-                        }
-                    }
-                }
-            }
-        }
-    })
+    context::update(move |ctx| ctx.endpoints.moved(&component, now))
 }
 
-/// Waits until a reference service answers `/health` again (other components: their
-/// container runs).
-async fn wait_healthy(component: &str, deadline: Duration) -> StepResult {
-    refresh_endpoint(component).await?;
+/// Waits until a component started at `since` (Unix seconds) passes the ready check its
+/// system file gives it (`healthcheck`, else `x-qalens.ready`, else running), then
+/// re-reads its ports.
+async fn wait_ready(component: &str, deadline: Duration, since: i32) -> StepResult {
     let ctx = context::current()?;
-    let url = match component {
-        "orders" => Some(ctx.endpoints.orders.clone()),
-        "payments" => Some(ctx.endpoints.payments.clone()),
-        "inventory" => Some(ctx.endpoints.inventory.clone()),
-        "email" => Some(ctx.endpoints.email.clone()),
-        "analytics" => Some(ctx.endpoints.analytics.clone()),
-        g if g.starts_with("gateway-") => g
-            .strip_prefix("gateway-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| ctx.endpoints.gateways.get(n - 1).cloned()),
-        _ => None,
-    };
-    let Some(url) = url else {
-        return Ok(());
-    };
-    let http = ctx.http.clone();
-    wait::until(deadline, || {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            match http
-                .get(format!("{url}/health"))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => Ok(Some(())),
-                Ok(r) => Err(format!("/health answered {}", r.status())),
-                Err(e) => Err(format!("/health: {e}")),
-            }
-        }
-    })
-    .await
-    .map_err(|seen| format!("{component} did not become healthy within {deadline:?}: {seen}"))
+    let id = container(component)?;
+    crate::topology::wait_ready(&ctx.docker, &ctx.system, &id, component, deadline, since)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    refresh_endpoint(component).await
 }
 
 /// Applies one operation to a component's container.
@@ -156,8 +55,18 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
     let ctx = context::current()?;
     let id = container(component)?;
     let docker = &ctx.docker;
+    let is_broker = |b: &crate::system::Broker| {
+        ctx.system
+            .services
+            .get(&b.service)
+            .is_some_and(|s| s.replica_names().iter().any(|(_, n)| n == component))
+    };
+    let broker = ctx.system.qalens.broker.as_ref().is_some_and(is_broker);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i32);
     let result = match op {
-        "stopped" if component == "rabbitmq" => stop_broker_cleanly(docker, &id).await,
+        "stopped" if broker => stop_broker_cleanly(docker, &id).await,
         "stopped" => {
             docker
                 .stop_container(
@@ -201,7 +110,7 @@ pub async fn apply(component: &str, op: &str) -> StepResult {
     };
     result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
     if matches!(op, "started" | "restarted") {
-        wait_healthy(component, Duration::from_secs(60)).await?;
+        wait_ready(component, Duration::from_secs(60), since).await?;
         // A service starts with the defects of its environment only: give it back the
         // ones switched on at run time.
         let ctx = context::current()?;
@@ -301,24 +210,6 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     report::fault_applied(&component, "stopped on its own");
     world.faults.push(Applied::Down(component));
     Ok(())
-}
-
-/// The name (`orders-payments`) and control URL of the fault proxy on a link.
-pub fn link_url(from: &str, to: &str) -> Result<(String, String), String> {
-    let ctx = context::current()?;
-    let name = format!("{from}-{to}");
-    let url = ctx.endpoints.links.get(&name).cloned().ok_or_else(|| {
-        format!(
-            "there is no fault proxy on the link from {from} to {to}; links: {}",
-            ctx.endpoints
-                .links
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    Ok((name, url))
 }
 
 /// Stops RabbitMQ the way an operator would (`rabbitmqctl stop`), then makes sure the
