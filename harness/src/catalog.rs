@@ -36,7 +36,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "identity",
         description: "Narrow the client's token to exactly these scopes (space-separated).",
-        example: "Given the client's token has only the scope \"orders:read\"",
+        example: "Given the client's token has only the scope \"items:read\"",
     },
     StepDoc {
         domain: "identity",
@@ -51,7 +51,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "http",
         description: "Send one request through the front door as the client.",
-        example: "When the client sends GET \"/orders/123\"",
+        example: "When the client sends GET \"/items/123\"",
     },
     StepDoc {
         domain: "http",
@@ -161,22 +161,22 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "http",
         description: "Send N requests at the same time to one gateway replica.",
-        example: "When the client sends 6 GET requests to \"/inventory/stock/SKU-1\" at once on gateway replica 1",
+        example: "When the client sends 6 GET requests to \"/items/1\" at once on gateway replica 1",
     },
     StepDoc {
         domain: "faults",
-        description: "Stop, kill, pause, unpause, start or restart a component's container (rabbitmq, redis, orders, payments, inventory, email, analytics, gateway-N, frontdoor). Faults still in effect are undone when the scenario ends.",
-        example: "When the inventory container is paused",
+        description: "Stop, kill, pause, unpause, start or restart a component's container (any container of the system file: a service, a replica `<service>-N`, or a link's proxy `link-<from>-<to>`). Faults still in effect are undone when the scenario ends.",
+        example: "When the db container is paused",
     },
     StepDoc {
         domain: "faults",
         description: "Poll one replica until a request answers this status.",
-        example: "Then within 20 seconds GET \"/inventory/stock/SKU-1\" on gateway replica 1 answers 200",
+        example: "Then within 20 seconds GET \"/items/1\" on gateway replica 1 answers 200",
     },
     StepDoc {
         domain: "queue",
         description: "Publish any body to any exchange. An optional table of | property | value | rows sets `message-id` (made unique to the scenario; `(none)` sends none), `content-type` and `header NAME`; by default a fresh message id and no content type. A message no queue receives fails the step.",
-        example: "When the message '{\"hello\": 1}' is published to the exchange \"orders.events\" with routing key \"order.confirmed\"",
+        example: "When the message '{\"hello\": 1}' is published to the exchange \"shop.events\" with routing key \"order.confirmed\"",
     },
     StepDoc {
         domain: "queue",
@@ -196,22 +196,22 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "queue",
         description: "Wait until the scenario's last message (one copy of it) is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; that copy is taken out.",
-        example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
+        example: "Then within 10 seconds the message is in the dead-letter queue \"jobs.dlq\" with reason \"rejected\"",
     },
     StepDoc {
         domain: "queue",
         description: "Wait until the broker reports exactly N messages ready (delivered to no consumer yet) in a queue or dead-letter queue: the consumer's lag.",
-        example: "Then within 10 seconds the queue \"email\" has 0 messages ready",
+        example: "Then within 10 seconds the queue \"jobs\" has 0 messages ready",
     },
     StepDoc {
         domain: "queue",
         description: "Wait until the broker reports at least N messages ready in a queue (a passive declare, so any queue of any system): a backlog the broker keeps, not capped or dropped.",
-        example: "Then within 10 seconds the queue \"analytics\" has at least 401 messages ready",
+        example: "Then within 10 seconds the queue \"jobs\" has at least 401 messages ready",
     },
     StepDoc {
         domain: "queue",
         description: "Read every message in a dead-letter queue (each put back) and fail if any belongs to the scenario's last burst, with the x-death reasons seen (maxlen: dropped by a length bound).",
-        example: "Then no message of the burst is in the dead-letter queue \"analytics.dlq\"",
+        example: "Then no message of the burst is in the dead-letter queue \"jobs.dlq\"",
     },
     StepDoc {
         domain: "faults",
@@ -240,23 +240,23 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
-        description: "Put a network fault on a link through its fault proxy (links the topology proxies: by default orders to payments, orders to inventory, gateway to inventory, gateway to redis and orders to rabbitmq; QALENS_LINKS sets them): added latency per chunk of traffic. Undone when the scenario ends.",
-        example: "When the link from orders to payments adds 3000 ms of latency",
+        description: "Put a network fault on a link through its fault proxy (the links x-qalens.links declares with a proxy; QALENS_LINKS chooses among them): added latency per chunk of traffic. Undone when the scenario ends.",
+        example: "When the link from api to db adds 3000 ms of latency",
     },
     StepDoc {
         domain: "faults",
         description: "Black-hole a link (connections hang; bytes are held, as in a network partition, and flow again when the link heals), reset its connections, or heal it.",
-        example: "When the link from gateway to inventory black-holes traffic",
+        example: "When the link from gateway to db black-holes traffic",
     },
     StepDoc {
         domain: "faults",
         description: "A one-way fault on a link: requests pass and the callee does the work, but its answers are held (until the link heals) or dropped (the proxy cuts the connection as soon as the callee answers, so the caller sees a failed call whose work was done: a lost answer). Undone when the scenario ends.",
-        example: "When the link from orders to payments drops the answers",
+        example: "When the link from api to db drops the answers",
     },
     StepDoc {
         domain: "faults",
         description: "Wait until a component's container has stopped by itself (a crash); it is started again when the scenario ends unless a step starts it.",
-        example: "Then within 10 seconds the email container has stopped",
+        example: "Then within 10 seconds the worker container has stopped",
     },
     StepDoc {
         domain: "http",
@@ -265,8 +265,8 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "contracts",
-        description: "Every request one service sent another for this scenario's order (or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Any proxied HTTP link (by default orders to payments, orders to inventory, gateway to inventory).",
-        example: "Then the request orders sent to payments conforms to contract ChargeRequest v1",
+        description: "Every request one service sent another for this scenario's subject (the id a pack step last acted on, such as an order; or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Any proxied HTTP link; the contracts come from x-qalens.contracts, or the enabled pack's bundled ones.",
+        example: "Then the request api sent to ledger conforms to contract EntryRequest v1",
     },
     StepDoc {
         domain: "contracts",
@@ -281,7 +281,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As client \"a\" (a client of the scenario), create a resource with the doc string as JSON body ({client} becomes the client's id); expects 2xx and remembers the resource: its Location header, else the path plus the body's id.",
-        example: "When client \"owner\" creates a resource with POST \"/orders\" and the body:",
+        example: "When client \"owner\" creates a resource with POST \"/carts\" and the body:",
     },
     StepDoc {
         domain: "security",
@@ -291,12 +291,12 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the named client, this path ({id} becomes the created resource's id) answers this method with 2xx.",
-        example: "Then client \"owner\" can GET \"/orders/{id}/summary\"",
+        example: "Then client \"owner\" can GET \"/carts/{id}/summary\"",
     },
     StepDoc {
         domain: "security",
         description: "Wait until, as the named client, this path ({id} becomes the created resource's id) answers this method with 2xx: for what the system creates in the background after the resource (an order's charge).",
-        example: "Then within 10 seconds client \"owner\" can GET \"/payments/charges?order_id={id}\"",
+        example: "Then within 10 seconds client \"owner\" can GET \"/ledger/entries?cart_id={id}\"",
     },
     StepDoc {
         domain: "security",
@@ -306,7 +306,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the named client, this path ({id} becomes the created resource's id) is refused: 404 (or 403; 405 for a method other than GET).",
-        example: "Then client \"eve\" cannot GET \"/orders/{id}/summary\"",
+        example: "Then client \"eve\" cannot GET \"/carts/{id}/summary\"",
     },
     StepDoc {
         domain: "security",
@@ -316,12 +316,12 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the first client, send a request whose path or query names the second ({client} becomes the second client's id).",
-        example: "When client \"mallory\" sends GET \"/payments/charges?customer={client}\" naming client \"victim\"",
+        example: "When client \"mallory\" sends GET \"/ledger/entries?customer={client}\" naming client \"victim\"",
     },
     StepDoc {
         domain: "security",
         description: "As the first client, send a request whose JSON body (the doc string) names the second ({client} becomes the second client's id, in the path too).",
-        example: "When client \"mallory\" sends POST \"/orders\" with a body naming client \"victim\":",
+        example: "When client \"mallory\" sends POST \"/carts\" with a body naming client \"victim\":",
     },
     StepDoc {
         domain: "security",
@@ -519,7 +519,7 @@ pub const TAGS: &[(&str, &str)] = &[
         "Needs these components working (a list, or one tag per component). Without any @uses tag a scenario uses every component.",
     ),
     (
-        "@disrupts:payments",
+        "@disrupts:db",
         "Stops, pauses, kills, restarts or faults these (a link fault disrupts the link's callee), or needs them to itself; runs alone with every scenario that uses or disrupts them. A disrupted component counts as used.",
     ),
     (

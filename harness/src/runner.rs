@@ -30,7 +30,7 @@ use crate::world::QaWorld;
 pub struct RunOptions {
     /// Feature files or directories.
     pub paths: Vec<PathBuf>,
-    /// A cucumber tag expression, e.g. `@orders and not @slow`.
+    /// A cucumber tag expression, e.g. `@checkout and not @slow`.
     pub tags: Option<String>,
     /// Where to write a JUnit XML report.
     pub junit: Option<PathBuf>,
@@ -93,7 +93,7 @@ pub struct RunReport {
     pub teardown_time: Duration,
 }
 
-/// Parses a cucumber tag expression (`@orders and not @serial`; tags keep their `@`).
+/// Parses a cucumber tag expression (`@checkout and not @serial`; tags keep their `@`).
 pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
     expr.parse::<TagOperation>()
         .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))

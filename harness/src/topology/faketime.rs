@@ -67,28 +67,6 @@ mod tests {
     }
 
     #[test]
-    fn every_reference_service_has_it_preloaded() {
-        let system = crate::system::System::load_with(
-            std::path::Path::new(crate::system::REFERENCE_FILE),
-            &|v| (v == "QALENS_REFSYS_BIN").then(|| crate::system::REFERENCE_FILE.to_string()),
-        )
-        .unwrap();
-        for name in [
-            "orders",
-            "payments",
-            "inventory",
-            "email",
-            "analytics",
-            "gateway",
-        ] {
-            let env = &system.services[name].environment;
-            for (k, v) in environment() {
-                assert_eq!(env.get(k).map(String::as_str), Some(v), "{name}: {k}");
-            }
-        }
-    }
-
-    #[test]
     fn offsets_are_signed_seconds() {
         assert_eq!(offset_text(600), "+600\n");
         assert_eq!(offset_text(-600), "-600\n");

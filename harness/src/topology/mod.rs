@@ -480,35 +480,3 @@ impl Topology {
         self.endpoints
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_are_chosen_by_name_or_by_the_file() {
-        let system = System::load_with(std::path::Path::new(crate::system::REFERENCE_FILE), &|v| {
-            (v == "QALENS_REFSYS_BIN").then(|| crate::system::REFERENCE_FILE.to_string())
-        })
-        .unwrap();
-        let names = |links: Vec<usize>| -> Vec<String> {
-            links
-                .iter()
-                .map(|i| system.qalens.links[*i].name())
-                .collect()
-        };
-        assert_eq!(
-            names(select_links(&system, None).unwrap()).join(","),
-            "orders-payments,orders-inventory,gateway-inventory,gateway-redis,orders-rabbitmq"
-        );
-        assert_eq!(select_links(&system, Some("all")).unwrap().len(), 9);
-        assert!(select_links(&system, Some("none")).unwrap().is_empty());
-        assert_eq!(
-            names(select_links(&system, Some(" email-rabbitmq , email-rabbitmq")).unwrap()),
-            ["email-rabbitmq"]
-        );
-        let err = select_links(&system, Some("orders-redis")).unwrap_err();
-        assert!(err.contains("unknown link \"orders-redis\""), "{err}");
-        assert!(err.contains("gateway-redis"), "{err}");
-    }
-}

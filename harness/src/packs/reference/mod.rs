@@ -7,6 +7,8 @@ mod catalog;
 mod conformance;
 mod events;
 mod orders;
+#[cfg(test)]
+mod tests;
 
 pub use catalog::DOCS;
 
