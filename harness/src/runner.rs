@@ -461,7 +461,7 @@ async fn run_scenarios(
         .after(|_, _, _, _, world| {
             Box::pin(async move {
                 if let Some(world) = world {
-                    crate::steps::faults::heal_all(world).await;
+                    crate::nemesis::heal_all(world).await;
                     // Only once its faults are healed may others use its components.
                     world.grant = None;
                 }

@@ -1,5 +1,5 @@
 //! libfaketime preloaded into a container, so that a step can skew its wall clock at run
-//! time ([`crate::steps::clock`]). A system file gives a service this [`environment`]
+//! time ([`crate::nemesis::clock`]). A system file gives a service this [`environment`]
 //! (the reference file does, through its `x-faketime` anchor; a test keeps the two equal).
 //!
 //! The container's image must have Debian's `libfaketime` (the offline image does; on an
