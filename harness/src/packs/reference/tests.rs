@@ -198,6 +198,31 @@ fn a_pack_step_on_a_system_without_the_pack_is_located() {
 }
 
 #[test]
+fn an_order_step_on_the_nginx_shop_example_is_located() {
+    let shop = System::load_with(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/nginx-shop/qalens.yml"),
+        &|_| None,
+    )
+    .unwrap();
+    assert!(shop.qalens.packs.is_empty());
+    let f = feature(
+        "shop.feature",
+        "Feature: f\n  Scenario: s\n\
+         \x20   Given a free client \"alice\"\n\
+         \x20   When the client sends GET \"/\"\n\
+         \x20   And the client places an order for 1 of \"SKU-1\"\n",
+    );
+    let problems = crate::system::names::check(&shop, &[], std::slice::from_ref(&f));
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].at, format!("{}:5", f.display()));
+    assert!(
+        problems[0]
+            .message
+            .contains("nginx-shop/qalens.yml does not enable")
+    );
+}
+
+#[test]
 fn the_catalog_marks_pack_steps_and_leaves_them_out_for_a_system_without_the_pack() {
     let all = crate::catalog::entries_for(&reference());
     let ours: Vec<_> = all.iter().filter(|e| e.pack == Some(super::NAME)).collect();
