@@ -26,15 +26,20 @@ impl Patterns {
     fn new(system: &System) -> Self {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("{p}: {e}"));
         let (mut disabled, mut served) = (vec![], vec![]);
-        for step in crate::catalog::registered() {
-            let Ok(regex) = Regex::new(&step.pattern) else {
-                continue;
-            };
-            match crate::packs::of_definition(&step.defined_at) {
-                Some(p) if !crate::packs::enabled(system, p) => {
-                    disabled.push((regex, crate::packs::name(p)));
+        let steps = crate::catalog::registered();
+        let off = |defined_at: &str| {
+            crate::packs::of_definition(defined_at).filter(|p| !crate::packs::enabled(system, *p))
+        };
+        // Nothing to tell apart when the file enables every pack (the reference file).
+        if steps.iter().any(|s| off(&s.defined_at).is_some()) {
+            for step in steps {
+                let Ok(regex) = Regex::new(&step.pattern) else {
+                    continue;
+                };
+                match off(&step.defined_at) {
+                    Some(p) => disabled.push((regex, crate::packs::name(p))),
+                    None => served.push(regex),
                 }
-                _ => served.push(regex),
             }
         }
         Self {
