@@ -24,57 +24,105 @@ use tokio::sync::Notify;
 
 use crate::system::System;
 
-/// The components of the system this process runs, once a command has loaded it.
-static COMPONENTS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+/// The system this process runs, as claims see it, once a command has loaded it.
+static IN_USE: std::sync::OnceLock<Components> = std::sync::OnceLock::new();
 
-/// The components claims may name in `system`: its services, with the entry service
-/// folded into the gateway service when the file declares both (`gateway` stands for
-/// every replica and the front door).
+/// The names claims may use, and how fault targets map onto them.
+#[derive(Debug, Clone, Default)]
+pub struct Components {
+    /// The services, with the entry service folded into the gateway service.
+    names: BTreeSet<String>,
+    /// Entry service to gateway service, when the file declares both.
+    folded: Option<(String, String)>,
+}
+
+impl Components {
+    /// The components claims may name in `system`: its services, with the entry service
+    /// folded into the gateway service when the file declares both (the gateway stands
+    /// for every replica and the front door).
+    pub fn of(system: &System) -> Self {
+        let folded = system
+            .qalens
+            .entry
+            .as_ref()
+            .zip(system.qalens.gateway.as_ref())
+            .map(|(entry, gateway)| (entry.service.clone(), gateway.service.clone()));
+        let names = system
+            .service_names()
+            .into_iter()
+            .map(|name| match &folded {
+                Some((entry, gateway)) if *entry == name => gateway.clone(),
+                _ => name,
+            })
+            .collect();
+        Self { names, folded }
+    }
+
+    /// The component a fault target belongs to: a service (the entry service its
+    /// gateway), a replica (`gateway-2`) its service, a link (`link-api-ledger` or
+    /// `api-ledger`) its callee. Service names may contain `-`: a name the system has
+    /// wins over reading the target as a replica or a link.
+    pub fn service_of(&self, target: &str) -> String {
+        let fold = |name: &str| match &self.folded {
+            Some((entry, gateway)) if entry == name => gateway.clone(),
+            _ => name.to_string(),
+        };
+        let known = |name: &str| self.names.contains(name) || fold(name) != name;
+        if known(target) {
+            return fold(target);
+        }
+        let bare = target.strip_prefix("link-").unwrap_or(target);
+        if let Some((service, n)) = bare.rsplit_once('-')
+            && n.chars().all(|c| c.is_ascii_digit())
+            && known(service)
+        {
+            return fold(service);
+        }
+        // A link `from-to`: the longest known callee that ends it.
+        let callee = bare
+            .match_indices('-')
+            .map(|(i, _)| &bare[i + 1..])
+            .find(|callee| known(callee));
+        match callee {
+            Some(callee) => fold(callee),
+            None => match bare.rsplit_once('-') {
+                Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => fold(service),
+                Some((_, callee)) => fold(callee),
+                None => fold(bare),
+            },
+        }
+    }
+}
+
+/// The components claims may name in `system` (see [`Components::of`]).
 pub fn components_of(system: &System) -> BTreeSet<String> {
-    let folded = system
-        .qalens
-        .entry
-        .as_ref()
-        .zip(system.qalens.gateway.as_ref())
-        .map(|(entry, gateway)| (entry.service.clone(), gateway.service.clone()));
-    system
-        .service_names()
-        .into_iter()
-        .map(|name| match &folded {
-            Some((entry, gateway)) if *entry == name => gateway.clone(),
-            _ => name,
-        })
-        .collect()
+    Components::of(system).names
 }
 
 /// Makes `system`'s services the components claims may name (the first system a process
 /// loads; every command loads one before it reads a feature file).
 pub fn use_system(system: &System) {
-    let _ = COMPONENTS.set(components_of(system));
+    let _ = IN_USE.set(Components::of(system));
+}
+
+fn in_use() -> &'static Components {
+    IN_USE.get_or_init(|| {
+        System::reference()
+            .map(|s| Components::of(&s))
+            .unwrap_or_default()
+    })
 }
 
 /// The components a scenario may name: the services of the system in use (see
 /// [`use_system`]), else of the built-in reference system.
 pub fn component_names() -> BTreeSet<String> {
-    COMPONENTS
-        .get_or_init(|| {
-            System::reference()
-                .map(|s| components_of(&s))
-                .unwrap_or_default()
-        })
-        .clone()
+    in_use().names.clone()
 }
 
-/// The component a fault target belongs to, as claims name it: a replica
-/// (`gateway-2`) its service, a link (`api-db`) its callee.
+/// The component a fault target belongs to, in the system in use (see
+/// [`Components::service_of`]).
 pub fn service_of(target: &str) -> String {
-    let target = target.strip_prefix("link-").unwrap_or(target);
-    match target.rsplit_once('-') {
-        Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => service.to_string(),
-        Some((_, callee)) => callee.to_string(),
-        None if target == "frontdoor" => "gateway".to_string(),
-        None => target.to_string(),
-    }
+    in_use().service_of(target)
 }
 
 /// Some components, or all of them.
@@ -380,10 +428,27 @@ mod tests {
         assert_eq!(c(&["@serial"]).disrupts, Scope::All);
         assert!(is_scheduling_tag("@disrupts:mailer") && is_scheduling_tag("serial"));
         assert!(!is_scheduling_tag("@partial-failure"));
-        assert_eq!(service_of("gateway-2"), "gateway");
-        assert_eq!(service_of("api-ledger"), "ledger");
-        assert_eq!(service_of("link-gateway-redis"), "redis");
-        assert_eq!(service_of("rabbitmq"), "rabbitmq");
+    }
+
+    #[test]
+    fn fault_targets_map_to_the_components_claims_name() {
+        let components = Components {
+            names: ["gateway", "api", "ledger", "order-store", "redis"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            folded: Some(("edge".into(), "gateway".into())),
+        };
+        let of = |t: &str| components.service_of(t);
+        assert_eq!(of("gateway-2"), "gateway");
+        assert_eq!(of("edge"), "gateway");
+        assert_eq!(of("api-ledger"), "ledger");
+        assert_eq!(of("link-gateway-redis"), "redis");
+        assert_eq!(of("redis"), "redis");
+        // A service whose name holds a `-` is itself, and the callee of a link to it.
+        assert_eq!(of("order-store"), "order-store");
+        assert_eq!(of("link-api-order-store"), "order-store");
+        assert_eq!(of("order-store-1"), "order-store");
     }
 
     #[test]
