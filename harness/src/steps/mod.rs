@@ -10,6 +10,7 @@ pub mod faults;
 pub mod http;
 pub mod identity;
 pub mod orders;
+pub mod policy;
 pub mod queue;
 pub mod rate_limit;
 pub mod routes;

@@ -290,6 +290,8 @@ fn identity_needs_exactly_one_consistent_source() {
         "identity: { jwt: { alg: HS256 } }",
         "identity: { jwt: { alg: RS256, secret: s } }",
         "identity: { jwt: { alg: ES256, private_key: missing.pem } }",
+        "identity: { jwt: { alg: RS256, private_key: Cargo.toml } }",
+        "identity: { jwt: { alg: ES256, private_key: tests/fixtures/keys/test-only-rs256-private.pem } }",
     ];
     for section in bad {
         let e = error(&format!("{MINIMAL}x-qalens:\n  {section}\n"));
@@ -306,7 +308,7 @@ fn identity_needs_exactly_one_consistent_source() {
     ));
     assert!(matches!(*e.kind, ErrorKind::WrongType(_)), "{e}");
     parse(&format!(
-        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: Cargo.toml }} }}\n"
+        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: tests/fixtures/keys/test-only-rs256-private.pem }} }}\n"
     ))
     .unwrap();
 }
