@@ -56,13 +56,13 @@ fn route_of(e: &Exchange) -> Result<(String, String), String> {
     Ok((e.method.clone(), path))
 }
 
-/// `5 per 60 s of GET /limited/fixed, per client`.
+/// `GET /limited/fixed's declared limit (5 per 60 s, per client)`.
 fn describe(p: &RateLimit) -> String {
     format!(
-        "{} per {} s of {}, per {}",
+        "{}'s declared limit ({} per {} s, per {})",
+        p.route,
         p.limit.value().unwrap_or_default(),
         p.window().as_secs_f64(),
-        p.route,
         p.per.name()
     )
 }
@@ -110,7 +110,7 @@ async fn each_succeeded(world: &mut QaWorld) -> StepResult {
         ),
     };
     Err(format!(
-        "request {} of {n} answered {}, within the declared limit of {}{shared}\n{refused}",
+        "request {} of {n} answered {}, within {}{shared}\n{refused}",
         i + 1,
         refused.status,
         describe(&p)
@@ -156,8 +156,7 @@ async fn well_formed_429(world: &mut QaWorld) -> StepResult {
     let sent = world.batch.len();
     if e.status != 429 {
         return Err(format!(
-            "request {sent} should have got 429 once the declared limit of {} was used up, \
-             got {}\n{e}",
+            "request {sent} should have got 429 once {} was used up, got {}\n{e}",
             describe(&p),
             e.status
         ));
