@@ -96,8 +96,8 @@ pub struct Identity {
     pub jwt: Option<Jwt>,
     /// A static bearer token every client uses.
     pub token: Option<String>,
-    /// A command that prints a token; `{client}`, `{tier}` and `{scopes}` in its
-    /// arguments are replaced.
+    /// A command that prints a token; `{client}`, `{tier}` and `{scope}` in its
+    /// arguments are replaced (see `tokens::command`).
     pub command: Option<Vec<String>>,
 }
 
@@ -116,7 +116,7 @@ pub struct Jwt {
     pub secret: Option<String>,
     /// RS256/ES256 only: a PEM private key file, relative to the system file.
     pub private_key: Option<PathBuf>,
-    /// Extra claims; `{client}`, `{tier}` and `{scopes}` in string values are replaced.
+    /// Extra claims; `{client}`, `{tier}` and `{scope}` in string values are replaced.
     #[serde(default)]
     pub claims: BTreeMap<String, serde_json::Value>,
 }
