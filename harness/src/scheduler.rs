@@ -2,9 +2,9 @@
 //! and the ones it disrupts, from its tags (and its rule's and feature's):
 //!
 //! - `@uses:gateway,redis` (or one tag per component): the components it needs working;
-//! - `@disrupts:payments`: the components it stops, pauses, restarts or faults (a link
-//!   fault disrupts the link's callee: `the link from orders to payments` disrupts
-//!   `payments`); a disrupted component is also used;
+//! - `@disrupts:db`: the components it stops, pauses, restarts or faults (a link
+//!   fault disrupts the link's callee: `the link from api to db` disrupts
+//!   `db`); a disrupted component is also used;
 //! - `@serial`: it disrupts every component (alone with everything);
 //! - no `@uses` tag: it uses every component.
 //!
@@ -66,7 +66,7 @@ pub fn component_names() -> BTreeSet<String> {
 }
 
 /// The component a fault target belongs to, as claims name it: a replica
-/// (`gateway-2`) its service, a link (`orders-payments`) its callee.
+/// (`gateway-2`) its service, a link (`api-db`) its callee.
 pub fn service_of(target: &str) -> String {
     let target = target.strip_prefix("link-").unwrap_or(target);
     match target.rsplit_once('-') {
@@ -152,7 +152,14 @@ pub fn is_scheduling_tag(tag: &str) -> bool {
 
 /// The claim the tags make (feature, rule and scenario tags together).
 pub fn claim<'a>(tags: impl IntoIterator<Item = &'a String>) -> Result<Claim, TagError> {
-    let known = component_names();
+    claim_among(&component_names(), tags)
+}
+
+/// [`claim`] with `known` as the components a tag may name.
+fn claim_among<'a>(
+    known: &BTreeSet<String>,
+    tags: impl IntoIterator<Item = &'a String>,
+) -> Result<Claim, TagError> {
     let mut uses = BTreeSet::new();
     let mut disrupts = BTreeSet::new();
     let (mut declared_uses, mut serial) = (false, false);
@@ -347,72 +354,80 @@ mod tests {
         t.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Made-up components: the tests do not depend on any system file.
+    fn known() -> BTreeSet<String> {
+        [
+            "api", "ledger", "stock", "mailer", "gateway", "redis", "rabbitmq",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     fn c(t: &[&str]) -> Claim {
-        claim(&tags(t)).unwrap()
+        claim_among(&known(), &tags(t)).unwrap()
     }
 
     #[test]
     fn claims_come_from_tags() {
-        let none = c(&["@orders"]);
+        let none = c(&["@checkout"]);
         assert_eq!(none.uses, Scope::All);
         assert_eq!(none.disrupts, Scope::Only(BTreeSet::new()));
-        let d = c(&["@disrupts:payments", "@uses:gateway,orders", "@uses:redis"]);
+        let d = c(&["@disrupts:ledger", "@uses:gateway,api", "@uses:redis"]);
         let set = |v: &[&str]| Scope::Only(v.iter().map(|s| s.to_string()).collect());
-        assert_eq!(d.uses, set(&["gateway", "orders", "payments", "redis"]));
-        assert_eq!(d.disrupts, set(&["payments"]));
+        assert_eq!(d.uses, set(&["gateway", "api", "ledger", "redis"]));
+        assert_eq!(d.disrupts, set(&["ledger"]));
         assert_eq!(c(&["@serial"]).disrupts, Scope::All);
-        assert!(is_scheduling_tag("@disrupts:email") && is_scheduling_tag("serial"));
+        assert!(is_scheduling_tag("@disrupts:mailer") && is_scheduling_tag("serial"));
         assert!(!is_scheduling_tag("@partial-failure"));
         assert_eq!(service_of("gateway-2"), "gateway");
-        assert_eq!(service_of("orders-payments"), "payments");
+        assert_eq!(service_of("api-ledger"), "ledger");
         assert_eq!(service_of("link-gateway-redis"), "redis");
         assert_eq!(service_of("rabbitmq"), "rabbitmq");
     }
 
     #[test]
     fn malformed_and_unknown_claims_are_refused() {
-        for bad in ["@uses:", "@disrupts", "@disrupt:payments", "@uses:payment"] {
-            let e = claim(&tags(&[bad])).unwrap_err();
+        for bad in ["@uses:", "@disrupts", "@disrupt:ledger", "@uses:ledgr"] {
+            let e = claim_among(&known(), &tags(&[bad])).unwrap_err();
             assert_eq!(e.tag, bad);
         }
-        let e = claim(&tags(&["@uses:payment"])).unwrap_err();
-        assert!(e.message.contains("payments"), "{}", e.message);
+        let e = claim_among(&known(), &tags(&["@uses:ledgr"])).unwrap_err();
+        assert!(e.message.contains("ledger"), "{}", e.message);
     }
 
     #[test]
     fn conflicts_follow_the_read_write_rule() {
-        let user = c(&["@uses:gateway,payments"]);
+        let user = c(&["@uses:gateway,ledger"]);
         let everything = c(&[]);
-        let payments_down = c(&["@disrupts:payments", "@uses:gateway,orders"]);
-        let broker_down = c(&["@disrupts:rabbitmq", "@uses:orders,email"]);
+        let ledger_down = c(&["@disrupts:ledger", "@uses:gateway,api"]);
+        let broker_down = c(&["@disrupts:rabbitmq", "@uses:api,mailer"]);
         let redis_user = c(&["@uses:gateway,redis"]);
         assert!(!user.conflicts(&everything), "users never conflict");
-        assert!(payments_down.conflicts(&user));
-        assert!(payments_down.conflicts(&everything));
+        assert!(ledger_down.conflicts(&user));
+        assert!(ledger_down.conflicts(&everything));
         assert!(
-            !payments_down.conflicts(&broker_down),
+            !ledger_down.conflicts(&broker_down),
             "different components overlap"
         );
-        assert!(!payments_down.conflicts(&redis_user));
-        assert!(broker_down.conflicts(&c(&["@disrupts:orders", "@uses:orders"])));
+        assert!(!ledger_down.conflicts(&redis_user));
+        assert!(broker_down.conflicts(&c(&["@disrupts:api", "@uses:api"])));
         assert!(c(&["@serial"]).conflicts(&redis_user));
     }
 
     #[tokio::test]
     async fn a_disruptor_waits_for_users_and_later_users_wait_for_it() {
         let s = Scheduler::new(16);
-        let user = s.acquire(c(&["@uses:payments"])).await;
+        let user = s.acquire(c(&["@uses:ledger"])).await;
         let s2 = s.clone();
-        let disruptor = tokio::spawn(async move {
-            s2.acquire(c(&["@disrupts:payments", "@uses:payments"]))
-                .await
-        });
+        let disruptor =
+            tokio::spawn(async move { s2.acquire(c(&["@disrupts:ledger", "@uses:ledger"])).await });
         // The disruptor queues first.
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
         let s3 = s.clone();
-        let late_user = tokio::spawn(async move { s3.acquire(c(&["@uses:payments"])).await });
+        let late_user = tokio::spawn(async move { s3.acquire(c(&["@uses:ledger"])).await });
         // Another component is free meanwhile.
         let other = tokio::time::timeout(Duration::from_secs(5), s.acquire(c(&["@uses:redis"])))
             .await
@@ -438,25 +453,21 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_disruptor_goes_ahead_of_waiting_users() {
         let s = Scheduler::new(16);
-        let broker_down = s
-            .acquire(c(&["@disrupts:rabbitmq", "@uses:payments"]))
-            .await;
+        let broker_down = s.acquire(c(&["@disrupts:rabbitmq", "@uses:ledger"])).await;
         let s2 = s.clone();
-        let user = tokio::spawn(async move { s2.acquire(c(&["@uses:rabbitmq,payments"])).await });
+        let user = tokio::spawn(async move { s2.acquire(c(&["@uses:rabbitmq,ledger"])).await });
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
         let s3 = s.clone();
-        let payments_down = tokio::spawn(async move {
-            s3.acquire(c(&["@disrupts:payments", "@uses:payments"]))
-                .await
-        });
+        let ledger_down =
+            tokio::spawn(async move { s3.acquire(c(&["@disrupts:ledger", "@uses:ledger"])).await });
         while s.lock().waiting.len() < 2 {
             tokio::task::yield_now().await;
         }
-        assert!(s.lock().waiting[0].1.disrupts.covers("payments"));
+        assert!(s.lock().waiting[0].1.disrupts.covers("ledger"));
         drop(broker_down);
-        let p = tokio::time::timeout(Duration::from_secs(5), payments_down)
+        let p = tokio::time::timeout(Duration::from_secs(5), ledger_down)
             .await
             .expect("the disruptor that came later runs first")
             .unwrap();
@@ -473,7 +484,7 @@ mod tests {
         let s = Scheduler::new(1);
         let first = s.acquire(c(&["@uses:redis"])).await;
         let s2 = s.clone();
-        let second = tokio::spawn(async move { s2.acquire(c(&["@uses:orders"])).await });
+        let second = tokio::spawn(async move { s2.acquire(c(&["@uses:api"])).await });
         tokio::task::yield_now().await;
         assert!(!second.is_finished());
         drop(first);

@@ -7,8 +7,7 @@ use super::StepResult;
 use crate::context;
 use crate::world::{Client, Credentials, QaWorld};
 
-pub use crate::tokens::DEFAULT_SCOPES;
-use crate::tokens::{Abuse, Who, now};
+use crate::tokens::{Abuse, Who, default_scopes, now};
 
 /// A token lifetime long enough for any scenario (seconds).
 const TOKEN_TTL: u64 = 3600;
@@ -73,7 +72,7 @@ async fn a_client(world: &mut QaWorld, tier: String, name: String) -> StepResult
     let client = Client {
         id: world.scoped(&name),
         tier: parse_tier(&tier)?,
-        scope: DEFAULT_SCOPES.to_string(),
+        scope: default_scopes(&context::current()?.system),
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);
@@ -85,7 +84,7 @@ async fn an_admin_client(world: &mut QaWorld, name: String) -> StepResult {
     let client = Client {
         id: world.scoped(&name),
         tier: Tier::Paid,
-        scope: format!("admin {DEFAULT_SCOPES}"),
+        scope: format!("admin {}", default_scopes(&context::current()?.system)),
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);

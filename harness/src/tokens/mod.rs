@@ -26,9 +26,11 @@ use crate::system::{Identity, JwtAlg};
 
 pub use command::COMMAND_DEADLINE;
 
-/// The scopes a client gets unless a step narrows them: every non-admin route scope.
-pub const DEFAULT_SCOPES: &str =
-    "orders:write orders:read payments:read inventory:read limited:read";
+/// The scopes a client gets unless a step narrows them: what the packs `system` enables
+/// need ([`crate::packs::default_scopes`]).
+pub fn default_scopes(system: &crate::system::System) -> String {
+    crate::packs::default_scopes(system)
+}
 
 /// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
 /// signed (generated for this purpose with openssl; it protects nothing).
