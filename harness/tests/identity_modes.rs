@@ -28,7 +28,7 @@ fn run(system: &str, features: &str) -> String {
 fn qalens_signs_rs256_tokens_the_gateway_accepts_and_hostile_ones_it_refuses() {
     let output = run(&identity("rs256.yml"), &identity("features"));
     assert!(
-        output.contains("8 scenario(s): 8 passed, 0 failed"),
+        output.contains("7 scenario(s): 7 passed, 0 failed"),
         "{output}"
     );
     for kind in [
@@ -53,7 +53,7 @@ fn a_token_command_gives_clients_tokens_and_check_flags_what_it_cannot_make() {
         &identity("features/any_mode.feature"),
     );
     assert!(
-        output.contains("4 scenario(s): 4 passed, 0 failed"),
+        output.contains("3 scenario(s): 3 passed, 0 failed"),
         "{output}"
     );
 

@@ -25,7 +25,7 @@ const MOST: u64 = 10_000;
 /// The declared policy of `method path`, or an error naming what the file declares.
 fn policy(method: &str, path: &str) -> Result<RateLimit, String> {
     let ctx = context::current()?;
-    let limits = &ctx.endpoints.rate_limits;
+    let limits = &ctx.system.qalens.rate_limits;
     RateLimit::find(limits, method, path).cloned().ok_or_else(|| {
         let routes: Vec<&str> = limits.iter().map(|l| l.route.as_str()).collect();
         format!(

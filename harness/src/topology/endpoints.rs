@@ -197,7 +197,6 @@ pub async fn read(
         jwt_secret,
         static_token,
         identity,
-        rate_limits: q.rate_limits.clone(),
         routes,
         queues,
         controls,

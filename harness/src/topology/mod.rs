@@ -206,9 +206,6 @@ pub struct Endpoints {
     pub static_token: Option<String>,
     /// How clients get their tokens (`x-qalens.identity`, any mode).
     pub identity: crate::tokens::Issuer,
-    /// The rate-limit policies the system promises (`x-qalens.rate_limits`).
-    #[serde(skip)]
-    pub rate_limits: Vec<crate::system::RateLimit>,
     /// The routes the system file documents (`x-qalens.routes`); empty when it has none.
     pub routes: Vec<crate::system::routes::DocumentedRoute>,
     /// Each declared queue (`x-qalens.broker.queues`) and its dead-letter queue, if any.
