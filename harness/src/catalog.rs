@@ -40,7 +40,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "identity",
-        description: "Choose what the client presents: no token, a malformed token, an expired token, a token signed with the wrong key, an unsigned alg-none token, or a valid token.",
+        description: "Choose what the client presents: no token, a malformed token, an expired token, a token signed with the wrong key (another secret, or another key of the same algorithm), an unsigned alg-none token, a tampered token (admin added to its scope after signing), or a valid token (what x-qalens.identity gives: a JWT, the static token, or what the command prints). Expired, wrong-key, alg-none and tampered tokens need a JWT identity; `qalens check` flags them on a static token or a command.",
         example: "Given the client presents an expired token",
     },
     StepDoc {
@@ -122,6 +122,26 @@ pub const DOCS: &[StepDoc] = &[
         domain: "http",
         description: "No response of the last batch took longer than this.",
         example: "Then every response arrived within 500 milliseconds",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Send, one after another through the front door, as many requests as the x-qalens.rate_limits policy covering the route admits (a route ending in / covers the paths under it). `qalens check` flags a route no policy covers.",
+        example: "When the client sends the declared limit of GET requests to \"/limited/fixed\"",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Every request of the last batch answered 2xx; a refusal names the declared policy (and, for a count per ip or global, that other scenarios share it).",
+        example: "Then each of them succeeded",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "Send the last batch's request once more; fails as inconclusive if the batch took longer than the declared window.",
+        example: "When the client sends one more such request",
+    },
+    StepDoc {
+        domain: "rate-limit",
+        description: "The last response is a 429 with a Retry-After of 1 s up to the declared window and, if it has a RateLimit-Policy header, one that says the declared limit and window.",
+        example: "Then the response is a well-formed 429 for the declared policy",
     },
     StepDoc {
         domain: "rate-limit",

@@ -154,6 +154,27 @@ fn attached_runs_shards_and_defects_on_a_topology_behind_a_tcp_engine() {
             .unwrap()
     };
 
+    // The env file records the system file the topology started from; attaching with
+    // another `--system` is refused before anything runs.
+    let recorded = endpoints["system_file"].as_str().unwrap_or_default();
+    assert!(
+        Path::new(recorded).is_absolute() && recorded.ends_with("reference-system/qalens.yml"),
+        "{endpoints}"
+    );
+    let other = common::fixtures("systems/healthcheck.yml");
+    let refused = attached(&[
+        env_file.to_str().unwrap(),
+        "--system",
+        other.to_str().unwrap(),
+        &features("orders"),
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("is a topology started from"),
+        "{}",
+        text(&refused)
+    );
+
     // A feature end to end through the TCP engine, attached by env file.
     let suite_paths = [features("orders"), features("rate_limit/limits.feature")];
     let full_junit = dir.join("full.xml");

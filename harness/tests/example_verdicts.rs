@@ -20,8 +20,8 @@ const EXPECTED: &[(&str, u32, Verdict)] = &[
         "rate_limit.feature",
         11,
         Err(&[
-            "request 6 of 6 should have got 429, got 503",
-            "5×200, 1×503",
+            "request 6 should have got 429 once GET /limited/'s declared limit",
+            "(5 per 60 s, per path) was used up, got 503",
         ]),
     ),
     ("rate_limit.feature", 17, Err(&["no Retry-After header"])),

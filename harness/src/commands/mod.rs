@@ -44,6 +44,17 @@ pub async fn dispatch(command: Command) -> u8 {
             timings,
             system,
         } => {
+            // An attached run uses the system file its topology was started from.
+            let system = match &attach {
+                Some(target) => match run::system_for_attach(target, system.as_deref()) {
+                    Ok(file) => file,
+                    Err(e) => {
+                        eprintln!("qalens: --attach {e}");
+                        return 2;
+                    }
+                },
+                None => system,
+            };
             // Nothing starts on a system file that cannot be used; an attached run starts
             // nothing, so only the file is checked.
             let system = match load_system(system.as_deref(), attach.is_none()).await {

@@ -1,6 +1,6 @@
 //! `qalens run`: start a topology (or attach to a running one), run the features, report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -105,6 +105,51 @@ fn attach_target(target: &str) -> anyhow::Result<String> {
         .map(str::to_string)
         .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
 }
+/// The key of the env file that records the system file `qalens up` started.
+const SYSTEM_FILE_KEY: &str = "system_file";
+
+/// What `qalens up --env-file` writes: the endpoints, plus the absolute path of the
+/// system file the topology was started from, which `run --attach` reads back.
+pub fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String {
+    let mut value = endpoints;
+    let file = std::path::absolute(system_file).unwrap_or_else(|_| system_file.to_path_buf());
+    if let Some(map) = value.as_object_mut() {
+        map.insert(SYSTEM_FILE_KEY.into(), file.display().to_string().into());
+    }
+    let json = serde_json::to_string_pretty(&value).unwrap_or_default();
+    format!("{json}\n")
+}
+
+/// The system file an attached run uses: the one `--attach`'s env file records, unless
+/// `--system` names it too (the same file is fine; another one is refused, since the
+/// steps would read names and policies of a system that is not the one running). A bare
+/// run id, or an env file without the record, leaves `--system` (or the reference).
+pub fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<PathBuf>, String> {
+    let path = Path::new(target);
+    if !path.is_file() {
+        return Ok(given.map(Path::to_path_buf));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{target}: {e}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{target} is not an env file of `qalens up`: {e}"))?;
+    let Some(recorded) = value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from) else {
+        return Ok(given.map(Path::to_path_buf));
+    };
+    let same = |a: &Path, b: &Path| {
+        let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+        matches!((real(a), real(b)), (Ok(a), Ok(b)) if a == b)
+    };
+    match given {
+        Some(g) if !same(g, &recorded) => Err(format!(
+            "{target} is a topology started from {}, and --system names {}: attach without \
+             --system (the recorded file is used), or start a topology of that file",
+            recorded.display(),
+            g.display()
+        )),
+        _ => Ok(Some(recorded)),
+    }
+}
+
 /// Lints the feature files (and, given the system, the names they use: links, containers,
 /// queues); on a problem prints it and returns exit code 1.
 fn lint_first(paths: &[PathBuf], system: Option<&System>) -> Option<u8> {
@@ -160,4 +205,49 @@ fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
         report.teardown_time.as_secs_f64(),
         total.as_secs_f64()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_env_file_records_the_system_file_and_attach_reads_it_back() {
+        let dir =
+            std::env::temp_dir().join(format!("qalens-env-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let system = dir.join("shop.yml");
+        std::fs::write(&system, "services: {}\n").unwrap();
+        let other = dir.join("other.yml");
+        std::fs::write(&other, "services: {}\n").unwrap();
+        let env = dir.join("run.env");
+        let text = env_file_text(serde_json::json!({ "run_id": "qalens-1234abcd" }), &system);
+        std::fs::write(&env, text).unwrap();
+        let target = env.to_str().unwrap();
+
+        assert_eq!(attach_target(target).unwrap(), "qalens-1234abcd");
+        assert_eq!(
+            system_for_attach(target, None).unwrap(),
+            Some(system.clone())
+        );
+        // The same file named another way is the same file.
+        let same = dir.join(".").join("shop.yml");
+        assert_eq!(
+            system_for_attach(target, Some(&same)).unwrap(),
+            Some(system.clone())
+        );
+        let e = system_for_attach(target, Some(&other)).unwrap_err();
+        assert!(
+            e.contains("shop.yml") && e.contains("other.yml") && e.contains("--system"),
+            "{e}"
+        );
+        // A bare run id, or an env file from before the record, keeps --system.
+        assert_eq!(
+            system_for_attach("qalens-1234abcd", Some(&other)).unwrap(),
+            Some(other.clone())
+        );
+        std::fs::write(&env, r#"{ "run_id": "qalens-1234abcd" }"#).unwrap();
+        assert_eq!(system_for_attach(target, None).unwrap(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

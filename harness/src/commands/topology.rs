@@ -26,6 +26,7 @@ pub async fn sweep() -> u8 {
 }
 
 pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) -> u8 {
+    let system_file = system.file.clone();
     let mut options = match TopologyOptions::from_env(system) {
         Ok(t) => t,
         Err(e) => {
@@ -51,10 +52,11 @@ pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) ->
             return 2;
         }
     };
-    let json = serde_json::to_string_pretty(topo.endpoints()).unwrap_or_default();
-    println!("{json}");
+    let endpoints = serde_json::to_value(topo.endpoints()).unwrap_or_default();
+    let text = super::run::env_file_text(endpoints, &system_file);
+    print!("{text}");
     if let Some(path) = env_file
-        && let Err(e) = std::fs::write(&path, format!("{json}\n"))
+        && let Err(e) = std::fs::write(&path, text)
     {
         eprintln!("qalens: cannot write {}: {e}", path.display());
     }

@@ -1,27 +1,29 @@
 //! Identity and tokens: who the scenario acts as and what credentials it presents.
 
-use contract_tools::jwt::{self, Claims, Tier};
+use contract_tools::jwt::Tier;
 use cucumber::given;
 
 use super::StepResult;
 use crate::context;
 use crate::world::{Client, Credentials, QaWorld};
 
-use crate::tokens::{bearer, default_scopes, now};
+use crate::tokens::{Abuse, Who, default_scopes, now};
 
 /// A token lifetime long enough for any scenario (seconds).
 const TOKEN_TTL: u64 = 3600;
 
-pub(crate) fn claims(client: &Client, exp: u64) -> Claims {
-    Claims {
-        sub: client.id.clone(),
+/// Who `client`'s tokens are for.
+fn who(client: &Client) -> Who<'_> {
+    Who {
+        client: &client.id,
         tier: client.tier,
-        scope: client.scope.clone(),
-        exp,
+        scope: &client.scope,
     }
 }
 
-/// The Authorization header value the client presents, if any.
+/// The Authorization header value the client presents, if any: for a valid token, what
+/// the system file's identity gives this client (a JWT, the static token, or the token
+/// its command printed).
 pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
     let Some(client) = &world.client else {
         return Ok(None);
@@ -29,24 +31,26 @@ pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
-        Credentials::Valid => {
-            let ctx = context::current()?;
-            let endpoints = &ctx.endpoints;
-            // What the system file says its clients present: a static token as it is,
-            // otherwise a JWT for this client signed with the file's secret.
-            if let Some(token) = &endpoints.static_token {
-                return Ok(Some(format!("Bearer {token}")));
-            }
-            let secret = endpoints.jwt_secret.clone();
-            Some(bearer(
-                &client.id,
-                client.tier,
-                &client.scope,
-                now() + TOKEN_TTL,
-                &secret,
-            ))
-        }
+        Credentials::Valid => context::current()?
+            .endpoints
+            .identity
+            .valid(&who(client), now() + TOKEN_TTL)?,
     })
+}
+
+/// Gets the valid token of the scenario's client ready, so that a token command runs
+/// here, off the async threads, rather than inside the first request.
+async fn fetch_token(world: &QaWorld) -> StepResult {
+    let Some(client) = world.client.clone() else {
+        return Ok(());
+    };
+    if !matches!(client.credentials, Credentials::Valid) {
+        return Ok(());
+    }
+    let issuer = context::current()?.endpoints.identity.clone();
+    tokio::task::spawn_blocking(move || issuer.valid(&who(&client), now() + TOKEN_TTL).map(drop))
+        .await
+        .map_err(|e| format!("getting the token failed: {e}"))?
 }
 
 fn parse_tier(tier: &str) -> Result<Tier, String> {
@@ -72,7 +76,7 @@ async fn a_client(world: &mut QaWorld, tier: String, name: String) -> StepResult
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);
-    Ok(())
+    fetch_token(world).await
 }
 
 #[given(expr = "an admin client {string}")]
@@ -84,62 +88,44 @@ async fn an_admin_client(world: &mut QaWorld, name: String) -> StepResult {
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);
-    Ok(())
+    fetch_token(world).await
 }
 
 #[given(expr = "the client's token has only the scope {string}")]
 async fn only_scope(world: &mut QaWorld, scope: String) -> StepResult {
     let client = world.client.as_mut().ok_or("no client yet")?;
     client.scope = scope;
-    Ok(())
+    fetch_token(world).await
 }
 
 #[given(
-    regex = r"^the client presents (no token|a malformed token|an expired token|a token signed with the wrong key|an unsigned alg-none token|a valid token)$"
+    regex = r"^the client presents (no token|a malformed token|an expired token|a token signed with the wrong key|an unsigned alg-none token|a tampered token|a valid token)$"
 )]
 async fn presents(world: &mut QaWorld, kind: String) -> StepResult {
-    let secret = context::current()?.endpoints.jwt_secret.clone();
+    let issuer = context::current()?.endpoints.identity.clone();
     let client = world.client.clone().ok_or("no client yet")?;
+    let abuse = |abuse| issuer.abused(&who(&client), abuse, TOKEN_TTL);
     let credentials = match kind.as_str() {
         "no token" => Credentials::None,
         "a valid token" => Credentials::Valid,
         "a malformed token" => Credentials::Raw("Bearer not.a-jwt".into()),
-        "an expired token" => Credentials::Raw(bearer(
-            &client.id,
-            client.tier,
-            &client.scope,
-            now().saturating_sub(60),
-            &secret,
-        )),
-        "a token signed with the wrong key" => Credentials::Raw(bearer(
-            &client.id,
-            client.tier,
-            &client.scope,
-            now() + TOKEN_TTL,
-            "not-the-gateway-secret",
-        )),
-        "an unsigned alg-none token" => {
-            let claims_json = serde_json::to_string(&claims(&client, now() + TOKEN_TTL))
-                .map_err(|e| e.to_string())?;
-            Credentials::Raw(format!(
-                "Bearer {}",
-                jwt::encode_with_header(r#"{"alg":"none","typ":"JWT"}"#, &claims_json, None)
-            ))
-        }
+        "an expired token" => Credentials::Raw(abuse(Abuse::ExpiredAt(now().saturating_sub(60)))?),
+        "a token signed with the wrong key" => Credentials::Raw(abuse(Abuse::WrongKey)?),
+        "an unsigned alg-none token" => Credentials::Raw(abuse(Abuse::AlgNone)?),
+        "a tampered token" => Credentials::Raw(abuse(Abuse::Tampered)?),
         other => return Err(format!("unknown credential kind {other:?}")),
     };
     world.client.as_mut().expect("checked above").credentials = credentials;
-    Ok(())
+    fetch_token(world).await
 }
 
 #[given(expr = "the client presents a token that expired {int} second(s) ago")]
 async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
-    let secret = context::current()?.endpoints.jwt_secret.clone();
+    let issuer = context::current()?.endpoints.identity.clone();
     let client = world.client.as_mut().ok_or("no client yet")?;
     let exp = now()
         .checked_sub(seconds)
         .ok_or_else(|| format!("{seconds} s ago is before 1970"))?;
-    client.credentials =
-        Credentials::Raw(bearer(&client.id, client.tier, &client.scope, exp, &secret));
+    client.credentials = Credentials::Raw(issuer.abused(&who(client), Abuse::ExpiredAt(exp), 0)?);
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod dead_letter;
 pub mod faults;
 pub mod http;
 pub mod identity;
+pub mod policy;
 pub mod queue;
 pub mod rate_limit;
 pub mod routes;

@@ -46,18 +46,18 @@ pub async fn fetch_routes() -> Result<Vec<Route>, String> {
         }
         return Ok(routes);
     }
-    let token = crate::tokens::bearer(
-        "qalens-harness",
-        Tier::Paid,
-        "admin",
-        u64::MAX / 2,
-        &ctx.endpoints.jwt_secret,
-    );
-    let table: Table = inspect_with(
-        format!("{}/admin/routes", ctx.endpoints.gateway),
-        Some(token),
-    )
-    .await?;
+    // The admin token comes from the file's identity, whichever mode it is.
+    let admin = crate::tokens::Who {
+        client: "qalens-harness",
+        tier: Tier::Paid,
+        scope: "admin",
+    };
+    let token = ctx
+        .endpoints
+        .identity
+        .valid(&admin, crate::tokens::now() + 3600)?;
+    let table: Table =
+        inspect_with(format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
     if table.routes.is_empty() {
         return Err("the gateway's route table is empty".into());
     }

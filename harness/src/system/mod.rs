@@ -17,6 +17,7 @@ pub mod names;
 mod qalens;
 mod refs;
 pub mod routes;
+mod serves;
 #[cfg(test)]
 mod tests;
 

@@ -66,6 +66,7 @@ pub fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Prob
             continue;
         };
         let path = file.display().to_string();
+        problems.extend(super::serves::check(system, &feature, &path));
         for step in steps(&feature) {
             if let Some(message) = check_step(system, proxied, &patterns, &step.value) {
                 problems.push(Problem {

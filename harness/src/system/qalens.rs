@@ -96,8 +96,8 @@ pub struct Identity {
     pub jwt: Option<Jwt>,
     /// A static bearer token every client uses.
     pub token: Option<String>,
-    /// A command that prints a token; `{client}`, `{tier}` and `{scopes}` in its
-    /// arguments are replaced.
+    /// A command that prints a token; `{client}`, `{tier}` and `{scope}` in its
+    /// arguments are replaced (see `tokens::command`).
     pub command: Option<Vec<String>>,
 }
 
@@ -116,7 +116,7 @@ pub struct Jwt {
     pub secret: Option<String>,
     /// RS256/ES256 only: a PEM private key file, relative to the system file.
     pub private_key: Option<PathBuf>,
-    /// Extra claims; `{client}`, `{tier}` and `{scopes}` in string values are replaced.
+    /// Extra claims; `{client}`, `{tier}` and `{scope}` in string values are replaced.
     #[serde(default)]
     pub claims: BTreeMap<String, serde_json::Value>,
 }
@@ -206,9 +206,26 @@ impl Link {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LimitKey {
+    /// One count per client (the token's subject): a scenario's own client starts fresh.
     Client,
+    /// One count per caller address: every client of the machine running qalens shares it.
     Ip,
+    /// One count per request path (nginx's `limit_req_zone $uri`): under a route that
+    /// ends in `/`, a scenario that uses a path of its own starts fresh.
+    Path,
+    /// One count for everybody.
     Global,
+}
+
+impl LimitKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKey::Client => "client",
+            LimitKey::Ip => "ip",
+            LimitKey::Path => "path",
+            LimitKey::Global => "global",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -223,6 +240,34 @@ pub struct RateLimit {
     pub per: LimitKey,
     /// The scaled service whose replicas share one count, if they do.
     pub shared_across: Option<String>,
+}
+
+impl RateLimit {
+    /// Whether this policy covers `method path`: the same method and the same path, or,
+    /// when the declared path ends in `/`, any path under it. A query string is ignored.
+    pub fn covers(&self, method: &str, path: &str) -> bool {
+        let Some((m, p)) = self.route.split_once(' ') else {
+            return false;
+        };
+        let path = path.split('?').next().unwrap_or(path);
+        m.eq_ignore_ascii_case(method) && (path == p || (p.ends_with('/') && path.starts_with(p)))
+    }
+
+    /// The declared window (the loader has checked that it parses).
+    pub fn window(&self) -> std::time::Duration {
+        super::parse_duration(&self.window).unwrap_or_default()
+    }
+}
+
+impl RateLimit {
+    /// The policy of `limits` that covers `method path`: the one with the longest route
+    /// if several do.
+    pub fn find<'a>(limits: &'a [RateLimit], method: &str, path: &str) -> Option<&'a RateLimit> {
+        limits
+            .iter()
+            .filter(|r| r.covers(method, path))
+            .max_by_key(|r| r.route.len())
+    }
 }
 
 /// A number that may come from a substituted variable (`${LIMIT:-5}`).

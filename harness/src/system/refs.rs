@@ -218,7 +218,10 @@ pub(super) fn check(system: &System) -> Check {
                     ));
                 }
                 (_, None, Some(key)) => {
-                    c.file("x-qalens.identity.jwt.private_key", key, "private key")?
+                    c.file("x-qalens.identity.jwt.private_key", key, "private key")?;
+                    // The key must be one the algorithm signs with, before anything starts.
+                    crate::tokens::Issuer::from_system(Some(id), &c.system.dir, &c.system.file)
+                        .map_err(|e| c.invalid("x-qalens.identity.jwt.private_key", e))?;
                 }
                 (alg, _, _) => {
                     return Err(c.invalid(

@@ -290,6 +290,8 @@ fn identity_needs_exactly_one_consistent_source() {
         "identity: { jwt: { alg: HS256 } }",
         "identity: { jwt: { alg: RS256, secret: s } }",
         "identity: { jwt: { alg: ES256, private_key: missing.pem } }",
+        "identity: { jwt: { alg: RS256, private_key: Cargo.toml } }",
+        "identity: { jwt: { alg: ES256, private_key: tests/fixtures/keys/test-only-rs256-private.pem } }",
     ];
     for section in bad {
         let e = error(&format!("{MINIMAL}x-qalens:\n  {section}\n"));
@@ -306,7 +308,7 @@ fn identity_needs_exactly_one_consistent_source() {
     ));
     assert!(matches!(*e.kind, ErrorKind::WrongType(_)), "{e}");
     parse(&format!(
-        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: Cargo.toml }} }}\n"
+        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: tests/fixtures/keys/test-only-rs256-private.pem }} }}\n"
     ))
     .unwrap();
 }
@@ -367,8 +369,26 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "entry": "frontdoor" }),
         serde_json::json!({ "links": [{ "from": "a", "to": "b:1" }] }),
         serde_json::json!({ "identity": { "jwt": { "alg": "none" } } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "private_key": "k.pem" } } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "RS256", "secret": "s" } } }),
+        serde_json::json!({ "identity": { "token": "t", "command": ["x"] } }),
+        serde_json::json!({ "rate_limits": [{ "route": "GET /x", "limit": 5, "window": "60s", "per": "tenant" }] }),
         serde_json::json!({ "packs": ["other"] }),
     ] {
         assert!(!validator.is_valid(&bad), "{bad}");
+    }
+    // Each identity mode the loader takes.
+    for good in [
+        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" } } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "ES256", "private_key": "k.pem", "claims": { "aud": "shop" } } } }),
+        serde_json::json!({ "identity": { "token": "t" } }),
+        serde_json::json!({ "identity": { "command": ["./token.sh", "{client}", "{tier}", "{scope}"] } }),
+        serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&good)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{good}: {errors:#?}");
     }
 }

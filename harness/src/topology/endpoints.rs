@@ -173,6 +173,9 @@ pub async fn read(
         .and_then(|j| j.secret.clone())
         .unwrap_or_default();
     let static_token = q.identity.as_ref().and_then(|i| i.token.clone());
+    let identity =
+        crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
+            .map_err(|e| anyhow::anyhow!("x-qalens.identity: {e}"))?;
     let routes = match &q.routes {
         Some(r) => crate::system::routes::documented(r, &system.dir)
             .map_err(|e| anyhow::anyhow!("x-qalens.routes: {e}"))?,
@@ -193,6 +196,7 @@ pub async fn read(
         inspection,
         jwt_secret,
         static_token,
+        identity,
         routes,
         queues,
         controls,

@@ -204,6 +204,8 @@ pub struct Endpoints {
     /// The static bearer token every client presents (`x-qalens.identity.token`), when
     /// the system file names one instead of a JWT secret.
     pub static_token: Option<String>,
+    /// How clients get their tokens (`x-qalens.identity`, any mode).
+    pub identity: crate::tokens::Issuer,
     /// The routes the system file documents (`x-qalens.routes`); empty when it has none.
     pub routes: Vec<crate::system::routes::DocumentedRoute>,
     /// Each declared queue (`x-qalens.broker.queues`) and its dead-letter queue, if any.

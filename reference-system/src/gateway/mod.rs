@@ -9,6 +9,8 @@
 //! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens. A
 //!   token is accepted up to [`auth::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, for
 //!   clock skew between issuer and gateway; that leeway is fixed, not configured.
+//! - `GATEWAY_JWT_PUBLIC_KEY` (unset): a PEM public key file (RSA or P-256 EC). When set,
+//!   tokens must be RS256 (or ES256) signed by its private key instead of HS256.
 //! - `GATEWAY_ROUTES` (unset): path of a route table (JSON); unset uses the table built in
 //!   from `reference-system/routes.json`.
 //! - `ORDERS_URL`, `PAYMENTS_URL`, `INVENTORY_URL` (`http://<name>:8080`): upstreams.
@@ -71,6 +73,7 @@ pub struct Config {
     pub bind: SocketAddr,
     pub replica: u8,
     pub jwt_secret: String,
+    pub jwt_public_key: Option<PathBuf>,
     pub routes_file: Option<PathBuf>,
     /// Upstream name to base URL.
     pub upstreams: BTreeMap<String, String>,
@@ -101,6 +104,9 @@ impl Config {
             bind: parse_or("GATEWAY_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             replica: parse_or("GATEWAY_REPLICA", 1u8)?,
             jwt_secret: var_or("GATEWAY_JWT_SECRET", "qalens-reference-system-secret"),
+            jwt_public_key: std::env::var_os("GATEWAY_JWT_PUBLIC_KEY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             routes_file: std::env::var_os("GATEWAY_ROUTES")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -131,6 +137,8 @@ pub struct AppState {
     pub limiter: Limiter,
     pub redis: redis::aio::ConnectionManager,
     pub jwt_secret: Arc<Vec<u8>>,
+    /// `GATEWAY_JWT_PUBLIC_KEY`: tokens are checked with it instead of the secret.
+    pub jwt_public_key: Option<Arc<auth::PublicKey>>,
     pub replica: u8,
     pub fail_mode: FailMode,
 }
@@ -185,6 +193,10 @@ impl crate::server::Service for Config {
         let mut background = crate::server::Background::default();
         let warm = redis.clone();
         background.add(|stop| keep_redis_warm(warm, stop));
+        let jwt_public_key = match &self.jwt_public_key {
+            Some(path) => Some(Arc::new(auth::PublicKey::read(path)?)),
+            None => None,
+        };
         let state = AppState {
             http,
             table: Arc::new(table),
@@ -192,6 +204,7 @@ impl crate::server::Service for Config {
             limiter,
             redis,
             jwt_secret: Arc::new(self.jwt_secret.into_bytes()),
+            jwt_public_key,
             replica: self.replica,
             fail_mode: self.fail_mode,
         };

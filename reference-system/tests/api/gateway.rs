@@ -35,6 +35,7 @@ async fn spawn_gateway_with(
         bind: "127.0.0.1:0".parse().unwrap(),
         replica: 1,
         jwt_secret: SECRET.into(),
+        jwt_public_key: None,
         routes_file: None,
         upstreams,
         redis_url: redis.url.clone(),

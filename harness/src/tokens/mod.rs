@@ -1,0 +1,374 @@
+//! The bearer tokens the harness presents, in one place. An [`Issuer`] is made from the
+//! system file's `x-qalens.identity` and serves every step: a JWT signed with HS256 (a
+//! secret), RS256 or ES256 (a PEM private key file), one static token, or whatever a
+//! command prints for a client, tier and scope. It also makes the hostile tokens of the
+//! identity steps (expired, signed by another key, `alg: none`, tampered) for the modes
+//! where they mean something, and says clearly when a mode cannot make one.
+//!
+//! [`mint`] and [`bearer`] sign HS256 tokens with a given secret, for `qalens token` and
+//! the bench, which talk to the reference gateway.
+
+mod command;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use contract_tools::jwt::{self, Claims, Tier};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Map, Value};
+
+use crate::system::{Identity, JwtAlg};
+
+pub use command::COMMAND_DEADLINE;
+
+/// The scopes a client gets unless a step narrows them: what the packs `system` enables
+/// need ([`crate::packs::default_scopes`]).
+pub fn default_scopes(system: &crate::system::System) -> String {
+    crate::packs::default_scopes(system)
+}
+
+/// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
+/// signed (generated for this purpose with openssl; it protects nothing).
+const NOT_THE_SYSTEM_KEY_RS256: &str = include_str!("not-the-system-key-rs256.pem");
+const NOT_THE_SYSTEM_KEY_ES256: &str = include_str!("not-the-system-key-es256.pem");
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A signed HS256 token for `sub` with `tier` and space-separated `scope`, valid until
+/// `expires_at` (seconds since the epoch).
+pub fn mint(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
+    let claims = Claims {
+        sub: sub.to_string(),
+        tier,
+        scope: scope.to_string(),
+        exp: expires_at,
+    };
+    jwt::encode(&claims, secret.as_bytes())
+}
+
+/// The `Authorization` header value for [`mint`]'s token.
+pub fn bearer(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
+    format!("Bearer {}", mint(sub, tier, scope, expires_at, secret))
+}
+
+/// Who a token is for: the client id, its tier and its space-separated scopes.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub client: &'a str,
+    pub tier: Tier,
+    pub scope: &'a str,
+}
+
+impl Who<'_> {
+    fn tier_name(&self) -> &'static str {
+        match self.tier {
+            Tier::Free => "free",
+            Tier::Paid => "paid",
+        }
+    }
+
+    /// `s` with `{client}`, `{tier}` and `{scope}` (or `{scopes}`) replaced.
+    fn fill(&self, s: &str) -> String {
+        s.replace("{client}", self.client)
+            .replace("{tier}", self.tier_name())
+            .replace("{scopes}", self.scope)
+            .replace("{scope}", self.scope)
+    }
+}
+
+/// A hostile token the identity steps present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abuse {
+    /// Correctly signed, but its `exp` is this second (in the past).
+    ExpiredAt(u64),
+    /// Signed by another key of the same algorithm (another secret for HS256).
+    WrongKey,
+    /// `alg: none` and no signature.
+    AlgNone,
+    /// A valid token whose claims were changed after signing (the scope gains `admin`).
+    Tampered,
+}
+
+impl Abuse {
+    fn name(self) -> &'static str {
+        match self {
+            Abuse::ExpiredAt(_) => "an expired token",
+            Abuse::WrongKey => "a token signed with the wrong key",
+            Abuse::AlgNone => "an unsigned alg-none token",
+            Abuse::Tampered => "a tampered token",
+        }
+    }
+}
+
+/// How the system's clients get their tokens (see the module docs).
+#[derive(Clone)]
+pub struct Issuer {
+    mode: Mode,
+    /// The system file, for messages.
+    file: String,
+}
+
+#[derive(Clone)]
+enum Mode {
+    /// No `x-qalens.identity`: clients present no token.
+    Anonymous,
+    Jwt(Arc<Signer>),
+    Static(String),
+    Command(Arc<command::TokenCommand>),
+}
+
+struct Signer {
+    alg: Algorithm,
+    key: EncodingKey,
+    /// Another key of the same kind, for [`Abuse::WrongKey`].
+    wrong: EncodingKey,
+    /// Extra claims; placeholders in string values are filled per client.
+    claims: BTreeMap<String, Value>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl serde::Serialize for Issuer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.describe())
+    }
+}
+
+impl Issuer {
+    /// The issuer `identity` describes; paths are relative to `dir`, `file` names the
+    /// system file in messages. An unreadable or wrong key is an error.
+    pub fn from_system(
+        identity: Option<&Identity>,
+        dir: &Path,
+        file: &Path,
+    ) -> Result<Self, String> {
+        let mode = match identity {
+            None => Mode::Anonymous,
+            Some(Identity { jwt: Some(j), .. }) => {
+                let key_file = |p: &Path| {
+                    let full = dir.join(p);
+                    std::fs::read(&full).map_err(|e| format!("{}: {e}", full.display()))
+                };
+                let (alg, key, wrong) = match (j.alg, &j.secret, &j.private_key) {
+                    (JwtAlg::HS256, Some(secret), _) => (
+                        Algorithm::HS256,
+                        EncodingKey::from_secret(secret.as_bytes()),
+                        EncodingKey::from_secret(format!("not-{secret}").as_bytes()),
+                    ),
+                    (JwtAlg::RS256, _, Some(p)) => (
+                        Algorithm::RS256,
+                        EncodingKey::from_rsa_pem(&key_file(p)?)
+                            .map_err(|e| key_error(dir, p, "an RSA", e))?,
+                        EncodingKey::from_rsa_pem(NOT_THE_SYSTEM_KEY_RS256.as_bytes())
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    (JwtAlg::ES256, _, Some(p)) => (
+                        Algorithm::ES256,
+                        EncodingKey::from_ec_pem(&key_file(p)?)
+                            .map_err(|e| key_error(dir, p, "a P-256 EC (PKCS#8)", e))?,
+                        EncodingKey::from_ec_pem(NOT_THE_SYSTEM_KEY_ES256.as_bytes())
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    (alg, _, _) => {
+                        return Err(format!("{alg:?} needs a secret (HS256) or a private key"));
+                    }
+                };
+                let signer = Signer {
+                    alg,
+                    key,
+                    wrong,
+                    claims: j.claims.clone(),
+                };
+                // jsonwebtoken reads the key only when it signs: sign once now, so a file
+                // that holds no usable private key is refused before anything starts.
+                let probe = Who {
+                    client: "qalens-check",
+                    tier: Tier::Free,
+                    scope: "",
+                };
+                if let (Err(e), Some(p)) = (signer.sign(&probe, 0, false), &j.private_key) {
+                    return Err(format!(
+                        "{} is not a private key {alg:?} can sign with: {e}",
+                        dir.join(p).display()
+                    ));
+                }
+                Mode::Jwt(Arc::new(signer))
+            }
+            Some(Identity { token: Some(t), .. }) => Mode::Static(t.clone()),
+            Some(Identity {
+                command: Some(argv),
+                ..
+            }) => Mode::Command(Arc::new(command::TokenCommand::new(
+                argv.clone(),
+                dir.to_path_buf(),
+            ))),
+            Some(_) => return Err("give exactly one of jwt, token or command".into()),
+        };
+        Ok(Self {
+            mode,
+            file: file.display().to_string(),
+        })
+    }
+
+    /// HS256 with `secret` and no extra claims.
+    pub fn hs256(secret: &str) -> Self {
+        let identity = Identity {
+            jwt: Some(crate::system::Jwt {
+                alg: JwtAlg::HS256,
+                secret: Some(secret.to_string()),
+                private_key: None,
+                claims: BTreeMap::new(),
+            }),
+            token: None,
+            command: None,
+        };
+        Self::from_system(Some(&identity), Path::new("."), Path::new("(built in)"))
+            .unwrap_or_else(|e| unreachable!("an HS256 secret always makes a key: {e}"))
+    }
+
+    /// One line on the mode, as `qalens up` prints it.
+    pub fn describe(&self) -> String {
+        match &self.mode {
+            Mode::Anonymous => "no identity: clients present no token".into(),
+            Mode::Jwt(s) => format!("{:?} JWT", s.alg),
+            Mode::Static(_) => "a static token".into(),
+            Mode::Command(c) => format!("the command {}", c.shown()),
+        }
+    }
+
+    /// Whether this issuer signs JWTs itself (and so can make every hostile token).
+    pub fn signs(&self) -> bool {
+        matches!(self.mode, Mode::Jwt(_))
+    }
+
+    /// The `Authorization` header value of a valid token for `who`, valid until `exp`;
+    /// `None` when the system has no identity. A command runs (at most once per client,
+    /// tier and scope: its tokens are kept) and blocks the calling thread until it exits
+    /// or its deadline passes.
+    pub fn valid(&self, who: &Who, exp: u64) -> Result<Option<String>, String> {
+        Ok(Some(match &self.mode {
+            Mode::Anonymous => return Ok(None),
+            Mode::Jwt(s) => format!("Bearer {}", s.sign(who, exp, false)?),
+            Mode::Static(t) => format!("Bearer {t}"),
+            Mode::Command(c) => format!("Bearer {}", c.token(who, &self.file)?),
+        }))
+    }
+
+    /// The `Authorization` header value of a hostile token for `who`, or why this
+    /// system's identity mode cannot make one.
+    pub fn abused(&self, who: &Who, abuse: Abuse, ttl: u64) -> Result<String, String> {
+        let Mode::Jwt(s) = &self.mode else {
+            return Err(self.cannot(abuse.name()));
+        };
+        let token = match abuse {
+            Abuse::ExpiredAt(exp) => s.sign(who, exp, false)?,
+            Abuse::WrongKey => s.sign(who, now() + ttl, true)?,
+            Abuse::AlgNone => {
+                let claims = serde_json::to_string(&s.claims(who, now() + ttl))
+                    .map_err(|e| e.to_string())?;
+                format!(
+                    "{}.{}.",
+                    URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+                    URL_SAFE_NO_PAD.encode(claims)
+                )
+            }
+            Abuse::Tampered => tamper(&s.sign(who, now() + ttl, false)?)?,
+        };
+        Ok(format!("Bearer {token}"))
+    }
+
+    /// Why a step that needs the harness to sign tokens cannot run on this system.
+    pub fn cannot(&self, what: &str) -> String {
+        let how = match &self.mode {
+            Mode::Anonymous => "has no x-qalens.identity".to_string(),
+            Mode::Jwt(_) => return format!("{what} can be made"),
+            Mode::Static(_) => {
+                "gives every client one static token (x-qalens.identity.token)".into()
+            }
+            Mode::Command(_) => {
+                "gets tokens from a command (x-qalens.identity.command), which qalens cannot \
+                 sign or alter"
+                    .into()
+            }
+        };
+        format!(
+            "{} {how}: {what} needs x-qalens.identity.jwt (HS256, RS256 or ES256)",
+            self.file
+        )
+    }
+}
+
+fn key_error(dir: &Path, p: &Path, kind: &str, e: jsonwebtoken::errors::Error) -> String {
+    format!(
+        "{} is not {kind} private key in PEM: {e}",
+        dir.join(p).display()
+    )
+}
+
+impl Signer {
+    fn claims(&self, who: &Who, exp: u64) -> Value {
+        let mut map = Map::new();
+        map.insert("sub".into(), who.client.into());
+        map.insert("tier".into(), who.tier_name().into());
+        map.insert("scope".into(), who.scope.into());
+        for (k, v) in &self.claims {
+            map.insert(k.clone(), fill(v, who));
+        }
+        // The expiry is what the token-abuse steps control: the file cannot override it.
+        map.insert("exp".into(), exp.into());
+        Value::Object(map)
+    }
+
+    fn sign(&self, who: &Who, exp: u64, wrong_key: bool) -> Result<String, String> {
+        let key = if wrong_key { &self.wrong } else { &self.key };
+        let mut header = Header::new(self.alg);
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, &self.claims(who, exp), key)
+            .map_err(|e| format!("signing a {:?} token failed: {e}", self.alg))
+    }
+}
+
+/// `v` with the placeholders of every string in it filled for `who`.
+fn fill(v: &Value, who: &Who) -> Value {
+    match v {
+        Value::String(s) => Value::String(who.fill(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|v| fill(v, who)).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), fill(v, who))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// `token` with `admin` added to its scope after signing, the signature kept.
+fn tamper(token: &str) -> Result<String, String> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(signature)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("{token:?} is not a JWT"));
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(claims).map_err(|e| e.to_string())?;
+    let mut claims: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let scope = claims["scope"].as_str().unwrap_or_default();
+    claims["scope"] = format!("admin {scope}").trim().into();
+    let claims = serde_json::to_string(&claims).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(claims)
+    ))
+}
