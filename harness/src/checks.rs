@@ -8,6 +8,8 @@ use contract_tools::schema::{Contract, Registry};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub mod exchange;
+
 use crate::clients::amqp::{Outgoing, publish};
 use crate::context;
 

@@ -11,7 +11,7 @@ use cucumber::{then, when};
 use testcontainers::bollard::query_parameters::InspectContainerOptions;
 
 use super::StepResult;
-use super::http::{Call, Target};
+use crate::clients::http::{Call, Target};
 use crate::context;
 use crate::nemesis::{Applied, apply, container, set_link};
 use crate::report;

@@ -5,124 +5,12 @@ use std::time::Duration;
 
 use cucumber::{then, when};
 use futures::future::join_all;
-use serde::Serialize;
 
 use super::StepResult;
-use super::identity::authorization;
+use crate::checks::exchange::{check_json_field, header};
+use crate::clients::http::{Call, Target, send_one};
 use crate::context;
 use crate::world::{Exchange, QaWorld};
-
-/// Where a request goes.
-#[derive(Debug, Clone, Copy)]
-pub enum Target {
-    /// The front door (nginx before every replica).
-    FrontDoor,
-    /// Gateway replica `n` directly (1-based).
-    Replica(usize),
-}
-
-/// The base URL of `target`.
-pub fn base_url(target: Target) -> Result<String, String> {
-    let ctx = context::current()?;
-    match target {
-        Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
-        Target::Replica(n) => ctx
-            .endpoints
-            .gateways
-            .get(n.wrapping_sub(1))
-            .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "there is no gateway replica {n}: the topology has {}",
-                    ctx.endpoints.gateways.len()
-                )
-            }),
-    }
-}
-
-/// One request, described before it is sent.
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub method: reqwest::Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-}
-
-impl Call {
-    /// A call as the scenario's client (its credentials included).
-    pub fn new(world: &QaWorld, method: &str, target: Target, path: &str) -> Result<Self, String> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
-        let mut headers = vec![];
-        if let Some(auth) = authorization(world)? {
-            headers.push(("authorization".to_string(), auth));
-        }
-        Ok(Self {
-            method,
-            url: format!("{}{path}", base_url(target)?),
-            headers,
-            body: None,
-        })
-    }
-
-    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
-        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
-        self.headers
-            .push(("content-type".into(), "application/json".into()));
-        Ok(self)
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    /// Sends it and returns the exchange (no response is an error naming the call).
-    pub async fn send(&self) -> Result<Exchange, String> {
-        let ctx = context::current()?;
-        let mut req = ctx.http.request(self.method.clone(), &self.url);
-        for (k, v) in &self.headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        if let Some(b) = &self.body {
-            req = req.body(b.clone());
-        }
-        let started = std::time::Instant::now();
-        let res = req
-            .send()
-            .await
-            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
-        let status = res.status().as_u16();
-        let headers = res
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
-            .collect();
-        let body = res
-            .text()
-            .await
-            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
-        Ok(Exchange {
-            method: self.method.to_string(),
-            url: self.url.clone(),
-            request_body: self.body.clone(),
-            status,
-            headers,
-            body,
-            elapsed: started.elapsed(),
-            sent_at: started,
-        })
-    }
-}
-
-/// Sends `call` and records it as the last exchange and a batch of one.
-pub async fn send_one(world: &mut QaWorld, call: Call) -> StepResult {
-    let ex = call.send().await?;
-    world.batch = vec![ex.clone()];
-    world.last = Some(ex);
-    Ok(())
-}
 
 /// How a batch is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,14 +267,6 @@ async fn from_all_replicas(world: &mut QaWorld, k: usize) -> StepResult {
     }
 }
 
-/// A response header by case-insensitive name.
-pub fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
-    e.headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 #[then(expr = "the response has no header {string}")]
 async fn has_no_header(world: &mut QaWorld, name: String) -> StepResult {
     let last = last(world)?;
@@ -431,38 +311,6 @@ async fn is_problem(world: &mut QaWorld, status: u16) -> StepResult {
     }
 }
 
-/// The value at a dotted `path` (`payment.status`; a number indexes an array) of `v`.
-pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    path.split('.').try_fold(v, |v, key| match v {
-        serde_json::Value::Array(items) => items.get(key.parse::<usize>().ok()?),
-        _ => v.get(key),
-    })
-}
-
-/// Whether `v` is `expected`: a string equal to it, or another value whose JSON text is
-/// it (`3`, `true`, `null`).
-pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
-    match v {
-        serde_json::Value::String(s) => s == expected,
-        other => serde_json::from_str::<serde_json::Value>(expected).is_ok_and(|e| e == *other),
-    }
-}
-
-/// Checks that the JSON body of `e` has `expected` at `path`.
-pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> StepResult {
-    let body: serde_json::Value = serde_json::from_str(&e.body)
-        .map_err(|err| format!("the response body is not JSON ({err})\n{e}"))?;
-    match json_field(&body, path) {
-        Some(v) if json_is(v, expected) => Ok(()),
-        Some(v) => Err(format!(
-            "expected JSON field {path:?} to be {expected:?}, saw {v}\n{e}"
-        )),
-        None => Err(format!(
-            "expected JSON field {path:?} to be {expected:?}; the body has no such field\n{e}"
-        )),
-    }
-}
-
 #[then(expr = "the response's JSON field {string} is {string}")]
 async fn json_field_is(world: &mut QaWorld, path: String, expected: String) -> StepResult {
     check_json_field(last(world)?, &path, &expected)
@@ -501,30 +349,6 @@ mod tests {
                 sent_at: std::time::Instant::now(),
             })
             .collect()
-    }
-
-    #[test]
-    fn json_fields_are_found_by_dotted_path() {
-        let v =
-            serde_json::json!({"payment": {"status": "unavailable"}, "n": 3, "a": [{"b": true}]});
-        assert!(json_is(
-            json_field(&v, "payment.status").unwrap(),
-            "unavailable"
-        ));
-        assert!(json_is(json_field(&v, "n").unwrap(), "3"));
-        assert!(json_is(json_field(&v, "a.0.b").unwrap(), "true"));
-        assert!(json_field(&v, "payment.reason").is_none());
-        assert!(json_field(&v, "a.x").is_none());
-        let mut e = batch(&[200]).remove(0);
-        e.body = v.to_string();
-        assert!(check_json_field(&e, "payment.status", "unavailable").is_ok());
-        let err = check_json_field(&e, "payment.status", "CHARGED").unwrap_err();
-        assert!(err.contains("saw \"unavailable\""), "{err}");
-        assert!(
-            check_json_field(&e, "status", "partial")
-                .unwrap_err()
-                .contains("no such field")
-        );
     }
 
     #[test]

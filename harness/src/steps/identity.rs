@@ -5,38 +5,8 @@ use cucumber::given;
 
 use super::StepResult;
 use crate::context;
+use crate::tokens::{Abuse, TOKEN_TTL, default_scopes, now, who};
 use crate::world::{Client, Credentials, QaWorld};
-
-use crate::tokens::{Abuse, Who, default_scopes, now};
-
-/// A token lifetime long enough for any scenario (seconds).
-const TOKEN_TTL: u64 = 3600;
-
-/// Who `client`'s tokens are for.
-fn who(client: &Client) -> Who<'_> {
-    Who {
-        client: &client.id,
-        tier: client.tier,
-        scope: &client.scope,
-    }
-}
-
-/// The Authorization header value the client presents, if any: for a valid token, what
-/// the system file's identity gives this client (a JWT, the static token, or the token
-/// its command printed).
-pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
-    let Some(client) = &world.client else {
-        return Ok(None);
-    };
-    Ok(match &client.credentials {
-        Credentials::None => None,
-        Credentials::Raw(v) => Some(v.clone()),
-        Credentials::Valid => context::current()?
-            .endpoints
-            .identity
-            .valid(&who(client), now() + TOKEN_TTL)?,
-    })
-}
 
 /// Gets the valid token of the scenario's client ready, so that a token command runs
 /// here, off the async threads, rather than inside the first request.

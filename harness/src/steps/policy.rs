@@ -13,8 +13,8 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use super::StepResult;
-use super::http::{Call, Target, header};
-use super::rate_limit::retry_after;
+use crate::checks::exchange::{header, retry_after};
+use crate::clients::http::{Call, Target};
 use crate::context;
 use crate::system::{LimitKey, RateLimit};
 use crate::world::{Exchange, QaWorld};

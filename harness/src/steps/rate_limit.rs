@@ -8,7 +8,8 @@ use tokio::time::Instant;
 use super::StepResult;
 use futures::future::join_all;
 
-use super::http::{Call, Target, header};
+use crate::checks::exchange::{header, retry_after};
+use crate::clients::http::{Call, Target};
 use crate::world::{Exchange, QaWorld};
 
 /// The parameters of a structured header item `"name";k=v;k=v`.
@@ -27,17 +28,6 @@ fn sf_params(value: &str) -> Option<(String, Vec<(String, String)>)> {
 
 fn param(params: &[(String, String)], key: &str) -> Option<u64> {
     params.iter().find(|(k, _)| k == key)?.1.parse().ok()
-}
-
-/// `Retry-After` of `e` as whole seconds of at least 1, or why not.
-pub fn retry_after(e: &Exchange) -> Result<u64, String> {
-    let v = header(e, "retry-after").ok_or_else(|| format!("no Retry-After header\n{e}"))?;
-    match v.parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "Retry-After: {v:?} is not a whole number of seconds of at least 1\n{e}"
-        )),
-    }
 }
 
 #[then(expr = "the response has a Retry-After of at least 1 whole second")]

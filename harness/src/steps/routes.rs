@@ -1,68 +1,13 @@
-//! The gateway's route table, read from the system file (`x-qalens.routes`) or else from
-//! the gateway itself, and checks over every route.
+//! Checks over every route in the gateway's route table
+//! ([`crate::clients::routes::fetch_routes`]).
 
-use contract_tools::jwt::Tier;
 use cucumber::{then, when};
-use serde::Deserialize;
 
 use super::StepResult;
-use super::http::{Call, Target, header};
-use crate::clients::inspect::get_json_with as inspect_with;
-use crate::context;
+use crate::checks::exchange::header;
+use crate::clients::http::{Call, Target};
+use crate::clients::routes::fetch_routes;
 use crate::world::QaWorld;
-
-/// A route as the gateway serves it on `/admin/routes`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Route {
-    pub prefix: String,
-    pub methods: Vec<String>,
-    pub scope: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Table {
-    routes: Vec<Route>,
-}
-
-/// The routes to sweep: the protected routes the system file documents
-/// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
-/// own table, read through the front door with a harness-minted admin token.
-pub async fn fetch_routes() -> Result<Vec<Route>, String> {
-    let ctx = context::current()?;
-    if !ctx.endpoints.routes.is_empty() {
-        let routes: Vec<Route> = ctx
-            .endpoints
-            .routes
-            .iter()
-            .filter(|r| !r.public)
-            .map(|r| Route {
-                prefix: r.path.clone(),
-                methods: vec![r.method.clone()],
-                scope: String::new(),
-            })
-            .collect();
-        if routes.is_empty() {
-            return Err("every route in x-qalens.routes is public: none to sweep".into());
-        }
-        return Ok(routes);
-    }
-    // The admin token comes from the file's identity, whichever mode it is.
-    let admin = crate::tokens::Who {
-        client: "qalens-harness",
-        tier: Tier::Paid,
-        scope: "admin",
-    };
-    let token = ctx
-        .endpoints
-        .identity
-        .valid(&admin, crate::tokens::now() + 3600)?;
-    let table: Table =
-        inspect_with(format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
-    if table.routes.is_empty() {
-        return Err("the gateway's route table is empty".into());
-    }
-    Ok(table.routes)
-}
 
 #[when(expr = "the client calls every route in the gateway's route table")]
 async fn call_every_route(world: &mut QaWorld) -> StepResult {

@@ -87,6 +87,18 @@ impl Who<'_> {
     }
 }
 
+/// A token lifetime long enough for any scenario (seconds).
+pub const TOKEN_TTL: u64 = 3600;
+
+/// Who `client`'s tokens are for.
+pub fn who(client: &crate::world::Client) -> Who<'_> {
+    Who {
+        client: &client.id,
+        tier: client.tier,
+        scope: &client.scope,
+    }
+}
+
 /// A hostile token the identity steps present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Abuse {

@@ -11,9 +11,9 @@ use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions}
 use lapin::types::FieldTable;
 use serde_json::Value;
 
-use super::events::publish_sentinel;
-use super::orders::emails_for;
-use super::{EventRecorder, RecordedEvent, current_order, peek, require, state};
+use super::domain::{
+    EventRecorder, RecordedEvent, current_order, emails_for, peek, publish_sentinel, require, state,
+};
 use crate::checks::{contract, fresh_example, publish_example};
 use crate::clients::amqp::{channel, take_from};
 use crate::steps::StepResult;

@@ -5,14 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use contracts::{
-    ORDER_EVENTS_EXCHANGE, OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderStatus,
-    OrderView,
-};
+use contracts::ORDER_EVENTS_EXCHANGE;
 use cucumber::{then, when};
 use uuid::Uuid;
 
-use super::{current_order, peek, require, set_order, state};
+use super::domain::{current_order, event_for_order, event_of, peek, publish_sentinel, require};
 use crate::clients::amqp::{MAX_BURST, Outgoing, publish, publish_burst};
 use crate::clients::inspect::get_json;
 use crate::context;
@@ -40,93 +37,6 @@ async fn publish_raw(world: &mut QaWorld, body: String, routing_key: String) -> 
     .await
 }
 
-/// An order event of type `kind` (`OrderPlaced`, `OrderConfirmed`, `OrderCancelled`) for
-/// a new order of the client (the order exists only in the event), set as the scenario's
-/// current order.
-fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, String> {
-    let client = world.client()?.id.clone();
-    event_for(world, kind, client)
-}
-
-/// Like [`event_of`], for `customer`.
-fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, String> {
-    event_for_order(world, kind, customer, Uuid::now_v7())
-}
-
-/// An event of type `kind` with a fresh event id for the order `order_id` of `customer`,
-/// set as the scenario's current order.
-fn event_for_order(
-    world: &mut QaWorld,
-    kind: &str,
-    customer: String,
-    order_id: Uuid,
-) -> Result<Outgoing, String> {
-    let event_id = Uuid::now_v7();
-    let (sku, quantity, amount_cents) = ("SKU-1".to_string(), 1, 1250);
-    let (event, status, reason) = match kind {
-        "OrderPlaced" => (
-            OrderEvent::OrderPlaced(OrderPlaced {
-                event_id,
-                order_id,
-                customer: customer.clone(),
-                sku: sku.clone(),
-                quantity,
-            }),
-            OrderStatus::Pending,
-            None,
-        ),
-        "OrderConfirmed" => (
-            OrderEvent::OrderConfirmed(OrderConfirmed {
-                event_id,
-                order_id,
-                customer: customer.clone(),
-                sku: sku.clone(),
-                quantity,
-                amount_cents,
-            }),
-            OrderStatus::Confirmed,
-            None,
-        ),
-        "OrderCancelled" => {
-            let reason = "insufficient stock".to_string();
-            (
-                OrderEvent::OrderCancelled(OrderCancelled {
-                    event_id,
-                    order_id,
-                    customer: customer.clone(),
-                    reason: reason.clone(),
-                }),
-                OrderStatus::Cancelled,
-                Some(reason),
-            )
-        }
-        other => {
-            return Err(format!(
-                "unknown event type {other:?}: OrderPlaced, OrderConfirmed or OrderCancelled"
-            ));
-        }
-    };
-    set_order(
-        world,
-        Some(OrderView {
-            id: order_id,
-            customer,
-            sku,
-            quantity,
-            amount_cents,
-            status,
-            reason,
-        }),
-    );
-    let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
-    Ok(Outgoing::json(
-        ORDER_EVENTS_EXCHANGE,
-        event.routing_key(),
-        &event.event_id().to_string(),
-        body,
-    ))
-}
-
 #[when(
     regex = r"^an (OrderPlaced|OrderConfirmed|OrderCancelled) event for a new order of the client is published$"
 )]
@@ -134,22 +44,6 @@ async fn publish_event(world: &mut QaWorld, kind: String) -> StepResult {
     require()?;
     let msg = event_of(world, &kind)?;
     publish_as_last(world, msg).await
-}
-
-/// Publishes a sentinel OrderConfirmed event behind everything published so far: the
-/// consumer handles its queue in order, so once the sentinel's email exists, every
-/// earlier message has been handled. The scenario's current order and last message stay
-/// as they were.
-pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
-    let current = peek(world).order.clone();
-    // Its own recipient, so no test aid keyed on the client's name touches it.
-    let recipient = world.scoped("sentinel");
-    let sentinel = event_for(world, "OrderConfirmed", recipient)?;
-    publish(&sentinel).await?;
-    let sentinel = state(world).order.take();
-    state(world).sentinel = sentinel;
-    set_order(world, current);
-    Ok(())
 }
 
 #[when(

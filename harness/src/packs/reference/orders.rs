@@ -8,11 +8,12 @@ use contracts::{EmailRecord, OrderStatus, OrderView, PlaceOrderRequest};
 use cucumber::{then, when};
 use serde::de::DeserializeOwned;
 
-use super::{current_order, peek, require, set_order, state};
+use super::domain::{current_order, emails_for, peek, require, set_order, state};
+use crate::checks::exchange::check_json_field;
+use crate::clients::http::{Call, Target, send_one};
 use crate::clients::inspect::get_json as inspect;
 use crate::context;
 use crate::steps::StepResult;
-use crate::steps::http::{Call, Target, check_json_field, send_one};
 use crate::wait;
 use crate::world::QaWorld;
 
@@ -186,16 +187,6 @@ fn shown(emails: &[EmailRecord]) -> String {
         0 => first,
         more => format!("{first} and {more} more"),
     }
-}
-
-pub(crate) async fn emails_for(order: &OrderView) -> Result<Vec<EmailRecord>, String> {
-    let ctx = context::current()?;
-    inspect(format!(
-        "{}/internal/emails?order_id={}",
-        ctx.endpoints.inspection("email")?,
-        order.id
-    ))
-    .await
 }
 
 #[then(expr = "within {int} second(s) exactly {int} confirmation email(s) exist(s) for the order")]

@@ -19,7 +19,8 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use super::StepResult;
-use super::http::{Call, Target, header};
+use crate::checks::exchange::header;
+use crate::clients::http::{Call, Target};
 use crate::world::{Client, Exchange, QaWorld, Resource};
 
 /// Placeholder in paths and bodies for the id (token subject) of the client a step names.
@@ -331,9 +332,6 @@ async fn refused_4xx(world: &mut QaWorld) -> StepResult {
 }
 
 mod paths;
-mod raw;
-
-pub use raw::{send_raw, send_raw_to};
 
 #[cfg(test)]
 mod tests {

@@ -6,12 +6,11 @@ use std::collections::BTreeSet;
 use cucumber::{then, when};
 use futures::StreamExt;
 
-use super::super::StepResult;
-use super::super::http::Target;
-use super::super::identity::authorization;
-use super::super::routes::{Route, fetch_routes};
-use super::raw::send_raw;
+use crate::clients::http::{Target, authorization};
+use crate::clients::raw::send_raw;
+use crate::clients::routes::{Route, fetch_routes};
 use crate::context;
+use crate::steps::StepResult;
 use crate::tokens::now;
 use crate::world::{Client, Exchange, QaWorld};
 

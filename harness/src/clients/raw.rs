@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::super::http::{Target, base_url};
+use super::http::{Target, base_url};
 use crate::world::Exchange;
 
 /// Longest wait for one raw exchange.

@@ -1,0 +1,138 @@
+//! The HTTP client: where a request goes (the front door or one gateway replica), a
+//! request described before it is sent, and the Authorization header the scenario's
+//! client presents, from the system file's identity ([`crate::tokens::Issuer`]).
+
+use serde::Serialize;
+
+use crate::context;
+use crate::tokens::{TOKEN_TTL, now, who};
+use crate::world::{Credentials, Exchange, QaWorld};
+
+/// The Authorization header value the client presents, if any: for a valid token, what
+/// the system file's identity gives this client (a JWT, the static token, or the token
+/// its command printed).
+pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
+    let Some(client) = &world.client else {
+        return Ok(None);
+    };
+    Ok(match &client.credentials {
+        Credentials::None => None,
+        Credentials::Raw(v) => Some(v.clone()),
+        Credentials::Valid => context::current()?
+            .endpoints
+            .identity
+            .valid(&who(client), now() + TOKEN_TTL)?,
+    })
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// The front door (nginx before every replica).
+    FrontDoor,
+    /// Gateway replica `n` directly (1-based).
+    Replica(usize),
+}
+
+/// The base URL of `target`.
+pub fn base_url(target: Target) -> Result<String, String> {
+    let ctx = context::current()?;
+    match target {
+        Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
+        Target::Replica(n) => ctx
+            .endpoints
+            .gateways
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "there is no gateway replica {n}: the topology has {}",
+                    ctx.endpoints.gateways.len()
+                )
+            }),
+    }
+}
+
+/// One request, described before it is sent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Call {
+    /// A call as the scenario's client (its credentials included).
+    pub fn new(world: &QaWorld, method: &str, target: Target, path: &str) -> Result<Self, String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
+        let mut headers = vec![];
+        if let Some(auth) = authorization(world)? {
+            headers.push(("authorization".to_string(), auth));
+        }
+        Ok(Self {
+            method,
+            url: format!("{}{path}", base_url(target)?),
+            headers,
+            body: None,
+        })
+    }
+
+    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
+        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
+        self.headers
+            .push(("content-type".into(), "application/json".into()));
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sends it and returns the exchange (no response is an error naming the call).
+    pub async fn send(&self) -> Result<Exchange, String> {
+        let ctx = context::current()?;
+        let mut req = ctx.http.request(self.method.clone(), &self.url);
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &self.body {
+            req = req.body(b.clone());
+        }
+        let started = std::time::Instant::now();
+        let res = req
+            .send()
+            .await
+            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
+            .collect();
+        let body = res
+            .text()
+            .await
+            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
+        Ok(Exchange {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            request_body: self.body.clone(),
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+            sent_at: started,
+        })
+    }
+}
+
+/// Sends `call` and records it as the last exchange and a batch of one.
+pub async fn send_one(world: &mut QaWorld, call: Call) -> Result<(), String> {
+    let ex = call.send().await?;
+    world.batch = vec![ex.clone()];
+    world.last = Some(ex);
+    Ok(())
+}
