@@ -16,6 +16,9 @@ use std::sync::Arc;
 use crate::system::System;
 use crate::topology::TopologyOptions;
 
+/// How long the bench's token is valid (seconds): longer than any bench run.
+const BENCH_TOKEN_TTL: u64 = 24 * 3600;
+
 /// Percentiles of one path, in microseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
@@ -108,13 +111,18 @@ async fn measure(
     let probe = crate::packs::bench_probe(system).context(
         "qalens bench needs a pack that names a path to time (x-qalens.packs: [reference])",
     )?;
-    let auth = crate::tokens::bearer(
-        "qalens-bench",
-        Tier::Paid,
-        probe.scope,
-        u64::MAX / 2,
-        &e.jwt_secret,
-    );
+    // From the system file's identity, whichever mode (None: the system has none).
+    let who = crate::tokens::Who {
+        client: "qalens-bench",
+        tier: Tier::Paid,
+        scope: probe.scope,
+    };
+    let issuer = e.identity.clone();
+    let auth = tokio::task::spawn_blocking(move || {
+        issuer.valid(&who, crate::tokens::now() + BENCH_TOKEN_TTL)
+    })
+    .await?
+    .map_err(|err| anyhow::anyhow!("x-qalens.identity: {err}"))?;
     let path = probe.path;
     let direct = e
         .service(probe.service, probe.port)
@@ -126,14 +134,14 @@ async fn measure(
     // pool; stay well inside it so no measurement is a 429.
     for _ in 0..20 {
         timed(&http, &direct_url, None).await?;
-        timed(&http, &gateway_url, Some(&auth)).await?;
-        timed(&http, &frontdoor_url, Some(&auth)).await?;
+        timed(&http, &gateway_url, auth.as_deref()).await?;
+        timed(&http, &frontdoor_url, auth.as_deref()).await?;
     }
     let (mut d, mut g, mut f) = (vec![], vec![], vec![]);
     for _ in 0..requests {
         d.push(timed(&http, &direct_url, None).await?);
-        g.push(timed(&http, &gateway_url, Some(&auth)).await?);
-        f.push(timed(&http, &frontdoor_url, Some(&auth)).await?);
+        g.push(timed(&http, &gateway_url, auth.as_deref()).await?);
+        f.push(timed(&http, &frontdoor_url, auth.as_deref()).await?);
     }
     Ok(BenchReport {
         requests,

@@ -151,7 +151,10 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
-    /// Mint a bearer token the gateways accept (signed with QALENS_JWT_SECRET or the default).
+    /// Print a bearer token the system's gateway accepts, from the system file's identity
+    /// (x-qalens.identity: a JWT signed with its secret or key, its static token, or what
+    /// its token command prints). The reference system signs HS256 with QALENS_JWT_SECRET
+    /// or its default.
     Token {
         #[arg(long)]
         client: String,
@@ -160,9 +163,13 @@ pub enum Command {
         /// Space-separated scopes (default: every non-admin route scope).
         #[arg(long)]
         scope: Option<String>,
-        /// Lifetime in seconds.
+        /// Lifetime in seconds (a JWT's `exp`; a static or command token is as it is).
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
+        /// The system file: a Compose file with an x-qalens section (default: the built-in
+        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        #[arg(long, value_name = "FILE")]
+        system: Option<PathBuf>,
     },
     /// Contracts between the services (contracts/schemas): list them, or compare two
     /// versions of them for breaking changes.

@@ -86,3 +86,63 @@ fn a_token_command_gives_clients_tokens_and_check_flags_what_it_cannot_make() {
         );
     }
 }
+
+/// `qalens token` with these arguments: its stdout, or its exit code and stderr.
+fn token(args: &[&str]) -> Result<String, (Option<i32>, String)> {
+    let mut cmd = qalens(&[&["token", "--client", "alice", "--tier", "paid"], args].concat());
+    // rs256.yml mounts the refsys binary: any existing file will do, nothing starts.
+    cmd.env("QALENS_REFSYS_BIN", env!("CARGO_BIN_EXE_qalens"));
+    let out = cmd.output().unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap().trim().to_string())
+    } else {
+        Err((
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        ))
+    }
+}
+
+/// The claims of `token` if `key` (a PEM public key) verifies its RS256 signature.
+fn rs256_claims(token: &str) -> serde_json::Value {
+    let pem = std::fs::read(fixtures("keys").join("test-only-rs256-public.pem")).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(&pem).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+        .unwrap_or_else(|e| panic!("{token} is not an RS256 token of the test key: {e}"))
+        .claims
+}
+
+#[test]
+fn qalens_token_gives_what_the_system_files_identity_gives() {
+    // RS256 with a private key file, the file's extra claims included.
+    let signed = token(&["--system", &identity("rs256.yml"), "--scope", "a:read"]).unwrap();
+    let claims = rs256_claims(&signed);
+    assert_eq!(claims["sub"], "alice", "{claims}");
+    assert_eq!(claims["tier"], "paid", "{claims}");
+    assert_eq!(claims["scope"], "a:read", "{claims}");
+    assert_eq!(claims["iss"], "qalens-tests", "{claims}");
+    // A token command: what it printed for this client (signed by openssl).
+    let printed = token(&["--system", &identity("command.yml"), "--scope", "b:read"]).unwrap();
+    let claims = rs256_claims(&printed);
+    assert_eq!(
+        (&claims["sub"], &claims["scope"]),
+        (&"alice".into(), &"b:read".into()),
+        "{claims}"
+    );
+    // A static token, as it is.
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/nginx-shop/qalens.yml"
+    );
+    assert_eq!(token(&["--system", example]).unwrap(), "shop-static-token");
+    // No identity: nothing to print, exit 2 naming the file.
+    let none = fixtures("systems").join("healthcheck.yml");
+    let (code, stderr) = token(&["--system", &none.display().to_string()]).unwrap_err();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("healthcheck.yml has no x-qalens.identity"),
+        "{stderr}"
+    );
+}

@@ -135,7 +135,8 @@ pub async fn dispatch(command: Command) -> u8 {
             tier,
             scope,
             ttl,
-        } => token::token(client, tier, scope, ttl),
+            system,
+        } => token::token(client, tier, scope, ttl, system.as_deref()),
         Command::Contracts { action } => contracts::contracts(action),
         Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
             Ok(system) => check::steps(json, &system),

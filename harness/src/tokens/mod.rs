@@ -4,9 +4,7 @@
 //! command prints for a client, tier and scope. It also makes the hostile tokens of the
 //! identity steps (expired, signed by another key, `alg: none`, tampered) for the modes
 //! where they mean something, and says clearly when a mode cannot make one.
-//!
-//! [`mint`] and [`bearer`] sign HS256 tokens with a given secret, for `qalens token` and
-//! the bench, which talk to the reference gateway.
+//! `qalens token` and `qalens bench` use it too, so they work for every identity mode.
 
 mod command;
 #[cfg(test)]
@@ -18,7 +16,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use contract_tools::jwt::{self, Claims, Tier};
+use contract_tools::jwt::Tier;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value};
 
@@ -43,23 +41,6 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
-}
-
-/// A signed HS256 token for `sub` with `tier` and space-separated `scope`, valid until
-/// `expires_at` (seconds since the epoch).
-pub fn mint(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
-    let claims = Claims {
-        sub: sub.to_string(),
-        tier,
-        scope: scope.to_string(),
-        exp: expires_at,
-    };
-    jwt::encode(&claims, secret.as_bytes())
-}
-
-/// The `Authorization` header value for [`mint`]'s token.
-pub fn bearer(sub: &str, tier: Tier, scope: &str, expires_at: u64, secret: &str) -> String {
-    format!("Bearer {}", mint(sub, tier, scope, expires_at, secret))
 }
 
 /// Who a token is for: the client id, its tier and its space-separated scopes.

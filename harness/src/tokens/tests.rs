@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use contract_tools::jwt;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::command::TokenCommand;

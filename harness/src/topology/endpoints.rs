@@ -166,12 +166,6 @@ pub async fn read(
             );
         }
     }
-    let jwt_secret = q
-        .identity
-        .as_ref()
-        .and_then(|i| i.jwt.as_ref())
-        .and_then(|j| j.secret.clone())
-        .unwrap_or_default();
     let static_token = q.identity.as_ref().and_then(|i| i.token.clone());
     let identity =
         crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
@@ -194,7 +188,6 @@ pub async fn read(
         amqp,
         rabbitmq_management,
         inspection,
-        jwt_secret,
         static_token,
         identity,
         routes,

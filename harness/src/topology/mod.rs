@@ -199,8 +199,6 @@ pub struct Endpoints {
     /// Each inspection endpoint (`x-qalens.hooks.inspection`) as an `http://` URL, by
     /// service.
     pub inspection: BTreeMap<String, String>,
-    /// The secret tokens are signed with (`x-qalens.identity.jwt.secret`, HS256).
-    pub jwt_secret: String,
     /// The static bearer token every client presents (`x-qalens.identity.token`), when
     /// the system file names one instead of a JWT secret.
     pub static_token: Option<String>,
@@ -318,18 +316,6 @@ pub enum SwitchError {
     NeedsRestart(String),
     #[error("switching defects failed: {0}")]
     Failed(String),
-}
-
-/// The JWT secret of the reference system when `QALENS_JWT_SECRET` is unset (a test
-/// system's secret, not a credential; `reference-system/qalens.yml` has the same default).
-pub const DEFAULT_JWT_SECRET: &str = "qalens-reference-system-secret";
-
-/// `QALENS_JWT_SECRET`, or the default (what `qalens token` signs with).
-pub fn jwt_secret_from_env() -> String {
-    std::env::var("QALENS_JWT_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_JWT_SECRET.to_string())
 }
 
 /// A topology this process started: its containers and network, plus the [`Running`]
