@@ -151,7 +151,7 @@ mod tests {
         \x20   And the client presents an expired token\n\
         \x20   And the client presents a token that expired 5 seconds ago\n\
         \x20   And the client presents a malformed token\n\
-        \x20   And the client's token has only the scope \"orders:read\"\n\
+        \x20   And the client's token has only the scope \"items:read\"\n\
         \x20   When the client sends the declared limit of GET requests to \"/limited/mine\"\n\
         \x20   And the client sends the declared limit of GET requests to \"/api/catalog\"\n\
         \n  Scenario Outline: o\n\

@@ -15,7 +15,7 @@ fn who() -> Who<'static> {
     Who {
         client: "alice-s1",
         tier: Tier::Paid,
-        scope: "orders:read limited:read",
+        scope: "items:read limited:read",
     }
 }
 
@@ -77,7 +77,7 @@ fn rs256_and_es256_tokens_verify_with_the_matching_public_key_only() {
         let claims = verify(token_of(&valid), jalg, public).unwrap();
         assert_eq!(claims["sub"], "alice-s1");
         assert_eq!(claims["tier"], "paid");
-        assert_eq!(claims["scope"], "orders:read limited:read");
+        assert_eq!(claims["scope"], "items:read limited:read");
         assert_eq!(
             claims["name"], "user alice-s1 (paid)",
             "placeholders are filled"
@@ -132,7 +132,7 @@ fn hs256_tokens_are_what_the_reference_gateway_accepts() {
     let tampered = issuer.abused(&who(), Abuse::Tampered, 60).unwrap();
     let claims = token_of(&tampered).split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
-    assert_eq!(claims["scope"], "admin orders:read limited:read");
+    assert_eq!(claims["scope"], "admin items:read limited:read");
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn the_command_prints_a_token_per_client_from_placeholders_and_environment() {
     let token = issuer.valid(&who(), 0).unwrap().unwrap();
     assert_eq!(token, "Bearer tok.alice-s1/paid.alice-s1.paid");
     let scope = std::fs::read_to_string(dir.join("scope.txt")).unwrap();
-    assert_eq!(scope, "orders:read limited:read|orders:read limited:read");
+    assert_eq!(scope, "items:read limited:read|items:read limited:read");
     assert_eq!(issuer.valid(&who(), 0).unwrap().unwrap(), token);
     let runs = std::fs::read_to_string(dir.join("runs.log")).unwrap();
     assert_eq!(runs.lines().count(), 1, "the token is kept: {runs}");
