@@ -22,6 +22,7 @@ use crate::report::{self, Recorder};
 use crate::retime::Retime;
 use crate::scheduler::{self, Claim, Scheduler};
 use crate::shard::{self, Shard};
+use crate::stop::{self, Stop};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
 use crate::world::QaWorld;
 
@@ -417,13 +418,18 @@ async fn run_scenarios(
     }
     let limit = options.concurrency.max(1);
     let scheduler = Scheduler::new(limit);
+    // With fail-fast, the first failure raises it: scenarios not yet granted are not run
+    // and waits stop, both recorded as cancelled ([`crate::stop`]).
+    let stop = Stop::default();
+    let fail_fast = options.fail_fast;
     let cucumber = QaWorld::cucumber::<PathBuf>();
     let cucumber = if options.fail_fast {
         cucumber.fail_fast()
     } else {
         cucumber
     };
-    cucumber
+    let (stop_before, stop_after) = (stop.clone(), stop.clone());
+    let run = cucumber
         .with_parser(FeatureFiles {
             shuffle: options.shuffle,
         })
@@ -435,6 +441,7 @@ async fn run_scenarios(
         .which_scenario(|_, _, _| ScenarioType::Concurrent)
         .before(move |feature, rule, scenario, world| {
             let scheduler = scheduler.clone();
+            let stop = stop_before.clone();
             let tags = feature
                 .tags
                 .iter()
@@ -443,13 +450,20 @@ async fn run_scenarios(
             // `qalens check` refused malformed claims before the run; none is left here.
             let claim = scheduler::claim(tags).unwrap_or(Claim::EVERYTHING);
             Box::pin(async move {
-                world.grant = Some(scheduler.acquire(claim).await);
+                tokio::select! {
+                    biased;
+                    () = stop.wait() => panic!("{}", stop::CANCELLED),
+                    grant = scheduler.acquire(claim) => world.grant = Some(grant),
+                }
             })
         })
-        .after(|_, _, _, _, world| {
+        .after(move |_, _, _, finished, world| {
+            if fail_fast && failed_on_its_own(finished) {
+                stop_after.raise();
+            }
             Box::pin(async move {
                 if let Some(world) = world {
-                    crate::steps::faults::heal_all(world).await;
+                    stop::shielded(crate::steps::faults::heal_all(world)).await;
                     // Only once its faults are healed may others use its components.
                     world.grant = None;
                 }
@@ -463,8 +477,20 @@ async fn run_scenarios(
                 && selected.as_ref().is_none_or(|keys| {
                     keys.contains(&shard::key(feature.path.as_deref(), scenario.position.line))
                 })
-        })
-        .await;
+        });
+    stop::scope(stop, run).await;
     context::clear();
     Ok(())
+}
+
+/// Whether a scenario failed by itself: a step failed, matched no definition, or its
+/// before hook failed, other than by being cancelled.
+fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
+    use cucumber::event::ScenarioFinished as F;
+    match finished {
+        F::StepPassed => false,
+        F::StepSkipped => true,
+        F::BeforeHookFailed(info) => !stop::is_cancellation(&crate::progress::panic_text(info)),
+        F::StepFailed(_, _, err) => !stop::is_cancellation(&crate::progress::step_error(err)),
+    }
 }

@@ -36,14 +36,17 @@ pub struct Variant {
     pub name: String,
     /// The lens whose scenarios are meant to catch the defect (none for `correct`).
     pub lens: Option<String>,
-    /// Scenarios that ran.
+    /// Scenarios that ran to a verdict (passed or failed).
     pub scenarios: usize,
+    /// Scenarios stopped before their verdict because another one had already failed
+    /// (fail-fast; [`crate::stop`]): neither passed nor failed.
+    pub cancelled: usize,
     /// Failed scenarios by lens.
     pub failed: BTreeMap<String, Vec<String>>,
     /// The same, with where each one is.
     pub caught: Vec<Caught>,
-    /// Its runs stopped at the first failing scenario (scenarios already running
-    /// finished), so the scenarios after it were not run.
+    /// Its runs stopped at the first failing scenario (scenarios still running were
+    /// cancelled), so the scenarios after it were not run.
     pub early_stop: bool,
     pub seconds: f64,
 }
@@ -124,7 +127,11 @@ fn variant(
     let mut caught = Vec::new();
     for phase in phases {
         let summary = &phase.summary;
-        for s in summary.scenarios.iter().filter(|s| !s.passed()) {
+        for s in summary
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed() && !s.cancelled())
+        {
             failed
                 .entry(s.lens.clone())
                 .or_default()
@@ -149,7 +156,11 @@ fn variant(
     Variant {
         name: name.to_string(),
         lens: lens.map(str::to_string),
-        scenarios: phases.iter().map(|p| p.summary.scenarios.len()).sum(),
+        scenarios: phases
+            .iter()
+            .map(|p| p.summary.scenarios.len() - p.summary.cancelled())
+            .sum(),
+        cancelled: phases.iter().map(|p| p.summary.cancelled()).sum(),
         failed,
         caught,
         early_stop,
@@ -170,7 +181,8 @@ struct Target {
 /// time (`PUT /internal/defects` on each service); a defect that acts at start-up gets a
 /// topology of its own. The correct system always runs every scenario. Unless `full`, a
 /// defect runs the scenarios of the lens it targets first and stops at the first
-/// scenario that fails (scenarios already running finish); only when none of them
+/// scenario that fails (scenarios still running are cancelled, [`crate::stop`]); only
+/// when none of them
 /// fails do the other lenses run, again until the first failure.
 ///
 /// With `reports`, every run writes its HTML report into that directory
@@ -234,10 +246,14 @@ pub async fn run(
 
 fn report_variant(v: &Variant) {
     println!(
-        "qalens selftest: {}: {} of {} scenarios failed ({:.0} s)",
+        "qalens selftest: {}: {} of {} scenarios failed{} ({:.0} s)",
         v.name,
         v.failed.values().map(Vec::len).sum::<usize>(),
         v.scenarios,
+        match v.cancelled {
+            0 => String::new(),
+            n => format!(", {n} cancelled by the early stop"),
+        },
         v.seconds
     );
 }

@@ -42,6 +42,7 @@ pub async fn dispatch(command: Command) -> u8 {
             shard,
             shard_durations,
             timings,
+            fail_fast,
             system,
         } => {
             // Nothing starts on a system file that cannot be used; an attached run starts
@@ -63,6 +64,7 @@ pub async fn dispatch(command: Command) -> u8 {
                 shard,
                 shard_durations,
                 timings,
+                fail_fast,
                 ..RunOptions::new(default_paths(paths))
             };
             match attach {
