@@ -56,8 +56,11 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// A JUnit report of an earlier run whose durations balance the shards.
     pub shard_durations: Option<PathBuf>,
-    /// Stop starting scenarios after the first one fails (the self-test's early stop).
+    /// Stop at the first failing scenario (the self-test's early stop): scenarios not
+    /// yet granted are not run, waits end, both recorded as cancelled ([`crate::stop`]).
     pub fail_fast: bool,
+    /// Run only these scenarios ([`shard::key`]s, `path:line`), of those selected.
+    pub only: Option<BTreeSet<String>>,
     /// Print how long each component took to start.
     pub timings: bool,
 }
@@ -79,6 +82,7 @@ impl RunOptions {
             shard: None,
             shard_durations: None,
             fail_fast: false,
+            only: None,
             timings: false,
         }
     }
@@ -287,6 +291,11 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
     let selected = match options.shard {
         None => None,
         Some(shard) => Some(shard_keys(options, tags.as_ref(), shard)?),
+    };
+    let selected = match (selected, &options.only) {
+        (selected, None) => selected,
+        (None, Some(only)) => Some(only.clone()),
+        (Some(shard), Some(only)) => Some(shard.intersection(only).cloned().collect()),
     };
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
