@@ -323,21 +323,19 @@ async fn caught_on(
 }
 
 /// The scenario that shows the correct system works again after a variant: of the
-/// correct run's scenarios that passed, disrupt nothing and claim every component (no
-/// scheduling tag), the quickest of the `@orders` lens (the whole order flow: gateway and
-/// its limiter, orders, payments, inventory, broker, email), else the quickest of all.
+/// correct run's scenarios that passed and disrupt nothing, the quickest of the `@orders`
+/// lens (the whole order flow: gateway and its limiter, orders, payments, inventory,
+/// broker, email), else the quickest of all.
 struct Canary {
     key: String,
     name: String,
 }
 
 fn canary(correct: &Summary) -> Option<Canary> {
-    let candidates = correct.scenarios.iter().filter(|s| {
-        s.passed()
-            && s.tags
-                .iter()
-                .all(|t| !crate::scheduler::is_scheduling_tag(t.trim_start_matches('@')))
-    });
+    let candidates = correct
+        .scenarios
+        .iter()
+        .filter(|s| s.passed() && !disrupts(s));
     let quickest = |lens: Option<&str>| {
         candidates
             .clone()
@@ -357,13 +355,17 @@ fn canary(correct: &Summary) -> Option<Canary> {
 /// did not run: the next variant must not start on a system still recovering, or an
 /// unrelated failure could pass for its catch.
 fn left_unsettled(phases: &[Phase]) -> bool {
-    phases.iter().flat_map(|p| &p.summary.scenarios).any(|s| {
-        let started = s.hook_failure.is_none();
-        let disrupts = s.tags.iter().any(|t| {
-            let t = t.trim_start_matches('@');
-            t == "serial" || t.starts_with("disrupts:")
-        });
-        !s.passed() && started && disrupts
+    phases
+        .iter()
+        .flat_map(|p| &p.summary.scenarios)
+        .any(|s| !s.passed() && s.hook_failure.is_none() && disrupts(s))
+}
+
+/// Whether a scenario claims to disrupt a component (`@disrupts:`, `@serial`).
+fn disrupts(s: &crate::report::ScenarioRecord) -> bool {
+    s.tags.iter().any(|t| {
+        let t = t.trim_start_matches('@');
+        t == "serial" || t.starts_with("disrupts:")
     })
 }
 
@@ -551,12 +553,25 @@ mod tests {
     }
 
     #[test]
-    fn the_canary_is_the_quickest_passing_order_scenario_that_claims_everything() {
+    fn the_canary_is_the_quickest_passing_order_scenario_that_disrupts_nothing() {
         let correct = Summary {
             scenarios: vec![
-                record("tagged", "orders", &["@orders", "@uses:orders"], 1, None),
+                record(
+                    "disruptor",
+                    "orders",
+                    &["@orders", "@disrupts:payments"],
+                    1,
+                    None,
+                ),
+                record("serial", "orders", &["@orders", "@serial"], 1, None),
                 record("slow", "orders", &["@orders"], 5, None),
-                record("quick", "orders", &["@orders"], 2, None),
+                record(
+                    "quick",
+                    "orders",
+                    &["@orders", "@uses:orders,email"],
+                    2,
+                    None,
+                ),
                 record("quicker elsewhere", "security", &["@security"], 0, None),
                 record("failed", "orders", &["@orders"], 1, Some("boom")),
             ],
