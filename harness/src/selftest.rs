@@ -178,12 +178,13 @@ struct Target {
 /// Runs the matrix. `defects` empty means every known defect.
 ///
 /// One topology serves the correct system and every defect that can be switched at run
-/// time (`PUT /internal/defects` on each service); a defect that acts at start-up gets a
-/// topology of its own. The correct system always runs every scenario. Unless `full`, a
-/// defect runs the scenarios of the lens it targets first and stops at the first
-/// scenario that fails (scenarios still running are cancelled, [`crate::stop`]); only
-/// when none of them
-/// fails do the other lenses run, again until the first failure.
+/// time (`PUT /internal/defects` on each service: every defect of the reference system);
+/// a defect the system refuses to switch (409) gets a topology of its own. The correct
+/// system always runs every scenario. Unless `full`, a defect runs the scenarios of the
+/// lens it targets first and stops at the first scenario that fails (scenarios still
+/// running are cancelled, [`crate::stop`]); only when none of them fails do the other
+/// lenses run, again until the first failure. After a variant that stopped a disruptor
+/// halfway, the next one waits for the correct system to pass a canary ([`settle`]).
 ///
 /// With `reports`, every run writes its HTML report into that directory
 /// (`<variant>-<phase>.html`), so the matrix page can link each cell to the scenario in it.
