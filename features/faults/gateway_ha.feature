@@ -1,4 +1,4 @@
-@gateway-ha @disrupts:gateway @uses:redis
+@gateway-ha @disrupts:gateway @uses:redis,rabbitmq,analytics
 Feature: One gateway replica down does not fail client traffic
   The front door (nginx with passive health checks) sends requests to the replicas
   that answer.
