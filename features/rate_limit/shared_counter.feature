@@ -18,7 +18,7 @@ Feature: The rate-limit count is shared by every gateway replica
   @disrupts:gateway
   Scenario: A replica restarted mid-window keeps the count
     Given a free client "restart"
-    And the current window of "/limited/fixed" has at least 15 seconds left
+    And the current window of "/limited/fixed" has at least 10 seconds left
     When the client sends 3 GET requests to "/limited/fixed" at once on gateway replica 1
     Then exactly 3 of the responses had status 200
     When the gateway-1 container is restarted
