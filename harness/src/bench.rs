@@ -1,11 +1,12 @@
-//! `qalens bench`: the latency the gateway adds. The same request (`GET
-//! /inventory/stock/SKU-1`) goes, interleaved, straight to inventory, through one
-//! gateway replica (auth, rate limit, breaker, proxy) and through the front door (nginx
+//! `qalens bench`: the latency the gateway adds. The same request (the enabled pack's
+//! probe, [`crate::packs::bench_probe`]) goes, interleaved, straight to the service that
+//! answers it, through one gateway replica (auth, rate limit, breaker, proxy) and through the front door (nginx
 //! plus a replica). Figures are percentiles of the same run, so the ratios are what
 //! count, not the absolute numbers on a noisy machine.
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use contract_tools::jwt::Tier;
 use serde::Serialize;
 
@@ -88,27 +89,37 @@ pub async fn run(requests: usize, system: Arc<System>) -> anyhow::Result<BenchRe
         "--requests must be 10 to 4000 (the paid quota is 10,000 a minute)"
     );
     let docker = runner::docker_swept().await?;
-    let topo = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
-    let outcome = measure(topo.endpoints(), requests).await;
+    let topo = runner::start(&docker, TopologyOptions::from_env(system.clone())?, false).await?;
+    let outcome = measure(topo.endpoints(), &system, requests).await;
     let teardown = topo.teardown().await;
     let report = outcome?;
     teardown?;
     Ok(report)
 }
 
-async fn measure(e: &crate::topology::Endpoints, requests: usize) -> anyhow::Result<BenchReport> {
+async fn measure(
+    e: &crate::topology::Endpoints,
+    system: &System,
+    requests: usize,
+) -> anyhow::Result<BenchReport> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
+    let probe = crate::packs::bench_probe(system).context(
+        "qalens bench needs a pack that names a path to time (x-qalens.packs: [reference])",
+    )?;
     let auth = crate::tokens::bearer(
         "qalens-bench",
         Tier::Paid,
-        "inventory:read",
+        probe.scope,
         u64::MAX / 2,
         &e.jwt_secret,
     );
-    let path = "/inventory/stock/SKU-1";
-    let direct_url = format!("{}{path}", e.inventory);
+    let path = probe.path;
+    let direct = e
+        .service(probe.service, probe.port)
+        .with_context(|| format!("{} publishes no port {}", probe.service, probe.port))?;
+    let direct_url = format!("http://{direct}{path}");
     let gateway_url = format!("{}{path}", e.gateways[0]);
     let frontdoor_url = format!("{}{path}", e.gateway);
     // The default policy allows a paid client 10,000 requests a minute per replica
@@ -126,7 +137,7 @@ async fn measure(e: &crate::topology::Endpoints, requests: usize) -> anyhow::Res
     }
     Ok(BenchReport {
         requests,
-        direct: latency("inventory directly", d),
+        direct: latency("straight to the service", d),
         gateway: latency("through gateway replica 1", g),
         frontdoor: latency("through the front door", f),
     })

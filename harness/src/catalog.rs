@@ -36,7 +36,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "identity",
         description: "Narrow the client's token to exactly these scopes (space-separated).",
-        example: "Given the client's token has only the scope \"orders:read\"",
+        example: "Given the client's token has only the scope \"items:read\"",
     },
     StepDoc {
         domain: "identity",
@@ -49,19 +49,9 @@ pub const DOCS: &[StepDoc] = &[
         example: "Then the response's JSON field \"payment.status\" is \"unavailable\"",
     },
     StepDoc {
-        domain: "orders",
-        description: "GET /orders/{id}/summary of the scenario's order through the front door as its client.",
-        example: "When the client reads the order's summary",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Poll the order's summary until it answers 200 with status complete and no part (order, payment, reservation) unavailable.",
-        example: "Then within 20 seconds the order's summary is complete",
-    },
-    StepDoc {
         domain: "http",
         description: "Send one request through the front door as the client.",
-        example: "When the client sends GET \"/orders/123\"",
+        example: "When the client sends GET \"/items/123\"",
     },
     StepDoc {
         domain: "http",
@@ -169,104 +159,34 @@ pub const DOCS: &[StepDoc] = &[
         example: "Then every route answered 403",
     },
     StepDoc {
-        domain: "orders",
-        description: "POST /orders through the front door for the client.",
-        example: "When the client places an order for 2 of \"SKU-1\"",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "POST /orders with an Idempotency-Key (scoped to the scenario).",
-        example: "When the client places an order for 1 of \"SKU-2\" with idempotency key \"checkout-1\"",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Wait until the last order has this status (PENDING, CONFIRMED or CANCELLED).",
-        example: "Then within 10 seconds the order is CONFIRMED",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "The last order is CANCELLED and its reason contains this text.",
-        example: "Then the order was cancelled because \"insufficient stock\"",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Wait until no order the scenario created is PENDING.",
-        example: "Then every order of the scenario is CONFIRMED or CANCELLED within 15 seconds",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Wait until the email consumer recorded emails for the last order; exactly that many must exist, to the client (0 watches the whole window).",
-        example: "Then within 10 seconds exactly 1 confirmation email exists for the order",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Invariant, waited for up to the deadline: every CONFIRMED order of the scenario has one standing charge, every other order none.",
-        example: "Then within 10 seconds no charge of the scenario stands without a confirmed order",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Invariant, waited for up to the deadline: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
-        example: "Then within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed",
-    },
-    StepDoc {
         domain: "http",
         description: "Send N requests at the same time to one gateway replica.",
-        example: "When the client sends 6 GET requests to \"/inventory/stock/SKU-1\" at once on gateway replica 1",
+        example: "When the client sends 6 GET requests to \"/items/1\" at once on gateway replica 1",
     },
     StepDoc {
         domain: "faults",
-        description: "Stop, kill, pause, unpause, start or restart a component's container (rabbitmq, redis, orders, payments, inventory, email, analytics, gateway-N, frontdoor). Faults still in effect are undone when the scenario ends.",
-        example: "When the inventory container is paused",
+        description: "Stop, kill, pause, unpause, start or restart a component's container (any container of the system file: a service, a replica `<service>-N`, or a link's proxy `link-<from>-<to>`). Faults still in effect are undone when the scenario ends.",
+        example: "When the db container is paused",
     },
     StepDoc {
         domain: "claims",
         description: "Give back components the scenario no longer uses (comma- or and-separated), so scenarios that disrupt them may start while it goes on; a component it disrupts is kept until it ends.",
-        example: "When the scenario no longer uses gateway, redis, payments and inventory",
+        example: "When the scenario no longer uses gateway and redis",
     },
     StepDoc {
         domain: "faults",
         description: "Poll one replica until a request answers this status.",
-        example: "Then within 20 seconds GET \"/inventory/stock/SKU-1\" on gateway replica 1 answers 200",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Wait until payments holds exactly one charge for the last order, in this state (CHARGED or REFUNDED) and for the order's amount, or, with NONE, no charge at all.",
-        example: "Then within 10 seconds the order's charge is REFUNDED",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "Wait until inventory holds exactly one reservation for the last order, in this state (RESERVED or RELEASED) and for the order's SKU and quantity, or, with NONE, no reservation at all.",
-        example: "Then within 10 seconds the order's reservation is RELEASED",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Publish a raw body to the order events exchange, with a fresh message id and content type application/json.",
-        example: "When the message \"not json\" is published to the order events exchange with routing key \"order.confirmed\"",
+        example: "Then within 20 seconds GET \"/items/1\" on gateway replica 1 answers 200",
     },
     StepDoc {
         domain: "queue",
         description: "Publish any body to any exchange. An optional table of | property | value | rows sets `message-id` (made unique to the scenario; `(none)` sends none), `content-type` and `header NAME`; by default a fresh message id and no content type. A message no queue receives fails the step.",
-        example: "When the message '{\"hello\": 1}' is published to the exchange \"orders.events\" with routing key \"order.confirmed\"",
+        example: "When the message '{\"hello\": 1}' is published to the exchange \"shop.events\" with routing key \"order.confirmed\"",
     },
     StepDoc {
         domain: "queue",
         description: "Publish the scenario's last message again, byte for byte: same exchange, routing key, message id, headers and body (a redelivery).",
         example: "When the last message is published again",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Publish a valid event (OrderPlaced, OrderConfirmed or OrderCancelled) for a new order of the client; it becomes the scenario's order.",
-        example: "When an OrderConfirmed event for a new order of the client is published",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Publish the same event (OrderPlaced, OrderConfirmed or OrderCancelled) for a new order of the client twice (same message id), then a sentinel event behind them.",
-        example: "When an OrderConfirmed event for a new order of the client is delivered twice",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Read what the analytics consumer counted for the scenario's order (its inspection endpoint, keyed by order id): exactly N events of this type and none of another. After a sentinel, first waits until analytics counted the sentinel, so every earlier message was handled; otherwise waits up to the deadline for the counts.",
-        example: "Then within 10 seconds analytics counted exactly 1 OrderPlaced event for the order",
     },
     StepDoc {
         domain: "queue",
@@ -281,27 +201,22 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "queue",
         description: "Wait until the scenario's last message (one copy of it) is in this dead-letter queue with this x-death reason (rejected, delivery_limit) and count 1; that copy is taken out.",
-        example: "Then within 10 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"",
+        example: "Then within 10 seconds the message is in the dead-letter queue \"jobs.dlq\" with reason \"rejected\"",
     },
     StepDoc {
         domain: "queue",
         description: "Wait until the broker reports exactly N messages ready (delivered to no consumer yet) in a queue or dead-letter queue: the consumer's lag.",
-        example: "Then within 10 seconds the queue \"email\" has 0 messages ready",
+        example: "Then within 10 seconds the queue \"jobs\" has 0 messages ready",
     },
     StepDoc {
         domain: "queue",
         description: "Wait until the broker reports at least N messages ready in a queue (a passive declare, so any queue of any system): a backlog the broker keeps, not capped or dropped.",
-        example: "Then within 10 seconds the queue \"analytics\" has at least 401 messages ready",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Publish N events of one type (OrderPlaced, OrderConfirmed or OrderCancelled), each with its own message id, for one new order of the client, on one channel with every publish confirmed (nacked ones are published again; at most 5000). The order becomes the scenario's order and the burst is remembered for the dead-letter check.",
-        example: "When a burst of 400 OrderPlaced events for a new order of the client is published",
+        example: "Then within 10 seconds the queue \"jobs\" has at least 401 messages ready",
     },
     StepDoc {
         domain: "queue",
         description: "Read every message in a dead-letter queue (each put back) and fail if any belongs to the scenario's last burst, with the x-death reasons seen (maxlen: dropped by a length bound).",
-        example: "Then no message of the burst is in the dead-letter queue \"analytics.dlq\"",
+        example: "Then no message of the burst is in the dead-letter queue \"jobs.dlq\"",
     },
     StepDoc {
         domain: "faults",
@@ -330,28 +245,23 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
-        description: "Put a network fault on a link through its fault proxy (links the topology proxies: by default orders to payments, orders to inventory, gateway to inventory, gateway to redis and orders to rabbitmq; QALENS_LINKS sets them): added latency per chunk of traffic. Undone when the scenario ends.",
-        example: "When the link from orders to payments adds 3000 ms of latency",
+        description: "Put a network fault on a link through its fault proxy (the links x-qalens.links declares with a proxy; QALENS_LINKS chooses among them): added latency per chunk of traffic. Undone when the scenario ends.",
+        example: "When the link from api to db adds 3000 ms of latency",
     },
     StepDoc {
         domain: "faults",
         description: "Black-hole a link (connections hang; bytes are held, as in a network partition, and flow again when the link heals), reset its connections, or heal it.",
-        example: "When the link from gateway to inventory black-holes traffic",
+        example: "When the link from gateway to db black-holes traffic",
     },
     StepDoc {
         domain: "faults",
         description: "A one-way fault on a link: requests pass and the callee does the work, but its answers are held (until the link heals) or dropped (the proxy cuts the connection as soon as the callee answers, so the caller sees a failed call whose work was done: a lost answer). Undone when the scenario ends.",
-        example: "When the link from orders to payments drops the answers",
+        example: "When the link from api to db drops the answers",
     },
     StepDoc {
         domain: "faults",
         description: "Wait until a component's container has stopped by itself (a crash); it is started again when the scenario ends unless a step starts it.",
-        example: "Then within 10 seconds the email container has stopped",
-    },
-    StepDoc {
-        domain: "queue",
-        description: "Publish a sentinel event behind everything published so far; the next email check first waits for the sentinel's email, so every earlier message was handled.",
-        example: "When a sentinel event is published after the others",
+        example: "Then within 10 seconds the worker container has stopped",
     },
     StepDoc {
         domain: "http",
@@ -360,28 +270,8 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "contracts",
-        description: "Start recording every event on the order events exchange (on a private queue that lives as long as the scenario).",
-        example: "Given the order events are recorded",
-    },
-    StepDoc {
-        domain: "contracts",
-        description: "Every request one service sent another for this scenario's order (or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Any proxied HTTP link (by default orders to payments, orders to inventory, gateway to inventory).",
-        example: "Then the request orders sent to payments conforms to contract ChargeRequest v1",
-    },
-    StepDoc {
-        domain: "contracts",
-        description: "Wait until the recorded events hold the order's event of the contract's type, then check its body against the schema, its routing key and that its message-id equals its event_id.",
-        example: "Then within 10 seconds the order's message on the order events exchange conforms to contract OrderConfirmed v1",
-    },
-    StepDoc {
-        domain: "contracts",
-        description: "Publish every example of every message contract, with fresh ids and the client as customer, then a sentinel event behind them.",
-        example: "When every example of every message contract is published for the client",
-    },
-    StepDoc {
-        domain: "contracts",
-        description: "Once the sentinel's email exists: no published example is in email.dlq and every OrderConfirmed example has exactly one email.",
-        example: "Then within 30 seconds the email consumer handled every published example: one email per OrderConfirmed, none dead-lettered",
+        description: "Every request one service sent another for this scenario's subject (the id a pack step last acted on, such as an order; or, for a headers contract, with the client's identity), as the link's proxy recorded it, satisfies the contract: body schema and required headers. Any proxied HTTP link; the contracts come from x-qalens.contracts, or the enabled pack's bundled ones.",
+        example: "Then the request api sent to ledger conforms to contract EntryRequest v1",
     },
     StepDoc {
         domain: "contracts",
@@ -396,7 +286,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As client \"a\" (a client of the scenario), create a resource with the doc string as JSON body ({client} becomes the client's id); expects 2xx and remembers the resource: its Location header, else the path plus the body's id.",
-        example: "When client \"owner\" creates a resource with POST \"/orders\" and the body:",
+        example: "When client \"owner\" creates a resource with POST \"/carts\" and the body:",
     },
     StepDoc {
         domain: "security",
@@ -406,12 +296,12 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the named client, this path ({id} becomes the created resource's id) answers this method with 2xx.",
-        example: "Then client \"owner\" can GET \"/orders/{id}/summary\"",
+        example: "Then client \"owner\" can GET \"/carts/{id}/summary\"",
     },
     StepDoc {
         domain: "security",
         description: "Wait until, as the named client, this path ({id} becomes the created resource's id) answers this method with 2xx: for what the system creates in the background after the resource (an order's charge).",
-        example: "Then within 10 seconds client \"owner\" can GET \"/payments/charges?order_id={id}\"",
+        example: "Then within 10 seconds client \"owner\" can GET \"/ledger/entries?cart_id={id}\"",
     },
     StepDoc {
         domain: "security",
@@ -421,7 +311,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the named client, this path ({id} becomes the created resource's id) is refused: 404 (or 403; 405 for a method other than GET).",
-        example: "Then client \"eve\" cannot GET \"/orders/{id}/summary\"",
+        example: "Then client \"eve\" cannot GET \"/carts/{id}/summary\"",
     },
     StepDoc {
         domain: "security",
@@ -431,22 +321,17 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "security",
         description: "As the first client, send a request whose path or query names the second ({client} becomes the second client's id).",
-        example: "When client \"mallory\" sends GET \"/payments/charges?customer={client}\" naming client \"victim\"",
+        example: "When client \"mallory\" sends GET \"/ledger/entries?customer={client}\" naming client \"victim\"",
     },
     StepDoc {
         domain: "security",
         description: "As the first client, send a request whose JSON body (the doc string) names the second ({client} becomes the second client's id, in the path too).",
-        example: "When client \"mallory\" sends POST \"/orders\" with a body naming client \"victim\":",
+        example: "When client \"mallory\" sends POST \"/carts\" with a body naming client \"victim\":",
     },
     StepDoc {
         domain: "security",
         description: "The last response is a 4xx and carries no Location header.",
         example: "Then the request was refused with a 4xx status and created nothing",
-    },
-    StepDoc {
-        domain: "orders",
-        description: "The orders service holds no order whose customer is this client of the scenario (read from its inspection endpoint).",
-        example: "Then no order exists for client \"victim\"",
     },
     StepDoc {
         domain: "security",
@@ -529,10 +414,17 @@ pub fn split_keyword(line: &str) -> Option<(&str, &str)> {
         .find_map(|k| line.strip_prefix(k).map(|rest| (k.trim(), rest)))
 }
 
+/// Every documented step: the generic ones, then each pack's.
+pub fn all_docs() -> impl Iterator<Item = &'static StepDoc> {
+    DOCS.iter().chain(crate::packs::docs())
+}
+
 /// A catalog entry joined with the definition its example matches.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub domain: &'static str,
+    /// The pack the step comes from (`reference`); `None` for a generic step.
+    pub pack: Option<&'static str>,
     pub keyword: &'static str,
     pub description: &'static str,
     pub example: &'static str,
@@ -544,8 +436,7 @@ pub struct Entry {
 /// out (the test in this module makes that impossible on main).
 pub fn entries() -> Vec<Entry> {
     let steps = registered();
-    let mut out: Vec<Entry> = DOCS
-        .iter()
+    let mut out: Vec<Entry> = all_docs()
         .filter_map(|doc| {
             let (keyword, text) = split_keyword(doc.example)?;
             let step = steps
@@ -553,6 +444,7 @@ pub fn entries() -> Vec<Entry> {
                 .find(|s| s.keyword == keyword && regex_matches(&s.pattern, text))?;
             Some(Entry {
                 domain: doc.domain,
+                pack: crate::packs::of_definition(&step.defined_at).map(crate::packs::name),
                 keyword: step.keyword,
                 description: doc.description,
                 example: doc.example,
@@ -569,16 +461,46 @@ fn regex_matches(pattern: &str, text: &str) -> bool {
     cucumber::codegen::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
 }
 
-/// The catalog as text for a terminal.
-pub fn render_text() -> String {
+/// The entries `system` can serve: a pack's steps only when it enables the pack, queue
+/// steps only with a broker, link steps only with a declared link, contract steps only
+/// with contracts (its own or a pack's).
+pub fn entries_for(system: &crate::system::System) -> Vec<Entry> {
+    let q = &system.qalens;
+    entries()
+        .into_iter()
+        .filter(|e| {
+            let pack_ok = crate::packs::ALL
+                .iter()
+                .filter(|p| Some(crate::packs::name(**p)) == e.pack)
+                .all(|p| crate::packs::enabled(system, *p));
+            let needs_link = e.example.contains("the link from");
+            let needs_broker = e.domain == "queue";
+            let needs_contracts = e.domain == "contracts";
+            pack_ok
+                && (!needs_link || !q.links.is_empty())
+                && (!needs_broker || q.broker.is_some())
+                && (!needs_contracts
+                    || q.contracts.is_some()
+                    || crate::packs::default_registry(system).is_some())
+        })
+        .collect()
+}
+
+/// The catalog as text for a terminal: `entries` (all of them, or those one system
+/// file can serve), then the scheduling tags.
+pub fn render_text(entries: &[Entry]) -> String {
     let mut out = String::new();
     let mut domain = "";
-    for e in entries() {
+    for e in entries {
         if e.domain != domain {
             domain = e.domain;
             out.push_str(&format!("\n## {domain}\n"));
         }
-        out.push_str(&format!("  {}\n      {}\n", e.example, e.description));
+        let from = e
+            .pack
+            .map(|p| format!("      (from the {p} pack)\n"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {}\n      {}\n{from}", e.example, e.description));
     }
     out.push_str("\n## tags (scheduling)\n");
     for (tag, description) in TAGS {
@@ -602,7 +524,7 @@ pub const TAGS: &[(&str, &str)] = &[
         "Needs these components working (a list, or one tag per component). Without any @uses tag a scenario uses every component.",
     ),
     (
-        "@disrupts:payments",
+        "@disrupts:db",
         "Stops, pauses, kills, restarts or faults these (a link fault disrupts the link's callee), or needs them to itself; runs alone with every scenario that uses or disrupts them. A disrupted component counts as used.",
     ),
     (

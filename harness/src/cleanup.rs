@@ -141,7 +141,7 @@ pub async fn list_runs(docker: &Docker) -> anyhow::Result<Vec<RunResources>> {
     Ok(runs.into_values().collect())
 }
 
-/// The label that names a container's component (`orders`, `gateway-2`).
+/// The label that names a container's component (`api`, `gateway-2`).
 pub const COMPONENT_LABEL: &str = "qalens.component";
 
 /// The containers of run `run_id` (running or not), by component name.

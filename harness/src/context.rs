@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use testcontainers::bollard::Docker;
 
+use contract_tools::schema::Registry;
+
+use crate::system::System;
 use crate::topology::Endpoints;
 
 /// What the steps need to reach the system under test.
@@ -18,8 +21,13 @@ pub struct RunContext {
     pub http: reqwest::Client,
     /// The Docker engine, for faults.
     pub docker: Docker,
-    /// Container id by component name (`orders`, `gateway-2`).
+    /// Container id by component name (`api`, `gateway-2`).
     pub containers: BTreeMap<String, String>,
+    /// The system file the topology was started from.
+    pub system: Arc<System>,
+    /// The contracts `x-qalens.contracts` names, loaded when the run started (`None`
+    /// when the file names none: an enabled pack may bundle its own).
+    pub contracts: Option<Arc<Registry>>,
     /// Defects switched on at run time; a service started again gets them again.
     pub switched_defects: Vec<String>,
 }

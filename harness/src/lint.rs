@@ -66,8 +66,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The catalog example closest to `text` (any keyword).
 fn closest(text: &str) -> Option<&'static str> {
-    catalog::DOCS
-        .iter()
+    catalog::all_docs()
         .filter_map(|d| catalog::split_keyword(d.example).map(|(_, t)| (d.example, t)))
         .min_by_key(|(_, t)| distance(text, t))
         .map(|(example, _)| example)
@@ -153,8 +152,8 @@ fn check_claims(
     }
 }
 
-/// The component a fault step disturbs, as claims name it (`the payments container is
-/// stopped`: payments; `the link from orders to payments ...`: payments, the callee).
+/// The component a fault step disturbs, as claims name it (`the db container is
+/// stopped`: db; `the link from api to db ...`: db, the callee).
 fn disturbed_by(step: &str) -> Option<String> {
     let faults = Regex::new(
         r"^(?:the (\S+) container is (?:stopped|killed|paused|restarted)|the link from \S+ to (\S+) (?:adds|black-holes|resets|holds|drops) .*)$",
@@ -343,7 +342,7 @@ mod tests {
     fn a_malformed_or_unknown_claim_tag_is_located() {
         let p = write(
             "claims.feature",
-            "@uses:gateway,redis\nFeature: f\n\n  @disrupts:payment\n  Scenario: s\n    Given a free client \"a\"\n\n  @serial @uses:\n  Scenario: t\n    Given a free client \"b\"\n",
+            "@uses:gateway,redis\nFeature: f\n\n  @disrupts:gatewy\n  Scenario: s\n    Given a free client \"a\"\n\n  @serial @uses:\n  Scenario: t\n    Given a free client \"b\"\n",
         );
         let report = check(std::slice::from_ref(&p));
         let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
@@ -357,7 +356,7 @@ mod tests {
         assert!(
             report.problems[0]
                 .message
-                .contains("unknown component \"payment\"")
+                .contains("unknown component \"gatewy\"")
         );
         assert!(report.problems[1].message.contains("names no component"));
     }
@@ -366,7 +365,7 @@ mod tests {
     fn a_fault_on_a_component_the_scenario_does_not_claim_is_located() {
         let p = write(
             "unclaimed.feature",
-            "@uses:gateway,orders\nFeature: f\n\n  @disrupts:inventory\n  Scenario: s\n    When the inventory container is paused\n    And the link from orders to payments adds 300 ms of latency\n\n  Scenario: t\n    When the gateway-2 container is killed\n",
+            "@uses:gateway,rabbitmq\nFeature: f\n\n  @disrupts:redis\n  Scenario: s\n    When the redis container is paused\n    And the link from gateway to rabbitmq adds 300 ms of latency\n\n  Scenario: t\n    When the gateway-2 container is killed\n",
         );
         let report = check(std::slice::from_ref(&p));
         let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
@@ -377,7 +376,7 @@ mod tests {
             "{:#?}",
             report.problems
         );
-        assert!(report.problems[0].message.contains("@disrupts:payments"));
+        assert!(report.problems[0].message.contains("@disrupts:rabbitmq"));
         assert!(report.problems[1].message.contains("@disrupts:gateway"));
     }
 

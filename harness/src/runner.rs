@@ -30,7 +30,7 @@ use crate::world::QaWorld;
 pub struct RunOptions {
     /// Feature files or directories.
     pub paths: Vec<PathBuf>,
-    /// A cucumber tag expression, e.g. `@orders and not @slow`.
+    /// A cucumber tag expression, e.g. `@checkout and not @slow`.
     pub tags: Option<String>,
     /// Where to write a JUnit XML report.
     pub junit: Option<PathBuf>,
@@ -93,7 +93,7 @@ pub struct RunReport {
     pub teardown_time: Duration,
 }
 
-/// Parses a cucumber tag expression (`@orders and not @serial`; tags keep their `@`).
+/// Parses a cucumber tag expression (`@checkout and not @serial`; tags keep their `@`).
 pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
     expr.parse::<TagOperation>()
         .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
@@ -393,7 +393,19 @@ async fn run_scenarios(
         .timeout(Duration::from_secs(30))
         .build()
         .context("building the HTTP client")?;
+    let file = system.system();
+    let contracts = match &file.qalens.contracts {
+        Some(dir) => {
+            let dir = file.dir.join(dir);
+            let registry = contract_tools::schema::Registry::load_dir(&dir)
+                .with_context(|| format!("x-qalens.contracts: {}", dir.display()))?;
+            Some(Arc::new(registry))
+        }
+        None => None,
+    };
     context::install(RunContext {
+        system: file.clone(),
+        contracts,
         endpoints: system.current_endpoints().await?,
         http,
         docker: system.docker().clone(),
@@ -449,7 +461,7 @@ async fn run_scenarios(
         .after(|_, _, _, _, world| {
             Box::pin(async move {
                 if let Some(world) = world {
-                    crate::steps::faults::heal_all(world).await;
+                    crate::nemesis::heal_all(world).await;
                     // Only once its faults are healed may others use its components.
                     world.grant = None;
                 }

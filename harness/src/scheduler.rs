@@ -2,9 +2,9 @@
 //! and the ones it disrupts, from its tags (and its rule's and feature's):
 //!
 //! - `@uses:gateway,redis` (or one tag per component): the components it needs working;
-//! - `@disrupts:payments`: the components it stops, pauses, restarts or faults (a link
-//!   fault disrupts the link's callee: `the link from orders to payments` disrupts
-//!   `payments`); a disrupted component is also used;
+//! - `@disrupts:db`: the components it stops, pauses, restarts or faults (a link
+//!   fault disrupts the link's callee: `the link from api to db` disrupts
+//!   `db`); a disrupted component is also used;
 //! - `@serial`: it disrupts every component (alone with everything);
 //! - no `@uses` tag: it uses every component.
 //!
@@ -19,7 +19,7 @@
 //! run); it waits at most for the scenarios granted while that disruptor ran. Disruptors queue ahead of users: they
 //! mostly conflict with one another, so they are the run's critical path. Nothing is held while
 //! waiting, so nothing deadlocks. A scenario may give back components it no longer uses
-//! before it ends (`When the scenario no longer uses payments`, [`Grant::no_longer_uses`]),
+//! before it ends (`When the scenario no longer uses gateway`, [`Grant::no_longer_uses`]),
 //! so a long disruptor of one component does not hold the ones it only needed at first.
 
 use std::collections::BTreeSet;
@@ -29,57 +29,105 @@ use tokio::sync::Notify;
 
 use crate::system::System;
 
-/// The components of the system this process runs, once a command has loaded it.
-static COMPONENTS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+/// The system this process runs, as claims see it, once a command has loaded it.
+static IN_USE: std::sync::OnceLock<Components> = std::sync::OnceLock::new();
 
-/// The components claims may name in `system`: its services, with the entry service
-/// folded into the gateway service when the file declares both (`gateway` stands for
-/// every replica and the front door).
+/// The names claims may use, and how fault targets map onto them.
+#[derive(Debug, Clone, Default)]
+pub struct Components {
+    /// The services, with the entry service folded into the gateway service.
+    names: BTreeSet<String>,
+    /// Entry service to gateway service, when the file declares both.
+    folded: Option<(String, String)>,
+}
+
+impl Components {
+    /// The components claims may name in `system`: its services, with the entry service
+    /// folded into the gateway service when the file declares both (the gateway stands
+    /// for every replica and the front door).
+    pub fn of(system: &System) -> Self {
+        let folded = system
+            .qalens
+            .entry
+            .as_ref()
+            .zip(system.qalens.gateway.as_ref())
+            .map(|(entry, gateway)| (entry.service.clone(), gateway.service.clone()));
+        let names = system
+            .service_names()
+            .into_iter()
+            .map(|name| match &folded {
+                Some((entry, gateway)) if *entry == name => gateway.clone(),
+                _ => name,
+            })
+            .collect();
+        Self { names, folded }
+    }
+
+    /// The component a fault target belongs to: a service (the entry service its
+    /// gateway), a replica (`gateway-2`) its service, a link (`link-api-ledger` or
+    /// `api-ledger`) its callee. Service names may contain `-`: a name the system has
+    /// wins over reading the target as a replica or a link.
+    pub fn service_of(&self, target: &str) -> String {
+        let fold = |name: &str| match &self.folded {
+            Some((entry, gateway)) if entry == name => gateway.clone(),
+            _ => name.to_string(),
+        };
+        let known = |name: &str| self.names.contains(name) || fold(name) != name;
+        if known(target) {
+            return fold(target);
+        }
+        let bare = target.strip_prefix("link-").unwrap_or(target);
+        if let Some((service, n)) = bare.rsplit_once('-')
+            && n.chars().all(|c| c.is_ascii_digit())
+            && known(service)
+        {
+            return fold(service);
+        }
+        // A link `from-to`: the longest known callee that ends it.
+        let callee = bare
+            .match_indices('-')
+            .map(|(i, _)| &bare[i + 1..])
+            .find(|callee| known(callee));
+        match callee {
+            Some(callee) => fold(callee),
+            None => match bare.rsplit_once('-') {
+                Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => fold(service),
+                Some((_, callee)) => fold(callee),
+                None => fold(bare),
+            },
+        }
+    }
+}
+
+/// The components claims may name in `system` (see [`Components::of`]).
 pub fn components_of(system: &System) -> BTreeSet<String> {
-    let folded = system
-        .qalens
-        .entry
-        .as_ref()
-        .zip(system.qalens.gateway.as_ref())
-        .map(|(entry, gateway)| (entry.service.clone(), gateway.service.clone()));
-    system
-        .service_names()
-        .into_iter()
-        .map(|name| match &folded {
-            Some((entry, gateway)) if *entry == name => gateway.clone(),
-            _ => name,
-        })
-        .collect()
+    Components::of(system).names
 }
 
 /// Makes `system`'s services the components claims may name (the first system a process
 /// loads; every command loads one before it reads a feature file).
 pub fn use_system(system: &System) {
-    let _ = COMPONENTS.set(components_of(system));
+    let _ = IN_USE.set(Components::of(system));
+}
+
+fn in_use() -> &'static Components {
+    IN_USE.get_or_init(|| {
+        System::reference()
+            .map(|s| Components::of(&s))
+            .unwrap_or_default()
+    })
 }
 
 /// The components a scenario may name: the services of the system in use (see
 /// [`use_system`]), else of the built-in reference system.
 pub fn component_names() -> BTreeSet<String> {
-    COMPONENTS
-        .get_or_init(|| {
-            System::reference()
-                .map(|s| components_of(&s))
-                .unwrap_or_default()
-        })
-        .clone()
+    in_use().names.clone()
 }
 
-/// The component a fault target belongs to, as claims name it: a replica
-/// (`gateway-2`) its service, a link (`orders-payments`) its callee.
+/// The component a fault target belongs to, in the system in use (see
+/// [`Components::service_of`]).
 pub fn service_of(target: &str) -> String {
-    let target = target.strip_prefix("link-").unwrap_or(target);
-    match target.rsplit_once('-') {
-        Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => service.to_string(),
-        Some((_, callee)) => callee.to_string(),
-        None if target == "frontdoor" => "gateway".to_string(),
-        None => target.to_string(),
-    }
+    in_use().service_of(target)
 }
 
 /// Some components, or all of them.
@@ -162,7 +210,14 @@ pub fn is_scheduling_tag(tag: &str) -> bool {
 
 /// The claim the tags make (feature, rule and scenario tags together).
 pub fn claim<'a>(tags: impl IntoIterator<Item = &'a String>) -> Result<Claim, TagError> {
-    let known = component_names();
+    claim_among(&component_names(), tags)
+}
+
+/// [`claim`] with `known` as the components a tag may name.
+fn claim_among<'a>(
+    known: &BTreeSet<String>,
+    tags: impl IntoIterator<Item = &'a String>,
+) -> Result<Claim, TagError> {
     let mut uses = BTreeSet::new();
     let mut disrupts = BTreeSet::new();
     let (mut declared_uses, mut serial) = (false, false);
@@ -322,9 +377,13 @@ impl Scheduler {
 
     /// Takes `names` out of the components a granted claim uses (see
     /// [`Grant::no_longer_uses`]) and wakes the scenarios waiting for them.
-    fn narrow(&self, ticket: u64, names: &BTreeSet<String>) -> Result<(), String> {
+    fn narrow(
+        &self,
+        ticket: u64,
+        known: &BTreeSet<String>,
+        names: &BTreeSet<String>,
+    ) -> Result<(), String> {
         {
-            let known = component_names();
             if let Some(unknown) = names.iter().find(|n| !known.contains(*n)) {
                 return Err(format!(
                     "unknown component {unknown:?}; known components: {}",
@@ -341,7 +400,7 @@ impl Scheduler {
                 ));
             }
             let uses = match &claim.uses {
-                Scope::All => known,
+                Scope::All => known.clone(),
                 Scope::Only(uses) => uses.clone(),
             };
             claim.uses = Scope::Only(uses.difference(names).cloned().collect());
@@ -384,9 +443,19 @@ pub struct Grant {
 impl Grant {
     /// Gives back components the scenario no longer uses, before it ends, so scenarios
     /// that disrupt them may start (a broker outage that has placed its order no longer
-    /// needs payments). A component it disrupts is kept until the scenario ends.
+    /// needs the services the order went through). A component it disrupts is kept
+    /// until the scenario ends.
     pub fn no_longer_uses(&self, names: &BTreeSet<String>) -> Result<(), String> {
-        self.scheduler.narrow(self.ticket, names)
+        self.no_longer_uses_among(&component_names(), names)
+    }
+
+    /// [`Grant::no_longer_uses`] with `known` as the components it may name.
+    fn no_longer_uses_among(
+        &self,
+        known: &BTreeSet<String>,
+        names: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        self.scheduler.narrow(self.ticket, known, names)
     }
 }
 
@@ -405,72 +474,97 @@ mod tests {
         t.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Made-up components: the tests do not depend on any system file.
+    fn known() -> BTreeSet<String> {
+        [
+            "api", "ledger", "stock", "mailer", "gateway", "redis", "rabbitmq",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     fn c(t: &[&str]) -> Claim {
-        claim(&tags(t)).unwrap()
+        claim_among(&known(), &tags(t)).unwrap()
     }
 
     #[test]
     fn claims_come_from_tags() {
-        let none = c(&["@orders"]);
+        let none = c(&["@checkout"]);
         assert_eq!(none.uses, Scope::All);
         assert_eq!(none.disrupts, Scope::Only(BTreeSet::new()));
-        let d = c(&["@disrupts:payments", "@uses:gateway,orders", "@uses:redis"]);
+        let d = c(&["@disrupts:ledger", "@uses:gateway,api", "@uses:redis"]);
         let set = |v: &[&str]| Scope::Only(v.iter().map(|s| s.to_string()).collect());
-        assert_eq!(d.uses, set(&["gateway", "orders", "payments", "redis"]));
-        assert_eq!(d.disrupts, set(&["payments"]));
+        assert_eq!(d.uses, set(&["gateway", "api", "ledger", "redis"]));
+        assert_eq!(d.disrupts, set(&["ledger"]));
         assert_eq!(c(&["@serial"]).disrupts, Scope::All);
-        assert!(is_scheduling_tag("@disrupts:email") && is_scheduling_tag("serial"));
+        assert!(is_scheduling_tag("@disrupts:mailer") && is_scheduling_tag("serial"));
         assert!(!is_scheduling_tag("@partial-failure"));
-        assert_eq!(service_of("gateway-2"), "gateway");
-        assert_eq!(service_of("orders-payments"), "payments");
-        assert_eq!(service_of("link-gateway-redis"), "redis");
-        assert_eq!(service_of("rabbitmq"), "rabbitmq");
+    }
+
+    #[test]
+    fn fault_targets_map_to_the_components_claims_name() {
+        let components = Components {
+            names: ["gateway", "api", "ledger", "order-store", "redis"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            folded: Some(("edge".into(), "gateway".into())),
+        };
+        let of = |t: &str| components.service_of(t);
+        assert_eq!(of("gateway-2"), "gateway");
+        assert_eq!(of("edge"), "gateway");
+        assert_eq!(of("api-ledger"), "ledger");
+        assert_eq!(of("link-gateway-redis"), "redis");
+        assert_eq!(of("redis"), "redis");
+        // A service whose name holds a `-` is itself, and the callee of a link to it.
+        assert_eq!(of("order-store"), "order-store");
+        assert_eq!(of("link-api-order-store"), "order-store");
+        assert_eq!(of("order-store-1"), "order-store");
     }
 
     #[test]
     fn malformed_and_unknown_claims_are_refused() {
-        for bad in ["@uses:", "@disrupts", "@disrupt:payments", "@uses:payment"] {
-            let e = claim(&tags(&[bad])).unwrap_err();
+        for bad in ["@uses:", "@disrupts", "@disrupt:ledger", "@uses:ledgr"] {
+            let e = claim_among(&known(), &tags(&[bad])).unwrap_err();
             assert_eq!(e.tag, bad);
         }
-        let e = claim(&tags(&["@uses:payment"])).unwrap_err();
-        assert!(e.message.contains("payments"), "{}", e.message);
+        let e = claim_among(&known(), &tags(&["@uses:ledgr"])).unwrap_err();
+        assert!(e.message.contains("ledger"), "{}", e.message);
     }
 
     #[test]
     fn conflicts_follow_the_read_write_rule() {
-        let user = c(&["@uses:gateway,payments"]);
+        let user = c(&["@uses:gateway,ledger"]);
         let everything = c(&[]);
-        let payments_down = c(&["@disrupts:payments", "@uses:gateway,orders"]);
-        let broker_down = c(&["@disrupts:rabbitmq", "@uses:orders,email"]);
+        let ledger_down = c(&["@disrupts:ledger", "@uses:gateway,api"]);
+        let broker_down = c(&["@disrupts:rabbitmq", "@uses:api,mailer"]);
         let redis_user = c(&["@uses:gateway,redis"]);
         assert!(!user.conflicts(&everything), "users never conflict");
-        assert!(payments_down.conflicts(&user));
-        assert!(payments_down.conflicts(&everything));
+        assert!(ledger_down.conflicts(&user));
+        assert!(ledger_down.conflicts(&everything));
         assert!(
-            !payments_down.conflicts(&broker_down),
+            !ledger_down.conflicts(&broker_down),
             "different components overlap"
         );
-        assert!(!payments_down.conflicts(&redis_user));
-        assert!(broker_down.conflicts(&c(&["@disrupts:orders", "@uses:orders"])));
+        assert!(!ledger_down.conflicts(&redis_user));
+        assert!(broker_down.conflicts(&c(&["@disrupts:api", "@uses:api"])));
         assert!(c(&["@serial"]).conflicts(&redis_user));
     }
 
     #[tokio::test]
     async fn a_disruptor_waits_for_users_and_later_users_wait_for_it() {
         let s = Scheduler::new(16);
-        let user = s.acquire(c(&["@uses:payments"])).await;
+        let user = s.acquire(c(&["@uses:ledger"])).await;
         let s2 = s.clone();
-        let disruptor = tokio::spawn(async move {
-            s2.acquire(c(&["@disrupts:payments", "@uses:payments"]))
-                .await
-        });
+        let disruptor =
+            tokio::spawn(async move { s2.acquire(c(&["@disrupts:ledger", "@uses:ledger"])).await });
         // The disruptor queues first.
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
         let s3 = s.clone();
-        let late_user = tokio::spawn(async move { s3.acquire(c(&["@uses:payments"])).await });
+        let late_user = tokio::spawn(async move { s3.acquire(c(&["@uses:ledger"])).await });
         // Another component is free meanwhile.
         let other = tokio::time::timeout(Duration::from_secs(5), s.acquire(c(&["@uses:redis"])))
             .await
@@ -496,25 +590,21 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_disruptor_goes_ahead_of_waiting_users() {
         let s = Scheduler::new(16);
-        let broker_down = s
-            .acquire(c(&["@disrupts:rabbitmq", "@uses:payments"]))
-            .await;
+        let broker_down = s.acquire(c(&["@disrupts:rabbitmq", "@uses:ledger"])).await;
         let s2 = s.clone();
-        let user = tokio::spawn(async move { s2.acquire(c(&["@uses:rabbitmq,payments"])).await });
+        let user = tokio::spawn(async move { s2.acquire(c(&["@uses:rabbitmq,ledger"])).await });
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
         let s3 = s.clone();
-        let payments_down = tokio::spawn(async move {
-            s3.acquire(c(&["@disrupts:payments", "@uses:payments"]))
-                .await
-        });
+        let ledger_down =
+            tokio::spawn(async move { s3.acquire(c(&["@disrupts:ledger", "@uses:ledger"])).await });
         while s.lock().waiting.len() < 2 {
             tokio::task::yield_now().await;
         }
-        assert!(s.lock().waiting[0].1.disrupts.covers("payments"));
+        assert!(s.lock().waiting[0].1.disrupts.covers("ledger"));
         drop(broker_down);
-        let p = tokio::time::timeout(Duration::from_secs(5), payments_down)
+        let p = tokio::time::timeout(Duration::from_secs(5), ledger_down)
             .await
             .expect("the disruptor that came later runs first")
             .unwrap();
@@ -530,34 +620,34 @@ mod tests {
     async fn scenarios_go_past_one_a_running_disruptor_keeps_waiting() {
         let s = Scheduler::new(16);
         let broker_down = s
-            .acquire(c(&["@disrupts:rabbitmq", "@uses:orders,email"]))
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,mailer"]))
             .await;
         let s2 = s.clone();
         let link_reset = tokio::spawn(async move {
-            s2.acquire(c(&["@disrupts:rabbitmq", "@uses:orders,inventory"]))
+            s2.acquire(c(&["@disrupts:rabbitmq", "@uses:api,stock"]))
                 .await
         });
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
         // It conflicts with the link reset queued ahead, not with the broker outage.
-        let inventory_down = tokio::time::timeout(
+        let stock_down = tokio::time::timeout(
             Duration::from_secs(5),
-            s.acquire(c(&["@disrupts:inventory", "@uses:orders"])),
+            s.acquire(c(&["@disrupts:stock", "@uses:api"])),
         )
         .await
         .expect("goes past the link reset the broker outage keeps waiting");
-        // Once the broker is back only inventory keeps the link reset waiting; a user of
-        // both waits for inventory, and then for the link reset queued ahead of it.
+        // Once the broker is back only stock keeps the link reset waiting; a user of
+        // both waits for stock, and then for the link reset queued ahead of it.
         drop(broker_down);
         let s3 = s.clone();
-        let user = tokio::spawn(async move { s3.acquire(c(&["@uses:rabbitmq,inventory"])).await });
+        let user = tokio::spawn(async move { s3.acquire(c(&["@uses:rabbitmq,stock"])).await });
         tokio::task::yield_now().await;
-        assert!(!link_reset.is_finished(), "inventory is still disrupted");
-        drop(inventory_down);
+        assert!(!link_reset.is_finished(), "stock is still disrupted");
+        drop(stock_down);
         let l = tokio::time::timeout(Duration::from_secs(5), link_reset)
             .await
-            .expect("the link reset runs once inventory is back")
+            .expect("the link reset runs once stock is back")
             .unwrap();
         assert!(!user.is_finished(), "the user waits for the link reset");
         drop(l);
@@ -571,50 +661,50 @@ mod tests {
     async fn a_scenario_gives_back_what_it_no_longer_uses() {
         let s = Scheduler::new(16);
         let broker_down = s
-            .acquire(c(&["@disrupts:rabbitmq", "@uses:orders,payments,email"]))
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,ledger,mailer"]))
             .await;
         let s2 = s.clone();
-        let payments_down = tokio::spawn(async move {
-            s2.acquire(c(&["@disrupts:payments", "@uses:gateway,orders"]))
+        let ledger_down = tokio::spawn(async move {
+            s2.acquire(c(&["@disrupts:ledger", "@uses:gateway,api"]))
                 .await
         });
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
-        assert!(
-            !payments_down.is_finished(),
-            "it waits while payments is used"
-        );
+        assert!(!ledger_down.is_finished(), "it waits while ledger is used");
         let err = broker_down
-            .no_longer_uses(&["rabbitmq".to_string()].into())
+            .no_longer_uses_among(&known(), &["rabbitmq".to_string()].into())
             .unwrap_err();
         assert!(err.contains("disrupts rabbitmq"), "{err}");
         assert!(
             broker_down
-                .no_longer_uses(&["payment".to_string()].into())
+                .no_longer_uses_among(&known(), &["ledge".to_string()].into())
                 .is_err()
         );
         broker_down
-            .no_longer_uses(&["payments".to_string()].into())
+            .no_longer_uses_among(&known(), &["ledger".to_string()].into())
             .unwrap();
-        let p = tokio::time::timeout(Duration::from_secs(5), payments_down)
+        let p = tokio::time::timeout(Duration::from_secs(5), ledger_down)
             .await
-            .expect("granted once payments was given back")
+            .expect("granted once ledger was given back")
             .unwrap();
         let s3 = s.clone();
-        let orders_down =
-            tokio::spawn(async move { s3.acquire(c(&["@disrupts:orders", "@uses:orders"])).await });
+        let api_down =
+            tokio::spawn(async move { s3.acquire(c(&["@disrupts:api", "@uses:api"])).await });
         tokio::task::yield_now().await;
-        assert!(!orders_down.is_finished(), "orders is still used");
+        assert!(!api_down.is_finished(), "api is still used");
         drop((broker_down, p));
-        tokio::time::timeout(Duration::from_secs(5), orders_down)
+        tokio::time::timeout(Duration::from_secs(5), api_down)
             .await
             .expect("granted once both ended")
             .unwrap();
         // A scenario that claimed everything gives back all but what it names.
         let everything = s.acquire(c(&[])).await;
         everything
-            .no_longer_uses(&["payments".to_string(), "redis".to_string()].into())
+            .no_longer_uses_among(
+                &known(),
+                &["ledger".to_string(), "redis".to_string()].into(),
+            )
             .unwrap();
         tokio::time::timeout(
             Duration::from_secs(5),
@@ -629,7 +719,7 @@ mod tests {
         let s = Scheduler::new(1);
         let first = s.acquire(c(&["@uses:redis"])).await;
         let s2 = s.clone();
-        let second = tokio::spawn(async move { s2.acquire(c(&["@uses:orders"])).await });
+        let second = tokio::spawn(async move { s2.acquire(c(&["@uses:api"])).await });
         tokio::task::yield_now().await;
         assert!(!second.is_finished());
         drop(first);

@@ -396,13 +396,13 @@ mod tests {
         }
 
         let narrowed = RunOptions {
-            tags: Some("@orders or @rate-limit".into()),
+            tags: Some("@checkout or @rate-limit".into()),
             ..options.clone()
         };
         let p = phases(&narrowed, Some("rate-limit"), false);
         assert_eq!(
             p[1].tags.as_deref(),
-            Some("(@orders or @rate-limit) and (not @rate-limit)")
+            Some("(@checkout or @rate-limit) and (not @rate-limit)")
         );
         runner::parse_tags(p[1].tags.as_deref().unwrap()).unwrap();
 

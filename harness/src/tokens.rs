@@ -4,9 +4,11 @@
 
 use contract_tools::jwt::{self, Claims, Tier};
 
-/// The scopes a client gets unless a step narrows them: every non-admin route scope.
-pub const DEFAULT_SCOPES: &str =
-    "orders:write orders:read payments:read inventory:read limited:read";
+/// The scopes a client gets unless a step narrows them: what the packs `system` enables
+/// need ([`crate::packs::default_scopes`]).
+pub fn default_scopes(system: &crate::system::System) -> String {
+    crate::packs::default_scopes(system)
+}
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {

@@ -1,9 +1,9 @@
 //! Per-scenario state. Anything a scenario creates is named after its scenario id, so
 //! concurrent scenarios on the shared topology never see each other's data.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt;
-
-use contracts::OrderView;
 
 /// One HTTP request and its response, kept for assertions and failure reports.
 #[derive(Debug, Clone)]
@@ -79,22 +79,18 @@ pub struct QaWorld {
     pub last: Option<Exchange>,
     /// Every exchange of the last batch of requests, in the order they were sent.
     pub batch: Vec<Exchange>,
-    /// The last order created through the gateway.
-    pub order: Option<OrderView>,
-    /// Every order this scenario created.
-    pub orders: Vec<OrderView>,
-    /// The last message the scenario published (not counting sentinels).
-    pub message: Option<crate::steps::queue::Outgoing>,
-    /// An order whose email proves that every message published before it was handled.
-    pub sentinel: Option<OrderView>,
-    /// The keys ([`crate::steps::queue::KEY_HEADER`]) of the last burst of messages.
+    /// The id of what the scenario's last domain step was about (a pack sets it, for
+    /// example to the id of the resource it created): recorded traffic that names it
+    /// belongs to this scenario.
+    pub subject: Option<String>,
+    /// The last message the scenario published (not counting a pack's sentinels).
+    pub message: Option<crate::clients::amqp::Outgoing>,
+    /// The keys ([`crate::clients::amqp::KEY_HEADER`]) of the last burst of messages.
     pub burst: Vec<String>,
     /// Faults in effect, undone at the end of the scenario.
-    pub faults: Vec<crate::steps::faults::Applied>,
-    /// The order events seen since `Given the order events are recorded`.
-    pub events: Option<EventRecorder>,
-    /// Contract examples the scenario published: (contract, message id, body).
-    pub examples: Vec<(String, String, serde_json::Value)>,
+    pub faults: Vec<crate::nemesis::Applied>,
+    /// Per-scenario state of the packs, one value per type ([`Extensions`]).
+    pub ext: Extensions,
     /// Every client of the scenario by the name the feature gave it (`"eve"`), for steps
     /// that act as one of several clients (`When client "eve" ...`).
     pub clients: std::collections::BTreeMap<String, Client>,
@@ -110,46 +106,35 @@ pub struct QaWorld {
 /// A resource a client created: where it lives and its id.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    /// Its path on the front door, e.g. `/orders/6f1c...`.
+    /// Its path on the front door, e.g. `/items/6f1c...`.
     pub path: String,
     pub id: String,
 }
 
-/// An event seen on the order events exchange.
-#[derive(Debug, Clone)]
-pub struct RecordedEvent {
-    pub routing_key: String,
-    pub message_id: Option<String>,
-    /// The AMQP `type` property.
-    pub kind: Option<String>,
-    pub body: String,
-}
+/// Typed per-scenario state for packs: one value per type, created on first use, dropped
+/// with the scenario. Generic code never looks inside.
+#[derive(Default)]
+pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
 
-/// Records order events on a private queue until dropped.
-pub struct EventRecorder {
-    pub events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
-    task: tokio::task::JoinHandle<()>,
-}
+impl Extensions {
+    /// The value of type `T`, created with `T::default()` on first use.
+    pub fn get_or_default<T: Default + Send + Sync + 'static>(&mut self) -> &mut T {
+        self.0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .unwrap_or_else(|| unreachable!("the map is keyed by type"))
+    }
 
-impl EventRecorder {
-    pub fn new(
-        events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
-        task: tokio::task::JoinHandle<()>,
-    ) -> Self {
-        Self { events, task }
+    /// The value of type `T`, if a step created it.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref::<T>()
     }
 }
 
-impl Drop for EventRecorder {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl std::fmt::Debug for EventRecorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.events.lock().map(|e| e.len()).unwrap_or(0);
-        write!(f, "EventRecorder({n} events)")
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} value(s))", self.0.len())
     }
 }
 
@@ -161,14 +146,11 @@ impl QaWorld {
             client: None,
             last: None,
             batch: vec![],
-            order: None,
-            orders: vec![],
+            subject: None,
             message: None,
-            sentinel: None,
             burst: vec![],
             faults: vec![],
-            events: None,
-            examples: vec![],
+            ext: Extensions::default(),
             clients: Default::default(),
             resource: None,
             rewrites: vec![],

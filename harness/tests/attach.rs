@@ -124,10 +124,18 @@ fn attached_runs_shards_and_defects_on_a_topology_behind_a_tcp_engine() {
         .unwrap()
         .0
         .to_string();
-    let urls: Vec<&str> = ["gateway", "orders", "amqp", "redis", "rabbitmq_management"]
-        .iter()
-        .map(|k| endpoints[k].as_str().unwrap())
-        .collect();
+    // Endpoints are keyed by service and port: the entry, the broker, an inspection
+    // endpoint and a plain published port.
+    let urls: Vec<&str> = [
+        &endpoints["gateway"],
+        &endpoints["amqp"],
+        &endpoints["rabbitmq_management"],
+        &endpoints["inspection"]["orders"],
+        &endpoints["containers"]["redis"]["6379"],
+    ]
+    .iter()
+    .map(|v| v.as_str().unwrap_or_else(|| panic!("{v} in {endpoints}")))
+    .collect();
     for url in &urls {
         assert!(
             url.contains(&format!("{expected_host}:")),

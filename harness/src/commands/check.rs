@@ -48,9 +48,11 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
     if report.problems.is_empty() { 0 } else { 1 }
 }
 
-pub fn steps(json: bool) -> u8 {
+/// The steps `system` can serve (`--system`, else the reference system's).
+pub fn steps(json: bool, system: &crate::system::System) -> u8 {
+    let entries = crate::catalog::entries_for(system);
     if json {
-        match serde_json::to_string_pretty(&crate::catalog::entries()) {
+        match serde_json::to_string_pretty(&entries) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("qalens: {e}");
@@ -58,7 +60,7 @@ pub fn steps(json: bool) -> u8 {
             }
         }
     } else {
-        print!("{}", crate::catalog::render_text());
+        print!("{}", crate::catalog::render_text(&entries));
     }
     0
 }

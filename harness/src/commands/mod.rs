@@ -127,7 +127,7 @@ pub async fn dispatch(command: Command) -> u8 {
         } => token::token(client, tier, scope, ttl),
         Command::Contracts { action } => contracts::contracts(action),
         Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
-            Ok(_) => check::steps(json),
+            Ok(system) => check::steps(json, &system),
             Err(code) => code,
         },
     }

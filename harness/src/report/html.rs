@@ -2,7 +2,7 @@
 //! network) with a summary by lens and by feature, the run's settings, a timeline of the
 //! scenarios with the faults as shaded spans over it, and every scenario's steps, with
 //! the error and the component logs of a failed step. Filters by lens, status and tag
-//! (also from the URL: `report.html?status=failed&lens=orders&tag=@serial`); each
+//! (also from the URL: `report.html?status=failed&lens=checkout&tag=@serial`); each
 //! scenario has a permalink anchor (`#scenario-...`) that opens its steps.
 //!
 //! [`render`] is a pure function of what the run recorded, so its unit tests need no
@@ -205,7 +205,7 @@ const JS: &str = r#"
     if(e.style.display==='none'){lens.value='';st.value='';tags.forEach(function(c){c.checked=false});apply();}
     var d=e.querySelector('details');if(d)d.open=true;e.scrollIntoView();
   }
-  // Filters can be linked: ?lens=orders&status=failed&tag=@serial
+  // Filters can be linked: ?lens=checkout&status=failed&tag=@serial
   var q=new URLSearchParams(location.search);
   if(q.has('lens'))lens.value=q.get('lens');
   if(q.has('status'))st.value=q.get('status');

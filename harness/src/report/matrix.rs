@@ -238,7 +238,7 @@ mod tests {
         let correct = variant(
             "correct",
             None,
-            &[("orders", "A <flaky> one", "features/orders/a.feature:3")],
+            &[("checkout", "A <flaky> one", "features/carts/a.feature:3")],
         );
         let defects = vec![
             variant(
@@ -275,7 +275,7 @@ mod tests {
             "<b>Blind spot</b>: <a href=\"#variant-open-route\">open-route</a> (meant for @unprotected-route): none of the 7 scenarios that ran failed.",
         );
         let false_alarm = at(
-            "<b>False alarm</b>: <a href=\"selftest/correct-1.html#scenario-x\">A &lt;flaky&gt; one</a> <code>features/orders/a.feature:3</code>",
+            "<b>False alarm</b>: <a href=\"selftest/correct-1.html#scenario-x\">A &lt;flaky&gt; one</a> <code>features/carts/a.feature:3</code>",
         );
         let table = at("<table class=\"matrix\"");
         assert!(blind < table && false_alarm < table);

@@ -19,7 +19,7 @@ pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, scenario_ke
 /// One fault as the run applied it: on what, which kind, from when until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultSpan {
-    /// The component (`payments`) or link (`orders-payments`) it touched.
+    /// The component (`ledger`) or link (`api-ledger`) it touched.
     pub target: String,
     /// What was done: `paused`, `stopped`, `latency 300 ms`, `black-holes traffic`...
     pub kind: String,
@@ -78,10 +78,10 @@ mod tests {
     fn a_fault_is_open_until_healed_or_replaced_on_the_same_target() {
         take_faults();
         let t0 = SystemTime::now();
-        fault_applied_at("payments", "paused", t0);
-        fault_applied("orders-payments", "adds 300 ms of latency");
-        fault_applied("orders-payments", "black-holes traffic");
-        fault_healed("payments");
+        fault_applied_at("ledger", "paused", t0);
+        fault_applied("api-ledger", "adds 300 ms of latency");
+        fault_applied("api-ledger", "black-holes traffic");
+        fault_healed("ledger");
         let log = take_faults();
         assert_eq!(log.len(), 3);
         assert_eq!(log[0].applied, t0);

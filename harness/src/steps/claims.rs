@@ -1,7 +1,7 @@
 //! Scheduling steps: a scenario gives back components it no longer uses before it ends,
 //! so scenarios that disrupt them may start ([`crate::scheduler`]). A broker outage that
-//! has placed and confirmed its order no longer needs the gateway or payments while it
-//! waits for the broker to come back.
+//! has placed and confirmed its order no longer needs the services the order went through
+//! while it waits for the broker to come back.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +10,7 @@ use cucumber::when;
 use super::StepResult;
 use crate::world::QaWorld;
 
-/// The components of a list written `gateway, redis, payments and inventory`.
+/// The components of a list written `gateway, redis, api and ledger`.
 fn names(list: &str) -> BTreeSet<String> {
     list.split(',')
         .flat_map(|part| part.split(" and "))
@@ -37,11 +37,11 @@ mod tests {
 
     #[test]
     fn a_list_reads_like_prose() {
-        let expected: BTreeSet<String> = ["gateway", "redis", "payments", "inventory"]
+        let expected: BTreeSet<String> = ["gateway", "redis", "api", "ledger"]
             .map(String::from)
             .into();
-        assert_eq!(names("gateway, redis, payments and inventory"), expected);
-        assert_eq!(names("gateway,redis,payments,inventory"), expected);
-        assert_eq!(names("payments").len(), 1);
+        assert_eq!(names("gateway, redis, api and ledger"), expected);
+        assert_eq!(names("gateway,redis,api,ledger"), expected);
+        assert_eq!(names("ledger").len(), 1);
     }
 }

@@ -9,8 +9,7 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
-use super::backlog::ready_in;
-use super::queue::{Outgoing, publish, take_from};
+use crate::clients::amqp::{Outgoing, publish, ready_in, take_from};
 use crate::context;
 use crate::wait;
 use crate::world::QaWorld;
@@ -31,7 +30,7 @@ async fn publish_to_queue(world: &mut QaWorld, body: String, queue: String) -> S
     let msg = Outgoing {
         exchange: String::new(),
         content_type: None,
-        ..Outgoing::event(&queue, &key, body.into_bytes())
+        ..Outgoing::json("", &queue, &key, body.into_bytes())
     };
     publish(&msg).await?;
     world.message = Some(msg);

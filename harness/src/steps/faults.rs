@@ -1,220 +1,22 @@
 //! Faults on components: stop, start, kill, pause, unpause, restart. Every fault a
 //! scenario applies is recorded in its world and undone when the scenario ends, pass or
-//! fail (see `heal_all`, run by the runner's after-hook). Each fault applied and healed
+//! fail (see [`crate::nemesis::heal_all`], run by the runner's after-hook). Each fault applied and healed
 //! is also recorded in the run's fault log ([`crate::report`]) for the HTML timeline. Scenarios that apply faults to
-//! shared components claim them (`@disrupts:payments`, see `crate::scheduler`) so they run
+//! shared components claim them (`@disrupts:db`, see `crate::scheduler`) so they run
 //! alone with every scenario that uses them.
 
 use std::time::Duration;
 
 use cucumber::{then, when};
-use testcontainers::bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptions, RestartContainerOptions, StartContainerOptions,
-    StopContainerOptions,
-};
+use testcontainers::bollard::query_parameters::InspectContainerOptions;
 
 use super::StepResult;
 use super::http::{Call, Target};
 use crate::context;
+use crate::nemesis::{Applied, apply, container, set_link};
 use crate::report;
 use crate::wait;
 use crate::world::QaWorld;
-
-/// A fault that is still in effect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// Stopped or killed: heal by starting it.
-    Down(String),
-    /// Paused: heal by unpausing it.
-    Paused(String),
-    /// A network fault on a link (`orders-payments`), either way or one way: heal by
-    /// clearing it.
-    Link(String),
-    /// A skewed clock: heal by setting its offset back to zero.
-    Skewed(String),
-}
-
-pub(crate) fn container(component: &str) -> Result<String, String> {
-    let ctx = context::current()?;
-    ctx.containers.get(component).cloned().ok_or_else(|| {
-        format!(
-            "there is no component {component:?}; components: {}",
-            ctx.containers
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
-}
-
-/// Re-reads the host ports of `component` after it started again and updates the
-/// endpoints that point at it.
-async fn refresh_endpoint(component: &str) -> StepResult {
-    let ctx = context::current()?;
-    let id = container(component)?;
-    let ports = crate::topology::endpoints::published_ports(&ctx.docker, &id)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    let host = crate::topology::endpoints::engine_host();
-    let url = |p: u16, scheme: &str| ports.get(&p).map(|port| format!("{scheme}{host}:{port}"));
-    let http = url(8080, "http://");
-    let control = url(9090, "http://");
-    let amqp = url(5672, "amqp://guest:guest@").map(|u| format!("{u}/%2f"));
-    let management = url(15672, "http://");
-    let redis = url(6379, "redis://");
-    let component = component.to_string();
-    context::update(move |ctx| {
-        let e = &mut ctx.endpoints;
-        if let Some(c) = control {
-            if let Some(slot) = e.controls.get_mut(&component) {
-                *slot = c;
-            } else if let Some(link) = component.strip_prefix("link-")
-                && let Some(slot) = e.links.get_mut(link)
-            {
-                *slot = c;
-            }
-        }
-        match component.as_str() {
-            "rabbitmq" => {
-                if let (Some(a), Some(m)) = (amqp, management) {
-                    e.amqp = a;
-                    e.rabbitmq_management = m;
-                }
-            }
-            "redis" => {
-                if let Some(r) = redis {
-                    e.redis = r;
-                }
-            }
-            other => {
-                let Some(url) = http else { return };
-                match other {
-                    "orders" => e.orders = url,
-                    "payments" => e.payments = url,
-                    "inventory" => e.inventory = url,
-                    "email" => e.email = url,
-                    "analytics" => e.analytics = url,
-                    "frontdoor" => e.gateway = url,
-                    g => {
-                        if let Some(n) = g
-                            .strip_prefix("gateway-")
-                            .and_then(|n| n.parse::<usize>().ok())
-                            && let Some(slot) = e.gateways.get_mut(n - 1)
-                        {
-                            *slot = url;
-                        }
-                    }
-                }
-            }
-        }
-    })
-}
-
-/// Waits until a reference service answers `/health` again (other components: their
-/// container runs).
-async fn wait_healthy(component: &str, deadline: Duration) -> StepResult {
-    refresh_endpoint(component).await?;
-    let ctx = context::current()?;
-    let url = match component {
-        "orders" => Some(ctx.endpoints.orders.clone()),
-        "payments" => Some(ctx.endpoints.payments.clone()),
-        "inventory" => Some(ctx.endpoints.inventory.clone()),
-        "email" => Some(ctx.endpoints.email.clone()),
-        "analytics" => Some(ctx.endpoints.analytics.clone()),
-        g if g.starts_with("gateway-") => g
-            .strip_prefix("gateway-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| ctx.endpoints.gateways.get(n - 1).cloned()),
-        _ => None,
-    };
-    let Some(url) = url else {
-        return Ok(());
-    };
-    let http = ctx.http.clone();
-    wait::until(deadline, || {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            match http
-                .get(format!("{url}/health"))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => Ok(Some(())),
-                Ok(r) => Err(format!("/health answered {}", r.status())),
-                Err(e) => Err(format!("/health: {e}")),
-            }
-        }
-    })
-    .await
-    .map_err(|seen| format!("{component} did not become healthy within {deadline:?}: {seen}"))
-}
-
-/// Applies one operation to a component's container.
-pub async fn apply(component: &str, op: &str) -> StepResult {
-    let ctx = context::current()?;
-    let id = container(component)?;
-    let docker = &ctx.docker;
-    let result = match op {
-        "stopped" if component == "rabbitmq" => stop_broker_cleanly(docker, &id).await,
-        "stopped" => {
-            docker
-                .stop_container(
-                    &id,
-                    Some(StopContainerOptions {
-                        t: Some(5),
-                        ..Default::default()
-                    }),
-                )
-                .await
-        }
-        "killed" => {
-            docker
-                .kill_container(
-                    &id,
-                    Some(KillContainerOptions {
-                        signal: "SIGKILL".into(),
-                    }),
-                )
-                .await
-        }
-        "paused" => docker.pause_container(&id).await,
-        "unpaused" => docker.unpause_container(&id).await,
-        "started" => {
-            docker
-                .start_container(&id, None::<StartContainerOptions>)
-                .await
-        }
-        "restarted" => {
-            docker
-                .restart_container(
-                    &id,
-                    Some(RestartContainerOptions {
-                        t: Some(5),
-                        ..Default::default()
-                    }),
-                )
-                .await
-        }
-        other => return Err(format!("unknown operation {other:?}")),
-    };
-    result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
-    if matches!(op, "started" | "restarted") {
-        wait_healthy(component, Duration::from_secs(60)).await?;
-        // A service starts with the defects of its environment only: give it back the
-        // ones switched on at run time.
-        let ctx = context::current()?;
-        if !ctx.switched_defects.is_empty()
-            && let Some(url) = ctx.endpoints.controls.get(component)
-        {
-            crate::topology::put_defects(&ctx.http, component, url, &ctx.switched_defects)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
-}
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
@@ -303,93 +105,6 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     Ok(())
 }
 
-/// The name (`orders-payments`) and control URL of the fault proxy on a link.
-pub fn link_url(from: &str, to: &str) -> Result<(String, String), String> {
-    let ctx = context::current()?;
-    let name = format!("{from}-{to}");
-    let url = ctx.endpoints.links.get(&name).cloned().ok_or_else(|| {
-        format!(
-            "there is no fault proxy on the link from {from} to {to}; links: {}",
-            ctx.endpoints
-                .links
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    Ok((name, url))
-}
-
-/// Stops RabbitMQ the way an operator would (`rabbitmqctl stop`), then makes sure the
-/// container is down. Not a plain `docker stop`: the image's PID 1 (the
-/// `rabbitmq-server` shell wrapper) ignores SIGTERM, so that ends in a SIGKILL, and a
-/// RabbitMQ 3.10 node killed soon after declaring a quorum queue can come back with the
-/// queue unable to elect a leader: a broker failure mode, not the outage under test.
-async fn stop_broker_cleanly(
-    docker: &testcontainers::bollard::Docker,
-    id: &str,
-) -> Result<(), testcontainers::bollard::errors::Error> {
-    use futures::StreamExt;
-    use testcontainers::bollard::exec::StartExecResults;
-    let exec = docker
-        .create_exec(
-            id,
-            testcontainers::bollard::models::ExecConfig {
-                cmd: Some(vec!["rabbitmqctl".into(), "stop".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await?
-    {
-        // Drained to the end: the command has finished when its output ends.
-        while let Some(chunk) = output.next().await {
-            if chunk.is_err() {
-                break;
-            }
-        }
-    }
-    // Already stopped (the node's exit ends the container) or not: stopped after this.
-    match docker
-        .stop_container(
-            id,
-            Some(StopContainerOptions {
-                t: Some(5),
-                ..Default::default()
-            }),
-        )
-        .await
-    {
-        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-            status_code: 304,
-            ..
-        }) => Ok(()),
-        other => other,
-    }
-}
-
-/// Sets the fault of the proxy on the link from `from` to `to`.
-async fn set_link(from: &str, to: &str, fault: serde_json::Value) -> Result<String, String> {
-    let (name, url) = link_url(from, to)?;
-    let res = context::current()?
-        .http
-        .put(format!("{url}/internal/fault"))
-        .json(&fault)
-        .send()
-        .await
-        .map_err(|e| format!("the fault proxy on {name} did not answer: {e}"))?;
-    if !res.status().is_success() {
-        return Err(format!(
-            "the fault proxy on {name} answered {}",
-            res.status()
-        ));
-    }
-    Ok(name)
-}
-
 #[when(expr = "the link from {word} to {word} adds {int} ms of latency")]
 async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) -> StepResult {
     let name = set_link(&from, &to, serde_json::json!({"mode": "latency", "ms": ms})).await?;
@@ -430,27 +145,4 @@ async fn link_answers(world: &mut QaWorld, from: String, to: String, what: Strin
     let name = set_link(&from, &to, serde_json::json!({"mode": mode})).await?;
     world.faults.push(Applied::Link(name));
     Ok(())
-}
-
-/// Undoes every fault the scenario left in effect, newest first.
-pub async fn heal_all(world: &mut QaWorld) {
-    while let Some(fault) = world.faults.pop() {
-        let result = match &fault {
-            Applied::Down(c) => apply(c, "started").await,
-            Applied::Paused(c) => apply(c, "unpaused").await,
-            Applied::Skewed(c) => super::clock::skew(c, 0).await,
-            Applied::Link(name) => match name.split_once('-') {
-                Some((from, to)) => set_link(from, to, serde_json::json!({"mode": "none"}))
-                    .await
-                    .map(|_| ()),
-                None => Err(format!("malformed link name {name}")),
-            },
-        };
-        match result {
-            Ok(()) => report::fault_healed(match &fault {
-                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) | Applied::Skewed(c) => c,
-            }),
-            Err(e) => eprintln!("qalens: could not undo {fault:?}: {e}"),
-        }
-    }
 }

@@ -7,8 +7,7 @@ use super::StepResult;
 use crate::context;
 use crate::world::{Client, Credentials, QaWorld};
 
-pub use crate::tokens::DEFAULT_SCOPES;
-use crate::tokens::{bearer, now};
+use crate::tokens::{bearer, default_scopes, now};
 
 /// A token lifetime long enough for any scenario (seconds).
 const TOKEN_TTL: u64 = 3600;
@@ -69,7 +68,7 @@ async fn a_client(world: &mut QaWorld, tier: String, name: String) -> StepResult
     let client = Client {
         id: world.scoped(&name),
         tier: parse_tier(&tier)?,
-        scope: DEFAULT_SCOPES.to_string(),
+        scope: default_scopes(&context::current()?.system),
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);
@@ -81,7 +80,7 @@ async fn an_admin_client(world: &mut QaWorld, name: String) -> StepResult {
     let client = Client {
         id: world.scoped(&name),
         tier: Tier::Paid,
-        scope: format!("admin {DEFAULT_SCOPES}"),
+        scope: format!("admin {}", default_scopes(&context::current()?.system)),
         credentials: Credentials::Valid,
     };
     act_as(world, name, client);

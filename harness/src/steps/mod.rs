@@ -10,7 +10,6 @@ pub mod dead_letter;
 pub mod faults;
 pub mod http;
 pub mod identity;
-pub mod orders;
 pub mod queue;
 pub mod rate_limit;
 pub mod routes;

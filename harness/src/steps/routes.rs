@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::StepResult;
 use super::http::{Call, Target, header};
-use super::orders::inspect_with;
+use crate::clients::inspect::get_json_with as inspect_with;
 use crate::context;
 use crate::world::QaWorld;
 

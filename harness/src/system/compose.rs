@@ -211,7 +211,7 @@ pub struct Service {
 }
 
 impl Service {
-    /// The names of its containers within the run (`orders`; `gateway-1`, `gateway-2`).
+    /// The names of its containers within the run (`api`; `gateway-1`, `gateway-2`).
     pub fn replica_names(&self) -> Vec<(Option<u8>, String)> {
         if self.numbered {
             (1..=self.replicas)

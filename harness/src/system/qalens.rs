@@ -180,7 +180,7 @@ pub struct Queue {
 
 /// A connection from one service to another that a fault proxy can sit on. The caller's
 /// `rewire` variable must hold the callee's `service:port` (as a whole URL, say
-/// `http://payments:8080`): qalens replaces that part with the proxy's address.
+/// `http://ledger:8080`): qalens replaces that part with the proxy's address.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
@@ -197,7 +197,7 @@ fn yes() -> bool {
 }
 
 impl Link {
-    /// `orders-payments`: the name feature files and `QALENS_LINKS` use.
+    /// `api-ledger`: the name feature files and `QALENS_LINKS` use.
     pub fn name(&self) -> String {
         format!("{}-{}", self.from, self.to.service)
     }
@@ -249,7 +249,7 @@ impl NumOrStringEq {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Pack {
-    /// The reference system's domain steps (orders, charges, reservations, emails).
+    /// The reference system's domain steps (`harness/src/packs/reference/`).
     Reference,
 }
 

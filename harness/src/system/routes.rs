@@ -87,7 +87,7 @@ security: [{ bearer: [] }]
 paths:
   /health:
     get: { security: [] }
-  /orders:
+  /carts:
     parameters: []
     get: {}
     post: { security: [{ bearer: [write] }] }
@@ -101,8 +101,8 @@ paths:
             seen,
             vec![
                 ("GET".into(), "/health".into(), true),
-                ("GET".into(), "/orders".into(), false),
-                ("POST".into(), "/orders".into(), false),
+                ("GET".into(), "/carts".into(), false),
+                ("POST".into(), "/carts".into(), false),
             ]
         );
         let open = "openapi: 3.0.3\nsecurity: []\npaths:\n  /a:\n    get: {}\n";

@@ -71,7 +71,7 @@ impl Plan<'_> {
         &self.system.qalens.links[i]
     }
 
-    /// The name within the run (`orders`, `gateway-2`, `link-orders-payments`): the
+    /// The name within the run (`api`, `gateway-2`, `link-api-ledger`): the
     /// component label, the step vocabulary, and the container name after the run id.
     pub fn name(&self, unit: &Unit) -> String {
         match unit {
@@ -273,9 +273,9 @@ pub fn ready_of(system: &System, name: &str) -> Ready {
     }
 }
 
-/// Replaces the address `from` (`payments:8080`) in `value` (`http://payments:8080/x`) with
+/// Replaces the address `from` (`ledger:8080`) in `value` (`http://ledger:8080/x`) with
 /// `to`, only where it stands as a whole host (after the start, `/` or `@`), so
-/// `xpayments:8080` is left alone.
+/// `xledger:8080` is left alone.
 pub fn replace_address(value: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
@@ -305,18 +305,15 @@ mod tests {
 
     #[test]
     fn rewiring_replaces_the_whole_address_only() {
-        let r = |v: &str| replace_address(v, "payments:8080", "run-link-orders-payments:8080");
+        let r = |v: &str| replace_address(v, "ledger:8080", "run-link-api-ledger:8080");
+        assert_eq!(r("http://ledger:8080"), "http://run-link-api-ledger:8080");
         assert_eq!(
-            r("http://payments:8080"),
-            "http://run-link-orders-payments:8080"
+            r("http://ledger:8080/x"),
+            "http://run-link-api-ledger:8080/x"
         );
-        assert_eq!(
-            r("http://payments:8080/x"),
-            "http://run-link-orders-payments:8080/x"
-        );
-        assert_eq!(r("payments:8080"), "run-link-orders-payments:8080");
-        assert_eq!(r("http://xpayments:8080"), "http://xpayments:8080");
-        assert_eq!(r("http://payments:80801"), "http://payments:80801");
+        assert_eq!(r("ledger:8080"), "run-link-api-ledger:8080");
+        assert_eq!(r("http://xledger:8080"), "http://xledger:8080");
+        assert_eq!(r("http://ledger:80801"), "http://ledger:80801");
         let amqp = replace_address(
             "amqp://guest:guest@rabbitmq:5672/%2f",
             "rabbitmq:5672",

@@ -103,7 +103,7 @@ pub async fn read(
             .cloned()
             .with_context(|| format!("{container} has no host port for {port} (is it running?)"))
     };
-    // The first replica of a service answers for it (`redis`, or `gateway-1`).
+    // The first replica of a service answers for it (`db`, or `gateway-1`).
     let first = |service: &str| -> Option<String> {
         let s = system.services.get(service)?;
         Some(s.replica_names().into_iter().next()?.1)
@@ -184,24 +184,12 @@ pub async fn read(
         .flat_map(|b| &b.queues)
         .map(|queue| (queue.name.clone(), queue.dead_letter.clone()))
         .collect();
-    let inspect = |service: &str| inspection.get(service).cloned().unwrap_or_default();
-    // The reference system's Redis, for `qalens up`'s endpoints.
-    let redis = first("redis")
-        .and_then(|c| addr(&c, 6379).ok())
-        .map(|a| format!("redis://{a}"))
-        .unwrap_or_default();
     Ok(Endpoints {
         run_id: run_id.to_string(),
         gateway,
         gateways,
         amqp,
         rabbitmq_management,
-        orders: inspect("orders"),
-        payments: inspect("payments"),
-        inventory: inspect("inventory"),
-        email: inspect("email"),
-        analytics: inspect("analytics"),
-        redis,
         inspection,
         jwt_secret,
         static_token,

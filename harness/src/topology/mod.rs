@@ -185,8 +185,8 @@ pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, S
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     pub run_id: String,
-    /// Every published port: `host:port` by container name (`orders`, `gateway-2`,
-    /// `link-orders-payments`) and container port.
+    /// Every published port: `host:port` by container name (`api`, `gateway-2`,
+    /// `link-api-db`) and container port.
     pub containers: BTreeMap<String, BTreeMap<u16, String>>,
     /// The entry point (`x-qalens.entry`) as an `http://` URL: the door real clients use.
     pub gateway: String,
@@ -199,14 +199,6 @@ pub struct Endpoints {
     /// Each inspection endpoint (`x-qalens.hooks.inspection`) as an `http://` URL, by
     /// service.
     pub inspection: BTreeMap<String, String>,
-    /// Thin accessors for the reference domain steps (empty when the system file has no
-    /// such service): the inspection endpoints of the reference services, and Redis.
-    pub orders: String,
-    pub payments: String,
-    pub inventory: String,
-    pub email: String,
-    pub analytics: String,
-    pub redis: String,
     /// The secret tokens are signed with (`x-qalens.identity.jwt.secret`, HS256).
     pub jwt_secret: String,
     /// The static bearer token every client presents (`x-qalens.identity.token`), when
@@ -219,8 +211,74 @@ pub struct Endpoints {
     /// Each defect-control endpoint (`x-qalens.hooks.defects`), by container name.
     pub controls: BTreeMap<String, String>,
     /// Each link's fault proxy control API (`/internal/fault`), by link name
-    /// (`orders-payments`).
+    /// (`api-db`).
     pub links: BTreeMap<String, String>,
+}
+
+impl Endpoints {
+    /// Records that container `name` now publishes `now` (container port to
+    /// `host:port`), and points every endpoint that used one of its old addresses at the
+    /// new one.
+    pub fn moved(&mut self, name: &str, now: BTreeMap<u16, String>) {
+        let before = self
+            .containers
+            .insert(name.to_string(), now.clone())
+            .unwrap_or_default();
+        for (port, old) in before {
+            let Some(new) = now.get(&port).filter(|n| **n != old) else {
+                continue;
+            };
+            let swap = |v: &mut String| *v = components::replace_address(v, &old, new);
+            swap(&mut self.gateway);
+            swap(&mut self.amqp);
+            swap(&mut self.rabbitmq_management);
+            self.gateways.iter_mut().for_each(swap);
+            self.inspection.values_mut().for_each(swap);
+            self.controls.values_mut().for_each(swap);
+            self.links.values_mut().for_each(swap);
+        }
+    }
+
+    /// `host:port` of `service`'s container `port` (its first replica answers for a
+    /// scaled service), if the service publishes it.
+    pub fn service(&self, service: &str, port: u16) -> Option<String> {
+        let first = [service.to_string(), format!("{service}-1")];
+        first
+            .iter()
+            .find_map(|name| self.containers.get(name)?.get(&port).cloned())
+    }
+
+    /// The inspection endpoint (`x-qalens.hooks.inspection`) of `service` as an
+    /// `http://` URL, or an error naming the key that would provide it.
+    pub fn inspection(&self, service: &str) -> Result<String, String> {
+        self.inspection.get(service).cloned().ok_or_else(|| {
+            format!(
+                "the system file names no inspection endpoint for {service:?} \
+                 (x-qalens.hooks.inspection)"
+            )
+        })
+    }
+}
+
+/// Waits until container `name` (id `id`) of a topology of `system`, started at `since`
+/// (Unix seconds), passes its ready check from the system file.
+pub async fn wait_ready(
+    docker: &Docker,
+    system: &System,
+    id: &str,
+    name: &str,
+    deadline: Duration,
+    since: i32,
+) -> anyhow::Result<()> {
+    ready::wait(
+        docker,
+        id,
+        name,
+        &components::ready_of(system, name),
+        deadline,
+        since,
+    )
+    .await
 }
 
 /// Switches on exactly `defects` in one service through its control API at `url`.
@@ -420,37 +478,5 @@ impl Topology {
     /// forgets them; `qalens down <run id>` removes them later.
     pub fn detach(self) -> Endpoints {
         self.endpoints
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_are_chosen_by_name_or_by_the_file() {
-        let system = System::load_with(std::path::Path::new(crate::system::REFERENCE_FILE), &|v| {
-            (v == "QALENS_REFSYS_BIN").then(|| crate::system::REFERENCE_FILE.to_string())
-        })
-        .unwrap();
-        let names = |links: Vec<usize>| -> Vec<String> {
-            links
-                .iter()
-                .map(|i| system.qalens.links[*i].name())
-                .collect()
-        };
-        assert_eq!(
-            names(select_links(&system, None).unwrap()).join(","),
-            "orders-payments,orders-inventory,gateway-inventory,gateway-redis,orders-rabbitmq"
-        );
-        assert_eq!(select_links(&system, Some("all")).unwrap().len(), 9);
-        assert!(select_links(&system, Some("none")).unwrap().is_empty());
-        assert_eq!(
-            names(select_links(&system, Some(" email-rabbitmq , email-rabbitmq")).unwrap()),
-            ["email-rabbitmq"]
-        );
-        let err = select_links(&system, Some("orders-redis")).unwrap_err();
-        assert!(err.contains("unknown link \"orders-redis\""), "{err}");
-        assert!(err.contains("gateway-redis"), "{err}");
     }
 }

@@ -19,7 +19,7 @@ use crate::system::System;
 pub struct Running {
     run_id: String,
     docker: Docker,
-    /// Container id by component name (`orders`, `gateway-2`, `link-orders-payments`).
+    /// Container id by component name (`api`, `gateway-2`, `link-api-ledger`).
     containers: BTreeMap<String, String>,
     /// The system file it was started from.
     system: Arc<System>,

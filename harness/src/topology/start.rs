@@ -36,7 +36,7 @@ pub struct Started {
     pub timings: Vec<(String, Duration)>,
 }
 
-/// A group's key: the service name, or the proxy's name (`link-orders-payments`).
+/// A group's key: the service name, or the proxy's name (`link-api-ledger`).
 fn group_of(plan: &Plan, unit: &Unit) -> String {
     match unit {
         Unit::Replica { service, .. } => service.clone(),

@@ -34,7 +34,7 @@ fn scenario(name: &str, line: usize, from: f64, to: f64, error: Option<&str>) ->
             error: error.map(str::to_string),
         }],
         hook_failure: None,
-        logs: error.map(|_| "== logs of orders\n<b>boom</b>\n".to_string()),
+        logs: error.map(|_| "== logs of api\n<b>boom</b>\n".to_string()),
     }
 }
 
@@ -120,9 +120,9 @@ fn concurrent_scenarios_get_separate_rows_and_sequential_ones_share_one() {
 fn faults_are_spans_on_the_same_axis_and_an_unhealed_one_runs_to_the_end() {
     let scenarios = [scenario("a", 1, 0.0, 10.0, None)];
     let faults = [
-        fault("payments", 2.0, Some(4.0)),
-        fault("orders-payments", 3.0, None),
-        fault("email", 5.0, Some(6.0)),
+        fault("ledger", 2.0, Some(4.0)),
+        fault("api-ledger", 3.0, None),
+        fault("mailer", 5.0, Some(6.0)),
     ];
     let tl = timeline(&scenarios, &faults);
     assert_eq!(
@@ -150,9 +150,9 @@ fn faults_are_spans_on_the_same_axis_and_an_unhealed_one_runs_to_the_end() {
         }
     );
     let page = render(&RunInfo::default(), &scenarios, &faults);
-    assert!(page.contains("style=\"left:20.000%;width:20.000%\" title=\"payments paused\""));
-    assert!(page.contains("title=\"orders-payments paused (never healed)\""));
-    assert!(page.contains("faults applied: payments paused at +2.00 s, healed at +4.00 s"));
+    assert!(page.contains("style=\"left:20.000%;width:20.000%\" title=\"ledger paused\""));
+    assert!(page.contains("title=\"api-ledger paused (never healed)\""));
+    assert!(page.contains("faults applied: ledger paused at +2.00 s, healed at +4.00 s"));
 }
 
 #[test]

@@ -2,9 +2,9 @@ use super::*;
 use crate::report::StepRecord;
 
 const FEATURE: &str = "@fixture
-Feature: Orders
+Feature: Checkout
 
-  @serial @orders
+  @serial @checkout
   Scenario Outline: An order of <n>
     Given a free client \"alice\"
     When the client places an order for <n> of \"SKU-1\"
@@ -40,12 +40,12 @@ fn step(kw: &str, ty: StepType, text: &str, line: usize, status: StepStatus) -> 
 /// The second example row, failing at its second step.
 fn record() -> ScenarioRecord {
     ScenarioRecord {
-        feature: "Orders".into(),
+        feature: "Checkout".into(),
         name: "An order of 2".into(),
         path: "features/o.feature".into(),
         line: 14,
         location: "features/o.feature:14".into(),
-        lens: "orders".into(),
+        lens: "checkout".into(),
         tags: vec!["@serial".into()],
         started: at(5),
         finished: at(9),
@@ -73,7 +73,7 @@ fn record() -> ScenarioRecord {
             ),
         ],
         hook_failure: None,
-        logs: Some("== logs of orders\nboom\n".into()),
+        logs: Some("== logs of api\nboom\n".into()),
     }
 }
 
@@ -120,7 +120,7 @@ fn an_outline_row_is_a_pickle_pointing_at_its_row_and_steps() {
         json!({"line": 1, "column": 1})
     );
     let scenario = &feature["children"][0]["scenario"];
-    assert_eq!(scenario["tags"][1]["name"], "@orders");
+    assert_eq!(scenario["tags"][1]["name"], "@checkout");
     assert_eq!(
         scenario["tags"][1]["location"],
         json!({"line": 4, "column": 11})
@@ -146,7 +146,7 @@ fn an_outline_row_is_a_pickle_pointing_at_its_row_and_steps() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tags, ["@fixture", "@serial", "@orders", "@small"]);
+    assert_eq!(tags, ["@fixture", "@serial", "@checkout", "@small"]);
     assert_eq!(
         pickle["steps"][1]["astNodeIds"],
         json!([scenario["steps"][1]["id"], row["id"]])
@@ -177,7 +177,7 @@ fn a_failure_is_failed_then_skipped_with_the_logs_attached_to_the_failed_step() 
     assert_eq!(statuses, ["PASSED", "FAILED", "SKIPPED"]);
     let attachment = one(&ms, "attachment");
     assert_eq!(attachment["testStepId"], steps[1]["id"]);
-    assert_eq!(attachment["body"], "== logs of orders\nboom\n");
+    assert_eq!(attachment["body"], "== logs of api\nboom\n");
     assert!(ms[0].get("meta").is_some(), "meta first");
     let last = ms.last().unwrap();
     assert_eq!(last["testRunFinished"]["success"], false);

@@ -353,7 +353,7 @@ mod tests {
     fn locations_and_ids_name_the_created_resource() {
         let ex = |headers: Vec<(String, String)>, body: &str| Exchange {
             method: "POST".into(),
-            url: "http://x/orders".into(),
+            url: "http://x/carts".into(),
             request_body: None,
             status: 201,
             headers,
@@ -361,10 +361,10 @@ mod tests {
             elapsed: Duration::ZERO,
             sent_at: Instant::now(),
         };
-        let r = created("/orders", &ex(vec![], r#"{"id":"abc"}"#)).unwrap();
-        assert_eq!((r.path.as_str(), r.id.as_str()), ("/orders/abc", "abc"));
+        let r = created("/carts", &ex(vec![], r#"{"id":"abc"}"#)).unwrap();
+        assert_eq!((r.path.as_str(), r.id.as_str()), ("/carts/abc", "abc"));
         let r = created(
-            "/orders",
+            "/carts",
             &ex(
                 vec![("location".into(), "http://h:1/things/7".into())],
                 "{}",
@@ -372,6 +372,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.path.as_str(), r.id.as_str()), ("/things/7", "7"));
-        assert!(created("/orders", &ex(vec![], "{}")).is_err());
+        assert!(created("/carts", &ex(vec![], "{}")).is_err());
     }
 }

@@ -276,7 +276,7 @@ mod tests {
 
     fn table() -> Vec<Route> {
         vec![
-            route("/orders", &["POST"], "orders:write"),
+            route("/carts", &["POST"], "carts:write"),
             route("/limited/fixed", &["GET"], "limited:read"),
             route("/limited/sliding", &["GET"], "limited:read"),
             route("/admin/routes", &["GET"], "admin"),
@@ -297,15 +297,15 @@ mod tests {
             "//admin/routes",
             "/ADMIN/ROUTES",
             "/admin/routes;",
-            "/orders/../limited/fixed",
+            "/carts/../limited/fixed",
         ] {
             assert!(paths.contains(expected), "{expected} missing");
         }
         // Never through a route with the target's own scope, and never twice.
         assert!(!paths.contains("/limited/sliding/../../limited/fixed"));
         assert_eq!(paths.len(), all.len());
-        let post = all.iter().find(|r| r.target == "/orders").unwrap();
+        let post = all.iter().find(|r| r.target == "/carts").unwrap();
         assert_eq!(post.method, "POST");
-        assert_eq!(post.scope, "orders:write");
+        assert_eq!(post.scope, "carts:write");
     }
 }

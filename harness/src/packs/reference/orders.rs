@@ -8,38 +8,13 @@ use contracts::{EmailRecord, OrderStatus, OrderView, PlaceOrderRequest};
 use cucumber::{then, when};
 use serde::de::DeserializeOwned;
 
-use super::StepResult;
-use super::http::{Call, Target, send_one};
+use super::{current_order, peek, require, set_order, state};
+use crate::clients::inspect::get_json as inspect;
 use crate::context;
+use crate::steps::StepResult;
+use crate::steps::http::{Call, Target, check_json_field, send_one};
 use crate::wait;
 use crate::world::QaWorld;
-
-/// GETs an internal inspection endpoint and parses its JSON.
-pub async fn inspect<T: DeserializeOwned>(url: String) -> Result<T, String> {
-    inspect_with(url, None).await
-}
-
-/// GETs `url` (with an Authorization header if given) and parses its JSON.
-pub async fn inspect_with<T: DeserializeOwned>(
-    url: String,
-    authorization: Option<String>,
-) -> Result<T, String> {
-    let ctx = context::current()?;
-    let mut req = ctx.http.get(&url);
-    if let Some(a) = authorization {
-        req = req.header("authorization", a);
-    }
-    let res = req
-        .send()
-        .await
-        .map_err(|e| format!("GET {url} failed: {e}"))?;
-    let status = res.status();
-    let body = res.text().await.map_err(|e| format!("GET {url}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("GET {url} answered {status}: {body}"));
-    }
-    serde_json::from_str(&body).map_err(|e| format!("GET {url}: {e}: {body}"))
-}
 
 async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<String>) -> StepResult {
     let customer = world.client()?.id.clone();
@@ -61,16 +36,17 @@ async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<Stri
                 world.last_exchange()
             )
         })?;
-        world.orders.push(order.clone());
-        world.order = Some(order);
+        state(world).orders.push(order.clone());
+        set_order(world, Some(order));
     } else {
-        world.order = None;
+        set_order(world, None);
     }
     Ok(())
 }
 
 #[when(expr = "the client places an order for {int} of {string}")]
 async fn place_order(world: &mut QaWorld, quantity: u32, sku: String) -> StepResult {
+    require()?;
     place(world, quantity, sku, None).await
 }
 
@@ -81,24 +57,23 @@ async fn place_order_keyed(
     sku: String,
     key: String,
 ) -> StepResult {
+    require()?;
     let key = world.scoped(&key);
     place(world, quantity, sku, Some(key)).await
 }
 
-pub(crate) fn current_order(world: &QaWorld) -> Result<OrderView, String> {
-    world
-        .order
-        .clone()
-        .ok_or_else(|| format!("no order was created\n{}", world.last_exchange()))
-}
-
 async fn read_order(id: uuid::Uuid) -> Result<OrderView, String> {
     let ctx = context::current()?;
-    inspect(format!("{}/internal/orders/{id}", ctx.endpoints.orders)).await
+    inspect(format!(
+        "{}/internal/orders/{id}",
+        ctx.endpoints.inspection("orders")?
+    ))
+    .await
 }
 
 #[then(expr = "within {int} seconds the order is {word}")]
 async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> StepResult {
+    require()?;
     let want: OrderStatus = status.parse()?;
     let order = current_order(world)?;
     let seen = wait::until(Duration::from_secs(seconds), || async move {
@@ -116,7 +91,7 @@ async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> Ste
             order.id
         )
     })?;
-    world.order = Some(seen);
+    set_order(world, Some(seen));
     Ok(())
 }
 
@@ -133,21 +108,23 @@ fn summary_call(world: &QaWorld) -> Result<Call, String> {
 
 #[when(expr = "the client reads the order's summary")]
 async fn read_summary(world: &mut QaWorld) -> StepResult {
+    require()?;
     let call = summary_call(world)?;
     send_one(world, call).await
 }
 
 #[then(expr = "within {int} seconds the order's summary is complete")]
 async fn summary_complete(world: &mut QaWorld, seconds: u64) -> StepResult {
+    require()?;
     let call = summary_call(world)?;
     let ex = wait::until(Duration::from_secs(seconds), || {
         let call = call.clone();
         async move {
             let ex = call.send().await?;
             let complete = ex.status == 200
-                && super::http::check_json_field(&ex, "status", "complete").is_ok()
+                && check_json_field(&ex, "status", "complete").is_ok()
                 && ["order", "payment", "reservation"].iter().all(|part| {
-                    super::http::check_json_field(&ex, &format!("{part}.status"), "unavailable")
+                    check_json_field(&ex, &format!("{part}.status"), "unavailable")
                         .is_err()
                 });
             if complete { Ok(Some(ex)) } else { Err(ex.to_string()) }
@@ -163,6 +140,7 @@ async fn summary_complete(world: &mut QaWorld, seconds: u64) -> StepResult {
 
 #[then(expr = "the order was cancelled because {string}")]
 async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
+    require()?;
     let order = read_order(current_order(world)?.id).await?;
     match (&order.status, &order.reason) {
         (OrderStatus::Cancelled, Some(r)) if r.contains(&reason) => Ok(()),
@@ -174,10 +152,11 @@ async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
 
 #[then(expr = "every order of the scenario is CONFIRMED or CANCELLED within {int} seconds")]
 async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
-    if world.orders.is_empty() {
+    require()?;
+    if peek(world).orders.is_empty() {
         return Err("the scenario created no order".into());
     }
-    let ids: Vec<_> = world.orders.iter().map(|o| o.id).collect();
+    let ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
     wait::until(Duration::from_secs(seconds), || {
         let ids = ids.clone();
         async move {
@@ -213,13 +192,15 @@ pub(crate) async fn emails_for(order: &OrderView) -> Result<Vec<EmailRecord>, St
     let ctx = context::current()?;
     inspect(format!(
         "{}/internal/emails?order_id={}",
-        ctx.endpoints.email, order.id
+        ctx.endpoints.inspection("email")?,
+        order.id
     ))
     .await
 }
 
 #[then(expr = "within {int} second(s) exactly {int} confirmation email(s) exist(s) for the order")]
 async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> StepResult {
+    require()?;
     let order = current_order(world)?;
     let deadline = Duration::from_secs(seconds);
     if expected == 0 {
@@ -244,7 +225,7 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
             Err(_) => Ok(()),
         };
     }
-    if let Some(sentinel) = world.sentinel.clone() {
+    if let Some(sentinel) = peek(world).sentinel.clone() {
         // Every message published before the sentinel is handled once its email exists.
         wait::until(deadline, || {
             let sentinel = sentinel.clone();
@@ -263,7 +244,7 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         })?;
     }
     // After the sentinel the emails are final: one look instead of the whole deadline.
-    let patience = if world.sentinel.is_some() {
+    let patience = if peek(world).sentinel.is_some() {
         Duration::ZERO
     } else {
         deadline
@@ -316,10 +297,10 @@ async fn invariant_within<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<Vec<T>, String>>,
 {
-    if world.orders.is_empty() {
+    if peek(world).orders.is_empty() {
         return Err("the scenario created no order".into());
     }
-    let ids: Vec<_> = world.orders.iter().map(|o| o.id).collect();
+    let ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
     wait::until(Duration::from_secs(seconds), || async {
         let items = fetch().await?;
         for id in &ids {
@@ -334,9 +315,10 @@ where
 
 #[then(expr = "within {int} seconds no charge of the scenario stands without a confirmed order")]
 async fn no_charge_without_confirmed(world: &mut QaWorld, seconds: u64) -> StepResult {
+    require()?;
     let url = format!(
         "{}/internal/charges",
-        context::current()?.endpoints.payments
+        context::current()?.endpoints.inspection("payments")?
     );
     invariant_within(
         world,
@@ -370,9 +352,10 @@ async fn no_charge_without_confirmed(world: &mut QaWorld, seconds: u64) -> StepR
     expr = "within {int} seconds no stock of the scenario stays reserved for an order that is not confirmed"
 )]
 async fn reservations_match(world: &mut QaWorld, seconds: u64) -> StepResult {
+    require()?;
     let url = format!(
         "{}/internal/reservations",
-        context::current()?.endpoints.inventory
+        context::current()?.endpoints.inspection("inventory")?
     );
     invariant_within(
         world,
@@ -475,13 +458,14 @@ async fn order_record_within<T: DeserializeOwned + std::fmt::Debug>(
 
 #[then(expr = "within {int} seconds the order's charge is {word}")]
 async fn charge_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResult {
+    require()?;
     check_state(
         &want,
         &state_names(&[ChargeStatus::Charged, ChargeStatus::Refunded]),
     )?;
     let url = format!(
         "{}/internal/charges",
-        context::current()?.endpoints.payments
+        context::current()?.endpoints.inspection("payments")?
     );
     order_record_within(
         world,
@@ -506,13 +490,14 @@ async fn charge_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResul
 
 #[then(expr = "within {int} seconds the order's reservation is {word}")]
 async fn reservation_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResult {
+    require()?;
     check_state(
         &want,
         &state_names(&[ReservationStatus::Reserved, ReservationStatus::Released]),
     )?;
     let url = format!(
         "{}/internal/reservations",
-        context::current()?.endpoints.inventory
+        context::current()?.endpoints.inspection("inventory")?
     );
     order_record_within(
         world,
@@ -545,13 +530,18 @@ fn state_of<S: serde::Serialize>(s: &S) -> String {
 
 #[then(expr = "no order exists for client {string}")]
 async fn no_order_for(world: &mut QaWorld, name: String) -> StepResult {
+    require()?;
     let customer = world
         .clients
         .get(&name)
         .map(|c| c.id.clone())
         .ok_or_else(|| format!("no client {name:?} in this scenario"))?;
     let ctx = context::current()?;
-    let all: Vec<OrderView> = inspect(format!("{}/internal/orders", ctx.endpoints.orders)).await?;
+    let all: Vec<OrderView> = inspect(format!(
+        "{}/internal/orders",
+        ctx.endpoints.inspection("orders")?
+    ))
+    .await?;
     let theirs: Vec<&OrderView> = all.iter().filter(|o| o.customer == customer).collect();
     if theirs.is_empty() {
         Ok(())

@@ -1,0 +1,87 @@
+//! Checks shared by generic steps and packs: the contract registry of the run and the
+//! contract examples they publish.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use contract_tools::schema::{Contract, Registry};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::clients::amqp::{Outgoing, publish};
+use crate::context;
+
+/// The run's contracts: loaded from `x-qalens.contracts`, or bundled by an enabled pack.
+pub enum Contracts {
+    Loaded(Arc<Registry>),
+    Bundled(&'static Registry),
+}
+
+impl Deref for Contracts {
+    type Target = Registry;
+    fn deref(&self) -> &Registry {
+        match self {
+            Contracts::Loaded(r) => r,
+            Contracts::Bundled(r) => r,
+        }
+    }
+}
+
+/// The registry the contract steps check against: the directory the system file names
+/// (`x-qalens.contracts`), else the one an enabled pack bundles.
+pub fn registry() -> Result<Contracts, String> {
+    let ctx = context::current()?;
+    if let Some(r) = &ctx.contracts {
+        return Ok(Contracts::Loaded(r.clone()));
+    }
+    crate::packs::default_registry(&ctx.system)
+        .map(Contracts::Bundled)
+        .ok_or_else(|| {
+            format!(
+                "{} names no contracts (x-qalens.contracts: a directory with an index.json)",
+                ctx.system.file.display()
+            )
+        })
+}
+
+/// `name v<version>` from the run's registry, or an error listing the known ones.
+pub fn contract(name: &str, version: u32) -> Result<Contract, String> {
+    registry()?
+        .get(name, version)
+        .cloned()
+        .map_err(|e| e.to_string())
+}
+
+/// `example` with fresh ids (every `*_id` uuid field) and `customer` set to `customer`,
+/// so it can be published again and again; still valid under its contract.
+pub fn fresh_example(example: &Value, customer: &str) -> Value {
+    let mut v = example.clone();
+    if let Some(obj) = v.as_object_mut() {
+        for (k, field) in obj.iter_mut() {
+            if k.ends_with("_id") && field.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()) {
+                *field = Value::String(Uuid::now_v7().to_string());
+            }
+        }
+        if obj.contains_key("customer") {
+            obj.insert("customer".into(), Value::String(customer.to_string()));
+        }
+    }
+    v
+}
+
+/// Publishes `body` as the message contract `c` describes.
+pub async fn publish_example(c: &Contract, body: &Value) -> Result<Outgoing, String> {
+    let key = c
+        .routing_key
+        .as_deref()
+        .ok_or_else(|| format!("{} names no routing key", c.id()))?;
+    let id = body
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
+    let exchange = c.exchange.as_deref().unwrap_or_default();
+    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let msg = Outgoing::json(exchange, key, &id, bytes);
+    publish(&msg).await?;
+    Ok(msg)
+}

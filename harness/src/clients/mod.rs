@@ -1,0 +1,5 @@
+//! Clients, in Jepsen's sense: how the harness talks to the system under test. Steps and
+//! packs use them; they hold no per-scenario state.
+
+pub mod amqp;
+pub mod inspect;

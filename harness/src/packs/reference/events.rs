@@ -1,0 +1,253 @@
+//! The order events exchange: order events published as the orders service would
+//! (single, twice, in a burst, with a sentinel behind them), and what the analytics
+//! consumer counted for an order.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use contracts::{
+    ORDER_EVENTS_EXCHANGE, OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderStatus,
+    OrderView,
+};
+use cucumber::{then, when};
+use uuid::Uuid;
+
+use super::{current_order, peek, require, set_order, state};
+use crate::clients::amqp::{MAX_BURST, Outgoing, publish, publish_burst};
+use crate::clients::inspect::get_json;
+use crate::context;
+use crate::steps::StepResult;
+use crate::wait;
+use crate::world::QaWorld;
+
+/// Publishes `msg` and makes it the scenario's last message.
+async fn publish_as_last(world: &mut QaWorld, msg: Outgoing) -> StepResult {
+    publish(&msg).await?;
+    world.message = Some(msg);
+    Ok(())
+}
+
+#[when(
+    expr = "the message {string} is published to the order events exchange with routing key {string}"
+)]
+async fn publish_raw(world: &mut QaWorld, body: String, routing_key: String) -> StepResult {
+    require()?;
+    let key = world.scoped(&format!("message-{}", Uuid::now_v7().simple()));
+    publish_as_last(
+        world,
+        Outgoing::json(ORDER_EVENTS_EXCHANGE, &routing_key, &key, body.into_bytes()),
+    )
+    .await
+}
+
+/// An order event of type `kind` (`OrderPlaced`, `OrderConfirmed`, `OrderCancelled`) for
+/// a new order of the client (the order exists only in the event), set as the scenario's
+/// current order.
+fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, String> {
+    let client = world.client()?.id.clone();
+    event_for(world, kind, client)
+}
+
+/// Like [`event_of`], for `customer`.
+fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, String> {
+    event_for_order(world, kind, customer, Uuid::now_v7())
+}
+
+/// An event of type `kind` with a fresh event id for the order `order_id` of `customer`,
+/// set as the scenario's current order.
+fn event_for_order(
+    world: &mut QaWorld,
+    kind: &str,
+    customer: String,
+    order_id: Uuid,
+) -> Result<Outgoing, String> {
+    let event_id = Uuid::now_v7();
+    let (sku, quantity, amount_cents) = ("SKU-1".to_string(), 1, 1250);
+    let (event, status, reason) = match kind {
+        "OrderPlaced" => (
+            OrderEvent::OrderPlaced(OrderPlaced {
+                event_id,
+                order_id,
+                customer: customer.clone(),
+                sku: sku.clone(),
+                quantity,
+            }),
+            OrderStatus::Pending,
+            None,
+        ),
+        "OrderConfirmed" => (
+            OrderEvent::OrderConfirmed(OrderConfirmed {
+                event_id,
+                order_id,
+                customer: customer.clone(),
+                sku: sku.clone(),
+                quantity,
+                amount_cents,
+            }),
+            OrderStatus::Confirmed,
+            None,
+        ),
+        "OrderCancelled" => {
+            let reason = "insufficient stock".to_string();
+            (
+                OrderEvent::OrderCancelled(OrderCancelled {
+                    event_id,
+                    order_id,
+                    customer: customer.clone(),
+                    reason: reason.clone(),
+                }),
+                OrderStatus::Cancelled,
+                Some(reason),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unknown event type {other:?}: OrderPlaced, OrderConfirmed or OrderCancelled"
+            ));
+        }
+    };
+    set_order(
+        world,
+        Some(OrderView {
+            id: order_id,
+            customer,
+            sku,
+            quantity,
+            amount_cents,
+            status,
+            reason,
+        }),
+    );
+    let body = serde_json::to_vec(&event).map_err(|e| e.to_string())?;
+    Ok(Outgoing::json(
+        ORDER_EVENTS_EXCHANGE,
+        event.routing_key(),
+        &event.event_id().to_string(),
+        body,
+    ))
+}
+
+#[when(
+    regex = r"^an (OrderPlaced|OrderConfirmed|OrderCancelled) event for a new order of the client is published$"
+)]
+async fn publish_event(world: &mut QaWorld, kind: String) -> StepResult {
+    require()?;
+    let msg = event_of(world, &kind)?;
+    publish_as_last(world, msg).await
+}
+
+/// Publishes a sentinel OrderConfirmed event behind everything published so far: the
+/// consumer handles its queue in order, so once the sentinel's email exists, every
+/// earlier message has been handled. The scenario's current order and last message stay
+/// as they were.
+pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> StepResult {
+    let current = peek(world).order.clone();
+    // Its own recipient, so no test aid keyed on the client's name touches it.
+    let recipient = world.scoped("sentinel");
+    let sentinel = event_for(world, "OrderConfirmed", recipient)?;
+    publish(&sentinel).await?;
+    let sentinel = state(world).order.take();
+    state(world).sentinel = sentinel;
+    set_order(world, current);
+    Ok(())
+}
+
+#[when(
+    regex = r"^an (OrderPlaced|OrderConfirmed|OrderCancelled) event for a new order of the client is delivered twice$"
+)]
+async fn publish_twice(world: &mut QaWorld, kind: String) -> StepResult {
+    require()?;
+    let msg = event_of(world, &kind)?;
+    publish(&msg).await?;
+    publish_as_last(world, msg).await?;
+    publish_sentinel(world).await
+}
+
+#[when(expr = "a sentinel event is published after the others")]
+async fn sentinel(world: &mut QaWorld) -> StepResult {
+    require()?;
+    publish_sentinel(world).await
+}
+
+/// The events analytics counted for one order, by type (its inspection endpoint).
+async fn analytics_counts(order: uuid::Uuid) -> Result<BTreeMap<String, u64>, String> {
+    let ctx = context::current()?;
+    get_json(format!(
+        "{}/internal/analytics/orders/{order}",
+        ctx.endpoints.inspection("analytics")?
+    ))
+    .await
+}
+
+#[then(
+    expr = "within {int} second(s) analytics counted exactly {int} {word} event(s) for the order"
+)]
+async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: String) -> StepResult {
+    require()?;
+    let order = current_order(world)?.id;
+    let deadline = Duration::from_secs(seconds);
+    if let Some(sentinel) = peek(world).sentinel.as_ref().map(|s| s.id) {
+        // Analytics handles its queue in order: once it counted the sentinel, it counted
+        // everything published before it, so the counts below are final.
+        wait::until(deadline, || async move {
+            let counts = analytics_counts(sentinel).await?;
+            match counts.values().sum::<u64>() {
+                0 => Err(format!(
+                    "the sentinel (order {sentinel}) is not counted yet"
+                )),
+                _ => Ok(Some(())),
+            }
+        })
+        .await
+        .map_err(|seen| {
+            format!("analytics did not count the sentinel within {seconds} s: {seen}")
+        })?;
+    }
+    let expected: BTreeMap<String, u64> = (n > 0).then(|| (kind.clone(), n)).into_iter().collect();
+    let mismatch = |seen: String| {
+        format!(
+            "expected analytics to count exactly {n} {kind} event(s) for order {order} (and no other type), saw {seen}"
+        )
+    };
+    if peek(world).sentinel.is_some() {
+        // The counts are final: one look.
+        let counts = analytics_counts(order).await?;
+        return if counts == expected {
+            Ok(())
+        } else {
+            Err(mismatch(format!("{counts:?}")))
+        };
+    }
+    wait::until(deadline, || {
+        let expected = expected.clone();
+        async move {
+            let counts = analytics_counts(order).await?;
+            if counts == expected {
+                Ok(Some(()))
+            } else {
+                Err(format!("{counts:?}"))
+            }
+        }
+    })
+    .await
+    .map_err(mismatch)
+}
+
+#[when(
+    regex = r"^a burst of (\d+) (OrderPlaced|OrderConfirmed|OrderCancelled) events for a new order of the client is published$"
+)]
+async fn burst(world: &mut QaWorld, n: usize, kind: String) -> StepResult {
+    require()?;
+    if n == 0 || n > MAX_BURST {
+        return Err(format!("a burst has 1 to {MAX_BURST} messages, not {n}"));
+    }
+    let customer = world.client()?.id.clone();
+    let order = uuid::Uuid::now_v7();
+    let msgs = (0..n)
+        .map(|_| event_for_order(world, &kind, customer.clone(), order))
+        .collect::<Result<Vec<_>, _>>()?;
+    publish_burst(&msgs).await?;
+    world.burst = msgs.iter().map(|m| m.key.clone()).collect();
+    world.message = msgs.last().cloned();
+    Ok(())
+}
