@@ -29,13 +29,13 @@ Feature: Services still send what their peers expect
     Then the response status is 200
     And the request the gateway sent to inventory conforms to contract IdentityHeaders v1
 
-  @disrupts:email
+  @disrupts:email @uses:rabbitmq
   Scenario: The email consumer accepts every example of every message contract
     Given a free client "contract-examples"
     When every example of every message contract is published for the client
     Then within 30 seconds the email consumer handled every published example: one email per OrderConfirmed, none dead-lettered
 
-  @disrupts:email
+  @disrupts:email @uses:rabbitmq
   Scenario: The email consumer dead-letters an event that breaks its contract
     Given a free client "contract-breaker"
     When the first example of contract OrderConfirmed v1 is published for the client without its "amount_cents" field

@@ -1,4 +1,4 @@
-@clock-skew @serial
+@clock-skew @disrupts:gateway @uses:redis
 Feature: Rate limits hold when one replica's clock is wrong
   The limiter decides on Redis server time, never on a replica's own clock: with one
   gateway replica's clock far ahead or behind, the replicas together still grant the

@@ -189,6 +189,11 @@ pub const DOCS: &[StepDoc] = &[
         example: "When the db container is paused",
     },
     StepDoc {
+        domain: "claims",
+        description: "Give back components the scenario no longer uses (comma- or and-separated), so scenarios that disrupt them may start while it goes on; a component it disrupts is kept until it ends.",
+        example: "When the scenario no longer uses gateway and redis",
+    },
+    StepDoc {
         domain: "faults",
         description: "Poll one replica until a request answers this status.",
         example: "Then within 20 seconds GET \"/items/1\" on gateway replica 1 answers 200",

@@ -71,6 +71,11 @@ pub enum Command {
         /// Print how long each component took to start.
         #[arg(long)]
         timings: bool,
+        /// Stop at the first failing scenario: scenarios not yet started are not run and
+        /// those still waiting on a condition are cancelled (reported as cancelled, never
+        /// as passed), as the self-test does for each defect.
+        #[arg(long)]
+        fail_fast: bool,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
         /// reference system, reference-system/qalens.yml); see docs/system-file.md.
         #[arg(long, value_name = "FILE")]

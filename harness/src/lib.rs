@@ -34,6 +34,7 @@ pub mod scheduler;
 pub mod selftest;
 pub mod shard;
 pub mod steps;
+pub mod stop;
 pub mod system;
 pub mod tokens;
 pub mod topology;

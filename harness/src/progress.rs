@@ -23,8 +23,17 @@ impl Summary {
         self.scenarios.iter().filter(|s| s.passed()).count()
     }
 
+    /// Scenarios that failed by themselves (not [cancelled](Self::cancelled)).
     pub fn failed(&self) -> usize {
-        self.scenarios.len() - self.passed()
+        self.scenarios
+            .iter()
+            .filter(|s| !s.passed() && !s.cancelled())
+            .count()
+    }
+
+    /// Scenarios a fail-fast run stopped before their verdict ([`crate::stop`]).
+    pub fn cancelled(&self) -> usize {
+        self.scenarios.iter().filter(|s| s.cancelled()).count()
     }
 
     /// Adds the scenarios and parse errors of another run.
@@ -35,7 +44,9 @@ impl Summary {
 
     /// True only when at least one scenario ran, every one passed, and every file parsed.
     pub fn success(&self) -> bool {
-        !self.scenarios.is_empty() && self.failed() == 0 && self.parse_errors.is_empty()
+        !self.scenarios.is_empty()
+            && self.passed() == self.scenarios.len()
+            && self.parse_errors.is_empty()
     }
 
     /// `(lens, passed, failed, total time)` per lens, sorted by lens.
@@ -46,7 +57,7 @@ impl Summary {
             let e = map.entry(s.lens.clone()).or_default();
             if s.passed() {
                 e.0 += 1;
-            } else {
+            } else if !s.cancelled() {
                 e.1 += 1;
             }
             e.2 += s.duration();
@@ -59,7 +70,13 @@ impl Summary {
 /// where and why.
 pub(crate) fn print_result(r: &ScenarioRecord) {
     let mut out = std::io::stdout().lock();
-    let mark = if r.passed() { "PASS" } else { "FAIL" };
+    let mark = if r.passed() {
+        "PASS"
+    } else if r.cancelled() {
+        "CANCELLED"
+    } else {
+        "FAIL"
+    };
     let _ = writeln!(
         out,
         "{mark} [{}] {} › {} ({:.2} s)",
@@ -68,7 +85,9 @@ pub(crate) fn print_result(r: &ScenarioRecord) {
         r.name,
         r.duration().as_secs_f64()
     );
-    if let Some(f) = r.failure() {
+    if r.cancelled() {
+        let _ = writeln!(out, "     at {}: {}", r.location, crate::stop::CANCELLED);
+    } else if let Some(f) = r.failure() {
         let _ = writeln!(out, "     at {}\n{}", r.location, indent(&f));
     }
     let _ = out.flush();

@@ -22,6 +22,7 @@ use crate::report::{self, Recorder};
 use crate::retime::Retime;
 use crate::scheduler::{self, Claim, Scheduler};
 use crate::shard::{self, Shard};
+use crate::stop::{self, Stop};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
 use crate::world::QaWorld;
 
@@ -55,8 +56,11 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// A JUnit report of an earlier run whose durations balance the shards.
     pub shard_durations: Option<PathBuf>,
-    /// Stop starting scenarios after the first one fails (the self-test's early stop).
+    /// Stop at the first failing scenario (the self-test's early stop): scenarios not
+    /// yet granted are not run, waits end, both recorded as cancelled ([`crate::stop`]).
     pub fail_fast: bool,
+    /// Run only these scenarios ([`shard::key`]s, `path:line`), of those selected.
+    pub only: Option<BTreeSet<String>>,
     /// Print how long each component took to start.
     pub timings: bool,
 }
@@ -78,6 +82,7 @@ impl RunOptions {
             shard: None,
             shard_durations: None,
             fail_fast: false,
+            only: None,
             timings: false,
         }
     }
@@ -287,6 +292,11 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
         None => None,
         Some(shard) => Some(shard_keys(options, tags.as_ref(), shard)?),
     };
+    let selected = match (selected, &options.only) {
+        (selected, None) => selected,
+        (None, Some(only)) => Some(only.clone()),
+        (Some(shard), Some(only)) => Some(shard.intersection(only).cloned().collect()),
+    };
     let junit = create_report(&options.junit)?;
     let json = create_report(&options.json)?;
     let mut html = create_report(&options.html)?;
@@ -429,13 +439,18 @@ async fn run_scenarios(
     }
     let limit = options.concurrency.max(1);
     let scheduler = Scheduler::new(limit);
+    // With fail-fast, the first failure raises it: scenarios not yet granted are not run
+    // and waits stop, both recorded as cancelled ([`crate::stop`]).
+    let stop = Stop::default();
+    let fail_fast = options.fail_fast;
     let cucumber = QaWorld::cucumber::<PathBuf>();
     let cucumber = if options.fail_fast {
         cucumber.fail_fast()
     } else {
         cucumber
     };
-    cucumber
+    let (stop_before, stop_after) = (stop.clone(), stop.clone());
+    let run = cucumber
         .with_parser(FeatureFiles {
             shuffle: options.shuffle,
         })
@@ -447,6 +462,7 @@ async fn run_scenarios(
         .which_scenario(|_, _, _| ScenarioType::Concurrent)
         .before(move |feature, rule, scenario, world| {
             let scheduler = scheduler.clone();
+            let stop = stop_before.clone();
             let tags = feature
                 .tags
                 .iter()
@@ -455,13 +471,20 @@ async fn run_scenarios(
             // `qalens check` refused malformed claims before the run; none is left here.
             let claim = scheduler::claim(tags).unwrap_or(Claim::EVERYTHING);
             Box::pin(async move {
-                world.grant = Some(scheduler.acquire(claim).await);
+                tokio::select! {
+                    biased;
+                    () = stop.wait() => panic!("{}", stop::CANCELLED),
+                    grant = scheduler.acquire(claim) => world.grant = Some(grant),
+                }
             })
         })
-        .after(|_, _, _, _, world| {
+        .after(move |_, _, _, finished, world| {
+            if fail_fast && failed_on_its_own(finished) {
+                stop_after.raise();
+            }
             Box::pin(async move {
                 if let Some(world) = world {
-                    crate::nemesis::heal_all(world).await;
+                    stop::shielded(crate::nemesis::heal_all(world)).await;
                     // Only once its faults are healed may others use its components.
                     world.grant = None;
                 }
@@ -475,8 +498,20 @@ async fn run_scenarios(
                 && selected.as_ref().is_none_or(|keys| {
                     keys.contains(&shard::key(feature.path.as_deref(), scenario.position.line))
                 })
-        })
-        .await;
+        });
+    stop::scope(stop, run).await;
     context::clear();
     Ok(())
+}
+
+/// Whether a scenario failed by itself: a step failed, matched no definition, or its
+/// before hook failed, other than by being cancelled.
+fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
+    use cucumber::event::ScenarioFinished as F;
+    match finished {
+        F::StepPassed => false,
+        F::StepSkipped => true,
+        F::BeforeHookFailed(info) => !stop::is_cancellation(&crate::progress::panic_text(info)),
+        F::StepFailed(_, _, err) => !stop::is_cancellation(&crate::progress::step_error(err)),
+    }
 }

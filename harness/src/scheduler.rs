@@ -12,10 +12,15 @@
 //! granted at once: a disruptor of X runs alone with respect to every scenario that uses
 //! or disrupts X, and scenarios that disturb different components overlap. A waiting
 //! scenario is granted as soon as its claim conflicts with no running scenario and with
-//! no scenario queued ahead of it (so a disruptor is never starved by a stream of users),
-//! and while fewer than the concurrency limit run. Disruptors queue ahead of users: they
+//! no scenario queued ahead of it that could run now (so a disruptor is never starved by
+//! a stream of users), and while fewer than the concurrency limit run. A scenario queued
+//! ahead that a running disruptor keeps waiting anyway does not hold back the ones behind
+//! it (backfill: while the broker is down, the partial failures that do not need it
+//! run); it waits at most for the scenarios granted while that disruptor ran. Disruptors queue ahead of users: they
 //! mostly conflict with one another, so they are the run's critical path. Nothing is held while
-//! waiting, so nothing deadlocks.
+//! waiting, so nothing deadlocks. A scenario may give back components it no longer uses
+//! before it ends (`When the scenario no longer uses gateway`, [`Grant::no_longer_uses`]),
+//! so a long disruptor of one component does not hold the ones it only needed at first.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -166,6 +171,11 @@ impl Claim {
         disrupts: Scope::All,
     };
 
+    /// Whether it disrupts anything.
+    pub fn is_disruptor(&self) -> bool {
+        self.disrupts != Scope::Only(BTreeSet::new())
+    }
+
     /// Whether the two may not run at the same time.
     pub fn conflicts(&self, other: &Claim) -> bool {
         self.disrupts.meets(&other.uses) || other.disrupts.meets(&self.uses)
@@ -305,11 +315,10 @@ impl Scheduler {
             // started at once, and a user queued ahead of a disruptor would hold it back
             // while users that came later overtake it; disruptors mostly conflict with
             // each other, so they are the run's critical path.
-            let disrupts = claim.disrupts != Scope::Only(BTreeSet::new());
-            let at = if disrupts {
+            let at = if claim.is_disruptor() {
                 s.waiting
                     .iter()
-                    .position(|(_, c)| c.disrupts == Scope::Only(BTreeSet::new()))
+                    .position(|(_, c)| !c.is_disruptor())
                     .unwrap_or(s.waiting.len())
             } else {
                 s.waiting.len()
@@ -346,14 +355,58 @@ impl Scheduler {
             return false;
         };
         let claim = &s.waiting[pos].1;
+        // A claim queued ahead holds this one back unless a running disruptor keeps it
+        // waiting anyway: then this one may go past it (backfill), since the scenarios
+        // that go past it are the ones granted while that disruptor runs, no more.
+        let held_by_disruptor = |w: &Claim| {
+            s.running
+                .iter()
+                .any(|(_, r)| r.is_disruptor() && r.conflicts(w))
+        };
         let blocked = s.running.iter().any(|(_, c)| c.conflicts(claim))
-            || s.waiting[..pos].iter().any(|(_, c)| c.conflicts(claim));
+            || s.waiting[..pos]
+                .iter()
+                .any(|(_, w)| w.conflicts(claim) && !held_by_disruptor(w));
         if blocked {
             return false;
         }
         let granted = s.waiting.remove(pos);
         s.running.push(granted);
         true
+    }
+
+    /// Takes `names` out of the components a granted claim uses (see
+    /// [`Grant::no_longer_uses`]) and wakes the scenarios waiting for them.
+    fn narrow(
+        &self,
+        ticket: u64,
+        known: &BTreeSet<String>,
+        names: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        {
+            if let Some(unknown) = names.iter().find(|n| !known.contains(*n)) {
+                return Err(format!(
+                    "unknown component {unknown:?}; known components: {}",
+                    known.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            let mut s = self.lock();
+            let Some((_, claim)) = s.running.iter_mut().find(|(t, _)| *t == ticket) else {
+                return Err("the scenario holds no claim".to_string());
+            };
+            if let Some(n) = names.iter().find(|n| claim.disrupts.covers(n)) {
+                return Err(format!(
+                    "the scenario disrupts {n}: it keeps it until its faults are healed"
+                ));
+            }
+            let uses = match &claim.uses {
+                Scope::All => known.clone(),
+                Scope::Only(uses) => uses.clone(),
+            };
+            claim.uses = Scope::Only(uses.difference(names).cloned().collect());
+        }
+        self.changed.notify_waiters();
+        Ok(())
     }
 
     fn release(&self, ticket: u64) {
@@ -385,6 +438,25 @@ impl Drop for Pending {
 pub struct Grant {
     scheduler: Arc<Scheduler>,
     ticket: u64,
+}
+
+impl Grant {
+    /// Gives back components the scenario no longer uses, before it ends, so scenarios
+    /// that disrupt them may start (a broker outage that has placed its order no longer
+    /// needs the services the order went through). A component it disrupts is kept
+    /// until the scenario ends.
+    pub fn no_longer_uses(&self, names: &BTreeSet<String>) -> Result<(), String> {
+        self.no_longer_uses_among(&component_names(), names)
+    }
+
+    /// [`Grant::no_longer_uses`] with `known` as the components it may name.
+    fn no_longer_uses_among(
+        &self,
+        known: &BTreeSet<String>,
+        names: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        self.scheduler.narrow(self.ticket, known, names)
+    }
 }
 
 impl Drop for Grant {
@@ -542,6 +614,104 @@ mod tests {
             .await
             .expect("then the user")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn scenarios_go_past_one_a_running_disruptor_keeps_waiting() {
+        let s = Scheduler::new(16);
+        let broker_down = s
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,mailer"]))
+            .await;
+        let s2 = s.clone();
+        let link_reset = tokio::spawn(async move {
+            s2.acquire(c(&["@disrupts:rabbitmq", "@uses:api,stock"]))
+                .await
+        });
+        while s.lock().waiting.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // It conflicts with the link reset queued ahead, not with the broker outage.
+        let stock_down = tokio::time::timeout(
+            Duration::from_secs(5),
+            s.acquire(c(&["@disrupts:stock", "@uses:api"])),
+        )
+        .await
+        .expect("goes past the link reset the broker outage keeps waiting");
+        // Once the broker is back only stock keeps the link reset waiting; a user of
+        // both waits for stock, and then for the link reset queued ahead of it.
+        drop(broker_down);
+        let s3 = s.clone();
+        let user = tokio::spawn(async move { s3.acquire(c(&["@uses:rabbitmq,stock"])).await });
+        tokio::task::yield_now().await;
+        assert!(!link_reset.is_finished(), "stock is still disrupted");
+        drop(stock_down);
+        let l = tokio::time::timeout(Duration::from_secs(5), link_reset)
+            .await
+            .expect("the link reset runs once stock is back")
+            .unwrap();
+        assert!(!user.is_finished(), "the user waits for the link reset");
+        drop(l);
+        tokio::time::timeout(Duration::from_secs(5), user)
+            .await
+            .expect("then the user")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_scenario_gives_back_what_it_no_longer_uses() {
+        let s = Scheduler::new(16);
+        let broker_down = s
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,ledger,mailer"]))
+            .await;
+        let s2 = s.clone();
+        let ledger_down = tokio::spawn(async move {
+            s2.acquire(c(&["@disrupts:ledger", "@uses:gateway,api"]))
+                .await
+        });
+        while s.lock().waiting.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(!ledger_down.is_finished(), "it waits while ledger is used");
+        let err = broker_down
+            .no_longer_uses_among(&known(), &["rabbitmq".to_string()].into())
+            .unwrap_err();
+        assert!(err.contains("disrupts rabbitmq"), "{err}");
+        assert!(
+            broker_down
+                .no_longer_uses_among(&known(), &["ledge".to_string()].into())
+                .is_err()
+        );
+        broker_down
+            .no_longer_uses_among(&known(), &["ledger".to_string()].into())
+            .unwrap();
+        let p = tokio::time::timeout(Duration::from_secs(5), ledger_down)
+            .await
+            .expect("granted once ledger was given back")
+            .unwrap();
+        let s3 = s.clone();
+        let api_down =
+            tokio::spawn(async move { s3.acquire(c(&["@disrupts:api", "@uses:api"])).await });
+        tokio::task::yield_now().await;
+        assert!(!api_down.is_finished(), "api is still used");
+        drop((broker_down, p));
+        tokio::time::timeout(Duration::from_secs(5), api_down)
+            .await
+            .expect("granted once both ended")
+            .unwrap();
+        // A scenario that claimed everything gives back all but what it names.
+        let everything = s.acquire(c(&[])).await;
+        everything
+            .no_longer_uses_among(
+                &known(),
+                &["ledger".to_string(), "redis".to_string()].into(),
+            )
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            s.acquire(c(&["@disrupts:redis", "@uses:gateway"])),
+        )
+        .await
+        .expect("redis was given back");
     }
 
     #[tokio::test]

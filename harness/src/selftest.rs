@@ -36,14 +36,17 @@ pub struct Variant {
     pub name: String,
     /// The lens whose scenarios are meant to catch the defect (none for `correct`).
     pub lens: Option<String>,
-    /// Scenarios that ran.
+    /// Scenarios that ran to a verdict (passed or failed).
     pub scenarios: usize,
+    /// Scenarios stopped before their verdict because another one had already failed
+    /// (fail-fast; [`crate::stop`]): neither passed nor failed.
+    pub cancelled: usize,
     /// Failed scenarios by lens.
     pub failed: BTreeMap<String, Vec<String>>,
     /// The same, with where each one is.
     pub caught: Vec<Caught>,
-    /// Its runs stopped at the first failing scenario (scenarios already running
-    /// finished), so the scenarios after it were not run.
+    /// Its runs stopped at the first failing scenario (scenarios still running were
+    /// cancelled), so the scenarios after it were not run.
     pub early_stop: bool,
     pub seconds: f64,
 }
@@ -124,7 +127,11 @@ fn variant(
     let mut caught = Vec::new();
     for phase in phases {
         let summary = &phase.summary;
-        for s in summary.scenarios.iter().filter(|s| !s.passed()) {
+        for s in summary
+            .scenarios
+            .iter()
+            .filter(|s| !s.passed() && !s.cancelled())
+        {
             failed
                 .entry(s.lens.clone())
                 .or_default()
@@ -149,7 +156,11 @@ fn variant(
     Variant {
         name: name.to_string(),
         lens: lens.map(str::to_string),
-        scenarios: phases.iter().map(|p| p.summary.scenarios.len()).sum(),
+        scenarios: phases
+            .iter()
+            .map(|p| p.summary.scenarios.len() - p.summary.cancelled())
+            .sum(),
+        cancelled: phases.iter().map(|p| p.summary.cancelled()).sum(),
         failed,
         caught,
         early_stop,
@@ -167,11 +178,13 @@ struct Target {
 /// Runs the matrix. `defects` empty means every known defect.
 ///
 /// One topology serves the correct system and every defect that can be switched at run
-/// time (`PUT /internal/defects` on each service); a defect that acts at start-up gets a
-/// topology of its own. The correct system always runs every scenario. Unless `full`, a
-/// defect runs the scenarios of the lens it targets first and stops at the first
-/// scenario that fails (scenarios already running finish); only when none of them
-/// fails do the other lenses run, again until the first failure.
+/// time (`PUT /internal/defects` on each service: every defect of the reference system);
+/// a defect the system refuses to switch (409) gets a topology of its own. The correct
+/// system always runs every scenario. Unless `full`, a defect runs the scenarios of the
+/// lens it targets first and stops at the first scenario that fails (scenarios still
+/// running are cancelled, [`crate::stop`]); only when none of them fails do the other
+/// lenses run, again until the first failure. After a variant that stopped a disruptor
+/// halfway, the next one waits for the correct system to pass a canary ([`settle`]).
 ///
 /// With `reports`, every run writes its HTML report into that directory
 /// (`<variant>-<phase>.html`), so the matrix page can link each cell to the scenario in it.
@@ -234,10 +247,14 @@ pub async fn run(
 
 fn report_variant(v: &Variant) {
     println!(
-        "qalens selftest: {}: {} of {} scenarios failed ({:.0} s)",
+        "qalens selftest: {}: {} of {} scenarios failed{} ({:.0} s)",
         v.name,
         v.failed.values().map(Vec::len).sum::<usize>(),
         v.scenarios,
+        match v.cancelled {
+            0 => String::new(),
+            n => format!(", {n} cancelled by the early stop"),
+        },
         v.seconds
     );
 }
@@ -306,6 +323,101 @@ async fn caught_on(
     Ok(done)
 }
 
+/// The scenario that shows the correct system works again after a variant: of the
+/// correct run's scenarios that passed and disrupt nothing, the quickest of the `@orders`
+/// lens (the whole order flow: gateway and its limiter, orders, payments, inventory,
+/// broker, email), else the quickest of all.
+struct Canary {
+    key: String,
+    name: String,
+}
+
+fn canary(correct: &Summary) -> Option<Canary> {
+    let candidates = correct
+        .scenarios
+        .iter()
+        .filter(|s| s.passed() && !disrupts(s));
+    let quickest = |lens: Option<&str>| {
+        candidates
+            .clone()
+            .filter(|s| lens.is_none_or(|l| s.lens == l))
+            .min_by_key(|s| s.duration())
+    };
+    quickest(Some("orders"))
+        .or_else(|| quickest(None))
+        .map(|s| Canary {
+            key: crate::shard::key(Some(std::path::Path::new(&s.path)), s.line),
+            name: s.name.clone(),
+        })
+}
+
+/// Whether a variant's runs stopped a scenario that disrupts components before its end
+/// (it failed or was cancelled after it started), so the recovery checks it ends with
+/// did not run: the next variant must not start on a system still recovering, or an
+/// unrelated failure could pass for its catch.
+fn left_unsettled(phases: &[Phase]) -> bool {
+    phases
+        .iter()
+        .flat_map(|p| &p.summary.scenarios)
+        .any(|s| !s.passed() && s.hook_failure.is_none() && disrupts(s))
+}
+
+/// Whether a scenario claims to disrupt a component (`@disrupts:`, `@serial`).
+fn disrupts(s: &crate::report::ScenarioRecord) -> bool {
+    s.tags.iter().any(|t| {
+        let t = t.trim_start_matches('@');
+        t == "serial" || t.starts_with("disrupts:")
+    })
+}
+
+/// How long the correct system may take to pass the canary again.
+const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
+async fn settle(
+    system: &Running,
+    options: &RunOptions,
+    canary: &Canary,
+    after: &str,
+) -> anyhow::Result<()> {
+    println!(
+        "qalens selftest: after {after}, waiting until the correct system passes {:?} again",
+        canary.name
+    );
+    let started = std::time::Instant::now();
+    let probe = RunOptions {
+        tags: None,
+        only: Some(BTreeSet::from([canary.key.clone()])),
+        ..RunOptions::new(options.paths.clone())
+    };
+    crate::wait::until(SETTLE_DEADLINE, || async {
+        let summary = runner::run_on(system, &probe)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        if summary.success() {
+            return Ok(Some(()));
+        }
+        Err(summary
+            .scenarios
+            .iter()
+            .find_map(|s| s.failure())
+            .unwrap_or_else(|| "it did not run".into()))
+    })
+    .await
+    .map_err(|seen| {
+        anyhow::anyhow!(
+            "the correct system did not pass {:?} again within {SETTLE_DEADLINE:?} after \
+             {after}: {seen}",
+            canary.name
+        )
+    })?;
+    println!(
+        "qalens selftest: settled after {after} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn matrix_on(
     shared: &Topology,
     options: &RunOptions,
@@ -318,6 +430,7 @@ async fn matrix_on(
     let runs = caught_on(shared, "correct", std::slice::from_ref(options), reports).await?;
     let correct = variant("correct", None, &runs, false, started);
     report_variant(&correct);
+    let canary = runs.first().and_then(|p| canary(&p.summary));
     let mut variants = vec![];
     for target in targets {
         let d = &target.name;
@@ -346,7 +459,11 @@ async fn matrix_on(
             Ok(()) => {
                 let summary = caught_on(shared, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
-                summary?
+                let summary = summary?;
+                if let Some(canary) = canary.as_ref().filter(|_| left_unsettled(&summary)) {
+                    settle(shared, options, canary, d).await?;
+                }
+                summary
             }
             Err(SwitchError::NeedsRestart(_)) => {
                 let topology =
@@ -383,6 +500,137 @@ async fn matrix_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{ScenarioRecord, StepRecord, StepStatus};
+    use std::time::{Duration, SystemTime};
+
+    fn record(
+        name: &str,
+        lens: &str,
+        tags: &[&str],
+        secs: u64,
+        error: Option<&str>,
+    ) -> ScenarioRecord {
+        let at = SystemTime::UNIX_EPOCH;
+        ScenarioRecord {
+            feature: "F".into(),
+            name: name.into(),
+            path: "features/x.feature".into(),
+            line: 3 + secs as usize,
+            location: format!("features/x.feature:{}", 3 + secs),
+            lens: lens.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            started: at,
+            finished: at + Duration::from_secs(secs),
+            steps: vec![StepRecord {
+                keyword: "Then ".into(),
+                ty: cucumber::gherkin::StepType::Then,
+                text: "it holds".into(),
+                line: 4,
+                docstring: None,
+                table: None,
+                background: false,
+                status: if error.is_some() {
+                    StepStatus::Failed
+                } else {
+                    StepStatus::Passed
+                },
+                started: Some(at),
+                duration: Duration::ZERO,
+                error: error.map(str::to_string),
+            }],
+            hook_failure: None,
+            logs: None,
+        }
+    }
+
+    fn phase(scenarios: Vec<ScenarioRecord>) -> Phase {
+        Phase {
+            summary: Summary {
+                scenarios,
+                parse_errors: vec![],
+            },
+            report: None,
+        }
+    }
+
+    #[test]
+    fn the_canary_is_the_quickest_passing_order_scenario_that_disrupts_nothing() {
+        let correct = Summary {
+            scenarios: vec![
+                record(
+                    "disruptor",
+                    "orders",
+                    &["@orders", "@disrupts:payments"],
+                    1,
+                    None,
+                ),
+                record("serial", "orders", &["@orders", "@serial"], 1, None),
+                record("slow", "orders", &["@orders"], 5, None),
+                record(
+                    "quick",
+                    "orders",
+                    &["@orders", "@uses:orders,email"],
+                    2,
+                    None,
+                ),
+                record("quicker elsewhere", "security", &["@security"], 0, None),
+                record("failed", "orders", &["@orders"], 1, Some("boom")),
+            ],
+            parse_errors: vec![],
+        };
+        let c = canary(&correct).unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.key.as_str()),
+            ("quick", "features/x.feature:5")
+        );
+        let others = Summary {
+            scenarios: vec![record(
+                "quicker elsewhere",
+                "security",
+                &["@security"],
+                0,
+                None,
+            )],
+            parse_errors: vec![],
+        };
+        assert_eq!(canary(&others).unwrap().name, "quicker elsewhere");
+    }
+
+    #[test]
+    fn only_a_disruptor_stopped_halfway_leaves_the_system_to_settle() {
+        let cancelled = format!("{} (last seen: PENDING)", crate::stop::CANCELLED);
+        let disrupts = ["@outages", "@disrupts:redis"];
+        // A disruptor that passed ran its recovery checks.
+        assert!(!left_unsettled(&[phase(vec![record(
+            "a", "o", &disrupts, 1, None
+        )])]));
+        // One that failed or was cancelled halfway did not.
+        assert!(left_unsettled(&[phase(vec![record(
+            "a",
+            "o",
+            &disrupts,
+            1,
+            Some("503")
+        )])]));
+        assert!(left_unsettled(&[phase(vec![record(
+            "a",
+            "o",
+            &["@serial"],
+            1,
+            Some(&cancelled)
+        )])]));
+        // One cancelled before it started touched nothing; nor did a failed mere user.
+        let mut never = record("a", "o", &disrupts, 0, None);
+        never.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
+        assert!(!left_unsettled(&[phase(vec![never])]));
+        assert!(!left_unsettled(&[phase(vec![record(
+            "a",
+            "o",
+            &["@uses:redis"],
+            1,
+            Some("x")
+        )])]));
+    }
 
     #[test]
     fn a_defect_runs_its_lens_first_then_the_rest_each_stopping_at_a_failure() {

@@ -10,7 +10,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Re-evaluates `check` until it returns `Ok(Some(value))` or `deadline` passes. On
 /// timeout, returns the last observation (`Ok(None)` keeps the previous one) so the
-/// failure message can say what was seen.
+/// failure message can say what was seen. In a fail-fast run that another scenario has
+/// already failed, it stops waiting with [`crate::stop::CANCELLED`].
 pub async fn until<T, F, Fut>(deadline: Duration, mut check: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
@@ -29,6 +30,12 @@ where
         }
         if Instant::now() >= end {
             return Err(last);
+        }
+        if crate::stop::requested() {
+            return Err(format!(
+                "{} (last seen while waiting: {last})",
+                crate::stop::CANCELLED
+            ));
         }
     }
 }
@@ -54,6 +61,26 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(v, 3);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_stops_waiting_long_before_the_deadline() {
+        let stop = crate::stop::Stop::default();
+        stop.raise();
+        let waited = crate::stop::scope(stop, async {
+            tokio::time::timeout(
+                Duration::from_secs(30),
+                until::<(), _, _>(Duration::from_secs(3600), || async {
+                    Err("still PENDING".to_string())
+                }),
+            )
+            .await
+        })
+        .await
+        .expect("a stopped run waited on");
+        let err = waited.unwrap_err();
+        assert!(crate::stop::is_cancellation(&err), "{err}");
+        assert!(err.contains("still PENDING"), "{err}");
     }
 
     #[tokio::test]

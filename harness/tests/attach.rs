@@ -129,7 +129,6 @@ fn attached_runs_shards_and_defects_on_a_topology_behind_a_tcp_engine() {
     let urls: Vec<&str> = [
         &endpoints["gateway"],
         &endpoints["amqp"],
-        &endpoints["rabbitmq_management"],
         &endpoints["inspection"]["orders"],
         &endpoints["containers"]["redis"]["6379"],
     ]

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         shard: None,
         shard_durations: None,
         timings: true,
+        fail_fast: false,
         // The built-in reference system; `QALENS_SYSTEM=FILE` names another system file.
         system: std::env::var_os("QALENS_SYSTEM")
             .filter(|s| !s.is_empty())

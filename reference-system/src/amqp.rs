@@ -5,6 +5,13 @@
 //! durable quorum queue with an explicit `x-delivery-limit` that dead-letters through
 //! the direct exchange [`contracts::DEAD_LETTER_EXCHANGE`] into `<queue>.dlq`, and no
 //! length bound (`x-max-length`): a backlog waits for its consumer, nothing is dropped.
+//!
+//! Dead-lettering is at least once (`x-dead-letter-strategy: at-least-once`, which
+//! RabbitMQ honours only with `x-overflow: reject-publish`): a rejected message stays in
+//! its queue until the dead-letter queue has confirmed it. The default, at most once,
+//! drops a message rejected while the dead-letter queue has no leader (right after a
+//! broker restart: "leader not known. Command is dropped"), so a poison message could
+//! vanish instead of being parked.
 
 use std::time::Duration;
 
@@ -129,6 +136,18 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
             "x-dead-letter-routing-key".into(),
             AMQPValue::LongString(spec.name.as_str().into()),
         );
+        // With the bounded-queue defect's length bound the overflow stays drop-head,
+        // under which RabbitMQ falls back to at-most-once dead-lettering.
+        if !crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead) {
+            args.insert(
+                "x-dead-letter-strategy".into(),
+                AMQPValue::LongString("at-least-once".into()),
+            );
+            args.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("reject-publish".into()),
+            );
+        }
     }
     // DEFECT(bounded-queue-drops-head): a length bound with the default overflow.
     if crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead) {

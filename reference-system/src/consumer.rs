@@ -130,6 +130,10 @@ pub struct Consumer<H> {
     handler: Arc<H>,
     stats: Arc<Stats>,
     conn: Option<(Connection, Channel)>,
+    /// Changes of the defects that act at declaration ([`defects::declaration_changes`]).
+    changes: watch::Receiver<u64>,
+    /// The generation of those defects the queue was last declared with.
+    declared_at: Option<u64>,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -145,15 +149,30 @@ impl<H: Handler> Consumer<H> {
             handler,
             stats,
             conn: None,
+            changes: defects::declaration_changes(),
+            declared_at: None,
         };
         consumer.open(patience).await?;
         Ok(consumer)
     }
 
     async fn open(&mut self, patience: Duration) -> anyhow::Result<()> {
+        let generation = *self.changes.borrow_and_update();
         let conn = crate::amqp::connect(&self.config.amqp_url, patience).await?;
         let channel = conn.create_channel().await?;
+        if self.declared_at.is_some_and(|g| g != generation) {
+            // Defects that change the queue's arguments were switched: a queue cannot be
+            // declared again with other arguments, so it is made anew (what waits in it
+            // is dropped; the switch happens between runs).
+            channel
+                .queue_delete(
+                    self.config.spec.name.as_str().into(),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
+                .await?;
+        }
         crate::amqp::declare_consumer_queue(&channel, &self.config.spec).await?;
+        self.declared_at = Some(generation);
         channel
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
@@ -219,10 +238,19 @@ impl<H: Handler> Consumer<H> {
                 FieldTable::default(),
             )
             .await?;
+        if let Some(generation) = self.declared_at {
+            defects::declared(&self.config.tag, generation);
+        }
+        let mut changes = self.changes.clone();
         let mut depth_ticks = tokio::time::interval(DEPTH_INTERVAL);
         loop {
             let delivery = tokio::select! {
                 _ = stop.changed() => return Ok(()),
+                _ = changes.changed() => {
+                    let (conn, _) = self.conn.as_ref().expect("opened before consume");
+                    let _ = conn.close(200, "defects acting at declaration changed".into()).await;
+                    anyhow::bail!("defects acting at queue declaration changed: declaring again");
+                }
                 _ = depth_ticks.tick() => {
                     self.sample_depths(channel).await?;
                     continue;

@@ -6,8 +6,11 @@
 //! The harness switches them on per topology (`qalens run --defect NAME`) to prove that
 //! its scenarios fail against a broken system.
 
-use std::collections::BTreeSet;
-use std::sync::RwLock;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{LazyLock, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
 
 /// Declares the defects once: each variant with its doc, its name (as in
 /// `REFSYS_DEFECTS`) and the tag of the scenarios meant to catch it, so `ALL`, `name` and
@@ -127,9 +130,10 @@ impl Defect {
         Self::ALL.iter().copied().find(|d| d.name() == s)
     }
 
-    /// Whether the defect acts only when a service starts (queue declaration, consume
-    /// mode), so switching it on needs a fresh service.
-    pub fn needs_restart(self) -> bool {
+    /// Whether the defect acts where a consumer declares its queue and starts consuming
+    /// (queue arguments, consume mode): switching it makes every consumer re-declare its
+    /// queue and consume again ([`declaration_changes`]).
+    pub fn at_declaration(self) -> bool {
         matches!(
             self,
             Defect::PoisonRequeued | Defect::AutoAck | Defect::BoundedQueueDropsHead
@@ -168,12 +172,68 @@ impl Defects {
 
 static ACTIVE: RwLock<Defects> = RwLock::new(Defects(BTreeSet::new()));
 
-/// Reads `REFSYS_DEFECTS`; call at start-up so a bad name stops the service.
+/// Bumped whenever the switched-on defects that act at declaration change.
+static DECLARATION: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
+
+/// The generation each consumer of this process has declared its queue with, by tag.
+static DECLARED: LazyLock<watch::Sender<BTreeMap<String, u64>>> =
+    LazyLock::new(|| watch::Sender::new(BTreeMap::new()));
+
+/// How long a switch waits for the consumers to re-declare their queues.
+const REDECLARE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Follows the changes of the defects that act at declaration: a consumer re-declares its
+/// queue (deleting it first, as its arguments change) and consumes again on each.
+pub fn declaration_changes() -> watch::Receiver<u64> {
+    DECLARATION.subscribe()
+}
+
+/// A consumer reports that it consumes from a queue declared at `generation`.
+pub fn declared(consumer: &str, generation: u64) {
+    DECLARED.send_modify(|m| {
+        m.insert(consumer.to_string(), generation);
+    });
+}
+
+/// Waits until every consumer of this process has declared at `generation` or later.
+async fn redeclared(generation: u64) -> bool {
+    let mut rx = DECLARED.subscribe();
+    tokio::time::timeout(
+        REDECLARE_DEADLINE,
+        rx.wait_for(|m| m.values().all(|g| *g >= generation)),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok())
+}
+
+fn at_declaration(d: &Defects) -> BTreeSet<Defect> {
+    d.0.iter().copied().filter(|d| d.at_declaration()).collect()
+}
+
+/// Reads `REFSYS_DEFECTS`, and the defects last switched at run time from
+/// `REFSYS_DEFECTS_FILE` when it names a file that exists (a service started again in the
+/// same container gets them back before it declares anything); call at start-up so a bad
+/// name stops the service.
 pub fn init_from_env() -> Result<(), String> {
-    set(Defects::parse(
-        &std::env::var("REFSYS_DEFECTS").unwrap_or_default(),
-    )?);
+    let mut list = std::env::var("REFSYS_DEFECTS").unwrap_or_default();
+    if let Some(file) = std::env::var_os("REFSYS_DEFECTS_FILE")
+        && let Ok(saved) = std::fs::read_to_string(&file)
+    {
+        list.push(',');
+        list.push_str(&saved);
+    }
+    set(Defects::parse(&list)?);
     Ok(())
+}
+
+/// Keeps the defects switched at run time in `REFSYS_DEFECTS_FILE`, if set.
+fn save(defects: &Defects) -> Result<(), String> {
+    let Some(file) = std::env::var_os("REFSYS_DEFECTS_FILE") else {
+        return Ok(());
+    };
+    let names: Vec<&str> = defects.0.iter().map(|d| d.name()).collect();
+    std::fs::write(&file, names.join(","))
+        .map_err(|e| format!("cannot keep the defects in {}: {e}", file.to_string_lossy()))
 }
 
 /// Switches on exactly `defects` in this process.
@@ -184,7 +244,11 @@ pub fn set(defects: Defects) {
             "DEFECTS SWITCHED ON: this service is deliberately broken"
         );
     }
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = defects;
+    let mut active = ACTIVE.write().unwrap_or_else(|e| e.into_inner());
+    if at_declaration(&active) != at_declaration(&defects) {
+        DECLARATION.send_modify(|g| *g += 1);
+    }
+    *active = defects;
 }
 
 /// The defects switched on now.
@@ -200,8 +264,9 @@ pub fn on(d: Defect) -> bool {
 /// The control API, served on its own port (`REFSYS_CONTROL_BIND`, default
 /// `0.0.0.0:9090`) that neither the gateway routes nor the front door proxies:
 /// `GET /internal/defects` lists the active defects, `PUT /internal/defects` with a JSON
-/// list of names replaces them. Defects that act at start-up
-/// ([`Defect::needs_restart`]) are refused here.
+/// list of names replaces them. When that changes the defects that act at declaration
+/// ([`Defect::at_declaration`]), it answers once every consumer of this process has
+/// re-declared its queue and consumes again (503 if they did not within 30 s).
 pub fn control_router() -> axum::Router {
     use axum::Json;
     use axum::http::StatusCode;
@@ -214,13 +279,17 @@ pub fn control_router() -> axum::Router {
         Json(names): Json<Vec<String>>,
     ) -> Result<Json<Vec<&'static str>>, (StatusCode, String)> {
         let defects = Defects::parse(&names.join(",")).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-        if let Some(d) = defects.0.iter().find(|d| d.needs_restart()) {
+        save(&defects).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        set(defects);
+        let generation = *DECLARATION.borrow();
+        if !redeclared(generation).await {
             return Err((
-                StatusCode::CONFLICT,
-                format!("{} acts at start-up; set it with REFSYS_DEFECTS", d.name()),
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the consumers did not re-declare their queues within {REDECLARE_DEADLINE:?}"
+                ),
             ));
         }
-        set(defects);
         Ok(list().await)
     }
     axum::Router::new().route("/internal/defects", get(list).put(replace))

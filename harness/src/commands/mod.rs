@@ -42,6 +42,7 @@ pub async fn dispatch(command: Command) -> u8 {
             shard,
             shard_durations,
             timings,
+            fail_fast,
             system,
         } => {
             // An attached run uses the system file its topology was started from.
@@ -74,6 +75,7 @@ pub async fn dispatch(command: Command) -> u8 {
                 shard,
                 shard_durations,
                 timings,
+                fail_fast,
                 ..RunOptions::new(default_paths(paths))
             };
             match attach {

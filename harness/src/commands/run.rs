@@ -190,10 +190,14 @@ fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
         println!("  parse error: {e}");
     }
     println!(
-        "  {} scenario(s): {} passed, {} failed",
+        "  {} scenario(s): {} passed, {} failed{}",
         s.scenarios.len(),
         s.passed(),
-        s.failed()
+        s.failed(),
+        match s.cancelled() {
+            0 => String::new(),
+            n => format!(", {n} cancelled"),
+        }
     );
     if s.scenarios.is_empty() {
         println!("  no scenario ran: check the paths and the --tags expression");

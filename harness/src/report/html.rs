@@ -151,7 +151,13 @@ fn secs(d: Duration) -> String {
 }
 
 fn status(s: &ScenarioRecord) -> &'static str {
-    if s.passed() { "passed" } else { "failed" }
+    if s.passed() {
+        "passed"
+    } else if s.cancelled() {
+        "cancelled"
+    } else {
+        "failed"
+    }
 }
 
 pub(crate) const CSS: &str = r#"
@@ -220,12 +226,14 @@ const JS: &str = r#"
 pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> String {
     let mut h = String::new();
     let passed = scenarios.iter().filter(|s| s.passed()).count();
-    let failed = scenarios.len() - passed;
-    let verdict = if failed == 0 && !scenarios.is_empty() && info.parse_errors.is_empty() {
-        "passed"
-    } else {
-        "failed"
-    };
+    let cancelled = scenarios.iter().filter(|s| s.cancelled()).count();
+    let failed = scenarios.len() - passed - cancelled;
+    let verdict =
+        if passed == scenarios.len() && !scenarios.is_empty() && info.parse_errors.is_empty() {
+            "passed"
+        } else {
+            "failed"
+        };
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -241,9 +249,15 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
         h,
         "<p class=\"totals\" id=\"totals\"><span id=\"count-total\">{} scenarios</span>\
          <span class=\"passed\" id=\"count-passed\">{passed} passed</span>\
-         <span class=\"failed\" id=\"count-failed\">{failed} failed</span>\
+         <span class=\"failed\" id=\"count-failed\">{failed} failed</span>{}\
          <span id=\"count-faults\">{} fault(s)</span><span>{} from first start to last end</span></p>",
         scenarios.len(),
+        match cancelled {
+            0 => String::new(),
+            n => format!(
+                "<span id=\"count-cancelled\" title=\"stopped by the fail-fast run's first failure\">{n} cancelled</span>"
+            ),
+        },
         faults.len(),
         secs(tl.length),
     );
@@ -409,7 +423,7 @@ fn summary_table(
         let e = rows.entry(by(s)).or_default();
         if s.passed() {
             e.0 += 1;
-        } else {
+        } else if !s.cancelled() {
             e.1 += 1;
         }
         e.2 += s.duration();
@@ -439,7 +453,11 @@ fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) 
          <h3><span class=\"{st}\">{mark}</span> {feature} › {name}<a class=\"permalink\" href=\"#{id}\" title=\"permalink\">#</a></h3>\
          <div class=\"meta\">{loc} · lens {lens} · {dur} · ",
         data = data_attrs(s),
-        mark = if s.passed() { "PASS" } else { "FAIL" },
+        mark = match st {
+            "passed" => "PASS",
+            "cancelled" => "CANCELLED",
+            _ => "FAIL",
+        },
         feature = escape(&s.feature),
         name = escape(&s.name),
         loc = escape(&s.location),

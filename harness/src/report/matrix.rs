@@ -51,7 +51,9 @@ pub fn render(m: &Matrix) -> String {
             .to_string()
     } else {
         "Early stop: each defect ran the scenarios of its own lens first and stopped at the \
-         first scenario that failed (scenarios already running finished); only when none \
+         first scenario that failed (scenarios still running were cancelled: they stopped \
+         at their next wait and healed their faults, and count as neither passed nor \
+         failed); only when none \
          failed did the other lenses run. A caught defect shows the scenario(s) that caught \
          it; the scenarios after them were not run, so an empty cell does not mean that \
          lens would miss it (<code>qalens selftest --full</code> runs them all)."
@@ -191,8 +193,12 @@ fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>, total: usize) {
     let note = if !correct && v.early_stop && !v.failed.is_empty() && v.scenarios < total {
         format!(
             "<div class=\"note\">stopped at the first failing scenario: {} of {total} \
-             scenarios ran, the rest were not run</div>",
-            v.scenarios
+             scenarios ran{}, the rest were not run</div>",
+            v.scenarios,
+            match v.cancelled {
+                0 => String::new(),
+                n => format!(", {n} were cancelled"),
+            }
         )
     } else {
         String::new()
@@ -220,6 +226,7 @@ mod tests {
                 3
             },
             failed,
+            cancelled: 0,
             caught: caught
                 .iter()
                 .map(|(l, n, at)| Caught {

@@ -112,6 +112,19 @@ impl ScenarioRecord {
                 .all(|s| matches!(s.status, StepStatus::Passed))
     }
 
+    /// It was stopped before its verdict because another scenario of a fail-fast run
+    /// failed ([`crate::stop`]): neither passed nor failed.
+    pub fn cancelled(&self) -> bool {
+        let step_error = self
+            .steps
+            .iter()
+            .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined))
+            .and_then(|s| s.error.as_deref());
+        step_error
+            .or(self.hook_failure.as_deref())
+            .is_some_and(crate::stop::is_cancellation)
+    }
+
     pub fn duration(&self) -> Duration {
         self.finished
             .duration_since(self.started)

@@ -3,6 +3,7 @@
 //! the last exchange, instead of panicking.
 
 pub mod backlog;
+pub mod claims;
 pub mod clock;
 pub mod contracts;
 pub mod dead_letter;

@@ -1,7 +1,8 @@
 //! Start order from `depends_on`: every service starts as soon as what it depends on is
 //! started (`service_started`) or ready (`service_healthy`), everything independent at
-//! once. A caller of a proxied link also waits for its proxy to be started, so its first
-//! connection finds the proxy's name. The first failure stops the rest.
+//! once, after the broker's container (it boots slowest). A caller of a proxied link also
+//! waits for its proxy to be started, so its first connection finds the proxy's name. The
+//! first failure stops the rest.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -132,8 +133,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What group `name` waits for: its `depends_on`, and the proxies of its proxied links.
+/// What group `name` waits for: its `depends_on`, the proxies of its proxied links, and
+/// the broker's container (see [`broker_first`]).
 fn dependencies(plan: &Plan, name: &str) -> Vec<(String, Condition)> {
+    let mut deps = own_dependencies(plan, name);
+    if let Some(broker) = broker_first(plan)
+        && broker != name
+    {
+        deps.push((broker, Condition::Started));
+    }
+    deps
+}
+
+fn own_dependencies(plan: &Plan, name: &str) -> Vec<(String, Condition)> {
     let Some(service) = plan.system.services.get(name) else {
         return vec![];
     };
@@ -144,4 +156,14 @@ fn dependencies(plan: &Plan, name: &str) -> Vec<(String, Condition)> {
         }
     }
     deps
+}
+
+/// The broker (`x-qalens.broker`) boots slowest and its consumers wait for it, so its
+/// container is created and started before the others, which then start at once while
+/// it boots: on a machine with few cores, sixteen containers created together put the
+/// broker's start seconds back. Only a broker that waits for nothing itself.
+fn broker_first(plan: &Plan) -> Option<String> {
+    let broker = &plan.system.qalens.broker.as_ref()?.service;
+    (plan.system.services.contains_key(broker) && own_dependencies(plan, broker).is_empty())
+        .then(|| broker.clone())
 }

@@ -6,6 +6,8 @@
 //! - `ORDERS_DB` (`/data/orders.db`): SQLite file, kept across restarts.
 //! - `AMQP_URL` (`amqp://guest:guest@rabbitmq:5672/%2f`): the broker.
 //! - `OUTBOX_POLL_MS` (`500`): outbox scan interval when nothing wakes the relay.
+//! - `RELAY_MAX_BACKOFF_MS` (`2000`): the longest wait between two publish attempts while
+//!   the broker is unreachable.
 //! - `PAYMENTS_URL` (`http://payments:8080`), `INVENTORY_URL` (`http://inventory:8080`).
 //! - `SAGA_CALL_TIMEOUT_MS` (`2000`): timeout of one call to payments or inventory.
 //! - `SAGA_DEADLINE_MS` (`8000`): how long a saga retries transient failures before it
@@ -44,6 +46,7 @@ pub struct Config {
     pub database: PathBuf,
     pub amqp_url: String,
     pub outbox_poll: Duration,
+    pub relay_max_backoff: Duration,
     pub payments_url: String,
     pub inventory_url: String,
     pub call_timeout: Duration,
@@ -58,6 +61,7 @@ impl Config {
             database: PathBuf::from(var_or("ORDERS_DB", "/data/orders.db")),
             amqp_url: var_or("AMQP_URL", "amqp://guest:guest@rabbitmq:5672/%2f"),
             outbox_poll: Duration::from_millis(parse_or("OUTBOX_POLL_MS", 500u64)?),
+            relay_max_backoff: Duration::from_millis(parse_or("RELAY_MAX_BACKOFF_MS", 2000u64)?),
             payments_url: var_or("PAYMENTS_URL", "http://payments:8080"),
             inventory_url: var_or("INVENTORY_URL", "http://inventory:8080"),
             call_timeout: Duration::from_millis(parse_or("SAGA_CALL_TIMEOUT_MS", 2000u64)?),
@@ -101,6 +105,7 @@ impl crate::server::Service for Config {
             RelayConfig {
                 amqp_url: self.amqp_url,
                 poll_interval: self.outbox_poll,
+                max_backoff: self.relay_max_backoff,
             },
             wake.clone(),
         );

@@ -23,6 +23,9 @@ pub struct RelayConfig {
     pub amqp_url: String,
     /// How long to wait between scans when nothing wakes the relay.
     pub poll_interval: Duration,
+    /// The longest wait between two attempts while the broker is unreachable (the wait
+    /// starts at 100 ms and doubles up to this).
+    pub max_backoff: Duration,
 }
 
 pub struct Relay {
@@ -59,7 +62,7 @@ impl Relay {
                         _ = &mut stop => return,
                         _ = tokio::time::sleep(backoff) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    backoff = (backoff * 2).min(self.config.max_backoff);
                     continue;
                 }
             }

@@ -76,6 +76,7 @@ pub async fn spawn_orders_with(
         database,
         amqp_url: amqp_url.to_string(),
         outbox_poll: Duration::from_millis(50),
+        relay_max_backoff: Duration::from_millis(500),
         payments_url: payments_url.to_string(),
         inventory_url: inventory_url.to_string(),
         call_timeout: Duration::from_millis(500),

@@ -175,3 +175,43 @@ fn the_page_has_a_summary_and_an_anchor_per_scenario() {
         "no network"
     );
 }
+
+/// A fail-fast run's cancelled scenario is neither passed nor failed, on the page and in
+/// the summary the exit code and the self-test read.
+#[test]
+fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
+    let cancelled = format!(
+        "{} (last seen while waiting: PENDING)",
+        crate::stop::CANCELLED
+    );
+    let scenarios = [
+        scenario("ok", 3, 0.0, 1.0, None),
+        scenario("broken", 9, 0.0, 2.0, Some("expected 201, seen 500")),
+        scenario("stopped", 15, 0.0, 2.5, Some(&cancelled)),
+    ];
+    assert!(scenarios[2].cancelled() && !scenarios[2].passed());
+    assert!(!scenarios[1].cancelled());
+    let mut hook = scenario("never started", 21, 0.0, 0.0, None);
+    hook.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
+    assert!(hook.cancelled() && !hook.passed());
+
+    let summary = crate::progress::Summary {
+        scenarios: [&scenarios[..], &[hook]].concat(),
+        parse_errors: vec![],
+    };
+    assert_eq!(
+        (summary.passed(), summary.failed(), summary.cancelled()),
+        (1, 1, 2)
+    );
+    assert!(
+        !summary.success(),
+        "a run with cancelled scenarios did not pass"
+    );
+    assert_eq!(summary.by_lens()[0].1, 1);
+    assert_eq!(summary.by_lens()[0].2, 1);
+
+    let page = render(&RunInfo::default(), &scenarios, &[]);
+    assert!(page.contains("id=\"count-failed\">1 failed<"), "{page}");
+    assert!(page.contains(">1 cancelled</span>"), "{page}");
+    assert!(page.contains("<span class=\"cancelled\">CANCELLED</span> Feature"));
+}
