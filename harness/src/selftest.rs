@@ -324,9 +324,9 @@ async fn caught_on(
 }
 
 /// The scenario that shows the correct system works again after a variant: of the
-/// correct run's scenarios that passed and disrupt nothing, the quickest of the `@orders`
-/// lens (the whole order flow: gateway and its limiter, orders, payments, inventory,
-/// broker, email), else the quickest of all.
+/// correct run's scenarios that passed and disrupt nothing, the one whose `@uses:` claim
+/// names the most components (it goes through most of the system), the quickest of
+/// those; else the quickest of all.
 struct Canary {
     key: String,
     name: String,
@@ -337,14 +337,22 @@ fn canary(correct: &Summary) -> Option<Canary> {
         .scenarios
         .iter()
         .filter(|s| s.passed() && !disrupts(s));
-    let quickest = |lens: Option<&str>| {
-        candidates
-            .clone()
-            .filter(|s| lens.is_none_or(|l| s.lens == l))
-            .min_by_key(|s| s.duration())
+    // How many components its `@uses:` tags name (0 without one).
+    let breadth = |s: &crate::report::ScenarioRecord| {
+        s.tags
+            .iter()
+            .filter_map(|t| t.trim_start_matches('@').strip_prefix("uses:"))
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     };
-    quickest(Some("orders"))
-        .or_else(|| quickest(None))
+    candidates
+        .clone()
+        .filter(|s| breadth(s) > 0)
+        .min_by_key(|s| (std::cmp::Reverse(breadth(s)), s.duration()))
+        .or_else(|| candidates.min_by_key(|s| s.duration()))
         .map(|s| Canary {
             key: crate::shard::key(Some(std::path::Path::new(&s.path)), s.line),
             name: s.name.clone(),
@@ -554,46 +562,62 @@ mod tests {
     }
 
     #[test]
-    fn the_canary_is_the_quickest_passing_order_scenario_that_disrupts_nothing() {
+    fn the_canary_is_the_widest_passing_claim_that_disrupts_nothing() {
         let correct = Summary {
             scenarios: vec![
                 record(
                     "disruptor",
-                    "orders",
-                    &["@orders", "@disrupts:payments"],
+                    "checkout",
+                    &["@checkout", "@uses:gateway,api,ledger", "@disrupts:ledger"],
                     1,
                     None,
                 ),
-                record("serial", "orders", &["@orders", "@serial"], 1, None),
-                record("slow", "orders", &["@orders"], 5, None),
+                record("serial", "checkout", &["@checkout", "@serial"], 1, None),
                 record(
-                    "quick",
-                    "orders",
-                    &["@orders", "@uses:orders,email"],
+                    "slow and wide",
+                    "checkout",
+                    &["@checkout", "@uses:gateway,api,ledger"],
+                    5,
+                    None,
+                ),
+                record(
+                    "quick and wide",
+                    "checkout",
+                    &["@checkout", "@uses:gateway,api", "@uses:ledger"],
                     2,
                     None,
                 ),
-                record("quicker elsewhere", "security", &["@security"], 0, None),
-                record("failed", "orders", &["@orders"], 1, Some("boom")),
+                record(
+                    "narrow",
+                    "security",
+                    &["@security", "@uses:gateway"],
+                    0,
+                    None,
+                ),
+                record("unclaimed", "security", &["@security"], 0, None),
+                record(
+                    "failed",
+                    "checkout",
+                    &["@checkout", "@uses:gateway,api,ledger,redis"],
+                    1,
+                    Some("boom"),
+                ),
             ],
             parse_errors: vec![],
         };
         let c = canary(&correct).unwrap();
         assert_eq!(
             (c.name.as_str(), c.key.as_str()),
-            ("quick", "features/x.feature:5")
+            ("quick and wide", "features/x.feature:5")
         );
         let others = Summary {
-            scenarios: vec![record(
-                "quicker elsewhere",
-                "security",
-                &["@security"],
-                0,
-                None,
-            )],
+            scenarios: vec![
+                record("unclaimed", "security", &["@security"], 1, None),
+                record("quicker", "security", &["@security"], 0, None),
+            ],
             parse_errors: vec![],
         };
-        assert_eq!(canary(&others).unwrap().name, "quicker elsewhere");
+        assert_eq!(canary(&others).unwrap().name, "quicker");
     }
 
     #[test]
