@@ -271,18 +271,23 @@ pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
 }
 
 /// Removes the resources of every run whose owner process is gone and that was not kept
-/// on purpose. Returns the run ids swept.
+/// on purpose, until nothing more of it appears for [`STALE_SETTLE`]: a process killed
+/// while starting its topology may have container creations in flight that the engine
+/// completes after the first removal. Returns the run ids swept.
 pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
     let mut swept = vec![];
     for run in list_runs(docker).await? {
         if run.keep || owner_alive(&run.owner) {
             continue;
         }
-        remove_resources(docker, &run).await?;
+        remove_run_settled(docker, &run.run_id, STALE_SETTLE).await?;
         swept.push(run.run_id);
     }
     Ok(swept)
 }
+
+/// How long a swept run must stay empty before the sweep is done with it.
+const STALE_SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 #[cfg(test)]
 mod tests {
