@@ -233,9 +233,9 @@ async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result
     }
     let mut networks = 0;
     for id in &run.networks {
-        match docker.remove_network(id).await {
-            Ok(()) => networks += 1,
-            Err(e) if is_not_found(&e) => {}
+        match remove_network(docker, id).await {
+            Ok(true) => networks += 1,
+            Ok(false) => {}
             Err(e) => {
                 first_error.get_or_insert(anyhow::Error::new(e));
             }
@@ -244,6 +244,56 @@ async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result
     match first_error {
         Some(e) => Err(e.context(format!("removing run {}", run.run_id))),
         None => Ok((containers, networks)),
+    }
+}
+
+/// How long a network may keep endpoints of containers already removed.
+const NETWORK_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Removes network `id`: `Ok(true)` if removed, `Ok(false)` if it was already gone. The
+/// engine may still hold an endpoint of a container it has just removed ("has active
+/// endpoints", 403): such endpoints are disconnected by force and the removal retried
+/// for up to [`NETWORK_RELEASE`].
+async fn remove_network(
+    docker: &Docker,
+    id: &str,
+) -> Result<bool, testcontainers::bollard::errors::Error> {
+    use testcontainers::bollard::errors::Error;
+    let end = tokio::time::Instant::now() + NETWORK_RELEASE;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        ticks.tick().await;
+        match docker.remove_network(id).await {
+            Ok(()) => return Ok(true),
+            Err(e) if is_not_found(&e) => return Ok(false),
+            Err(Error::DockerResponseServerError {
+                status_code: 403, ..
+            }) if tokio::time::Instant::now() < end => disconnect_all(docker, id).await,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Disconnects by force every endpoint network `id` still has (best effort).
+async fn disconnect_all(docker: &Docker, id: &str) {
+    use testcontainers::bollard::models::NetworkDisconnectRequest;
+    use testcontainers::bollard::query_parameters::InspectNetworkOptions;
+    let Ok(network) = docker
+        .inspect_network(id, None::<InspectNetworkOptions>)
+        .await
+    else {
+        return;
+    };
+    for container in network.containers.unwrap_or_default().into_keys() {
+        let _ = docker
+            .disconnect_network(
+                id,
+                NetworkDisconnectRequest {
+                    container,
+                    force: Some(true),
+                },
+            )
+            .await;
     }
 }
 

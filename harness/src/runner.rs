@@ -249,14 +249,24 @@ async fn save_logs(system: &Running) {
 /// A Docker client, after removing what dead runs left behind.
 pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
     let docker = cleanup::docker().await?;
-    let swept = cleanup::sweep_stale(&docker).await?;
-    if !swept.is_empty() {
-        println!(
+    sweep_quietly(&docker).await;
+    Ok(docker)
+}
+
+/// Removes what dead runs left behind, saying so; a leftover the engine refuses to
+/// remove is reported, not fatal: it belongs to another run, not to this one.
+pub async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
+    match cleanup::sweep_stale(docker).await {
+        Ok(swept) if !swept.is_empty() => println!(
             "qalens: removed leftovers of dead runs: {}",
             swept.join(", ")
-        );
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "qalens: warning: could not remove the leftovers of a dead run ({e:#}); \
+             `qalens sweep` tries again"
+        ),
     }
-    Ok(docker)
 }
 
 /// Starts a topology, saying so.

@@ -38,7 +38,7 @@ pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) ->
     let run_id = options.run_id.clone();
     let start = async {
         let docker = cleanup::docker().await?;
-        cleanup::sweep_stale(&docker).await?;
+        crate::runner::sweep_quietly(&docker).await;
         Topology::start(&docker, options).await
     };
     let topo = match with_interrupt(start, Leftovers::Run(&run_id)).await {
