@@ -207,6 +207,10 @@ pub async fn remove_run_settled(
 }
 
 async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result<(usize, usize)> {
+    // Containers leave their networks first: force-removing many containers of one
+    // network at once can leave the engine (20.10) an endpoint of a container that no
+    // longer exists, and such a network cannot be removed until the daemon restarts.
+    futures::future::join_all(run.networks.iter().map(|id| disconnect_all(docker, id))).await;
     let removals = run.containers.iter().map(|id| async move {
         docker
             .remove_container(
@@ -274,7 +278,8 @@ async fn remove_network(
     }
 }
 
-/// Disconnects by force every endpoint network `id` still has (best effort).
+/// Disconnects by force every container network `id` still has, all at once (best
+/// effort: what fails is left to the removals after it).
 async fn disconnect_all(docker: &Docker, id: &str) {
     use testcontainers::bollard::models::NetworkDisconnectRequest;
     use testcontainers::bollard::query_parameters::InspectNetworkOptions;
@@ -284,17 +289,17 @@ async fn disconnect_all(docker: &Docker, id: &str) {
     else {
         return;
     };
-    for container in network.containers.unwrap_or_default().into_keys() {
-        let _ = docker
-            .disconnect_network(
-                id,
-                NetworkDisconnectRequest {
-                    container,
-                    force: Some(true),
-                },
-            )
-            .await;
-    }
+    let containers = network.containers.unwrap_or_default().into_keys();
+    futures::future::join_all(containers.map(|container| {
+        docker.disconnect_network(
+            id,
+            NetworkDisconnectRequest {
+                container,
+                force: Some(true),
+            },
+        )
+    }))
+    .await;
 }
 
 fn is_not_found(e: &testcontainers::bollard::errors::Error) -> bool {
@@ -326,14 +331,25 @@ pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
 /// completes after the first removal. Returns the run ids swept.
 pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
     let mut swept = vec![];
+    let mut failed = vec![];
     for run in list_runs(docker).await? {
         if run.keep || owner_alive(&run.owner) {
             continue;
         }
-        remove_run_settled(docker, &run.run_id, STALE_SETTLE).await?;
-        swept.push(run.run_id);
+        // One run the engine refuses to remove does not keep the others.
+        match remove_run_settled(docker, &run.run_id, STALE_SETTLE).await {
+            Ok(_) => swept.push(run.run_id),
+            Err(e) => failed.push(format!("{e:#}")),
+        }
     }
-    Ok(swept)
+    match failed.is_empty() {
+        true => Ok(swept),
+        false => anyhow::bail!(
+            "swept {} run(s); could not remove: {}",
+            swept.len(),
+            failed.join("; ")
+        ),
+    }
 }
 
 /// How long a swept run must stay empty before the sweep is done with it.

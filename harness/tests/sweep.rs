@@ -23,7 +23,11 @@ fn sigkill_leftovers_are_swept_by_the_next_qalens() {
     );
     // ...until the next qalens sweeps them.
     let sweep = qalens(&["sweep"]).output().unwrap();
-    let text = String::from_utf8_lossy(&sweep.stdout).to_string();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&sweep.stdout),
+        String::from_utf8_lossy(&sweep.stderr)
+    );
     assert!(sweep.status.success(), "{text}");
     assert_nothing_left(pid, &text);
 }
