@@ -330,14 +330,22 @@ pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
 /// while starting its topology may have container creations in flight that the engine
 /// completes after the first removal. Returns the run ids swept.
 pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
-    let mut swept = vec![];
-    let mut failed = vec![];
-    for run in list_runs(docker).await? {
-        if run.keep || owner_alive(&run.owner) {
-            continue;
-        }
-        // One run the engine refuses to remove does not keep the others.
-        match remove_run_settled(docker, &run.run_id, STALE_SETTLE).await {
+    let stale: Vec<RunResources> = list_runs(docker)
+        .await?
+        .into_iter()
+        .filter(|run| !run.keep && !owner_alive(&run.owner))
+        .collect();
+    // All at once, so N dead runs cost one settling time, not N; one run the engine
+    // refuses to remove does not keep the others.
+    let results = futures::future::join_all(
+        stale
+            .iter()
+            .map(|run| remove_run_settled(docker, &run.run_id, STALE_SETTLE)),
+    )
+    .await;
+    let (mut swept, mut failed) = (vec![], vec![]);
+    for (run, result) in stale.into_iter().zip(results) {
+        match result {
             Ok(_) => swept.push(run.run_id),
             Err(e) => failed.push(format!("{e:#}")),
         }

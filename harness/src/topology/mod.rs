@@ -23,7 +23,6 @@ use anyhow::Context as _;
 use serde::Serialize;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::models::NetworkCreateRequest;
-use testcontainers::bollard::query_parameters::RemoveContainerOptions;
 
 use crate::cleanup;
 use crate::images::Images;
@@ -322,9 +321,6 @@ pub enum SwitchError {
 /// view every run uses. [`Topology::teardown`] removes it; [`Topology::detach`] leaves it.
 pub struct Topology {
     running: Running,
-    network: String,
-    /// Container id by name within the run.
-    containers: BTreeMap<String, String>,
     endpoints: Endpoints,
     started_in: Duration,
     /// How long each container took from its create request until it was ready.
@@ -347,7 +343,11 @@ impl Topology {
         match Self::try_start(docker, &options, started).await {
             Ok(t) => Ok(t),
             Err(e) => {
-                if let Err(cleanup_err) = cleanup::remove_run(docker, &run_id).await {
+                // Creations the failed start had already sent may complete after the
+                // first removal: remove until nothing more appears.
+                if let Err(cleanup_err) =
+                    cleanup::remove_run_settled(docker, &run_id, Duration::from_secs(2)).await
+                {
                     eprintln!(
                         "qalens: cleanup after failed start of {run_id} failed: {cleanup_err:#}"
                     );
@@ -395,8 +395,6 @@ impl Topology {
         let endpoints = running.current_endpoints().await?;
         Ok(Self {
             running,
-            network,
-            containers: started_units.containers,
             endpoints,
             started_in: started.elapsed(),
             timings: started_units.timings,
@@ -424,42 +422,14 @@ impl Topology {
         &self.timings
     }
 
-    /// Removes every container and the network, concurrently; reports what was left.
+    /// Removes every container and the network of the run (by its label, so a container
+    /// half-created when a signal arrived goes too), as [`cleanup::remove_run`] does.
     pub async fn teardown(self) -> anyhow::Result<()> {
-        let Self {
-            running,
-            network,
-            containers,
-            ..
-        } = self;
-        let (run_id, docker) = (running.run_id().to_string(), running.docker().clone());
-        let removals = containers.values().map(|id| {
-            docker.remove_container(
-                id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    v: true,
-                    ..Default::default()
-                }),
-            )
-        });
-        let results = futures::future::join_all(removals).await;
-        let mut first_error = results
-            .into_iter()
-            .find_map(Result::err)
-            .map(anyhow::Error::new);
-        if let Err(e) = docker.remove_network(&network).await {
-            first_error.get_or_insert(anyhow::Error::new(e));
-        }
-        // Whatever is still labelled with this run (a container half-created when a
-        // signal arrived, say) goes too.
-        if let Err(e) = cleanup::remove_run(&docker, &run_id).await {
-            first_error.get_or_insert(e);
-        }
-        match first_error {
-            Some(e) => Err(e.context(format!("tearing down {run_id}"))),
-            None => Ok(()),
-        }
+        let run_id = self.running.run_id().to_string();
+        cleanup::remove_run(self.running.docker(), &run_id)
+            .await
+            .map(|_| ())
+            .with_context(|| format!("tearing down {run_id}"))
     }
 
     /// Leaves the containers running (labelled `qalens.keep` only if started so) and

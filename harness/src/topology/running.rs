@@ -9,7 +9,7 @@ use testcontainers::bollard::Docker;
 
 use std::sync::Arc;
 
-use super::{Endpoints, SwitchError, components, endpoints, put_defects, ready};
+use super::{Endpoints, SwitchError, endpoints, put_defects};
 use crate::cleanup;
 use crate::system::System;
 
@@ -170,12 +170,11 @@ impl Running {
             revived.push(name.clone());
         }
         for name in &revived {
-            let check = components::ready_of(&self.system, name);
-            ready::wait(
+            super::wait_ready(
                 &self.docker,
+                &self.system,
                 &self.containers[name],
                 name,
-                &check,
                 Duration::from_secs(60),
                 since,
             )
