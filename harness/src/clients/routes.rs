@@ -51,7 +51,7 @@ pub async fn fetch_routes() -> Result<Vec<Route>, String> {
     let token = ctx
         .endpoints
         .identity
-        .valid(&admin, crate::tokens::now() + 3600)?;
+        .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)?;
     let table: Table =
         inspect_with(format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
     if table.routes.is_empty() {

@@ -249,6 +249,12 @@ impl Issuer {
         matches!(self.mode, Mode::Jwt(_))
     }
 
+    /// Whether the tokens follow the scope asked for (a JWT the harness signs, or a
+    /// command given `{scope}`); a static token is the same whatever is asked.
+    pub fn follows_scope(&self) -> bool {
+        matches!(self.mode, Mode::Jwt(_) | Mode::Command(_))
+    }
+
     /// The `Authorization` header value of a valid token for `who`, valid until `exp`;
     /// `None` when the system has no identity. A command runs (at most once per client,
     /// tier and scope: its tokens are kept) and blocks the calling thread until it exits

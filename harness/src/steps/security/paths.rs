@@ -36,10 +36,15 @@ pub struct Rewrite {
 /// prefixes, or decodes and normalises it after routing, lets one of them through.
 pub fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
     // One cover per scope other than the target's is enough: the scope is what the
-    // token has.
+    // token has. A route without a scope (documented in the system file, not read from
+    // the gateway) stands for its own: every other route covers it.
+    let key = |r: &Route| match r.scope.is_empty() {
+        true => r.prefix.clone(),
+        false => r.scope.clone(),
+    };
     let mut covers: Vec<&Route> = vec![];
     for r in routes {
-        if !covers.iter().any(|c| c.scope == r.scope) {
+        if !covers.iter().any(|c| key(c) == key(r)) {
             covers.push(r);
         }
     }
@@ -61,7 +66,7 @@ pub fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
             (t.replace('/', "%2f"), "encoded slashes".into()),
             (t.replace('/', "\\"), "backslashes".into()),
         ];
-        for cover in covers.iter().filter(|c| c.scope != target.scope) {
+        for cover in covers.iter().filter(|c| key(c) != key(target)) {
             let c = cover.prefix.as_str();
             let depth = c.split('/').filter(|s| !s.is_empty()).count();
             let via = |what: &str| format!("{what} via {c}");
@@ -142,10 +147,13 @@ fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<Str
         tier: client.tier,
         scope: &scope,
     };
-    context::current()?
-        .endpoints
-        .identity
-        .valid(&who, now() + 3600)?
+    let identity = &context::current()?.endpoints.identity;
+    // A token that may carry the route's scope after all would make a 2xx mean nothing.
+    if !identity.follows_scope() {
+        return Err(identity.cannot("a token lacking one route's scope"));
+    }
+    identity
+        .valid(&who, now() + crate::tokens::TOKEN_TTL)?
         .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
 }
 
@@ -282,6 +290,24 @@ mod tests {
             route("/limited/sliding", &["GET"], "limited:read"),
             route("/admin/routes", &["GET"], "admin"),
         ]
+    }
+
+    #[test]
+    fn documented_routes_without_scopes_cover_one_another() {
+        let documented = vec![
+            route("/api/carts", &["GET"], ""),
+            route("/api/export", &["GET"], ""),
+        ];
+        let paths: BTreeSet<String> = rewrites(&documented).into_iter().map(|r| r.path).collect();
+        for expected in [
+            "/api/carts/../../api/export",
+            "/api/export/%2e%2e/%2e%2e/api/carts",
+        ] {
+            assert!(
+                paths.contains(expected),
+                "{expected} missing from {paths:?}"
+            );
+        }
     }
 
     #[test]
