@@ -99,11 +99,6 @@ impl Components {
     }
 }
 
-/// The components claims may name in `system` (see [`Components::of`]).
-pub fn components_of(system: &System) -> BTreeSet<String> {
-    Components::of(system).names
-}
-
 /// Makes `system`'s services the components claims may name (the first system a process
 /// loads; every command loads one before it reads a feature file).
 pub fn use_system(system: &System) {
