@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use cucumber::codegen::Regex;
-use cucumber::gherkin;
 
 use super::System;
 use crate::lint::Problem;
@@ -67,30 +66,21 @@ pub fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Prob
         };
         let path = file.display().to_string();
         problems.extend(super::serves::check(system, &feature, &path));
-        for step in steps(&feature) {
-            if let Some(message) = check_step(system, proxied, &patterns, &step.value) {
-                problems.push(Problem {
-                    at: format!("{path}:{}", step.position.line),
+        // Outline steps with each row filled in: `the <svc> container` names no service.
+        for (line, text) in super::serves::expanded_steps(&feature) {
+            if let Some(message) = check_step(system, proxied, &patterns, &text) {
+                let problem = Problem {
+                    at: format!("{path}:{line}"),
                     message,
-                });
+                };
+                // Rows that fill a step in alike give one problem, not one per row.
+                if !problems.contains(&problem) {
+                    problems.push(problem);
+                }
             }
         }
     }
     problems
-}
-
-fn steps(feature: &gherkin::Feature) -> impl Iterator<Item = &gherkin::Step> {
-    let backgrounds = feature
-        .background
-        .iter()
-        .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()))
-        .flat_map(|b| b.steps.iter());
-    let scenarios = feature
-        .scenarios
-        .iter()
-        .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()))
-        .flat_map(|s| s.steps.iter());
-    backgrounds.chain(scenarios)
 }
 
 fn check_step(system: &System, proxied: &[String], p: &Patterns, text: &str) -> Option<String> {

@@ -84,7 +84,7 @@ pub fn check(system: &System, feature: &gherkin::Feature, path: &str) -> Vec<Pro
 
 /// Every step of the feature with its line; a scenario outline's steps once per row of
 /// its examples, with the row's values in place of `<name>`.
-fn expanded_steps(feature: &gherkin::Feature) -> Vec<(usize, String)> {
+pub(super) fn expanded_steps(feature: &gherkin::Feature) -> Vec<(usize, String)> {
     let mut out = vec![];
     let backgrounds = feature
         .background

@@ -117,6 +117,38 @@ fn every_reference_service_has_it_preloaded() {
 }
 
 #[test]
+fn outline_steps_are_checked_with_each_row_filled_in() {
+    let dir = std::env::temp_dir().join(format!("qalens-names-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("outline.feature");
+    std::fs::write(
+        &f,
+        "Feature: f\n  Scenario Outline: s\n\
+         \x20   When the <svc> container is stopped\n\
+         \x20   And the link from <from> to <to> adds 10 ms of latency\n\
+         \x20   Examples:\n\
+         \x20     | svc      | from   | to       |\n\
+         \x20     | payments | orders | payments |\n\
+         \x20     | billing  | orders | payments |\n\
+         \x20     | billing  | orders | payments |\n",
+    )
+    .unwrap();
+    let problems = crate::system::names::check(
+        &reference(),
+        &["orders-payments".to_string()],
+        std::slice::from_ref(&f),
+    );
+    // Only the row naming a container the system lacks, once for its two alike rows.
+    let at: Vec<String> = problems.iter().map(|p| p.at.clone()).collect();
+    assert_eq!(at, [format!("{}:3", f.display())], "{problems:#?}");
+    assert!(
+        problems[0].message.contains("no container \"billing\""),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
 fn undeclared_links_unproxied_links_unknown_containers_and_queues_are_located() {
     let dir = std::env::temp_dir().join(format!("qalens-names-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
