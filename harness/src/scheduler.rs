@@ -350,18 +350,20 @@ impl Scheduler {
             return false;
         };
         let claim = &s.waiting[pos].1;
-        // A claim queued ahead holds this one back unless a running disruptor keeps it
-        // waiting anyway: then this one may go past it (backfill), since the scenarios
-        // that go past it are the ones granted while that disruptor runs, no more.
-        let held_by_disruptor = |w: &Claim| {
+        // A claim queued ahead holds this one back unless a running disruptor that was
+        // queued before it keeps it waiting anyway: then this one may go past it
+        // (backfill), since the scenarios that go past it are the ones granted while
+        // that disruptor runs, no more. A disruptor that itself went past it does not
+        // count, or alternating disruptors could keep it waiting for ever.
+        let held_by_disruptor = |w_ticket: u64, w: &Claim| {
             s.running
                 .iter()
-                .any(|(_, r)| r.is_disruptor() && r.conflicts(w))
+                .any(|(t, r)| *t < w_ticket && r.is_disruptor() && r.conflicts(w))
         };
         let blocked = s.running.iter().any(|(_, c)| c.conflicts(claim))
             || s.waiting[..pos]
                 .iter()
-                .any(|(_, w)| w.conflicts(claim) && !held_by_disruptor(w));
+                .any(|(t, w)| w.conflicts(claim) && !held_by_disruptor(*t, w));
         if blocked {
             return false;
         }
@@ -649,6 +651,53 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), user)
             .await
             .expect("then the user")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_disruptor_that_went_past_a_claim_does_not_let_more_go_past_it() {
+        let s = Scheduler::new(16);
+        let broker_down = s
+            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,mailer"]))
+            .await;
+        let s2 = s.clone();
+        let link_reset = tokio::spawn(async move {
+            s2.acquire(c(&["@disrupts:rabbitmq", "@uses:api,stock"]))
+                .await
+        });
+        while s.lock().waiting.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let stock_down = tokio::time::timeout(
+            Duration::from_secs(5),
+            s.acquire(c(&["@disrupts:stock", "@uses:api"])),
+        )
+        .await
+        .expect("goes past the link reset the broker outage keeps waiting");
+        // The broker outage ends: now only the stock outage, which went past the link
+        // reset, keeps it waiting. Another broker outage must not go past it too.
+        drop(broker_down);
+        let s3 = s.clone();
+        let second_broker_down =
+            tokio::spawn(
+                async move { s3.acquire(c(&["@disrupts:rabbitmq", "@uses:mailer"])).await },
+            );
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !second_broker_down.is_finished(),
+            "a later disruptor went past the link reset a backfilled one keeps waiting"
+        );
+        drop(stock_down);
+        let l = tokio::time::timeout(Duration::from_secs(5), link_reset)
+            .await
+            .expect("the link reset runs once stock is back")
+            .unwrap();
+        drop(l);
+        tokio::time::timeout(Duration::from_secs(5), second_broker_down)
+            .await
+            .expect("then the second broker outage")
             .unwrap();
     }
 
