@@ -22,6 +22,25 @@ pub fn retry_after(e: &Exchange) -> Result<u64, String> {
     }
 }
 
+/// The parameters of a structured header item `"name";k=v;k=v`.
+pub fn sf_params(value: &str) -> Option<(String, Vec<(String, String)>)> {
+    let mut parts = value.split(';');
+    let name = parts.next()?.trim();
+    let name = name.strip_prefix('"')?.strip_suffix('"')?.to_string();
+    let params = parts
+        .map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((name, params))
+}
+
+/// The integer parameter `key` of parsed structured header parameters.
+pub fn param(params: &[(String, String)], key: &str) -> Option<u64> {
+    params.iter().find(|(k, _)| k == key)?.1.parse().ok()
+}
+
 /// The value at a dotted `path` (`payment.status`; a number indexes an array) of `v`.
 pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').try_fold(v, |v, key| match v {
@@ -57,6 +76,20 @@ pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_structured_header_item_needs_a_quoted_name_and_key_value_parameters() {
+        let (name, params) = sf_params("\"per-client\";q=5;w=60").unwrap();
+        assert_eq!(name, "per-client");
+        assert_eq!(
+            (param(&params, "q"), param(&params, "w")),
+            (Some(5), Some(60))
+        );
+        assert_eq!(param(&params, "r"), None);
+        for bad in ["garbage;q=5;w=60", "\"p\";q", "\"p;q=5", ""] {
+            assert!(sf_params(bad).is_none(), "{bad:?} was accepted");
+        }
+    }
 
     fn exchange(status: u16) -> Exchange {
         Exchange {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use super::StepResult;
-use crate::checks::exchange::{header, retry_after};
+use crate::checks::exchange::{header, param, retry_after, sf_params};
 use crate::clients::http::{Call, Target};
 use crate::context;
 use crate::system::{LimitKey, RateLimit};
@@ -172,8 +172,10 @@ async fn well_formed_429(world: &mut QaWorld) -> StepResult {
     // declared policy.
     if let Some(policy) = header(e, "ratelimit-policy") {
         let want = (p.limit.value().unwrap_or_default(), window);
-        let q = sf_param(policy, "q");
-        let w = sf_param(policy, "w");
+        let (q, w) = match sf_params(policy) {
+            Some((_, params)) => (param(&params, "q"), param(&params, "w")),
+            None => (None, None),
+        };
         if (q, w) != (Some(want.0), Some(want.1)) {
             return Err(format!(
                 "RateLimit-Policy: {policy:?} does not say the declared q={};w={}\n{e}",
@@ -182,12 +184,4 @@ async fn well_formed_429(world: &mut QaWorld) -> StepResult {
         }
     }
     Ok(())
-}
-
-/// The integer parameter `key` of a structured header item (`"name";q=5;w=60`).
-fn sf_param(value: &str, key: &str) -> Option<u64> {
-    value.split(';').skip(1).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k.trim() == key).then(|| v.trim().parse().ok()).flatten()
-    })
 }

@@ -8,27 +8,9 @@ use tokio::time::Instant;
 use super::StepResult;
 use futures::future::join_all;
 
-use crate::checks::exchange::{header, retry_after};
+use crate::checks::exchange::{header, param, retry_after, sf_params};
 use crate::clients::http::{Call, Target};
 use crate::world::{Exchange, QaWorld};
-
-/// The parameters of a structured header item `"name";k=v;k=v`.
-fn sf_params(value: &str) -> Option<(String, Vec<(String, String)>)> {
-    let mut parts = value.split(';');
-    let name = parts.next()?.trim();
-    let name = name.strip_prefix('"')?.strip_suffix('"')?.to_string();
-    let params = parts
-        .map(|p| {
-            let (k, v) = p.trim().split_once('=')?;
-            Some((k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some((name, params))
-}
-
-fn param(params: &[(String, String)], key: &str) -> Option<u64> {
-    params.iter().find(|(k, _)| k == key)?.1.parse().ok()
-}
 
 #[then(expr = "the response has a Retry-After of at least 1 whole second")]
 async fn has_retry_after(world: &mut QaWorld) -> StepResult {
