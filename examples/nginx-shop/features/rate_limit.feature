@@ -16,5 +16,6 @@ Feature: The shop's rate limit answers cleanly at the edge
 
   Scenario: A refused request says when to retry
     Given a free client "impatient"
-    When the client sends 6 GET requests to "/limited/retry-after"
+    When the client sends the declared limit of GET requests to "/limited/retry-after"
+    And the client sends one more such request
     Then the response has a Retry-After of at least 1 whole second
