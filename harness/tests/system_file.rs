@@ -75,6 +75,21 @@ fn up_waits_on_a_healthcheck_and_the_service_that_needs_it_healthy() {
         serde_json::from_str(&std::fs::read_to_string(&env_file).unwrap_or_default())
             .unwrap_or_default();
     let run_id = endpoints["run_id"].as_str().unwrap_or_default().to_string();
+    // When each container started, as the engine records it (seconds since the epoch).
+    let started_at = |service: &str| -> Option<f64> {
+        let name = format!("{run_id}-{service}");
+        let at = std::process::Command::new("docker")
+            .args(["inspect", "-f", "{{.State.StartedAt}}", &name])
+            .output()
+            .ok()?;
+        let at = String::from_utf8_lossy(&at.stdout).trim().to_string();
+        let secs = std::process::Command::new("date")
+            .args(["-d", &at, "+%s.%N"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&secs.stdout).trim().parse().ok()
+    };
+    let (web, client) = (started_at("web"), started_at("client"));
     let down = qalens(&["down", &run_id]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(down.status.success(), "{}", stderr(&down));
@@ -83,6 +98,16 @@ fn up_waits_on_a_healthcheck_and_the_service_that_needs_it_healthy() {
         .map(|m| m.keys().collect())
         .unwrap_or_default();
     assert_eq!(containers, ["client", "web"], "{endpoints}");
+    // web is healthy 2 s after it starts (`sleep 2; touch /tmp/ready`): client, which
+    // needs it healthy, must not have started before then.
+    let (Some(web), Some(client)) = (web, client) else {
+        panic!("no start times for web ({web:?}) and client ({client:?})\n{err}");
+    };
+    assert!(
+        client - web >= 1.9,
+        "client started {:.2} s after web, before web could be healthy\n{err}",
+        client - web
+    );
 }
 
 #[test]
