@@ -303,6 +303,33 @@ pub async fn scan(
 
 /// Takes the message with `key` out of `queue` (see [`scan`]); its x-death reason and
 /// count, or `None` when it is not there.
+/// Publishes `msg` and makes it the scenario's last message.
+pub async fn publish_as_last(
+    world: &mut crate::world::QaWorld,
+    msg: Outgoing,
+) -> Result<(), String> {
+    publish(&msg).await?;
+    world.message = Some(msg);
+    Ok(())
+}
+
+/// Waits up to `deadline` until the message with `key` is in `queue`, takes it out and
+/// gives its first `x-death` reason and count (see [`take_from`]); the error says what
+/// was last seen.
+pub async fn await_taken(
+    queue: &str,
+    key: &str,
+    deadline: Duration,
+) -> Result<(String, i64), String> {
+    wait::until(deadline, || async move {
+        match take_from(queue, key).await? {
+            Some(d) => Ok(Some(d)),
+            None => Err(format!("message {key} not in {queue}")),
+        }
+    })
+    .await
+}
+
 pub async fn take_from(queue: &str, key: &str) -> Result<Option<(String, i64)>, String> {
     let mut found = None;
     scan(queue, 1000, |k, death| {

@@ -9,7 +9,7 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
-use crate::clients::amqp::{Outgoing, publish, ready_in, take_from};
+use crate::clients::amqp::{Outgoing, await_taken, publish_as_last, ready_in};
 use crate::context;
 use crate::wait;
 use crate::world::QaWorld;
@@ -28,13 +28,10 @@ async fn publish_to_queue(world: &mut QaWorld, body: String, queue: String) -> S
     let key = world.scoped(&format!("message-{}", Uuid::now_v7().simple()));
     // The default exchange routes by queue name: straight into `queue`.
     let msg = Outgoing {
-        exchange: String::new(),
         content_type: None,
         ..Outgoing::json("", &queue, &key, body.into_bytes())
     };
-    publish(&msg).await?;
-    world.message = Some(msg);
-    Ok(())
+    publish_as_last(world, msg).await
 }
 
 #[then(expr = "within {int} seconds the message from the queue {string} is dead-lettered")]
@@ -46,17 +43,10 @@ async fn dead_lettered(world: &mut QaWorld, seconds: u64, queue: String) -> Step
         .ok_or("no message was published before this step")?;
     let deadline = Duration::from_secs(seconds);
     if let Some(dlq) = dead_letter_of(&queue)? {
-        return wait::until(deadline, || {
-            let (dlq, key) = (dlq.clone(), key.clone());
-            async move {
-                match take_from(&dlq, &key).await? {
-                    Some(_) => Ok(Some(())),
-                    None => Err(format!("message {key} not in {dlq}")),
-                }
-            }
-        })
-        .await
-        .map_err(|seen| {
+        return await_taken(&dlq, &key, deadline)
+            .await
+            .map(|_| ())
+            .map_err(|seen| {
             format!(
                 "expected the message from {queue} in its dead-letter queue {dlq} within {seconds} s: {seen}"
             )

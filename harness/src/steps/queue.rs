@@ -9,8 +9,7 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
-use crate::clients::amqp::{Outgoing, publish, take_from};
-use crate::wait;
+use crate::clients::amqp::{Outgoing, await_taken, publish, publish_as_last};
 use crate::world::QaWorld;
 
 /// The rows of a step's optional table of message properties: `message-id` (made unique
@@ -39,13 +38,6 @@ fn apply_properties(scope: &QaWorld, msg: &mut Outgoing, rows: &[Vec<String>]) -
             },
         }
     }
-    Ok(())
-}
-
-/// Publishes `msg` and makes it the scenario's last message.
-async fn publish_as_last(world: &mut QaWorld, msg: Outgoing) -> StepResult {
-    publish(&msg).await?;
-    world.message = Some(msg);
     Ok(())
 }
 
@@ -88,17 +80,9 @@ async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String
         .as_ref()
         .map(|m| m.key.clone())
         .ok_or("no message was published before this step")?;
-    let (seen_reason, count) = wait::until(Duration::from_secs(seconds), || {
-        let (queue, id) = (queue.clone(), id.clone());
-        async move {
-            match take_from(&queue, &id).await? {
-                Some(d) => Ok(Some(d)),
-                None => Err(format!("message {id} not in {queue}")),
-            }
-        }
-    })
-    .await
-    .map_err(|seen| format!("expected message {id} in {queue} within {seconds} s: {seen}"))?;
+    let (seen_reason, count) = await_taken(&queue, &id, Duration::from_secs(seconds))
+        .await
+        .map_err(|seen| format!("expected message {id} in {queue} within {seconds} s: {seen}"))?;
     if seen_reason != reason || count != 1 {
         return Err(format!(
             "message {id} was dead-lettered with x-death reason {seen_reason:?} count {count}, expected reason {reason:?} count 1"

@@ -10,19 +10,12 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::domain::{current_order, event_for_order, event_of, peek, publish_sentinel, require};
-use crate::clients::amqp::{MAX_BURST, Outgoing, publish, publish_burst};
+use crate::clients::amqp::{MAX_BURST, Outgoing, publish, publish_as_last, publish_burst};
 use crate::clients::inspect::get_json;
 use crate::context;
 use crate::steps::StepResult;
 use crate::wait;
 use crate::world::QaWorld;
-
-/// Publishes `msg` and makes it the scenario's last message.
-async fn publish_as_last(world: &mut QaWorld, msg: Outgoing) -> StepResult {
-    publish(&msg).await?;
-    world.message = Some(msg);
-    Ok(())
-}
 
 #[when(
     expr = "the message {string} is published to the order events exchange with routing key {string}"
