@@ -15,6 +15,23 @@
 
 use std::time::Duration;
 
+/// The defects that shape a consumer queue's arguments, as switched now: a queue
+/// declared under one shape cannot be declared again under another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueShape {
+    poison_requeued: bool,
+    bounded: bool,
+}
+
+impl QueueShape {
+    pub fn now() -> Self {
+        Self {
+            poison_requeued: crate::defects::on(crate::defects::Defect::PoisonRequeued),
+            bounded: crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead),
+        }
+    }
+}
+
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};

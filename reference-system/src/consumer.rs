@@ -134,6 +134,8 @@ pub struct Consumer<H> {
     changes: watch::Receiver<u64>,
     /// The generation of those defects the queue was last declared with.
     declared_at: Option<u64>,
+    /// Which defects that shape the queue's arguments it was declared with.
+    declared_with: Option<crate::amqp::QueueShape>,
 }
 
 impl<H: Handler> Consumer<H> {
@@ -151,6 +153,7 @@ impl<H: Handler> Consumer<H> {
             conn: None,
             changes: defects::declaration_changes(),
             declared_at: None,
+            declared_with: None,
         };
         consumer.open(patience).await?;
         Ok(consumer)
@@ -160,10 +163,12 @@ impl<H: Handler> Consumer<H> {
         let generation = *self.changes.borrow_and_update();
         let conn = crate::amqp::connect(&self.config.amqp_url, patience).await?;
         let channel = conn.create_channel().await?;
-        if self.declared_at.is_some_and(|g| g != generation) {
+        let shape = crate::amqp::QueueShape::now();
+        if self.declared_with.is_some_and(|s| s != shape) {
             // Defects that change the queue's arguments were switched: a queue cannot be
             // declared again with other arguments, so it is made anew (what waits in it
-            // is dropped; the switch happens between runs).
+            // is dropped; the switch happens between runs). A switch that leaves the
+            // arguments alone (auto-ack) keeps the queue and what waits in it.
             channel
                 .queue_delete(
                     self.config.spec.name.as_str().into(),
@@ -173,6 +178,7 @@ impl<H: Handler> Consumer<H> {
         }
         crate::amqp::declare_consumer_queue(&channel, &self.config.spec).await?;
         self.declared_at = Some(generation);
+        self.declared_with = Some(shape);
         channel
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
