@@ -440,6 +440,9 @@ async fn matrix_on(
     report_variant(&correct);
     let canary = runs.first().and_then(|p| canary(&p.summary));
     let mut variants = vec![];
+    // The variant after which the shared topology must settle before it serves again:
+    // settled when the next variant starts, so never after the last one.
+    let mut unsettled_after: Option<String> = None;
     for target in targets {
         let d = &target.name;
         println!(
@@ -463,13 +466,16 @@ async fn matrix_on(
             ..options.clone()
         };
         let phases = phases(&variant_options, target.lens.as_deref(), full);
+        if let (Some(after), Some(canary)) = (unsettled_after.take(), canary.as_ref()) {
+            settle(shared, options, canary, &after).await?;
+        }
         let runs = match shared.switch_defects(one).await {
             Ok(()) => {
                 let summary = caught_on(shared, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
                 let summary = summary?;
-                if let Some(canary) = canary.as_ref().filter(|_| left_unsettled(&summary)) {
-                    settle(shared, options, canary, d).await?;
+                if left_unsettled(&summary) {
+                    unsettled_after = Some(d.clone());
                 }
                 summary
             }
