@@ -123,6 +123,22 @@ defects! {
     /// of reading Redis server time: a replica whose clock is skewed keeps its own windows
     /// and buckets, so the replicas together admit more than the limit.
     LimiterLocalClock = "limiter-local-clock", lens "clock-skew";
+    /// Orders looks an `Idempotency-Key` up across all customers and answers whatever
+    /// order it names: a client re-using (or guessing) another client's key gets that
+    /// client's order back instead of a refusal.
+    IdempotencyKeyShared = "idempotency-key-shared", lens "object-authorization";
+    /// The gateway compares only the resource part of a scope (before `:`): a token with
+    /// `orders:read` passes a route that needs `orders:write`.
+    ScopeResourceOnly = "scope-resource-only", lens "unprotected-route";
+    /// The gateway lets HEAD and OPTIONS through without a token (taken for probes and
+    /// CORS preflights) and routes them like GET, so a HEAD reaches the upstream
+    /// unauthenticated.
+    PreflightUnauthenticated = "preflight-unauthenticated", lens "unprotected-route";
+    /// The rate limiter counts per token string instead of per client: a client with a
+    /// second (fresh) token starts a new count.
+    LimiterKeyedByToken = "limiter-keyed-by-token", lens "rate-limit";
+    /// The rate limiter keeps one count per client for all routes, not one per policy.
+    LimiterOneCounter = "limiter-one-counter", lens "rate-limit";
 }
 
 impl Defect {
