@@ -137,6 +137,10 @@ defects! {
     /// The rate limiter counts per token string instead of per client: a client with a
     /// second (fresh) token starts a new count.
     LimiterKeyedByToken = "limiter-keyed-by-token", lens "rate-limit";
+    /// Inventory's release returns the reserved units to stock on every call, not once: a
+    /// release retried after its answer was lost (or resumed by the recovery loop) puts
+    /// the units back twice, and the stock grows beyond what was ever there.
+    ReleaseTwice = "release-twice", lens "partial-failure";
     /// The rate limiter keeps one count per client for all routes, not one per policy.
     LimiterOneCounter = "limiter-one-counter", lens "rate-limit";
 }
