@@ -195,14 +195,14 @@ mod tests {
 
     #[test]
     fn other_scopes_leave_out_the_routes_own_and_add_its_near_misses() {
-        let all: BTreeSet<String> = ["orders:read", "orders:write", "admin"]
+        let all: BTreeSet<String> = ["items:read", "items:write", "admin"]
             .map(String::from)
             .into();
-        let scope = every_other_scope(&all, "orders:write");
+        let scope = every_other_scope(&all, "items:write");
         let granted: BTreeSet<&str> = scope.split(' ').collect();
         assert_eq!(
             granted,
-            ["admin", "orders:read", "orders:writ", "orders:writex"].into()
+            ["admin", "items:read", "items:writ", "items:writex"].into()
         );
         // A near miss that is a real scope of the table is not added twice, and a
         // one-letter scope has no empty near miss.
