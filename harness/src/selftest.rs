@@ -45,10 +45,17 @@ pub struct Variant {
     pub failed: BTreeMap<String, Vec<String>>,
     /// The same, with where each one is.
     pub caught: Vec<Caught>,
-    /// Its runs stopped at the first failing scenario (scenarios still running were
-    /// cancelled), so the scenarios after it were not run.
-    pub early_stop: bool,
     pub seconds: f64,
+}
+
+/// The name of the variant that runs the correct system.
+pub const CORRECT: &str = "correct";
+
+impl Variant {
+    /// Whether it ran the correct system (every other variant runs a defect).
+    pub fn is_correct(&self) -> bool {
+        self.name == CORRECT
+    }
 }
 
 /// The whole matrix.
@@ -65,6 +72,13 @@ pub struct Matrix {
 impl Matrix {
     pub fn passed(&self) -> bool {
         self.false_alarms.is_empty() && self.blind_spots.is_empty()
+    }
+
+    /// Whether `v`'s runs stopped at their first failing scenario (scenarios still
+    /// running were cancelled), so the scenarios after it were not run: every defect's
+    /// do unless `--full`; the correct system always runs every scenario.
+    pub fn stopped_early(&self, v: &Variant) -> bool {
+        !self.full && !v.is_correct()
     }
 
     /// A Markdown table: defect by lens, with the failing scenarios.
@@ -92,7 +106,7 @@ impl Matrix {
                     None => out.push_str(" |"),
                 }
             }
-            let verdict = if v.name == "correct" {
+            let verdict = if v.is_correct() {
                 if v.failed.is_empty() {
                     "all passed"
                 } else {
@@ -120,7 +134,6 @@ fn variant(
     name: &str,
     lens: Option<&str>,
     phases: &[Phase],
-    early_stop: bool,
     started: std::time::Instant,
 ) -> Variant {
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -163,7 +176,6 @@ fn variant(
         cancelled: phases.iter().map(|p| p.summary.cancelled()).sum(),
         failed,
         caught,
-        early_stop,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -433,10 +445,10 @@ async fn matrix_on(
     full: bool,
     reports: Option<&Reports>,
 ) -> anyhow::Result<Matrix> {
-    println!("qalens selftest: variant correct");
+    println!("qalens selftest: variant {CORRECT}");
     let started = std::time::Instant::now();
-    let runs = caught_on(shared, "correct", std::slice::from_ref(options), reports).await?;
-    let correct = variant("correct", None, &runs, false, started);
+    let runs = caught_on(shared, CORRECT, std::slice::from_ref(options), reports).await?;
+    let correct = variant(CORRECT, None, &runs, started);
     report_variant(&correct);
     let canary = runs.first().and_then(|p| canary(&p.summary));
     let mut variants = vec![];
@@ -492,7 +504,7 @@ async fn matrix_on(
             }
             Err(e) => return Err(e.into()),
         };
-        let v = variant(d, target.lens.as_deref(), &runs, !full, started);
+        let v = variant(d, target.lens.as_deref(), &runs, started);
         report_variant(&v);
         variants.push(v);
     }
