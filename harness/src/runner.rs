@@ -20,7 +20,7 @@ use crate::parser::FeatureFiles;
 use crate::progress::Summary;
 use crate::report::{self, Recorder};
 use crate::retime::Retime;
-use crate::scheduler::{self, Claim, Scheduler};
+use crate::scheduler::{self, Scheduler};
 use crate::shard::{self, Shard};
 use crate::stop::{self, Stop};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
@@ -478,8 +478,7 @@ async fn run_scenarios(
                 .iter()
                 .chain(rule.iter().flat_map(|r| r.tags.iter()))
                 .chain(scenario.tags.iter());
-            // `qalens check` refused malformed claims before the run; none is left here.
-            let claim = scheduler::claim(tags).unwrap_or(Claim::EVERYTHING);
+            let claim = scheduler::claim_or_everything(tags);
             Box::pin(async move {
                 tokio::select! {
                     biased;

@@ -13,7 +13,9 @@ use serde::Serialize;
 use anyhow::Context as _;
 
 use crate::progress::Summary;
+use crate::report::ScenarioRecord;
 use crate::runner::{self, RunOptions};
+use crate::scheduler::{self, Claim, Scope};
 use crate::system::System;
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
 
@@ -349,16 +351,10 @@ fn canary(correct: &Summary) -> Option<Canary> {
         .scenarios
         .iter()
         .filter(|s| s.passed() && !disrupts(s));
-    // How many components its `@uses:` tags name (0 without one).
-    let breadth = |s: &crate::report::ScenarioRecord| {
-        s.tags
-            .iter()
-            .filter_map(|t| t.trim_start_matches('@').strip_prefix("uses:"))
-            .flat_map(|list| list.split(','))
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
+    // How many components its `@uses:` tags name (0 without one: it uses everything).
+    let breadth = |s: &ScenarioRecord| match claim_of(s).uses {
+        Scope::Only(components) => components.len(),
+        Scope::All => 0,
     };
     candidates
         .clone()
@@ -382,12 +378,14 @@ fn left_unsettled(phases: &[Phase]) -> bool {
         .any(|s| !s.passed() && s.hook_failure.is_none() && disrupts(s))
 }
 
+/// The claim a scenario's tags make, read as the scheduler reads them.
+fn claim_of(s: &ScenarioRecord) -> Claim {
+    scheduler::claim_or_everything(&s.tags)
+}
+
 /// Whether a scenario claims to disrupt a component (`@disrupts:`, `@serial`).
-fn disrupts(s: &crate::report::ScenarioRecord) -> bool {
-    s.tags.iter().any(|t| {
-        let t = t.trim_start_matches('@');
-        t == "serial" || t.starts_with("disrupts:")
-    })
+fn disrupts(s: &ScenarioRecord) -> bool {
+    claim_of(s).is_disruptor()
 }
 
 /// How long the correct system may take to pass the canary again.
@@ -526,7 +524,7 @@ async fn matrix_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ScenarioRecord, StepRecord, StepStatus};
+    use crate::report::{StepRecord, StepStatus};
     use std::time::{Duration, SystemTime};
 
     fn record(
@@ -586,7 +584,11 @@ mod tests {
                 record(
                     "disruptor",
                     "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger", "@disrupts:ledger"],
+                    &[
+                        "@checkout",
+                        "@uses:gateway,redis,rabbitmq",
+                        "@disrupts:redis",
+                    ],
                     1,
                     None,
                 ),
@@ -594,14 +596,14 @@ mod tests {
                 record(
                     "slow and wide",
                     "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger"],
+                    &["@checkout", "@uses:gateway,redis,rabbitmq"],
                     5,
                     None,
                 ),
                 record(
                     "quick and wide",
                     "checkout",
-                    &["@checkout", "@uses:gateway,api", "@uses:ledger"],
+                    &["@checkout", "@uses:gateway,redis", "@uses:rabbitmq"],
                     2,
                     None,
                 ),
@@ -613,10 +615,19 @@ mod tests {
                     None,
                 ),
                 record("unclaimed", "security", &["@security"], 0, None),
+                // A claim the scheduler cannot read claims everything: it disrupts.
+                record(
+                    "malformed",
+                    "checkout",
+                    &["@checkout", "@uses:gateway,redis,rabbitmq,nosuch"],
+                    0,
+                    None,
+                ),
+                // As wide and quicker, but it failed.
                 record(
                     "failed",
                     "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger,redis"],
+                    &["@checkout", "@uses:gateway,redis,rabbitmq"],
                     1,
                     Some("boom"),
                 ),
