@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use contract_tools::schema::Registry;
 use serde::Serialize;
 
 use anyhow::Context as _;
@@ -247,12 +248,22 @@ pub async fn run(
         .as_deref()
         .map(runner::parse_tags)
         .transpose()?;
+    // Read once: every variant's runs and canaries share them.
+    let contracts = crate::checks::load_contracts(&system)?;
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     if let Some(r) = &reports {
         std::fs::create_dir_all(&r.dir).with_context(|| format!("creating {}", r.dir.display()))?;
     }
-    let outcome = matrix_on(&shared, &options, &targets, full, reports.as_ref()).await;
+    let outcome = matrix_on(
+        &shared,
+        contracts.as_ref(),
+        &options,
+        &targets,
+        full,
+        reports.as_ref(),
+    )
+    .await;
     let teardown = shared.teardown().await;
     let matrix = outcome?;
     teardown?;
@@ -313,6 +324,7 @@ pub struct Reports {
 /// Runs one variant's phases on `system` until one of them fails a scenario.
 async fn caught_on(
     system: &Running,
+    contracts: Option<&Arc<Registry>>,
     variant: &str,
     phases: &[RunOptions],
     reports: Option<&Reports>,
@@ -324,7 +336,7 @@ async fn caught_on(
             html: reports.map(|r| r.dir.join(&file)),
             ..options.clone()
         };
-        let summary = runner::run_on(system, &options).await?;
+        let summary = runner::run_on(system, contracts.cloned(), &options).await?;
         let caught = summary.failed() > 0 || !summary.parse_errors.is_empty();
         done.push(Phase {
             summary,
@@ -394,6 +406,7 @@ const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120)
 /// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
 async fn settle(
     system: &Running,
+    contracts: Option<&Arc<Registry>>,
     options: &RunOptions,
     canary: &Canary,
     after: &str,
@@ -409,7 +422,7 @@ async fn settle(
         ..RunOptions::new(options.paths.clone())
     };
     crate::wait::until(SETTLE_DEADLINE, || async {
-        let summary = runner::run_on(system, &probe)
+        let summary = runner::run_on(system, contracts.cloned(), &probe)
             .await
             .map_err(|e| format!("{e:#}"))?;
         if summary.success() {
@@ -438,6 +451,7 @@ async fn settle(
 
 async fn matrix_on(
     shared: &Topology,
+    contracts: Option<&Arc<Registry>>,
     options: &RunOptions,
     targets: &[Target],
     full: bool,
@@ -445,7 +459,14 @@ async fn matrix_on(
 ) -> anyhow::Result<Matrix> {
     println!("qalens selftest: variant {CORRECT}");
     let started = std::time::Instant::now();
-    let runs = caught_on(shared, CORRECT, std::slice::from_ref(options), reports).await?;
+    let runs = caught_on(
+        shared,
+        contracts,
+        CORRECT,
+        std::slice::from_ref(options),
+        reports,
+    )
+    .await?;
     let correct = variant(CORRECT, None, &runs, started);
     report_variant(&correct);
     let canary = runs.first().and_then(|p| canary(&p.summary));
@@ -477,11 +498,11 @@ async fn matrix_on(
         };
         let phases = phases(&variant_options, target.lens.as_deref(), full);
         if let (Some(after), Some(canary)) = (unsettled_after.take(), canary.as_ref()) {
-            settle(shared, options, canary, &after).await?;
+            settle(shared, contracts, options, canary, &after).await?;
         }
         let runs = match shared.switch_defects(one).await {
             Ok(()) => {
-                let summary = caught_on(shared, d, &phases, reports).await;
+                let summary = caught_on(shared, contracts, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
                 let summary = summary?;
                 if left_unsettled(&summary) {
@@ -494,7 +515,7 @@ async fn matrix_on(
                     TopologyOptions::from_env(shared.system().clone())?.with_defects(one)?;
                 let docker = shared.docker();
                 let own = runner::start(docker, topology, false).await?;
-                let summary = caught_on(&own, d, &phases, reports).await;
+                let summary = caught_on(&own, contracts, d, &phases, reports).await;
                 let teardown = own.teardown().await;
                 let summary = summary?;
                 teardown?;
