@@ -21,7 +21,8 @@ use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
 use crate::progress::Summary;
-use crate::report::{self, Recorder};
+use crate::report::verdicts::CancelledAsSkipped;
+use crate::report::{self, Recorder, Verdict};
 use crate::retime::Retime;
 use crate::scheduler::{self, Scheduler};
 use crate::shard::{self, Shard};
@@ -438,11 +439,13 @@ async fn run_scenarios(
     // Failed scenarios get the logs their components wrote attached to every report. The
     // recorder prints each scenario as it finishes; JUnit and JSON want events in order.
     // Scenario times start when the scheduler granted the claim (`Retime`).
+    // JUnit and JSON call a cancelled scenario skipped (`CancelledAsSkipped`).
     let writer = Retime::new(AttachLogs::new(
         recorder.tee::<QaWorld, _>(
-            writer::JUnit::for_tee(junit, 0)
-                .tee::<QaWorld, _>(writer::Json::for_tee(json))
-                .normalized::<QaWorld>(),
+            CancelledAsSkipped::new(
+                writer::JUnit::for_tee(junit, 0).tee::<QaWorld, _>(writer::Json::for_tee(json)),
+            )
+            .normalized::<QaWorld>(),
         ),
     ));
     if let Some(seed) = options.shuffle {
@@ -517,13 +520,14 @@ async fn run_scenarios(
 }
 
 /// Whether a scenario failed by itself: a step failed, matched no definition, or its
-/// before hook failed, other than by being cancelled.
+/// before hook failed, other than by being cancelled ([`Verdict::of_failure`]).
 fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
     use cucumber::event::ScenarioFinished as F;
+    let failed = |message: String| Verdict::of_failure(&message) == Verdict::Failed;
     match finished {
         F::StepPassed => false,
         F::StepSkipped => true,
-        F::BeforeHookFailed(info) => !stop::is_cancellation(&crate::progress::panic_text(info)),
-        F::StepFailed(_, _, err) => !stop::is_cancellation(&crate::progress::step_error(err)),
+        F::BeforeHookFailed(info) => failed(crate::progress::panic_text(info)),
+        F::StepFailed(_, _, err) => failed(crate::progress::step_error(err)),
     }
 }

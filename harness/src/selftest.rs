@@ -14,7 +14,7 @@ use serde::Serialize;
 use anyhow::Context as _;
 
 use crate::progress::Summary;
-use crate::report::ScenarioRecord;
+use crate::report::{ScenarioRecord, Verdict};
 use crate::runner::{self, RunOptions};
 use crate::scheduler::{self, Claim, Scope};
 use crate::system::System;
@@ -146,7 +146,7 @@ fn variant(
         for s in summary
             .scenarios
             .iter()
-            .filter(|s| !s.passed() && !s.cancelled())
+            .filter(|s| s.verdict() == Verdict::Failed)
         {
             failed
                 .entry(s.lens.clone())
@@ -362,7 +362,7 @@ fn canary(correct: &Summary) -> Option<Canary> {
     let candidates = correct
         .scenarios
         .iter()
-        .filter(|s| s.passed() && !disrupts(s));
+        .filter(|s| s.verdict() == Verdict::Passed && !disrupts(s));
     // How many components its `@uses:` tags name (0 without one: it uses everything).
     let breadth = |s: &ScenarioRecord| match claim_of(s).uses {
         Scope::Only(components) => components.len(),
@@ -387,7 +387,7 @@ fn left_unsettled(phases: &[Phase]) -> bool {
     phases
         .iter()
         .flat_map(|p| &p.summary.scenarios)
-        .any(|s| !s.passed() && s.hook_failure.is_none() && disrupts(s))
+        .any(|s| s.verdict() != Verdict::Passed && s.hook_failure.is_none() && disrupts(s))
 }
 
 /// The claim a scenario's tags make, read as the scheduler reads them.
@@ -574,11 +574,7 @@ mod tests {
                 docstring: None,
                 table: None,
                 background: false,
-                status: if error.is_some() {
-                    StepStatus::Failed
-                } else {
-                    StepStatus::Passed
-                },
+                status: error.map_or(StepStatus::Passed, StepStatus::of_failure),
                 started: Some(at),
                 duration: Duration::ZERO,
                 error: error.map(str::to_string),
