@@ -24,12 +24,14 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
         ),
     }
     let mut report = crate::lint::check(paths);
-    match crate::topology::proxied_link_names(&system) {
-        Ok(proxied) => report
-            .problems
-            .extend(crate::system::names::check(&system, &proxied, paths)),
+    match crate::topology::links_from_env(&system) {
+        Ok(links) => report.problems.extend(crate::system::names::check(
+            &system,
+            &crate::topology::link_names(&system, &links),
+            paths,
+        )),
         Err(e) => {
-            eprintln!("qalens: QALENS_LINKS: {e}");
+            eprintln!("qalens: {e:#}");
             return 2;
         }
     }

@@ -21,21 +21,30 @@ pub fn random_seed() -> u64 {
 /// `qalens run` without `--attach`.
 pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
     let started = Instant::now();
-    // A broken feature file, or one naming what the system file does not declare, fails
-    // the run before anything starts.
-    if let Some(code) = lint_first(&options.paths, Some(&system)) {
-        return code;
-    }
-    let topology = match TopologyOptions::from_env(system).and_then(|t| t.with_defects(defects)) {
-        Ok(mut t) => {
-            t.keep = options.keep_on_failure;
-            t
-        }
+    let links = match crate::topology::links_from_env(&system) {
+        Ok(links) => links,
         Err(e) => {
             eprintln!("qalens: {e:#}");
             return 2;
         }
     };
+    // A broken feature file, or one naming what the system file does not declare, fails
+    // the run before anything starts.
+    let proxied = crate::topology::link_names(&system, &links);
+    if let Some(code) = lint_first(&options.paths, Some((&system, &proxied))) {
+        return code;
+    }
+    let topology =
+        match TopologyOptions::with_links(system, links).and_then(|t| t.with_defects(defects)) {
+            Ok(mut t) => {
+                t.keep = options.keep_on_failure;
+                t
+            }
+            Err(e) => {
+                eprintln!("qalens: {e:#}");
+                return 2;
+            }
+        };
     let run_id = topology.run_id.clone();
     let result = match with_interrupt(runner::run(options, topology), Leftovers::Run(&run_id)).await
     {
@@ -152,13 +161,11 @@ pub fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<Pa
 
 /// Lints the feature files (and, given the system, the names they use: links, containers,
 /// queues); on a problem prints it and returns exit code 1.
-fn lint_first(paths: &[PathBuf], system: Option<&System>) -> Option<u8> {
+fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<u8> {
     let mut lint = crate::lint::check(paths);
-    if let Some(system) = system
-        && let Ok(proxied) = crate::topology::proxied_link_names(system)
-    {
+    if let Some((system, proxied)) = names {
         lint.problems
-            .extend(crate::system::names::check(system, &proxied, paths));
+            .extend(crate::system::names::check(system, proxied, paths));
     }
     if lint.problems.is_empty() {
         return None;

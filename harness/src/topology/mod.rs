@@ -116,14 +116,16 @@ impl TopologyOptions {
 
 impl TopologyOptions {
     /// A fresh run id for `system`, the proxies' image from the environment, the
-    /// host-built `refsys`, and the links `QALENS_LINKS` names (default: those the file
-    /// does not mark `proxied: false`).
+    /// host-built `refsys`, and the links `QALENS_LINKS` names ([`links_from_env`]).
     pub fn from_env(system: Arc<System>) -> anyhow::Result<Self> {
-        let spec = std::env::var("QALENS_LINKS")
-            .ok()
-            .filter(|s| !s.trim().is_empty());
-        let links = select_links(&system, spec.as_deref())
-            .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))?;
+        let links = links_from_env(&system)?;
+        Self::with_links(system, links)
+    }
+
+    /// As [`TopologyOptions::from_env`], with proxies on `links` (indices into
+    /// `x-qalens.links`, as [`links_from_env`] gives them) instead of reading
+    /// `QALENS_LINKS` again.
+    pub fn with_links(system: Arc<System>, links: Vec<usize>) -> anyhow::Result<Self> {
         Ok(Self {
             run_id: cleanup::new_run_id(),
             system,
@@ -136,16 +138,23 @@ impl TopologyOptions {
     }
 }
 
-/// The names of the links that get a proxy with `QALENS_LINKS` as it is now.
-pub fn proxied_link_names(system: &System) -> Result<Vec<String>, String> {
+/// The links that get a proxy in a run started now: those `QALENS_LINKS` names (default:
+/// those the file does not mark `proxied: false`; see [`select_links`]). The one place
+/// the variable is read.
+pub fn links_from_env(system: &System) -> anyhow::Result<Vec<usize>> {
     let spec = std::env::var("QALENS_LINKS")
         .ok()
         .filter(|s| !s.trim().is_empty());
-    let links = select_links(system, spec.as_deref())?;
-    Ok(links
-        .into_iter()
-        .map(|i| system.qalens.links[i].name())
-        .collect())
+    select_links(system, spec.as_deref())
+        .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))
+}
+
+/// The names of `links` (indices into `x-qalens.links`), as feature files use them.
+pub fn link_names(system: &System, links: &[usize]) -> Vec<String> {
+    links
+        .iter()
+        .map(|i| system.qalens.links[*i].name())
+        .collect()
 }
 
 /// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
