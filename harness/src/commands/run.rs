@@ -159,26 +159,22 @@ pub fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<Pa
     }
 }
 
-/// Lints the feature files (and, given the system, the names they use: links, containers,
-/// queues); on a problem prints it and returns exit code 1.
+/// Checks the feature files as `qalens check` does (and, given the system file and the
+/// links proxied in this run, the names they use: links, containers, queues); on a
+/// problem prints it and returns exit code 1.
 fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<u8> {
-    let mut lint = crate::lint::check(paths);
-    if let Some((system, proxied)) = names {
-        lint.problems
-            .extend(crate::system::names::check(system, proxied, paths));
-    }
-    if lint.problems.is_empty() {
+    let report = super::check::feature_problems(paths, names);
+    if report.problems.is_empty() {
         return None;
     }
-    for p in &lint.problems {
-        println!("{p}");
-    }
+    super::check::print_problems(&report);
     println!(
         "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
-        lint.problems.len()
+        report.problems.len()
     );
     Some(1)
 }
+
 fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
     let s = &report.summary;
     println!();
