@@ -400,7 +400,7 @@ impl Topology {
             run_id,
             started_units.containers.clone(),
             options.system.clone(),
-        );
+        )?;
         let endpoints = running.current_endpoints().await?;
         Ok(Self {
             running,
