@@ -141,14 +141,16 @@ fn assemble(
             .with_context(|| format!("{container} has no host port for {port} (is it running?)"))
     };
     // The first replica of a service answers for it (`db`, or `gateway-1`).
-    let first = |service: &str| -> Option<String> {
-        let s = system.services.get(service)?;
-        Some(s.replica_names().into_iter().next()?.1)
-    };
+    let answering: BTreeMap<String, String> = system
+        .services
+        .iter()
+        .filter_map(|(name, s)| Some((name.clone(), s.replica_names().into_iter().next()?.1)))
+        .collect();
     let service_addr = |sp: &ServicePort| -> anyhow::Result<String> {
-        let container = first(&sp.service)
+        let container = answering
+            .get(&sp.service)
             .with_context(|| format!("the system file has no service {}", sp.service))?;
-        addr(&container, sp.port)
+        addr(container, sp.port)
     };
     let q = &system.qalens;
 
@@ -224,6 +226,7 @@ fn assemble(
         controls,
         links,
         containers: published,
+        answering,
     })
 }
 
@@ -282,6 +285,35 @@ mod tests {
         // Reading them now fails: nothing above read them again.
         assert!(FromFiles::read(&system).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_service_is_answered_by_the_first_replica_the_system_file_names() {
+        let text = "services:\n  web:\n    image: shop/web:1\n    expose: [8080]\n\
+                    \x20   deploy: { replicas: 2 }\n\
+                    \x20 db:\n    image: shop/db:1\n    expose: [5432]\n\
+                    x-qalens:\n  entry: web:8080\n";
+        let system = System::parse(
+            std::path::Path::new("shop.yml"),
+            std::path::Path::new("."),
+            text,
+            &|_| None,
+        )
+        .unwrap();
+        let port = |p: u16, at: &str| BTreeMap::from([(p, at.to_string())]);
+        let published = BTreeMap::from([
+            ("web-1".to_string(), port(8080, "127.0.0.1:1001")),
+            ("web-2".to_string(), port(8080, "127.0.0.1:1002")),
+            ("db".to_string(), port(5432, "127.0.0.1:1003")),
+        ]);
+        let files = FromFiles::read(&system).unwrap();
+        let e = assemble("qalens-1", published, &system, &files).unwrap();
+        assert_eq!(e.service("web", 8080).as_deref(), Some("127.0.0.1:1001"));
+        assert_eq!(e.service("db", 5432).as_deref(), Some("127.0.0.1:1003"));
+        assert_eq!(e.service("db", 8080), None);
+        // A container's name is not a service's: `web-2` is a replica of `web`.
+        assert_eq!(e.service("web-2", 8080), None);
+        assert_eq!(e.service("web-1", 8080), None);
     }
 
     #[test]

@@ -221,6 +221,10 @@ pub struct Endpoints {
     /// Each link's fault proxy control API (`/internal/fault`), by link name
     /// (`api-db`).
     pub links: BTreeMap<String, String>,
+    /// The container that answers for each service: its first replica, as
+    /// [`crate::system::Service::replica_names`] names it (`db`, `gateway-1`).
+    #[serde(skip)]
+    pub answering: BTreeMap<String, String>,
 }
 
 impl Endpoints {
@@ -248,12 +252,10 @@ impl Endpoints {
     }
 
     /// `host:port` of `service`'s container `port` (its first replica answers for a
-    /// scaled service), if the service publishes it.
+    /// scaled service), if the system file has that service and it publishes the port.
     pub fn service(&self, service: &str, port: u16) -> Option<String> {
-        let first = [service.to_string(), format!("{service}-1")];
-        first
-            .iter()
-            .find_map(|name| self.containers.get(name)?.get(&port).cloned())
+        let container = self.answering.get(service)?;
+        self.containers.get(container)?.get(&port).cloned()
     }
 
     /// The inspection endpoint (`x-qalens.hooks.inspection`) of `service` as an
