@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Leftovers, with_interrupt};
+use crate::cleanup;
 use crate::runner::{self, RunOptions};
 use crate::system::System;
 use crate::topology::TopologyOptions;
@@ -129,33 +130,70 @@ pub fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String
     format!("{json}\n")
 }
 
-/// The system file an attached run uses: the one `--attach`'s env file records, unless
-/// `--system` names it too (the same file is fine; another one is refused, since the
-/// steps would read names and policies of a system that is not the one running). A bare
-/// run id, or an env file without the record, leaves `--system` (or the reference).
-pub fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<PathBuf>, String> {
+/// The system file an attached run uses: the one the topology records, unless `--system`
+/// names it too (the same file is fine; another one is refused, since the steps would
+/// read names and policies of a system that is not the one running). The record is the
+/// env file's `system_file` for an env file, else the [`cleanup::SYSTEM_LABEL`] on the
+/// run's containers. A topology with no record leaves `--system` (or the reference).
+pub async fn system_for_attach(
+    target: &str,
+    given: Option<&Path>,
+) -> Result<Option<PathBuf>, String> {
+    let recorded = match env_file_system(target)? {
+        Some(file) => Some(file),
+        None => labelled_system(target).await?,
+    };
+    match recorded {
+        Some(recorded) => the_recorded_system(target, &recorded, given).map(Some),
+        None => Ok(given.map(Path::to_path_buf)),
+    }
+}
+
+/// The system file `target` records when it is an env file of `qalens up` that has the
+/// record; `None` for a bare run id or an env file from before the record.
+fn env_file_system(target: &str) -> Result<Option<PathBuf>, String> {
     let path = Path::new(target);
     if !path.is_file() {
-        return Ok(given.map(Path::to_path_buf));
+        return Ok(None);
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{target}: {e}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{target} is not an env file of `qalens up`: {e}"))?;
-    let Some(recorded) = value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from) else {
-        return Ok(given.map(Path::to_path_buf));
+    Ok(value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from))
+}
+
+/// The system file the containers of the run `target` names carry as a label. No engine,
+/// or no such run, is no record here: attaching reports it.
+async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
+    let Ok(run_id) = attach_target(target) else {
+        return Ok(None);
     };
+    let Ok(docker) = cleanup::docker().await else {
+        return Ok(None);
+    };
+    cleanup::system_file_of(&docker, &run_id)
+        .await
+        .map_err(|e| format!("{target}: {e:#}"))
+}
+
+/// `recorded`, unless `given` names another file.
+fn the_recorded_system(
+    target: &str,
+    recorded: &Path,
+    given: Option<&Path>,
+) -> Result<PathBuf, String> {
     let same = |a: &Path, b: &Path| {
         let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
         matches!((real(a), real(b)), (Ok(a), Ok(b)) if a == b)
     };
     match given {
-        Some(g) if !same(g, &recorded) => Err(format!(
+        Some(g) if !same(g, recorded) => Err(format!(
             "{target} is a topology started from {}, and --system names {}: attach without \
              --system (the recorded file is used), or start a topology of that file",
             recorded.display(),
             g.display()
         )),
-        _ => Ok(Some(recorded)),
+        _ => Ok(recorded.to_path_buf()),
     }
 }
 
@@ -218,8 +256,8 @@ fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_env_file_records_the_system_file_and_attach_reads_it_back() {
+    #[tokio::test]
+    async fn the_env_file_records_the_system_file_and_attach_reads_it_back() {
         let dir =
             std::env::temp_dir().join(format!("qalens-env-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -234,27 +272,40 @@ mod tests {
 
         assert_eq!(attach_target(target).unwrap(), "qalens-1234abcd");
         assert_eq!(
-            system_for_attach(target, None).unwrap(),
+            system_for_attach(target, None).await.unwrap(),
             Some(system.clone())
         );
         // The same file named another way is the same file.
         let same = dir.join(".").join("shop.yml");
         assert_eq!(
-            system_for_attach(target, Some(&same)).unwrap(),
+            system_for_attach(target, Some(&same)).await.unwrap(),
             Some(system.clone())
         );
-        let e = system_for_attach(target, Some(&other)).unwrap_err();
+        let e = system_for_attach(target, Some(&other)).await.unwrap_err();
         assert!(
             e.contains("shop.yml") && e.contains("other.yml") && e.contains("--system"),
             "{e}"
         );
-        // A bare run id, or an env file from before the record, keeps --system.
+        // The record wins over --system naming the same file, for a bare run id too.
         assert_eq!(
-            system_for_attach("qalens-1234abcd", Some(&other)).unwrap(),
+            the_recorded_system("qalens-1234abcd", &system, Some(&same)).unwrap(),
+            system
+        );
+        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other)).unwrap_err();
+        assert!(
+            e.starts_with("qalens-1234abcd is a topology started from"),
+            "{e}"
+        );
+        // A run without a record (no such run here), or an env file from before the
+        // record, keeps --system.
+        assert_eq!(
+            system_for_attach("qalens-00000000", Some(&other))
+                .await
+                .unwrap(),
             Some(other.clone())
         );
         std::fs::write(&env, r#"{ "run_id": "qalens-1234abcd" }"#).unwrap();
-        assert_eq!(system_for_attach(target, None).unwrap(), None);
+        assert_eq!(system_for_attach(target, None).await.unwrap(), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

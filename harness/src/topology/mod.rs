@@ -375,7 +375,9 @@ impl Topology {
     ) -> anyhow::Result<Self> {
         let run_id = &options.run_id;
         let network = format!("{run_id}-net");
-        let labels = cleanup::labels(run_id, options.keep);
+        let mut labels = cleanup::labels(run_id, options.keep);
+        // `qalens run --attach RUN_ID` reads the system file back from here.
+        labels.extend([cleanup::system_label(&options.system.file)]);
         docker
             .create_network(NetworkCreateRequest {
                 name: network.clone(),
