@@ -73,9 +73,6 @@ pub async fn attached(
     system: Arc<System>,
 ) -> u8 {
     let started = Instant::now();
-    if let Some(code) = lint_first(&options.paths, None) {
-        return code;
-    }
     let run_id = match attach_target(target) {
         Ok(r) => r,
         Err(e) => {
@@ -83,6 +80,21 @@ pub async fn attached(
             return 2;
         }
     };
+    // The names steps take from the system file are checked against the topology that
+    // runs: its proxied links are its link containers. Without it (no engine, no such
+    // run) only the lint runs here, and attaching says what is wrong.
+    let proxied = match cleanup::docker().await {
+        Ok(docker) => cleanup::components_of(&docker, &run_id)
+            .await
+            .ok()
+            .filter(|components| !components.is_empty())
+            .map(|components| crate::topology::proxied_among(components.keys())),
+        Err(_) => None,
+    };
+    let names = proxied.as_deref().map(|p| (&*system, p));
+    if let Some(code) = lint_first(&options.paths, names) {
+        return code;
+    }
     let run = runner::run_attached(options, &run_id, defects, system);
     let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
         Ok(r) => r,

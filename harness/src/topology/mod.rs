@@ -157,6 +157,16 @@ pub fn link_names(system: &System, links: &[usize]) -> Vec<String> {
         .collect()
 }
 
+/// The names of the links with a fault proxy among a running topology's component names
+/// (its `link-<from>-<to>` containers).
+pub fn proxied_among<'a>(components: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    components
+        .into_iter()
+        .filter_map(|c| c.strip_prefix("link-"))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
 /// without one, every link the file does not mark `proxied: false`.
 pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, String> {
@@ -449,5 +459,18 @@ impl Topology {
     /// forgets them; `qalens down <run id>` removes them later.
     pub fn detach(self) -> Endpoints {
         self.endpoints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_running_topologys_proxied_links_are_its_link_containers() {
+        let components =
+            ["api", "gateway-2", "link-api-ledger", "link-gateway-redis"].map(str::to_string);
+        assert_eq!(
+            super::proxied_among(&components),
+            ["api-ledger", "gateway-redis"]
+        );
     }
 }
