@@ -47,7 +47,7 @@ pub async fn dispatch(command: Command) -> u8 {
         } => {
             // An attached run uses the system file its topology was started from.
             let system = match &attach {
-                Some(target) => match run::system_for_attach(target, system.as_deref()) {
+                Some(target) => match run::system_for_attach(target, system.as_deref()).await {
                     Ok(file) => file,
                     Err(e) => {
                         eprintln!("qalens: --attach {e}");
