@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use crate::cli::TierArg;
+use crate::packs::default_scopes;
 use crate::system::System;
-use crate::tokens::{Issuer, Who, default_scopes, now};
+use crate::tokens::{Issuer, Who, now};
 
 pub fn token(
     client: String,

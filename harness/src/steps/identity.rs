@@ -5,7 +5,8 @@ use cucumber::given;
 
 use super::StepResult;
 use crate::context;
-use crate::tokens::{Abuse, TOKEN_TTL, default_scopes, now, who};
+use crate::packs::default_scopes;
+use crate::tokens::{Abuse, TOKEN_TTL, now, who};
 use crate::world::{Client, Credentials, QaWorld};
 
 /// Gets the valid token of the scenario's client ready, so that a token command runs

@@ -24,12 +24,6 @@ use crate::system::{Identity, JwtAlg};
 
 pub use command::COMMAND_DEADLINE;
 
-/// The scopes a client gets unless a step narrows them: what the packs `system` enables
-/// need ([`crate::packs::default_scopes`]).
-pub fn default_scopes(system: &crate::system::System) -> String {
-    crate::packs::default_scopes(system)
-}
-
 /// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
 /// signed (generated for this purpose with openssl; it protects nothing).
 const NOT_THE_SYSTEM_KEY_RS256: &str = include_str!("not-the-system-key-rs256.pem");
