@@ -138,7 +138,7 @@ pub async fn dispatch(command: Command) -> u8 {
             scope,
             ttl,
             system,
-        } => token::token(client, tier, scope, ttl, system.as_deref()),
+        } => token::token(client, tier, scope, ttl, system.as_deref()).await,
         Command::Contracts { action } => contracts::contracts(action),
         Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
             Ok(system) => check::steps(json, &system),

@@ -5,22 +5,24 @@ use cucumber::given;
 
 use super::StepResult;
 use crate::context;
-use crate::tokens::{Abuse, TOKEN_TTL, default_scopes, now, who};
+use crate::packs::default_scopes;
+use crate::tokens::{Abuse, TOKEN_TTL, now, who};
 use crate::world::{Client, Credentials, QaWorld};
 
-/// Gets the valid token of the scenario's client ready, so that a token command runs
-/// here, off the async threads, rather than inside the first request.
+/// Gets the valid token of the scenario's client ready (a token command runs here, as an
+/// async child process), so that the requests that present it find it already fetched.
 async fn fetch_token(world: &QaWorld) -> StepResult {
-    let Some(client) = world.client.clone() else {
+    let Some(client) = &world.client else {
         return Ok(());
     };
     if !matches!(client.credentials, Credentials::Valid) {
         return Ok(());
     }
     let issuer = context::current()?.endpoints.identity.clone();
-    tokio::task::spawn_blocking(move || issuer.valid(&who(&client), now() + TOKEN_TTL).map(drop))
+    issuer
+        .valid(&who(client), now() + TOKEN_TTL)
         .await
-        .map_err(|e| format!("getting the token failed: {e}"))?
+        .map(drop)
 }
 
 fn parse_tier(tier: &str) -> Result<Tier, String> {
