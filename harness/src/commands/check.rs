@@ -97,19 +97,29 @@ mod tests {
         let f = dir.join("f.feature");
         std::fs::write(
             &f,
-            "Feature: f\n  @disrupts:payments\n  Scenario: s\n\
+            "Feature: f\n  @serial\n  Scenario: s\n\
              \x20   Given nothing any step definition matches\n\
-             \x20   When the link from orders to payments adds 10 ms of latency\n",
+             \x20   When the link from api to ledger adds 10 ms of latency\n",
         )
         .unwrap();
-        let system = System::reference().unwrap();
+        let text = "services:\n  api: { image: \"img:1\", expose: [8080], \
+                    environment: { LEDGER_URL: \"http://ledger:8080\" } }\n  \
+                    ledger: { image: \"img:1\", expose: [8080] }\n\
+                    x-qalens:\n  links:\n    - { from: api, to: \"ledger:8080\", rewire: LEDGER_URL }\n";
+        let system = System::parse(
+            Path::new("test.yml"),
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            text,
+            &|_| None,
+        )
+        .unwrap();
         let paths = std::slice::from_ref(&f);
         let at = |r: &crate::lint::Report| -> Vec<String> {
             r.problems.iter().map(|p| p.at.clone()).collect()
         };
         let line = |n: u32| format!("{}:{n}", f.display());
 
-        // No proxy on orders-payments in this run: the fault step is located too.
+        // No proxy on api-ledger in this run: the fault step is located too.
         let none: Vec<String> = vec![];
         let report = feature_problems(paths, Some((&system, &none)));
         assert_eq!(at(&report), [line(4), line(5)], "{:#?}", report.problems);
@@ -119,7 +129,7 @@ mod tests {
             report.problems[1]
         );
 
-        let proxied = ["orders-payments".to_string()];
+        let proxied = ["api-ledger".to_string()];
         assert_eq!(
             at(&feature_problems(paths, Some((&system, &proxied)))),
             [line(4)]
