@@ -117,12 +117,11 @@ async fn measure(
         tier: Tier::Paid,
         scope: probe.scope,
     };
-    let issuer = e.identity.clone();
-    let auth = tokio::task::spawn_blocking(move || {
-        issuer.valid(&who, crate::tokens::now() + BENCH_TOKEN_TTL)
-    })
-    .await?
-    .map_err(|err| anyhow::anyhow!("x-qalens.identity: {err}"))?;
+    let auth = e
+        .identity
+        .valid(&who, crate::tokens::now() + BENCH_TOKEN_TTL)
+        .await
+        .map_err(|err| anyhow::anyhow!("x-qalens.identity: {err}"))?;
     let path = probe.path;
     let direct = e
         .service(probe.service, probe.port)

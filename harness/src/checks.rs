@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use contract_tools::schema::{Contract, Registry};
 use serde_json::Value;
 use uuid::Uuid;
@@ -12,6 +13,7 @@ pub mod exchange;
 
 use crate::clients::amqp::{Outgoing, publish};
 use crate::context;
+use crate::system::System;
 
 /// The run's contracts: loaded from `x-qalens.contracts`, or bundled by an enabled pack.
 pub enum Contracts {
@@ -27,6 +29,19 @@ impl Deref for Contracts {
             Contracts::Bundled(r) => r,
         }
     }
+}
+
+/// Reads the contracts `system` names in `x-qalens.contracts` from disk (`None` when it
+/// names none). Read once per run, before its scenarios: every `run_on` of the run (the
+/// self-test's variants and canaries included) shares what this returns.
+pub fn load_contracts(system: &System) -> anyhow::Result<Option<Arc<Registry>>> {
+    let Some(dir) = &system.qalens.contracts else {
+        return Ok(None);
+    };
+    let dir = system.dir.join(dir);
+    let registry = Registry::load_dir(&dir)
+        .with_context(|| format!("x-qalens.contracts: {}", dir.display()))?;
+    Ok(Some(Arc::new(registry)))
 }
 
 /// The registry the contract steps check against: the directory the system file names
@@ -86,4 +101,28 @@ pub async fn publish_example(c: &Contract, body: &Value) -> Result<Outgoing, Str
     let msg = Outgoing::json(exchange, key, &id, bytes);
     publish(&msg).await?;
     Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_contracts_are_read_from_the_directory_the_system_file_names() {
+        let mut system = System::reference().unwrap();
+        let loaded = load_contracts(&system)
+            .unwrap()
+            .expect("the reference names some");
+        assert!(!loaded.contracts().is_empty());
+
+        system.qalens.contracts = Some("no-such-contracts".into());
+        let err = format!("{:#}", load_contracts(&system).err().unwrap());
+        assert!(
+            err.contains("x-qalens.contracts:") && err.contains("no-such-contracts"),
+            "{err}"
+        );
+
+        system.qalens.contracts = None;
+        assert!(load_contracts(&system).unwrap().is_none());
+    }
 }

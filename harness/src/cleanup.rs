@@ -8,6 +8,7 @@
 //! and is removed only by `qalens down`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use testcontainers::bollard::Docker;
@@ -21,6 +22,45 @@ pub const RUN_LABEL: &str = "qalens";
 pub const OWNER_LABEL: &str = "qalens.owner";
 /// Label set on topologies kept on purpose; the sweep leaves them alone.
 pub const KEEP_LABEL: &str = "qalens.keep";
+
+/// Label carrying the absolute path of the system file a topology was started from, so
+/// `qalens run --attach RUN_ID` finds the file again from the run id alone.
+pub const SYSTEM_LABEL: &str = "qalens.system";
+
+/// The [`SYSTEM_LABEL`] of a topology started from `file` (made absolute, not resolved:
+/// as `qalens up --env-file` records it).
+pub fn system_label(file: &Path) -> (String, String) {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    (SYSTEM_LABEL.to_string(), file.display().to_string())
+}
+
+/// The system file [`SYSTEM_LABEL`] records among `labels`, if any.
+pub fn system_file_in(labels: &HashMap<String, String>) -> Option<PathBuf> {
+    labels
+        .get(SYSTEM_LABEL)
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The system file run `run_id` was started from, as its containers record it; `None`
+/// when it has no container or they carry no record (started by an older qalens).
+pub async fn system_file_of(docker: &Docker, run_id: &str) -> anyhow::Result<Option<PathBuf>> {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{RUN_LABEL}={run_id}"), SYSTEM_LABEL.to_string()],
+    )]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .with_context(|| format!("listing the containers of {run_id}"))?;
+    Ok(containers
+        .iter()
+        .find_map(|c| system_file_in(c.labels.as_ref()?)))
+}
 
 /// A short random run id such as `qalens-3f9a1c2e`; also the prefix of every name.
 pub fn new_run_id() -> String {
@@ -384,6 +424,23 @@ mod tests {
         let b = new_run_id();
         assert!(a.starts_with("qalens-") && a.len() == 15, "{a}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_system_label_round_trips_as_an_absolute_path() {
+        let (key, value) = system_label(Path::new("examples/shop/qalens.yml"));
+        assert_eq!(key, SYSTEM_LABEL);
+        let expected = std::env::current_dir()
+            .unwrap()
+            .join("examples/shop/qalens.yml");
+        assert_eq!(value, expected.display().to_string());
+        let mut on_container: HashMap<String, String> = labels("qalens-1", false)
+            .into_iter()
+            .chain([(key, value)])
+            .collect();
+        assert_eq!(system_file_in(&on_container), Some(expected));
+        on_container.remove(SYSTEM_LABEL);
+        assert_eq!(system_file_in(&on_container), None);
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub enum Command {
         #[arg(long, value_name = "SEED")]
         shuffle: Option<Option<u64>>,
         /// Run against a topology already running (`qalens up --detach`): its run id, or
-        /// the file `qalens up --env-file` wrote. Nothing is started or removed.
+        /// the file `qalens up --env-file` wrote. Nothing is started or removed; the
+        /// system file the topology was started from is used.
         #[arg(long, value_name = "RUN_ID|ENV_FILE")]
         attach: Option<String>,
         /// Run only shard K of N (e.g. 2/4): a deterministic share of the scenarios; the N

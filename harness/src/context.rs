@@ -25,7 +25,8 @@ pub struct RunContext {
     pub containers: BTreeMap<String, String>,
     /// The system file the topology was started from.
     pub system: Arc<System>,
-    /// The contracts `x-qalens.contracts` names, loaded when the run started (`None`
+    /// The contracts `x-qalens.contracts` names, read once per run
+    /// ([`crate::checks::load_contracts`]) and shared by its every `run_on` (`None`
     /// when the file names none: an enabled pack may bundle its own).
     pub contracts: Option<Arc<Registry>>,
     /// Defects switched on at run time; a service started again gets them again.

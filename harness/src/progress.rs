@@ -9,7 +9,7 @@ use std::time::Duration;
 use cucumber::event;
 use cucumber::gherkin;
 
-use crate::report::ScenarioRecord;
+use crate::report::{ScenarioRecord, Verdict};
 
 /// Everything a run reports.
 #[derive(Debug, Clone, Default)]
@@ -19,21 +19,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// How many scenarios have this [verdict](ScenarioRecord::verdict).
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|s| s.verdict() == verdict)
+            .count()
+    }
+
     pub fn passed(&self) -> usize {
-        self.scenarios.iter().filter(|s| s.passed()).count()
+        self.count(Verdict::Passed)
     }
 
     /// Scenarios that failed by themselves (not [cancelled](Self::cancelled)).
     pub fn failed(&self) -> usize {
-        self.scenarios
-            .iter()
-            .filter(|s| !s.passed() && !s.cancelled())
-            .count()
+        self.count(Verdict::Failed)
     }
 
     /// Scenarios a fail-fast run stopped before their verdict ([`crate::stop`]).
     pub fn cancelled(&self) -> usize {
-        self.scenarios.iter().filter(|s| s.cancelled()).count()
+        self.count(Verdict::Cancelled)
     }
 
     /// Adds the scenarios and parse errors of another run.
@@ -55,10 +60,10 @@ impl Summary {
             Default::default();
         for s in &self.scenarios {
             let e = map.entry(s.lens.clone()).or_default();
-            if s.passed() {
-                e.0 += 1;
-            } else if !s.cancelled() {
-                e.1 += 1;
+            match s.verdict() {
+                Verdict::Passed => e.0 += 1,
+                Verdict::Failed => e.1 += 1,
+                Verdict::Cancelled => {}
             }
             e.2 += s.duration();
         }
@@ -70,27 +75,37 @@ impl Summary {
 /// where and why.
 pub(crate) fn print_result(r: &ScenarioRecord) {
     let mut out = std::io::stdout().lock();
-    let mark = if r.passed() {
-        "PASS"
-    } else if r.cancelled() {
-        "CANCELLED"
-    } else {
-        "FAIL"
-    };
+    let verdict = r.verdict();
     let _ = writeln!(
         out,
-        "{mark} [{}] {} › {} ({:.2} s)",
+        "{} [{}] {} › {} ({:.2} s)",
+        mark(verdict),
         r.lens,
         r.feature,
         r.name,
         r.duration().as_secs_f64()
     );
-    if r.cancelled() {
-        let _ = writeln!(out, "     at {}: {}", r.location, crate::stop::CANCELLED);
-    } else if let Some(f) = r.failure() {
-        let _ = writeln!(out, "     at {}\n{}", r.location, indent(&f));
+    match verdict {
+        Verdict::Passed => {}
+        Verdict::Cancelled => {
+            let _ = writeln!(out, "     at {}: {}", r.location, crate::stop::CANCELLED);
+        }
+        Verdict::Failed => {
+            if let Some(f) = r.failure() {
+                let _ = writeln!(out, "     at {}\n{}", r.location, indent(&f));
+            }
+        }
     }
     let _ = out.flush();
+}
+
+/// A verdict as the console line starts with it.
+pub(crate) fn mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "PASS",
+        Verdict::Failed => "FAIL",
+        Verdict::Cancelled => "CANCELLED",
+    }
 }
 
 pub(crate) fn indent(s: &str) -> String {

@@ -13,14 +13,18 @@ use cucumber::runner::ScenarioType;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
+use contract_tools::schema::Registry;
+
 use crate::attach::AttachLogs;
+use crate::checks;
 use crate::cleanup;
 use crate::context::{self, RunContext};
 use crate::parser::FeatureFiles;
 use crate::progress::Summary;
-use crate::report::{self, Recorder};
+use crate::report::verdicts::CancelledAsSkipped;
+use crate::report::{self, Recorder, Verdict};
 use crate::retime::Retime;
-use crate::scheduler::{self, Claim, Scheduler};
+use crate::scheduler::{self, Scheduler};
 use crate::shard::{self, Shard};
 use crate::stop::{self, Stop};
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
@@ -127,6 +131,7 @@ fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
     // Bad arguments fail before anything starts.
     options.tags.as_deref().map(parse_tags).transpose()?;
+    let contracts = checks::load_contracts(&topology.system)?;
     let docker = docker_swept().await?;
     let run_id = topology.run_id.clone();
     let topo = start(&docker, topology, options.timings).await?;
@@ -137,7 +142,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
 
     let topology_start = topo.started_in();
     let scenarios_started = Instant::now();
-    let outcome = run_on(&topo, &options).await;
+    let outcome = run_on(&topo, contracts, &options).await;
     let scenarios_time = scenarios_started.elapsed();
 
     if let Ok(summary) = &outcome
@@ -189,6 +194,7 @@ pub async fn run_attached(
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = cleanup::docker().await?;
     let attached = Instant::now();
+    let contracts = checks::load_contracts(&system)?;
     let system = Running::attach(&docker, run_id, system).await?;
     println!(
         "qalens: attached to the running topology {run_id} in {:.1} s",
@@ -204,7 +210,7 @@ pub async fn run_attached(
         })?;
     }
     let scenarios_started = Instant::now();
-    let outcome = run_on(&system, &options).await;
+    let outcome = run_on(&system, contracts, &options).await;
     let scenarios_time = scenarios_started.elapsed();
     if !defects.is_empty() {
         system
@@ -296,7 +302,13 @@ pub async fn start(
 }
 
 /// Runs the features against a running topology (which stays up) and writes the reports.
-pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Summary> {
+/// `contracts` are the system file's, read once per run ([`checks::load_contracts`]) and
+/// shared by every scenario and every `run_on` of the run.
+pub async fn run_on(
+    system: &Running,
+    contracts: Option<Arc<Registry>>,
+    options: &RunOptions,
+) -> anyhow::Result<Summary> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
     let selected = match options.shard {
         None => None,
@@ -319,7 +331,7 @@ pub async fn run_on(system: &Running, options: &RunOptions) -> anyhow::Result<Su
         json,
         recorder: Recorder::new(summary.clone()),
     };
-    run_scenarios(system, options, tags, selected, reports).await?;
+    run_scenarios(system, contracts, options, tags, selected, reports).await?;
     let finished = SystemTime::now();
     let faults = report::take_faults();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -399,6 +411,7 @@ struct Reports {
 
 async fn run_scenarios(
     system: &Running,
+    contracts: Option<Arc<Registry>>,
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
@@ -414,15 +427,6 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     let file = system.system();
-    let contracts = match &file.qalens.contracts {
-        Some(dir) => {
-            let dir = file.dir.join(dir);
-            let registry = contract_tools::schema::Registry::load_dir(&dir)
-                .with_context(|| format!("x-qalens.contracts: {}", dir.display()))?;
-            Some(Arc::new(registry))
-        }
-        None => None,
-    };
     context::install(RunContext {
         system: file.clone(),
         contracts,
@@ -435,11 +439,13 @@ async fn run_scenarios(
     // Failed scenarios get the logs their components wrote attached to every report. The
     // recorder prints each scenario as it finishes; JUnit and JSON want events in order.
     // Scenario times start when the scheduler granted the claim (`Retime`).
+    // JUnit and JSON call a cancelled scenario skipped (`CancelledAsSkipped`).
     let writer = Retime::new(AttachLogs::new(
         recorder.tee::<QaWorld, _>(
-            writer::JUnit::for_tee(junit, 0)
-                .tee::<QaWorld, _>(writer::Json::for_tee(json))
-                .normalized::<QaWorld>(),
+            CancelledAsSkipped::new(
+                writer::JUnit::for_tee(junit, 0).tee::<QaWorld, _>(writer::Json::for_tee(json)),
+            )
+            .normalized::<QaWorld>(),
         ),
     ));
     if let Some(seed) = options.shuffle {
@@ -478,8 +484,7 @@ async fn run_scenarios(
                 .iter()
                 .chain(rule.iter().flat_map(|r| r.tags.iter()))
                 .chain(scenario.tags.iter());
-            // `qalens check` refused malformed claims before the run; none is left here.
-            let claim = scheduler::claim(tags).unwrap_or(Claim::EVERYTHING);
+            let claim = scheduler::claim_or_everything(tags);
             Box::pin(async move {
                 tokio::select! {
                     biased;
@@ -515,13 +520,14 @@ async fn run_scenarios(
 }
 
 /// Whether a scenario failed by itself: a step failed, matched no definition, or its
-/// before hook failed, other than by being cancelled.
+/// before hook failed, other than by being cancelled ([`Verdict::of_failure`]).
 fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
     use cucumber::event::ScenarioFinished as F;
+    let failed = |message: String| Verdict::of_failure(&message) == Verdict::Failed;
     match finished {
         F::StepPassed => false,
         F::StepSkipped => true,
-        F::BeforeHookFailed(info) => !stop::is_cancellation(&crate::progress::panic_text(info)),
-        F::StepFailed(_, _, err) => !stop::is_cancellation(&crate::progress::step_error(err)),
+        F::BeforeHookFailed(info) => failed(crate::progress::panic_text(info)),
+        F::StepFailed(_, _, err) => failed(crate::progress::step_error(err)),
     }
 }

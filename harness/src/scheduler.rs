@@ -208,6 +208,13 @@ pub fn claim<'a>(tags: impl IntoIterator<Item = &'a String>) -> Result<Claim, Ta
     claim_among(&component_names(), tags)
 }
 
+/// The claim the scheduler grants a scenario with these tags: [`claim`], or everything
+/// when the tags are malformed (`qalens check` and the lint before a run refuse those, so
+/// none is left in a run).
+pub fn claim_or_everything<'a>(tags: impl IntoIterator<Item = &'a String>) -> Claim {
+    claim(tags).unwrap_or(Claim::EVERYTHING)
+}
+
 /// [`claim`] with `known` as the components a tag may name.
 fn claim_among<'a>(
     known: &BTreeSet<String>,

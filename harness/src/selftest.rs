@@ -8,12 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use contract_tools::schema::Registry;
 use serde::Serialize;
 
 use anyhow::Context as _;
 
 use crate::progress::Summary;
+use crate::report::{ScenarioRecord, Verdict};
 use crate::runner::{self, RunOptions};
+use crate::scheduler::{self, Claim, Scope};
 use crate::system::System;
 use crate::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
 
@@ -45,10 +48,17 @@ pub struct Variant {
     pub failed: BTreeMap<String, Vec<String>>,
     /// The same, with where each one is.
     pub caught: Vec<Caught>,
-    /// Its runs stopped at the first failing scenario (scenarios still running were
-    /// cancelled), so the scenarios after it were not run.
-    pub early_stop: bool,
     pub seconds: f64,
+}
+
+/// The name of the variant that runs the correct system.
+pub const CORRECT: &str = "correct";
+
+impl Variant {
+    /// Whether it ran the correct system (every other variant runs a defect).
+    pub fn is_correct(&self) -> bool {
+        self.name == CORRECT
+    }
 }
 
 /// The whole matrix.
@@ -65,6 +75,13 @@ pub struct Matrix {
 impl Matrix {
     pub fn passed(&self) -> bool {
         self.false_alarms.is_empty() && self.blind_spots.is_empty()
+    }
+
+    /// Whether `v`'s runs stopped at their first failing scenario (scenarios still
+    /// running were cancelled), so the scenarios after it were not run: every defect's
+    /// do unless `--full`; the correct system always runs every scenario.
+    pub fn stopped_early(&self, v: &Variant) -> bool {
+        !self.full && !v.is_correct()
     }
 
     /// A Markdown table: defect by lens, with the failing scenarios.
@@ -92,7 +109,7 @@ impl Matrix {
                     None => out.push_str(" |"),
                 }
             }
-            let verdict = if v.name == "correct" {
+            let verdict = if v.is_correct() {
                 if v.failed.is_empty() {
                     "all passed"
                 } else {
@@ -120,7 +137,6 @@ fn variant(
     name: &str,
     lens: Option<&str>,
     phases: &[Phase],
-    early_stop: bool,
     started: std::time::Instant,
 ) -> Variant {
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -130,7 +146,7 @@ fn variant(
         for s in summary
             .scenarios
             .iter()
-            .filter(|s| !s.passed() && !s.cancelled())
+            .filter(|s| s.verdict() == Verdict::Failed)
         {
             failed
                 .entry(s.lens.clone())
@@ -163,7 +179,6 @@ fn variant(
         cancelled: phases.iter().map(|p| p.summary.cancelled()).sum(),
         failed,
         caught,
-        early_stop,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -233,12 +248,22 @@ pub async fn run(
         .as_deref()
         .map(runner::parse_tags)
         .transpose()?;
+    // Read once: every variant's runs and canaries share them.
+    let contracts = crate::checks::load_contracts(&system)?;
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     if let Some(r) = &reports {
         std::fs::create_dir_all(&r.dir).with_context(|| format!("creating {}", r.dir.display()))?;
     }
-    let outcome = matrix_on(&shared, &options, &targets, full, reports.as_ref()).await;
+    let outcome = matrix_on(
+        &shared,
+        contracts.as_ref(),
+        &options,
+        &targets,
+        full,
+        reports.as_ref(),
+    )
+    .await;
     let teardown = shared.teardown().await;
     let matrix = outcome?;
     teardown?;
@@ -299,6 +324,7 @@ pub struct Reports {
 /// Runs one variant's phases on `system` until one of them fails a scenario.
 async fn caught_on(
     system: &Running,
+    contracts: Option<&Arc<Registry>>,
     variant: &str,
     phases: &[RunOptions],
     reports: Option<&Reports>,
@@ -310,7 +336,7 @@ async fn caught_on(
             html: reports.map(|r| r.dir.join(&file)),
             ..options.clone()
         };
-        let summary = runner::run_on(system, &options).await?;
+        let summary = runner::run_on(system, contracts.cloned(), &options).await?;
         let caught = summary.failed() > 0 || !summary.parse_errors.is_empty();
         done.push(Phase {
             summary,
@@ -336,17 +362,11 @@ fn canary(correct: &Summary) -> Option<Canary> {
     let candidates = correct
         .scenarios
         .iter()
-        .filter(|s| s.passed() && !disrupts(s));
-    // How many components its `@uses:` tags name (0 without one).
-    let breadth = |s: &crate::report::ScenarioRecord| {
-        s.tags
-            .iter()
-            .filter_map(|t| t.trim_start_matches('@').strip_prefix("uses:"))
-            .flat_map(|list| list.split(','))
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
+        .filter(|s| s.verdict() == Verdict::Passed && !disrupts(s));
+    // How many components its `@uses:` tags name (0 without one: it uses everything).
+    let breadth = |s: &ScenarioRecord| match claim_of(s).uses {
+        Scope::Only(components) => components.len(),
+        Scope::All => 0,
     };
     candidates
         .clone()
@@ -367,15 +387,17 @@ fn left_unsettled(phases: &[Phase]) -> bool {
     phases
         .iter()
         .flat_map(|p| &p.summary.scenarios)
-        .any(|s| !s.passed() && s.hook_failure.is_none() && disrupts(s))
+        .any(|s| s.verdict() != Verdict::Passed && s.hook_failure.is_none() && disrupts(s))
+}
+
+/// The claim a scenario's tags make, read as the scheduler reads them.
+fn claim_of(s: &ScenarioRecord) -> Claim {
+    scheduler::claim_or_everything(&s.tags)
 }
 
 /// Whether a scenario claims to disrupt a component (`@disrupts:`, `@serial`).
-fn disrupts(s: &crate::report::ScenarioRecord) -> bool {
-    s.tags.iter().any(|t| {
-        let t = t.trim_start_matches('@');
-        t == "serial" || t.starts_with("disrupts:")
-    })
+fn disrupts(s: &ScenarioRecord) -> bool {
+    claim_of(s).is_disruptor()
 }
 
 /// How long the correct system may take to pass the canary again.
@@ -384,6 +406,7 @@ const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120)
 /// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
 async fn settle(
     system: &Running,
+    contracts: Option<&Arc<Registry>>,
     options: &RunOptions,
     canary: &Canary,
     after: &str,
@@ -399,7 +422,7 @@ async fn settle(
         ..RunOptions::new(options.paths.clone())
     };
     crate::wait::until(SETTLE_DEADLINE, || async {
-        let summary = runner::run_on(system, &probe)
+        let summary = runner::run_on(system, contracts.cloned(), &probe)
             .await
             .map_err(|e| format!("{e:#}"))?;
         if summary.success() {
@@ -428,15 +451,23 @@ async fn settle(
 
 async fn matrix_on(
     shared: &Topology,
+    contracts: Option<&Arc<Registry>>,
     options: &RunOptions,
     targets: &[Target],
     full: bool,
     reports: Option<&Reports>,
 ) -> anyhow::Result<Matrix> {
-    println!("qalens selftest: variant correct");
+    println!("qalens selftest: variant {CORRECT}");
     let started = std::time::Instant::now();
-    let runs = caught_on(shared, "correct", std::slice::from_ref(options), reports).await?;
-    let correct = variant("correct", None, &runs, false, started);
+    let runs = caught_on(
+        shared,
+        contracts,
+        CORRECT,
+        std::slice::from_ref(options),
+        reports,
+    )
+    .await?;
+    let correct = variant(CORRECT, None, &runs, started);
     report_variant(&correct);
     let canary = runs.first().and_then(|p| canary(&p.summary));
     let mut variants = vec![];
@@ -467,11 +498,11 @@ async fn matrix_on(
         };
         let phases = phases(&variant_options, target.lens.as_deref(), full);
         if let (Some(after), Some(canary)) = (unsettled_after.take(), canary.as_ref()) {
-            settle(shared, options, canary, &after).await?;
+            settle(shared, contracts, options, canary, &after).await?;
         }
         let runs = match shared.switch_defects(one).await {
             Ok(()) => {
-                let summary = caught_on(shared, d, &phases, reports).await;
+                let summary = caught_on(shared, contracts, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
                 let summary = summary?;
                 if left_unsettled(&summary) {
@@ -484,7 +515,7 @@ async fn matrix_on(
                     TopologyOptions::from_env(shared.system().clone())?.with_defects(one)?;
                 let docker = shared.docker();
                 let own = runner::start(docker, topology, false).await?;
-                let summary = caught_on(&own, d, &phases, reports).await;
+                let summary = caught_on(&own, contracts, d, &phases, reports).await;
                 let teardown = own.teardown().await;
                 let summary = summary?;
                 teardown?;
@@ -492,7 +523,7 @@ async fn matrix_on(
             }
             Err(e) => return Err(e.into()),
         };
-        let v = variant(d, target.lens.as_deref(), &runs, !full, started);
+        let v = variant(d, target.lens.as_deref(), &runs, started);
         report_variant(&v);
         variants.push(v);
     }
@@ -512,183 +543,4 @@ async fn matrix_on(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::{ScenarioRecord, StepRecord, StepStatus};
-    use std::time::{Duration, SystemTime};
-
-    fn record(
-        name: &str,
-        lens: &str,
-        tags: &[&str],
-        secs: u64,
-        error: Option<&str>,
-    ) -> ScenarioRecord {
-        let at = SystemTime::UNIX_EPOCH;
-        ScenarioRecord {
-            feature: "F".into(),
-            name: name.into(),
-            path: "features/x.feature".into(),
-            line: 3 + secs as usize,
-            location: format!("features/x.feature:{}", 3 + secs),
-            lens: lens.into(),
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            started: at,
-            finished: at + Duration::from_secs(secs),
-            steps: vec![StepRecord {
-                keyword: "Then ".into(),
-                ty: cucumber::gherkin::StepType::Then,
-                text: "it holds".into(),
-                line: 4,
-                docstring: None,
-                table: None,
-                background: false,
-                status: if error.is_some() {
-                    StepStatus::Failed
-                } else {
-                    StepStatus::Passed
-                },
-                started: Some(at),
-                duration: Duration::ZERO,
-                error: error.map(str::to_string),
-            }],
-            hook_failure: None,
-            logs: None,
-        }
-    }
-
-    fn phase(scenarios: Vec<ScenarioRecord>) -> Phase {
-        Phase {
-            summary: Summary {
-                scenarios,
-                parse_errors: vec![],
-            },
-            report: None,
-        }
-    }
-
-    #[test]
-    fn the_canary_is_the_widest_passing_claim_that_disrupts_nothing() {
-        let correct = Summary {
-            scenarios: vec![
-                record(
-                    "disruptor",
-                    "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger", "@disrupts:ledger"],
-                    1,
-                    None,
-                ),
-                record("serial", "checkout", &["@checkout", "@serial"], 1, None),
-                record(
-                    "slow and wide",
-                    "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger"],
-                    5,
-                    None,
-                ),
-                record(
-                    "quick and wide",
-                    "checkout",
-                    &["@checkout", "@uses:gateway,api", "@uses:ledger"],
-                    2,
-                    None,
-                ),
-                record(
-                    "narrow",
-                    "security",
-                    &["@security", "@uses:gateway"],
-                    0,
-                    None,
-                ),
-                record("unclaimed", "security", &["@security"], 0, None),
-                record(
-                    "failed",
-                    "checkout",
-                    &["@checkout", "@uses:gateway,api,ledger,redis"],
-                    1,
-                    Some("boom"),
-                ),
-            ],
-            parse_errors: vec![],
-        };
-        let c = canary(&correct).unwrap();
-        assert_eq!(
-            (c.name.as_str(), c.key.as_str()),
-            ("quick and wide", "features/x.feature:5")
-        );
-        let others = Summary {
-            scenarios: vec![
-                record("unclaimed", "security", &["@security"], 1, None),
-                record("quicker", "security", &["@security"], 0, None),
-            ],
-            parse_errors: vec![],
-        };
-        assert_eq!(canary(&others).unwrap().name, "quicker");
-    }
-
-    #[test]
-    fn only_a_disruptor_stopped_halfway_leaves_the_system_to_settle() {
-        let cancelled = format!("{} (last seen: PENDING)", crate::stop::CANCELLED);
-        let disrupts = ["@outages", "@disrupts:redis"];
-        // A disruptor that passed ran its recovery checks.
-        assert!(!left_unsettled(&[phase(vec![record(
-            "a", "o", &disrupts, 1, None
-        )])]));
-        // One that failed or was cancelled halfway did not.
-        assert!(left_unsettled(&[phase(vec![record(
-            "a",
-            "o",
-            &disrupts,
-            1,
-            Some("503")
-        )])]));
-        assert!(left_unsettled(&[phase(vec![record(
-            "a",
-            "o",
-            &["@serial"],
-            1,
-            Some(&cancelled)
-        )])]));
-        // One cancelled before it started touched nothing; nor did a failed mere user.
-        let mut never = record("a", "o", &disrupts, 0, None);
-        never.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
-        assert!(!left_unsettled(&[phase(vec![never])]));
-        assert!(!left_unsettled(&[phase(vec![record(
-            "a",
-            "o",
-            &["@uses:redis"],
-            1,
-            Some("x")
-        )])]));
-    }
-
-    #[test]
-    fn a_defect_runs_its_lens_first_then_the_rest_each_stopping_at_a_failure() {
-        let options = RunOptions::new(vec![PathBuf::from("features")]);
-        let p = phases(&options, Some("rate-limit"), false);
-        let tags: Vec<_> = p.iter().map(|o| o.tags.clone().unwrap()).collect();
-        assert_eq!(tags, ["@rate-limit", "not @rate-limit"]);
-        assert!(p.iter().all(|o| o.fail_fast));
-        for t in &tags {
-            runner::parse_tags(t).unwrap();
-        }
-
-        let narrowed = RunOptions {
-            tags: Some("@checkout or @rate-limit".into()),
-            ..options.clone()
-        };
-        let p = phases(&narrowed, Some("rate-limit"), false);
-        assert_eq!(
-            p[1].tags.as_deref(),
-            Some("(@checkout or @rate-limit) and (not @rate-limit)")
-        );
-        runner::parse_tags(p[1].tags.as_deref().unwrap()).unwrap();
-
-        let p = phases(&options, Some("rate-limit"), true);
-        assert_eq!(p.len(), 1);
-        assert!(!p[0].fail_fast && p[0].tags.is_none());
-        let p = phases(&options, None, false);
-        assert_eq!(p.len(), 1);
-        assert!(p[0].fail_fast && p[0].tags.is_none());
-    }
-}
+mod tests;

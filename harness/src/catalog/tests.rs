@@ -40,3 +40,88 @@ fn every_catalog_example_matches_exactly_one_step() {
     }
     assert_eq!(entries().len(), all_docs().count());
 }
+
+fn reference() -> crate::system::System {
+    use crate::system::REFERENCE_FILE;
+    crate::system::System::load_with(std::path::Path::new(REFERENCE_FILE), &|v| {
+        (v == "QALENS_REFSYS_BIN").then(|| REFERENCE_FILE.to_string())
+    })
+    .unwrap()
+}
+
+/// An entry for `serves`, with the text and fields given.
+fn entry(example: &'static str, needs: &'static [Need]) -> Entry {
+    Entry {
+        domain: "faults",
+        pack: None,
+        keyword: "When",
+        description: "",
+        example,
+        needs,
+        pattern: String::new(),
+        defined_at: String::new(),
+    }
+}
+
+#[test]
+fn what_a_system_is_offered_follows_the_needs_field_not_the_text() {
+    let with = reference();
+    assert!(!with.qalens.links.is_empty() && with.qalens.broker.is_some());
+    let mut without = reference();
+    without.qalens.links.clear();
+    without.qalens.broker = None;
+    // A link step whose text no longer says "the link from" is still a link step; a step
+    // whose text says so but needs nothing is offered everywhere.
+    let renamed = entry(
+        "When the proxy between api and db adds 3000 ms",
+        &[Need::Link],
+    );
+    let mentions = entry("When the link from api to db is mentioned", &[]);
+    assert!(serves(&with, &renamed) && !serves(&without, &renamed));
+    assert!(serves(&with, &mentions) && serves(&without, &mentions));
+    let queue = entry("When a message is published", &[Need::Broker]);
+    assert!(serves(&with, &queue) && !serves(&without, &queue));
+
+    // On the real catalog: exactly the entries that need a link or a broker go.
+    let all = entries_for(&with);
+    let left = entries_for(&without);
+    let gone: Vec<_> = all
+        .iter()
+        .filter(|e| !left.iter().any(|l| l.example == e.example))
+        .collect();
+    assert!(!gone.is_empty());
+    assert!(
+        gone.iter()
+            .all(|e| e.needs.contains(&Need::Link) || e.needs.contains(&Need::Broker)),
+        "{gone:#?}"
+    );
+    assert!(
+        left.iter()
+            .all(|e| !e.needs.contains(&Need::Link) && !e.needs.contains(&Need::Broker)),
+        "{left:#?}"
+    );
+}
+
+#[test]
+fn every_step_on_a_link_or_a_queue_says_what_it_needs() {
+    for e in entries() {
+        // The step definition (the code), not the doc, says it acts on a link.
+        if e.pattern.contains("the link from") {
+            assert!(e.needs.contains(&Need::Link), "{} needs a link", e.example);
+        }
+        if e.domain == "queue" {
+            assert!(
+                e.needs.contains(&Need::Broker),
+                "{} needs a broker",
+                e.example
+            );
+        }
+        if e.domain == "contracts" {
+            assert!(
+                e.needs.contains(&Need::Contracts),
+                "{} needs contracts",
+                e.example
+            );
+        }
+    }
+}

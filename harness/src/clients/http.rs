@@ -10,7 +10,7 @@ use crate::world::{Credentials, Exchange, QaWorld};
 
 /// The Authorization header value the client presents, if any: for a valid token, what
 /// the system file's identity gives this client (a JWT, the static token, or the token
-/// its command printed).
+/// its command printed when the identity step fetched it: this never runs the command).
 pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
     let Some(client) = &world.client else {
         return Ok(None);
@@ -21,7 +21,7 @@ pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
         Credentials::Valid => context::current()?
             .endpoints
             .identity
-            .valid(&who(client), now() + TOKEN_TTL)?,
+            .fetched(&who(client), now() + TOKEN_TTL)?,
     })
 }
 

@@ -2,6 +2,7 @@
 //! packs use them; they hold no per-scenario state.
 
 pub mod amqp;
+pub mod exec;
 pub mod http;
 pub mod inspect;
 pub mod raw;

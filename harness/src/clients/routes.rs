@@ -51,7 +51,8 @@ pub async fn fetch_routes() -> Result<Vec<Route>, String> {
     let token = ctx
         .endpoints
         .identity
-        .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)?;
+        .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)
+        .await?;
     let table: Table =
         inspect_with(format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
     if table.routes.is_empty() {

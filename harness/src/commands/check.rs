@@ -3,39 +3,34 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::system::System;
+
 /// Checks the system file first (exit 2 when it cannot be used, images included when a
-/// Docker engine answers), then lints the feature files (exit 1 on a problem).
+/// Docker engine answers, or when `QALENS_LINKS` names a link it lacks), then lints the
+/// feature files (exit 1 on a problem).
 pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
     let started = Instant::now();
-    let system = match super::load_system(system, false).await {
+    // With no engine the images are not checked; `load_system` needs one to check them.
+    let engine = crate::cleanup::docker().await.is_ok();
+    let system = match super::load_system(system, engine).await {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match crate::cleanup::docker().await {
-        Ok(docker) => {
-            if let Err(e) = crate::system::check_images(&docker, &system).await {
-                eprintln!("qalens: {e}");
-                return 2;
-            }
-        }
-        Err(_) => println!(
+    if !engine {
+        println!(
             "qalens check: no Docker engine answers; the images of {} were not checked",
             system.file.display()
-        ),
+        );
     }
-    let mut report = crate::lint::check(paths);
-    match crate::topology::proxied_link_names(&system) {
-        Ok(proxied) => report
-            .problems
-            .extend(crate::system::names::check(&system, &proxied, paths)),
+    let proxied = match crate::topology::links_from_env(&system) {
+        Ok(links) => crate::topology::link_names(&system, &links),
         Err(e) => {
-            eprintln!("qalens: QALENS_LINKS: {e}");
+            eprintln!("qalens: {e:#}");
             return 2;
         }
-    }
-    for p in &report.problems {
-        println!("{p}");
-    }
+    };
+    let report = feature_problems(paths, Some((&system, &proxied)));
+    print_problems(&report);
     println!(
         "qalens check: {}: {} service(s); {} file(s), {} step(s), {} problem(s) in {} ms",
         system.file.display(),
@@ -46,6 +41,31 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
         started.elapsed().as_millis()
     );
     if report.problems.is_empty() { 0 } else { 1 }
+}
+
+/// The problems of the feature files under `paths`, each with its file and line: parse
+/// errors and steps no definition matches ([`crate::lint`]) and, given the system file
+/// and the names of the links proxied in this run, steps naming a link, container or
+/// queue the file does not declare ([`crate::system::names`]). The one check `qalens
+/// check` makes and `qalens run` makes before it starts anything.
+pub(super) fn feature_problems(
+    paths: &[PathBuf],
+    names: Option<(&System, &[String])>,
+) -> crate::lint::Report {
+    let mut report = crate::lint::check(paths);
+    if let Some((system, proxied)) = names {
+        report
+            .problems
+            .extend(crate::system::names::check(system, proxied, paths));
+    }
+    report
+}
+
+/// Prints each problem of `report` on a line of its own (`file:line: message`).
+pub(super) fn print_problems(report: &crate::lint::Report) {
+    for p in &report.problems {
+        println!("{p}");
+    }
 }
 
 /// The steps `system` can serve (`--system`, else the reference system's).
@@ -63,4 +83,58 @@ pub fn steps(json: bool, system: &crate::system::System) -> u8 {
         print!("{}", crate::catalog::render_text(&entries));
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_check_locates_lint_and_name_problems_and_names_only_with_the_system() {
+        let dir =
+            std::env::temp_dir().join(format!("qalens-check-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("f.feature");
+        std::fs::write(
+            &f,
+            "Feature: f\n  @serial\n  Scenario: s\n\
+             \x20   Given nothing any step definition matches\n\
+             \x20   When the link from api to ledger adds 10 ms of latency\n",
+        )
+        .unwrap();
+        let text = "services:\n  api: { image: \"img:1\", expose: [8080], \
+                    environment: { LEDGER_URL: \"http://ledger:8080\" } }\n  \
+                    ledger: { image: \"img:1\", expose: [8080] }\n\
+                    x-qalens:\n  links:\n    - { from: api, to: \"ledger:8080\", rewire: LEDGER_URL }\n";
+        let system = System::parse(
+            Path::new("test.yml"),
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            text,
+            &|_| None,
+        )
+        .unwrap();
+        let paths = std::slice::from_ref(&f);
+        let at = |r: &crate::lint::Report| -> Vec<String> {
+            r.problems.iter().map(|p| p.at.clone()).collect()
+        };
+        let line = |n: u32| format!("{}:{n}", f.display());
+
+        // No proxy on api-ledger in this run: the fault step is located too.
+        let none: Vec<String> = vec![];
+        let report = feature_problems(paths, Some((&system, &none)));
+        assert_eq!(at(&report), [line(4), line(5)], "{:#?}", report.problems);
+        assert!(
+            report.problems[1].message.contains("no fault proxy"),
+            "{}",
+            report.problems[1]
+        );
+
+        let proxied = ["api-ledger".to_string()];
+        assert_eq!(
+            at(&feature_problems(paths, Some((&system, &proxied)))),
+            [line(4)]
+        );
+        assert_eq!(at(&feature_problems(paths, None)), [line(4)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -47,7 +47,7 @@ pub async fn dispatch(command: Command) -> u8 {
         } => {
             // An attached run uses the system file its topology was started from.
             let system = match &attach {
-                Some(target) => match run::system_for_attach(target, system.as_deref()) {
+                Some(target) => match run::system_for_attach(target, system.as_deref()).await {
                     Ok(file) => file,
                     Err(e) => {
                         eprintln!("qalens: --attach {e}");
@@ -138,7 +138,7 @@ pub async fn dispatch(command: Command) -> u8 {
             scope,
             ttl,
             system,
-        } => token::token(client, tier, scope, ttl, system.as_deref()),
+        } => token::token(client, tier, scope, ttl, system.as_deref()).await,
         Command::Contracts { action } => contracts::contracts(action),
         Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
             Ok(system) => check::steps(json, &system),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Leftovers, with_interrupt};
+use crate::cleanup;
 use crate::runner::{self, RunOptions};
 use crate::system::System;
 use crate::topology::TopologyOptions;
@@ -21,21 +22,30 @@ pub fn random_seed() -> u64 {
 /// `qalens run` without `--attach`.
 pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
     let started = Instant::now();
-    // A broken feature file, or one naming what the system file does not declare, fails
-    // the run before anything starts.
-    if let Some(code) = lint_first(&options.paths, Some(&system)) {
-        return code;
-    }
-    let topology = match TopologyOptions::from_env(system).and_then(|t| t.with_defects(defects)) {
-        Ok(mut t) => {
-            t.keep = options.keep_on_failure;
-            t
-        }
+    let links = match crate::topology::links_from_env(&system) {
+        Ok(links) => links,
         Err(e) => {
             eprintln!("qalens: {e:#}");
             return 2;
         }
     };
+    // A broken feature file, or one naming what the system file does not declare, fails
+    // the run before anything starts.
+    let proxied = crate::topology::link_names(&system, &links);
+    if let Some(code) = lint_first(&options.paths, Some((&system, &proxied))) {
+        return code;
+    }
+    let topology =
+        match TopologyOptions::with_links(system, links).and_then(|t| t.with_defects(defects)) {
+            Ok(mut t) => {
+                t.keep = options.keep_on_failure;
+                t
+            }
+            Err(e) => {
+                eprintln!("qalens: {e:#}");
+                return 2;
+            }
+        };
     let run_id = topology.run_id.clone();
     let result = match with_interrupt(runner::run(options, topology), Leftovers::Run(&run_id)).await
     {
@@ -63,9 +73,6 @@ pub async fn attached(
     system: Arc<System>,
 ) -> u8 {
     let started = Instant::now();
-    if let Some(code) = lint_first(&options.paths, None) {
-        return code;
-    }
     let run_id = match attach_target(target) {
         Ok(r) => r,
         Err(e) => {
@@ -73,6 +80,21 @@ pub async fn attached(
             return 2;
         }
     };
+    // The names steps take from the system file are checked against the topology that
+    // runs: its proxied links are its link containers. Without it (no engine, no such
+    // run) only the lint runs here, and attaching says what is wrong.
+    let proxied = match cleanup::docker().await {
+        Ok(docker) => cleanup::components_of(&docker, &run_id)
+            .await
+            .ok()
+            .filter(|components| !components.is_empty())
+            .map(|components| crate::topology::proxied_among(components.keys())),
+        Err(_) => None,
+    };
+    let names = proxied.as_deref().map(|p| (&*system, p));
+    if let Some(code) = lint_first(&options.paths, names) {
+        return code;
+    }
     let run = runner::run_attached(options, &run_id, defects, system);
     let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
         Ok(r) => r,
@@ -120,58 +142,89 @@ pub fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String
     format!("{json}\n")
 }
 
-/// The system file an attached run uses: the one `--attach`'s env file records, unless
-/// `--system` names it too (the same file is fine; another one is refused, since the
-/// steps would read names and policies of a system that is not the one running). A bare
-/// run id, or an env file without the record, leaves `--system` (or the reference).
-pub fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<PathBuf>, String> {
+/// The system file an attached run uses: the one the topology records, unless `--system`
+/// names it too (the same file is fine; another one is refused, since the steps would
+/// read names and policies of a system that is not the one running). The record is the
+/// env file's `system_file` for an env file, else the [`cleanup::SYSTEM_LABEL`] on the
+/// run's containers. A topology with no record leaves `--system` (or the reference).
+pub async fn system_for_attach(
+    target: &str,
+    given: Option<&Path>,
+) -> Result<Option<PathBuf>, String> {
+    let recorded = match env_file_system(target)? {
+        Some(file) => Some(file),
+        None => labelled_system(target).await?,
+    };
+    match recorded {
+        Some(recorded) => the_recorded_system(target, &recorded, given).map(Some),
+        None => Ok(given.map(Path::to_path_buf)),
+    }
+}
+
+/// The system file `target` records when it is an env file of `qalens up` that has the
+/// record; `None` for a bare run id or an env file from before the record.
+fn env_file_system(target: &str) -> Result<Option<PathBuf>, String> {
     let path = Path::new(target);
     if !path.is_file() {
-        return Ok(given.map(Path::to_path_buf));
+        return Ok(None);
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("{target}: {e}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{target} is not an env file of `qalens up`: {e}"))?;
-    let Some(recorded) = value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from) else {
-        return Ok(given.map(Path::to_path_buf));
+    Ok(value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from))
+}
+
+/// The system file the containers of the run `target` names carry as a label. No engine,
+/// or no such run, is no record here: attaching reports it.
+async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
+    let Ok(run_id) = attach_target(target) else {
+        return Ok(None);
     };
+    let Ok(docker) = cleanup::docker().await else {
+        return Ok(None);
+    };
+    cleanup::system_file_of(&docker, &run_id)
+        .await
+        .map_err(|e| format!("{target}: {e:#}"))
+}
+
+/// `recorded`, unless `given` names another file.
+fn the_recorded_system(
+    target: &str,
+    recorded: &Path,
+    given: Option<&Path>,
+) -> Result<PathBuf, String> {
     let same = |a: &Path, b: &Path| {
         let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
         matches!((real(a), real(b)), (Ok(a), Ok(b)) if a == b)
     };
     match given {
-        Some(g) if !same(g, &recorded) => Err(format!(
+        Some(g) if !same(g, recorded) => Err(format!(
             "{target} is a topology started from {}, and --system names {}: attach without \
              --system (the recorded file is used), or start a topology of that file",
             recorded.display(),
             g.display()
         )),
-        _ => Ok(Some(recorded)),
+        _ => Ok(recorded.to_path_buf()),
     }
 }
 
-/// Lints the feature files (and, given the system, the names they use: links, containers,
-/// queues); on a problem prints it and returns exit code 1.
-fn lint_first(paths: &[PathBuf], system: Option<&System>) -> Option<u8> {
-    let mut lint = crate::lint::check(paths);
-    if let Some(system) = system
-        && let Ok(proxied) = crate::topology::proxied_link_names(system)
-    {
-        lint.problems
-            .extend(crate::system::names::check(system, &proxied, paths));
-    }
-    if lint.problems.is_empty() {
+/// Checks the feature files as `qalens check` does (and, given the system file and the
+/// links proxied in this run, the names they use: links, containers, queues); on a
+/// problem prints it and returns exit code 1.
+fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<u8> {
+    let report = super::check::feature_problems(paths, names);
+    if report.problems.is_empty() {
         return None;
     }
-    for p in &lint.problems {
-        println!("{p}");
-    }
+    super::check::print_problems(&report);
     println!(
         "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
-        lint.problems.len()
+        report.problems.len()
     );
     Some(1)
 }
+
 fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
     let s = &report.summary;
     println!();
@@ -215,8 +268,8 @@ fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_env_file_records_the_system_file_and_attach_reads_it_back() {
+    #[tokio::test]
+    async fn the_env_file_records_the_system_file_and_attach_reads_it_back() {
         let dir =
             std::env::temp_dir().join(format!("qalens-env-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -231,27 +284,40 @@ mod tests {
 
         assert_eq!(attach_target(target).unwrap(), "qalens-1234abcd");
         assert_eq!(
-            system_for_attach(target, None).unwrap(),
+            system_for_attach(target, None).await.unwrap(),
             Some(system.clone())
         );
         // The same file named another way is the same file.
         let same = dir.join(".").join("shop.yml");
         assert_eq!(
-            system_for_attach(target, Some(&same)).unwrap(),
+            system_for_attach(target, Some(&same)).await.unwrap(),
             Some(system.clone())
         );
-        let e = system_for_attach(target, Some(&other)).unwrap_err();
+        let e = system_for_attach(target, Some(&other)).await.unwrap_err();
         assert!(
             e.contains("shop.yml") && e.contains("other.yml") && e.contains("--system"),
             "{e}"
         );
-        // A bare run id, or an env file from before the record, keeps --system.
+        // The record wins over --system naming the same file, for a bare run id too.
         assert_eq!(
-            system_for_attach("qalens-1234abcd", Some(&other)).unwrap(),
+            the_recorded_system("qalens-1234abcd", &system, Some(&same)).unwrap(),
+            system
+        );
+        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other)).unwrap_err();
+        assert!(
+            e.starts_with("qalens-1234abcd is a topology started from"),
+            "{e}"
+        );
+        // A run without a record (no such run here), or an env file from before the
+        // record, keeps --system.
+        assert_eq!(
+            system_for_attach("qalens-00000000", Some(&other))
+                .await
+                .unwrap(),
             Some(other.clone())
         );
         std::fs::write(&env, r#"{ "run_id": "qalens-1234abcd" }"#).unwrap();
-        assert_eq!(system_for_attach(target, None).unwrap(), None);
+        assert_eq!(system_for_attach(target, None).await.unwrap(), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

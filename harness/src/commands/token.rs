@@ -5,17 +5,18 @@
 use std::path::Path;
 
 use crate::cli::TierArg;
+use crate::packs::default_scopes;
 use crate::system::System;
-use crate::tokens::{Issuer, Who, default_scopes, now};
+use crate::tokens::{Issuer, Who, now};
 
-pub fn token(
+pub async fn token(
     client: String,
     tier: TierArg,
     scope: Option<String>,
     ttl: u64,
     system: Option<&Path>,
 ) -> u8 {
-    match issue(&client, tier, scope, ttl, system) {
+    match issue(&client, tier, scope, ttl, system).await {
         Ok(token) => {
             println!("{token}");
             0
@@ -28,7 +29,7 @@ pub fn token(
 }
 
 /// The token (without `Bearer `) the system file's identity gives `client`.
-fn issue(
+async fn issue(
     client: &str,
     tier: TierArg,
     scope: Option<String>,
@@ -45,7 +46,7 @@ fn issue(
         tier: tier.into(),
         scope: &scope,
     };
-    let header = issuer.valid(&who, now() + ttl)?.ok_or_else(|| {
+    let header = issuer.valid(&who, now() + ttl).await?.ok_or_else(|| {
         format!(
             "{} has no x-qalens.identity: its clients present no token",
             system.file.display()

@@ -8,14 +8,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
-use testcontainers::bollard::exec::StartExecResults;
-use testcontainers::bollard::models::ExecConfig;
 use testcontainers::bollard::query_parameters::{
     InspectContainerOptions, UploadToContainerOptions,
 };
 
 use super::container;
+use crate::clients::exec;
 use crate::context;
 use crate::topology::faketime;
 use crate::wait;
@@ -77,39 +75,29 @@ fn tar_one(name: &str, content: &[u8]) -> Vec<u8> {
     tar
 }
 
-/// The wall clock inside the container (seconds since the epoch), read by running
-/// `date +%s` there: a new process, which sees the timestamp file as it is now.
-async fn clock_in(id: &str) -> Result<i64, String> {
+/// The wall clock inside `component`'s container `id` (seconds since the epoch), read by
+/// running `date +%s` there: a new process, which sees the timestamp file as it is now.
+async fn clock_in(id: &str, component: &str) -> Result<i64, String> {
     let docker = context::current()?.docker.clone();
-    let exec = docker
-        .create_exec(
-            id,
-            ExecConfig {
-                cmd: Some(vec!["date".into(), "+%s".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
+    let cmd = ["date".to_string(), "+%s".into()];
+    let run = exec::run(&docker, id, component, &cmd)
         .await
-        .map_err(|e| format!("running date in the container: {e}"))?;
-    let mut text = String::new();
-    if let StartExecResults::Attached { mut output, .. } =
-        docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|e| format!("running date in the container: {e}"))?
-    {
-        while let Some(chunk) = output.next().await {
-            let chunk = chunk.map_err(|e| format!("reading date's output: {e}"))?;
-            text.push_str(&chunk.to_string());
-        }
-    }
-    // libfaketime may warn on stderr before date prints; the time is the last line.
-    text.lines()
+        .map_err(|e| e.to_string())?;
+    // libfaketime may warn before date prints (on stderr); the time is stdout's last line.
+    run.stdout
+        .lines()
         .filter_map(|l| l.trim().parse::<i64>().ok())
         .next_back()
-        .ok_or_else(|| format!("date in the container printed {text:?}"))
+        .ok_or_else(|| {
+            format!(
+                "{} in {component} printed {:?} (exit code {}, stderr {:?})",
+                exec::shown(&cmd),
+                run.stdout,
+                run.exit_code
+                    .map_or_else(|| "unknown".to_string(), |c| c.to_string()),
+                run.stderr
+            )
+        })
 }
 
 fn now_secs() -> i64 {
@@ -144,7 +132,7 @@ pub async fn skew(component: &str, offset_secs: i64) -> Result<(), String> {
     wait::until(Duration::from_secs(10), || {
         let id = id.clone();
         async move {
-            let seen = clock_in(&id).await? - now_secs();
+            let seen = clock_in(&id, component).await? - now_secs();
             if (seen - offset_secs).abs() <= TOLERANCE_SECS {
                 Ok(Some(()))
             } else {

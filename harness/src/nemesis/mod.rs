@@ -12,6 +12,7 @@ use testcontainers::bollard::query_parameters::{
     KillContainerOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
 };
 
+use crate::clients::exec::Stage;
 use crate::context;
 use crate::report;
 use crate::world::QaWorld;
@@ -131,8 +132,12 @@ pub async fn apply(component: &str, op: &str) -> Result<(), String> {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i32);
+    if op == "stopped" && broker {
+        return stop_broker_cleanly(docker, &id, component)
+            .await
+            .map_err(|e| format!("{component} could not be {op}: {e}"));
+    }
     let result = match op {
-        "stopped" if broker => stop_broker_cleanly(docker, &id).await,
         "stopped" => {
             docker
                 .stop_container(
@@ -199,28 +204,16 @@ pub async fn apply(component: &str, op: &str) -> Result<(), String> {
 async fn stop_broker_cleanly(
     docker: &testcontainers::bollard::Docker,
     id: &str,
-) -> Result<(), testcontainers::bollard::errors::Error> {
-    use futures::StreamExt;
-    use testcontainers::bollard::exec::StartExecResults;
-    let exec = docker
-        .create_exec(
-            id,
-            testcontainers::bollard::models::ExecConfig {
-                cmd: Some(vec!["rabbitmqctl".into(), "stop".into()]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await?
-    {
-        // Drained to the end: the command has finished when its output ends.
-        while let Some(chunk) = output.next().await {
-            if chunk.is_err() {
-                break;
-            }
-        }
+    component: &str,
+) -> Result<(), String> {
+    let cmd = ["rabbitmqctl".to_string(), "stop".into()];
+    match crate::clients::exec::run(docker, id, component, &cmd).await {
+        // Whatever rabbitmqctl said, the container is stopped below.
+        Ok(_) => {}
+        // The node's exit ends the container, which may cut the command's output or its
+        // exit code short: the stop below tells whether it is down.
+        Err(e) if matches!(e.stage, Stage::Output | Stage::Inspect) => {}
+        Err(e) => return Err(e.to_string()),
     }
     // Already stopped (the node's exit ends the container) or not: stopped after this.
     match docker
@@ -237,7 +230,7 @@ async fn stop_broker_cleanly(
             status_code: 304,
             ..
         }) => Ok(()),
-        other => other,
+        other => other.map_err(|e| e.to_string()),
     }
 }
 

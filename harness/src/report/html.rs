@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use super::{FaultSpan, ScenarioRecord, StepStatus};
+use super::{FaultSpan, ScenarioRecord, StepStatus, Verdict};
 
 /// The run's settings, shown at the top of the page.
 #[derive(Debug, Clone, Default)]
@@ -151,13 +151,7 @@ fn secs(d: Duration) -> String {
 }
 
 fn status(s: &ScenarioRecord) -> &'static str {
-    if s.passed() {
-        "passed"
-    } else if s.cancelled() {
-        "cancelled"
-    } else {
-        "failed"
-    }
+    s.verdict().as_str()
 }
 
 pub(crate) const CSS: &str = r#"
@@ -181,7 +175,7 @@ section.scenario.s-failed{border-left-color:#c62828}
 section.scenario:target{outline:2px solid #1565c0}
 section.scenario h3{font-size:1em;margin:.3em 0}.meta{color:#666;font-size:.85em}
 .tag{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin-right:3px;font-size:.85em}
-table.steps td{vertical-align:top}.st-failed,.st-undefined{color:#b3141b;font-weight:600}.st-not-run{color:#888}
+table.steps td{vertical-align:top}.st-failed,.st-undefined{color:#b3141b;font-weight:600}.st-not-run,.st-cancelled{color:#888}
 pre{background:#f3f3f3;padding:.5em;overflow-x:auto;white-space:pre-wrap;margin:.3em 0}
 pre.error{background:#fdecea}
 a.permalink{color:#999;text-decoration:none;margin-left:.4em}
@@ -225,9 +219,12 @@ const JS: &str = r#"
 /// The page: see the module docs.
 pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> String {
     let mut h = String::new();
-    let passed = scenarios.iter().filter(|s| s.passed()).count();
-    let cancelled = scenarios.iter().filter(|s| s.cancelled()).count();
-    let failed = scenarios.len() - passed - cancelled;
+    let count = |v: Verdict| scenarios.iter().filter(|s| s.verdict() == v).count();
+    let (passed, failed, cancelled) = (
+        count(Verdict::Passed),
+        count(Verdict::Failed),
+        count(Verdict::Cancelled),
+    );
     let verdict =
         if passed == scenarios.len() && !scenarios.is_empty() && info.parse_errors.is_empty() {
             "passed"
@@ -421,10 +418,10 @@ fn summary_table(
     let mut rows: BTreeMap<String, (usize, usize, Duration)> = BTreeMap::new();
     for s in scenarios {
         let e = rows.entry(by(s)).or_default();
-        if s.passed() {
-            e.0 += 1;
-        } else if !s.cancelled() {
-            e.1 += 1;
+        match s.verdict() {
+            Verdict::Passed => e.0 += 1,
+            Verdict::Failed => e.1 += 1,
+            Verdict::Cancelled => {}
         }
         e.2 += s.duration();
     }
@@ -446,18 +443,15 @@ fn summary_table(
 }
 
 fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) {
-    let st = status(s);
+    let verdict = s.verdict();
+    let st = verdict.as_str();
     let _ = write!(
         h,
         "<section class=\"scenario s-{st}\" id=\"{id}\" data-scenario {data}>\
          <h3><span class=\"{st}\">{mark}</span> {feature} › {name}<a class=\"permalink\" href=\"#{id}\" title=\"permalink\">#</a></h3>\
          <div class=\"meta\">{loc} · lens {lens} · {dur} · ",
         data = data_attrs(s),
-        mark = match st {
-            "passed" => "PASS",
-            "cancelled" => "CANCELLED",
-            _ => "FAIL",
-        },
+        mark = crate::progress::mark(verdict),
         feature = escape(&s.feature),
         name = escape(&s.name),
         loc = escape(&s.location),
@@ -502,7 +496,11 @@ fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) 
     let _ = write!(
         h,
         "<details{}><summary>{} steps</summary><table class=\"steps\">",
-        if s.passed() { "" } else { " open" },
+        if s.verdict() == Verdict::Passed {
+            ""
+        } else {
+            " open"
+        },
         s.steps.len()
     );
     for step in &s.steps {

@@ -119,14 +119,14 @@ pub fn render(m: &Matrix) -> String {
     // Problems first, in their order; then the rest, in theirs.
     rows.sort_by_key(|v| !problem(v));
     for v in rows {
-        row(&mut h, v, &lenses, m.correct.scenarios);
+        row(&mut h, m, v, &lenses);
     }
     h.push_str("</table>\n</body></html>\n");
     h
 }
 
 fn problem(v: &Variant) -> bool {
-    if v.name == "correct" {
+    if v.is_correct() {
         !v.failed.is_empty()
     } else {
         v.failed.is_empty()
@@ -149,10 +149,11 @@ fn caught_link(c: &Caught) -> String {
     format!("{name} <code>{}</code>", escape(&c.location))
 }
 
-/// One variant's row; `total` is how many scenarios the correct system ran (all of them).
-fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>, total: usize) {
-    let correct = v.name == "correct";
-    let verdict = match (correct, v.failed.is_empty()) {
+/// One variant's row of `m`.
+fn row(h: &mut String, m: &Matrix, v: &Variant, lenses: &BTreeSet<&str>) {
+    // The correct system ran every scenario.
+    let total = m.correct.scenarios;
+    let verdict = match (v.is_correct(), v.failed.is_empty()) {
         (true, true) => "<span class=\"passed\">all passed</span>",
         (true, false) => "<span class=\"failed\">FALSE ALARM</span>",
         (false, true) => "<span class=\"failed\">BLIND SPOT</span>",
@@ -190,7 +191,7 @@ fn row(h: &mut String, v: &Variant, lenses: &BTreeSet<&str>, total: usize) {
         }
         h.push_str("</td>");
     }
-    let note = if !correct && v.early_stop && !v.failed.is_empty() && v.scenarios < total {
+    let note = if m.stopped_early(v) && !v.failed.is_empty() && v.scenarios < total {
         format!(
             "<div class=\"note\">stopped at the first failing scenario: {} of {total} \
              scenarios ran{}, the rest were not run</div>",
@@ -236,7 +237,6 @@ mod tests {
                     report: Some(format!("selftest/{name}-1.html#scenario-x")),
                 })
                 .collect(),
-            early_stop: name != "correct",
             seconds: 3.0,
         }
     }
@@ -302,6 +302,8 @@ mod tests {
             "stopped at the first failing scenario: 3 of 7 scenarios ran, the rest were not run"
         ));
         assert!(page.contains("Early stop: each defect ran"));
+        let m = matrix();
+        assert!(m.stopped_early(&m.defects[0]) && !m.stopped_early(&m.correct));
         assert!(
             !page.contains("http://") && !page.contains("https://") && !page.contains("<script")
         );
@@ -315,9 +317,6 @@ mod tests {
         m.defects.pop();
         m.false_alarms.clear();
         m.blind_spots.clear();
-        for v in &mut m.defects {
-            v.early_stop = false;
-        }
         let page = render(&m);
         assert!(page.contains("<title>qalens selftest: passed</title>"));
         assert!(page.contains("No blind spot and no false alarm"));

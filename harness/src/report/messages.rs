@@ -21,7 +21,7 @@ use cucumber::codegen::Regex;
 use cucumber::gherkin::{self, GherkinEnv, StepType};
 use serde_json::{Value, json};
 
-use super::{ScenarioRecord, StepStatus};
+use super::{ScenarioRecord, StepStatus, Verdict};
 
 /// The version of the message protocol written (the `@cucumber/messages` release whose
 /// schema `ci/ensure-cucumber-messages` installs for the tests).
@@ -277,7 +277,7 @@ fn executed(
     let failed_step = s
         .steps
         .iter()
-        .position(|st| matches!(st.status, StepStatus::Failed | StepStatus::Undefined));
+        .position(|st| st.status.stopped_the_scenario());
     for (i, (step, id)) in s.steps.iter().zip(step_ids).enumerate() {
         let began = step.started.unwrap_or(now).max(now);
         let ended = began + step.duration;
@@ -287,6 +287,8 @@ fn executed(
             StepStatus::Failed => ("FAILED", step.error.clone()),
             StepStatus::Undefined => ("UNDEFINED", step.error.clone()),
             StepStatus::NotRun => ("SKIPPED", None),
+            // Messages have no "cancelled": skipped, with why.
+            StepStatus::Cancelled => ("SKIPPED", step.error.clone()),
         };
         let mut result = json!({"status": status, "duration": duration(step.duration)});
         if let Some(m) = message {
@@ -332,10 +334,7 @@ fn executed(
             end,
             json!({"testStepFinished": {
                 "testCaseStartedId": started_id, "testStepId": id,
-                "testStepResult": {
-                    "status": "FAILED", "duration": duration(Duration::ZERO), "message": failure,
-                    "exception": {"type": "qalens hook failure", "message": failure},
-                },
+                "testStepResult": hook_result(&failure),
                 "timestamp": timestamp(end),
             }}),
         ));
@@ -347,6 +346,20 @@ fn executed(
         }}),
     ));
     out
+}
+
+/// A failed hook's result: skipped when the failure is the early stop's (see
+/// [`Verdict::of_failure`]), else failed.
+fn hook_result(failure: &str) -> Value {
+    match Verdict::of_failure(failure) {
+        Verdict::Cancelled => json!({
+            "status": "SKIPPED", "duration": duration(Duration::ZERO), "message": failure,
+        }),
+        _ => json!({
+            "status": "FAILED", "duration": duration(Duration::ZERO), "message": failure,
+            "exception": {"type": "qalens hook failure", "message": failure},
+        }),
+    }
 }
 
 fn attachment(logs: &str, started_id: &str, step_id: &str, at: SystemTime) -> Value {

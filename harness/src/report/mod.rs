@@ -10,11 +10,12 @@ pub mod html;
 pub mod matrix;
 pub mod messages;
 mod recorder;
+pub mod verdicts;
 
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, scenario_key};
+pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, Verdict, scenario_key};
 
 /// One fault as the run applied it: on what, which kind, from when until when.
 #[derive(Debug, Clone, PartialEq, Eq)]

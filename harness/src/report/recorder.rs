@@ -1,8 +1,9 @@
 //! [`Recorder`]: the one cucumber writer that keeps the record of a run. Each event is
 //! recorded once, into a [`ScenarioRecord`] per scenario; the console line, the
 //! [`Summary`] (exit code, self-test), the HTML page and the Cucumber Messages all read
-//! those records. (JUnit and Cucumber JSON are cucumber's own writers, fed the same events
-//! beside it.)
+//! those records, and every one of them takes a scenario's verdict from
+//! [`ScenarioRecord::verdict`]. (JUnit and Cucumber JSON are cucumber's own writers, fed
+//! the same events beside it, through [`super::verdicts::CancelledAsSkipped`].)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ pub enum StepStatus {
     Undefined,
     /// An earlier step failed, so it never ran.
     NotRun,
+    /// It was waiting when another scenario of a fail-fast run failed, and stopped
+    /// ([`crate::stop`]): neither passed nor failed.
+    Cancelled,
 }
 
 impl StepStatus {
@@ -31,6 +35,54 @@ impl StepStatus {
             Self::Failed => "failed",
             Self::Undefined => "undefined",
             Self::NotRun => "not run",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the scenario's later steps did not run because of how this one ended.
+    pub fn stopped_the_scenario(self) -> bool {
+        matches!(self, Self::Failed | Self::Undefined | Self::Cancelled)
+    }
+
+    /// How a step that failed with `error` ended (see [`Verdict::of_failure`]).
+    pub fn of_failure(error: &str) -> Self {
+        match Verdict::of_failure(error) {
+            Verdict::Cancelled => Self::Cancelled,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// What every report says of a scenario ([`ScenarioRecord::verdict`]): the console line
+/// and summary, the HTML page, the Cucumber Messages, the self-test, and (through
+/// [`super::verdicts::CancelledAsSkipped`]) JUnit and Cucumber JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// Stopped before its verdict because another scenario of a fail-fast run failed
+    /// ([`crate::stop`]): neither passed nor failed. JUnit, Cucumber JSON and Cucumber
+    /// Messages, which have no such word, call it skipped.
+    Cancelled,
+}
+
+impl Verdict {
+    /// What a step error or hook failure saying `message` makes of its scenario: the
+    /// early stop's ([`crate::stop::CANCELLED`]) cancels it, anything else fails it.
+    pub fn of_failure(message: &str) -> Self {
+        if crate::stop::is_cancellation(message) {
+            Self::Cancelled
+        } else {
+            Self::Failed
+        }
+    }
+
+    /// `passed`, `failed` or `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -104,25 +156,24 @@ pub struct ScenarioRecord {
 }
 
 impl ScenarioRecord {
-    pub fn passed(&self) -> bool {
-        self.hook_failure.is_none()
-            && self
-                .steps
-                .iter()
-                .all(|s| matches!(s.status, StepStatus::Passed))
-    }
-
-    /// It was stopped before its verdict because another scenario of a fail-fast run
-    /// failed ([`crate::stop`]): neither passed nor failed.
-    pub fn cancelled(&self) -> bool {
-        let step_error = self
-            .steps
-            .iter()
-            .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined))
-            .and_then(|s| s.error.as_deref());
-        step_error
-            .or(self.hook_failure.as_deref())
-            .is_some_and(crate::stop::is_cancellation)
+    /// Its verdict, the one every report gives: failed when a step failed or matched no
+    /// definition or a hook failed other than by the early stop (a cancelled scenario
+    /// whose faults could not be healed failed); else cancelled when a step or the before
+    /// hook was cancelled; else passed when every step passed (failed when not every step
+    /// ran and nothing says why).
+    pub fn verdict(&self) -> Verdict {
+        let hook = self.hook_failure.as_deref().map(Verdict::of_failure);
+        let step = |status: StepStatus| self.steps.iter().any(|s| s.status == status);
+        if hook == Some(Verdict::Failed) || step(StepStatus::Failed) || step(StepStatus::Undefined)
+        {
+            Verdict::Failed
+        } else if hook == Some(Verdict::Cancelled) || step(StepStatus::Cancelled) {
+            Verdict::Cancelled
+        } else if self.steps.iter().all(|s| s.status == StepStatus::Passed) {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        }
     }
 
     pub fn duration(&self) -> Duration {
@@ -131,13 +182,10 @@ impl ScenarioRecord {
             .unwrap_or_default()
     }
 
-    /// Why it failed, for the console: the first step that failed or matched nothing,
-    /// with its location, or the hook that failed.
+    /// Why it did not pass, for the console: the first step that failed, matched
+    /// nothing or was cancelled, with its location, or the hook that failed.
     pub fn failure(&self) -> Option<String> {
-        let step = self
-            .steps
-            .iter()
-            .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undefined));
+        let step = self.steps.iter().find(|s| s.status.stopped_the_scenario());
         match step {
             Some(s) => {
                 let at = format!("{}:{}", self.path, s.line);
@@ -146,10 +194,11 @@ impl ScenarioRecord {
                     StepStatus::Undefined => {
                         format!("step `{}{}` ({at}) {error}", s.keyword, s.text)
                     }
-                    _ => format!(
-                        "step `{}{}` ({at}) failed:\n{}",
+                    status => format!(
+                        "step `{}{}` ({at}) {}:\n{}",
                         s.keyword,
                         s.text,
+                        status.as_str(),
                         progress::indent(error)
                     ),
                 })
@@ -276,7 +325,10 @@ impl Recorder {
                 StepStatus::Undefined,
                 Some("matches no step definition (see `qalens steps`)".to_string()),
             ),
-            Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(progress::step_error(err))),
+            Step::Failed(_, _, _, err) => {
+                let error = progress::step_error(err);
+                (StepStatus::of_failure(&error), Some(error))
+            }
         };
         rec.status = status;
         rec.error = error;

@@ -5,22 +5,24 @@ use cucumber::given;
 
 use super::StepResult;
 use crate::context;
-use crate::tokens::{Abuse, TOKEN_TTL, default_scopes, now, who};
+use crate::packs::default_scopes;
+use crate::tokens::{Abuse, TOKEN_TTL, now, who};
 use crate::world::{Client, Credentials, QaWorld};
 
-/// Gets the valid token of the scenario's client ready, so that a token command runs
-/// here, off the async threads, rather than inside the first request.
+/// Gets the valid token of the scenario's client ready (a token command runs here, as an
+/// async child process), so that the requests that present it find it already fetched.
 async fn fetch_token(world: &QaWorld) -> StepResult {
-    let Some(client) = world.client.clone() else {
+    let Some(client) = &world.client else {
         return Ok(());
     };
     if !matches!(client.credentials, Credentials::Valid) {
         return Ok(());
     }
     let issuer = context::current()?.endpoints.identity.clone();
-    tokio::task::spawn_blocking(move || issuer.valid(&who(&client), now() + TOKEN_TTL).map(drop))
+    issuer
+        .valid(&who(client), now() + TOKEN_TTL)
         .await
-        .map_err(|e| format!("getting the token failed: {e}"))?
+        .map(drop)
 }
 
 fn parse_tier(tier: &str) -> Result<Tier, String> {
@@ -110,22 +112,18 @@ async fn presents_fresh(world: &mut QaWorld) -> StepResult {
     let client = world.client.clone().ok_or("no client yet")?;
     let before = match &client.credentials {
         Credentials::Raw(t) => Some(t.clone()),
-        _ => issuer.valid(&who(&client), now() + TOKEN_TTL)?,
+        _ => issuer.valid(&who(&client), now() + TOKEN_TTL).await?,
     };
-    let token = tokio::task::spawn_blocking(move || {
-        // A later exp each time round, until the token differs from the one before.
-        for later in 1..=60 {
-            let token = issuer
-                .valid(&who(&client), now() + TOKEN_TTL + later)?
-                .ok_or("this system's identity gives no tokens (anonymous)")?;
-            if Some(&token) != before.as_ref() {
-                return Ok(token);
-            }
+    // A later exp each time round, until the token differs from the one before.
+    for later in 1..=60 {
+        let token = issuer
+            .valid(&who(&client), now() + TOKEN_TTL + later)
+            .await?
+            .ok_or("this system's identity gives no tokens (anonymous)")?;
+        if Some(&token) != before.as_ref() {
+            world.client.as_mut().expect("checked above").credentials = Credentials::Raw(token);
+            return Ok(());
         }
-        Err("this system's identity gives the client the same token every time: no fresh token to present".to_string())
-    })
-    .await
-    .map_err(|e| format!("getting the token failed: {e}"))??;
-    world.client.as_mut().expect("checked above").credentials = Credentials::Raw(token);
-    Ok(())
+    }
+    Err("this system's identity gives the client the same token every time: no fresh token to present".into())
 }

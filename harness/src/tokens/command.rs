@@ -6,12 +6,12 @@
 //! [`COMMAND_DEADLINE`] is an error naming the command and quoting its stderr.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::process::Command;
 
 use super::Who;
 
@@ -52,22 +52,22 @@ impl TokenCommand {
         )
     }
 
-    /// The token for `who`: from the cache, or by running the command once.
-    pub(super) fn token(&self, who: &Who, file: &str) -> Result<String, String> {
-        let key = (
-            who.client.to_string(),
-            who.tier_name().to_string(),
-            who.scope.to_string(),
-        );
-        if let Some(t) = self
-            .cache
+    /// The token for `who` if the command already printed it; never runs the command.
+    pub(super) fn cached(&self, who: &Who) -> Option<String> {
+        self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(t.clone());
+            .get(&key(who))
+            .cloned()
+    }
+
+    /// The token for `who`: from the cache, or by running the command once. The command
+    /// runs as a tokio child process: the caller's thread is free while it runs.
+    pub(super) async fn token(&self, who: &Who<'_>, file: &str) -> Result<String, String> {
+        if let Some(t) = self.cached(who) {
+            return Ok(t);
         }
-        let token = self.run(who).map_err(|e| {
+        let token = self.run(who).await.map_err(|e| {
             format!(
                 "the identity command {} (x-qalens.identity.command in {file}) {e}",
                 self.shown()
@@ -76,15 +76,15 @@ impl TokenCommand {
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, token.clone());
+            .insert(key(who), token.clone());
         Ok(token)
     }
 
     /// Runs the command for `who`; the error completes "the identity command ... ".
-    fn run(&self, who: &Who) -> Result<String, String> {
+    async fn run(&self, who: &Who<'_>) -> Result<String, String> {
         let argv: Vec<String> = self.argv.iter().map(|a| who.fill(a)).collect();
         let (program, args) = argv.split_first().ok_or("is empty")?;
-        let mut child = Command::new(program)
+        let child = Command::new(program)
             .args(args)
             .current_dir(&self.dir)
             .env("QALENS_CLIENT", who.client)
@@ -93,57 +93,22 @@ impl TokenCommand {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Past the deadline the wait below is dropped, and with it the child: killed.
+            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("could not start: {e}"))?;
-        // Both pipes are read to their end on threads of their own, so a chatty stderr
-        // cannot block the command; this thread waits for both with the deadline.
-        let (tx, rx) = mpsc::channel();
-        for (stream, pipe) in [
-            (
-                0,
-                child
-                    .stdout
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            ),
-            (
-                1,
-                child
-                    .stderr
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            ),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                let mut bytes = vec![];
-                if let Some(mut p) = pipe {
-                    let _ = p.read_to_end(&mut bytes);
-                }
-                let _ = tx.send((stream, bytes));
-            });
-        }
-        let until = Instant::now() + self.deadline;
-        let mut out = [vec![], vec![]];
-        for _ in 0..2 {
-            match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok((stream, bytes)) => out[stream] = bytes,
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "did not finish within {} s and was killed",
-                        self.deadline.as_secs_f64()
-                    ));
-                }
-            }
-        }
-        // Both pipes are closed: the command has exited or is about to.
-        let status = child
-            .wait()
+        // Both pipes are read to their end at once, so a chatty stderr cannot block it.
+        let output = tokio::time::timeout(self.deadline, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                format!(
+                    "did not finish within {} s and was killed",
+                    self.deadline.as_secs_f64()
+                )
+            })?
             .map_err(|e| format!("could not be waited on: {e}"))?;
-        let [stdout, stderr] = out;
-        let stderr = String::from_utf8_lossy(&stderr);
+        let status = output.status;
+        let stderr = String::from_utf8_lossy(&output.stderr);
         let stderr = stderr.trim();
         let stderr: String = stderr.chars().take(STDERR_SHOWN).collect();
         let said = if stderr.is_empty() {
@@ -157,7 +122,7 @@ impl TokenCommand {
                 who.client
             ));
         }
-        let token = String::from_utf8_lossy(&stdout).trim().to_string();
+        let token = String::from_utf8_lossy(&output.stdout).trim().to_string();
         if token.is_empty() {
             return Err(format!(
                 "printed no token for client {}; {said}",
@@ -172,4 +137,13 @@ impl TokenCommand {
         }
         Ok(token)
     }
+}
+
+/// The cache key of `who`'s token: client, tier and scope.
+fn key(who: &Who) -> (String, String, String) {
+    (
+        who.client.to_string(),
+        who.tier_name().to_string(),
+        who.scope.to_string(),
+    )
 }

@@ -24,12 +24,6 @@ use crate::system::{Identity, JwtAlg};
 
 pub use command::COMMAND_DEADLINE;
 
-/// The scopes a client gets unless a step narrows them: what the packs `system` enables
-/// need ([`crate::packs::default_scopes`]).
-pub fn default_scopes(system: &crate::system::System) -> String {
-    crate::packs::default_scopes(system)
-}
-
 /// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
 /// signed (generated for this purpose with openssl; it protects nothing).
 const NOT_THE_SYSTEM_KEY_RS256: &str = include_str!("not-the-system-key-rs256.pem");
@@ -257,14 +251,36 @@ impl Issuer {
 
     /// The `Authorization` header value of a valid token for `who`, valid until `exp`;
     /// `None` when the system has no identity. A command runs (at most once per client,
-    /// tier and scope: its tokens are kept) and blocks the calling thread until it exits
-    /// or its deadline passes.
-    pub fn valid(&self, who: &Who, exp: u64) -> Result<Option<String>, String> {
+    /// tier and scope: its tokens are kept) as a tokio child process with its deadline,
+    /// so the runtime's threads stay free while it runs.
+    pub async fn valid(&self, who: &Who<'_>, exp: u64) -> Result<Option<String>, String> {
+        if let Mode::Command(c) = &self.mode {
+            return Ok(Some(format!("Bearer {}", c.token(who, &self.file).await?)));
+        }
+        self.fetched(who, exp)
+    }
+
+    /// What [`Issuer::valid`] gives, for callers that cannot wait: it never runs the
+    /// token command, so a command's token must have been fetched with `valid` first
+    /// (the identity steps fetch it when they name the client or its credentials).
+    pub fn fetched(&self, who: &Who, exp: u64) -> Result<Option<String>, String> {
         Ok(Some(match &self.mode {
             Mode::Anonymous => return Ok(None),
             Mode::Jwt(s) => format!("Bearer {}", s.sign(who, exp, false)?),
             Mode::Static(t) => format!("Bearer {t}"),
-            Mode::Command(c) => format!("Bearer {}", c.token(who, &self.file)?),
+            Mode::Command(c) => format!(
+                "Bearer {}",
+                c.cached(who).ok_or_else(|| format!(
+                    "no token was fetched yet for client {} (tier {}, scope {:?}) from the \
+                     identity command {} of {}: a step that sets the client or its credentials \
+                     fetches it",
+                    who.client,
+                    who.tier_name(),
+                    who.scope,
+                    c.shown(),
+                    self.file
+                ))?
+            ),
         }))
     }
 

@@ -73,7 +73,7 @@ fn rs256_and_es256_tokens_verify_with_the_matching_public_key_only() {
         ),
     ] {
         let issuer = jwt_issuer(alg, private);
-        let valid = issuer.valid(&who(), now() + 60).unwrap().unwrap();
+        let valid = issuer.fetched(&who(), now() + 60).unwrap().unwrap();
         let claims = verify(token_of(&valid), jalg, public).unwrap();
         assert_eq!(claims["sub"], "alice-s1");
         assert_eq!(claims["tier"], "paid");
@@ -114,7 +114,7 @@ fn rs256_and_es256_tokens_verify_with_the_matching_public_key_only() {
 #[test]
 fn hs256_tokens_are_what_the_reference_gateway_accepts() {
     let issuer = Issuer::hs256("s3cret");
-    let valid = issuer.valid(&who(), now() + 60).unwrap().unwrap();
+    let valid = issuer.fetched(&who(), now() + 60).unwrap().unwrap();
     let claims = jwt::verify(token_of(&valid), b"s3cret", now()).unwrap();
     assert_eq!((claims.sub.as_str(), claims.tier), ("alice-s1", Tier::Paid));
     for abuse in [
@@ -168,7 +168,7 @@ fn a_static_token_or_a_command_cannot_make_hostile_tokens_and_says_why() {
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
     assert_eq!(
-        issuer.valid(&who(), 0).unwrap().as_deref(),
+        issuer.fetched(&who(), 0).unwrap().as_deref(),
         Some("Bearer t0ken")
     );
     let e = issuer.abused(&who(), Abuse::ExpiredAt(1), 60).unwrap_err();
@@ -179,15 +179,15 @@ fn a_static_token_or_a_command_cannot_make_hostile_tokens_and_says_why() {
         "{e}"
     );
     let anonymous = Issuer::from_system(None, Path::new("."), Path::new("f.yml")).unwrap();
-    assert_eq!(anonymous.valid(&who(), 0).unwrap(), None);
+    assert_eq!(anonymous.fetched(&who(), 0).unwrap(), None);
 }
 
 fn sh(script: &str) -> Vec<String> {
     vec!["sh".into(), "-c".into(), script.into(), "token-cmd".into()]
 }
 
-#[test]
-fn the_command_prints_a_token_per_client_from_placeholders_and_environment() {
+#[tokio::test]
+async fn the_command_prints_a_token_per_client_from_placeholders_and_environment() {
     let dir = std::env::temp_dir().join(format!("qalens-tok-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     // It runs in the system file's directory, once per client, tier and scope.
@@ -203,29 +203,45 @@ fn the_command_prints_a_token_per_client_from_placeholders_and_environment() {
         command: Some(argv),
     };
     let issuer = Issuer::from_system(Some(&identity), &dir, Path::new("f.yml")).unwrap();
-    let token = issuer.valid(&who(), 0).unwrap().unwrap();
+    // The path for callers that cannot wait never runs the command.
+    let e = issuer.fetched(&who(), 0).unwrap_err();
+    assert!(
+        e.contains("no token was fetched yet for client alice-s1") && e.contains("f.yml"),
+        "{e}"
+    );
+    assert!(!dir.join("runs.log").exists(), "fetched ran the command");
+    let token = issuer.valid(&who(), 0).await.unwrap().unwrap();
     assert_eq!(token, "Bearer tok.alice-s1/paid.alice-s1.paid");
     let scope = std::fs::read_to_string(dir.join("scope.txt")).unwrap();
     assert_eq!(scope, "items:read limited:read|items:read limited:read");
-    assert_eq!(issuer.valid(&who(), 0).unwrap().unwrap(), token);
+    assert_eq!(issuer.valid(&who(), 0).await.unwrap().unwrap(), token);
+    assert_eq!(issuer.fetched(&who(), 0).unwrap().unwrap(), token);
     let runs = std::fs::read_to_string(dir.join("runs.log")).unwrap();
     assert_eq!(runs.lines().count(), 1, "the token is kept: {runs}");
     let bob = Who {
         client: "bob",
         ..who()
     };
-    assert!(issuer.valid(&bob, 0).unwrap().unwrap().contains("bob"));
+    assert!(
+        issuer
+            .valid(&bob, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("bob")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn a_failing_silent_or_slow_command_is_an_error_naming_it_and_its_stderr() {
-    let run = |script: &str, deadline: Duration| {
+#[tokio::test]
+async fn a_failing_silent_or_slow_command_is_an_error_naming_it_and_its_stderr() {
+    async fn run(script: &str, deadline: Duration) -> String {
         TokenCommand::with_deadline(sh(script), PathBuf::from("."), deadline)
             .token(&who(), "shop.yml")
+            .await
             .unwrap_err()
-    };
-    let e = run("echo 'no such user' >&2; exit 3", COMMAND_DEADLINE);
+    }
+    let e = run("echo 'no such user' >&2; exit 3", COMMAND_DEADLINE).await;
     assert!(
         e.contains("identity command `sh -c")
             && e.contains("shop.yml")
@@ -234,15 +250,41 @@ fn a_failing_silent_or_slow_command_is_an_error_naming_it_and_its_stderr() {
             && e.contains("alice-s1"),
         "{e}"
     );
-    let e = run("echo '   '", COMMAND_DEADLINE);
+    let e = run("echo '   '", COMMAND_DEADLINE).await;
     assert!(
         e.contains("printed no token") && e.contains("stderr was empty"),
         "{e}"
     );
-    let e = run("exec sleep 30", Duration::from_millis(300));
+    let e = run("exec sleep 30", Duration::from_millis(300)).await;
     assert!(e.contains("did not finish within 0.3 s"), "{e}");
     let e = TokenCommand::new(vec!["/nonexistent/qalens-token".into()], PathBuf::from("."))
         .token(&who(), "shop.yml")
+        .await
         .unwrap_err();
     assert!(e.contains("could not start"), "{e}");
+}
+
+/// On a single-threaded runtime, the command runs while other tasks go on: this command
+/// waits (5 s at most) for a file that only another future on the same thread creates. A
+/// command that blocked the thread would never see it and fail.
+#[tokio::test(flavor = "current_thread")]
+async fn the_command_leaves_the_runtime_thread_free_while_it_runs() {
+    let dir = std::env::temp_dir().join(format!("qalens-tok-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let command = TokenCommand::with_deadline(
+        sh(
+            "i=0; while [ ! -e go ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; \
+            [ -e go ] || { echo 'go never appeared' >&2; exit 1; }; echo tok.$QALENS_CLIENT",
+        ),
+        dir.clone(),
+        Duration::from_secs(20),
+    );
+    let go = dir.join("go");
+    let alice = who();
+    let (token, ()) = tokio::join!(command.token(&alice, "f.yml"), async {
+        tokio::task::yield_now().await;
+        std::fs::write(&go, "").unwrap();
+    });
+    assert_eq!(token.unwrap(), "tok.alice-s1");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

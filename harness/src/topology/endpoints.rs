@@ -72,13 +72,39 @@ pub async fn published_ports(docker: &Docker, id: &str) -> anyhow::Result<HashMa
         .collect())
 }
 
+/// What the endpoints take from files the system file names (the identity's private key,
+/// the OpenAPI document of `x-qalens.routes`): read and built once, when a topology is
+/// found running ([`super::Running`]), and handed out with every [`Endpoints`].
+#[derive(Clone)]
+pub struct FromFiles {
+    identity: crate::tokens::Issuer,
+    routes: Vec<crate::system::routes::DocumentedRoute>,
+}
+
+impl FromFiles {
+    /// Reads the files `system` names; an unreadable or wrong one is an error.
+    pub fn read(system: &System) -> anyhow::Result<Self> {
+        let q = &system.qalens;
+        let identity =
+            crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
+                .map_err(|e| anyhow::anyhow!("x-qalens.identity: {e}"))?;
+        let routes = match &q.routes {
+            Some(r) => crate::system::routes::documented(r, &system.dir)
+                .map_err(|e| anyhow::anyhow!("x-qalens.routes: {e}"))?,
+            None => vec![],
+        };
+        Ok(Self { identity, routes })
+    }
+}
+
 /// Every endpoint of a topology of `system` whose containers are `containers` (name
-/// within the run to container id), read from the engine now.
+/// within the run to container id), with the ports read from the engine now.
 pub async fn read(
     docker: &Docker,
     run_id: &str,
     containers: &BTreeMap<String, String>,
     system: &System,
+    files: &FromFiles,
 ) -> anyhow::Result<Endpoints> {
     let host = engine_host();
     let inspected = futures::future::join_all(
@@ -95,6 +121,17 @@ pub async fn read(
             .collect();
         published.insert(name.clone(), ports);
     }
+    assemble(run_id, published, system, files)
+}
+
+/// The endpoints of a topology of `system` whose containers publish `published`
+/// (`host:port` by container name and container port); no I/O.
+fn assemble(
+    run_id: &str,
+    published: BTreeMap<String, BTreeMap<u16, String>>,
+    system: &System,
+    files: &FromFiles,
+) -> anyhow::Result<Endpoints> {
     let addr = |container: &str, port: u16| -> anyhow::Result<String> {
         published
             .get(container)
@@ -104,14 +141,16 @@ pub async fn read(
             .with_context(|| format!("{container} has no host port for {port} (is it running?)"))
     };
     // The first replica of a service answers for it (`db`, or `gateway-1`).
-    let first = |service: &str| -> Option<String> {
-        let s = system.services.get(service)?;
-        Some(s.replica_names().into_iter().next()?.1)
-    };
+    let answering: BTreeMap<String, String> = system
+        .services
+        .iter()
+        .filter_map(|(name, s)| Some((name.clone(), s.replica_names().into_iter().next()?.1)))
+        .collect();
     let service_addr = |sp: &ServicePort| -> anyhow::Result<String> {
-        let container = first(&sp.service)
+        let container = answering
+            .get(&sp.service)
             .with_context(|| format!("the system file has no service {}", sp.service))?;
-        addr(&container, sp.port)
+        addr(container, sp.port)
     };
     let q = &system.qalens;
 
@@ -167,14 +206,6 @@ pub async fn read(
         }
     }
     let static_token = q.identity.as_ref().and_then(|i| i.token.clone());
-    let identity =
-        crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
-            .map_err(|e| anyhow::anyhow!("x-qalens.identity: {e}"))?;
-    let routes = match &q.routes {
-        Some(r) => crate::system::routes::documented(r, &system.dir)
-            .map_err(|e| anyhow::anyhow!("x-qalens.routes: {e}"))?,
-        None => vec![],
-    };
     let queues = q
         .broker
         .iter()
@@ -189,18 +220,101 @@ pub async fn read(
         rabbitmq_management,
         inspection,
         static_token,
-        identity,
-        routes,
+        identity: files.identity.clone(),
+        routes: files.routes.clone(),
         queues,
         controls,
         links,
         containers: published,
+        answering,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::engine_host_from;
+    use super::*;
+
+    /// A system file in a fresh directory of its own, naming a private key and an OpenAPI
+    /// document beside it.
+    fn system_with_files() -> (std::path::PathBuf, System) {
+        let dir =
+            std::env::temp_dir().join(format!("qalens-files-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
+        std::fs::copy(
+            format!("{keys}/test-only-rs256-private.pem"),
+            dir.join("key.pem"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("api.yml"),
+            "openapi: 3.0.0\npaths:\n  /health:\n    get: { security: [] }\n",
+        )
+        .unwrap();
+        let file = dir.join("shop.yml");
+        std::fs::write(
+            &file,
+            "services:\n  web:\n    image: shop/web:1\n    expose: [8080]\n\
+             x-qalens:\n  entry: web:8080\n\
+             \x20 identity:\n    jwt: { alg: RS256, private_key: key.pem }\n\
+             \x20 routes: { openapi: api.yml }\n",
+        )
+        .unwrap();
+        let system = System::load_with(&file, &|_| None).unwrap();
+        (dir, system)
+    }
+
+    #[test]
+    fn endpoints_are_built_from_files_read_once() {
+        let (dir, system) = system_with_files();
+        let files = FromFiles::read(&system).unwrap();
+        // The files are gone; endpoints built after that still carry what they held.
+        std::fs::remove_file(dir.join("key.pem")).unwrap();
+        std::fs::remove_file(dir.join("api.yml")).unwrap();
+        let published = BTreeMap::from([(
+            "web".to_string(),
+            BTreeMap::from([(8080, "127.0.0.1:4321".to_string())]),
+        )]);
+        for _ in 0..2 {
+            let e = assemble("qalens-1", published.clone(), &system, &files).unwrap();
+            assert_eq!(e.gateway, "http://127.0.0.1:4321");
+            assert!(e.identity.signs(), "{:?}", e.identity);
+            let routes: Vec<_> = e.routes.iter().map(|r| (&*r.path, r.public)).collect();
+            assert_eq!(routes, [("/health", true)]);
+        }
+        // Reading them now fails: nothing above read them again.
+        assert!(FromFiles::read(&system).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_service_is_answered_by_the_first_replica_the_system_file_names() {
+        let text = "services:\n  web:\n    image: shop/web:1\n    expose: [8080]\n\
+                    \x20   deploy: { replicas: 2 }\n\
+                    \x20 db:\n    image: shop/db:1\n    expose: [5432]\n\
+                    x-qalens:\n  entry: web:8080\n";
+        let system = System::parse(
+            std::path::Path::new("shop.yml"),
+            std::path::Path::new("."),
+            text,
+            &|_| None,
+        )
+        .unwrap();
+        let port = |p: u16, at: &str| BTreeMap::from([(p, at.to_string())]);
+        let published = BTreeMap::from([
+            ("web-1".to_string(), port(8080, "127.0.0.1:1001")),
+            ("web-2".to_string(), port(8080, "127.0.0.1:1002")),
+            ("db".to_string(), port(5432, "127.0.0.1:1003")),
+        ]);
+        let files = FromFiles::read(&system).unwrap();
+        let e = assemble("qalens-1", published, &system, &files).unwrap();
+        assert_eq!(e.service("web", 8080).as_deref(), Some("127.0.0.1:1001"));
+        assert_eq!(e.service("db", 5432).as_deref(), Some("127.0.0.1:1003"));
+        assert_eq!(e.service("db", 8080), None);
+        // A container's name is not a service's: `web-2` is a replica of `web`.
+        assert_eq!(e.service("web-2", 8080), None);
+        assert_eq!(e.service("web-1", 8080), None);
+    }
 
     #[test]
     fn the_engine_host_comes_from_docker_host_or_the_override() {

@@ -116,14 +116,16 @@ impl TopologyOptions {
 
 impl TopologyOptions {
     /// A fresh run id for `system`, the proxies' image from the environment, the
-    /// host-built `refsys`, and the links `QALENS_LINKS` names (default: those the file
-    /// does not mark `proxied: false`).
+    /// host-built `refsys`, and the links `QALENS_LINKS` names ([`links_from_env`]).
     pub fn from_env(system: Arc<System>) -> anyhow::Result<Self> {
-        let spec = std::env::var("QALENS_LINKS")
-            .ok()
-            .filter(|s| !s.trim().is_empty());
-        let links = select_links(&system, spec.as_deref())
-            .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))?;
+        let links = links_from_env(&system)?;
+        Self::with_links(system, links)
+    }
+
+    /// As [`TopologyOptions::from_env`], with proxies on `links` (indices into
+    /// `x-qalens.links`, as [`links_from_env`] gives them) instead of reading
+    /// `QALENS_LINKS` again.
+    pub fn with_links(system: Arc<System>, links: Vec<usize>) -> anyhow::Result<Self> {
         Ok(Self {
             run_id: cleanup::new_run_id(),
             system,
@@ -136,16 +138,33 @@ impl TopologyOptions {
     }
 }
 
-/// The names of the links that get a proxy with `QALENS_LINKS` as it is now.
-pub fn proxied_link_names(system: &System) -> Result<Vec<String>, String> {
+/// The links that get a proxy in a run started now: those `QALENS_LINKS` names (default:
+/// those the file does not mark `proxied: false`; see [`select_links`]). The one place
+/// the variable is read.
+pub fn links_from_env(system: &System) -> anyhow::Result<Vec<usize>> {
     let spec = std::env::var("QALENS_LINKS")
         .ok()
         .filter(|s| !s.trim().is_empty());
-    let links = select_links(system, spec.as_deref())?;
-    Ok(links
+    select_links(system, spec.as_deref())
+        .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))
+}
+
+/// The names of `links` (indices into `x-qalens.links`), as feature files use them.
+pub fn link_names(system: &System, links: &[usize]) -> Vec<String> {
+    links
+        .iter()
+        .map(|i| system.qalens.links[*i].name())
+        .collect()
+}
+
+/// The names of the links with a fault proxy among a running topology's component names
+/// (its `link-<from>-<to>` containers).
+pub fn proxied_among<'a>(components: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    components
         .into_iter()
-        .map(|i| system.qalens.links[i].name())
-        .collect())
+        .filter_map(|c| c.strip_prefix("link-"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
@@ -212,6 +231,10 @@ pub struct Endpoints {
     /// Each link's fault proxy control API (`/internal/fault`), by link name
     /// (`api-db`).
     pub links: BTreeMap<String, String>,
+    /// The container that answers for each service: its first replica, as
+    /// [`crate::system::Service::replica_names`] names it (`db`, `gateway-1`).
+    #[serde(skip)]
+    pub answering: BTreeMap<String, String>,
 }
 
 impl Endpoints {
@@ -239,12 +262,10 @@ impl Endpoints {
     }
 
     /// `host:port` of `service`'s container `port` (its first replica answers for a
-    /// scaled service), if the service publishes it.
+    /// scaled service), if the system file has that service and it publishes the port.
     pub fn service(&self, service: &str, port: u16) -> Option<String> {
-        let first = [service.to_string(), format!("{service}-1")];
-        first
-            .iter()
-            .find_map(|name| self.containers.get(name)?.get(&port).cloned())
+        let container = self.answering.get(service)?;
+        self.containers.get(container)?.get(&port).cloned()
     }
 
     /// The inspection endpoint (`x-qalens.hooks.inspection`) of `service` as an
@@ -364,7 +385,9 @@ impl Topology {
     ) -> anyhow::Result<Self> {
         let run_id = &options.run_id;
         let network = format!("{run_id}-net");
-        let labels = cleanup::labels(run_id, options.keep);
+        let mut labels = cleanup::labels(run_id, options.keep);
+        // `qalens run --attach RUN_ID` reads the system file back from here.
+        labels.extend([cleanup::system_label(&options.system.file)]);
         docker
             .create_network(NetworkCreateRequest {
                 name: network.clone(),
@@ -391,7 +414,7 @@ impl Topology {
             run_id,
             started_units.containers.clone(),
             options.system.clone(),
-        );
+        )?;
         let endpoints = running.current_endpoints().await?;
         Ok(Self {
             running,
@@ -436,5 +459,18 @@ impl Topology {
     /// forgets them; `qalens down <run id>` removes them later.
     pub fn detach(self) -> Endpoints {
         self.endpoints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_running_topologys_proxied_links_are_its_link_containers() {
+        let components =
+            ["api", "gateway-2", "link-api-ledger", "link-gateway-redis"].map(str::to_string);
+        assert_eq!(
+            super::proxied_among(&components),
+            ["api-ledger", "gateway-redis"]
+        );
     }
 }

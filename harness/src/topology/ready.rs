@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
 use testcontainers::bollard::Docker;
-use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
 use testcontainers::bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use tokio::time::Instant;
 
 use super::components::Ready;
+use crate::clients::exec;
 use crate::system::{Healthcheck, ReadyLog, Stream};
 
 /// Waits until container `id` (called `name` in messages) is ready, or fails at `deadline`.
@@ -117,11 +117,14 @@ async fn wait_healthy(
     loop {
         ticks.tick().await;
         ensure_running(docker, id, name).await?;
-        let outcome = tokio::time::timeout(h.timeout, exec(docker, id, &h.test)).await;
+        let outcome = tokio::time::timeout(h.timeout, exec::run(docker, id, name, &h.test)).await;
         let why = match outcome {
-            Ok(Ok(0)) => return Ok(()),
-            Ok(Ok(code)) => format!("exit code {code}"),
-            Ok(Err(e)) => format!("{e:#}"),
+            Ok(Ok(run)) => match run.exit_code {
+                Some(0) => return Ok(()),
+                Some(code) => format!("exit code {code}{}", said(&run)),
+                None => "it finished without an exit code".to_string(),
+            },
+            Ok(Err(e)) => e.to_string(),
             Err(_) => format!("no answer within {:?}", h.timeout),
         };
         if started.elapsed() >= h.start_period {
@@ -136,26 +139,31 @@ async fn wait_healthy(
     }
 }
 
-/// Runs `cmd` in the container; its exit code.
-async fn exec(docker: &Docker, id: &str, cmd: &[String]) -> anyhow::Result<i64> {
-    let created = docker
-        .create_exec(
-            id,
-            CreateExecOptions {
-                cmd: Some(cmd.to_vec()),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if let StartExecResults::Attached { mut output, .. } =
-        docker.start_exec(&created.id, None).await?
-    {
-        while output.next().await.is_some() {}
+/// The last line a failed healthcheck printed (stderr first), for the message.
+fn said(run: &exec::Finished) -> String {
+    [&run.stderr, &run.stdout]
+        .into_iter()
+        .find_map(|out| out.lines().rev().map(str::trim).find(|l| !l.is_empty()))
+        .map(|line| format!(": {}", line.chars().take(200).collect::<String>()))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_healthcheck_quotes_its_last_line_stderr_first() {
+        let run = |stdout: &str, stderr: &str| exec::Finished {
+            exit_code: Some(1),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        };
+        assert_eq!(
+            said(&run("ok\n", "curl: (7) refused\n\n")),
+            ": curl: (7) refused"
+        );
+        assert_eq!(said(&run("starting\nnot yet\n", "")), ": not yet");
+        assert_eq!(said(&run("", " \n")), "");
     }
-    let inspected = docker.inspect_exec(&created.id).await?;
-    inspected
-        .exit_code
-        .context("the healthcheck finished without an exit code")
 }

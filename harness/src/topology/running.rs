@@ -9,7 +9,8 @@ use testcontainers::bollard::Docker;
 
 use std::sync::Arc;
 
-use super::{Endpoints, SwitchError, endpoints, put_defects};
+use super::endpoints::{self, FromFiles};
+use super::{Endpoints, SwitchError, put_defects};
 use crate::cleanup;
 use crate::system::System;
 
@@ -23,6 +24,8 @@ pub struct Running {
     containers: BTreeMap<String, String>,
     /// The system file it was started from.
     system: Arc<System>,
+    /// What its endpoints take from the files the system file names, read once.
+    files: FromFiles,
     /// Defects switched on at run time by [`Running::switch_defects`].
     switched: std::sync::Mutex<Vec<String>>,
 }
@@ -42,7 +45,7 @@ impl Running {
                  `qalens up --detach` and pass the run id it prints (or its --env-file)"
             );
         }
-        let running = Self::new(docker, run_id, containers, system);
+        let running = Self::new(docker, run_id, containers, system)?;
         // Fail now, not in the first step, when a component is down or a port missing.
         running.current_endpoints().await.with_context(|| {
             format!("topology {run_id} is not complete; `qalens down {run_id}` and start another")
@@ -50,19 +53,22 @@ impl Running {
         Ok(running)
     }
 
+    /// The view of run `run_id`'s `containers`; reads the files its system file names
+    /// (an identity key, an OpenAPI document) once, here.
     pub(super) fn new(
         docker: &Docker,
         run_id: &str,
         containers: BTreeMap<String, String>,
         system: Arc<System>,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             run_id: run_id.to_string(),
             docker: docker.clone(),
             containers,
+            files: FromFiles::read(&system)?,
             system,
             switched: Default::default(),
-        }
+        })
     }
 
     pub fn run_id(&self) -> &str {
@@ -79,9 +85,16 @@ impl Running {
     }
 
     /// The endpoints as they are now: a container that was stopped and started again
-    /// gets new host ports.
+    /// gets new host ports. Only the ports are read again, not the system's files.
     pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
-        endpoints::read(&self.docker, &self.run_id, &self.containers, &self.system).await
+        endpoints::read(
+            &self.docker,
+            &self.run_id,
+            &self.containers,
+            &self.system,
+            &self.files,
+        )
+        .await
     }
 
     /// Container id by component name.

@@ -24,11 +24,8 @@ fn scenario(name: &str, line: usize, from: f64, to: f64, error: Option<&str>) ->
             docstring: None,
             table: None,
             background: false,
-            status: if error.is_some() {
-                StepStatus::Failed
-            } else {
-                StepStatus::Passed
-            },
+            // As the recorder records it: a cancellation's error cancels the step.
+            status: error.map_or(StepStatus::Passed, StepStatus::of_failure),
             started: Some(at(from)),
             duration: Duration::from_millis(250),
             error: error.map(str::to_string),
@@ -189,11 +186,15 @@ fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
         scenario("broken", 9, 0.0, 2.0, Some("expected 201, seen 500")),
         scenario("stopped", 15, 0.0, 2.5, Some(&cancelled)),
     ];
-    assert!(scenarios[2].cancelled() && !scenarios[2].passed());
-    assert!(!scenarios[1].cancelled());
+    assert_eq!(scenarios[2].verdict(), Verdict::Cancelled);
+    assert_eq!(scenarios[1].verdict(), Verdict::Failed);
     let mut hook = scenario("never started", 21, 0.0, 0.0, None);
     hook.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
-    assert!(hook.cancelled() && !hook.passed());
+    assert_eq!(hook.verdict(), Verdict::Cancelled);
+    // A cancelled scenario whose faults could not be healed failed.
+    let mut unhealed = scenarios[2].clone();
+    unhealed.hook_failure = Some("After hook failed: the container did not start".into());
+    assert_eq!(unhealed.verdict(), Verdict::Failed);
 
     let summary = crate::progress::Summary {
         scenarios: [&scenarios[..], &[hook]].concat(),

@@ -135,7 +135,7 @@ pub fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
 }
 
 /// A bearer token for `client` with every scope of `routes` except `missing`.
-fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<String, String> {
+async fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<String, String> {
     let scopes: BTreeSet<&str> = routes
         .iter()
         .map(|r| r.scope.as_str())
@@ -153,7 +153,8 @@ fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<Str
         return Err(identity.cannot("a token lacking one route's scope"));
     }
     identity
-        .valid(&who, now() + crate::tokens::TOKEN_TTL)?
+        .valid(&who, now() + crate::tokens::TOKEN_TTL)
+        .await?
         .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
 }
 
@@ -164,7 +165,10 @@ async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
     let mut tokens = std::collections::BTreeMap::new();
     if with_token {
         for r in &routes {
-            tokens.insert(r.scope.clone(), token_without(&client, &routes, &r.scope)?);
+            tokens.insert(
+                r.scope.clone(),
+                token_without(&client, &routes, &r.scope).await?,
+            );
         }
     }
     let results: Vec<Result<(String, Exchange), String>> = futures::stream::iter(rewrites)
