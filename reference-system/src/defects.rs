@@ -137,6 +137,11 @@ defects! {
     /// The rate limiter counts per token string instead of per client: a client with a
     /// second (fresh) token starts a new count.
     LimiterKeyedByToken = "limiter-keyed-by-token", lens "rate-limit";
+    /// Consumer queues are declared with a delivery limit one above the configured one:
+    /// a message that keeps failing is delivered once more than documented (the first
+    /// delivery and `limit + 1` redeliveries) before it is dead-lettered. Acts at queue
+    /// declaration.
+    DeliveryLimitOffByOne = "delivery-limit-off-by-one", lens "poison-message";
     /// Inventory's release returns the reserved units to stock on every call, not once: a
     /// release retried after its answer was lost (or resumed by the recovery loop) puts
     /// the units back twice, and the stock grows beyond what was ever there.
@@ -156,7 +161,10 @@ impl Defect {
     pub fn at_declaration(self) -> bool {
         matches!(
             self,
-            Defect::PoisonRequeued | Defect::AutoAck | Defect::BoundedQueueDropsHead
+            Defect::PoisonRequeued
+                | Defect::AutoAck
+                | Defect::BoundedQueueDropsHead
+                | Defect::DeliveryLimitOffByOne
         )
     }
 }

@@ -6,6 +6,12 @@ use crate::catalog::{Need, StepDoc};
 /// Every step of the reference pack, documented.
 pub const DOCS: &[StepDoc] = &[
     StepDoc {
+        domain: "queue",
+        description: "The email consumer was handed the scenario's last message exactly this often: its first delivery and every redelivery (after a dead-lettering for the delivery limit, the limit plus one).",
+        example: "Then the email consumer received the message exactly 4 times",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
         domain: "orders",
         description: "Note inventory's total stock of every SKU: available plus reserved (read from /internal/stock in one query), a sum no reservation or release changes.",
         example: "Given the total stock of every SKU is noted",
