@@ -26,6 +26,19 @@ Feature: Work whose answer or confirm was lost is neither lost nor done twice
     And within 10 seconds no charge of the scenario stands without a confirmed order
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
 
+  @partial-failure @disrupts:inventory
+  Scenario: Releases whose answers are lost are retried: the stock comes back once
+    Given a free client "lost-release-answers"
+    And the total stock of every SKU is noted
+    When the link from orders to inventory drops the answers
+    And the client places an order for 1 of "SKU-3"
+    Then every order of the scenario is CONFIRMED or CANCELLED within 20 seconds
+    When the link from orders to inventory is healed
+    Then within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
+    # The reservation was made and released, each perhaps more than once: available plus
+    # reserved is back to what it was, not above it.
+    And within 10 seconds the total stock of every SKU is what was noted
+
   @outages @disrupts:rabbitmq
   Scenario: A publish the broker never confirmed is published again: exactly one email
     Given a free client "lost-publish"

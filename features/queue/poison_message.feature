@@ -26,6 +26,8 @@ Feature: A poison message is dead-lettered while the consumer keeps going
     Given a free client "undeliverable"
     When an OrderConfirmed event for a new order of the client is published
     Then within 15 seconds the message is in the dead-letter queue "email.dlq" with reason "delivery_limit"
+    # The first delivery and the 3 redeliveries the queue's delivery limit allows, no more.
+    And the email consumer received the message exactly 4 times
     And within 10 seconds the queue "email" has 0 messages ready
     Given a free client "bystander"
     When the client places an order for 1 of "SKU-1"

@@ -27,6 +27,23 @@ Feature: Rate limits answer cleanly at the edge
     Then the first 50 responses had status 200 and the rest 429
     And the response has well-formed RateLimit headers for a limit of 50 per 60 seconds
 
+  Scenario: A fresh token of the same client does not start a new count
+    Given a free client "twin"
+    And the client presents a fresh valid token
+    When the client sends the declared limit of GET requests to "/limited/sliding"
+    Then each of them succeeded
+    Given the client presents a fresh valid token
+    When the client sends one more such request
+    Then the response status is 429
+
+  Scenario: A quota spent on one route leaves another policy's quota untouched
+    Given a free client "two-routes"
+    When the client sends the declared limit of GET requests to "/limited/sliding"
+    Then each of them succeeded
+    # Another policy of the same algorithm: its own count, however close in time.
+    When the client sends GET "/limited/short"
+    Then the response status is 200
+
   Scenario: A retry before Retry-After is refused and one after it succeeds
     Given a free client "patient"
     When the client sends the declared limit of GET requests to "/limited/short"

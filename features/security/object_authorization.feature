@@ -48,3 +48,18 @@ Feature: A client reads only its own resources
     Then within 10 seconds client "owner" can GET "/payments/charges?order_id={id}"
     And client "owner" can GET "/orders/{id}/summary"
     And client "eve" cannot GET "/inventory/reservations/{id}"
+
+  Scenario: Another client re-using an order's idempotency key does not get the order
+    Given a free client "owner"
+    And a free client "eve"
+    When client "owner" creates a resource with POST "/orders", the header "Idempotency-Key" set to "checkout-1", and the body:
+      """
+      {"customer": "{client}", "sku": "SKU-1", "quantity": 1}
+      """
+    # An idempotency key is the client's own: another client's request with the same key
+    # is refused or is a request of its own, never answered with the first client's order.
+    And client "eve" sends POST "/orders", the header "Idempotency-Key" set to "checkout-1", and the body:
+      """
+      {"customer": "{client}", "sku": "SKU-1", "quantity": 1}
+      """
+    Then the response does not reveal the resource

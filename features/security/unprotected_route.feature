@@ -33,3 +33,19 @@ Feature: Every route behind the gateway rejects unauthenticated requests
     Then the response status is 429
     When the client sends GET "/limited/fixed" with the header "x-client-id" set to "somebody-else"
     Then the response status is 429
+
+  Scenario Outline: <method>, a method the route table does not route, passes no route without a token
+    Given a free client "prober"
+    And the client presents no token
+    When the client calls every route in the gateway's route table with the method <method>
+    Then no route answered 2xx
+
+    Examples:
+      | method  |
+      | HEAD    |
+      | OPTIONS |
+
+  Scenario: A token with every scope but a route's, and near misses of it, gets 403 on every route
+    Given a free client "sideways"
+    When the client calls every route in the gateway's route table with a token holding every other scope of the table
+    Then every route answered 403

@@ -21,6 +21,7 @@ use std::time::Duration;
 pub struct QueueShape {
     poison_requeued: bool,
     bounded: bool,
+    delivery_limit_off_by_one: bool,
 }
 
 impl QueueShape {
@@ -28,6 +29,9 @@ impl QueueShape {
         Self {
             poison_requeued: crate::defects::on(crate::defects::Defect::PoisonRequeued),
             bounded: crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead),
+            delivery_limit_off_by_one: crate::defects::on(
+                crate::defects::Defect::DeliveryLimitOffByOne,
+            ),
         }
     }
 }
@@ -141,9 +145,12 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
     );
     // DEFECT(poison-requeued): no delivery limit and no dead-letter exchange.
     if !crate::defects::on(crate::defects::Defect::PoisonRequeued) {
+        // DEFECT(delivery-limit-off-by-one): one delivery more than configured.
+        let off_by_one = crate::defects::on(crate::defects::Defect::DeliveryLimitOffByOne);
+        let extra = i32::from(off_by_one);
         args.insert(
             "x-delivery-limit".into(),
-            AMQPValue::LongInt(spec.delivery_limit as i32),
+            AMQPValue::LongInt(spec.delivery_limit as i32 + extra),
         );
         args.insert(
             "x-dead-letter-exchange".into(),

@@ -56,7 +56,13 @@ pub struct Stats {
     pub queue_ready: AtomicU64,
     /// Messages in the dead-letter queue.
     pub dead_lettered: AtomicU64,
+    /// Deliveries seen per message id (first delivery and redeliveries), for inspection;
+    /// forgotten all at once past [`ATTEMPTS_KEPT`] ids.
+    attempts: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
+
+/// Message ids whose deliveries [`Stats`] counts at most.
+const ATTEMPTS_KEPT: usize = 10_000;
 
 impl Default for Stats {
     fn default() -> Self {
@@ -66,6 +72,7 @@ impl Default for Stats {
             retried: AtomicU64::new(0),
             queue_ready: AtomicU64::new(UNKNOWN),
             dead_lettered: AtomicU64::new(UNKNOWN),
+            attempts: Default::default(),
         }
     }
 }
@@ -91,6 +98,20 @@ impl Stats {
             queue_ready: known(self.queue_ready.load(Ordering::Relaxed)),
             dead_lettered: known(self.dead_lettered.load(Ordering::Relaxed)),
         }
+    }
+
+    /// How often a message with this id was delivered to this consumer.
+    pub fn attempts(&self, message_id: &str) -> u64 {
+        let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        attempts.get(message_id).copied().unwrap_or(0)
+    }
+
+    fn count_attempt(&self, message_id: &str) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if attempts.len() >= ATTEMPTS_KEPT && !attempts.contains_key(message_id) {
+            attempts.clear();
+        }
+        *attempts.entry(message_id.to_string()).or_default() += 1;
     }
 
     fn forget_depths(&self) {
@@ -272,6 +293,9 @@ impl<H: Handler> Consumer<H> {
                 .message_id()
                 .as_ref()
                 .map(|m| m.as_str().to_string());
+            if let Some(id) = &message_id {
+                self.stats.count_attempt(id);
+            }
             let mut outcome = self
                 .handler
                 .handle(message_id.as_deref(), &delivery.data)

@@ -123,6 +123,31 @@ defects! {
     /// of reading Redis server time: a replica whose clock is skewed keeps its own windows
     /// and buckets, so the replicas together admit more than the limit.
     LimiterLocalClock = "limiter-local-clock", lens "clock-skew";
+    /// Orders looks an `Idempotency-Key` up across all customers and answers whatever
+    /// order it names: a client re-using (or guessing) another client's key gets that
+    /// client's order back instead of a refusal.
+    IdempotencyKeyShared = "idempotency-key-shared", lens "object-authorization";
+    /// The gateway compares only the resource part of a scope (before `:`): a token with
+    /// `orders:read` passes a route that needs `orders:write`.
+    ScopeResourceOnly = "scope-resource-only", lens "unprotected-route";
+    /// The gateway lets HEAD and OPTIONS through without a token (taken for probes and
+    /// CORS preflights) and routes them like GET, so a HEAD reaches the upstream
+    /// unauthenticated.
+    PreflightUnauthenticated = "preflight-unauthenticated", lens "unprotected-route";
+    /// The rate limiter counts per token string instead of per client: a client with a
+    /// second (fresh) token starts a new count.
+    LimiterKeyedByToken = "limiter-keyed-by-token", lens "rate-limit";
+    /// Consumer queues are declared with a delivery limit one above the configured one:
+    /// a message that keeps failing is delivered once more than documented (the first
+    /// delivery and `limit + 1` redeliveries) before it is dead-lettered. Acts at queue
+    /// declaration.
+    DeliveryLimitOffByOne = "delivery-limit-off-by-one", lens "poison-message";
+    /// Inventory's release returns the reserved units to stock on every call, not once: a
+    /// release retried after its answer was lost (or resumed by the recovery loop) puts
+    /// the units back twice, and the stock grows beyond what was ever there.
+    ReleaseTwice = "release-twice", lens "partial-failure";
+    /// The rate limiter keeps one count per client for all routes, not one per policy.
+    LimiterOneCounter = "limiter-one-counter", lens "rate-limit";
 }
 
 impl Defect {
@@ -136,7 +161,10 @@ impl Defect {
     pub fn at_declaration(self) -> bool {
         matches!(
             self,
-            Defect::PoisonRequeued | Defect::AutoAck | Defect::BoundedQueueDropsHead
+            Defect::PoisonRequeued
+                | Defect::AutoAck
+                | Defect::BoundedQueueDropsHead
+                | Defect::DeliveryLimitOffByOne
         )
     }
 }

@@ -193,6 +193,24 @@ pub const DOCS: &[StepDoc] = &[
         needs: &[],
     },
     StepDoc {
+        domain: "security",
+        description: "Call every distinct route prefix of the sweep once with this method, whatever methods the route lists (HEAD, OPTIONS: methods a gateway may wave through as probes or CORS preflights), with the client's credentials.",
+        example: "When the client calls every route in the gateway's route table with the method HEAD",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "security",
+        description: "Call every route of the gateway's own table (its scopes are needed) with a valid token holding every scope the table names except the route's, plus two near misses of it (cut short by a character, extended by one): a scope compared by prefix or by resource alone lets one through.",
+        example: "When the client calls every route in the gateway's route table with a token holding every other scope of the table",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "security",
+        description: "No route of the last sweep answered 2xx.",
+        example: "Then no route answered 2xx",
+        needs: &[],
+    },
+    StepDoc {
         domain: "http",
         description: "Send N requests at the same time to one gateway replica.",
         example: "When the client sends 6 GET requests to \"/items/1\" at once on gateway replica 1",
@@ -343,6 +361,12 @@ pub const DOCS: &[StepDoc] = &[
         needs: &[],
     },
     StepDoc {
+        domain: "identity",
+        description: "Present a valid token for the same client (subject, tier, scopes) that differs from the one it presented before (a later exp), kept until the next credential step: what is counted per client must not start again with it.",
+        example: "Given the client presents a fresh valid token",
+        needs: &[],
+    },
+    StepDoc {
         domain: "security",
         description: "As client \"a\" (a client of the scenario), create a resource with the doc string as JSON body ({client} becomes the client's id); expects 2xx and remembers the resource: its Location header, else the path plus the body's id.",
         example: "When client \"owner\" creates a resource with POST \"/carts\" and the body:",
@@ -382,6 +406,24 @@ pub const DOCS: &[StepDoc] = &[
         domain: "security",
         description: "As the named client, GET on the created resource and on the same path with an id no resource has get the same refusal (status and body, ids aside), so ids do not reveal what exists.",
         example: "Then to client \"eve\" it looks like a resource that does not exist",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "security",
+        description: "As \"creates a resource\", with one extra header whose value is made unique to the scenario (the same for every client of the scenario, new in every run): an idempotency key.",
+        example: "When client \"owner\" creates a resource with POST \"/carts\", the header \"Idempotency-Key\" set to \"checkout-1\", and the body:",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "security",
+        description: "As the named client, send the doc string as JSON body ({client} becomes the client's own id) with one extra header, its value made unique to the scenario as in the creation step: re-use another client's idempotency key.",
+        example: "When client \"eve\" sends POST \"/carts\", the header \"Idempotency-Key\" set to \"checkout-1\", and the body:",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "security",
+        description: "The last response, whatever its status, does not hand out the created resource: its id is neither in the body nor in a Location header.",
+        example: "Then the response does not reveal the resource",
         needs: &[],
     },
     StepDoc {

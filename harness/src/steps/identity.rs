@@ -101,3 +101,29 @@ async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
     client.credentials = Credentials::Raw(issuer.abused(&who(client), Abuse::ExpiredAt(exp), 0)?);
     Ok(())
 }
+
+/// A valid token for the client that differs from the one it presented before: the same
+/// subject, tier and scopes, a later `exp`. A count kept per client (a rate limit) must
+/// not start again with it. The token is kept (not minted again per request) until the
+/// next credential step.
+#[given(expr = "the client presents a fresh valid token")]
+async fn presents_fresh(world: &mut QaWorld) -> StepResult {
+    let issuer = context::current()?.endpoints.identity.clone();
+    let client = world.client.clone().ok_or("no client yet")?;
+    let before = match &client.credentials {
+        Credentials::Raw(t) => Some(t.clone()),
+        _ => issuer.valid(&who(&client), now() + TOKEN_TTL).await?,
+    };
+    // A later exp each time round, until the token differs from the one before.
+    for later in 1..=60 {
+        let token = issuer
+            .valid(&who(&client), now() + TOKEN_TTL + later)
+            .await?
+            .ok_or("this system's identity gives no tokens (anonymous)")?;
+        if Some(&token) != before.as_ref() {
+            world.client.as_mut().expect("checked above").credentials = Credentials::Raw(token);
+            return Ok(());
+        }
+    }
+    Err("this system's identity gives the client the same token every time: no fresh token to present".into())
+}

@@ -184,6 +184,7 @@ fn router(state: AppState) -> Router {
     crate::server::with_probes(Router::new())
         .route("/internal/emails", get(list_emails))
         .route("/internal/consumer", get(consumer_stats))
+        .route("/internal/consumer/attempts/{message_id}", get(attempts))
         .with_state(state)
 }
 
@@ -205,4 +206,16 @@ async fn list_emails(
 /// `GET /internal/consumer`: deliveries acked, rejected and requeued so far.
 async fn consumer_stats(State(state): State<AppState>) -> Json<StatsView> {
     Json(state.stats.view())
+}
+
+/// `GET /internal/consumer/attempts/{message_id}`: how often the message was delivered
+/// to this consumer (its first delivery and every redelivery), `0` for one never seen.
+async fn attempts(
+    State(state): State<AppState>,
+    axum::extract::Path(message_id): axum::extract::Path<String>,
+) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "message_id": message_id,
+        "attempts": state.stats.attempts(&message_id),
+    }))
 }

@@ -77,7 +77,12 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
         return builtin_public(state, &path).await;
     }
 
-    let mut route = state.table.find(method.as_str(), &path).cloned();
+    // DEFECT(preflight-unauthenticated): HEAD and OPTIONS pass as probes or preflights,
+    // routed like GET, without a token.
+    let preflight = defects::on(Defect::PreflightUnauthenticated)
+        && (method == Method::HEAD || method == Method::OPTIONS);
+    let lookup = if preflight { "GET" } else { method.as_str() };
+    let mut route = state.table.find(lookup, &path).cloned();
     // DEFECT(any-customer-reads): a path under `/inventory` that no route matches goes to
     // inventory anyway, as when the whole prefix was routed, reservations included.
     if route.is_none() && defects::on(Defect::AnyCustomerReads) && path.starts_with("/inventory/") {
@@ -87,11 +92,12 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
             .cloned();
     }
     // DEFECT(open-route): one route is served without authentication.
-    let open = defects::on(Defect::OpenRoute)
-        && method == Method::GET
-        && route
-            .as_ref()
-            .is_some_and(|r| r.prefix == "/inventory/stock");
+    let open = preflight
+        || defects::on(Defect::OpenRoute)
+            && method == Method::GET
+            && route
+                .as_ref()
+                .is_some_and(|r| r.prefix == "/inventory/stock");
     let claims = if open {
         Claims {
             sub: "anonymous".into(),
@@ -127,7 +133,14 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
         return res;
     };
 
-    if !scopes(&claims).contains(route.scope.as_str()) {
+    // DEFECT(scope-resource-only): only the part before `:` is compared.
+    let resource = |s: &str| s.split(':').next().unwrap_or_default().to_string();
+    let granted = scopes(&claims).contains(route.scope.as_str())
+        || defects::on(Defect::ScopeResourceOnly)
+            && scopes(&claims)
+                .iter()
+                .any(|s| resource(s) == resource(&route.scope));
+    if !granted {
         let mut res = problem(
             StatusCode::FORBIDDEN,
             Some(format!("this route needs the scope {:?}", route.scope)),
@@ -167,7 +180,20 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
     set(&mut headers, contracts::headers::REQUEST_ID, request_id);
 
     // Rate limit.
-    let limit_headers = match rate_limit(state, &route, &client_id, claims.tier).await {
+    // DEFECT(limiter-keyed-by-token): the count follows the token, not the client.
+    let limited_as = if defects::on(Defect::LimiterKeyedByToken) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec())
+            .hash(&mut h);
+        format!("token-{:x}", h.finish())
+    } else {
+        client_id.clone()
+    };
+    let limit_headers = match rate_limit(state, &route, &limited_as, claims.tier).await {
         Ok(h) => h,
         Err(res) => return *res,
     };
@@ -230,6 +256,10 @@ async fn rate_limit(
         algorithm = Algorithm::FixedWindow;
     }
     let mut key = format!("{client_id}:{}", route.policy);
+    // DEFECT(limiter-one-counter): one count per client across all policies.
+    if defects::on(Defect::LimiterOneCounter) {
+        key = client_id.to_string();
+    }
     // DEFECT(per-replica-limiter): each replica counts on its own.
     if defects::on(Defect::PerReplicaLimiter) {
         key = format!("replica-{}:{key}", state.replica);

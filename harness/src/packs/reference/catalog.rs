@@ -6,6 +6,24 @@ use crate::catalog::{Need, StepDoc};
 /// Every step of the reference pack, documented.
 pub const DOCS: &[StepDoc] = &[
     StepDoc {
+        domain: "queue",
+        description: "The email consumer was handed the scenario's last message exactly this often: its first delivery and every redelivery (after a dead-lettering for the delivery limit, the limit plus one).",
+        example: "Then the email consumer received the message exactly 4 times",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Note inventory's total stock of every SKU: available plus reserved (read from /internal/stock in one query), a sum no reservation or release changes.",
+        example: "Given the total stock of every SKU is noted",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Wait until every SKU's total stock (available plus reserved) is what the scenario noted: a release repeated after a lost answer must not return its units twice.",
+        example: "Then within 10 seconds the total stock of every SKU is what was noted",
+        needs: &[],
+    },
+    StepDoc {
         domain: "orders",
         description: "GET /orders/{id}/summary of the scenario's order through the front door as its client.",
         example: "When the client reads the order's summary",

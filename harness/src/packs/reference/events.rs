@@ -138,3 +138,31 @@ async fn burst(world: &mut QaWorld, n: usize, kind: String) -> StepResult {
     world.message = msgs.last().cloned();
     Ok(())
 }
+
+/// How often the email consumer was handed the scenario's last message: its first
+/// delivery and every redelivery (`/internal/consumer/attempts/{message_id}`). After the
+/// message was dead-lettered for its delivery limit, that is the limit plus one.
+#[then(expr = "the email consumer received the message exactly {int} time(s)")]
+async fn email_attempts(world: &mut QaWorld, expected: u64) -> StepResult {
+    require()?;
+    let id = world
+        .message
+        .as_ref()
+        .and_then(|m| m.message_id.clone())
+        .ok_or("the scenario published no message with a message id before this step")?;
+    let url = format!(
+        "{}/internal/consumer/attempts/{id}",
+        context::current()?.endpoints.inspection("email")?
+    );
+    let seen: serde_json::Value = get_json(url).await?;
+    let attempts = seen["attempts"]
+        .as_u64()
+        .ok_or_else(|| format!("the email consumer answered no attempt count: {seen}"))?;
+    if attempts == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the email consumer received message {id} {attempts} times, not {expected}"
+        ))
+    }
+}

@@ -2,13 +2,14 @@
 //! reservations, confirmation emails, analytics counts, the order events exchange and
 //! the bundled contracts' Rust types). A system file enables it with
 //! `x-qalens.packs: [reference]`; every step here starts with [`domain::require`]. The
-//! step modules (conformance, events, orders) share only [`domain`], never each other.
+//! step modules (conformance, events, orders, stock) share only [`domain`], never each other.
 
 mod catalog;
 mod conformance;
 mod domain;
 mod events;
 mod orders;
+mod stock;
 #[cfg(test)]
 mod tests;
 

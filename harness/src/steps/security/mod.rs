@@ -60,6 +60,26 @@ async fn send_as(
     Ok(ex)
 }
 
+/// Like [`send_as`] with a JSON body and one extra header.
+async fn send_with_header(
+    world: &mut QaWorld,
+    name: &str,
+    method: &str,
+    path: &str,
+    header: (&str, &str),
+    body: String,
+) -> Result<Exchange, String> {
+    let mut call = call_as(world, name, method, path)?.header(header.0, header.1);
+    call.body = Some(body);
+    let ex = call
+        .header("content-type", "application/json")
+        .send()
+        .await?;
+    world.batch = vec![ex.clone()];
+    world.last = Some(ex.clone());
+    Ok(ex)
+}
+
 /// `method path` through the front door as client `name`, not sent yet.
 fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<Call, String> {
     let client = named(world, name)?;
@@ -144,6 +164,87 @@ async fn creates(
     }
     world.resource = Some(created(&path, &ex)?);
     Ok(())
+}
+
+/// As [`creates`], with one extra header whose value is made unique to the scenario (as
+/// client names are), so that an idempotency key is new in every run and the same for
+/// every client of one scenario.
+#[when(
+    expr = "client {string} creates a resource with {word} {string}, the header {string} set to {string}, and the body:"
+)]
+async fn creates_with_header(
+    world: &mut QaWorld,
+    step: &Step,
+    name: String,
+    method: String,
+    path: String,
+    header: String,
+    value: String,
+) -> StepResult {
+    let id = named(world, &name)?.id;
+    let body = docstring(step)?.replace(CLIENT, &id);
+    let value = world.scoped(&value);
+    let ex = send_with_header(world, &name, &method, &path, (&header, &value), body).await?;
+    if !(200..300).contains(&ex.status) {
+        return Err(format!(
+            "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
+            ex.status
+        ));
+    }
+    world.resource = Some(created(&path, &ex)?);
+    Ok(())
+}
+
+/// Sends, as client `name`, the doc string as JSON body (`{client}` becomes the client's
+/// own id) with one extra header, its value made unique to the scenario as in
+/// [`creates_with_header`]: the same key another client of the scenario used.
+#[when(
+    expr = "client {string} sends {word} {string}, the header {string} set to {string}, and the body:"
+)]
+async fn sends_with_header(
+    world: &mut QaWorld,
+    step: &Step,
+    name: String,
+    method: String,
+    path: String,
+    header: String,
+    value: String,
+) -> StepResult {
+    let id = named(world, &name)?.id;
+    let body = docstring(step)?.replace(CLIENT, &id);
+    let value = world.scoped(&value);
+    send_with_header(world, &name, &method, &path, (&header, &value), body).await?;
+    Ok(())
+}
+
+/// Whether `ex` hands out `resource`: its id in the body or in a `Location` header.
+fn reveals(ex: &Exchange, resource: &Resource) -> bool {
+    !resource.id.is_empty()
+        && (ex.body.contains(&resource.id)
+            || header(ex, "location").is_some_and(|l| l.contains(&resource.id)))
+}
+
+/// The last response, whatever its status, does not hand out the created resource: a
+/// refusal, or a resource of the sender's own.
+#[then(expr = "the response does not reveal the resource")]
+async fn does_not_reveal(world: &mut QaWorld) -> StepResult {
+    let resource = world
+        .resource
+        .as_ref()
+        .ok_or("no resource was created before this step")?;
+    let last = world
+        .last
+        .as_ref()
+        .ok_or("no request was sent before this step")?;
+    if reveals(last, resource) {
+        Err(format!(
+            "the response hands out another client's resource {}\n{}",
+            resource.path,
+            world.last_exchange()
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// `path` with `{id}` replaced by the created resource's id, or the resource itself.
