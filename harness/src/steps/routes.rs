@@ -10,7 +10,7 @@ use crate::checks::exchange::header;
 use crate::clients::http::{Call, Target};
 use crate::clients::routes::fetch_routes;
 use crate::tokens::{TOKEN_TTL, now, who};
-use crate::world::{Credentials, QaWorld};
+use crate::world::{Credentials, Exchange, QaWorld};
 
 #[when(expr = "the client calls every route in the gateway's route table")]
 async fn call_every_route(world: &mut QaWorld) -> StepResult {
@@ -141,76 +141,45 @@ async fn call_every_route_other_scopes(world: &mut QaWorld) -> StepResult {
     Ok(())
 }
 
-#[then(expr = "no route answered 2xx")]
-async fn no_route_2xx(world: &mut QaWorld) -> StepResult {
+/// Fails unless the last sweep called some route and every answer satisfies `ok`;
+/// `broke` says what the others did ("answered 2xx").
+fn every_route(world: &QaWorld, broke: &str, ok: impl Fn(&Exchange) -> bool) -> StepResult {
     if world.batch.is_empty() {
         return Err("no route was called".into());
     }
     let bad: Vec<String> = world
         .batch
         .iter()
-        .filter(|e| (200..300).contains(&e.status))
+        .filter(|e| !ok(e))
         .map(|e| e.to_string())
         .collect();
     if bad.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "{} of {} routes answered 2xx:\n{}",
+            "{} of {} routes {broke}:\n{}",
             bad.len(),
             world.batch.len(),
             bad.join("\n")
         ))
     }
+}
+
+#[then(expr = "no route answered 2xx")]
+async fn no_route_2xx(world: &mut QaWorld) -> StepResult {
+    every_route(world, "answered 2xx", |e| !(200..300).contains(&e.status))
 }
 
 #[then(expr = "every route answered 401 with a WWW-Authenticate challenge")]
 async fn every_route_401(world: &mut QaWorld) -> StepResult {
-    let bad: Vec<String> = world
-        .batch
-        .iter()
-        .filter(|e| {
-            e.status != 401
-                || header(e, "www-authenticate").is_none_or(|v| !v.starts_with("Bearer"))
-        })
-        .map(|e| e.to_string())
-        .collect();
-    if world.batch.is_empty() {
-        return Err("no route was called".into());
-    }
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} of {} routes did not answer 401 with a Bearer challenge:\n{}",
-            bad.len(),
-            world.batch.len(),
-            bad.join("\n")
-        ))
-    }
+    every_route(world, "did not answer 401 with a Bearer challenge", |e| {
+        e.status == 401 && header(e, "www-authenticate").is_some_and(|v| v.starts_with("Bearer"))
+    })
 }
 
 #[then(expr = "every route answered 403")]
 async fn every_route_403(world: &mut QaWorld) -> StepResult {
-    if world.batch.is_empty() {
-        return Err("no route was called".into());
-    }
-    let bad: Vec<String> = world
-        .batch
-        .iter()
-        .filter(|e| e.status != 403)
-        .map(|e| e.to_string())
-        .collect();
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} of {} routes did not answer 403:\n{}",
-            bad.len(),
-            world.batch.len(),
-            bad.join("\n")
-        ))
-    }
+    every_route(world, "did not answer 403", |e| e.status == 403)
 }
 
 #[cfg(test)]

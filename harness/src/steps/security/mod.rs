@@ -156,13 +156,19 @@ async fn creates(
 ) -> StepResult {
     let id = named(world, &name)?.id;
     let ex = send_naming(world, step, &name, &method, &path, &id).await?;
+    remember_created(world, &name, &path, &ex)
+}
+
+/// Keeps what client `name` created with `path` as the scenario's resource, or fails
+/// unless the answer was 2xx.
+fn remember_created(world: &mut QaWorld, name: &str, path: &str, ex: &Exchange) -> StepResult {
     if !(200..300).contains(&ex.status) {
         return Err(format!(
             "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
             ex.status
         ));
     }
-    world.resource = Some(created(&path, &ex)?);
+    world.resource = Some(created(path, ex)?);
     Ok(())
 }
 
@@ -185,14 +191,7 @@ async fn creates_with_header(
     let body = docstring(step)?.replace(CLIENT, &id);
     let value = world.scoped(&value);
     let ex = send_with_header(world, &name, &method, &path, (&header, &value), body).await?;
-    if !(200..300).contains(&ex.status) {
-        return Err(format!(
-            "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
-            ex.status
-        ));
-    }
-    world.resource = Some(created(&path, &ex)?);
-    Ok(())
+    remember_created(world, &name, &path, &ex)
 }
 
 /// Sends, as client `name`, the doc string as JSON body (`{client}` becomes the client's
