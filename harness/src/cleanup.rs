@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use testcontainers::bollard::Docker;
+use testcontainers::bollard::models::ContainerSummary;
 use testcontainers::bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
 };
@@ -45,21 +46,23 @@ pub fn system_file_in(labels: &HashMap<String, String>) -> Option<PathBuf> {
 /// The system file run `run_id` was started from, as its containers record it; `None`
 /// when it has no container or they carry no record (started by an older qalens).
 pub async fn system_file_of(docker: &Docker, run_id: &str) -> anyhow::Result<Option<PathBuf>> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![format!("{RUN_LABEL}={run_id}"), SYSTEM_LABEL.to_string()],
-    )]);
-    let containers = docker
+    let containers = containers_of(docker, run_id).await?;
+    Ok(containers
+        .iter()
+        .find_map(|c| system_file_in(c.labels.as_ref()?)))
+}
+
+/// Every container of run `run_id`, running or not.
+async fn containers_of(docker: &Docker, run_id: &str) -> anyhow::Result<Vec<ContainerSummary>> {
+    let filters = HashMap::from([("label".to_string(), vec![format!("{RUN_LABEL}={run_id}")])]);
+    docker
         .list_containers(Some(ListContainersOptions {
             all: true,
             filters: Some(filters),
             ..Default::default()
         }))
         .await
-        .with_context(|| format!("listing the containers of {run_id}"))?;
-    Ok(containers
-        .iter()
-        .find_map(|c| system_file_in(c.labels.as_ref()?)))
+        .with_context(|| format!("listing the containers of {run_id}"))
 }
 
 /// A short random run id such as `qalens-3f9a1c2e`; also the prefix of every name.
@@ -189,16 +192,8 @@ pub async fn components_of(
     docker: &Docker,
     run_id: &str,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let filters = HashMap::from([("label".to_string(), vec![format!("{RUN_LABEL}={run_id}")])]);
-    let containers = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .with_context(|| format!("listing the containers of {run_id}"))?;
-    Ok(containers
+    Ok(containers_of(docker, run_id)
+        .await?
         .into_iter()
         .filter_map(|c| {
             let component = c.labels?.get(COMPONENT_LABEL)?.clone();
