@@ -56,9 +56,33 @@ pub struct Stats {
     pub queue_ready: AtomicU64,
     /// Messages in the dead-letter queue.
     pub dead_lettered: AtomicU64,
-    /// Deliveries seen per message id (first delivery and redeliveries), for inspection;
-    /// forgotten all at once past [`ATTEMPTS_KEPT`] ids.
-    attempts: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Deliveries seen per message id (first delivery and redeliveries), for inspection.
+    attempts: std::sync::Mutex<Attempts>,
+}
+
+/// Deliveries per message id for the last [`ATTEMPTS_KEPT`] ids: past that, the id seen
+/// first is forgotten, never one whose deliveries are still coming.
+#[derive(Debug, Default)]
+struct Attempts {
+    counts: std::collections::HashMap<String, u64>,
+    /// The ids in `counts`, oldest first.
+    order: std::collections::VecDeque<String>,
+}
+
+impl Attempts {
+    fn count(&mut self, message_id: &str) {
+        if let Some(n) = self.counts.get_mut(message_id) {
+            *n += 1;
+            return;
+        }
+        if self.order.len() >= ATTEMPTS_KEPT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.counts.remove(&oldest);
+        }
+        self.order.push_back(message_id.to_string());
+        self.counts.insert(message_id.to_string(), 1);
+    }
 }
 
 /// Message ids whose deliveries [`Stats`] counts at most.
@@ -103,15 +127,12 @@ impl Stats {
     /// How often a message with this id was delivered to this consumer.
     pub fn attempts(&self, message_id: &str) -> u64 {
         let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        attempts.get(message_id).copied().unwrap_or(0)
+        attempts.counts.get(message_id).copied().unwrap_or(0)
     }
 
     fn count_attempt(&self, message_id: &str) {
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        if attempts.len() >= ATTEMPTS_KEPT && !attempts.contains_key(message_id) {
-            attempts.clear();
-        }
-        *attempts.entry(message_id.to_string()).or_default() += 1;
+        attempts.count(message_id);
     }
 
     fn forget_depths(&self) {
@@ -339,5 +360,27 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_cap_only_the_oldest_id_is_forgotten() {
+        let stats = Stats::default();
+        stats.count_attempt("kept");
+        stats.count_attempt("kept");
+        for i in 0..ATTEMPTS_KEPT - 1 {
+            stats.count_attempt(&format!("other-{i}"));
+        }
+        stats.count_attempt("kept");
+        assert_eq!(stats.attempts("kept"), 3);
+        // One id more than the cap: the oldest ("kept") goes, the rest stay.
+        stats.count_attempt("newest");
+        assert_eq!(stats.attempts("kept"), 0);
+        assert_eq!(stats.attempts("other-0"), 1);
+        assert_eq!(stats.attempts("newest"), 1);
     }
 }
