@@ -146,6 +146,12 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "rate-limit",
+        description: "Send the last batch's request once more, to another route; fails as inconclusive unless the batch and this request all fell within that route's declared window (so a count shared between the two routes would refuse it).",
+        example: "When the client sends one more such request, to \"/limited/short\"",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "rate-limit",
         description: "The last response is a 429 with a Retry-After of 1 s up to the declared window and, if it has a RateLimit-Policy header, one that says the declared limit and window.",
         example: "Then the response is a well-formed 429 for the declared policy",
         needs: &[],

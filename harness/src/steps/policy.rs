@@ -119,17 +119,32 @@ async fn each_succeeded(world: &mut QaWorld) -> StepResult {
 
 #[when(expr = "the client sends one more such request")]
 async fn one_more(world: &mut QaWorld) -> StepResult {
+    one_more_to(world, None).await
+}
+
+/// One more request of the batch's method to another route, inside that route's window.
+#[when(expr = "the client sends one more such request, to {string}")]
+async fn one_more_elsewhere(world: &mut QaWorld, path: String) -> StepResult {
+    one_more_to(world, Some(path)).await
+}
+
+/// Sends one more request like the batch's first, to `path` if given (its route's
+/// declared policy then sets the window), and refuses a verdict when the batch and this
+/// request did not all fall within that window.
+async fn one_more_to(world: &mut QaWorld, path: Option<String>) -> StepResult {
     let first = world
         .batch
         .first()
         .cloned()
         .ok_or("no request was sent before this step")?;
-    let (method, path) = route_of(&first)?;
+    let (method, batch_path) = route_of(&first)?;
+    let path = path.unwrap_or(batch_path);
     let p = policy(&method, &path)?;
     let call = Call::new(world, &method, Target::FrontDoor, &path)?;
     let e = call.send().await?;
     // A window that ended while the batch was sent would let this request through
-    // rightly: that is no verdict either way, so the step says so instead.
+    // rightly (or, on another route, leave the batch out of its count): that is no
+    // verdict either way, so the step says so instead.
     let took = e.sent_at.duration_since(first.sent_at);
     if took >= p.window() {
         return Err(format!(
