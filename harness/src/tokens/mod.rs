@@ -74,6 +74,55 @@ pub fn who(client: &crate::world::Client) -> Who<'_> {
     }
 }
 
+/// Scopes that are not `scope` but look like it to a sloppy comparison: it cut short by
+/// one character and it extended by one.
+fn near_misses(scope: &str) -> [String; 2] {
+    let mut cut = scope.to_string();
+    cut.pop();
+    [cut, format!("{scope}x")]
+}
+
+/// The scope of a token that must not pass a route needing `missing`: every scope of
+/// `all` but `missing`, and the near misses of `missing` that `all` does not hold.
+pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
+    let misses = near_misses(missing);
+    let misses = misses
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty() && !all.contains(s));
+    all.iter()
+        .copied()
+        .filter(|s| *s != missing)
+        .chain(misses)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `Authorization` header value of a token for `client` with the scope
+/// [`every_scope_but`] gives. Refused when the system's tokens do not follow the scope
+/// asked for (a static token might hold `missing` after all, and a 2xx would mean
+/// nothing) or it has no identity.
+pub async fn token_without(
+    client: &crate::world::Client,
+    all: &std::collections::BTreeSet<&str>,
+    missing: &str,
+) -> Result<String, String> {
+    let scope = every_scope_but(all, missing);
+    let who = Who {
+        client: &client.id,
+        tier: client.tier,
+        scope: &scope,
+    };
+    let identity = &crate::context::current()?.endpoints.identity;
+    if !identity.follows_scope() {
+        return Err(identity.cannot("a token lacking one route's scope"));
+    }
+    identity
+        .valid(&who, now() + TOKEN_TTL)
+        .await?
+        .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
+}
+
 /// A hostile token the identity steps present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Abuse {

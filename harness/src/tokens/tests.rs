@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -287,4 +288,20 @@ async fn the_command_leaves_the_runtime_thread_free_while_it_runs() {
     });
     assert_eq!(token.unwrap(), "tok.alice-s1");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_scope_but_leaves_out_the_routes_own_and_adds_its_near_misses() {
+    let all: BTreeSet<&str> = ["items:read", "items:write", "admin"].into();
+    let scope = every_scope_but(&all, "items:write");
+    let granted: BTreeSet<&str> = scope.split(' ').collect();
+    assert_eq!(
+        granted,
+        ["admin", "items:read", "items:writ", "items:writex"].into()
+    );
+    // A near miss that is a real scope of the table is not added twice, and a
+    // one-letter scope has no empty near miss.
+    let all: BTreeSet<&str> = ["ab", "abx", "b"].into();
+    assert_eq!(every_scope_but(&all, "ab"), "abx b a");
+    assert_eq!(every_scope_but(&all, "b"), "ab abx bx");
 }

@@ -9,10 +9,8 @@ use futures::StreamExt;
 use crate::clients::http::{Target, authorization};
 use crate::clients::raw::send_raw;
 use crate::clients::routes::{Route, fetch_routes};
-use crate::context;
 use crate::steps::StepResult;
-use crate::tokens::now;
-use crate::world::{Client, Exchange, QaWorld};
+use crate::world::{Exchange, QaWorld};
 
 /// Raw requests in flight at once during a rewrite sweep.
 const RAW_CONCURRENCY: usize = 8;
@@ -134,40 +132,17 @@ pub fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
     out
 }
 
-/// A bearer token for `client` with every scope of `routes` except `missing`.
-async fn token_without(client: &Client, routes: &[Route], missing: &str) -> Result<String, String> {
-    let scopes: BTreeSet<&str> = routes
-        .iter()
-        .map(|r| r.scope.as_str())
-        .filter(|s| *s != missing)
-        .collect();
-    let scope = scopes.into_iter().collect::<Vec<_>>().join(" ");
-    let who = crate::tokens::Who {
-        client: &client.id,
-        tier: client.tier,
-        scope: &scope,
-    };
-    let identity = &context::current()?.endpoints.identity;
-    // A token that may carry the route's scope after all would make a 2xx mean nothing.
-    if !identity.follows_scope() {
-        return Err(identity.cannot("a token lacking one route's scope"));
-    }
-    identity
-        .valid(&who, now() + crate::tokens::TOKEN_TTL)
-        .await?
-        .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
-}
-
 async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
     let client = world.client()?.clone();
     let routes = fetch_routes().await?;
     let rewrites = rewrites(&routes);
     let mut tokens = std::collections::BTreeMap::new();
     if with_token {
+        let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
         for r in &routes {
             tokens.insert(
                 r.scope.clone(),
-                token_without(&client, &routes, &r.scope).await?,
+                crate::tokens::token_without(&client, &all, &r.scope).await?,
             );
         }
     }
