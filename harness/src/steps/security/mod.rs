@@ -40,41 +40,25 @@ fn named(world: &QaWorld, name: &str) -> Result<Client, String> {
     })
 }
 
-/// Sends `method path` (and `body`, as JSON) through the front door as client `name`,
-/// and records the exchange as the last one.
+/// Sends `method path` (and `body`, as JSON, and one extra `header`) through the front
+/// door as client `name`, and records the exchange as the last one.
 async fn send_as(
     world: &mut QaWorld,
     name: &str,
     method: &str,
     path: &str,
     body: Option<String>,
+    header: Option<(&str, &str)>,
 ) -> Result<Exchange, String> {
     let mut call = call_as(world, name, method, path)?;
+    if let Some((h, v)) = header {
+        call = call.header(h, v);
+    }
     if let Some(b) = body {
         call.body = Some(b);
         call = call.header("content-type", "application/json");
     }
     let ex = call.send().await?;
-    world.batch = vec![ex.clone()];
-    world.last = Some(ex.clone());
-    Ok(ex)
-}
-
-/// Like [`send_as`] with a JSON body and one extra header.
-async fn send_with_header(
-    world: &mut QaWorld,
-    name: &str,
-    method: &str,
-    path: &str,
-    header: (&str, &str),
-    body: String,
-) -> Result<Exchange, String> {
-    let mut call = call_as(world, name, method, path)?.header(header.0, header.1);
-    call.body = Some(body);
-    let ex = call
-        .header("content-type", "application/json")
-        .send()
-        .await?;
     world.batch = vec![ex.clone()];
     world.last = Some(ex.clone());
     Ok(ex)
@@ -125,8 +109,8 @@ fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
     })
 }
 
-/// Sends, as client `name`, the step's doc string to `path`, with `{client}` in both
-/// replaced by the client id `named`.
+/// Sends, as client `name`, the step's doc string to `path` (with one extra `header`),
+/// with `{client}` in both replaced by the client id `named`.
 async fn send_naming(
     world: &mut QaWorld,
     step: &Step,
@@ -134,16 +118,27 @@ async fn send_naming(
     method: &str,
     path: &str,
     named: &str,
+    header: Option<(&str, &str)>,
 ) -> Result<Exchange, String> {
     let body = docstring(step)?.replace(CLIENT, named);
-    send_as(
-        world,
-        name,
-        method,
-        &path.replace(CLIENT, named),
-        Some(body),
-    )
-    .await
+    let path = path.replace(CLIENT, named);
+    send_as(world, name, method, &path, Some(body), header).await
+}
+
+/// As [`send_naming`] with the client's own id, and one extra header whose value is
+/// made unique to the scenario (as client names are): an idempotency key new in every
+/// run and the same for every client of one scenario.
+async fn send_own_with_header(
+    world: &mut QaWorld,
+    step: &Step,
+    name: &str,
+    method: &str,
+    path: &str,
+    (header, value): (&str, &str),
+) -> Result<Exchange, String> {
+    let id = named(world, name)?.id;
+    let value = world.scoped(value);
+    send_naming(world, step, name, method, path, &id, Some((header, &value))).await
 }
 
 #[when(expr = "client {string} creates a resource with {word} {string} and the body:")]
@@ -155,7 +150,7 @@ async fn creates(
     path: String,
 ) -> StepResult {
     let id = named(world, &name)?.id;
-    let ex = send_naming(world, step, &name, &method, &path, &id).await?;
+    let ex = send_naming(world, step, &name, &method, &path, &id, None).await?;
     remember_created(world, &name, &path, &ex)
 }
 
@@ -172,9 +167,8 @@ fn remember_created(world: &mut QaWorld, name: &str, path: &str, ex: &Exchange) 
     Ok(())
 }
 
-/// As [`creates`], with one extra header whose value is made unique to the scenario (as
-/// client names are), so that an idempotency key is new in every run and the same for
-/// every client of one scenario.
+/// As [`creates`], with one extra header whose value is unique to the scenario
+/// ([`send_own_with_header`]).
 #[when(
     expr = "client {string} creates a resource with {word} {string}, the header {string} set to {string}, and the body:"
 )]
@@ -187,10 +181,8 @@ async fn creates_with_header(
     header: String,
     value: String,
 ) -> StepResult {
-    let id = named(world, &name)?.id;
-    let body = docstring(step)?.replace(CLIENT, &id);
-    let value = world.scoped(&value);
-    let ex = send_with_header(world, &name, &method, &path, (&header, &value), body).await?;
+    let header = (header.as_str(), value.as_str());
+    let ex = send_own_with_header(world, step, &name, &method, &path, header).await?;
     remember_created(world, &name, &path, &ex)
 }
 
@@ -209,10 +201,8 @@ async fn sends_with_header(
     header: String,
     value: String,
 ) -> StepResult {
-    let id = named(world, &name)?.id;
-    let body = docstring(step)?.replace(CLIENT, &id);
-    let value = world.scoped(&value);
-    send_with_header(world, &name, &method, &path, (&header, &value), body).await?;
+    let header = (header.as_str(), value.as_str());
+    send_own_with_header(world, step, &name, &method, &path, header).await?;
     Ok(())
 }
 
@@ -259,7 +249,7 @@ fn resource_path(world: &QaWorld, path: Option<&str>) -> Result<String, String> 
 
 async fn can(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) -> StepResult {
     let path = resource_path(world, path)?;
-    let ex = send_as(world, name, method, &path, None).await?;
+    let ex = send_as(world, name, method, &path, None, None).await?;
     if (200..300).contains(&ex.status) {
         Ok(())
     } else {
@@ -278,7 +268,7 @@ fn refused(method: &str, status: u16) -> bool {
 
 async fn cannot(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) -> StepResult {
     let path = resource_path(world, path)?;
-    let ex = send_as(world, name, method, &path, None).await?;
+    let ex = send_as(world, name, method, &path, None, None).await?;
     if refused(method, ex.status) {
         Ok(())
     } else {
@@ -369,8 +359,8 @@ async fn looks_missing(world: &mut QaWorld, name: String) -> StepResult {
         .ok_or("no resource was created before this step")?;
     let other = missing_id(&resource.id);
     let missing_path = resource.path.replace(&resource.id, &other);
-    let missing = send_as(world, &name, "GET", &missing_path, None).await?;
-    let theirs = send_as(world, &name, "GET", &resource.path, None).await?;
+    let missing = send_as(world, &name, "GET", &missing_path, None, None).await?;
+    let theirs = send_as(world, &name, "GET", &resource.path, None, None).await?;
     let same_body =
         theirs.body.replace(&resource.id, "{id}") == missing.body.replace(&other, "{id}");
     if refused("GET", theirs.status) && theirs.status == missing.status && same_body {
@@ -391,7 +381,15 @@ async fn sends_naming(
     other: String,
 ) -> StepResult {
     let other = named(world, &other)?.id;
-    send_as(world, &name, &method, &path.replace(CLIENT, &other), None).await?;
+    send_as(
+        world,
+        &name,
+        &method,
+        &path.replace(CLIENT, &other),
+        None,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -405,7 +403,7 @@ async fn sends_body_naming(
     other: String,
 ) -> StepResult {
     let other = named(world, &other)?.id;
-    send_naming(world, step, &name, &method, &path, &other).await?;
+    send_naming(world, step, &name, &method, &path, &other, None).await?;
     Ok(())
 }
 
