@@ -16,7 +16,9 @@
 use std::time::Duration;
 
 /// The defects that shape a consumer queue's arguments, as switched now: a queue
-/// declared under one shape cannot be declared again under another.
+/// declared under one shape cannot be declared again under another. Read once per
+/// declaration ([`QueueShape::now`]) and handed to [`declare_consumer_queue`], so the
+/// shape recorded is the shape declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueShape {
     poison_requeued: bool,
@@ -101,7 +103,11 @@ impl QueueSpec {
 }
 
 /// Declares the exchanges, the consumer queue, its dead-letter queue and the bindings.
-pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapin::Result<()> {
+pub async fn declare_consumer_queue(
+    channel: &Channel,
+    spec: &QueueSpec,
+    shape: QueueShape,
+) -> lapin::Result<()> {
     declare_events_exchange(channel).await?;
     let durable = QueueDeclareOptions {
         durable: true,
@@ -144,10 +150,9 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
         AMQPValue::LongString("quorum".into()),
     );
     // DEFECT(poison-requeued): no delivery limit and no dead-letter exchange.
-    if !crate::defects::on(crate::defects::Defect::PoisonRequeued) {
+    if !shape.poison_requeued {
         // DEFECT(delivery-limit-off-by-one): one delivery more than configured.
-        let off_by_one = crate::defects::on(crate::defects::Defect::DeliveryLimitOffByOne);
-        let extra = i32::from(off_by_one);
+        let extra = i32::from(shape.delivery_limit_off_by_one);
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongInt(spec.delivery_limit as i32 + extra),
@@ -162,7 +167,7 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
         );
         // With the bounded-queue defect's length bound the overflow stays drop-head,
         // under which RabbitMQ falls back to at-most-once dead-lettering.
-        if !crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead) {
+        if !shape.bounded {
             args.insert(
                 "x-dead-letter-strategy".into(),
                 AMQPValue::LongString("at-least-once".into()),
@@ -174,7 +179,7 @@ pub async fn declare_consumer_queue(channel: &Channel, spec: &QueueSpec) -> lapi
         }
     }
     // DEFECT(bounded-queue-drops-head): a length bound with the default overflow.
-    if crate::defects::on(crate::defects::Defect::BoundedQueueDropsHead) {
+    if shape.bounded {
         args.insert("x-max-length".into(), AMQPValue::LongInt(BOUNDED_LENGTH));
     }
     channel

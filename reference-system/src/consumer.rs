@@ -218,7 +218,7 @@ impl<H: Handler> Consumer<H> {
                 )
                 .await?;
         }
-        crate::amqp::declare_consumer_queue(&channel, &self.config.spec).await?;
+        crate::amqp::declare_consumer_queue(&channel, &self.config.spec, shape).await?;
         self.declared_at = Some(generation);
         self.declared_with = Some(shape);
         channel
