@@ -358,12 +358,13 @@ mod tests {
             &mut code,
         );
         // The call, not the comment: `defects::on(Defect::X)` however it is spelled
-        // (a path prefix, line breaks), and the `// DEFECT(name)` marker beside it.
+        // (a path prefix, line breaks, rustfmt's trailing comma), and the `// DEFECT(name)` marker beside it.
         let calls: String = code
             .split_whitespace()
             .collect::<String>()
             .replace("crate::defects::", "")
-            .replace("defects::", "");
+            .replace("defects::", "")
+            .replace(",)", ")");
         for &d in Defect::ALL {
             assert!(
                 calls.contains(&format!("on(Defect::{d:?})")),
