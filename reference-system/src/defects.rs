@@ -358,7 +358,8 @@ mod tests {
             &mut code,
         );
         // The call, not the comment: `defects::on(Defect::X)` however it is spelled
-        // (a path prefix, line breaks, rustfmt's trailing comma), and the `// DEFECT(name)` marker beside it.
+        // (a path prefix, line breaks, rustfmt's trailing comma), and the
+        // `// DEFECT(name)` marker beside it.
         let calls: String = code
             .split_whitespace()
             .collect::<String>()
