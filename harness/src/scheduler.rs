@@ -620,8 +620,11 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test]
-    async fn scenarios_go_past_one_a_running_disruptor_keeps_waiting() {
+    /// A broker outage running, a link reset (rabbitmq too) queued behind it, and a stock
+    /// outage granted past the link reset: it conflicts with the link reset queued ahead,
+    /// not with the broker outage that keeps that one waiting.
+    async fn stock_down_went_past_a_link_reset()
+    -> (Arc<Scheduler>, Grant, tokio::task::JoinHandle<Grant>, Grant) {
         let s = Scheduler::new(16);
         let broker_down = s
             .acquire(c(&["@disrupts:rabbitmq", "@uses:api,mailer"]))
@@ -634,13 +637,18 @@ mod tests {
         while s.lock().waiting.is_empty() {
             tokio::task::yield_now().await;
         }
-        // It conflicts with the link reset queued ahead, not with the broker outage.
         let stock_down = tokio::time::timeout(
             Duration::from_secs(5),
             s.acquire(c(&["@disrupts:stock", "@uses:api"])),
         )
         .await
         .expect("goes past the link reset the broker outage keeps waiting");
+        (s, broker_down, link_reset, stock_down)
+    }
+
+    #[tokio::test]
+    async fn scenarios_go_past_one_a_running_disruptor_keeps_waiting() {
+        let (s, broker_down, link_reset, stock_down) = stock_down_went_past_a_link_reset().await;
         // Once the broker is back only stock keeps the link reset waiting; a user of
         // both waits for stock, and then for the link reset queued ahead of it.
         drop(broker_down);
@@ -663,24 +671,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_disruptor_that_went_past_a_claim_does_not_let_more_go_past_it() {
-        let s = Scheduler::new(16);
-        let broker_down = s
-            .acquire(c(&["@disrupts:rabbitmq", "@uses:api,mailer"]))
-            .await;
-        let s2 = s.clone();
-        let link_reset = tokio::spawn(async move {
-            s2.acquire(c(&["@disrupts:rabbitmq", "@uses:api,stock"]))
-                .await
-        });
-        while s.lock().waiting.is_empty() {
-            tokio::task::yield_now().await;
-        }
-        let stock_down = tokio::time::timeout(
-            Duration::from_secs(5),
-            s.acquire(c(&["@disrupts:stock", "@uses:api"])),
-        )
-        .await
-        .expect("goes past the link reset the broker outage keeps waiting");
+        let (s, broker_down, link_reset, stock_down) = stock_down_went_past_a_link_reset().await;
         // The broker outage ends: now only the stock outage, which went past the link
         // reset, keeps it waiting. Another broker outage must not go past it too.
         drop(broker_down);
