@@ -116,13 +116,19 @@ fn every_reference_service_has_it_preloaded() {
     }
 }
 
-#[test]
-fn outline_steps_are_checked_with_each_row_filled_in() {
+/// Writes `text` as `<name>.feature` in a fresh temporary directory.
+fn feature_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qalens-names-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("outline.feature");
-    std::fs::write(
-        &f,
+    let f = dir.join(format!("{name}.feature"));
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+#[test]
+fn outline_steps_are_checked_with_each_row_filled_in() {
+    let f = feature_file(
+        "outline",
         "Feature: f\n  Scenario Outline: s\n\
          \x20   When the <svc> container is stopped\n\
          \x20   And the link from <from> to <to> adds 10 ms of latency\n\
@@ -131,8 +137,7 @@ fn outline_steps_are_checked_with_each_row_filled_in() {
          \x20     | payments | orders | payments |\n\
          \x20     | billing  | orders | payments |\n\
          \x20     | billing  | orders | payments |\n",
-    )
-    .unwrap();
+    );
     let problems = crate::system::names::check(
         &reference(),
         &["orders-payments".to_string()],
@@ -150,11 +155,8 @@ fn outline_steps_are_checked_with_each_row_filled_in() {
 
 #[test]
 fn undeclared_links_unproxied_links_unknown_containers_and_queues_are_located() {
-    let dir = std::env::temp_dir().join(format!("qalens-names-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("names.feature");
-    std::fs::write(
-        &f,
+    let f = feature_file(
+        "names",
         "Feature: f\n  Scenario: s\n\
          \x20   When the link from orders to email adds 10 ms of latency\n\
          \x20   And the link from email to rabbitmq black-holes traffic\n\
@@ -163,8 +165,7 @@ fn undeclared_links_unproxied_links_unknown_containers_and_queues_are_located() 
          \x20   And the gateway-3 container is restarted\n\
          \x20   Then within 5 seconds the queue \"audit\" has 0 messages ready\n\
          \x20   And within 5 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"\n",
-    )
-    .unwrap();
+    );
     let s = reference();
     let problems = crate::system::names::check(
         &s,
