@@ -205,7 +205,6 @@ fn assemble(
             );
         }
     }
-    let static_token = q.identity.as_ref().and_then(|i| i.token.clone());
     let queues = q
         .broker
         .iter()
@@ -219,7 +218,6 @@ fn assemble(
         amqp,
         rabbitmq_management,
         inspection,
-        static_token,
         identity: files.identity.clone(),
         routes: files.routes.clone(),
         queues,

@@ -217,9 +217,6 @@ pub struct Endpoints {
     /// Each inspection endpoint (`x-qalens.hooks.inspection`) as an `http://` URL, by
     /// service.
     pub inspection: BTreeMap<String, String>,
-    /// The static bearer token every client presents (`x-qalens.identity.token`), when
-    /// the system file names one instead of a JWT secret.
-    pub static_token: Option<String>,
     /// How clients get their tokens (`x-qalens.identity`, any mode).
     pub identity: crate::tokens::Issuer,
     /// The routes the system file documents (`x-qalens.routes`); empty when it has none.
