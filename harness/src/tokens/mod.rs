@@ -98,11 +98,34 @@ pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) ->
         .join(" ")
 }
 
+/// For each scope the route table names, the `Authorization` header value of a token
+/// for `client` lacking it ([`token_without`]), minted once per scope. Refused when a
+/// route names no scope (a table the system file documents): a token lacking "no scope"
+/// lacks every route's, so no answer could tell a sound gateway from a broken one.
+pub async fn tokens_lacking_each_scope(
+    client: &crate::world::Client,
+    routes: &[crate::clients::routes::Route],
+) -> Result<BTreeMap<String, String>, String> {
+    if let Some(r) = routes.iter().find(|r| r.scope.is_empty()) {
+        return Err(format!(
+            "the route table names no scope for {}: a token lacking one route's scope needs \
+             the gateway's own table (x-qalens.routes documents no scopes)",
+            r.prefix
+        ));
+    }
+    let all: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
+    let mut tokens = BTreeMap::new();
+    for scope in &all {
+        tokens.insert(scope.to_string(), token_without(client, &all, scope).await?);
+    }
+    Ok(tokens)
+}
+
 /// The `Authorization` header value of a token for `client` with the scope
 /// [`every_scope_but`] gives. Refused when the system's tokens do not follow the scope
 /// asked for (a static token might hold `missing` after all, and a 2xx would mean
 /// nothing) or it has no identity.
-pub async fn token_without(
+async fn token_without(
     client: &crate::world::Client,
     all: &std::collections::BTreeSet<&str>,
     missing: &str,

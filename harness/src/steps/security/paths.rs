@@ -136,16 +136,11 @@ async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
     let client = world.client()?.clone();
     let routes = fetch_routes().await?;
     let rewrites = rewrites(&routes);
-    let mut tokens = std::collections::BTreeMap::new();
-    if with_token {
-        let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
-        for r in &routes {
-            tokens.insert(
-                r.scope.clone(),
-                crate::tokens::token_without(&client, &all, &r.scope).await?,
-            );
-        }
-    }
+    let tokens = if with_token {
+        crate::tokens::tokens_lacking_each_scope(&client, &routes).await?
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let results: Vec<Result<(String, Exchange), String>> = futures::stream::iter(rewrites)
         .map(|rw| {
             let auth = tokens.get(&rw.scope).cloned();
