@@ -97,10 +97,13 @@ fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
             .unwrap_or_else(|| location.to_string());
         let id = body_id
             .or_else(|| location.rsplit('/').next().map(str::to_string))
-            .unwrap_or_default();
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                format!("the creation's Location {location:?} ends in no id and its body has no `id`\n{ex}")
+            })?;
         return Ok(Resource { path: location, id });
     }
-    let id = body_id.ok_or_else(|| {
+    let id = body_id.filter(|id| !id.is_empty()).ok_or_else(|| {
         format!("the creation answered neither a Location header nor a body with an `id`\n{ex}")
     })?;
     Ok(Resource {
@@ -208,9 +211,9 @@ async fn sends_with_header(
 
 /// Whether `ex` hands out `resource`: its id in the body or in a `Location` header.
 fn reveals(ex: &Exchange, resource: &Resource) -> bool {
-    !resource.id.is_empty()
-        && (ex.body.contains(&resource.id)
-            || header(ex, "location").is_some_and(|l| l.contains(&resource.id)))
+    // `created` never keeps an empty id, which every body would "contain".
+    ex.body.contains(&resource.id)
+        || header(ex, "location").is_some_and(|l| l.contains(&resource.id))
 }
 
 /// The last response, whatever its status, does not hand out the created resource: a
