@@ -211,7 +211,8 @@ static DECLARED: LazyLock<watch::Sender<BTreeMap<String, u64>>> =
 const REDECLARE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Follows the changes of the defects that act at declaration: a consumer re-declares its
-/// queue (deleting it first, as its arguments change) and consumes again on each.
+/// queue (deleting it first only when the queue's arguments, `amqp::QueueShape`, changed)
+/// and consumes again on each.
 pub fn declaration_changes() -> watch::Receiver<u64> {
     DECLARATION.subscribe()
 }
