@@ -452,7 +452,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "security",
-        description: "For every route of the gateway's route table (read from /admin/routes) and each of its methods, send raw path rewrites meaning that route (dot segments from another route with another scope, %2e, %2f, backslashes, %5c, //, upper case, ; suffixes, %00), each with a token that has every route scope but the target's; paths go on the wire byte for byte.",
+        description: "For every route of the gateway's route table (read from /admin/routes) and each of its methods, send raw path rewrites meaning that route (dot segments from another route with another scope, %2e, %2f, backslashes, %5c, //, upper case, ; suffixes, %00), each with a token that has every route scope but the target's (and its two near misses); refused when a route names no scope (routes the system file documents), since such a token lacks every route's; paths go on the wire byte for byte.",
         example: "When the client sends path rewrites toward every route in the gateway's route table, each with a token lacking that route's scope",
         needs: &[],
     },
