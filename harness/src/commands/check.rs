@@ -10,13 +10,18 @@ use crate::system::System;
 /// feature files (exit 1 on a problem).
 pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
     let started = Instant::now();
-    // With no engine the images are not checked; `load_system` needs one to check them.
-    let engine = crate::cleanup::docker().await.is_ok();
-    let system = match super::load_system(system, engine).await {
+    // With no engine the images are not checked.
+    let engine = crate::cleanup::docker().await.ok();
+    let system = match super::load_system(system, false).await {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if !engine {
+    if let Some(docker) = &engine {
+        if let Err(e) = crate::system::check_images(docker, &system).await {
+            eprintln!("qalens: {e}");
+            return 2;
+        }
+    } else {
         println!(
             "qalens check: no Docker engine answers; the images of {} were not checked",
             system.file.display()
