@@ -21,10 +21,7 @@ pub struct Summary {
 impl Summary {
     /// How many scenarios have this [verdict](ScenarioRecord::verdict).
     pub fn count(&self, verdict: Verdict) -> usize {
-        self.scenarios
-            .iter()
-            .filter(|s| s.verdict() == verdict)
-            .count()
+        crate::report::count(&self.scenarios, verdict)
     }
 
     pub fn passed(&self) -> usize {
@@ -56,18 +53,10 @@ impl Summary {
 
     /// `(lens, passed, failed, total time)` per lens, sorted by lens.
     pub fn by_lens(&self) -> Vec<(String, usize, usize, Duration)> {
-        let mut map: std::collections::BTreeMap<String, (usize, usize, Duration)> =
-            Default::default();
-        for s in &self.scenarios {
-            let e = map.entry(s.lens.clone()).or_default();
-            match s.verdict() {
-                Verdict::Passed => e.0 += 1,
-                Verdict::Failed => e.1 += 1,
-                Verdict::Cancelled => {}
-            }
-            e.2 += s.duration();
-        }
-        map.into_iter().map(|(k, (p, f, d))| (k, p, f, d)).collect()
+        crate::report::tally(&self.scenarios, |s| s.lens.clone())
+            .into_iter()
+            .map(|(k, (p, f, d))| (k, p, f, d))
+            .collect()
     }
 }
 

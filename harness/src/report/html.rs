@@ -8,7 +8,7 @@
 //! [`render`] is a pure function of what the run recorded, so its unit tests need no
 //! Docker and no browser; `tests/report_browser.rs` checks the page in headless Chromium.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
@@ -219,7 +219,7 @@ const JS: &str = r#"
 /// The page: see the module docs.
 pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> String {
     let mut h = String::new();
-    let count = |v: Verdict| scenarios.iter().filter(|s| s.verdict() == v).count();
+    let count = |v: Verdict| super::count(scenarios, v);
     let (passed, failed, cancelled) = (
         count(Verdict::Passed),
         count(Verdict::Failed),
@@ -415,16 +415,7 @@ fn summary_table(
     scenarios: &[ScenarioRecord],
     by: impl Fn(&ScenarioRecord) -> String,
 ) {
-    let mut rows: BTreeMap<String, (usize, usize, Duration)> = BTreeMap::new();
-    for s in scenarios {
-        let e = rows.entry(by(s)).or_default();
-        match s.verdict() {
-            Verdict::Passed => e.0 += 1,
-            Verdict::Failed => e.1 += 1,
-            Verdict::Cancelled => {}
-        }
-        e.2 += s.duration();
-    }
+    let rows = super::tally(scenarios, by);
     let _ = write!(
         h,
         "<h2>{title}</h2>\n<table class=\"summary\" id=\"by-{column}\"><tr><th>{column}</th>\

@@ -15,7 +15,9 @@ pub mod verdicts;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, Verdict, scenario_key};
+pub use recorder::{
+    Recorder, ScenarioRecord, StepRecord, StepStatus, Verdict, count, scenario_key, tally,
+};
 
 /// One fault as the run applied it: on what, which kind, from when until when.
 #[derive(Debug, Clone, PartialEq, Eq)]

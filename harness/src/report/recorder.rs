@@ -66,6 +66,30 @@ pub enum Verdict {
     Cancelled,
 }
 
+/// How many of `scenarios` have this verdict.
+pub fn count(scenarios: &[ScenarioRecord], verdict: Verdict) -> usize {
+    scenarios.iter().filter(|s| s.verdict() == verdict).count()
+}
+
+/// `(passed, failed, total time)` of `scenarios` grouped by `key`, sorted by key (a
+/// cancelled scenario adds its time only).
+pub fn tally(
+    scenarios: &[ScenarioRecord],
+    key: impl Fn(&ScenarioRecord) -> String,
+) -> std::collections::BTreeMap<String, (usize, usize, Duration)> {
+    let mut rows: std::collections::BTreeMap<String, (usize, usize, Duration)> = Default::default();
+    for s in scenarios {
+        let e = rows.entry(key(s)).or_default();
+        match s.verdict() {
+            Verdict::Passed => e.0 += 1,
+            Verdict::Failed => e.1 += 1,
+            Verdict::Cancelled => {}
+        }
+        e.2 += s.duration();
+    }
+    rows
+}
+
 impl Verdict {
     /// What a step error or hook failure saying `message` makes of its scenario: the
     /// early stop's ([`crate::stop::CANCELLED`]) cancels it, anything else fails it.
