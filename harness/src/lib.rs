@@ -22,6 +22,7 @@ pub mod clients;
 pub mod commands;
 pub mod context;
 pub mod images;
+pub mod input;
 pub mod lint;
 pub mod nemesis;
 pub mod packs;
