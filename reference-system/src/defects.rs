@@ -148,6 +148,24 @@ defects! {
     ReleaseTwice = "release-twice", lens "partial-failure";
     /// The rate limiter keeps one count per client for all routes, not one per policy.
     LimiterOneCounter = "limiter-one-counter", lens "rate-limit";
+    /// The gateway never reads `nbf`: a token that is not valid for another hour is
+    /// accepted now (RFC 7519 4.1.5).
+    NbfIgnored = "nbf-ignored", lens "hostile-token";
+    /// The gateway skips the `crit` header like any unknown header parameter: a token
+    /// whose issuer marked an extension critical is accepted by a gateway that does not
+    /// understand it (RFC 7515 4.1.11).
+    CritIgnored = "crit-ignored", lens "hostile-token";
+    /// The gateway takes a token without `exp` as one that never expires.
+    ExpOptional = "exp-optional", lens "hostile-token";
+    /// The gateway has no longest token lifetime: a token whose `exp` lies a century
+    /// ahead is accepted.
+    LifetimeUnbounded = "lifetime-unbounded", lens "hostile-token";
+    /// The gateway takes `iat` on trust: a token issued ten years in the future is
+    /// accepted.
+    IatUnchecked = "iat-unchecked", lens "hostile-token";
+    /// A time claim (`exp`, `nbf`, `iat`) that is not a number is skipped as if absent
+    /// instead of refused: `nbf: "garbage"` passes.
+    ClaimsNotTyped = "claims-not-typed", lens "hostile-token";
 }
 
 impl Defect {

@@ -6,7 +6,8 @@
 //!    anything else looks at it, so the path routed on is the path passed upstream;
 //! 3. public allow-list (`/health`, ...) answered by the gateway itself;
 //! 4. authentication, default deny: a valid HS256 bearer token or 401; a token is
-//!    accepted up to [`super::auth::JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer;
+//!    accepted up to [`super::auth::JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer,
+//!    and must follow the other rules of [`super::auth`] (`nbf`, `iat`, `crit`, lifetime);
 //! 5. routing from the route table (404 / 405);
 //! 6. authorisation: the route's scope or 403;
 //! 7. identity headers: stripped from the client, set from the token;

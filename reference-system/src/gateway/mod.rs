@@ -7,8 +7,13 @@
 //! - `GATEWAY_BIND` (`0.0.0.0:8080`): listen address.
 //! - `GATEWAY_REPLICA` (`1`): this replica's number, sent as `x-gateway-replica`.
 //! - `GATEWAY_JWT_SECRET` (`qalens-reference-system-secret`): HS256 key for tokens. A
-//!   token is accepted up to [`auth::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, for
-//!   clock skew between issuer and gateway; that leeway is fixed, not configured.
+//!   token is accepted up to [`auth::JWT_LEEWAY_SECONDS`] (5) seconds past its `exp`, and
+//!   as long before its `nbf` or `iat`, for clock skew between issuer and gateway; that
+//!   leeway is fixed, not configured. A token without `exp`, with a `crit` header or with
+//!   a time claim that is not a number is refused (the rules: [`auth`]).
+//! - `GATEWAY_JWT_MAX_LIFETIME_SECONDS` (`86400`, 24 hours): the longest a token may
+//!   still be valid for when it arrives (`exp - now`, plus the leeway); a token whose
+//!   `exp` lies further ahead is refused.
 //! - `GATEWAY_JWT_PUBLIC_KEY` (unset): a PEM public key file (RSA or P-256 EC). When set,
 //!   tokens must be RS256 (or ES256) signed by its private key instead of HS256.
 //! - `GATEWAY_ROUTES` (unset): path of a route table (JSON); unset uses the table built in
@@ -74,6 +79,8 @@ pub struct Config {
     pub replica: u8,
     pub jwt_secret: String,
     pub jwt_public_key: Option<PathBuf>,
+    /// `GATEWAY_JWT_MAX_LIFETIME_SECONDS`: the longest `exp - now` accepted (seconds).
+    pub jwt_max_lifetime: u64,
     pub routes_file: Option<PathBuf>,
     /// Upstream name to base URL.
     pub upstreams: BTreeMap<String, String>,
@@ -107,6 +114,10 @@ impl Config {
             jwt_public_key: std::env::var_os("GATEWAY_JWT_PUBLIC_KEY")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            jwt_max_lifetime: parse_or(
+                "GATEWAY_JWT_MAX_LIFETIME_SECONDS",
+                auth::DEFAULT_MAX_LIFETIME_SECONDS,
+            )?,
             routes_file: std::env::var_os("GATEWAY_ROUTES")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -139,6 +150,8 @@ pub struct AppState {
     pub jwt_secret: Arc<Vec<u8>>,
     /// `GATEWAY_JWT_PUBLIC_KEY`: tokens are checked with it instead of the secret.
     pub jwt_public_key: Option<Arc<auth::PublicKey>>,
+    /// The longest `exp - now` a token may have (seconds), beyond the leeway.
+    pub jwt_max_lifetime: u64,
     pub replica: u8,
     pub fail_mode: FailMode,
 }
@@ -205,6 +218,7 @@ impl crate::server::Service for Config {
             redis,
             jwt_secret: Arc::new(self.jwt_secret.into_bytes()),
             jwt_public_key,
+            jwt_max_lifetime: self.jwt_max_lifetime,
             replica: self.replica,
             fail_mode: self.fail_mode,
         };

@@ -19,12 +19,27 @@ async fn spawn_gateway(redis: &TestRedis, orders: &str) -> TestApp {
     spawn_gateway_with(redis, orders, NOWHERE, NOWHERE).await
 }
 
+/// The default longest token lifetime, as documented (24 hours).
+const DAY: u64 = 24 * 3600;
+
 /// A gateway whose upstreams are `orders`, `payments` and `inventory`.
 async fn spawn_gateway_with(
     redis: &TestRedis,
     orders: &str,
     payments: &str,
     inventory: &str,
+) -> TestApp {
+    spawn_gateway_full(redis, orders, payments, inventory, DAY).await
+}
+
+/// A gateway whose upstreams are `orders`, `payments` and `inventory`, accepting tokens
+/// valid for at most `max_lifetime` seconds.
+async fn spawn_gateway_full(
+    redis: &TestRedis,
+    orders: &str,
+    payments: &str,
+    inventory: &str,
+    max_lifetime: u64,
 ) -> TestApp {
     let upstreams = BTreeMap::from([
         ("orders".to_string(), orders.to_string()),
@@ -36,6 +51,7 @@ async fn spawn_gateway_with(
         replica: 1,
         jwt_secret: SECRET.into(),
         jwt_public_key: None,
+        jwt_max_lifetime: max_lifetime,
         routes_file: None,
         upstreams,
         redis_url: redis.url.clone(),
@@ -130,6 +146,160 @@ async fn tokens_are_accepted_a_few_seconds_past_exp_and_no_longer() {
         let res = get(token("a", "limited:read", -age)).await.unwrap();
         assert_eq!(res.status(), 401, "expired {age} s ago");
     }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token signed with the gateway's secret from raw header and claims JSON: `extra`
+/// claims are added to (or, as `null`, removed from) a paid client's claims that expire
+/// in an hour.
+fn raw_token(header: &Value, extra: &Value) -> String {
+    let mut claims = json!({
+        "sub": "hostile",
+        "tier": "paid",
+        "scope": "limited:read",
+        "exp": now() + 3600,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    let token = jwt::encode_with_header(
+        &header.to_string(),
+        &claims.to_string(),
+        Some(SECRET.as_bytes()),
+    );
+    format!("Bearer {token}")
+}
+
+/// Status and `WWW-Authenticate` of `GET /limited/fixed` with `auth`; the 401's detail.
+async fn limited_get(gw: &TestApp, auth: &str) -> (u16, String, String) {
+    let res = gw
+        .http
+        .get(gw.url("/limited/fixed"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body: Value = res.json().await.unwrap_or_default();
+    let detail = body["detail"].as_str().unwrap_or_default().to_string();
+    (status, challenge, detail)
+}
+
+/// The gateway's token rules beyond the signature: `nbf` and `iat` in the future,
+/// critical header extensions, time claims that are not numbers, no `exp` and an `exp`
+/// beyond the longest lifetime are each refused with a 401 challenge naming the rule,
+/// while the same claims within the leeway or the lifetime are accepted.
+#[tokio::test]
+async fn hostile_time_claims_and_critical_headers_are_refused_with_a_challenge() {
+    let redis = TestRedis::start().await;
+    let gw = spawn_gateway(&redis, NOWHERE).await;
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let now = now();
+    let year = 365 * DAY;
+    let refused = [
+        (
+            hs256.clone(),
+            json!({"nbf": now + 3600}),
+            "not valid before",
+        ),
+        (
+            json!({"alg": "HS256", "typ": "JWT", "crit": ["x-qalens-unknown"], "x-qalens-unknown": true}),
+            json!({}),
+            "crit",
+        ),
+        (
+            json!({"alg": "HS256", "typ": "JWT", "crit": []}),
+            json!({}),
+            "crit",
+        ),
+        (
+            hs256.clone(),
+            json!({"nbf": "garbage"}),
+            "nbf claim is \"garbage\"",
+        ),
+        (
+            hs256.clone(),
+            json!({"iat": "garbage"}),
+            "iat claim is \"garbage\"",
+        ),
+        (
+            hs256.clone(),
+            json!({"exp": "soon"}),
+            "exp claim is \"soon\"",
+        ),
+        (hs256.clone(), json!({"nbf": -1}), "not a NumericDate"),
+        (
+            hs256.clone(),
+            json!({"iat": now + 10 * year}),
+            "issued in the future",
+        ),
+        (
+            hs256.clone(),
+            json!({"exp": now + 100 * year}),
+            "longest token lifetime",
+        ),
+        (
+            hs256.clone(),
+            json!({"exp": 1e300}),
+            "longest token lifetime",
+        ),
+        (hs256.clone(), json!({"exp": null}), "no exp claim"),
+    ];
+    for (header, extra, rule) in refused {
+        let (status, challenge, detail) = limited_get(&gw, &raw_token(&header, &extra)).await;
+        assert_eq!(status, 401, "{header} {extra}: {detail}");
+        assert!(
+            challenge.starts_with("Bearer ") && challenge.contains("error=\"invalid_token\""),
+            "{header} {extra}: {challenge}"
+        );
+        assert!(
+            detail.contains(rule),
+            "{header} {extra}: {detail:?} lacks {rule:?}"
+        );
+    }
+    // Within the leeway, the lifetime, or as plain numbers: accepted (each its own
+    // client, so the rate limit stays out of the way).
+    let accepted = [
+        json!({"sub": "near-nbf", "nbf": now + 2}),
+        json!({"sub": "past-nbf", "nbf": now - 60, "iat": now - 60}),
+        json!({"sub": "near-iat", "iat": now + 2}),
+        json!({"sub": "fraction", "exp": (now + 60) as f64 + 0.5, "nbf": now as f64 - 0.5}),
+        json!({"sub": "long", "exp": now + DAY - 60}),
+    ];
+    for extra in accepted {
+        let (status, _, detail) = limited_get(&gw, &raw_token(&hs256, &extra)).await;
+        assert_eq!(status, 200, "{extra}: {detail}");
+    }
+}
+
+/// `GATEWAY_JWT_MAX_LIFETIME_SECONDS` sets the longest lifetime: with 120 s, a token
+/// valid for an hour is refused and one valid for a minute accepted.
+#[tokio::test]
+async fn the_longest_token_lifetime_is_configured() {
+    let redis = TestRedis::start().await;
+    let gw = spawn_gateway_full(&redis, NOWHERE, NOWHERE, NOWHERE, 120).await;
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let (status, _, detail) = limited_get(&gw, &raw_token(&hs256, &json!({}))).await;
+    assert_eq!(status, 401, "{detail}");
+    assert!(detail.contains("(120 s)"), "{detail}");
+    let minute = json!({"exp": now() + 60});
+    let (status, _, detail) = limited_get(&gw, &raw_token(&hs256, &minute)).await;
+    assert_eq!(status, 200, "{detail}");
 }
 
 #[tokio::test]
