@@ -38,6 +38,9 @@ pub enum Need {
     Link,
     /// Contracts: `x-qalens.contracts`, or those an enabled pack bundles.
     Contracts,
+    /// Tokens qalens signs (`x-qalens.identity.jwt`): a hostile token with chosen claims
+    /// or header, which a static token or a token command cannot make.
+    Jwt,
 }
 
 impl Need {
@@ -50,6 +53,7 @@ impl Need {
             Need::Contracts => {
                 q.contracts.is_some() || crate::packs::default_registry(system).is_some()
             }
+            Need::Jwt => q.identity.as_ref().is_some_and(|i| i.jwt.is_some()),
         }
     }
 }

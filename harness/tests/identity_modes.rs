@@ -1,7 +1,8 @@
 //! Identity modes end to end, on the reference gateway alone (one replica and Redis)
 //! checking RS256 tokens with a test-only public key: qalens signing RS256 tokens itself
 //! (valid ones open a route; expired, wrongly signed, alg-none and tampered ones are
-//! refused), and a token command (`token.sh`, signing with openssl) whose tokens the
+//! refused, and so are tokens not valid yet, issued in the future, without an expiry or
+//! expiring a century ahead, with a critical header extension or a non-numeric `nbf`), and a token command (`token.sh`, signing with openssl) whose tokens the
 //! gateway accepts. `qalens check` flags the hostile-token steps for the command mode,
 //! with file and line, before anything starts.
 
@@ -28,7 +29,7 @@ fn run(system: &str, features: &str) -> String {
 fn qalens_signs_rs256_tokens_the_gateway_accepts_and_hostile_ones_it_refuses() {
     let output = run(&identity("rs256.yml"), &identity("features"));
     assert!(
-        output.contains("7 scenario(s): 7 passed, 0 failed"),
+        output.contains("13 scenario(s): 13 passed, 0 failed"),
         "{output}"
     );
     for kind in [
@@ -36,6 +37,12 @@ fn qalens_signs_rs256_tokens_the_gateway_accepts_and_hostile_ones_it_refuses() {
         "a token signed with the wrong key is refused",
         "an unsigned alg-none token is refused",
         "a tampered token is refused",
+        "a token that is not valid before 1 hour from now is refused",
+        "a token issued 10 years in the future is refused",
+        "a token that expires in 100 years is refused",
+        "a token without an expiry is refused",
+        "a token whose crit header names an unknown extension is refused",
+        "a token whose nbf claim is not a number is refused",
         "The client's token opens a protected route",
     ] {
         let line = output.lines().find(|l| l.contains(kind));
@@ -71,12 +78,18 @@ fn a_token_command_gives_clients_tokens_and_check_flags_what_it_cannot_make() {
         .lines()
         .filter(|l| l.contains("signed.feature:6: ") && l.contains("gets tokens from a command"))
         .collect();
-    assert_eq!(flagged.len(), 4, "one per example row: {text}");
+    assert_eq!(flagged.len(), 10, "one per example row: {text}");
     for kind in [
         "an expired token",
         "a token signed with the wrong key",
         "an unsigned alg-none token",
         "a tampered token",
+        "a token that is not valid before 1 hour from now",
+        "a token issued 10 years in the future",
+        "a token that expires in 100 years",
+        "a token without an expiry",
+        "a token whose crit header names an unknown extension",
+        "a token whose nbf claim is not a number",
     ] {
         assert!(
             flagged

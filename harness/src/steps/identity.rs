@@ -6,7 +6,7 @@ use cucumber::given;
 use super::StepResult;
 use crate::context;
 use crate::packs::default_scopes;
-use crate::tokens::{Abuse, TOKEN_TTL, now, who};
+use crate::tokens::{Abuse, TOKEN_TTL, TimeClaim, now, who};
 use crate::world::{Client, Credentials, QaWorld};
 
 /// Gets the valid token of the scenario's client ready (a token command runs here, as an
@@ -100,6 +100,79 @@ async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
         .ok_or_else(|| format!("{seconds} s ago is before 1970"))?;
     client.credentials = Credentials::Raw(issuer.abused(&who(client), Abuse::ExpiredAt(exp), 0)?);
     Ok(())
+}
+
+/// `count` of `unit` (`second(s)`, `minute(s)`, `hour(s)`, `day(s)`, `year(s)` of 365
+/// days) in seconds.
+fn seconds_of(count: &str, unit: &str) -> Result<u64, String> {
+    let n: u64 = count
+        .parse()
+        .map_err(|e| format!("{count:?} is not a whole number of {unit}: {e}"))?;
+    let per = match unit.trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 24 * 3600,
+        "year" => 365 * 24 * 3600,
+        other => {
+            return Err(format!(
+                "{other:?} is not a unit: seconds, minutes, hours, days or years"
+            ));
+        }
+    };
+    n.checked_mul(per)
+        .ok_or_else(|| format!("{count} {unit} is more seconds than a token can hold"))
+}
+
+/// The Unix second `count` `unit`s from now, for a claim in the future.
+fn from_now(count: &str, unit: &str) -> Result<u64, String> {
+    now()
+        .checked_add(seconds_of(count, unit)?)
+        .ok_or_else(|| format!("{count} {unit} from now is more seconds than a token can hold"))
+}
+
+/// Presents a hostile token for the client.
+fn present_abuse(world: &mut QaWorld, abuse: Abuse) -> StepResult {
+    let issuer = context::current()?.endpoints.identity.clone();
+    let client = world.client.as_mut().ok_or("no client yet")?;
+    client.credentials = Credentials::Raw(issuer.abused(&who(client), abuse, TOKEN_TTL)?);
+    Ok(())
+}
+
+#[given(
+    regex = r"^the client presents a token that is not valid before (\d+) (seconds?|minutes?|hours?|days?|years?) from now$"
+)]
+async fn presents_not_yet_valid(world: &mut QaWorld, count: String, unit: String) -> StepResult {
+    present_abuse(world, Abuse::NotBefore(from_now(&count, &unit)?))
+}
+
+#[given(
+    regex = r"^the client presents a token issued (\d+) (seconds?|minutes?|hours?|days?|years?) in the future$"
+)]
+async fn presents_issued_ahead(world: &mut QaWorld, count: String, unit: String) -> StepResult {
+    present_abuse(world, Abuse::IssuedAt(from_now(&count, &unit)?))
+}
+
+#[given(
+    regex = r"^the client presents a token that expires in (\d+) (seconds?|minutes?|hours?|days?|years?)$"
+)]
+async fn presents_expiring_in(world: &mut QaWorld, count: String, unit: String) -> StepResult {
+    present_abuse(world, Abuse::ExpiresAt(from_now(&count, &unit)?))
+}
+
+#[given(expr = "the client presents a token without an expiry")]
+async fn presents_without_expiry(world: &mut QaWorld) -> StepResult {
+    present_abuse(world, Abuse::NoExpiry)
+}
+
+#[given(expr = "the client presents a token whose crit header names an unknown extension")]
+async fn presents_critical_extension(world: &mut QaWorld) -> StepResult {
+    present_abuse(world, Abuse::CriticalExtension)
+}
+
+#[given(regex = r"^the client presents a token whose (nbf|iat|exp) claim is not a number$")]
+async fn presents_claim_not_a_number(world: &mut QaWorld, claim: String) -> StepResult {
+    present_abuse(world, Abuse::NotANumber(TimeClaim::parse(&claim)?))
 }
 
 /// A valid token for the client that differs from the one it presented before: the same

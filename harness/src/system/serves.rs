@@ -1,5 +1,6 @@
 //! Steps the system file cannot serve, found before anything starts: a hostile token the
-//! identity mode cannot make (an expired token with a static token or a command), a
+//! identity mode cannot make (an expired token, or one with chosen time claims or a
+//! `crit` header, with a static token or a command), a
 //! narrowed scope a static token ignores, and a declared rate limit of a route no policy
 //! covers. Scenario outlines are checked once per row of their examples.
 
@@ -21,7 +22,7 @@ impl Patterns {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("{p}: {e}"));
         Self {
             signed: re(
-                r"^the client presents (an expired token|a token signed with the wrong key|an unsigned alg-none token|a tampered token|a token that expired \d+ seconds? ago)$",
+                r"^the client presents (an expired token|a token signed with the wrong key|an unsigned alg-none token|a tampered token|a token that expired \d+ seconds? ago|a token that is not valid before .+ from now|a token issued .+ in the future|a token that expires in .+|a token without an expiry|a token whose crit header names an unknown extension|a token whose \S+ claim is not a number)$",
             ),
             scope: re(r#"^the client's token has only the scope ""#),
             declared: re(r#"^the client sends the declared limit of (\S+) requests to "([^"]*)"$"#),
@@ -182,6 +183,38 @@ mod tests {
             "{}",
             found[3]
         );
+    }
+
+    /// Every catalog step that needs tokens qalens signs is refused, with its line, on a
+    /// system with one static token, and served on one with a JWT identity: the catalog's
+    /// `needs` and `qalens check` agree.
+    #[test]
+    fn every_step_needing_a_jwt_identity_is_refused_on_a_static_token() {
+        let shop = load("../examples/nginx-shop/qalens.yml");
+        let reference = load(super::super::REFERENCE_FILE);
+        let needing: Vec<_> = crate::catalog::entries()
+            .into_iter()
+            .filter(|e| e.needs.contains(&crate::catalog::Need::Jwt))
+            .collect();
+        assert!(needing.len() >= 7, "{needing:#?}");
+        for e in needing {
+            let text = format!(
+                "Feature: f\n  Scenario: s\n    Given a free client \"c\"\n    {}\n",
+                e.example
+            );
+            let found = problems(&shop, &text);
+            assert_eq!(found.len(), 1, "{}: {found:#?}", e.example);
+            assert_eq!(found[0].at, "f.feature:4");
+            assert!(
+                found[0].message.contains("static token")
+                    && found[0].message.contains("x-qalens.identity.jwt"),
+                "{}",
+                found[0]
+            );
+            assert!(!crate::catalog::serves(&shop, &e), "{}", e.example);
+            assert!(problems(&reference, &text).is_empty(), "{}", e.example);
+            assert!(crate::catalog::serves(&reference, &e), "{}", e.example);
+        }
     }
 
     #[test]

@@ -157,7 +157,52 @@ pub enum Abuse {
     AlgNone,
     /// A valid token whose claims were changed after signing (the scope gains `admin`).
     Tampered,
+    /// Correctly signed, its `nbf` (not before) this second (in the future).
+    NotBefore(u64),
+    /// Correctly signed, its `iat` (issued at) this second (in the future).
+    IssuedAt(u64),
+    /// Correctly signed, its `exp` this second (far ahead, beyond any sane lifetime).
+    ExpiresAt(u64),
+    /// Correctly signed, without an `exp` claim.
+    NoExpiry,
+    /// Correctly signed, its header's `crit` naming an extension nobody understands
+    /// (RFC 7515 4.1.11: a recipient that does not must refuse the token).
+    CriticalExtension,
+    /// Correctly signed, this time claim (`nbf`, `iat` or `exp`) the string `"garbage"`.
+    NotANumber(TimeClaim),
 }
+
+/// A claim that holds a time (RFC 7519 NumericDate: seconds since 1970).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeClaim {
+    Nbf,
+    Iat,
+    Exp,
+}
+
+impl TimeClaim {
+    /// The claim's name in a token.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeClaim::Nbf => "nbf",
+            TimeClaim::Iat => "iat",
+            TimeClaim::Exp => "exp",
+        }
+    }
+
+    /// The claim named `name`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name {
+            "nbf" => Ok(TimeClaim::Nbf),
+            "iat" => Ok(TimeClaim::Iat),
+            "exp" => Ok(TimeClaim::Exp),
+            other => Err(format!("{other:?} is not a time claim: nbf, iat or exp")),
+        }
+    }
+}
+
+/// The extension a [`Abuse::CriticalExtension`] token marks critical, and sets.
+pub const UNKNOWN_EXTENSION: &str = "x-qalens-unknown-extension";
 
 impl Abuse {
     fn name(self) -> &'static str {
@@ -166,6 +211,12 @@ impl Abuse {
             Abuse::WrongKey => "a token signed with the wrong key",
             Abuse::AlgNone => "an unsigned alg-none token",
             Abuse::Tampered => "a tampered token",
+            Abuse::NotBefore(_) => "a token not valid yet (nbf)",
+            Abuse::IssuedAt(_) => "a token issued in the future (iat)",
+            Abuse::ExpiresAt(_) => "a token with a chosen expiry",
+            Abuse::NoExpiry => "a token without an expiry",
+            Abuse::CriticalExtension => "a token with a critical header extension",
+            Abuse::NotANumber(_) => "a token whose time claim is not a number",
         }
     }
 }
@@ -375,6 +426,31 @@ impl Issuer {
                 )
             }
             Abuse::Tampered => tamper(&s.sign(who, now() + ttl, false)?)?,
+            Abuse::ExpiresAt(exp) => s.sign(who, exp, false)?,
+            Abuse::NotBefore(_)
+            | Abuse::IssuedAt(_)
+            | Abuse::NoExpiry
+            | Abuse::CriticalExtension
+            | Abuse::NotANumber(_) => {
+                let mut claims = s.claims(who, now() + ttl);
+                let mut header = serde_json::json!({"alg": format!("{:?}", s.alg), "typ": "JWT"});
+                match abuse {
+                    Abuse::NotBefore(nbf) => claims["nbf"] = nbf.into(),
+                    Abuse::IssuedAt(iat) => claims["iat"] = iat.into(),
+                    Abuse::NoExpiry => {
+                        if let Value::Object(map) = &mut claims {
+                            map.remove("exp");
+                        }
+                    }
+                    Abuse::CriticalExtension => {
+                        header["crit"] = serde_json::json!([UNKNOWN_EXTENSION]);
+                        header[UNKNOWN_EXTENSION] = true.into();
+                    }
+                    Abuse::NotANumber(claim) => claims[claim.name()] = "garbage".into(),
+                    _ => unreachable!("the other abuses are signed above"),
+                }
+                s.sign_raw(&header, &claims)?
+            }
         };
         Ok(format!("Bearer {token}"))
     }
@@ -427,6 +503,22 @@ impl Signer {
         header.typ = Some("JWT".into());
         jsonwebtoken::encode(&header, &self.claims(who, exp), key)
             .map_err(|e| format!("signing a {:?} token failed: {e}", self.alg))
+    }
+}
+
+impl Signer {
+    /// A token of `header` and `claims` as given, signed with the system's key: for the
+    /// hostile headers and claims `jsonwebtoken::Header` and [`Signer::claims`] cannot
+    /// express.
+    fn sign_raw(&self, header: &Value, claims: &Value) -> Result<String, String> {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg)
+            .map_err(|e| format!("signing a {:?} token failed: {e}", self.alg))?;
+        Ok(format!("{input}.{signature}"))
     }
 }
 

@@ -305,3 +305,102 @@ fn every_scope_but_leaves_out_the_routes_own_and_adds_its_near_misses() {
     assert_eq!(every_scope_but(&all, "ab"), "abx b a");
     assert_eq!(every_scope_but(&all, "b"), "ab abx bx");
 }
+
+/// The header and claims of a token, as JSON.
+fn parts(header: &str) -> (Value, Value) {
+    let mut segments = token_of(header).split('.');
+    let mut json = || {
+        let bytes = URL_SAFE_NO_PAD.decode(segments.next().unwrap()).unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    };
+    (json(), json())
+}
+
+#[test]
+fn hostile_claims_and_headers_are_signed_by_the_systems_key_for_every_algorithm() {
+    let at = now() + 3600;
+    let signed = |issuer: &Issuer, check: &dyn Fn(&str) -> Result<(), String>| {
+        for abuse in [
+            Abuse::NotBefore(at),
+            Abuse::IssuedAt(at),
+            Abuse::ExpiresAt(at),
+            Abuse::NoExpiry,
+            Abuse::CriticalExtension,
+            Abuse::NotANumber(TimeClaim::Nbf),
+            Abuse::NotANumber(TimeClaim::Iat),
+            Abuse::NotANumber(TimeClaim::Exp),
+        ] {
+            let token = issuer.abused(&who(), abuse, 60).unwrap();
+            let (header, claims) = parts(&token);
+            // Only what the abuse changes is changed.
+            assert_eq!(claims["sub"], "alice-s1", "{abuse:?}");
+            assert_eq!(claims["scope"], "items:read limited:read", "{abuse:?}");
+            match abuse {
+                Abuse::NotBefore(t) => assert_eq!(claims["nbf"], t),
+                Abuse::IssuedAt(t) => assert_eq!(claims["iat"], t),
+                Abuse::ExpiresAt(t) => assert_eq!(claims["exp"], t),
+                Abuse::NoExpiry => assert!(claims.get("exp").is_none(), "{claims}"),
+                Abuse::CriticalExtension => {
+                    assert_eq!(header["crit"], serde_json::json!([UNKNOWN_EXTENSION]));
+                    assert_eq!(header[UNKNOWN_EXTENSION], true);
+                }
+                Abuse::NotANumber(c) => assert_eq!(claims[c.name()], "garbage"),
+                _ => unreachable!(),
+            }
+            if !matches!(abuse, Abuse::CriticalExtension) {
+                assert!(header.get("crit").is_none(), "{abuse:?}: {header}");
+            }
+            check(token_of(&token)).unwrap_or_else(|e| panic!("{abuse:?}: {e}"));
+        }
+    };
+    // HS256: the signature is the secret's (the claims are left to the verifier).
+    let hs = Issuer::hs256("s3cret");
+    signed(&hs, &|t| {
+        jwt::verify_signature(t, b"s3cret")
+            .map(drop)
+            .map_err(|e| e.to_string())
+    });
+    for (alg, jalg, private, public) in [
+        (
+            JwtAlg::RS256,
+            Algorithm::RS256,
+            "test-only-rs256-private.pem",
+            "test-only-rs256-public.pem",
+        ),
+        (
+            JwtAlg::ES256,
+            Algorithm::ES256,
+            "test-only-es256-private.pem",
+            "test-only-es256-public.pem",
+        ),
+    ] {
+        let issuer = jwt_issuer(alg, private);
+        let pem = std::fs::read(keys().join(public)).unwrap();
+        let key = match jalg {
+            Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+            _ => DecodingKey::from_ec_pem(&pem),
+        }
+        .unwrap();
+        signed(&issuer, &|t| {
+            let (header, _) = parts(&format!("Bearer {t}"));
+            assert_eq!(header["alg"], format!("{jalg:?}"));
+            let (input, signature) = t.rsplit_once('.').unwrap();
+            jsonwebtoken::crypto::verify(signature, input.as_bytes(), &key, jalg)
+                .map_err(|e| e.to_string())?
+                .then_some(())
+                .ok_or_else(|| "bad signature".to_string())
+        });
+    }
+    // A static token cannot make them, and says so.
+    let fixed = Identity {
+        jwt: None,
+        token: Some("t0ken".into()),
+        command: None,
+    };
+    let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
+    let e = issuer.abused(&who(), Abuse::NoExpiry, 60).unwrap_err();
+    assert!(
+        e.contains("without an expiry") && e.contains("x-qalens.identity.jwt"),
+        "{e}"
+    );
+}
