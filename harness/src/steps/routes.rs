@@ -11,7 +11,7 @@ use crate::clients::http::{Call, Target};
 use crate::clients::raw::send_raw;
 use crate::clients::routes::fetch_routes;
 use crate::tokens::tokens_lacking_each_scope;
-use crate::world::{Exchange, QaWorld};
+use crate::world::{Credentials, Exchange, QaWorld};
 
 #[when(expr = "the client calls every route in the gateway's route table")]
 async fn call_every_route(world: &mut QaWorld) -> StepResult {
@@ -75,7 +75,8 @@ async fn call_every_route_other_scopes(world: &mut QaWorld) -> StepResult {
 }
 
 /// Fails unless the last sweep called some route and every answer satisfies `ok`;
-/// `broke` says what the others did ("answered 2xx").
+/// `broke` says what the others did ("answered 2xx"). When the client presented a fixed
+/// token (a hostile one), the message shows its header and claims, decoded.
 fn every_route(world: &QaWorld, broke: &str, ok: impl Fn(&Exchange) -> bool) -> StepResult {
     if world.batch.is_empty() {
         return Err("no route was called".into());
@@ -89,8 +90,14 @@ fn every_route(world: &QaWorld, broke: &str, ok: impl Fn(&Exchange) -> bool) -> 
     if bad.is_empty() {
         Ok(())
     } else {
+        let presented = match world.client.as_ref().map(|c| &c.credentials) {
+            Some(Credentials::Raw(value)) => crate::tokens::decoded(value)
+                .map(|t| format!(" with the token it presented ({t})"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         Err(format!(
-            "{} of {} routes {broke}:\n{}",
+            "{} of {} routes {broke}{presented}:\n{}",
             bad.len(),
             world.batch.len(),
             bad.join("\n")

@@ -404,3 +404,17 @@ fn hostile_claims_and_headers_are_signed_by_the_systems_key_for_every_algorithm(
         "{e}"
     );
 }
+
+#[test]
+fn a_presented_token_is_decoded_for_failure_messages() {
+    let issuer = Issuer::hs256("s3cret");
+    let token = issuer.abused(&who(), Abuse::NotBefore(42), 60).unwrap();
+    let shown = decoded(&token).unwrap();
+    assert!(
+        shown.starts_with(r#"header {"alg":"HS256","typ":"JWT"}, claims {"#)
+            && shown.contains(r#""nbf":42"#),
+        "{shown}"
+    );
+    assert_eq!(decoded("Bearer not.a-jwt"), None);
+    assert_eq!(decoded("Basic abc"), None);
+}
