@@ -9,8 +9,13 @@
 //!
 //! The run also writes its Cucumber Messages (`target/qalens/features.ndjson`), and every
 //! line must be valid against the published schema with no id pointing at nothing
-//! (`ci/ensure-cucumber-messages` fetches the schema).
+//! (`ci/ensure-cucumber-messages` fetches the schema). Then the official Cucumber HTML
+//! formatter renders them (`target/qalens/features-messages.html`) and headless Chromium
+//! must show every scenario, each step with its own text (`common/formatter.rs`;
+//! `ci/ensure-report-readers` and `ci/ensure-chromium` install what it needs).
 
+#[path = "common/formatter.rs"]
+mod formatter;
 #[path = "common/messages.rs"]
 mod messages;
 
@@ -76,13 +81,28 @@ fn main() -> ExitCode {
             "qalens features: {} Cucumber Messages, every one valid against the schema",
             parsed.len()
         );
+        let target = ndjson.parent().expect("target/qalens");
+        let shown = formatter::render(
+            &ndjson,
+            &target.join("features-messages.html"),
+            &target.join("features-messages-chromium"),
+        );
+        let seen = formatter::compare(&parsed, &shown);
+        println!(
+            "qalens features: the Cucumber HTML formatter shows {} of {} scenarios and {} of {} \
+             steps as their text",
+            seen.scenarios_shown, seen.scenarios, seen.steps_intact, seen.steps
+        );
+        problems = seen.problems;
+    }
+    if problems.is_empty() {
         ExitCode::from(code)
     } else {
         for p in problems.iter().take(20) {
             eprintln!("qalens features: {}: {p}", ndjson.display());
         }
         eprintln!(
-            "qalens features: {} problem(s) in the Cucumber Messages",
+            "qalens features: {} problem(s) in the Cucumber Messages or how they render",
             problems.len()
         );
         ExitCode::from(1)
