@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod formatter;
+pub mod junit;
 pub mod messages;
 
 use std::path::PathBuf;

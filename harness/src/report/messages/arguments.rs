@@ -87,10 +87,14 @@ impl Matcher {
     }
 
     /// The `stepMatchArguments` for `text`, if the definition matches it: one per
-    /// parameter, in order.
+    /// parameter, in order, each `start` counted in UTF-16 code units (JavaScript's string
+    /// indices, which the formatter slices the text with).
     pub(super) fn arguments(&self, text: &str) -> Option<Value> {
         let caps = self.regex.captures(text)?;
-        let get = |i: usize| caps.get(i).map(|m| (m.start(), m.as_str()));
+        // Positions count UTF-16 code units, as JavaScript strings do: the formatter
+        // slices the step's text at them.
+        let at = |byte: usize| text[..byte].encode_utf16().count();
+        let get = |i: usize| caps.get(i).map(|m| (at(m.start()), m.as_str()));
         let group_of = |node: &Node| group(&get, node);
         let args = self
             .params
@@ -115,9 +119,10 @@ impl Matcher {
                         .collect();
                     // The matched quote style, widened by its two quotes (one byte each).
                     let mut outer = Map::new();
-                    if let Some((at, inner)) = alternatives.iter().find_map(|&i| get(i)) {
-                        let (start, end) = (at - 1, at + inner.len() + 1);
-                        outer.insert("start".into(), json!(start));
+                    if let Some(m) = alternatives.iter().find_map(|&i| caps.get(i)) {
+                        // Widened by the two quotes, one byte and one UTF-16 unit each.
+                        let (start, end) = (m.start() - 1, m.end() + 1);
+                        outer.insert("start".into(), json!(at(start)));
                         outer.insert("value".into(), json!(&text[start..end]));
                     }
                     outer.insert("children".into(), Value::Array(children));
@@ -131,7 +136,7 @@ impl Matcher {
 
 /// A group as the messages write it: `start` and `value` when it took part in the match
 /// (absent when not, as cucumber-js writes them), `children` when it has any.
-/// `get` gives a group's start (in bytes) and text by its index.
+/// `get` gives a group's start (in UTF-16 code units) and text by its index.
 fn group<'t>(get: &dyn Fn(usize) -> Option<(usize, &'t str)>, node: &Node) -> Value {
     let mut out = Map::new();
     if let Some((start, value)) = get(node.index) {
