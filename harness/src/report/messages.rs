@@ -10,6 +10,10 @@
 //! `testCaseStarted`, `testStepStarted`/`testStepFinished` per step, an `attachment` with
 //! the component logs of a failed scenario, `testCaseFinished`; and `testRunFinished`.
 //!
+//! A step definition is described as it was written (a Cucumber Expression or a regular
+//! expression), with one argument per parameter, as cucumber-js writes them, so that the
+//! official HTML formatter shows each step as its text (`messages/arguments.rs`).
+//!
 //! A step that never ran (an earlier one failed) is `SKIPPED`; one that matched no
 //! definition is `UNDEFINED`. The run's after-hook (which heals faults) appears as a test
 //! step only in a test case where it failed.
