@@ -9,8 +9,17 @@
 //!
 //! The run also writes its Cucumber Messages (`target/qalens/features.ndjson`), and every
 //! line must be valid against the published schema with no id pointing at nothing
-//! (`ci/ensure-cucumber-messages` fetches the schema).
+//! (`ci/ensure-cucumber-messages` fetches the schema). Then the official Cucumber HTML
+//! formatter renders them (`target/qalens/features-messages.html`) and headless Chromium
+//! must show every scenario, each step with its own text (`common/formatter.rs`;
+//! `ci/ensure-report-readers` and `ci/ensure-chromium` install what it needs). Its JUnit
+//! XML (`target/qalens/features.junit.xml`) must be valid against the JUnit schema
+//! Jenkins reads, with consistent counts and times (`common/junit.rs`).
 
+#[path = "common/formatter.rs"]
+mod formatter;
+#[path = "common/junit.rs"]
+mod junit;
 #[path = "common/messages.rs"]
 mod messages;
 
@@ -20,12 +29,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let features = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../features");
     let ndjson = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/qalens/features.ndjson");
-    // Before the run: a missing schema fails at once, with the advice.
+    let junit_xml = ndjson.with_extension("junit.xml");
+    // A run that stops early must not leave an earlier run's reports to be checked.
+    let _ = std::fs::remove_file(&ndjson);
+    let _ = std::fs::remove_file(&junit_xml);
+    // Before the run: a missing schema or reader fails at once, with the advice.
     let schema = messages::schema();
+    let junit_schema = junit::schema(&formatter::readers());
     let command = qalens::cli::Command::Run {
         paths: vec![features],
         tags: std::env::var("QALENS_TAGS").ok().filter(|t| !t.is_empty()),
-        junit: None,
+        junit: Some(junit_xml.clone()),
         json: None,
         html: None,
         messages: Some(ndjson.clone()),
@@ -71,18 +85,46 @@ fn main() -> ExitCode {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     problems.extend(messages::dangling_references(&parsed));
+    let mut problems: Vec<String> = problems
+        .into_iter()
+        .map(|p| format!("{}: {p}", ndjson.display()))
+        .collect();
     if problems.is_empty() {
         println!(
             "qalens features: {} Cucumber Messages, every one valid against the schema",
             parsed.len()
         );
+        let target = ndjson.parent().expect("target/qalens");
+        let shown = formatter::render(
+            &ndjson,
+            &target.join("features-messages.html"),
+            &target.join("features-messages-chromium"),
+        );
+        let seen = formatter::compare(&parsed, &shown);
+        println!(
+            "qalens features: the Cucumber HTML formatter shows {} of {} scenarios and {} of {} \
+             steps as their text",
+            seen.scenarios_shown, seen.scenarios, seen.steps_intact, seen.steps
+        );
+        problems = seen.problems;
+    }
+    let junit_problems = junit::problems(&junit_schema, &junit_xml);
+    if junit_problems.is_empty() {
+        println!(
+            "qalens features: the JUnit XML is valid against the Jenkins schema, its counts \
+             and times consistent"
+        );
+    }
+    problems.extend(junit_problems);
+    if problems.is_empty() {
         ExitCode::from(code)
     } else {
         for p in problems.iter().take(20) {
-            eprintln!("qalens features: {}: {p}", ndjson.display());
+            eprintln!("qalens features: {p}");
         }
         eprintln!(
-            "qalens features: {} problem(s) in the Cucumber Messages",
+            "qalens features: {} problem(s) in the Cucumber Messages, how they render, or the \
+             JUnit XML",
             problems.len()
         );
         ExitCode::from(1)

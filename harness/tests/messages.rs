@@ -4,9 +4,15 @@
 //! valid against the published Cucumber Messages JSON schema, every id a message refers
 //! to must exist, and the verdicts must be the run's.
 //!
+//! Then a real reader: the official Cucumber HTML formatter renders the file, headless
+//! Chromium opens the page, and every scenario must be there with each step showing its
+//! own text (`common/formatter.rs`; the full suite's run gets the same check in the
+//! `features` target).
+//!
 //! The schema is not committed: `ci/ensure-cucumber-messages` fetches it from npm (the
 //! `@cucumber/messages` release qalens writes) into `target/qalens/cucumber-messages/`;
 //! `QALENS_MESSAGES_SCHEMA` names another copy. Without it this test fails and says so.
+//! The formatter comes from `ci/ensure-report-readers`, Chromium from `ci/ensure-chromium`.
 
 mod common;
 
@@ -14,6 +20,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use common::formatter;
 use common::messages::{dangling_references, invalid_lines, kind, schema};
 use common::{fixtures, qalens};
 
@@ -42,7 +49,6 @@ fn a_runs_cucumber_messages_are_valid_against_the_published_schema() {
     );
     let ndjson = std::fs::read_to_string(&out_file)
         .unwrap_or_else(|e| panic!("no messages written ({e}):\n{out}"));
-    let _ = std::fs::remove_dir_all(&dir);
 
     let invalid = invalid_lines(&schema, &ndjson);
     assert!(
@@ -141,6 +147,24 @@ fn a_runs_cucumber_messages_are_valid_against_the_published_schema() {
             "{p}"
         );
     }
+
+    // What the official formatter shows: every scenario, every step as its text.
+    let shown = formatter::render(
+        &out_file,
+        &dir.join("messages.html"),
+        &dir.join("chromium-profile"),
+    );
+    let seen = formatter::compare(&messages, &shown);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        seen.problems.is_empty(),
+        "the HTML formatter shows {} of {} steps as their text:\n{}",
+        seen.steps_intact,
+        seen.steps,
+        seen.problems.join("\n")
+    );
+    assert_eq!((seen.scenarios, seen.scenarios_shown), (5, 5));
+    assert_eq!(seen.steps_intact, seen.steps);
 }
 
 /// The validation itself can fail: a message the schema refuses is reported.

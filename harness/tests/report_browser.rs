@@ -13,34 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::formatter::chromium;
 use common::{fixtures, qalens};
-
-fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("QALENS_CHROMIUM") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "QALENS_CHROMIUM={} is not a file; unset it to use `chromium` from PATH \
-             (install it with `ci/ensure-chromium`)",
-            p.display()
-        );
-        return p;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "the HTML report's browser test needs headless Chromium and found none on PATH.\n\
-         Install it with `ci/ensure-chromium` (Debian, as root: `apt-get install -y chromium`),\n\
-         or set QALENS_CHROMIUM to a Chromium or Chrome binary."
-    );
-}
 
 /// Runs Chromium headless on `page` (a file URL, maybe with a query and a fragment) with
 /// `extra` flags; its stdout. Killed after 90 s.

@@ -10,6 +10,10 @@
 //! `testCaseStarted`, `testStepStarted`/`testStepFinished` per step, an `attachment` with
 //! the component logs of a failed scenario, `testCaseFinished`; and `testRunFinished`.
 //!
+//! A step definition is described as it was written (a Cucumber Expression or a regular
+//! expression), with one argument per parameter, as cucumber-js writes them, so that the
+//! official HTML formatter shows each step as its text (`messages/arguments.rs`).
+//!
 //! A step that never ran (an earlier one failed) is `SKIPPED`; one that matched no
 //! definition is `UNDEFINED`. The run's after-hook (which heals faults) appears as a test
 //! step only in a test case where it failed.
@@ -17,7 +21,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cucumber::codegen::Regex;
 use cucumber::gherkin::{self, GherkinEnv, StepType};
 use serde_json::{Value, json};
 
@@ -108,9 +111,9 @@ pub fn render(
         }
     }
 
-    let defs: Vec<(String, Option<Regex>, &Definition)> = definitions
+    let defs: Vec<(String, Option<Matcher>, &Definition)> = definitions
         .iter()
-        .map(|d| (ids.next(), Regex::new(&d.pattern).ok(), d))
+        .map(|d| (ids.next(), Matcher::new(&d.pattern), d))
         .collect();
 
     let run_id = ids.next();
@@ -160,7 +163,7 @@ pub fn render(
             let matched: Vec<(&String, Value)> = defs
                 .iter()
                 .filter(|(_, _, d)| d.keyword == keyword)
-                .filter_map(|(id, re, _)| Some((id, arguments(re.as_ref()?, &step.text)?)))
+                .filter_map(|(id, m, _)| Some((id, m.as_ref()?.arguments(&step.text)?)))
                 .collect();
             let test_step_id = ids.next();
             test_steps.push(json!({
@@ -214,7 +217,7 @@ pub fn render(
         execution.extend(executed(s, &case_id, &step_ids, hook_step, &mut ids));
     }
 
-    for (id, _, d) in &defs {
+    for (id, matcher, d) in &defs {
         let (uri, line) = d
             .defined_at
             .rsplit_once(':')
@@ -222,7 +225,10 @@ pub fn render(
             .unwrap_or((d.defined_at.as_str(), 1));
         out.push(json!({"stepDefinition": {
             "id": id,
-            "pattern": {"source": d.pattern, "type": "REGULAR_EXPRESSION"},
+            "pattern": matcher.as_ref().map_or_else(
+                || json!({"source": d.pattern, "type": "REGULAR_EXPRESSION"}),
+                Matcher::pattern,
+            ),
             "sourceReference": {"uri": uri, "location": {"line": line.max(1)}},
         }}));
     }
@@ -370,20 +376,6 @@ fn attachment(logs: &str, started_id: &str, step_id: &str, at: SystemTime) -> Va
     }})
 }
 
-/// The arguments a definition's expression captures from `text`, if it matches.
-fn arguments(re: &Regex, text: &str) -> Option<Value> {
-    let caps = re.captures(text)?;
-    let args: Vec<Value> = caps
-        .iter()
-        .skip(1)
-        .map(|g| match g {
-            Some(m) => json!({"group": {"start": m.start(), "value": m.as_str(), "children": []}}),
-            None => json!({"group": {"children": []}}),
-        })
-        .collect();
-    Some(Value::Array(args))
-}
-
 /// A doc string's content without the line breaks the parser keeps after the opening
 /// and before the closing delimiter.
 fn docstring(text: &str) -> &str {
@@ -436,7 +428,9 @@ struct PickleAst {
     tags: Vec<(String, String)>,
 }
 
+mod arguments;
 mod document;
+use arguments::Matcher;
 use document::document;
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Helpers for the tests that run the real `qalens` binary and inspect Docker.
 #![allow(dead_code)]
 
+pub mod formatter;
+pub mod junit;
 pub mod messages;
 
 use std::path::PathBuf;
