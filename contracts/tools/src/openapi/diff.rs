@@ -300,10 +300,9 @@ fn operation_of(contract: &str) -> &str {
     if let Some(end) = contract
         .find(") ")
         .or_else(|| contract.ends_with(')').then(|| contract.len() - 1))
+        && contract[..end].contains(" (")
     {
-        if contract[..end].contains(" (") {
-            return &contract[..=end];
-        }
+        return &contract[..=end];
     }
     let mut parts = contract.splitn(3, ' ');
     match (parts.next(), parts.next()) {

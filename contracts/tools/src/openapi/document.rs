@@ -1,7 +1,7 @@
 //! An OpenAPI document read into its operations: for each, the parameters, the request
-//! body and the responses, every schema converted to JSON Schema draft 2020-12 and made
-//! self-contained (the document's `components` and bundled files ride along at its root,
-//! so `#/components/schemas/...` resolves in it).
+//! body and the responses, every schema converted to JSON Schema draft 2020-12 (with
+//! `$schema` saying so) and made self-contained (the document's `components` and bundled
+//! files ride along at its root, so `#/components/schemas/...` resolves in it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -240,6 +240,9 @@ impl Reader<'_> {
         };
         let standalone = match schema {
             Value::Object(mut map) => {
+                // Said, not assumed: a reader with another default draft reads it right.
+                map.entry("$schema")
+                    .or_insert_with(|| Value::from(crate::schema::DRAFT_2020_12));
                 for (k, v) in &self.embed {
                     map.entry(k.clone()).or_insert_with(|| v.clone());
                 }
