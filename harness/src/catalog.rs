@@ -36,8 +36,11 @@ pub enum Need {
     Broker,
     /// A link with a fault proxy (`x-qalens.links`).
     Link,
-    /// Contracts: `x-qalens.contracts`, or those an enabled pack bundles.
+    /// JSON Schema contracts: a directory in `x-qalens.contracts`, or those an enabled
+    /// pack bundles.
     Contracts,
+    /// An OpenAPI document in `x-qalens.contracts`.
+    OpenApi,
 }
 
 impl Need {
@@ -48,8 +51,15 @@ impl Need {
             Need::Broker => q.broker.is_some(),
             Need::Link => !q.links.is_empty(),
             Need::Contracts => {
-                q.contracts.is_some() || crate::packs::default_registry(system).is_some()
+                q.contracts
+                    .as_ref()
+                    .is_some_and(|p| !system.dir.join(p).is_file())
+                    || crate::packs::default_registry(system).is_some()
             }
+            Need::OpenApi => q
+                .contracts
+                .as_ref()
+                .is_some_and(|p| system.dir.join(p).is_file()),
         }
     }
 }

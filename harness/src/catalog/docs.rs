@@ -358,13 +358,13 @@ pub const DOCS: &[StepDoc] = &[
         domain: "contracts",
         description: "The last response matches the OpenAPI document x-qalens.contracts names: an operation with its method and path template, a documented status (or NXX, or default) and media type, and a JSON body valid under that response's schema. A failure names the operation, the response and the JSON path.",
         example: "Then the response conforms to the OpenAPI document",
-        needs: &[Need::Contracts],
+        needs: &[Need::OpenApi],
     },
     StepDoc {
         domain: "contracts",
         description: "Every response of the last batch matches the OpenAPI document x-qalens.contracts names (as the step above); the failures list each exchange with its operation and JSON path.",
         example: "Then every response conforms to the OpenAPI document",
-        needs: &[Need::Contracts],
+        needs: &[Need::OpenApi],
     },
     StepDoc {
         domain: "contracts",

@@ -253,6 +253,11 @@ pub(super) fn check(system: &System) -> Check {
             // An OpenAPI document: it must load, every $ref resolve, every schema compile.
             contract_tools::openapi::OpenApi::load(&full)
                 .map_err(|e| c.invalid("x-qalens.contracts", e.to_string()))?;
+        } else if path
+            .extension()
+            .is_some_and(|e| ["yaml", "yml", "json"].contains(&&*e.to_string_lossy()))
+        {
+            c.file("x-qalens.contracts", path, "OpenAPI document")?;
         } else {
             c.file(
                 "x-qalens.contracts",
