@@ -87,7 +87,7 @@ pub fn registry() -> Result<Contracts, String> {
         Some(RunContracts::Schemas(r)) => return Ok(Contracts::Loaded(r.clone())),
         Some(RunContracts::OpenApi(doc)) => {
             return Err(format!(
-                "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response conforms to the OpenAPI document`",
+                "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response of the scenario conforms to the OpenAPI document`",
                 ctx.system.file.display(),
                 doc.path.display()
             ));

@@ -16,6 +16,7 @@ type Verdict = Result<(), &'static [&'static str]>;
 /// Every scenario of the example, by its file's last name and line, with its verdict.
 const EXPECTED: &[(&str, u32, Verdict)] = &[
     ("api_contract.feature", 7, Ok(())),
+    ("api_contract.feature", 13, Ok(())),
     ("rate_limit.feature", 6, Ok(())),
     (
         "rate_limit.feature",
@@ -162,9 +163,10 @@ fn qalens_finds_the_documented_faults_in_the_stock_nginx_shop() {
     assert!(wrong.is_empty(), "{}\n\n{output}", wrong.join("\n"));
 }
 
-/// `x-qalens.contracts` names the shop's OpenAPI document: the catalog scenario passes
-/// against it and fails against a next version whose catalog schema the running shop's
-/// answers break, naming the operation, the response and the JSON paths.
+/// `x-qalens.contracts` names the shop's OpenAPI document: both scenarios pass against
+/// it and fail against a next version whose catalog schema the running shop's answers
+/// break, naming the operation, the response and the JSON paths; the scenario-wide check
+/// finds the one broken answer among the visit's three.
 #[test]
 fn the_shop_s_responses_are_checked_against_the_openapi_document_it_names() {
     let system = example().join("qalens.yml");
@@ -191,23 +193,29 @@ fn the_shop_s_responses_are_checked_against_the_openapi_document_it_names() {
         let text = std::fs::read_to_string(&report).expect("the JSON report");
         let _ = std::fs::remove_file(&report);
         let seen = outcomes(&serde_json::from_str(&text).expect("JSON"));
-        let errors = seen
-            .get(&("api_contract.feature".to_string(), 7))
-            .unwrap_or_else(|| panic!("the scenario did not run\n{output}"))
-            .join("\n");
-        (status.code(), errors, output)
+        let errors = |line: u64| {
+            seen.get(&("api_contract.feature".to_string(), line))
+                .unwrap_or_else(|| panic!("the scenario at line {line} did not run\n{output}"))
+                .join("\n")
+        };
+        (status.code(), errors(7), errors(13), output)
     };
-    let (code, errors, output) = run("openapi/shop.yaml");
-    assert_eq!(code, Some(0), "{errors}\n{output}");
-    let (code, errors, output) = run("openapi/shop-v2.yaml");
+    let (code, one, visit, output) = run("openapi/shop.yaml");
+    assert_eq!(code, Some(0), "{one}\n{visit}\n{output}");
+    let (code, one, visit, output) = run("openapi/shop-v2.yaml");
     assert_eq!(code, Some(1), "{output}");
-    for part in [
-        "1 of 1 response(s) break",
-        "shop-v2.yaml",
-        "getCatalog (GET /api/catalog) response 200 application/json does not match its schema:",
-        "(root): \"items\" is a required property",
-        "/upstream: \"ok\" is not one of \"ready\"",
+    for (errors, count) in [
+        (&one, "1 of 1 response(s) break"),
+        (&visit, "1 of 3 response(s) break"),
     ] {
-        assert!(errors.contains(part), "no {part:?} in: {errors}");
+        for part in [
+            count,
+            "shop-v2.yaml",
+            "getCatalog (GET /api/catalog) response 200 application/json does not match its schema:",
+            "(root): \"items\" is a required property",
+            "/upstream: \"ok\" is not one of \"ready\"",
+        ] {
+            assert!(errors.contains(part), "no {part:?} in: {errors}");
+        }
     }
 }

@@ -4,10 +4,15 @@ Feature: The shop answers as its OpenAPI document says
   (method and path template), its status and media type, and its JSON body is checked
   against that response's schema.
 
-  Scenario: The catalog and the orders answer as documented
+  Scenario: The catalog answers as documented
     Given a free client "reader"
     When the client sends GET "/api/catalog"
     Then the response status is 200
     And the response conforms to the OpenAPI document
+
+  Scenario: Every answer of a visit is documented
+    Given a free client "visitor"
     When the client sends GET "/api/orders"
-    Then the response conforms to the OpenAPI document
+    And the client sends GET "/limited/contract"
+    And the client sends GET "/api/catalog"
+    Then every response of the scenario conforms to the OpenAPI document

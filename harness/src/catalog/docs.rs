@@ -362,8 +362,8 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "contracts",
-        description: "Every response of the last batch matches the OpenAPI document x-qalens.contracts names (as the step above); the failures list each exchange with its operation and JSON path.",
-        example: "Then every response conforms to the OpenAPI document",
+        description: "Every response the scenario got through the entry point so far (each request of every step, not only the last batch) matches the OpenAPI document x-qalens.contracts names, as the step above checks one; the failures list each exchange with its operation and JSON path.",
+        example: "Then every response of the scenario conforms to the OpenAPI document",
         needs: &[Need::OpenApi],
     },
     StepDoc {

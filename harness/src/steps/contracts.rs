@@ -185,9 +185,10 @@ async fn response_conforms_to_openapi(world: &mut QaWorld) -> StepResult {
     conform_to_openapi(world.last.as_slice())
 }
 
-#[then(expr = "every response conforms to the OpenAPI document")]
+#[then(expr = "every response of the scenario conforms to the OpenAPI document")]
 async fn every_response_conforms_to_openapi(world: &mut QaWorld) -> StepResult {
-    conform_to_openapi(&world.batch)
+    let sent = world.sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    conform_to_openapi(&sent)
 }
 
 #[cfg(test)]
