@@ -36,11 +36,14 @@ pub enum Need {
     Broker,
     /// A link with a fault proxy (`x-qalens.links`).
     Link,
-    /// Contracts: `x-qalens.contracts`, or those an enabled pack bundles.
+    /// JSON Schema contracts: a directory in `x-qalens.contracts`, or those an enabled
+    /// pack bundles.
     Contracts,
     /// Tokens qalens signs (`x-qalens.identity.jwt`): a hostile token with chosen claims
     /// or header, which a static token or a token command cannot make.
     Jwt,
+    /// An OpenAPI document in `x-qalens.contracts`.
+    OpenApi,
 }
 
 impl Need {
@@ -51,9 +54,16 @@ impl Need {
             Need::Broker => q.broker.is_some(),
             Need::Link => !q.links.is_empty(),
             Need::Contracts => {
-                q.contracts.is_some() || crate::packs::default_registry(system).is_some()
+                q.contracts
+                    .as_ref()
+                    .is_some_and(|p| !system.dir.join(p).is_file())
+                    || crate::packs::default_registry(system).is_some()
             }
             Need::Jwt => q.identity.as_ref().is_some_and(|i| i.jwt.is_some()),
+            Need::OpenApi => q
+                .contracts
+                .as_ref()
+                .is_some_and(|p| system.dir.join(p).is_file()),
         }
     }
 }

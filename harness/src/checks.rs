@@ -1,10 +1,11 @@
-//! Checks shared by generic steps and packs: the contract registry of the run and the
-//! contract examples they publish.
+//! Checks shared by generic steps and packs: the contracts of the run (a registry of JSON
+//! Schemas, or an OpenAPI document) and the contract examples they publish.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use contract_tools::openapi::OpenApi;
 use contract_tools::schema::{Contract, Registry};
 use serde_json::Value;
 use uuid::Uuid;
@@ -31,25 +32,67 @@ impl Deref for Contracts {
     }
 }
 
+/// What `x-qalens.contracts` names: a directory of JSON Schemas with an `index.json`, or
+/// an OpenAPI 3.0/3.1 document.
+#[derive(Debug, Clone)]
+pub enum RunContracts {
+    Schemas(Arc<Registry>),
+    OpenApi(Arc<OpenApi>),
+}
+
 /// Reads the contracts `system` names in `x-qalens.contracts` from disk (`None` when it
-/// names none). Read once per run, before its scenarios: every `run_on` of the run (the
-/// self-test's variants and canaries included) shares what this returns.
-pub fn load_contracts(system: &System) -> anyhow::Result<Option<Arc<Registry>>> {
-    let Some(dir) = &system.qalens.contracts else {
+/// names none): a directory is a JSON Schema registry, a file an OpenAPI document. Read
+/// once per run, before its scenarios: every `run_on` of the run (the self-test's
+/// variants and canaries included) shares what this returns.
+pub fn load_contracts(system: &System) -> anyhow::Result<Option<RunContracts>> {
+    let Some(path) = &system.qalens.contracts else {
         return Ok(None);
     };
-    let dir = system.dir.join(dir);
-    let registry = Registry::load_dir(&dir)
-        .with_context(|| format!("x-qalens.contracts: {}", dir.display()))?;
-    Ok(Some(Arc::new(registry)))
+    let path = system.dir.join(path);
+    let loaded = if path.is_file() {
+        RunContracts::OpenApi(Arc::new(
+            OpenApi::load(&path)
+                .with_context(|| format!("x-qalens.contracts: {}", path.display()))?,
+        ))
+    } else {
+        RunContracts::Schemas(Arc::new(
+            Registry::load_dir(&path)
+                .with_context(|| format!("x-qalens.contracts: {}", path.display()))?,
+        ))
+    };
+    Ok(Some(loaded))
+}
+
+/// The OpenAPI document `x-qalens.contracts` names, or why there is none.
+pub fn openapi() -> Result<Arc<OpenApi>, String> {
+    let ctx = context::current()?;
+    match &ctx.contracts {
+        Some(RunContracts::OpenApi(doc)) => Ok(doc.clone()),
+        Some(RunContracts::Schemas(_)) => Err(format!(
+            "{}: x-qalens.contracts names a directory of JSON Schemas, not an OpenAPI document",
+            ctx.system.file.display()
+        )),
+        None => Err(format!(
+            "{} names no OpenAPI document (x-qalens.contracts: a .yaml or .json file with a top-level `openapi` key)",
+            ctx.system.file.display()
+        )),
+    }
 }
 
 /// The registry the contract steps check against: the directory the system file names
 /// (`x-qalens.contracts`), else the one an enabled pack bundles.
 pub fn registry() -> Result<Contracts, String> {
     let ctx = context::current()?;
-    if let Some(r) = &ctx.contracts {
-        return Ok(Contracts::Loaded(r.clone()));
+    match &ctx.contracts {
+        Some(RunContracts::Schemas(r)) => return Ok(Contracts::Loaded(r.clone())),
+        Some(RunContracts::OpenApi(doc)) => {
+            return Err(format!(
+                "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response of the scenario conforms to the OpenAPI document`",
+                ctx.system.file.display(),
+                doc.path.display()
+            ));
+        }
+        None => {}
     }
     crate::packs::default_registry(&ctx.system)
         .map(Contracts::Bundled)
@@ -113,6 +156,9 @@ mod tests {
         let loaded = load_contracts(&system)
             .unwrap()
             .expect("the reference names some");
+        let RunContracts::Schemas(loaded) = loaded else {
+            panic!("the reference names a directory");
+        };
         assert!(!loaded.contracts().is_empty());
 
         system.qalens.contracts = Some("no-such-contracts".into());
@@ -124,5 +170,21 @@ mod tests {
 
         system.qalens.contracts = None;
         assert!(load_contracts(&system).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_named_as_contracts_is_read_as_an_openapi_document() {
+        let mut system = System::reference().unwrap();
+        let shop = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../contracts/tools/tests/fixtures/openapi/shop/v1.yaml");
+        system.qalens.contracts = Some(shop.clone());
+        let Some(RunContracts::OpenApi(doc)) = load_contracts(&system).unwrap() else {
+            panic!("{} was not read as OpenAPI", shop.display());
+        };
+        assert_eq!(doc.operations.len(), 1);
+        let item = shop.with_file_name("schemas").join("item.yaml");
+        system.qalens.contracts = Some(item);
+        let err = format!("{:#}", load_contracts(&system).err().unwrap());
+        assert!(err.contains("no top-level `openapi` key"), "{err}");
     }
 }

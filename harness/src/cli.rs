@@ -200,9 +200,12 @@ pub enum ContractsAction {
     /// Every bundled contract: name, version, kind, producers, consumers, where it is used.
     List,
     /// Classify every change from OLD to NEW as compatible or breaking; exit 1 when a
-    /// breaking change comes without a version bump, 2 when a side cannot be read.
+    /// breaking change comes without a version bump (any breaking change between two
+    /// OpenAPI documents), 2 when a side cannot be read.
     Diff {
-        /// A contracts directory (with index.json), an index.json, or one schema file.
+        /// A contracts directory (with index.json), an index.json, one schema file, or an
+        /// OpenAPI 3.0/3.1 document (YAML or JSON with a top-level `openapi` key; then NEW
+        /// must be one too).
         old: PathBuf,
         new: PathBuf,
         /// For single schema files not listed in a sibling index.json.

@@ -8,8 +8,6 @@ use std::collections::BTreeMap;
 
 use testcontainers::bollard::Docker;
 
-use contract_tools::schema::Registry;
-
 use crate::system::System;
 use crate::topology::Endpoints;
 
@@ -25,10 +23,10 @@ pub struct RunContext {
     pub containers: BTreeMap<String, String>,
     /// The system file the topology was started from.
     pub system: Arc<System>,
-    /// The contracts `x-qalens.contracts` names, read once per run
-    /// ([`crate::checks::load_contracts`]) and shared by its every `run_on` (`None`
-    /// when the file names none: an enabled pack may bundle its own).
-    pub contracts: Option<Arc<Registry>>,
+    /// The contracts `x-qalens.contracts` names (JSON Schemas or an OpenAPI document),
+    /// read once per run ([`crate::checks::load_contracts`]) and shared by its every
+    /// `run_on` (`None` when the file names none: an enabled pack may bundle its own).
+    pub contracts: Option<crate::checks::RunContracts>,
     /// Defects switched on at run time; a service started again gets them again.
     pub switched_defects: Vec<String>,
 }

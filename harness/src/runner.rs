@@ -13,8 +13,6 @@ use cucumber::runner::ScenarioType;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
-use contract_tools::schema::Registry;
-
 use crate::attach::AttachLogs;
 use crate::checks;
 use crate::cleanup;
@@ -306,7 +304,7 @@ pub async fn start(
 /// shared by every scenario and every `run_on` of the run.
 pub async fn run_on(
     system: &Running,
-    contracts: Option<Arc<Registry>>,
+    contracts: Option<checks::RunContracts>,
     options: &RunOptions,
 ) -> anyhow::Result<Summary> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
@@ -411,7 +409,7 @@ struct Reports {
 
 async fn run_scenarios(
     system: &Running,
-    contracts: Option<Arc<Registry>>,
+    contracts: Option<checks::RunContracts>,
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,

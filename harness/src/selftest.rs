@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use contract_tools::schema::Registry;
 use serde::Serialize;
 
 use anyhow::Context as _;
@@ -324,7 +323,7 @@ pub struct Reports {
 /// Runs one variant's phases on `system` until one of them fails a scenario.
 async fn caught_on(
     system: &Running,
-    contracts: Option<&Arc<Registry>>,
+    contracts: Option<&crate::checks::RunContracts>,
     variant: &str,
     phases: &[RunOptions],
     reports: Option<&Reports>,
@@ -406,7 +405,7 @@ const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120)
 /// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
 async fn settle(
     system: &Running,
-    contracts: Option<&Arc<Registry>>,
+    contracts: Option<&crate::checks::RunContracts>,
     options: &RunOptions,
     canary: &Canary,
     after: &str,
@@ -451,7 +450,7 @@ async fn settle(
 
 async fn matrix_on(
     shared: &Topology,
-    contracts: Option<&Arc<Registry>>,
+    contracts: Option<&crate::checks::RunContracts>,
     options: &RunOptions,
     targets: &[Target],
     full: bool,

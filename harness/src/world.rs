@@ -101,7 +101,14 @@ pub struct QaWorld {
     /// The components the scenario holds ([`crate::scheduler`]); released after its
     /// faults are healed.
     pub grant: Option<crate::scheduler::Grant>,
+    /// Every exchange the scenario's calls through the entry point made, oldest first
+    /// (recorded by [`crate::clients::http::Call::send`]), for checks over the whole
+    /// scenario such as its responses against an OpenAPI document.
+    pub sent: SentLog,
 }
+
+/// Exchanges recorded as they happen; shared by the calls a step builds.
+pub type SentLog = std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>;
 
 /// A resource a client created: where it lives and its id.
 #[derive(Debug, Clone)]
@@ -155,6 +162,7 @@ impl QaWorld {
             resource: None,
             rewrites: vec![],
             grant: None,
+            sent: SentLog::default(),
         }
     }
 

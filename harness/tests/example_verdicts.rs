@@ -15,6 +15,8 @@ type Verdict = Result<(), &'static [&'static str]>;
 
 /// Every scenario of the example, by its file's last name and line, with its verdict.
 const EXPECTED: &[(&str, u32, Verdict)] = &[
+    ("api_contract.feature", 7, Ok(())),
+    ("api_contract.feature", 13, Ok(())),
     ("rate_limit.feature", 6, Ok(())),
     (
         "rate_limit.feature",
@@ -159,4 +161,61 @@ fn qalens_finds_the_documented_faults_in_the_stock_nginx_shop() {
         }
     }
     assert!(wrong.is_empty(), "{}\n\n{output}", wrong.join("\n"));
+}
+
+/// `x-qalens.contracts` names the shop's OpenAPI document: both scenarios pass against
+/// it and fail against a next version whose catalog schema the running shop's answers
+/// break, naming the operation, the response and the JSON paths; the scenario-wide check
+/// finds the one broken answer among the visit's three.
+#[test]
+fn the_shop_s_responses_are_checked_against_the_openapi_document_it_names() {
+    let system = example().join("qalens.yml");
+    let feature = example().join("features/api_contract.feature");
+    let run = |document: &str| {
+        let report = std::env::temp_dir().join(format!(
+            "qalens-example-openapi-{}-{}.json",
+            std::process::id(),
+            document.replace('/', "_")
+        ));
+        let mut command = qalens(&[
+            "run",
+            "--system",
+            system.to_str().unwrap(),
+            feature.to_str().unwrap(),
+            "--json",
+            report.to_str().unwrap(),
+        ]);
+        command.env("SHOP_OPENAPI", document);
+        let child = command.spawn().unwrap();
+        let pid = child.id();
+        let (status, output) = finish(child);
+        assert_nothing_left(pid, &output);
+        let text = std::fs::read_to_string(&report).expect("the JSON report");
+        let _ = std::fs::remove_file(&report);
+        let seen = outcomes(&serde_json::from_str(&text).expect("JSON"));
+        let errors = |line: u64| {
+            seen.get(&("api_contract.feature".to_string(), line))
+                .unwrap_or_else(|| panic!("the scenario at line {line} did not run\n{output}"))
+                .join("\n")
+        };
+        (status.code(), errors(7), errors(13), output)
+    };
+    let (code, one, visit, output) = run("openapi/shop.yaml");
+    assert_eq!(code, Some(0), "{one}\n{visit}\n{output}");
+    let (code, one, visit, output) = run("openapi/shop-v2.yaml");
+    assert_eq!(code, Some(1), "{output}");
+    for (errors, count) in [
+        (&one, "1 of 1 response(s) break"),
+        (&visit, "1 of 3 response(s) break"),
+    ] {
+        for part in [
+            count,
+            "shop-v2.yaml",
+            "getCatalog (GET /api/catalog) response 200 application/json does not match its schema:",
+            "(root): \"items\" is a required property",
+            "/upstream: \"ok\" is not one of \"ready\"",
+        ] {
+            assert!(errors.contains(part), "no {part:?} in: {errors}");
+        }
+    }
 }

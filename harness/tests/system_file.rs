@@ -126,3 +126,94 @@ fn up_fails_on_an_unhealthy_service_with_exit_2_and_leaves_nothing() {
     );
     assert!(owned_by(pid).is_empty(), "something was left:\n{err}");
 }
+
+fn openapi_fixture(relative: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../contracts/tools/tests/fixtures/openapi")
+        .join(relative)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn contracts_diff_on_two_openapi_documents_catches_a_breaking_change_and_passes_a_compatible_one() {
+    let pair = |case: &str| {
+        let out = qalens(&[
+            "contracts",
+            "diff",
+            &openapi_fixture(&format!("pairs/{case}/old.yaml")),
+            &openapi_fixture(&format!("pairs/{case}/new.yaml")),
+        ])
+        .output()
+        .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            stderr(&out),
+        )
+    };
+    let (code, out, err) = pair("request-required-property-added");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("BREAKING createPet (POST /pets) request body application/json /components/schemas/NewPet"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 breaking change: createPet (POST /pets)\n"),
+        "{out}"
+    );
+    let (code, out, err) = pair("request-optional-property-added");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.ends_with("no breaking change\n"), "{out}");
+    // An OpenAPI document against a contracts directory is refused, naming the side.
+    let out = qalens(&[
+        "contracts",
+        "diff",
+        &openapi_fixture("shop/v1.yaml"),
+        &openapi_fixture("shop/schemas"),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("shop/schemas: not an OpenAPI document"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_validates_the_openapi_document_x_qalens_contracts_names() {
+    let dir = std::env::temp_dir().join(format!("qalens-openapi-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let system = dir.join("qalens.yml");
+    std::fs::write(
+        &system,
+        "services:\n  web:\n    image: nginx:1.27\n    expose: [80]\nx-qalens:\n  entry: web:80\n  contracts: api.yaml\n",
+    )
+    .unwrap();
+    let dangling = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: x\n          content:\n            application/json:\n              schema: { $ref: '#/components/schemas/Gone' }\n";
+    std::fs::write(dir.join("api.yaml"), dangling).unwrap();
+    let out = qalens(&["check", "--system", system.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("x-qalens.contracts"), "{err}");
+    assert!(err.contains("api.yaml: the schema does not compile: /paths/~1a/get/responses/200/content/application~1json"), "{err}");
+    std::fs::write(
+        dir.join("api.yaml"),
+        dangling.replace("{ $ref: '#/components/schemas/Gone' }", "{ type: object }"),
+    )
+    .unwrap();
+    let out = qalens(&["check", "--system", system.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !stderr(&out).contains("x-qalens.contracts"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

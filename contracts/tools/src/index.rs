@@ -101,6 +101,13 @@ pub enum ContractError {
         column: usize,
         message: String,
     },
+    #[error("{}:{line}:{column}: invalid YAML: {message}", path.display())]
+    Yaml {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
     #[error("{}: the schema does not compile: {message}", path.display())]
@@ -134,6 +141,7 @@ impl ContractError {
             ContractError::Io { path, .. }
             | ContractError::Listed { path, .. }
             | ContractError::Json { path, .. }
+            | ContractError::Yaml { path, .. }
             | ContractError::Invalid { path, .. }
             | ContractError::Compile { path, .. }
             | ContractError::Mismatch { path, .. }

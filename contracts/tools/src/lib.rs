@@ -6,6 +6,8 @@
 //!   payloads and finds the contract of an endpoint or a message.
 //! - [`index`]: the one reader of `index.json` and the `urn:qalens:contract:` ids.
 //! - [`diff`]: the breaking-change detector between two versions of a contracts directory.
+//! - [`openapi`]: OpenAPI 3.0 and 3.1 documents as contracts: their diff, and HTTP
+//!   exchanges checked against their operations.
 //! - [`jwt`]: HS256 JSON Web Tokens (the harness mints them, the reference gateway
 //!   verifies them).
 //!
@@ -15,4 +17,5 @@
 pub mod diff;
 pub mod index;
 pub mod jwt;
+pub mod openapi;
 pub mod schema;

@@ -76,7 +76,7 @@ impl Endpoint {
 }
 
 /// The number of literal segments of `template` when the concrete `path` matches it.
-fn template_literals(template: &str, path: &str) -> Option<usize> {
+pub(crate) fn template_literals(template: &str, path: &str) -> Option<usize> {
     let path = match path.find("://") {
         Some(i) => path[i + 3..].find('/').map_or("/", |j| &path[i + 3 + j..]),
         None => path,

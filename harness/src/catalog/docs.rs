@@ -356,6 +356,18 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "contracts",
+        description: "The last response matches the OpenAPI document x-qalens.contracts names: an operation with its method and path template, a documented status (or NXX, or default) and media type, and a JSON body valid under that response's schema. A failure names the operation, the response and the JSON path.",
+        example: "Then the response conforms to the OpenAPI document",
+        needs: &[Need::OpenApi],
+    },
+    StepDoc {
+        domain: "contracts",
+        description: "Every response the scenario got through the entry point so far (each request of every step, not only the last batch) matches the OpenAPI document x-qalens.contracts names, as the step above checks one; the failures list each exchange with its operation and JSON path.",
+        example: "Then every response of the scenario conforms to the OpenAPI document",
+        needs: &[Need::OpenApi],
+    },
+    StepDoc {
+        domain: "contracts",
         description: "Publish the contract's first example (fresh ids) without one field; the step fails if the field is not required, so the message really breaks the contract.",
         example: "When the first example of contract OrderConfirmed v1 is published for the client without its \"amount_cents\" field",
         needs: &[Need::Contracts],

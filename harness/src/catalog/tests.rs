@@ -118,10 +118,32 @@ fn every_step_on_a_link_or_a_queue_says_what_it_needs() {
         }
         if e.domain == "contracts" {
             assert!(
-                e.needs.contains(&Need::Contracts),
+                e.needs.contains(&Need::Contracts) || e.needs.contains(&Need::OpenApi),
                 "{} needs contracts",
                 e.example
             );
         }
     }
+}
+
+#[test]
+fn openapi_steps_are_offered_where_x_qalens_contracts_names_a_document() {
+    let mut system = reference();
+    let openapi = entry(
+        "Then the response conforms to the OpenAPI document",
+        &[Need::OpenApi],
+    );
+    let by_name = entry(
+        "Then the request a sent to b conforms to contract X v1",
+        &[Need::Contracts],
+    );
+    // The reference names a directory of JSON Schemas.
+    assert!(!serves(&system, &openapi) && serves(&system, &by_name));
+    system.qalens.contracts = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/nginx-shop/openapi/shop.yaml"),
+    );
+    assert!(serves(&system, &openapi));
+    // The reference pack still bundles its JSON Schemas.
+    assert!(serves(&system, &by_name));
 }

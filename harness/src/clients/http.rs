@@ -60,6 +60,9 @@ pub struct Call {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// Where [`Call::send`] records the exchange: the scenario's log
+    /// ([`QaWorld::sent`]) for calls through the entry point.
+    pub record: Option<crate::world::SentLog>,
 }
 
 impl Call {
@@ -76,6 +79,7 @@ impl Call {
             url: format!("{}{path}", base_url(target)?),
             headers,
             body: None,
+            record: matches!(target, Target::FrontDoor).then(|| world.sent.clone()),
         })
     }
 
@@ -116,7 +120,7 @@ impl Call {
             .text()
             .await
             .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
-        Ok(Exchange {
+        let exchange = Exchange {
             method: self.method.to_string(),
             url: self.url.clone(),
             request_body: self.body.clone(),
@@ -125,7 +129,13 @@ impl Call {
             body,
             elapsed: started.elapsed(),
             sent_at: started,
-        })
+        };
+        if let Some(log) = &self.record {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(exchange.clone());
+        }
+        Ok(exchange)
     }
 }
 

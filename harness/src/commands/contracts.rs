@@ -43,6 +43,10 @@ pub fn contracts(action: ContractsAction) -> u8 {
             0
         }
         ContractsAction::Diff { old, new, kind } => {
+            use contract_tools::openapi;
+            if openapi::is_openapi(&old) || openapi::is_openapi(&new) {
+                return openapi_diff(&old, &new, kind.is_some());
+            }
             let kind = kind.map(diff::Kind::from);
             let load = |p: &std::path::Path| diff::load_side(p, kind);
             let (old_docs, new_docs) = match (load(&old), load(&new)) {
@@ -62,4 +66,34 @@ pub fn contracts(action: ContractsAction) -> u8 {
             }
         }
     }
+}
+
+/// `qalens contracts diff` on two OpenAPI documents: exit 1 on any breaking change.
+fn openapi_diff(old: &std::path::Path, new: &std::path::Path, kind_given: bool) -> u8 {
+    use contract_tools::openapi::{self, OpenApi};
+    if kind_given {
+        eprintln!(
+            "qalens contracts diff: --kind does not apply to OpenAPI documents (each part of an operation has its own kind)"
+        );
+        return 2;
+    }
+    for side in [old, new] {
+        if !openapi::is_openapi(side) {
+            eprintln!(
+                "qalens contracts diff: {}: not an OpenAPI document (no top-level `openapi` key), but the other side is one: compare two OpenAPI documents",
+                side.display()
+            );
+            return 2;
+        }
+    }
+    let (old, new) = match (OpenApi::load(old), OpenApi::load(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("qalens contracts diff: {e}");
+            return 2;
+        }
+    };
+    let report = openapi::diff(&old, &new);
+    println!("{}", openapi::render(&report));
+    if report.breaking().is_empty() { 0 } else { 1 }
 }

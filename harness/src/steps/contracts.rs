@@ -1,16 +1,19 @@
 //! Contracts inside end-to-end scenarios, against the run's registry
 //! ([`crate::checks::registry`]: the system file's `x-qalens.contracts`, or the one an
 //! enabled pack bundles): the requests a service sent over a link (as its fault proxy
-//! recorded them), and a message contract's example published without a required field.
+//! recorded them), a message contract's example published without a required field, and
+//! the scenario's responses checked against the OpenAPI document `x-qalens.contracts`
+//! names.
 
 use contract_tools::schema::{Contract, Kind};
 use cucumber::{then, when};
 
 use super::StepResult;
-use crate::checks::{contract, fresh_example, publish_example, registry};
+use crate::checks::exchange::header;
+use crate::checks::{contract, fresh_example, openapi, publish_example, registry};
 use crate::clients::inspect::get_json;
 use crate::nemesis::link_url;
-use crate::world::QaWorld;
+use crate::world::{Exchange, QaWorld};
 
 // A request as the fault proxy on a link recorded it.
 use contracts::RecordedRequest as Recorded;
@@ -141,6 +144,51 @@ async fn publish_broken_example(
     }
     world.message = Some(publish_example(c, &body).await?);
     Ok(())
+}
+
+/// Checks each exchange's response against the run's OpenAPI document: the operation
+/// (method and path template), the status, the media type and the JSON body.
+fn conform_to_openapi(exchanges: &[Exchange]) -> StepResult {
+    let doc = openapi()?;
+    if exchanges.is_empty() {
+        return Err("the scenario has sent no request to check yet".to_string());
+    }
+    let failures: Vec<String> = exchanges
+        .iter()
+        .filter_map(|e| {
+            doc.check_response(
+                &e.method,
+                &e.url,
+                e.status,
+                header(e, "content-type"),
+                &e.body,
+            )
+            .err()
+            .map(|m| format!("{m}\n{e}"))
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {} response(s) break {}:\n{}",
+            failures.len(),
+            exchanges.len(),
+            doc.path.display(),
+            failures.join("\n")
+        ))
+    }
+}
+
+#[then(expr = "the response conforms to the OpenAPI document")]
+async fn response_conforms_to_openapi(world: &mut QaWorld) -> StepResult {
+    conform_to_openapi(world.last.as_slice())
+}
+
+#[then(expr = "every response of the scenario conforms to the OpenAPI document")]
+async fn every_response_conforms_to_openapi(world: &mut QaWorld) -> StepResult {
+    let sent = world.sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    conform_to_openapi(&sent)
 }
 
 #[cfg(test)]

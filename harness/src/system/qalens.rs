@@ -29,7 +29,9 @@ pub struct Qalens {
     /// Rate-limit policies the system promises.
     #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
-    /// A directory of JSON Schemas with an `index.json`, relative to the file.
+    /// Relative to the file: a directory of JSON Schemas with an `index.json`, or an
+    /// OpenAPI 3.0/3.1 document (a YAML or JSON file) the entry point's responses are
+    /// checked against.
     pub contracts: Option<PathBuf>,
     /// Step packs to enable (`reference`: the reference system's domain steps).
     #[serde(default)]

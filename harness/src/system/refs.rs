@@ -247,12 +247,24 @@ pub(super) fn check(system: &System) -> Check {
         }
         None => {}
     }
-    if let Some(dir) = &q.contracts {
-        c.file(
-            "x-qalens.contracts",
-            &dir.join("index.json"),
-            "contracts index",
-        )?;
+    if let Some(path) = &q.contracts {
+        let full = c.system.dir.join(path);
+        if full.is_file() {
+            // An OpenAPI document: it must load, every $ref resolve, every schema compile.
+            contract_tools::openapi::OpenApi::load(&full)
+                .map_err(|e| c.invalid("x-qalens.contracts", e.to_string()))?;
+        } else if path
+            .extension()
+            .is_some_and(|e| ["yaml", "yml", "json"].contains(&&*e.to_string_lossy()))
+        {
+            c.file("x-qalens.contracts", path, "OpenAPI document")?;
+        } else {
+            c.file(
+                "x-qalens.contracts",
+                &path.join("index.json"),
+                "contracts index",
+            )?;
+        }
     }
     Ok(())
 }
