@@ -1,0 +1,236 @@
+//! Measures the breaking-change diff against a schema registry's compatibility corpus:
+//! files of cases `{description, original_schema, update_schema, changes, compatible}`
+//! (Confluent Schema Registry's `json-schema-provider/src/test/resources/diff-*.json`),
+//! whose `compatible` is the registry's BACKWARD verdict: a reader on the new schema
+//! accepts everything the old one accepted, which is the diff's `request` kind.
+//!
+//! Run it through `ci/schema-corpus DIR` (or `cargo run -p contract-tools --example
+//! schema_corpus -- FILE_OR_DIR...`). It prints every disagreement (file, case, expected,
+//! ours, why), the agreement per file and in total, and exits 0; 2 when a file cannot be
+//! read. The corpus is not part of this repository: it is the registry's data.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use contract_tools::diff::{Compat, Kind, diff_schemas};
+use serde_json::Value;
+
+struct Tally {
+    file: String,
+    agree: usize,
+    total: usize,
+    false_alarms: usize,
+    misses: usize,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    if args.is_empty() {
+        eprintln!("usage: schema_corpus FILE_OR_DIR... (the registry's diff-*.json case files)");
+        return ExitCode::from(2);
+    }
+    let mut files = Vec::new();
+    for arg in &args {
+        match corpus_files(arg) {
+            Ok(mut found) => files.append(&mut found),
+            Err(e) => {
+                eprintln!("schema_corpus: {}: {e}", arg.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!("schema_corpus: no .json file in {args:?}");
+        return ExitCode::from(2);
+    }
+    let mut tallies = Vec::new();
+    for file in &files {
+        match run_file(file) {
+            Ok(t) => tallies.push(t),
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!();
+    let (mut agree, mut total, mut alarms, mut misses) = (0, 0, 0, 0);
+    for t in &tallies {
+        println!(
+            "{:<46} {:>3} of {:>3} agree ({:5.1}%): {} false alarms, {} misses",
+            t.file,
+            t.agree,
+            t.total,
+            percent(t.agree, t.total),
+            t.false_alarms,
+            t.misses
+        );
+        agree += t.agree;
+        total += t.total;
+        alarms += t.false_alarms;
+        misses += t.misses;
+    }
+    println!(
+        "{:<46} {agree:>3} of {total:>3} agree ({:5.1}%): {alarms} false alarms, {misses} misses",
+        "total",
+        percent(agree, total)
+    );
+    ExitCode::SUCCESS
+}
+
+fn percent(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        100.0
+    } else {
+        100.0 * n as f64 / of as f64
+    }
+}
+
+fn corpus_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn run_file(path: &Path) -> Result<Tally, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    // The registry's files have trailing commas (its JSON reader is lenient).
+    let cases: Value = serde_json::from_str(&strip_trailing_commas(&text))
+        .map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))?;
+    let cases = cases
+        .as_array()
+        .ok_or("the top level is not an array of cases")?;
+    let file = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let mut tally = Tally {
+        file: file.clone(),
+        agree: 0,
+        total: 0,
+        false_alarms: 0,
+        misses: 0,
+    };
+    for (i, case) in cases.iter().enumerate() {
+        let description = case["description"].as_str().unwrap_or("(no description)");
+        let (Some(old), Some(new), Some(expected)) = (
+            case.get("original_schema"),
+            case.get("update_schema"),
+            case["compatible"].as_bool(),
+        ) else {
+            return Err(format!("case {i} ({description}) lacks a schema or `compatible`"));
+        };
+        let changes = diff_schemas("case", Kind::Request, old, new);
+        let breaking: Vec<_> = changes
+            .iter()
+            .filter(|c| c.compat == Compat::Breaking)
+            .collect();
+        let ours = breaking.is_empty();
+        tally.total += 1;
+        if ours == expected {
+            tally.agree += 1;
+            continue;
+        }
+        if expected {
+            tally.false_alarms += 1;
+        } else {
+            tally.misses += 1;
+        }
+        let verdict = |c: bool| if c { "compatible" } else { "incompatible" };
+        let their: Vec<&str> = case["changes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "DISAGREE {file} #{i} {description:?}: expected {}, ours {}",
+            verdict(expected),
+            verdict(ours)
+        );
+        println!("  registry's change types: {}", show_list(&their));
+        if expected {
+            for c in &breaking {
+                println!("  ours: {} {}", c.pointer, c.what);
+            }
+        } else if changes.is_empty() {
+            println!("  ours: no change found");
+        } else {
+            for c in &changes {
+                println!("  ours (compatible): {} {}", c.pointer, c.what);
+            }
+        }
+        if let Some(policy) = policy(&their, expected) {
+            println!("  policy: {policy}");
+        }
+    }
+    Ok(tally)
+}
+
+/// The documented reason for a disagreement that is a deliberate policy of the diff, keyed
+/// by the registry's change types (see the diff module's docs, "Where it differs from a
+/// schema registry").
+fn policy(their: &[&str], expected: bool) -> Option<&'static str> {
+    if expected {
+        return None;
+    }
+    let open_model = [
+        "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+        "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
+    ];
+    their
+        .iter()
+        .any(|t| open_model.contains(t))
+        .then_some(
+            "open content model: a property added to or removed from an object that allows \
+             unknown properties is compatible for qalens (the registry's strict mode rejects it \
+             because an old writer may have sent that name with another type; qalens contracts \
+             are the only writers, and its lenient mode agrees)",
+        )
+}
+
+fn show_list(items: &[&str]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Removes commas that precede a closing `}` or `]` outside strings.
+fn strip_trailing_commas(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            ',' => {
+                let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+                if !matches!(next, Some('}' | ']')) {
+                    out.push(c);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
