@@ -41,7 +41,10 @@
 //! JSON Schema does not define are not changes.
 
 mod bounds;
+mod combine;
+mod draft;
 mod load;
+mod logic;
 mod refs;
 mod report;
 mod structure;
@@ -214,6 +217,7 @@ fn schema_changes(
     old: &Value,
     new: &Value,
 ) -> Vec<Change> {
+    let (old, new) = (&draft::normalize(old), &draft::normalize(new));
     let mut walker = Walker::new(old, new);
     walker.cmp(old, new, "", "");
     let mut seen = HashSet::new();
