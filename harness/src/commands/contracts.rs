@@ -42,7 +42,12 @@ pub fn contracts(action: ContractsAction) -> u8 {
             }
             0
         }
-        ContractsAction::Diff { old, new, kind } => {
+        ContractsAction::Diff {
+            old,
+            new,
+            kind,
+            mode,
+        } => {
             let kind = kind.map(diff::Kind::from);
             let load = |p: &std::path::Path| diff::load_side(p, kind);
             let (old_docs, new_docs) = match (load(&old), load(&new)) {
@@ -52,6 +57,11 @@ pub fn contracts(action: ContractsAction) -> u8 {
                     return 2;
                 }
             };
+            if let Some(mode) = mode.map(diff::Mode::from) {
+                let report = diff::diff_owned_in_mode(&old_docs, &new_docs, mode);
+                println!("{}", report.render_in_mode(mode).trim_end());
+                return if report.breaking().is_empty() { 0 } else { 1 };
+            }
             let report = diff::diff_owned(&old_docs, &new_docs);
             let text = report.render();
             println!("{}", text.trim_end());

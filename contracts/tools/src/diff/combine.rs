@@ -447,9 +447,14 @@ impl Walker<'_> {
 fn closest(row: &[Vec<Finding>]) -> Option<String> {
     row.iter()
         .min_by_key(|fs| {
+            // A change both ways (another type) is further than a narrowing.
             fs.iter()
-                .filter(|f| matches!(f.effect, Effect::Narrows | Effect::Both))
-                .count()
+                .map(|f| match f.effect {
+                    Effect::Both => 2,
+                    Effect::Narrows => 1,
+                    _ => 0,
+                })
+                .sum::<usize>()
         })
         .and_then(|fs| {
             fs.iter()

@@ -45,6 +45,7 @@ mod combine;
 mod draft;
 mod load;
 mod logic;
+mod mode;
 mod refs;
 mod report;
 mod structure;
@@ -58,6 +59,8 @@ use serde_json::Value;
 
 pub use crate::schema::Kind;
 pub use load::{OwnedDoc, load_side};
+use mode::Rule;
+pub use mode::{Mode, check_history, diff_schemas_in_mode};
 pub use report::{Change, Compat, DiffReport};
 use walk::Walker;
 
@@ -83,6 +86,22 @@ pub fn diff_owned(old: &[OwnedDoc], new: &[OwnedDoc]) -> DiffReport {
     diff_docs(&old, &new)
 }
 
+/// [`diff_docs_in_mode`] on what [`load_side`] returned.
+pub fn diff_owned_in_mode(old: &[OwnedDoc], new: &[OwnedDoc], mode: Mode) -> DiffReport {
+    let old: Vec<SchemaDoc<'_>> = old.iter().map(OwnedDoc::as_doc).collect();
+    let new: Vec<SchemaDoc<'_>> = new.iter().map(OwnedDoc::as_doc).collect();
+    diff_docs_in_mode(&old, &new, mode)
+}
+
+/// [`diff_docs`] with every change judged by a registry's compatibility `mode` instead of
+/// the contract's kind (see [`Mode`]). A transitive mode also compares each contract's
+/// latest new version with every earlier version either side holds (the old side's copy
+/// when both do). Render it with [`DiffReport::render_in_mode`]: under a mode a version
+/// bump does not excuse a breaking change.
+pub fn diff_docs_in_mode(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Mode) -> DiffReport {
+    diff_docs_by(old, new, Some(mode))
+}
+
 /// Compares two sides, matching contracts by name. When a name has several versions the
 /// highest old and new versions are compared; older versions present on both sides are
 /// compared with themselves too (an in-place edit of v1 after v2 exists is caught). A
@@ -90,6 +109,10 @@ pub fn diff_owned(old: &[OwnedDoc], new: &[OwnedDoc]) -> DiffReport {
 /// breaking, and so is a latest version that went down. If one side lists the same
 /// (name, version) twice the later entry wins.
 pub fn diff_docs(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>]) -> DiffReport {
+    diff_docs_by(old, new, None)
+}
+
+fn diff_docs_by(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Option<Mode>) -> DiffReport {
     let old_by = by_name(old);
     let new_by = by_name(new);
     let names: BTreeSet<&str> = old_by.keys().chain(new_by.keys()).copied().collect();
@@ -132,14 +155,27 @@ pub fn diff_docs(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>]) -> DiffReport {
                         compat: Compat::Breaking,
                     });
                 }
-                compare_pair(old_doc, new_doc, &mut changes);
+                compare_pair(old_doc, new_doc, mode, &mut changes);
                 let (Some(old_versions), Some(new_versions)) = (old_versions, new_versions) else {
                     continue;
                 };
+                if let Some(mode) = mode.filter(|m| m.transitive()) {
+                    let earlier: BTreeSet<u32> = old_versions
+                        .keys()
+                        .chain(new_versions.keys())
+                        .copied()
+                        .filter(|&v| v < new_v && v != old_v)
+                        .collect();
+                    for v in earlier {
+                        if let Some(doc) = old_versions.get(&v).or_else(|| new_versions.get(&v)) {
+                            compare_pair(doc, new_doc, Some(mode), &mut changes);
+                        }
+                    }
+                }
                 for (&version, doc) in old_versions {
                     match new_versions.get(&version) {
                         Some(same) if (version, version) != (old_v, new_v) => {
-                            compare_pair(doc, same, &mut changes)
+                            compare_pair(doc, same, mode, &mut changes)
                         }
                         Some(_) => {}
                         None if version != old_v => changes.push(Change {
@@ -182,7 +218,12 @@ fn by_name<'d, 'a>(docs: &'d [SchemaDoc<'a>]) -> ByName<'d, 'a> {
     map
 }
 
-fn compare_pair(old: &SchemaDoc<'_>, new: &SchemaDoc<'_>, changes: &mut Vec<Change>) {
+fn compare_pair(
+    old: &SchemaDoc<'_>,
+    new: &SchemaDoc<'_>,
+    mode: Option<Mode>,
+    changes: &mut Vec<Change>,
+) {
     if old.kind != new.kind {
         changes.push(Change {
             contract: new.name.to_owned(),
@@ -193,9 +234,10 @@ fn compare_pair(old: &SchemaDoc<'_>, new: &SchemaDoc<'_>, changes: &mut Vec<Chan
             compat: Compat::Breaking,
         });
     }
+    let rule = mode.map_or(Rule::Kind(new.kind), Rule::Mode);
     changes.extend(schema_changes(
         new.name,
-        new.kind,
+        rule,
         Some(old.version),
         Some(new.version),
         old.schema,
@@ -206,12 +248,12 @@ fn compare_pair(old: &SchemaDoc<'_>, new: &SchemaDoc<'_>, changes: &mut Vec<Chan
 /// Compares two schemas of one contract (single-file mode); the changes carry no versions,
 /// so every breaking one counts as unbumped.
 pub fn diff_schemas(name: &str, kind: Kind, old: &Value, new: &Value) -> Vec<Change> {
-    schema_changes(name, kind, None, None, old, new)
+    schema_changes(name, Rule::Kind(kind), None, None, old, new)
 }
 
 fn schema_changes(
     name: &str,
-    kind: Kind,
+    rule: Rule,
     old_version: Option<u32>,
     new_version: Option<u32>,
     old: &Value,
@@ -231,7 +273,7 @@ fn schema_changes(
             new_version,
             pointer: f.pointer,
             what: f.what,
-            compat: f.effect.compat(kind),
+            compat: rule.compat(f.effect),
         })
         .collect()
 }
