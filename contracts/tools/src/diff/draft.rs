@@ -94,8 +94,11 @@ fn rewrite(schema: &Value, draft: Draft) -> Value {
     let mut m = map.clone();
     if draft <= Draft::Draft7 {
         if m.contains_key("$ref") {
-            // Before 2019-09 a `$ref` replaces its whole object.
-            m.retain(|k, _| k == "$ref" || k == "$schema" || k == "$id" || k == "id");
+            // Before 2019-09 a `$ref` replaces its whole object (its definitions stay
+            // reachable).
+            m.retain(|k, _| {
+                ["$ref", "$schema", "$id", "id", "definitions", "$defs"].contains(&k.as_str())
+            });
         }
         for kw in FROM_2019 {
             m.remove(*kw);

@@ -23,22 +23,66 @@
 //! registry ([`crate::index`]).
 //!
 //! Module map: `report.rs` ([`Change`], [`DiffReport`] and the rendered text), `walk.rs`
-//! (the schema walk, `type`, `enum`/`const`, `oneOf`/`anyOf`/`allOf`, opaque keywords),
-//! `structure.rs` (object and array keywords), `bounds.rs` (numeric bounds and the
+//! (the schema walk, `type`, `enum`/`const`, opaque keywords), `combine.rs`
+//! (`oneOf`/`anyOf`/`allOf` as unions and intersections), `structure.rs` (object and array
+//! keywords, by name and by position), `logic.rs` (`not`, `dependentRequired`,
+//! `dependentSchemas`, `contains`, `propertyNames`), `bounds.rs` (numeric bounds and the
 //! single-valued keywords, one comparator driven by a keyword table), `refs.rs` (local
-//! `$ref` resolution), `load.rs` (reading a side).
+//! `$ref` resolution), `draft.rs` (reading drafts 04 to 2020-12), `mode.rs` (a schema
+//! registry's compatibility modes), `load.rs` (reading a side).
 //!
 //! What is compared: `type`, `enum`/`const`, `minimum`/`maximum`/`exclusiveMinimum`/
 //! `exclusiveMaximum` (as one effective bound each way, integer-aware), `minLength`/
-//! `maxLength`/`minItems`/`maxItems`/`minProperties`/`maxProperties`, `pattern`, `format`,
-//! `multipleOf`, `uniqueItems`, `properties`/`required`/`additionalProperties`,
-//! `patternProperties`, `items`/`prefixItems`, `oneOf`/`anyOf`/`allOf`, recursively, with
-//! local `$ref`s (`#/...`) resolved in their own document (sibling keywords of a `$ref` are
-//! laid over the target). Other validation keywords (`not`, `if`/`then`/`else`,
-//! `dependentRequired`, `unevaluatedProperties`, ...) are not analysed: any change to them is
-//! reported as breaking in both directions. Annotations (`title`, `description`,
-//! `examples`, `$comment`, `default`, `deprecated`, `$id`, ...), unused `$defs` and keywords
-//! JSON Schema does not define are not changes.
+//! `maxLength`/`minItems`/`maxItems`/`minProperties`/`maxProperties`/`maxContains`,
+//! `pattern`, `format`, `multipleOf`, `uniqueItems`, `properties`/`required`/
+//! `additionalProperties`/`patternProperties`/`unevaluatedProperties` (a property that
+//! leaves or joins `properties` is compared with the schema that governs its name on the
+//! other side: a matching pattern, else `additionalProperties`), `prefixItems`/`items`/
+//! `unevaluatedItems` by position (a new `prefixItems` entry is compared with the `items`
+//! that governed its position, a removed one with the `items` that governs it now),
+//! `oneOf`/`anyOf`/`allOf` as sets (see `combine.rs`: `X` -> `oneOf [X, Y]` widens,
+//! singleton `oneOf [X]` is `X`, reordered or duplicated branches are no change),
+//! `not` (its schema compared with the effect reversed), `dependentRequired`,
+//! `dependentSchemas`, `contains` with `minContains` (default 1), `propertyNames`, and
+//! `false`/`true` subschemas anywhere, recursively, with local `$ref`s (`#/...`) resolved
+//! in their own document. `if`/`then`/`else`, `$dynamicRef` and `$recursiveRef` are not
+//! analysed: any change to them is reported as breaking in both directions. Annotations
+//! (`title`, `description`, `examples`, `$comment`, `default`, `deprecated`, `$id`, ...),
+//! unused `$defs` and keywords JSON Schema does not define are not changes.
+//!
+//! Drafts: each document is read by its root `$schema` (draft-04, -06, -07, 2019-09,
+//! 2020-12); a document without one is read as 2020-12, where the forms 2020-12 replaced
+//! (array `items` with `additionalItems`, `dependencies`, draft-04's boolean
+//! `exclusiveMinimum`/`exclusiveMaximum`) keep their earlier meaning. Before 2019-09 a
+//! `$ref`'s sibling keywords are ignored; from 2019-09 they are laid over the target.
+//! Pointers into a draft-07 tuple are reported as `prefixItems`/`items` (see `draft.rs`).
+//!
+//! Compatibility modes ([`Mode`], `qalens contracts diff --mode`): a schema registry's
+//! names for the same verdicts, which replace each contract's kind when given:
+//!
+//! | mode | checked against | breaks on | same verdict as the kind |
+//! |---|---|---|---|
+//! | `BACKWARD` | the latest earlier version | a narrowing (new readers reject old data) | `request`, `headers` |
+//! | `FORWARD` | the latest earlier version | a widening (old readers reject new data) | `response`, `message` |
+//! | `FULL` | the latest earlier version | a narrowing or a widening | both |
+//! | `*_TRANSITIVE` | every earlier version | as above | as above |
+//! | `NONE` | - | nothing | - |
+//!
+//! Under a mode a version bump excuses nothing ([`DiffReport::render_in_mode`]).
+//!
+//! Where it differs from a schema registry (Confluent Schema Registry's JSON Schema
+//! compatibility corpus, measured by `ci/schema-corpus`), deliberately:
+//! - An optional property added to (or removed from) an object that allows unknown
+//!   properties is neutral: an old sender could have used that name with another type, but
+//!   contracts name their fields and such a payload was not meant; the registry's default
+//!   (strict) mode rejects it, its lenient mode agrees with us.
+//! - A name made `required` that no `properties` entry describes narrows (objects without
+//!   it were accepted before); the registry compares only described names.
+//! - `additionalItems` without an array `items` does nothing (draft-07 9.3.1.2; 2020-12
+//!   has no such keyword), as the JSON Schema validator qalens uses reads it; the
+//!   registry's validator applies it to every item.
+//! - `oneOf`'s exclusivity is read only from the keyword (`anyOf` -> `oneOf` narrows):
+//!   overlapping branches are not detected.
 
 mod bounds;
 mod combine;

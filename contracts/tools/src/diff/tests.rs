@@ -1583,6 +1583,15 @@ fn drafts_are_read_by_their_schema_keyword() {
         ),
         at("/definitions/S/maxLength", Breaking)
     );
+    // A draft-07 root that is a `$ref` into its own definitions.
+    let root_ref = |max: u32| {
+        json!({ "$schema": "http://json-schema.org/draft-07/schema#", "$ref": "#/definitions/T",
+            "definitions": { "T": { "type": "string", "maxLength": max } } })
+    };
+    assert_eq!(
+        only(REQ, &root_ref(5), &root_ref(3)),
+        at("/definitions/T/maxLength", Breaking)
+    );
     // A draft-07 schema does not know prefixItems.
     none(
         REQ,
