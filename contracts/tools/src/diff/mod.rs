@@ -138,7 +138,8 @@ pub fn diff_owned_in_mode(old: &[OwnedDoc], new: &[OwnedDoc], mode: Mode) -> Dif
 }
 
 /// [`diff_docs`] with every change judged by a registry's compatibility `mode` instead of
-/// the contract's kind (see [`Mode`]). A transitive mode also compares each contract's
+/// the contract's kind (see [`Mode`]); a removed contract, a kind change and a latest
+/// version going down still break, except under [`Mode::None`]. A transitive mode also compares each contract's
 /// latest new version with every earlier version either side holds (the old side's copy
 /// when both do). Render it with [`DiffReport::render_in_mode`]: under a mode a version
 /// bump does not excuse a breaking change.
@@ -247,6 +248,12 @@ fn diff_docs_by(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Option<Mode>
                 }
             }
             (None, None) => {}
+        }
+    }
+    if mode == Some(Mode::None) {
+        // NONE checks nothing, removals included.
+        for change in &mut changes {
+            change.compat = Compat::Compatible;
         }
     }
     DiffReport { changes }

@@ -1694,6 +1694,12 @@ fn transitive_modes_check_every_earlier_version() {
         text.contains("BREAKING T v1 -> v3 /maxLength: maxLength raised from 3 to 5\n"),
         "{text}"
     );
+    // A removed contract breaks under every mode but NONE.
+    let gone: [SchemaDoc<'_>; 0] = [];
+    for mode in Mode::ALL {
+        let report = diff_docs_in_mode(&old_side, &gone, mode);
+        assert_eq!(report.breaking().is_empty(), mode == Mode::None, "{mode}");
+    }
     // A version bump excuses nothing under a mode.
     assert!(
         text.ends_with("1 change breaks FORWARD_TRANSITIVE compatibility: T"),
