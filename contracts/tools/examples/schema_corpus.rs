@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         match run_file(file) {
             Ok(t) => tallies.push(t),
             Err(e) => {
-                eprintln!("{}: {e}", file.display());
+                eprintln!("schema_corpus: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -103,13 +103,21 @@ fn corpus_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn run_file(path: &Path) -> Result<Tally, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    // The registry's files have trailing commas (its JSON reader is lenient).
-    let cases: Value = serde_json::from_str(&strip_trailing_commas(&text))
-        .map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))?;
-    let cases = cases
-        .as_array()
-        .ok_or("the top level is not an array of cases")?;
+    let shown = path.display();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read it: {e}"))?;
+    // The registry's files have trailing commas (its JSON reader is lenient); removing
+    // them keeps every line number.
+    let cases: Value = serde_json::from_str(&strip_trailing_commas(&text)).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not JSON ({e}); pass the registry's diff-*.json case files",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let cases = cases.as_array().ok_or_else(|| {
+        format!("{shown}:1:1: the top level is not an array of cases; pass the registry's diff-*.json case files")
+    })?;
     let file = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),

@@ -21,6 +21,8 @@
 //! as many remain on both sides, and otherwise a new branch implied by no old one narrows
 //! and an old branch no new one implies any more widens.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::walk::{ANNOTATIONS, Effect, Finding, Walker, child, describe, json_eq, type_set};
@@ -41,14 +43,19 @@ const GROUPS: &[&[&str]] = &[
     &["if", "then", "else"],
 ];
 
-/// The schema with its combinators simplified (see the module docs).
-pub(super) fn simplify(schema: &Value) -> Value {
+/// The schema with its combinators simplified (see the module docs); borrowed when it
+/// has none.
+pub(super) fn simplify(schema: &Value) -> Cow<'_, Value> {
     let Value::Object(m) = schema else {
-        return schema.clone();
+        return Cow::Borrowed(schema);
     };
     if !COMBINATORS.iter().any(|k| m.contains_key(*k)) {
-        return schema.clone();
+        return Cow::Borrowed(schema);
     }
+    Cow::Owned(simplify_map(m))
+}
+
+fn simplify_map(m: &Map<String, Value>) -> Value {
     let mut base = m.clone();
     let mut conjuncts = match base.remove("allOf") {
         Some(Value::Array(branches)) => branches,
@@ -76,7 +83,7 @@ pub(super) fn simplify(schema: &Value) -> Value {
     }
     let mut rest: Vec<Value> = Vec::new();
     for conjunct in conjuncts {
-        match simplify(&conjunct) {
+        match simplify(&conjunct).into_owned() {
             Value::Bool(true) => {}
             Value::Bool(false) => return Value::Bool(false),
             Value::Object(c) => match merge(&base, &c) {
@@ -213,7 +220,7 @@ impl Union {
                     let branch = if trivial {
                         item.clone()
                     } else {
-                        match simplify(item) {
+                        match simplify(item).into_owned() {
                             Value::Object(b) => merge(&base, &b)?,
                             Value::Bool(true) => Value::Object(base.clone()),
                             other => other,

@@ -175,7 +175,8 @@ impl<'a> Walker<'a> {
     }
 
     pub(super) fn cmp_resolved(&mut self, old: &Value, new: &Value, pointer: &str, inst: &str) {
-        let (old, new) = (&simplify(old), &simplify(new));
+        let (old, new) = (simplify(old), simplify(new));
+        let (old, new) = (old.as_ref(), new.as_ref());
         match (old, new) {
             (Value::Bool(false), Value::Bool(false)) => {}
             (Value::Bool(false), _) => self.emit(
