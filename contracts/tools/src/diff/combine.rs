@@ -49,13 +49,30 @@ pub(super) fn simplify(schema: &Value) -> Cow<'_, Value> {
     let Value::Object(m) = schema else {
         return Cow::Borrowed(schema);
     };
-    if !COMBINATORS.iter().any(|k| m.contains_key(*k)) {
+    let forbids = forbidden_name(m);
+    if forbids.is_none() && !COMBINATORS.iter().any(|k| m.contains_key(*k)) {
         return Cow::Borrowed(schema);
     }
-    Cow::Owned(simplify_map(m))
+    Cow::Owned(simplify_map(m, forbids))
 }
 
-fn simplify_map(m: &Map<String, Value>) -> Value {
+/// The name `not: {required: [name]}` forbids: the same as
+/// `{type: object, properties: {name: false}}`, which is how it is compared.
+fn forbidden_name(m: &Map<String, Value>) -> Option<String> {
+    let not = m.get("not")?.as_object()?;
+    if not
+        .keys()
+        .any(|k| k != "required" && !ANNOTATIONS.contains(&k.as_str()))
+    {
+        return None;
+    }
+    match not.get("required")?.as_array()?.as_slice() {
+        [Value::String(name)] => Some(name.clone()),
+        _ => None,
+    }
+}
+
+fn simplify_map(m: &Map<String, Value>, forbids: Option<String>) -> Value {
     let mut base = m.clone();
     let mut conjuncts = match base.remove("allOf") {
         Some(Value::Array(branches)) => branches,
@@ -65,6 +82,15 @@ fn simplify_map(m: &Map<String, Value>) -> Value {
         }
         None => Vec::new(),
     };
+    if let Some(name) = forbids {
+        base.remove("not");
+        let mut properties = Map::new();
+        properties.insert(name, Value::Bool(false));
+        let mut forbid = Map::new();
+        forbid.insert("type".to_owned(), Value::String("object".to_owned()));
+        forbid.insert("properties".to_owned(), Value::Object(properties));
+        conjuncts.push(Value::Object(forbid));
+    }
     for kw in ["anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = base.get(kw) {
             let mut distinct: Vec<Value> = Vec::new();

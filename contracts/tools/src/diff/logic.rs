@@ -1,5 +1,6 @@
 //! Keywords that apply a schema under a condition or reverse it: `not`,
-//! `dependentRequired`, `dependentSchemas`, `contains` with `minContains`/`maxContains`,
+//! `if`/`then`/`else` (under an unchanged `if`), `dependentRequired`, `dependentSchemas`,
+//! `contains` with `minContains`/`maxContains`,
 //! `propertyNames`, and `unevaluatedProperties`/`unevaluatedItems` next to an explicit
 //! `additionalProperties`/`items` (alone they stand in for them: see `structure.rs`).
 
@@ -7,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::walk::{Effect, TRUE_SCHEMA, Walker, child};
+use super::walk::{Effect, TRUE_SCHEMA, Walker, child, json_eq};
 
 /// Keywords whose schema is compared directly: the more it accepts, the more the whole
 /// schema accepts (an absent one accepts everything).
@@ -41,6 +42,37 @@ impl Walker<'_> {
                     inst,
                 );
             }
+        }
+    }
+
+    /// `if`/`then`/`else` when both sides have the same `if` (or none, which leaves `then`
+    /// and `else` without effect): `then` and `else` are then compared like any subschema,
+    /// since each accepts more exactly when the whole does. Returns false when the `if`
+    /// changed: the three are then reported as not analysed.
+    pub(super) fn cmp_conditional(
+        &mut self,
+        o: &Map<String, Value>,
+        n: &Map<String, Value>,
+        ptr: &str,
+        inst: &str,
+    ) -> bool {
+        let at = child(ptr, "if");
+        match (o.get("if"), n.get("if")) {
+            (None, None) => true,
+            (Some(a), Some(b)) if json_eq(a, b) || self.equivalent(a, b, &at) => {
+                // `then` and `else` see the same instance as their schema: its `type`, when
+                // unchanged, holds there too.
+                let parent_type = o.get("type").filter(|t| n.get("type") == Some(*t));
+                for kw in ["then", "else"] {
+                    if o.contains_key(kw) || n.contains_key(kw) {
+                        let [old, new] = [o, n]
+                            .map(|m| with_type(m.get(kw).unwrap_or(&TRUE_SCHEMA), parent_type));
+                        self.cmp(&old, &new, &child(ptr, kw), inst);
+                    }
+                }
+                true
+            }
+            _ => false,
         }
     }
 
@@ -229,5 +261,25 @@ impl Walker<'_> {
                 effect,
             );
         }
+    }
+}
+
+/// `schema` with `type` added when it has none.
+fn with_type(schema: &Value, ty: Option<&Value>) -> Value {
+    let Some(ty) = ty else {
+        return schema.clone();
+    };
+    match schema {
+        Value::Object(m) if !m.contains_key("type") && !m.contains_key("$ref") => {
+            let mut m = m.clone();
+            m.insert("type".to_owned(), ty.clone());
+            Value::Object(m)
+        }
+        Value::Bool(true) => {
+            let mut m = Map::new();
+            m.insert("type".to_owned(), ty.clone());
+            Value::Object(m)
+        }
+        other => other.clone(),
     }
 }

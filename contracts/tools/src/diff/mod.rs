@@ -42,11 +42,14 @@
 //! that governed its position, a removed one with the `items` that governs it now),
 //! `oneOf`/`anyOf`/`allOf` as sets (see `combine.rs`: `X` -> `oneOf [X, Y]` widens,
 //! singleton `oneOf [X]` is `X`, reordered or duplicated branches are no change),
-//! `not` (its schema compared with the effect reversed), `dependentRequired`,
+//! `not` (its schema compared with the effect reversed; `not: {required: [x]}` is read as
+//! `properties: {x: false}` on an object), `if`/`then`/`else` (`then` and `else` compared
+//! under an unchanged `if`, with their schema's unchanged `type`), `dependentRequired`,
 //! `dependentSchemas`, `contains` with `minContains` (default 1), `propertyNames`, and
-//! `false`/`true` subschemas anywhere, recursively, with local `$ref`s (`#/...`) resolved
-//! in their own document. `if`/`then`/`else`, `$dynamicRef` and `$recursiveRef` are not
-//! analysed: any change to them is reported as breaking in both directions. Annotations
+//! `false`/`true` subschemas anywhere (a property added as `false` to an open object is
+//! forbidden now: it narrows), recursively, with local `$ref`s (`#/...`) resolved in their
+//! own document. A changed `if`, `$dynamicRef` and `$recursiveRef` are not analysed: any
+//! change to them is reported as breaking in both directions. Annotations
 //! (`title`, `description`, `examples`, `$comment`, `default`, `deprecated`, `$id`, ...),
 //! unused `$defs` and keywords JSON Schema does not define are not changes.
 //!

@@ -136,6 +136,16 @@ impl Walker<'_> {
                 continue;
             }
             match old_extra {
+                Extra::Allowed if new_schema == &Value::Bool(false) => self.emit(
+                    at,
+                    &field_inst,
+                    "is now forbidden (its schema is false)",
+                    if newly_required {
+                        Effect::Both
+                    } else {
+                        Effect::Narrows
+                    },
+                ),
                 Extra::Allowed => self.emit(at, &field_inst, what, required_effect),
                 Extra::Forbidden => {
                     if new_schema == &Value::Bool(false) && !newly_required {

@@ -1706,3 +1706,41 @@ fn transitive_modes_check_every_earlier_version() {
         "{text}"
     );
 }
+
+#[test]
+fn then_and_else_are_compared_under_an_unchanged_if() {
+    let cond = |then: Value, els: Value| json!({ "type": "object", "if": { "properties": { "s": { "const": "X" } } }, "then": then, "else": els });
+    let old = cond(json!({ "required": ["r"] }), json!({ "maxProperties": 3 }));
+    let looser_then = cond(json!({}), json!({ "maxProperties": 3 }));
+    let tighter_else = cond(json!({ "required": ["r"] }), json!({ "maxProperties": 2 }));
+    assert_eq!(verdicts(&old, &looser_then), WIDENS);
+    assert_eq!(
+        only(REQ, &old, &tighter_else),
+        at("/else/maxProperties", Breaking)
+    );
+    // A changed `if` is still not analysed.
+    let other_if = json!({ "type": "object", "if": { "required": ["s"] }, "then": { "required": ["r"] }, "else": { "maxProperties": 3 } });
+    assert_eq!(only(RESP, &old, &other_if), at("/if", Breaking));
+    // Without `if`, `then` and `else` do nothing.
+    none(REQ, &json!({ "then": { "required": ["r"] } }), &json!({}));
+}
+
+#[test]
+fn not_required_is_the_property_forbidden() {
+    // The rewrite the repository's own Order schema went through: equivalent.
+    let order = |els: Value| {
+        json!({ "type": "object", "properties": { "status": { "enum": ["NEW", "CANCELLED"] }, "reason": { "type": "string" } },
+            "if": { "properties": { "status": { "const": "CANCELLED" } } }, "then": { "required": ["reason"] }, "else": els })
+    };
+    let old = order(json!({ "not": { "required": ["reason"] } }));
+    let new = order(json!({ "properties": { "reason": false } }));
+    for kind in ALL {
+        none(kind, &old, &new);
+        none(kind, &new, &old);
+    }
+    // Forbidding a name an open object allowed narrows.
+    let open = json!({ "type": "object" });
+    let forbidding = json!({ "type": "object", "properties": { "x": false } });
+    assert_eq!(only(REQ, &open, &forbidding), at("/properties/x", Breaking));
+    assert_eq!(verdicts(&open, &forbidding), NARROWS);
+}

@@ -247,7 +247,8 @@ impl<'a> Walker<'a> {
             }
         }
         self.cmp_all_of(o, n, ptr, inst);
-        self.cmp_opaque(o, n, ptr, inst);
+        let conditional = self.cmp_conditional(o, n, ptr, inst);
+        self.cmp_opaque(o, n, ptr, inst, conditional);
     }
 
     pub(super) fn cmp_type(
@@ -369,8 +370,12 @@ impl<'a> Walker<'a> {
         n: &Map<String, Value>,
         ptr: &str,
         inst: &str,
+        conditional_done: bool,
     ) {
         for &kw in OPAQUE {
+            if conditional_done && ["if", "then", "else"].contains(&kw) {
+                continue;
+            }
             let at = child(ptr, kw);
             let verb = match (o.get(kw), n.get(kw)) {
                 (None, None) => continue,
