@@ -1744,3 +1744,21 @@ fn not_required_is_the_property_forbidden() {
     assert_eq!(only(REQ, &open, &forbidding), at("/properties/x", Breaking));
     assert_eq!(verdicts(&open, &forbidding), NARROWS);
 }
+
+#[test]
+fn a_change_behind_a_recursive_union_is_not_masked() {
+    // T0 -> T2 -> T0 is a cycle through singleton oneOfs; the root is oneOf [T0, T1].
+    let schema = |t0_id: &str, t1_id: &str| {
+        let object = |id: &str, next: &str| {
+            json!({ "type": "object", "properties": { "id": { "type": id },
+                "ref": { "oneOf": [ { "$ref": format!("#/definitions/{next}") } ] } } })
+        };
+        json!({ "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+            "definitions": { "T0": object(t0_id, "T2"), "T1": object(t1_id, "T2"), "T2": object("integer", "T0") },
+            "properties": { "root": { "oneOf": [ { "$ref": "#/definitions/T0" }, { "$ref": "#/definitions/T1" } ] } } })
+    };
+    let old = schema("integer", "boolean");
+    none(REQ, &old, &old.clone());
+    let new = schema("boolean", "number");
+    assert_eq!(verdicts(&old, &new), BOTH);
+}
