@@ -214,6 +214,12 @@ pub enum ContractsAction {
         /// nothing. Exit 1 on any breaking change.
         #[arg(long, value_enum)]
         mode: Option<ModeArg>,
+        /// The registry's lenient reading: an optional property added to or removed from an
+        /// object that allows unknown properties is neutral. By default it is compared with
+        /// what governed that name before (a typed property added to an open object
+        /// narrows it; one removed widens it).
+        #[arg(long)]
+        lenient: bool,
     },
 }
 

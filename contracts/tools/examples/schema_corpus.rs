@@ -4,15 +4,18 @@
 //! whose `compatible` is the registry's BACKWARD verdict: a reader on the new schema
 //! accepts everything the old one accepted, which is the diff's `request` kind.
 //!
-//! Run it through `ci/schema-corpus DIR` (or `cargo run -p contract-tools --example
-//! schema_corpus -- FILE_OR_DIR...`). It prints every disagreement (file, case, expected,
-//! ours, why), the agreement per file and in total, and exits 0; 2 when a file cannot be
-//! read. The corpus is not part of this repository: it is the registry's data.
+//! Run it through `ci/schema-corpus [--lenient] DIR` (or `cargo run -p contract-tools
+//! --example schema_corpus -- [--lenient] FILE_OR_DIR...`). It prints every disagreement
+//! (file, case, expected, ours, why), the agreement per file and in total, and the
+//! documented policies, and exits 0; 2 when a file cannot be read. With `--lenient` the
+//! diff reads leniently ([`Options::lenient`]) and is measured against the registry's
+//! lenient verdict, `compatible_lenient`, where a case has one (`compatible` elsewhere).
+//! The corpus is not part of this repository: it is the registry's data.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use contract_tools::diff::{Change, Compat, Kind, diff_schemas};
+use contract_tools::diff::{Change, Compat, Kind, Options, diff_schemas_with};
 use serde_json::Value;
 
 struct Tally {
@@ -25,12 +28,52 @@ struct Tally {
     unexplained: usize,
 }
 
+/// The two readings of an optional property added to or removed from an object that
+/// allows unknown properties, and the registry's verdict each is measured against.
+const READINGS: [&str; 2] = [
+    "exact (default): an optional property added to or removed from an object that allows \
+     unknown properties is compared with the `true` schema that governed (governs) its name: \
+     adding a typed one narrows, removing one widens; the registry's default (strict) mode, \
+     measured against `compatible`",
+    "lenient (--lenient): such a property is neutral; the registry's lenient mode, measured \
+     against `compatible_lenient` where a case has one, else `compatible`",
+];
+
+/// Where the diff deliberately differs from the registry (see `policy`).
+const POLICIES: [&str; 3] = [
+    "a name made required that no property describes: the new schema rejects objects \
+     the old one accepted (those without it); the registry only compares `required` \
+     names that `properties` describes",
+    "additionalItems without an array `items` does nothing (draft-07 9.3.1.2; \
+     2020-12 dropped the keyword), as the JSON Schema validator qalens uses reads it; \
+     the registry's validator applies it to every item",
+    "under --lenient only properties added to or removed from an open object are relaxed: \
+     additionalProperties made false or narrower still narrows (senders' unknown properties \
+     are rejected), which the registry's lenient mode accepts (ADDITIONAL_PROPERTIES_REMOVED, \
+     ADDITIONAL_PROPERTIES_NARROWED)",
+];
+
 fn main() -> ExitCode {
-    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let (flags, args): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let lenient = match flags.as_slice() {
+        [] => false,
+        [flag] if flag == "--lenient" => true,
+        _ => {
+            eprintln!(
+                "usage: schema_corpus [--lenient] FILE_OR_DIR... (unknown option in {flags:?})"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let args: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
     if args.is_empty() {
-        eprintln!("usage: schema_corpus FILE_OR_DIR... (the registry's diff-*.json case files)");
+        eprintln!(
+            "usage: schema_corpus [--lenient] FILE_OR_DIR... (the registry's diff-*.json case files)"
+        );
         return ExitCode::from(2);
     }
+    println!("reading: {}", READINGS[usize::from(lenient)]);
     let mut files = Vec::new();
     for arg in &args {
         match corpus_files(arg) {
@@ -47,7 +90,7 @@ fn main() -> ExitCode {
     }
     let mut tallies = Vec::new();
     for file in &files {
-        match run_file(file) {
+        match run_file(file, lenient) {
             Ok(t) => tallies.push(t),
             Err(e) => {
                 eprintln!("schema_corpus: {e}");
@@ -79,6 +122,16 @@ fn main() -> ExitCode {
         "total",
         percent(agree, total)
     );
+    println!(
+        "\npolicies (the contract_tools::diff docs, \"Where it differs from a schema registry\"):"
+    );
+    for p in POLICIES {
+        println!("- {p}");
+    }
+    println!("readings:");
+    for r in READINGS {
+        println!("- {r}");
+    }
     ExitCode::SUCCESS
 }
 
@@ -102,7 +155,7 @@ fn corpus_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn run_file(path: &Path) -> Result<Tally, String> {
+fn run_file(path: &Path, lenient: bool) -> Result<Tally, String> {
     let shown = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read it: {e}"))?;
@@ -132,19 +185,28 @@ fn run_file(path: &Path) -> Result<Tally, String> {
     };
     for (i, case) in cases.iter().enumerate() {
         let description = case["description"].as_str().unwrap_or("(no description)");
-        let (Some(old), Some(new), Some(expected)) = (
+        let (Some(old), Some(new), Some(strict)) = (
             case.get("original_schema"),
             case.get("update_schema"),
             case["compatible"].as_bool(),
         ) else {
             return Err(format!(
-                "case {i} ({description}) lacks a schema or `compatible`"
+                "{shown}: case {i} ({description}) lacks a schema or `compatible`"
             ));
+        };
+        let expected = if lenient {
+            case["compatible_lenient"].as_bool().unwrap_or(strict)
+        } else {
+            strict
+        };
+        let options = Options {
+            mode: None,
+            lenient,
         };
         if std::env::var_os("SCHEMA_CORPUS_TRACE").is_some() {
             eprintln!("case {i}: {description}");
         }
-        let changes = diff_schemas("case", Kind::Request, old, new);
+        let changes = diff_schemas_with("case", Kind::Request, options, old, new);
         let breaking: Vec<_> = changes
             .iter()
             .filter(|c| c.compat == Compat::Breaking)
@@ -182,7 +244,7 @@ fn run_file(path: &Path) -> Result<Tally, String> {
                 println!("  ours (compatible): {} {}", c.pointer, c.what);
             }
         }
-        match policy(&their, expected, &breaking, [old, new]) {
+        match policy(&their, expected, lenient, &breaking, [old, new]) {
             Some(policy) => println!("  policy: {policy}"),
             None => {
                 tally.unexplained += 1;
@@ -199,27 +261,22 @@ fn run_file(path: &Path) -> Result<Tally, String> {
 fn policy(
     their: &[&str],
     expected: bool,
+    lenient: bool,
     ours: &[&Change],
     schemas: [&Value; 2],
 ) -> Option<&'static str> {
     let has = |t: &str| their.iter().any(|x| x.starts_with(t));
-    if !expected
-        && (has("OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL")
-            || has("PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL"))
-    {
-        return Some(
-            "open content model: an optional property added to (or removed from) an object \
-             that allows unknown properties is compatible, though an old sender may have put \
-             another type under that name; the registry rejects it in its default (strict) \
-             mode and accepts it in its lenient one",
-        );
-    }
     if expected && !ours.is_empty() && ours.iter().all(|c| c.pointer.ends_with("/required")) {
-        return Some(
-            "a name made required that no property describes: the new schema rejects objects \
-             the old one accepted (those without it); the registry only compares `required` \
-             names that `properties` describes",
-        );
+        return Some(POLICIES[0]);
+    }
+    if lenient
+        && expected
+        && (has("ADDITIONAL_PROPERTIES_REMOVED") || has("ADDITIONAL_PROPERTIES_NARROWED"))
+        && ours
+            .iter()
+            .all(|c| c.pointer.contains("/additionalProperties"))
+    {
+        return Some(POLICIES[2]);
     }
     let tuple = schemas
         .iter()
@@ -227,11 +284,7 @@ fn policy(
     let about_additional_items =
         has("ADDITIONAL_ITEMS") || their.iter().any(|t| t.ends_with("#/additionalItems"));
     if !expected && about_additional_items && !tuple {
-        return Some(
-            "additionalItems without an array `items` does nothing (draft-07 9.3.1.2; \
-             2020-12 dropped the keyword), as the JSON Schema validator qalens uses reads it; \
-             the registry's validator applies it to every item",
-        );
+        return Some(POLICIES[1]);
     }
     None
 }

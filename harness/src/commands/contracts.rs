@@ -47,6 +47,7 @@ pub fn contracts(action: ContractsAction) -> u8 {
             new,
             kind,
             mode,
+            lenient,
         } => {
             let kind = kind.map(diff::Kind::from);
             let load = |p: &std::path::Path| diff::load_side(p, kind);
@@ -57,12 +58,15 @@ pub fn contracts(action: ContractsAction) -> u8 {
                     return 2;
                 }
             };
-            if let Some(mode) = mode.map(diff::Mode::from) {
-                let report = diff::diff_owned_in_mode(&old_docs, &new_docs, mode);
+            let options = diff::Options {
+                mode: mode.map(diff::Mode::from),
+                lenient,
+            };
+            let report = diff::diff_owned_with(&old_docs, &new_docs, options);
+            if let Some(mode) = options.mode {
                 println!("{}", report.render_in_mode(mode).trim_end());
                 return if report.breaking().is_empty() { 0 } else { 1 };
             }
-            let report = diff::diff_owned(&old_docs, &new_docs);
             let text = report.render();
             println!("{}", text.trim_end());
             if report.unbumped_breaking().is_empty() {
@@ -71,5 +75,55 @@ pub fn contracts(action: ContractsAction) -> u8 {
                 1
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::contracts;
+    use crate::cli::{ContractsAction, KindArg, ModeArg};
+
+    /// Two single-schema files: an optional typed property added to an open object.
+    fn sides() -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "qalens-contracts-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join("old.json");
+        let new = dir.join("new.json");
+        let id = r#""$id": "urn:qalens:contract:T:v1", "type": "object""#;
+        std::fs::write(&old, format!(r#"{{{id}, "properties": {{"id": {{}}}}}}"#)).unwrap();
+        std::fs::write(
+            &new,
+            format!(r#"{{{id}, "properties": {{"id": {{}}, "bar": {{"type": "number"}}}}}}"#),
+        )
+        .unwrap();
+        (old, new)
+    }
+
+    fn diff(kind: KindArg, mode: Option<ModeArg>, lenient: bool) -> u8 {
+        let (old, new) = sides();
+        let code = contracts(ContractsAction::Diff {
+            old: old.clone(),
+            new,
+            kind: Some(kind),
+            mode,
+            lenient,
+        });
+        std::fs::remove_dir_all(old.parent().unwrap()).unwrap();
+        code
+    }
+
+    #[test]
+    fn contracts_diff_reads_open_objects_exactly_unless_lenient() {
+        // `{"bar": "x"}` was accepted: a request receiver narrows.
+        assert_eq!(diff(KindArg::Request, None, false), 1);
+        assert_eq!(diff(KindArg::Response, None, false), 0);
+        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), false), 1);
+        assert_eq!(diff(KindArg::Request, None, true), 0);
+        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), true), 0);
     }
 }

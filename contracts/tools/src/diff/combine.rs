@@ -11,8 +11,9 @@
 //! no narrowing); it accepts more when some new branch is covered by no old branch. So
 //! `X` -> `oneOf [X, Y]` widens, reordered or duplicated branches are no change, and when
 //! the number of branches changes each old branch is paired with the new branch that
-//! covers it. A branch that adds an optional property to an open object covers its old
-//! self only when no other old branch claimed that new branch. `oneOf`'s exclusivity (a
+//! covers it. A branch whose only changes are neutral (under the lenient reading, an
+//! optional property added to an open object) covers its old self only when no other old
+//! branch claimed that new branch. `oneOf`'s exclusivity (a
 //! value matching two branches is rejected) is read only from the keyword itself: `anyOf`
 //! -> `oneOf` narrows, `oneOf` -> `anyOf` widens.
 //!
@@ -329,8 +330,9 @@ impl Walker<'_> {
                 used[j] = true;
             }
         }
-        // Lenient cover (an optional property added to an open object), only by a new
-        // branch no old branch covered strictly.
+        // Cover up to neutral changes (a new optional property without constraints, or
+        // any under the lenient reading), only by a new branch no old branch covered
+        // strictly.
         for i in 0..m {
             if pair[i].is_some() {
                 continue;
@@ -388,7 +390,7 @@ impl Walker<'_> {
                 continue;
             }
             // A new branch inside some old branch accepts nothing new.
-            if (0..m).any(|i| only(&f[i][j], &[Effect::Narrows])) {
+            if (0..m).any(|i| only(&f[i][j], &[Effect::Narrows, Effect::Neutral])) {
                 continue;
             }
             let desc = match (new.kw, old.kw) {

@@ -4,7 +4,8 @@
 //! Every difference between an old and a new schema is classified by what it does to the
 //! set of instances the schema accepts: it *narrows* it (a property became required, a
 //! maximum was lowered), *widens* it (an enum value was added), does *both* (a pattern was
-//! replaced by another) or is *neutral* (a new optional property). Whether that breaks
+//! replaced by another) or is *neutral* (a new optional property without constraints, or
+//! one that only joins `properties` from a pattern that already governed it). Whether that breaks
 //! anyone depends on the contract's kind, because the producer writes and the consumer
 //! reads:
 //!
@@ -37,7 +38,10 @@
 //! `pattern`, `format`, `multipleOf`, `uniqueItems`, `properties`/`required`/
 //! `additionalProperties`/`patternProperties`/`unevaluatedProperties` (a property that
 //! leaves or joins `properties` is compared with the schema that governs its name on the
-//! other side: a matching pattern, else `additionalProperties`), `prefixItems`/`items`/
+//! other side: a matching pattern, else `additionalProperties` or `unevaluatedProperties`,
+//! else `true`; so a typed optional property added to an object that allows unknown
+//! properties narrows it, and one removed from it widens it, unless read leniently, see
+//! below), `prefixItems`/`items`/
 //! `unevaluatedItems` by position (a new `prefixItems` entry is compared with the `items`
 //! that governed its position, a removed one with the `items` that governs it now),
 //! `oneOf`/`anyOf`/`allOf` as sets (see `combine.rs`: `X` -> `oneOf [X, Y]` widens,
@@ -73,12 +77,27 @@
 //!
 //! Under a mode a version bump excuses nothing ([`DiffReport::render_in_mode`]).
 //!
+//! Open content model: how an optional property added to or removed from an object that
+//! allows unknown properties (no `additionalProperties`/`unevaluatedProperties` schema,
+//! no pattern matching its name) is read, as [`Options::lenient`] (`qalens contracts diff
+//! --lenient`) chooses:
+//!
+//! | reading | `bar: {type: number}` added | `foo: {type: string}` removed | like the registry's |
+//! |---|---|---|---|
+//! | exact (default) | narrows (`{bar: "x"}` was valid): breaks `request`, `headers`, `BACKWARD` | widens (`foo` may now hold anything): breaks `response`, `message`, `FORWARD` | default (strict) mode |
+//! | lenient | neutral | neutral | lenient mode |
+//!
+//! The exact reading is the set semantics; the lenient one assumes no party ever put a
+//! name the schema did not describe into a payload, which holds for most contracts and
+//! is what the registry's lenient mode assumes. Either way an unconstrained property
+//! (`{}`) added or removed is neutral, and a required one narrows or widens as
+//! `required` does.
+//!
 //! Where it differs from a schema registry (Confluent Schema Registry's JSON Schema
 //! compatibility corpus, measured by `ci/schema-corpus`), deliberately:
-//! - An optional property added to (or removed from) an object that allows unknown
-//!   properties is neutral: an old sender could have used that name with another type, but
-//!   contracts name their fields and such a payload was not meant; the registry's default
-//!   (strict) mode rejects it, its lenient mode agrees with us.
+//! - Under the lenient reading only properties added to or removed from an open object are
+//!   relaxed: `additionalProperties` made `false` or narrower still narrows (senders'
+//!   unknown properties are rejected); the registry's lenient mode accepts that too.
 //! - A name made `required` that no `properties` entry describes narrows (objects without
 //!   it were accepted before); the registry compares only described names.
 //! - `additionalItems` without an array `items` does nothing (draft-07 9.3.1.2; 2020-12
@@ -135,9 +154,39 @@ pub fn diff_owned(old: &[OwnedDoc], new: &[OwnedDoc]) -> DiffReport {
 
 /// [`diff_docs_in_mode`] on what [`load_side`] returned.
 pub fn diff_owned_in_mode(old: &[OwnedDoc], new: &[OwnedDoc], mode: Mode) -> DiffReport {
+    diff_owned_with(old, new, Options::in_mode(mode))
+}
+
+/// [`diff_docs_with`] on what [`load_side`] returned.
+pub fn diff_owned_with(old: &[OwnedDoc], new: &[OwnedDoc], options: Options) -> DiffReport {
     let old: Vec<SchemaDoc<'_>> = old.iter().map(OwnedDoc::as_doc).collect();
     let new: Vec<SchemaDoc<'_>> = new.iter().map(OwnedDoc::as_doc).collect();
-    diff_docs_in_mode(&old, &new, mode)
+    diff_docs_with(&old, &new, options)
+}
+
+/// How a diff judges changes; the default is each contract's kind and the exact reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// A schema registry's compatibility mode that replaces each contract's kind (see
+    /// [`diff_docs_in_mode`]).
+    pub mode: Option<Mode>,
+    /// The registry's lenient reading (`qalens contracts diff --lenient`): an optional
+    /// property added to or removed from an object that allows unknown properties (no
+    /// `additionalProperties`/`unevaluatedProperties` schema and no `patternProperties`
+    /// matching its name) is neutral. By default it is compared with the `true` schema
+    /// that governed (governs) the name on the other side: added with a type, it narrows;
+    /// removed, whatever constrained it is lifted, a widening.
+    pub lenient: bool,
+}
+
+impl Options {
+    /// Judged by `mode`, read exactly.
+    pub fn in_mode(mode: Mode) -> Self {
+        Options {
+            mode: Some(mode),
+            lenient: false,
+        }
+    }
 }
 
 /// [`diff_docs`] with every change judged by a registry's compatibility `mode` instead of
@@ -147,7 +196,7 @@ pub fn diff_owned_in_mode(old: &[OwnedDoc], new: &[OwnedDoc], mode: Mode) -> Dif
 /// when both do). Render it with [`DiffReport::render_in_mode`]: under a mode a version
 /// bump does not excuse a breaking change.
 pub fn diff_docs_in_mode(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Mode) -> DiffReport {
-    diff_docs_by(old, new, Some(mode))
+    diff_docs_with(old, new, Options::in_mode(mode))
 }
 
 /// Compares two sides, matching contracts by name. When a name has several versions the
@@ -157,10 +206,17 @@ pub fn diff_docs_in_mode(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Mod
 /// breaking, and so is a latest version that went down. If one side lists the same
 /// (name, version) twice the later entry wins.
 pub fn diff_docs(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>]) -> DiffReport {
-    diff_docs_by(old, new, None)
+    diff_docs_with(old, new, Options::default())
 }
 
-fn diff_docs_by(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Option<Mode>) -> DiffReport {
+/// [`diff_docs`], or [`diff_docs_in_mode`] when `options.mode` is set, read leniently
+/// when `options.lenient` is (see [`Options`]).
+pub fn diff_docs_with(
+    old: &[SchemaDoc<'_>],
+    new: &[SchemaDoc<'_>],
+    options: Options,
+) -> DiffReport {
+    let mode = options.mode;
     let old_by = by_name(old);
     let new_by = by_name(new);
     let names: BTreeSet<&str> = old_by.keys().chain(new_by.keys()).copied().collect();
@@ -203,11 +259,11 @@ fn diff_docs_by(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Option<Mode>
                         compat: Compat::Breaking,
                     });
                 }
-                compare_pair(old_doc, new_doc, mode, &mut changes);
+                compare_pair(old_doc, new_doc, options, &mut changes);
                 let (Some(old_versions), Some(new_versions)) = (old_versions, new_versions) else {
                     continue;
                 };
-                if let Some(mode) = mode.filter(|m| m.transitive()) {
+                if mode.is_some_and(Mode::transitive) {
                     let earlier: BTreeSet<u32> = old_versions
                         .keys()
                         .chain(new_versions.keys())
@@ -216,14 +272,14 @@ fn diff_docs_by(old: &[SchemaDoc<'_>], new: &[SchemaDoc<'_>], mode: Option<Mode>
                         .collect();
                     for v in earlier {
                         if let Some(doc) = old_versions.get(&v).or_else(|| new_versions.get(&v)) {
-                            compare_pair(doc, new_doc, Some(mode), &mut changes);
+                            compare_pair(doc, new_doc, options, &mut changes);
                         }
                     }
                 }
                 for (&version, doc) in old_versions {
                     match new_versions.get(&version) {
                         Some(same) if (version, version) != (old_v, new_v) => {
-                            compare_pair(doc, same, mode, &mut changes)
+                            compare_pair(doc, same, options, &mut changes)
                         }
                         Some(_) => {}
                         None if version != old_v => changes.push(Change {
@@ -275,7 +331,7 @@ fn by_name<'d, 'a>(docs: &'d [SchemaDoc<'a>]) -> ByName<'d, 'a> {
 fn compare_pair(
     old: &SchemaDoc<'_>,
     new: &SchemaDoc<'_>,
-    mode: Option<Mode>,
+    options: Options,
     changes: &mut Vec<Change>,
 ) {
     if old.kind != new.kind {
@@ -288,10 +344,11 @@ fn compare_pair(
             compat: Compat::Breaking,
         });
     }
-    let rule = mode.map_or(Rule::Kind(new.kind), Rule::Mode);
+    let rule = options.mode.map_or(Rule::Kind(new.kind), Rule::Mode);
     changes.extend(schema_changes(
         new.name,
         rule,
+        options.lenient,
         Some(old.version),
         Some(new.version),
         old.schema,
@@ -302,12 +359,25 @@ fn compare_pair(
 /// Compares two schemas of one contract (single-file mode); the changes carry no versions,
 /// so every breaking one counts as unbumped.
 pub fn diff_schemas(name: &str, kind: Kind, old: &Value, new: &Value) -> Vec<Change> {
-    schema_changes(name, Rule::Kind(kind), None, None, old, new)
+    diff_schemas_with(name, kind, Options::default(), old, new)
+}
+
+/// [`diff_schemas`] with [`Options`]: judged by `options.mode` when set, else by `kind`.
+pub fn diff_schemas_with(
+    name: &str,
+    kind: Kind,
+    options: Options,
+    old: &Value,
+    new: &Value,
+) -> Vec<Change> {
+    let rule = options.mode.map_or(Rule::Kind(kind), Rule::Mode);
+    schema_changes(name, rule, options.lenient, None, None, old, new)
 }
 
 fn schema_changes(
     name: &str,
     rule: Rule,
+    lenient: bool,
     old_version: Option<u32>,
     new_version: Option<u32>,
     old: &Value,
@@ -315,6 +385,7 @@ fn schema_changes(
 ) -> Vec<Change> {
     let (old, new) = (&draft::normalize(old), &draft::normalize(new));
     let mut walker = Walker::new(old, new);
+    walker.lenient = lenient;
     walker.cmp(old, new, "", "");
     let mut seen = HashSet::new();
     walker

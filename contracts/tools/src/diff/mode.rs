@@ -9,7 +9,8 @@
 //! | `NONE` | nothing | never | |
 //!
 //! A change that both narrows and widens breaks in every mode but `NONE`; a neutral one
-//! (an optional property added to an open object) in none. Under a mode, a version bump
+//! (an unconstrained optional property added to an open object; under the lenient reading
+//! any optional one) in none. Under a mode, a version bump
 //! does not excuse a breaking change: as in a registry, every new version must be
 //! compatible in the mode.
 
@@ -116,7 +117,7 @@ impl FromStr for Mode {
 
 /// Compares two schemas of one contract under `mode` (single-file mode: no versions).
 pub fn diff_schemas_in_mode(name: &str, mode: Mode, old: &Value, new: &Value) -> Vec<Change> {
-    schema_changes(name, Rule::Mode(mode), None, None, old, new)
+    schema_changes(name, Rule::Mode(mode), false, None, None, old, new)
 }
 
 /// Checks a new version of a contract against its history (earlier versions in any
@@ -136,7 +137,15 @@ pub fn check_history(
     earlier
         .into_iter()
         .flat_map(|&(v, old)| {
-            schema_changes(name, Rule::Mode(mode), Some(v), Some(new.0), old, new.1)
+            schema_changes(
+                name,
+                Rule::Mode(mode),
+                false,
+                Some(v),
+                Some(new.0),
+                old,
+                new.1,
+            )
         })
         .collect()
 }

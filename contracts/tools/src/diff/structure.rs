@@ -87,24 +87,34 @@ impl Walker<'_> {
                         },
                     )
                 }
-                Extra::Allowed => self.emit(
-                    at,
-                    &field_inst,
-                    format!("removed (was {was})"),
-                    Effect::Widens,
-                ),
-                Extra::Schema(schema) => {
+                Extra::Allowed | Extra::Schema(_) => {
+                    let open = matches!(new_extra, Extra::Allowed);
                     self.emit(
-                        at,
+                        at.clone(),
                         &field_inst,
-                        format!("removed (was {was}); it now falls under additionalProperties"),
+                        if open {
+                            format!("removed (was {was})")
+                        } else {
+                            format!("removed (was {was}); it now falls under additionalProperties")
+                        },
                         if was_required {
                             Effect::Widens
                         } else {
                             Effect::Neutral
                         },
                     );
-                    self.cmp(old_schema, schema, &extra_ptr, &field_inst);
+                    if open && !was_required && self.lenient {
+                        // The registry's lenient reading: not compared.
+                        continue;
+                    }
+                    // Compared with what governs the name now (`true` when nothing does:
+                    // whatever constrained it is lifted, a widening).
+                    let governs = if n.contains_key(extra_keyword(n)) {
+                        &extra_ptr
+                    } else {
+                        &at
+                    };
+                    self.cmp(old_schema, new_extra.schema(), governs, &field_inst);
                 }
             }
         }
@@ -146,7 +156,6 @@ impl Walker<'_> {
                         Effect::Narrows
                     },
                 ),
-                Extra::Allowed => self.emit(at, &field_inst, what, required_effect),
                 Extra::Forbidden => {
                     if new_schema == &Value::Bool(false) && !newly_required {
                         // Still never accepted.
@@ -165,14 +174,25 @@ impl Walker<'_> {
                         },
                     )
                 }
-                Extra::Schema(schema) => {
+                Extra::Allowed | Extra::Schema(_) => {
+                    let open = matches!(old_extra, Extra::Allowed);
                     self.emit(
                         at.clone(),
                         &field_inst,
-                        format!("{what} (it fell under additionalProperties before)"),
+                        if open {
+                            what.to_owned()
+                        } else {
+                            format!("{what} (it fell under additionalProperties before)")
+                        },
                         required_effect,
                     );
-                    self.cmp(schema, new_schema, &at, &field_inst);
+                    if open && !new_req.contains(name) && self.lenient {
+                        // The registry's lenient reading: not compared.
+                        continue;
+                    }
+                    // Compared with what governed the name before (`true` when nothing
+                    // did: any constraint is a narrowing).
+                    self.cmp(old_extra.schema(), new_schema, &at, &field_inst);
                 }
             }
         }

@@ -124,33 +124,41 @@ fn new_required_request_field_is_breaking_and_compatible_in_a_response() {
         json!({ "a": {}, "currency": { "type": "string" } }),
         &["a", "currency"],
     );
-    let c = one(REQ, &old, &new);
+    let changes = diff(REQ, &old, &new);
+    let c = &changes[0];
     assert_eq!(
         (c.pointer.as_str(), c.compat),
         ("/properties/currency", Breaking)
     );
     assert_eq!(c.what, "`currency` added as a required property");
+    // And any value was accepted under that name before: its type narrows too.
     assert_eq!(
-        only(RESP, &old, &new),
-        at("/properties/currency", Compatible)
+        changes[1..]
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.compat))
+            .collect::<Vec<_>>(),
+        [("/properties/currency/type", Breaking)]
     );
+    assert_eq!(verdicts(&old, &new), NARROWS);
 }
 
 #[test]
 fn new_optional_request_field_is_compatible() {
+    // Unconstrained, in an open object: it accepted any value under that name before too.
     let old = object(json!({ "a": {} }), &["a"]);
-    let new = object(json!({ "a": {}, "note": { "type": "string" } }), &["a"]);
+    let new = object(json!({ "a": {}, "note": {} }), &["a"]);
     let c = one(REQ, &old, &new);
     assert_eq!(
         (c.pointer.as_str(), c.compat),
         ("/properties/note", Compatible)
     );
     assert_eq!(c.what, "`note` added as an optional property");
-    // Also when the request schema had additionalProperties false: it accepts more now.
+    // Typed, when the request schema had additionalProperties false: it accepts more now.
     let mut strict_old = old.clone();
     strict_old["additionalProperties"] = json!(false);
     let mut strict_new = new.clone();
     strict_new["additionalProperties"] = json!(false);
+    strict_new["properties"]["note"] = json!({ "type": "string" });
     assert_eq!(
         only(REQ, &strict_old, &strict_new),
         at("/properties/note", Compatible)
@@ -184,15 +192,31 @@ fn new_response_field_is_breaking_when_the_old_schema_forbade_unknown_properties
 
 #[test]
 fn removed_response_field_is_breaking() {
+    // The object allows unknown properties: `reason` may now hold any value.
     let old = object(json!({ "id": {}, "reason": { "type": "string" } }), &["id"]);
     let new = object(json!({ "id": {} }), &["id"]);
-    let c = one(RESP, &old, &new);
-    assert_eq!(
-        (c.pointer.as_str(), c.compat),
-        ("/properties/reason", Breaking)
-    );
-    assert_eq!(c.what, "`reason` removed (was optional)");
-    assert_eq!(only(MSG, &old, &new), at("/properties/reason", Breaking));
+    for kind in [RESP, MSG] {
+        let changes = diff(kind, &old, &new);
+        let got: Vec<(&str, &str, Compat)> = changes
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.what.as_str(), c.compat))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "/properties/reason",
+                    "`reason` removed (was optional)",
+                    Compatible
+                ),
+                (
+                    "/properties/reason/type",
+                    "`reason` type restriction removed (was string)",
+                    Breaking
+                ),
+            ]
+        );
+    }
 }
 
 #[test]
@@ -208,6 +232,214 @@ fn removed_request_field_is_breaking_only_when_unknown_properties_are_rejected()
     assert_eq!(
         only(REQ, &strict_old, &strict_new),
         at("/properties/legacy", Breaking)
+    );
+}
+
+// ----- open content model: exact by default, the registry's lenient reading on request -----
+
+const LENIENT: Options = Options {
+    mode: None,
+    lenient: true,
+};
+
+/// (pointer, compat) of every change, read exactly or leniently.
+fn read(kind: Kind, lenient: bool, old: &Value, new: &Value) -> Vec<(String, Compat)> {
+    let options = if lenient { LENIENT } else { Options::default() };
+    diff_schemas_with("T", kind, options, old, new)
+        .into_iter()
+        .map(|c| (c.pointer, c.compat))
+        .collect()
+}
+
+#[test]
+fn optional_property_added_to_an_open_object_narrows_unless_read_leniently() {
+    // The registry's "Detect property added to open content model": `{bar: "x"}` was
+    // valid, now it is not.
+    let old = json!({ "properties": { "foo": { "type": "string" } } });
+    let new = json!({ "properties": { "foo": { "type": "string" }, "bar": { "type": "number" } } });
+    // Absent, `true` and an annotation-only schema all allow unknown properties.
+    for extra in [
+        None,
+        Some(json!(true)),
+        Some(json!({ "description": "any" })),
+    ] {
+        let (mut old, mut new) = (old.clone(), new.clone());
+        if let Some(extra) = extra {
+            old["additionalProperties"] = extra.clone();
+            new["additionalProperties"] = extra;
+        }
+        let exact = |compat| {
+            vec![
+                at("/properties/bar", Compatible),
+                at("/properties/bar/type", compat),
+            ]
+        };
+        assert_eq!(read(REQ, false, &old, &new), exact(Breaking), "{old}");
+        assert_eq!(read(HDR, false, &old, &new), exact(Breaking), "{old}");
+        assert_eq!(read(RESP, false, &old, &new), exact(Compatible), "{old}");
+        assert_eq!(read(MSG, false, &old, &new), exact(Compatible), "{old}");
+        for kind in ALL {
+            assert_eq!(
+                read(kind, true, &old, &new),
+                [at("/properties/bar", Compatible)],
+                "{kind} {old}"
+            );
+        }
+    }
+    // Under a mode: BACKWARD rejects it, FORWARD accepts it; leniently both accept it.
+    let in_mode = |mode, lenient| {
+        diff_schemas_with(
+            "T",
+            REQ,
+            Options {
+                mode: Some(mode),
+                lenient,
+            },
+            &old,
+            &new,
+        )
+        .iter()
+        .all(|c| c.compat == Compatible)
+    };
+    assert!(!in_mode(Mode::Backward, false));
+    assert!(in_mode(Mode::Forward, false));
+    assert!(!in_mode(Mode::Full, false));
+    assert!(in_mode(Mode::Backward, true));
+    assert!(in_mode(Mode::Full, true));
+    // Unconstrained, it changes nothing either way.
+    let any = json!({ "properties": { "foo": { "type": "string" }, "bar": {} } });
+    assert_eq!(verdicts(&old, &any), (true, true));
+    // A required one narrows in both readings.
+    let mut required = new.clone();
+    required["required"] = json!(["bar"]);
+    assert_eq!(
+        read(REQ, true, &old, &required),
+        [
+            at("/properties/bar", Breaking),
+            at("/properties/bar/type", Breaking)
+        ]
+    );
+}
+
+#[test]
+fn optional_property_removed_from_an_open_object_widens_unless_read_leniently() {
+    // `foo` may now hold any value: readers that relied on a string break.
+    let old = json!({ "type": "object", "properties": { "id": {}, "foo": { "type": "string", "maxLength": 3 } } });
+    let new = json!({ "type": "object", "properties": { "id": {} } });
+    let exact = |compat| {
+        vec![
+            at("/properties/foo", Compatible),
+            at("/properties/foo/type", compat),
+            at("/properties/foo/maxLength", compat),
+        ]
+    };
+    assert_eq!(read(REQ, false, &old, &new), exact(Compatible));
+    assert_eq!(read(HDR, false, &old, &new), exact(Compatible));
+    assert_eq!(read(RESP, false, &old, &new), exact(Breaking));
+    assert_eq!(read(MSG, false, &old, &new), exact(Breaking));
+    for kind in ALL {
+        assert_eq!(
+            read(kind, true, &old, &new),
+            [at("/properties/foo", Compatible)],
+            "{kind}"
+        );
+    }
+    // The registry's "Detect changes to remove properties": foo removed, bar added.
+    let renamed =
+        json!({ "type": "object", "properties": { "id": {}, "bar": { "type": "string" } } });
+    assert_eq!(verdicts(&old, &renamed), BOTH);
+    let lenient = |kind| {
+        read(kind, true, &old, &renamed)
+            .iter()
+            .all(|(_, c)| *c == Compatible)
+    };
+    assert!(lenient(REQ) && lenient(RESP));
+    // An unconstrained one removed changes nothing, in a response too.
+    let old_any = json!({ "type": "object", "properties": { "id": {}, "foo": {} } });
+    assert_eq!(
+        read(RESP, false, &old_any, &new),
+        [at("/properties/foo", Compatible)]
+    );
+    // A required one removed widens in both readings.
+    let mut required = old.clone();
+    required["required"] = json!(["foo"]);
+    assert_eq!(
+        read(RESP, true, &required, &new),
+        [
+            at("/properties/foo", Breaking),
+            at("/properties/foo/type", Breaking),
+            at("/properties/foo/maxLength", Breaking)
+        ]
+    );
+}
+
+#[test]
+fn the_lenient_reading_leaves_partly_open_and_closed_objects_exact() {
+    // additionalProperties as a schema: compared with it in both readings.
+    let old = json!({ "properties": { "foo": {} }, "additionalProperties": { "type": "string" } });
+    let new = json!({ "properties": { "foo": {}, "bar": { "type": "number" } }, "additionalProperties": { "type": "string" } });
+    for lenient in [false, true] {
+        assert!(
+            read(RESP, lenient, &old, &new)
+                .iter()
+                .any(|(p, c)| p == "/properties/bar/type" && *c == Breaking),
+            "lenient {lenient}"
+        );
+    }
+    // Closed: a property added is a widening, whatever the reading.
+    let closed_old = json!({ "properties": { "foo": {} }, "additionalProperties": false });
+    let closed_new = json!({ "properties": { "foo": {}, "bar": { "type": "number" } }, "additionalProperties": false });
+    for lenient in [false, true] {
+        assert_eq!(
+            read(RESP, lenient, &closed_old, &closed_new),
+            [at("/properties/bar", Breaking)]
+        );
+    }
+    // A pattern governs the name: compared with it in both readings.
+    let pat_old = json!({ "patternProperties": { "^b": { "type": "string" } } });
+    let pat_new = json!({ "properties": { "bar": { "type": "number" } }, "patternProperties": { "^b": { "type": "string" } } });
+    assert!(!verdicts_with(false, &pat_old, &pat_new).0);
+    assert_eq!(
+        verdicts_with(true, &pat_old, &pat_new),
+        verdicts_with(false, &pat_old, &pat_new)
+    );
+}
+
+/// [`verdicts`] under either reading.
+fn verdicts_with(lenient: bool, old: &Value, new: &Value) -> (bool, bool) {
+    let ok = |kind| {
+        read(kind, lenient, old, new)
+            .iter()
+            .all(|(_, c)| *c == Compatible)
+    };
+    (ok(REQ), ok(RESP))
+}
+
+#[test]
+fn diff_docs_with_reads_leniently() {
+    let old = object(json!({ "id": {}, "note": { "type": "string" } }), &["id"]);
+    let new = object(json!({ "id": {}, "tag": { "type": "string" } }), &["id"]);
+    let (old_docs, new_docs) = ([doc("Order", 1, RESP, &old)], [doc("Order", 1, RESP, &new)]);
+    assert_eq!(diff_docs(&old_docs, &new_docs).unbumped_breaking().len(), 1);
+    assert!(
+        diff_docs_with(&old_docs, &new_docs, LENIENT)
+            .unbumped_breaking()
+            .is_empty()
+    );
+    let backward = Options {
+        mode: Some(Mode::Backward),
+        lenient: true,
+    };
+    assert!(
+        diff_docs_with(&old_docs, &new_docs, backward)
+            .breaking()
+            .is_empty()
+    );
+    assert_eq!(
+        diff_docs_in_mode(&old_docs, &new_docs, Mode::Backward)
+            .breaking()
+            .len(),
+        1
     );
 }
 
@@ -786,7 +1018,12 @@ fn one_of_branch_removed_breaks_requests() {
         (c.pointer.as_str(), c.compat),
         ("/properties/method/oneOf/1", Breaking)
     );
-    assert_eq!(c.what, "`method` oneOf branch 1 (#/$defs/Iban) removed");
+    // Wallet, the closest branch, constrains `wallet`, which an Iban object could hold
+    // with any value.
+    assert_eq!(
+        c.what,
+        "`method` oneOf branch 1 (#/$defs/Iban) removed (closest: `method.wallet` type restricted to string (was unrestricted))"
+    );
     assert_eq!(
         only(RESP, &old, &new),
         at("/properties/method/oneOf/1", Compatible)
@@ -919,7 +1156,7 @@ fn added_contract_is_compatible() {
 
 #[test]
 fn version_bump_allows_a_breaking_change() {
-    let old = object(json!({ "id": {}, "reason": {} }), &["id"]);
+    let old = object(json!({ "id": {}, "reason": {} }), &["id", "reason"]);
     let new = object(json!({ "id": {} }), &["id"]);
     let unbumped = diff_docs(
         &[doc("Order", 1, RESP, &old)],
@@ -936,7 +1173,7 @@ fn version_bump_allows_a_breaking_change() {
     assert!(bumped.unbumped_breaking().is_empty());
     assert_eq!(
         bumped.render(),
-        "BREAKING Order v1 -> v2 /properties/reason: `reason` removed (was optional) (allowed: version bumped)\n\
+        "BREAKING Order v1 -> v2 /properties/reason: `reason` removed (was required) (allowed: version bumped)\n\
          1 change: 0 compatible, 1 breaking (1 allowed by a version bump)\n\
          no breaking change without a version bump"
     );
@@ -1066,13 +1303,34 @@ fn fixture_directories_diff_end_to_end() {
                 Compatible
             ),
             (
+                "Charge",
+                Some(1),
+                Some(1),
+                "/properties/currency/type",
+                Compatible
+            ),
+            (
+                "Charge",
+                Some(1),
+                Some(1),
+                "/properties/currency/enum",
+                Compatible
+            ),
+            (
                 "ChargeRequest",
                 Some(1),
                 Some(1),
                 "/properties/currency",
                 Breaking
             ),
-            ("Order", Some(1), Some(2), "/properties/reason", Breaking),
+            ("Order", Some(1), Some(2), "/properties/reason", Compatible),
+            (
+                "Order",
+                Some(1),
+                Some(2),
+                "/properties/reason/type",
+                Breaking
+            ),
             ("OrderConfirmed", Some(1), None, "", Breaking),
             ("Reservation", None, Some(1), "", Compatible),
         ]
@@ -1357,11 +1615,33 @@ fn branches_are_paired_by_what_they_accept_when_their_number_changes() {
 fn a_branch_gaining_an_optional_property_still_pairs_with_its_old_self() {
     let old = payment(json!([{ "$ref": "#/$defs/Card" }, { "$ref": "#/$defs/Iban" }]));
     let mut new = old.clone();
-    new["$defs"]["Card"]["properties"]["expiry"] = json!({ "type": "string" });
+    new["$defs"]["Card"]["properties"]["expiry"] = json!({});
     let c = one(REQ, &old, &new);
     assert_eq!(c.compat, Compatible);
     assert!(
         c.what
+            .contains("`method.expiry` added as an optional property")
+    );
+    // Typed, it narrows the open branch: no new branch covers the old one.
+    new["$defs"]["Card"]["properties"]["expiry"] = json!({ "type": "string" });
+    let c = one(REQ, &old, &new);
+    assert_eq!(c.compat, Breaking);
+    assert_eq!(
+        c.what,
+        "`method` oneOf branch 0 (#/$defs/Card) removed (closest: `method.expiry` type restricted to string (was unrestricted))"
+    );
+    assert_eq!(verdicts(&old, &new), NARROWS);
+    // Read leniently, it pairs.
+    let lenient = Options {
+        lenient: true,
+        ..Options::default()
+    };
+    let changes = diff_schemas_with("T", REQ, lenient, &old, &new);
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].compat, Compatible);
+    assert!(
+        changes[0]
+            .what
             .contains("`method.expiry` added as an optional property")
     );
 }

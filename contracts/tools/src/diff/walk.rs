@@ -16,7 +16,8 @@ use super::{Compat, Kind, describes_receiver};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Effect {
     /// Accepts what it accepted before, as far as any realistic party is concerned (a new
-    /// optional property).
+    /// unconstrained optional property; the headline of a property that joins or leaves
+    /// `properties`, whose schema is compared separately).
     Neutral,
     /// Accepts less than before.
     Narrows,
@@ -86,6 +87,10 @@ pub(super) struct Walker<'a> {
     pub(super) findings: Vec<Finding>,
     /// (old, new) `$ref` targets being compared on the current path, to stop on cycles.
     active: Vec<(String, String)>,
+    /// The registry's lenient reading: an optional property added to or removed from an
+    /// object that allows unknown properties is not compared with what governs its name
+    /// on the other side (see [`super::Options::lenient`]).
+    pub(super) lenient: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -95,6 +100,7 @@ impl<'a> Walker<'a> {
             new_root,
             findings: Vec::new(),
             active: Vec::new(),
+            lenient: false,
         }
     }
 
@@ -105,6 +111,7 @@ impl<'a> Walker<'a> {
             new_root: self.new_root,
             findings: Vec::new(),
             active: self.active.clone(),
+            lenient: self.lenient,
         }
     }
 
