@@ -211,6 +211,18 @@ pub enum ContractsAction {
         /// For single schema files not listed in a sibling index.json.
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
+        /// Judge every change by a schema registry's compatibility mode instead of each
+        /// contract's kind (backward = request, forward = response, full = both; the
+        /// transitive forms also check every earlier version); a version bump then excuses
+        /// nothing. Exit 1 on any breaking change.
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// The registry's lenient reading: an optional property added to or removed from an
+        /// object that allows unknown properties is neutral. By default it is compared with
+        /// what governed that name before (a typed property added to an open object
+        /// narrows it; one removed widens it).
+        #[arg(long)]
+        lenient: bool,
     },
 }
 
@@ -245,6 +257,32 @@ impl From<TierArg> for contract_tools::jwt::Tier {
         match t {
             TierArg::Free => Self::Free,
             TierArg::Paid => Self::Paid,
+        }
+    }
+}
+
+/// A compatibility mode, as `contracts diff --mode` takes it.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    Backward,
+    BackwardTransitive,
+    Forward,
+    ForwardTransitive,
+    Full,
+    FullTransitive,
+    None,
+}
+
+impl From<ModeArg> for contract_tools::diff::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Backward => Self::Backward,
+            ModeArg::BackwardTransitive => Self::BackwardTransitive,
+            ModeArg::Forward => Self::Forward,
+            ModeArg::ForwardTransitive => Self::ForwardTransitive,
+            ModeArg::Full => Self::Full,
+            ModeArg::FullTransitive => Self::FullTransitive,
+            ModeArg::None => Self::None,
         }
     }
 }

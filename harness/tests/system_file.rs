@@ -160,7 +160,7 @@ fn contracts_diff_on_two_openapi_documents_catches_a_breaking_change_and_passes_
         "{out}"
     );
     assert!(
-        out.ends_with("1 breaking change: createPet (POST /pets)\n"),
+        out.ends_with("2 breaking changes: createPet (POST /pets)\n"),
         "{out}"
     );
     let (code, out, err) = pair("request-optional-property-added");

@@ -42,10 +42,25 @@ pub fn contracts(action: ContractsAction) -> u8 {
             }
             0
         }
-        ContractsAction::Diff { old, new, kind } => {
+        ContractsAction::Diff {
+            old,
+            new,
+            kind,
+            mode,
+            lenient,
+        } => {
             use contract_tools::openapi;
             if openapi::is_openapi(&old) || openapi::is_openapi(&new) {
-                return openapi_diff(&old, &new, kind.is_some());
+                let refused = [
+                    (kind.is_some(), "--kind"),
+                    (mode.is_some(), "--mode"),
+                    (lenient, "--lenient"),
+                ];
+                return openapi_diff(
+                    &old,
+                    &new,
+                    refused.iter().find(|(given, _)| *given).map(|(_, f)| *f),
+                );
             }
             let kind = kind.map(diff::Kind::from);
             let load = |p: &std::path::Path| diff::load_side(p, kind);
@@ -56,7 +71,15 @@ pub fn contracts(action: ContractsAction) -> u8 {
                     return 2;
                 }
             };
-            let report = diff::diff_owned(&old_docs, &new_docs);
+            let options = diff::Options {
+                mode: mode.map(diff::Mode::from),
+                lenient,
+            };
+            let report = diff::diff_owned_with(&old_docs, &new_docs, options);
+            if let Some(mode) = options.mode {
+                println!("{}", report.render_in_mode(mode).trim_end());
+                return if report.breaking().is_empty() { 0 } else { 1 };
+            }
             let text = report.render();
             println!("{}", text.trim_end());
             if report.unbumped_breaking().is_empty() {
@@ -69,11 +92,12 @@ pub fn contracts(action: ContractsAction) -> u8 {
 }
 
 /// `qalens contracts diff` on two OpenAPI documents: exit 1 on any breaking change.
-fn openapi_diff(old: &std::path::Path, new: &std::path::Path, kind_given: bool) -> u8 {
+/// `refused` is a JSON Schema option that was given, which does not apply here.
+fn openapi_diff(old: &std::path::Path, new: &std::path::Path, refused: Option<&str>) -> u8 {
     use contract_tools::openapi::{self, OpenApi};
-    if kind_given {
+    if let Some(flag) = refused {
         eprintln!(
-            "qalens contracts diff: --kind does not apply to OpenAPI documents (each part of an operation has its own kind)"
+            "qalens contracts diff: {flag} does not apply to OpenAPI documents (each part of an operation has its own kind, and is read exactly)"
         );
         return 2;
     }
@@ -96,4 +120,54 @@ fn openapi_diff(old: &std::path::Path, new: &std::path::Path, kind_given: bool) 
     let report = openapi::diff(&old, &new);
     println!("{}", openapi::render(&report));
     if report.breaking().is_empty() { 0 } else { 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::contracts;
+    use crate::cli::{ContractsAction, KindArg, ModeArg};
+
+    /// Two single-schema files: an optional typed property added to an open object.
+    fn sides() -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "qalens-contracts-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join("old.json");
+        let new = dir.join("new.json");
+        let id = r#""$id": "urn:qalens:contract:T:v1", "type": "object""#;
+        std::fs::write(&old, format!(r#"{{{id}, "properties": {{"id": {{}}}}}}"#)).unwrap();
+        std::fs::write(
+            &new,
+            format!(r#"{{{id}, "properties": {{"id": {{}}, "bar": {{"type": "number"}}}}}}"#),
+        )
+        .unwrap();
+        (old, new)
+    }
+
+    fn diff(kind: KindArg, mode: Option<ModeArg>, lenient: bool) -> u8 {
+        let (old, new) = sides();
+        let code = contracts(ContractsAction::Diff {
+            old: old.clone(),
+            new,
+            kind: Some(kind),
+            mode,
+            lenient,
+        });
+        std::fs::remove_dir_all(old.parent().unwrap()).unwrap();
+        code
+    }
+
+    #[test]
+    fn contracts_diff_reads_open_objects_exactly_unless_lenient() {
+        // `{"bar": "x"}` was accepted: a request receiver narrows.
+        assert_eq!(diff(KindArg::Request, None, false), 1);
+        assert_eq!(diff(KindArg::Response, None, false), 0);
+        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), false), 1);
+        assert_eq!(diff(KindArg::Request, None, true), 0);
+        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), true), 0);
+    }
 }

@@ -211,6 +211,7 @@ pub(super) const SCALARS: &[(&str, Order)] = &[
     ("maxLength", Order::AtMost),
     ("maxItems", Order::AtMost),
     ("maxProperties", Order::AtMost),
+    ("maxContains", Order::AtMost),
     ("pattern", Order::Unordered),
     ("format", Order::Unordered),
     ("multipleOf", Order::Divisor),

@@ -151,6 +151,60 @@ impl DiffReport {
     }
 }
 
+impl DiffReport {
+    /// The report of [`super::diff_docs_in_mode`]: one line per change (a version bump
+    /// excuses nothing under a mode), a summary line, and the verdict as the last line.
+    pub fn render_in_mode(&self, mode: super::Mode) -> String {
+        let mut out = String::new();
+        for c in &self.changes {
+            out.push_str(&format!(
+                "{} {} {} -> {}",
+                c.compat,
+                c.contract,
+                show_version(c.old_version),
+                show_version(c.new_version)
+            ));
+            if !c.pointer.is_empty() {
+                out.push_str(&format!(" {}", c.pointer));
+            }
+            out.push_str(&format!(": {}\n", c.what));
+        }
+        let breaking = self.breaking();
+        if self.changes.is_empty() {
+            out.push_str("no changes\n");
+        } else {
+            out.push_str(&format!(
+                "{} change{}: {} compatible, {} breaking under {mode}\n",
+                self.changes.len(),
+                if self.changes.len() == 1 { "" } else { "s" },
+                self.changes.len() - breaking.len(),
+                breaking.len(),
+            ));
+        }
+        if breaking.is_empty() {
+            out.push_str(&format!("compatible under {mode}"));
+        } else {
+            let mut names: Vec<&str> = Vec::new();
+            for change in &breaking {
+                if !names.contains(&change.contract.as_str()) {
+                    names.push(&change.contract);
+                }
+            }
+            let verb = if breaking.len() == 1 {
+                "change breaks"
+            } else {
+                "changes break"
+            };
+            out.push_str(&format!(
+                "{} {verb} {mode} compatibility: {}",
+                breaking.len(),
+                names.join(", ")
+            ));
+        }
+        out
+    }
+}
+
 impl fmt::Display for DiffReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render())

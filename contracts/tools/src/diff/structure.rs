@@ -1,15 +1,18 @@
 //! Object and array keywords: `properties`, `required`, `additionalProperties`,
-//! `patternProperties`, `items` and `prefixItems`.
+//! `patternProperties`, `unevaluatedProperties`, `items`, `prefixItems` and
+//! `unevaluatedItems`.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
-use super::walk::{ANNOTATIONS, Effect, FALSE_SCHEMA, TRUE_SCHEMA, Walker, child, json_eq};
+use super::walk::{ANNOTATIONS, Effect, FALSE_SCHEMA, Finding, TRUE_SCHEMA, Walker, child};
 
 impl Walker<'_> {
-    /// `properties`, `required` and `additionalProperties`.
+    /// `properties`, `required`, `patternProperties` and `additionalProperties` (or
+    /// `unevaluatedProperties` when there is no `additionalProperties`): a name that leaves
+    /// or joins `properties` is compared with the schema that governs it on the other side.
     pub(super) fn cmp_object(
         &mut self,
         o: &Map<String, Value>,
@@ -19,10 +22,12 @@ impl Walker<'_> {
     ) {
         let [old_props, new_props] = [o, n].map(|m| object_of(m, "properties"));
         let [old_req, new_req] = [o, n].map(required);
-        let [old_extra, new_extra] = [o, n].map(|m| Extra::of(m.get("additionalProperties")));
-        let extra_ptr = child(ptr, "additionalProperties");
+        let [old_extra, new_extra] = [o, n].map(|m| Extra::of(m.get(extra_keyword(m))));
+        let [old_patterns, new_patterns] = [o, n].map(Patterns::of);
+        let extra_ptr = child(ptr, extra_keyword(n));
 
         self.cmp_additional(old_extra, new_extra, &extra_ptr, inst);
+        self.cmp_pattern_properties(o, n, ptr, inst);
 
         let props_ptr = child(ptr, "properties");
         for (name, old_schema) in old_props {
@@ -44,31 +49,72 @@ impl Walker<'_> {
                 self.cmp(old_schema, new_schema, &at, &field_inst);
                 continue;
             }
-            let was = if old_req.contains(name) {
-                "required"
-            } else {
-                "optional"
-            };
-            match new_extra {
-                Extra::Forbidden => self.emit(
+            let was_required = old_req.contains(name);
+            let was = if was_required { "required" } else { "optional" };
+            if let Some((pattern, schema)) = new_patterns.matching(name) {
+                self.emit(
                     at,
                     &field_inst,
                     format!(
-                        "removed (was {was}); additionalProperties is false, so payloads that still send it are rejected"
+                        "removed (was {was}); it now falls under patternProperties {pattern:?}"
                     ),
-                    Effect::Both,
-                ),
-                Extra::Allowed => {
-                    self.emit(at, &field_inst, format!("removed (was {was})"), Effect::Widens)
-                }
-                Extra::Schema(schema) => {
+                    if was_required {
+                        Effect::Widens
+                    } else {
+                        Effect::Neutral
+                    },
+                );
+                let pattern_ptr = child(&child(ptr, "patternProperties"), pattern);
+                self.cmp(old_schema, schema, &pattern_ptr, &field_inst);
+                continue;
+            }
+            match new_extra {
+                Extra::Forbidden => {
+                    if old_schema == &Value::Bool(false) {
+                        // It could not be sent before either.
+                        continue;
+                    }
                     self.emit(
                         at,
                         &field_inst,
-                        format!("removed (was {was}); it now falls under additionalProperties"),
-                        Effect::Widens,
+                        format!(
+                            "removed (was {was}); additionalProperties is false, so payloads that still send it are rejected"
+                        ),
+                        if was_required {
+                            Effect::Both
+                        } else {
+                            Effect::Narrows
+                        },
+                    )
+                }
+                Extra::Allowed | Extra::Schema(_) => {
+                    let open = matches!(new_extra, Extra::Allowed);
+                    self.emit(
+                        at.clone(),
+                        &field_inst,
+                        if open {
+                            format!("removed (was {was})")
+                        } else {
+                            format!("removed (was {was}); it now falls under additionalProperties")
+                        },
+                        if was_required {
+                            Effect::Widens
+                        } else {
+                            Effect::Neutral
+                        },
                     );
-                    self.cmp(old_schema, schema, &extra_ptr, &field_inst);
+                    if open && !was_required && self.lenient_removed {
+                        // The registry's lenient reading: not compared.
+                        continue;
+                    }
+                    // Compared with what governs the name now (`true` when nothing does:
+                    // whatever constrained it is lifted, a widening).
+                    let governs = if n.contains_key(extra_keyword(n)) {
+                        &extra_ptr
+                    } else {
+                        &at
+                    };
+                    self.cmp(old_schema, new_extra.schema(), governs, &field_inst);
                 }
             }
         }
@@ -84,41 +130,69 @@ impl Walker<'_> {
             } else {
                 "added as an optional property"
             };
+            let required_effect = if newly_required {
+                Effect::Narrows
+            } else {
+                Effect::Neutral
+            };
+            if let Some((pattern, schema)) = old_patterns.matching(name) {
+                self.emit(
+                    at.clone(),
+                    &field_inst,
+                    format!("{what} (it fell under patternProperties {pattern:?} before)"),
+                    required_effect,
+                );
+                self.cmp(schema, new_schema, &at, &field_inst);
+                continue;
+            }
             match old_extra {
-                Extra::Allowed => self.emit(
+                Extra::Allowed if new_schema == &Value::Bool(false) => self.emit(
                     at,
                     &field_inst,
-                    what,
-                    if newly_required {
-                        Effect::Narrows
-                    } else {
-                        Effect::Neutral
-                    },
-                ),
-                Extra::Forbidden => self.emit(
-                    at,
-                    &field_inst,
-                    format!(
-                        "{what}; the old schema has additionalProperties false, so readers holding to it reject the property"
-                    ),
+                    "is now forbidden (its schema is false)",
                     if newly_required {
                         Effect::Both
                     } else {
-                        Effect::Widens
+                        Effect::Narrows
                     },
                 ),
-                Extra::Schema(schema) => {
+                Extra::Forbidden => {
+                    if new_schema == &Value::Bool(false) && !newly_required {
+                        // Still never accepted.
+                        continue;
+                    }
+                    self.emit(
+                        at,
+                        &field_inst,
+                        format!(
+                            "{what}; the old schema has additionalProperties false, so readers holding to it reject the property"
+                        ),
+                        if newly_required {
+                            Effect::Both
+                        } else {
+                            Effect::Widens
+                        },
+                    )
+                }
+                Extra::Allowed | Extra::Schema(_) => {
+                    let open = matches!(old_extra, Extra::Allowed);
                     self.emit(
                         at.clone(),
                         &field_inst,
-                        format!("{what} (it fell under additionalProperties before)"),
-                        if newly_required {
-                            Effect::Narrows
+                        if open {
+                            what.to_owned()
                         } else {
-                            Effect::Neutral
+                            format!("{what} (it fell under additionalProperties before)")
                         },
+                        required_effect,
                     );
-                    self.cmp(schema, new_schema, &at, &field_inst);
+                    if open && !new_req.contains(name) && self.lenient_added {
+                        // The registry's lenient reading: not compared.
+                        continue;
+                    }
+                    // Compared with what governed the name before (`true` when nothing
+                    // did: any constraint is a narrowing).
+                    self.cmp(old_extra.schema(), new_schema, &at, &field_inst);
                 }
             }
         }
@@ -169,6 +243,9 @@ impl Walker<'_> {
         self.emit(at.to_owned(), inst, desc, effect);
     }
 
+    /// A pattern kept is compared with itself; a pattern added or removed is compared
+    /// with what governed (governs) the names it matches on the other side: the
+    /// additional-properties schema.
     pub(super) fn cmp_pattern_properties(
         &mut self,
         o: &Map<String, Value>,
@@ -177,94 +254,159 @@ impl Walker<'_> {
         inst: &str,
     ) {
         let [old, new] = [o, n].map(|m| object_of(m, "patternProperties"));
+        let [old_extra, new_extra] = [o, n].map(|m| Extra::of(m.get(extra_keyword(m))));
         let base = child(ptr, "patternProperties");
         for (pattern, old_schema) in old {
             let at = child(&base, pattern);
             let field_inst = field(inst, &format!("<{pattern}>"));
             match new.get(pattern) {
                 Some(new_schema) => self.cmp(old_schema, new_schema, &at, &field_inst),
-                None => self.emit(
-                    at,
-                    inst,
-                    format!("patternProperties {pattern:?} removed"),
-                    Effect::Widens,
-                ),
+                None => {
+                    let before = self.findings.len();
+                    self.cmp(
+                        old_schema,
+                        new_extra.schema(),
+                        &child(ptr, extra_keyword(n)),
+                        &field_inst,
+                    );
+                    if self.findings.len() > before {
+                        self.emit(
+                            at,
+                            inst,
+                            format!(
+                                "patternProperties {pattern:?} removed: its names fall under additionalProperties"
+                            ),
+                            Effect::Neutral,
+                        );
+                    }
+                }
             }
         }
-        for pattern in new.keys() {
-            if !old.contains_key(pattern) {
+        let new_props = object_of(n, "properties");
+        for (pattern, new_schema) in new {
+            if old.contains_key(pattern) {
+                continue;
+            }
+            let at = child(&base, pattern);
+            let field_inst = field(inst, &format!("<{pattern}>"));
+            let before = self.findings.len();
+            self.cmp(old_extra.schema(), new_schema, &at, &field_inst);
+            // Declared properties the new pattern matches are constrained by it too.
+            let old_props = object_of(o, "properties");
+            if let Some(re) = compile(pattern) {
+                for (name, prop) in new_props {
+                    if re.is_match(name) {
+                        let old_prop = old_props.get(name).unwrap_or(prop);
+                        let narrowing: Vec<Finding> = self
+                            .sub_findings(old_prop, new_schema, &at, &field(inst, name))
+                            .into_iter()
+                            .filter(|f| matches!(f.effect, Effect::Narrows | Effect::Both))
+                            .map(|f| Finding {
+                                effect: Effect::Narrows,
+                                ..f
+                            })
+                            .collect();
+                        self.findings.extend(narrowing);
+                    }
+                }
+            }
+            if self.findings.len() > before {
                 self.emit(
-                    child(&base, pattern),
+                    at,
                     inst,
                     format!("patternProperties {pattern:?} added"),
-                    Effect::Narrows,
+                    Effect::Neutral,
                 );
             }
         }
     }
 
-    pub(super) fn cmp_items(
+    /// `prefixItems` and `items` by position: each position is compared with what governs
+    /// it on each side (its `prefixItems` entry, else `items`, else `unevaluatedItems`),
+    /// then the positions after every prefix.
+    pub(super) fn cmp_array_items(
         &mut self,
         o: &Map<String, Value>,
         n: &Map<String, Value>,
         ptr: &str,
         inst: &str,
     ) {
-        let (old, new) = (o.get("items"), n.get("items"));
-        let at = child(ptr, "items");
-        match (old, new) {
-            (None, None) => {}
-            (Some(Value::Array(_)), _) | (_, Some(Value::Array(_))) => {
-                if !old.zip(new).is_some_and(|(a, b)| json_eq(a, b)) {
-                    self.emit(
-                        at,
-                        inst,
-                        "items as an array (pre-2020-12 tuple form) changed; not analysed, treated as breaking",
-                        Effect::Both,
-                    );
-                }
-            }
-            _ => self.cmp(
-                old.unwrap_or(&TRUE_SCHEMA),
-                new.unwrap_or(&TRUE_SCHEMA),
-                &at,
-                &format!("{inst}[]"),
-            ),
+        let uses = |m: &Map<String, Value>| {
+            ["prefixItems", "items", "unevaluatedItems"]
+                .iter()
+                .any(|k| m.contains_key(*k))
+        };
+        if !uses(o) && !uses(n) {
+            return;
         }
-    }
-
-    pub(super) fn cmp_prefix_items(
-        &mut self,
-        o: &Map<String, Value>,
-        n: &Map<String, Value>,
-        ptr: &str,
-        inst: &str,
-    ) {
-        let [old, new] = [o, n].map(|m| {
+        let [old_prefix, new_prefix] = [o, n].map(|m| {
             m.get("prefixItems")
                 .and_then(Value::as_array)
                 .map_or(&[][..], Vec::as_slice)
         });
+        let [old_rest, new_rest] = [o, n].map(rest_items);
+        let rest_ptr = child(ptr, new_rest.1);
         let base = child(ptr, "prefixItems");
-        for i in 0..old.len().max(new.len()) {
-            let at = child(&base, &i.to_string());
-            match (old.get(i), new.get(i)) {
-                (Some(a), Some(b)) => self.cmp(a, b, &at, &format!("{inst}[{i}]")),
-                (None, Some(_)) => self.emit(
-                    at,
-                    inst,
-                    format!("prefixItems {i} added: item {i} is now constrained"),
-                    Effect::Narrows,
-                ),
-                (Some(_), None) => self.emit(
-                    at,
-                    inst,
-                    format!("prefixItems {i} removed: item {i} is no longer constrained"),
-                    Effect::Widens,
-                ),
-                (None, None) => {}
-            }
+        for i in 0..old_prefix.len().max(new_prefix.len()) {
+            let a = old_prefix.get(i).unwrap_or(old_rest.0);
+            // An entry removed is pointed at where it was, unless `items` now governs it.
+            let (b, at) = match new_prefix.get(i) {
+                Some(b) => (b, child(&base, &i.to_string())),
+                None if n.contains_key(new_rest.1) => (new_rest.0, rest_ptr.clone()),
+                None => (new_rest.0, child(&base, &i.to_string())),
+            };
+            self.cmp(a, b, &at, &format!("{inst}[{i}]"));
         }
+        self.cmp(old_rest.0, new_rest.0, &rest_ptr, &format!("{inst}[]"));
+    }
+}
+
+/// The keyword that governs properties no other keyword names.
+fn extra_keyword(m: &Map<String, Value>) -> &'static str {
+    if !m.contains_key("additionalProperties") && m.contains_key("unevaluatedProperties") {
+        "unevaluatedProperties"
+    } else {
+        "additionalProperties"
+    }
+}
+
+/// The schema for items after `prefixItems`, and its keyword.
+fn rest_items(m: &Map<String, Value>) -> (&Value, &'static str) {
+    if let Some(items) = m.get("items") {
+        (items, "items")
+    } else if let Some(items) = m.get("unevaluatedItems") {
+        (items, "unevaluatedItems")
+    } else {
+        (&TRUE_SCHEMA, "items")
+    }
+}
+
+fn compile(pattern: &str) -> Option<regex::Regex> {
+    regex::Regex::new(pattern).ok()
+}
+
+/// `patternProperties` with their regular expressions (a pattern the `regex` crate cannot
+/// compile matches nothing).
+struct Patterns<'a> {
+    entries: Vec<(&'a str, &'a Value, Option<regex::Regex>)>,
+}
+
+impl<'a> Patterns<'a> {
+    fn of(m: &'a Map<String, Value>) -> Self {
+        Patterns {
+            entries: object_of(m, "patternProperties")
+                .iter()
+                .map(|(p, s)| (p.as_str(), s, compile(p)))
+                .collect(),
+        }
+    }
+
+    /// The first pattern matching `name`, with its schema.
+    fn matching(&self, name: &str) -> Option<(&'a str, &'a Value)> {
+        self.entries
+            .iter()
+            .find(|(_, _, re)| re.as_ref().is_some_and(|re| re.is_match(name)))
+            .map(|(p, s, _)| (*p, *s))
     }
 }
 

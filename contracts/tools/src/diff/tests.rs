@@ -124,33 +124,41 @@ fn new_required_request_field_is_breaking_and_compatible_in_a_response() {
         json!({ "a": {}, "currency": { "type": "string" } }),
         &["a", "currency"],
     );
-    let c = one(REQ, &old, &new);
+    let changes = diff(REQ, &old, &new);
+    let c = &changes[0];
     assert_eq!(
         (c.pointer.as_str(), c.compat),
         ("/properties/currency", Breaking)
     );
     assert_eq!(c.what, "`currency` added as a required property");
+    // And any value was accepted under that name before: its type narrows too.
     assert_eq!(
-        only(RESP, &old, &new),
-        at("/properties/currency", Compatible)
+        changes[1..]
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.compat))
+            .collect::<Vec<_>>(),
+        [("/properties/currency/type", Breaking)]
     );
+    assert_eq!(verdicts(&old, &new), NARROWS);
 }
 
 #[test]
 fn new_optional_request_field_is_compatible() {
+    // Unconstrained, in an open object: it accepted any value under that name before too.
     let old = object(json!({ "a": {} }), &["a"]);
-    let new = object(json!({ "a": {}, "note": { "type": "string" } }), &["a"]);
+    let new = object(json!({ "a": {}, "note": {} }), &["a"]);
     let c = one(REQ, &old, &new);
     assert_eq!(
         (c.pointer.as_str(), c.compat),
         ("/properties/note", Compatible)
     );
     assert_eq!(c.what, "`note` added as an optional property");
-    // Also when the request schema had additionalProperties false: it accepts more now.
+    // Typed, when the request schema had additionalProperties false: it accepts more now.
     let mut strict_old = old.clone();
     strict_old["additionalProperties"] = json!(false);
     let mut strict_new = new.clone();
     strict_new["additionalProperties"] = json!(false);
+    strict_new["properties"]["note"] = json!({ "type": "string" });
     assert_eq!(
         only(REQ, &strict_old, &strict_new),
         at("/properties/note", Compatible)
@@ -184,15 +192,31 @@ fn new_response_field_is_breaking_when_the_old_schema_forbade_unknown_properties
 
 #[test]
 fn removed_response_field_is_breaking() {
+    // The object allows unknown properties: `reason` may now hold any value.
     let old = object(json!({ "id": {}, "reason": { "type": "string" } }), &["id"]);
     let new = object(json!({ "id": {} }), &["id"]);
-    let c = one(RESP, &old, &new);
-    assert_eq!(
-        (c.pointer.as_str(), c.compat),
-        ("/properties/reason", Breaking)
-    );
-    assert_eq!(c.what, "`reason` removed (was optional)");
-    assert_eq!(only(MSG, &old, &new), at("/properties/reason", Breaking));
+    for kind in [RESP, MSG] {
+        let changes = diff(kind, &old, &new);
+        let got: Vec<(&str, &str, Compat)> = changes
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.what.as_str(), c.compat))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "/properties/reason",
+                    "`reason` removed (was optional)",
+                    Compatible
+                ),
+                (
+                    "/properties/reason/type",
+                    "`reason` type restriction removed (was string)",
+                    Breaking
+                ),
+            ]
+        );
+    }
 }
 
 #[test]
@@ -208,6 +232,214 @@ fn removed_request_field_is_breaking_only_when_unknown_properties_are_rejected()
     assert_eq!(
         only(REQ, &strict_old, &strict_new),
         at("/properties/legacy", Breaking)
+    );
+}
+
+// ----- open content model: exact by default, the registry's lenient reading on request -----
+
+const LENIENT: Options = Options {
+    mode: None,
+    lenient: true,
+};
+
+/// (pointer, compat) of every change, read exactly or leniently.
+fn read(kind: Kind, lenient: bool, old: &Value, new: &Value) -> Vec<(String, Compat)> {
+    let options = if lenient { LENIENT } else { Options::default() };
+    diff_schemas_with("T", kind, options, old, new)
+        .into_iter()
+        .map(|c| (c.pointer, c.compat))
+        .collect()
+}
+
+#[test]
+fn optional_property_added_to_an_open_object_narrows_unless_read_leniently() {
+    // The registry's "Detect property added to open content model": `{bar: "x"}` was
+    // valid, now it is not.
+    let old = json!({ "properties": { "foo": { "type": "string" } } });
+    let new = json!({ "properties": { "foo": { "type": "string" }, "bar": { "type": "number" } } });
+    // Absent, `true` and an annotation-only schema all allow unknown properties.
+    for extra in [
+        None,
+        Some(json!(true)),
+        Some(json!({ "description": "any" })),
+    ] {
+        let (mut old, mut new) = (old.clone(), new.clone());
+        if let Some(extra) = extra {
+            old["additionalProperties"] = extra.clone();
+            new["additionalProperties"] = extra;
+        }
+        let exact = |compat| {
+            vec![
+                at("/properties/bar", Compatible),
+                at("/properties/bar/type", compat),
+            ]
+        };
+        assert_eq!(read(REQ, false, &old, &new), exact(Breaking), "{old}");
+        assert_eq!(read(HDR, false, &old, &new), exact(Breaking), "{old}");
+        assert_eq!(read(RESP, false, &old, &new), exact(Compatible), "{old}");
+        assert_eq!(read(MSG, false, &old, &new), exact(Compatible), "{old}");
+        for kind in ALL {
+            assert_eq!(
+                read(kind, true, &old, &new),
+                [at("/properties/bar", Compatible)],
+                "{kind} {old}"
+            );
+        }
+    }
+    // Under a mode: BACKWARD rejects it, FORWARD accepts it; leniently both accept it.
+    let in_mode = |mode, lenient| {
+        diff_schemas_with(
+            "T",
+            REQ,
+            Options {
+                mode: Some(mode),
+                lenient,
+            },
+            &old,
+            &new,
+        )
+        .iter()
+        .all(|c| c.compat == Compatible)
+    };
+    assert!(!in_mode(Mode::Backward, false));
+    assert!(in_mode(Mode::Forward, false));
+    assert!(!in_mode(Mode::Full, false));
+    assert!(in_mode(Mode::Backward, true));
+    assert!(in_mode(Mode::Full, true));
+    // Unconstrained, it changes nothing either way.
+    let any = json!({ "properties": { "foo": { "type": "string" }, "bar": {} } });
+    assert_eq!(verdicts(&old, &any), (true, true));
+    // A required one narrows in both readings.
+    let mut required = new.clone();
+    required["required"] = json!(["bar"]);
+    assert_eq!(
+        read(REQ, true, &old, &required),
+        [
+            at("/properties/bar", Breaking),
+            at("/properties/bar/type", Breaking)
+        ]
+    );
+}
+
+#[test]
+fn optional_property_removed_from_an_open_object_widens_unless_read_leniently() {
+    // `foo` may now hold any value: readers that relied on a string break.
+    let old = json!({ "type": "object", "properties": { "id": {}, "foo": { "type": "string", "maxLength": 3 } } });
+    let new = json!({ "type": "object", "properties": { "id": {} } });
+    let exact = |compat| {
+        vec![
+            at("/properties/foo", Compatible),
+            at("/properties/foo/type", compat),
+            at("/properties/foo/maxLength", compat),
+        ]
+    };
+    assert_eq!(read(REQ, false, &old, &new), exact(Compatible));
+    assert_eq!(read(HDR, false, &old, &new), exact(Compatible));
+    assert_eq!(read(RESP, false, &old, &new), exact(Breaking));
+    assert_eq!(read(MSG, false, &old, &new), exact(Breaking));
+    for kind in ALL {
+        assert_eq!(
+            read(kind, true, &old, &new),
+            [at("/properties/foo", Compatible)],
+            "{kind}"
+        );
+    }
+    // The registry's "Detect changes to remove properties": foo removed, bar added.
+    let renamed =
+        json!({ "type": "object", "properties": { "id": {}, "bar": { "type": "string" } } });
+    assert_eq!(verdicts(&old, &renamed), BOTH);
+    let lenient = |kind| {
+        read(kind, true, &old, &renamed)
+            .iter()
+            .all(|(_, c)| *c == Compatible)
+    };
+    assert!(lenient(REQ) && lenient(RESP));
+    // An unconstrained one removed changes nothing, in a response too.
+    let old_any = json!({ "type": "object", "properties": { "id": {}, "foo": {} } });
+    assert_eq!(
+        read(RESP, false, &old_any, &new),
+        [at("/properties/foo", Compatible)]
+    );
+    // A required one removed widens in both readings.
+    let mut required = old.clone();
+    required["required"] = json!(["foo"]);
+    assert_eq!(
+        read(RESP, true, &required, &new),
+        [
+            at("/properties/foo", Breaking),
+            at("/properties/foo/type", Breaking),
+            at("/properties/foo/maxLength", Breaking)
+        ]
+    );
+}
+
+#[test]
+fn the_lenient_reading_leaves_partly_open_and_closed_objects_exact() {
+    // additionalProperties as a schema: compared with it in both readings.
+    let old = json!({ "properties": { "foo": {} }, "additionalProperties": { "type": "string" } });
+    let new = json!({ "properties": { "foo": {}, "bar": { "type": "number" } }, "additionalProperties": { "type": "string" } });
+    for lenient in [false, true] {
+        assert!(
+            read(RESP, lenient, &old, &new)
+                .iter()
+                .any(|(p, c)| p == "/properties/bar/type" && *c == Breaking),
+            "lenient {lenient}"
+        );
+    }
+    // Closed: a property added is a widening, whatever the reading.
+    let closed_old = json!({ "properties": { "foo": {} }, "additionalProperties": false });
+    let closed_new = json!({ "properties": { "foo": {}, "bar": { "type": "number" } }, "additionalProperties": false });
+    for lenient in [false, true] {
+        assert_eq!(
+            read(RESP, lenient, &closed_old, &closed_new),
+            [at("/properties/bar", Breaking)]
+        );
+    }
+    // A pattern governs the name: compared with it in both readings.
+    let pat_old = json!({ "patternProperties": { "^b": { "type": "string" } } });
+    let pat_new = json!({ "properties": { "bar": { "type": "number" } }, "patternProperties": { "^b": { "type": "string" } } });
+    assert!(!verdicts_with(false, &pat_old, &pat_new).0);
+    assert_eq!(
+        verdicts_with(true, &pat_old, &pat_new),
+        verdicts_with(false, &pat_old, &pat_new)
+    );
+}
+
+/// [`verdicts`] under either reading.
+fn verdicts_with(lenient: bool, old: &Value, new: &Value) -> (bool, bool) {
+    let ok = |kind| {
+        read(kind, lenient, old, new)
+            .iter()
+            .all(|(_, c)| *c == Compatible)
+    };
+    (ok(REQ), ok(RESP))
+}
+
+#[test]
+fn diff_docs_with_reads_leniently() {
+    let old = object(json!({ "id": {}, "note": { "type": "string" } }), &["id"]);
+    let new = object(json!({ "id": {}, "tag": { "type": "string" } }), &["id"]);
+    let (old_docs, new_docs) = ([doc("Order", 1, RESP, &old)], [doc("Order", 1, RESP, &new)]);
+    assert_eq!(diff_docs(&old_docs, &new_docs).unbumped_breaking().len(), 1);
+    assert!(
+        diff_docs_with(&old_docs, &new_docs, LENIENT)
+            .unbumped_breaking()
+            .is_empty()
+    );
+    let backward = Options {
+        mode: Some(Mode::Backward),
+        lenient: true,
+    };
+    assert!(
+        diff_docs_with(&old_docs, &new_docs, backward)
+            .breaking()
+            .is_empty()
+    );
+    assert_eq!(
+        diff_docs_in_mode(&old_docs, &new_docs, Mode::Backward)
+            .breaking()
+            .len(),
+        1
     );
 }
 
@@ -605,13 +837,15 @@ fn items_are_compared_recursively() {
 fn prefix_items() {
     let one_item = json!({ "prefixItems": [ { "type": "string" } ] });
     let two_items = json!({ "prefixItems": [ { "type": "string" }, { "type": "integer" } ] });
+    // Each position is compared with what governed it before: here no `items`, so
+    // anything.
     assert_eq!(
         only(REQ, &one_item, &two_items),
-        at("/prefixItems/1", Breaking)
+        at("/prefixItems/1/type", Breaking)
     );
     assert_eq!(
         only(RESP, &two_items, &one_item),
-        at("/prefixItems/1", Breaking)
+        at("/prefixItems/1/type", Breaking)
     );
     let changed = json!({ "prefixItems": [ { "type": "number" } ] });
     assert_eq!(
@@ -784,7 +1018,12 @@ fn one_of_branch_removed_breaks_requests() {
         (c.pointer.as_str(), c.compat),
         ("/properties/method/oneOf/1", Breaking)
     );
-    assert_eq!(c.what, "`method` oneOf branch 1 (#/$defs/Iban) removed");
+    // Wallet, the closest branch, constrains `wallet`, which an Iban object could hold
+    // with any value.
+    assert_eq!(
+        c.what,
+        "`method` oneOf branch 1 (#/$defs/Iban) removed (closest: `method.wallet` type restricted to string (was unrestricted))"
+    );
     assert_eq!(
         only(RESP, &old, &new),
         at("/properties/method/oneOf/1", Compatible)
@@ -835,19 +1074,20 @@ fn any_of_and_all_of() {
     // allOf is the other way round: one more constraint narrows.
     let one_c = json!({ "allOf": [ { "minLength": 1 } ] });
     let two_c = json!({ "allOf": [ { "minLength": 1 }, { "maxLength": 9 } ] });
-    assert_eq!(only(REQ, &one_c, &two_c), at("/allOf/1", Breaking));
-    assert_eq!(only(RESP, &one_c, &two_c), at("/allOf/1", Compatible));
-    assert_eq!(only(RESP, &two_c, &one_c), at("/allOf/1", Breaking));
+    // Branches that do not interfere are merged into one schema first.
+    assert_eq!(only(REQ, &one_c, &two_c), at("/maxLength", Breaking));
+    assert_eq!(only(RESP, &one_c, &two_c), at("/maxLength", Compatible));
+    assert_eq!(only(RESP, &two_c, &one_c), at("/maxLength", Breaking));
 }
 
 #[test]
 fn unanalysed_keywords_are_breaking_either_way_unless_equivalent() {
-    let old = json!({ "type": "string", "not": { "const": "x" } });
-    let new = json!({ "type": "string", "not": { "const": "y" } });
+    let old = json!({ "type": "string", "if": { "const": "x" }, "then": { "minLength": 2 } });
+    let new = json!({ "type": "string", "if": { "const": "y" }, "then": { "minLength": 2 } });
     for kind in ALL {
-        assert_eq!(only(kind, &old, &new), at("/not", Breaking));
+        assert_eq!(only(kind, &old, &new), at("/if", Breaking));
     }
-    let annotated = json!({ "type": "string", "not": { "const": "x", "description": "no x" } });
+    let annotated = json!({ "type": "string", "if": { "const": "x", "description": "x" }, "then": { "minLength": 2 } });
     none(REQ, &old, &annotated);
 }
 
@@ -916,7 +1156,7 @@ fn added_contract_is_compatible() {
 
 #[test]
 fn version_bump_allows_a_breaking_change() {
-    let old = object(json!({ "id": {}, "reason": {} }), &["id"]);
+    let old = object(json!({ "id": {}, "reason": {} }), &["id", "reason"]);
     let new = object(json!({ "id": {} }), &["id"]);
     let unbumped = diff_docs(
         &[doc("Order", 1, RESP, &old)],
@@ -933,7 +1173,7 @@ fn version_bump_allows_a_breaking_change() {
     assert!(bumped.unbumped_breaking().is_empty());
     assert_eq!(
         bumped.render(),
-        "BREAKING Order v1 -> v2 /properties/reason: `reason` removed (was optional) (allowed: version bumped)\n\
+        "BREAKING Order v1 -> v2 /properties/reason: `reason` removed (was required) (allowed: version bumped)\n\
          1 change: 0 compatible, 1 breaking (1 allowed by a version bump)\n\
          no breaking change without a version bump"
     );
@@ -1063,13 +1303,34 @@ fn fixture_directories_diff_end_to_end() {
                 Compatible
             ),
             (
+                "Charge",
+                Some(1),
+                Some(1),
+                "/properties/currency/type",
+                Compatible
+            ),
+            (
+                "Charge",
+                Some(1),
+                Some(1),
+                "/properties/currency/enum",
+                Compatible
+            ),
+            (
                 "ChargeRequest",
                 Some(1),
                 Some(1),
                 "/properties/currency",
                 Breaking
             ),
-            ("Order", Some(1), Some(2), "/properties/reason", Breaking),
+            ("Order", Some(1), Some(2), "/properties/reason", Compatible),
+            (
+                "Order",
+                Some(1),
+                Some(2),
+                "/properties/reason/type",
+                Breaking
+            ),
             ("OrderConfirmed", Some(1), None, "", Breaking),
             ("Reservation", None, Some(1), "", Compatible),
         ]
@@ -1266,4 +1527,518 @@ fn a_side_may_carry_index_keys_this_version_does_not_know() {
             .to_string()
             .contains("unknown field `generated`")
     );
+}
+
+// ----- as a schema registry decides (issue 25) -----
+
+/// Whether the request (BACKWARD) and response (FORWARD) verdicts are compatible.
+#[track_caller]
+fn verdicts(old: &Value, new: &Value) -> (bool, bool) {
+    let ok = |kind| diff(kind, old, new).iter().all(|c| c.compat == Compatible);
+    (ok(REQ), ok(RESP))
+}
+
+const WIDENS: (bool, bool) = (true, false);
+const NARROWS: (bool, bool) = (false, true);
+const BOTH: (bool, bool) = (false, false);
+
+#[test]
+fn a_type_that_becomes_one_branch_of_a_union_widens() {
+    let old = json!({ "type": "string", "maxLength": 3 });
+    for kw in ["oneOf", "anyOf"] {
+        let new = json!({ kw: [ { "type": "number" }, { "type": "string" } ] });
+        assert_eq!(verdicts(&old, &new), WIDENS, "{kw}");
+        let c = one(REQ, &json!({ "type": "string" }), &new);
+        assert_eq!(c.pointer, format!("/{kw}/0"));
+        assert_eq!(c.what, format!("{kw} branch 0 (type number) added"));
+        assert_eq!(verdicts(&new, &old), NARROWS, "{kw} back");
+    }
+    // No branch covers the old schema: both ways.
+    let new = json!({ "oneOf": [ { "type": "number" }, { "type": "boolean" } ] });
+    assert_eq!(verdicts(&old, &new), BOTH);
+}
+
+#[test]
+fn singleton_one_of_and_all_of_are_the_schema_itself() {
+    let plain = json!({ "type": "string", "minLength": 1 });
+    for kw in ["oneOf", "anyOf", "allOf"] {
+        let wrapped = json!({ kw: [ { "type": "string", "minLength": 1 } ] });
+        none(REQ, &plain, &wrapped);
+        none(RESP, &wrapped, &plain);
+    }
+    none(
+        REQ,
+        &json!({ "oneOf": [ { "type": "string" } ] }),
+        &json!({ "allOf": [ { "type": "string" } ] }),
+    );
+}
+
+#[test]
+fn reordered_and_duplicated_branches_are_no_change() {
+    let old = json!({ "oneOf": [ { "type": "string" }, { "type": "object", "required": ["a"] } ] });
+    let reordered =
+        json!({ "oneOf": [ { "type": "object", "required": ["a"] }, { "type": "string" } ] });
+    let duplicated = json!({ "oneOf": [ { "type": "string" }, { "type": "object", "required": ["a"] }, { "type": "string" } ] });
+    for kind in ALL {
+        none(kind, &old, &reordered);
+        none(kind, &old, &duplicated);
+    }
+    let all_old = json!({ "allOf": [ { "enum": ["a", "b", "c"] }, { "type": "string" }, { "maxLength": 5 } ] });
+    let all_new = json!({ "allOf": [ { "maxLength": 5 }, { "type": "string" }, { "enum": ["a", "b", "c"] }, { "type": "string" } ] });
+    none(REQ, &all_old, &all_new);
+}
+
+#[test]
+fn branches_are_paired_by_what_they_accept_when_their_number_changes() {
+    let old = json!({ "oneOf": [ { "type": "string", "maxLength": 5 } ] });
+    let new = json!({ "oneOf": [ { "type": "boolean" }, { "type": "number" }, { "title": "s", "type": "string", "maxLength": 8 } ] });
+    let changes = diff(REQ, &old, &new);
+    let pointers: Vec<&str> = changes.iter().map(|c| c.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/oneOf/2/maxLength", "/oneOf/0", "/oneOf/1"]);
+    assert_eq!(verdicts(&old, &new), WIDENS);
+    // A branch that now accepts less is not covered: narrowing at that branch.
+    let tighter =
+        json!({ "oneOf": [ { "type": "boolean" }, { "type": "string", "maxLength": 2 } ] });
+    assert_eq!(verdicts(&old, &tighter), BOTH);
+    let c = diff(REQ, &old, &tighter)
+        .into_iter()
+        .find(|c| c.compat == Breaking)
+        .unwrap();
+    assert!(
+        c.what.contains("maxLength lowered from 5 to 2"),
+        "{}",
+        c.what
+    );
+}
+
+#[test]
+fn a_branch_gaining_an_optional_property_still_pairs_with_its_old_self() {
+    let old = payment(json!([{ "$ref": "#/$defs/Card" }, { "$ref": "#/$defs/Iban" }]));
+    let mut new = old.clone();
+    new["$defs"]["Card"]["properties"]["expiry"] = json!({});
+    let c = one(REQ, &old, &new);
+    assert_eq!(c.compat, Compatible);
+    assert!(
+        c.what
+            .contains("`method.expiry` added as an optional property")
+    );
+    // Typed, it narrows the open branch: no new branch covers the old one.
+    new["$defs"]["Card"]["properties"]["expiry"] = json!({ "type": "string" });
+    let c = one(REQ, &old, &new);
+    assert_eq!(c.compat, Breaking);
+    assert_eq!(
+        c.what,
+        "`method` oneOf branch 0 (#/$defs/Card) removed (closest: `method.expiry` type restricted to string (was unrestricted))"
+    );
+    assert_eq!(verdicts(&old, &new), NARROWS);
+    // Read leniently, it pairs.
+    let lenient = Options {
+        lenient: true,
+        ..Options::default()
+    };
+    let changes = diff_schemas_with("T", REQ, lenient, &old, &new);
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].compat, Compatible);
+    assert!(
+        changes[0]
+            .what
+            .contains("`method.expiry` added as an optional property")
+    );
+}
+
+#[test]
+fn one_of_and_any_of_exclusivity() {
+    let any = json!({ "anyOf": [ { "type": "string" }, { "maxLength": 3 } ] });
+    let one_of = json!({ "oneOf": [ { "type": "string" }, { "maxLength": 3 } ] });
+    assert_eq!(only(REQ, &any, &one_of), at("/oneOf", Breaking));
+    assert_eq!(only(RESP, &any, &one_of), at("/oneOf", Compatible));
+    assert_eq!(only(REQ, &one_of, &any), at("/anyOf", Compatible));
+}
+
+#[test]
+fn a_union_with_sibling_keywords_distributes_them_into_its_branches() {
+    let base = json!({ "type": "object", "properties": { "a": { "type": "string" }, "b": { "type": "string" } } });
+    let mut either = base.clone();
+    either["oneOf"] = json!([ { "required": ["a"] }, { "required": ["b"] } ]);
+    let mut only_a = base.clone();
+    only_a["required"] = json!(["a"]);
+    // Requiring a where a or b was enough narrows; the reverse widens.
+    assert_eq!(verdicts(&either, &only_a), NARROWS);
+    assert_eq!(verdicts(&only_a, &either), WIDENS);
+}
+
+#[test]
+fn an_unsatisfiable_all_of_is_the_false_schema() {
+    let nothing = json!({ "allOf": [ { "type": "number" }, { "type": "string" } ] });
+    let strings = json!({ "anyOf": [ { "type": "string" } ] });
+    let c = one(REQ, &nothing, &strings);
+    assert_eq!(c.compat, Compatible);
+    assert!(c.what.contains("it was the `false` schema"), "{}", c.what);
+    // integer and number intersect in integer.
+    none(
+        REQ,
+        &json!({ "allOf": [ { "type": "number" }, { "type": "integer" } ] }),
+        &json!({ "type": "integer" }),
+    );
+}
+
+#[test]
+fn all_of_branches_that_cannot_merge_pair_in_any_order() {
+    let defs = json!({ "A": { "type": "object", "properties": { "x": { "type": "string" } } } });
+    let old = json!({ "$defs": defs, "allOf": [ { "$ref": "#/$defs/A" }, { "properties": { "y": { "type": "integer" } } } ] });
+    let new = json!({ "$defs": defs, "allOf": [ { "properties": { "y": { "type": "integer" } } }, { "$ref": "#/$defs/A" } ] });
+    for kind in ALL {
+        none(kind, &old, &new);
+    }
+    let narrower = json!({ "$defs": defs, "allOf": [ { "properties": { "y": { "type": "integer", "maximum": 9 } } }, { "$ref": "#/$defs/A" } ] });
+    // The `properties` branch merges into the schema; the `$ref` one stays a branch.
+    assert_eq!(
+        only(REQ, &old, &narrower),
+        at("/properties/y/maximum", Breaking)
+    );
+    let defs_b = json!({ "A": { "type": "object", "properties": { "x": { "type": "string", "maxLength": 2 } } } });
+    let mut inner = old.clone();
+    inner["$defs"] = defs_b;
+    assert_eq!(
+        only(REQ, &old, &inner),
+        at("/$defs/A/properties/x/maxLength", Breaking)
+    );
+}
+
+#[test]
+fn a_new_prefix_item_is_compared_with_the_items_that_governed_its_position() {
+    let old = json!({ "type": "array", "prefixItems": [ { "type": "string" } ], "items": { "type": "number" } });
+    let same = json!({ "type": "array", "prefixItems": [ { "type": "string" }, { "type": "number" } ], "items": { "type": "number" } });
+    none(REQ, &old, &same);
+    let narrower = json!({ "type": "array", "prefixItems": [ { "type": "string" }, { "type": "integer" } ], "items": { "type": "number" } });
+    assert_eq!(
+        only(REQ, &old, &narrower),
+        at("/prefixItems/1/type", Breaking)
+    );
+    // `items: false` closed the array: a new position widens, a `false` one is no change.
+    let closed = json!({ "prefixItems": [ { "type": "number" } ], "items": false });
+    let one_more =
+        json!({ "prefixItems": [ { "type": "number" }, { "type": "string" } ], "items": false });
+    let with_false = json!({ "prefixItems": [ { "type": "number" }, false ], "items": false });
+    assert_eq!(verdicts(&closed, &one_more), WIDENS);
+    none(REQ, &closed, &with_false);
+    none(RESP, &closed, &with_false);
+    let open = json!({ "prefixItems": [ { "type": "number" } ], "items": true });
+    let with_true = json!({ "prefixItems": [ { "type": "number" }, true ], "items": true });
+    none(REQ, &open, &with_true);
+}
+
+#[test]
+fn a_removed_prefix_item_falls_under_items() {
+    let old = json!({ "prefixItems": [ { "type": "string" }, { "type": "number" } ], "items": { "type": "string" } });
+    let new = json!({ "prefixItems": [ { "type": "string" } ], "items": { "type": "string" } });
+    assert_eq!(only(REQ, &old, &new), at("/items/type", Breaking));
+    let covered = json!({ "prefixItems": [ { "type": "string" } ], "items": { "type": ["string", "number"] } });
+    assert_eq!(verdicts(&old, &covered), WIDENS);
+}
+
+#[test]
+fn unevaluated_items_and_properties_govern_like_items_and_additional_properties() {
+    let old = json!({ "prefixItems": [ { "type": "string" } ], "unevaluatedItems": { "type": "string" } });
+    let new = json!({ "prefixItems": [ { "type": "string" }, { "type": "string" } ], "unevaluatedItems": { "type": "string" } });
+    none(REQ, &old, &new);
+    let old = json!({ "properties": { "foo": { "type": "string" } }, "unevaluatedProperties": { "type": "string" } });
+    let new = json!({ "properties": { "foo": { "type": "string" }, "bar": { "type": "number" } }, "unevaluatedProperties": { "type": "string" } });
+    assert_eq!(verdicts(&old, &new), BOTH);
+    let old =
+        json!({ "additionalProperties": true, "unevaluatedProperties": { "type": "string" } });
+    let new = json!({ "additionalProperties": true, "unevaluatedProperties": false });
+    assert_eq!(verdicts(&old, &new), NARROWS);
+}
+
+#[test]
+fn a_property_leaving_a_closed_object_may_fall_under_pattern_properties() {
+    let old = json!({ "properties": { "foo": { "type": "string" }, "I_1": { "type": "integer" } }, "additionalProperties": false });
+    let covered = json!({ "properties": { "foo": { "type": "string" } }, "additionalProperties": false,
+        "patternProperties": { "^S_": { "type": "string" }, "^I_": { "type": "number" } } });
+    assert_eq!(verdicts(&old, &covered), WIDENS);
+    let narrower = json!({ "properties": { "foo": { "type": "string" } }, "additionalProperties": false,
+        "patternProperties": { "^I_": { "type": "integer", "maximum": 5 } } });
+    assert!(!verdicts(&old, &narrower).0);
+    // Not matched by any pattern: rejected now, which narrows (a reader never minds).
+    let gone =
+        json!({ "properties": { "foo": { "type": "string" } }, "additionalProperties": false });
+    assert_eq!(verdicts(&old, &gone), NARROWS);
+    // A property whose schema was `false` could not be sent before either.
+    none(
+        REQ,
+        &json!({ "additionalProperties": false, "properties": { "foo": false } }),
+        &json!({ "additionalProperties": false }),
+    );
+}
+
+#[test]
+fn dependent_schemas_and_dependent_required() {
+    let old = json!({ "dependentSchemas": { "foo": { "required": ["a"] }, "bar": { "required": ["b"] } } });
+    let fewer = json!({ "dependentSchemas": { "foo": { "required": ["a"] } } });
+    assert_eq!(verdicts(&old, &fewer), WIDENS);
+    assert_eq!(verdicts(&fewer, &old), NARROWS);
+    let looser = json!({ "dependentSchemas": { "foo": {}, "bar": { "required": ["b"] } } });
+    assert_eq!(verdicts(&old, &looser), WIDENS);
+    let old = json!({ "dependentRequired": { "card": ["billing"] } });
+    let more = json!({ "dependentRequired": { "card": ["billing", "cvc"] } });
+    let c = one(REQ, &old, &more);
+    assert_eq!(
+        (c.pointer.as_str(), c.compat),
+        ("/dependentRequired/card", Breaking)
+    );
+    assert_eq!(c.what, "when `card` is present, `cvc` is now required too");
+    assert_eq!(verdicts(&more, &old), WIDENS);
+}
+
+#[test]
+fn not_reverses_the_comparison_of_its_schema() {
+    let old = json!({ "not": { "type": "number" } });
+    let new = json!({ "not": { "type": "integer" } });
+    assert_eq!(verdicts(&old, &new), WIDENS);
+    assert_eq!(verdicts(&new, &old), NARROWS);
+    assert_eq!(verdicts(&json!({}), &old), NARROWS);
+    assert_eq!(verdicts(&old, &json!({})), WIDENS);
+}
+
+#[test]
+fn contains_and_min_contains() {
+    let old = json!({ "type": "array", "contains": { "type": "number" }, "minContains": 1 });
+    let new = json!({ "type": "array", "contains": { "type": "number" } });
+    for kind in ALL {
+        none(kind, &old, &new);
+    }
+    let two = json!({ "type": "array", "contains": { "type": "number" }, "minContains": 2 });
+    assert_eq!(only(REQ, &two, &old), at("/minContains", Compatible));
+    assert_eq!(only(REQ, &old, &two), at("/minContains", Breaking));
+    let ints = json!({ "type": "array", "contains": { "type": "integer" }, "minContains": 1 });
+    assert_eq!(verdicts(&old, &ints), NARROWS);
+    let at_most = json!({ "type": "array", "contains": { "type": "number" }, "maxContains": 3 });
+    assert_eq!(verdicts(&new, &at_most), NARROWS);
+}
+
+#[test]
+fn drafts_are_read_by_their_schema_keyword() {
+    // The same constraints in draft-07 and 2020-12 are no change.
+    let d7 = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "array", "items": [ { "type": "string" }, { "$ref": "#/definitions/N" } ],
+        "additionalItems": false,
+        "definitions": { "N": { "type": "number" } }
+    });
+    let d2020 = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "array", "prefixItems": [ { "type": "string" }, { "$ref": "#/$defs/N" } ],
+        "items": false,
+        "$defs": { "N": { "type": "number" } }
+    });
+    for kind in ALL {
+        none(kind, &d7, &d2020);
+    }
+    let deps7 = json!({ "$schema": "http://json-schema.org/draft-07/schema#",
+        "dependencies": { "card": ["billing"], "iban": { "required": ["bic"] } } });
+    let deps2020 = json!({ "dependentRequired": { "card": ["billing"] },
+        "dependentSchemas": { "iban": { "required": ["bic"] } } });
+    none(REQ, &deps7, &deps2020);
+    let d4 = json!({ "$schema": "http://json-schema.org/draft-04/schema#", "minimum": 5, "exclusiveMinimum": true });
+    none(REQ, &d4, &json!({ "exclusiveMinimum": 5 }));
+    let d4_inclusive = json!({ "$schema": "http://json-schema.org/draft-04/schema#", "minimum": 5, "exclusiveMinimum": false });
+    none(REQ, &d4_inclusive, &json!({ "minimum": 5 }));
+    // Before 2019-09 a $ref's siblings are ignored; from 2019-09 they apply.
+    let sibling = |schema: &str| {
+        json!({ "$schema": schema, "properties": { "a": { "$ref": "#/definitions/S", "maxLength": 3 } },
+            "definitions": { "S": { "type": "string" } } })
+    };
+    let plain = json!({ "properties": { "a": { "type": "string" } } });
+    none(
+        REQ,
+        &plain,
+        &sibling("http://json-schema.org/draft-07/schema#"),
+    );
+    assert_eq!(
+        only(
+            REQ,
+            &plain,
+            &sibling("https://json-schema.org/draft/2020-12/schema")
+        ),
+        at("/definitions/S/maxLength", Breaking)
+    );
+    // A draft-07 root that is a `$ref` into its own definitions.
+    let root_ref = |max: u32| {
+        json!({ "$schema": "http://json-schema.org/draft-07/schema#", "$ref": "#/definitions/T",
+            "definitions": { "T": { "type": "string", "maxLength": max } } })
+    };
+    assert_eq!(
+        only(REQ, &root_ref(5), &root_ref(3)),
+        at("/definitions/T/maxLength", Breaking)
+    );
+    // A draft-07 schema does not know prefixItems.
+    none(
+        REQ,
+        &json!({ "$schema": "http://json-schema.org/draft-07/schema#", "prefixItems": [ { "type": "string" } ] }),
+        &json!({}),
+    );
+}
+
+#[test]
+fn a_schema_without_dollar_schema_reads_the_older_forms_too() {
+    // Default 2020-12, where the tuple `items` and `dependencies` mean nothing: they keep
+    // their draft-07 meaning.
+    let old =
+        json!({ "type": "array", "items": [ { "type": "string" } ], "additionalItems": false });
+    let new = json!({ "type": "array", "items": [ { "type": "string" }, { "type": "boolean" } ], "additionalItems": false });
+    assert_eq!(verdicts(&old, &new), WIDENS);
+    // additionalItems without a tuple does nothing, as validators read it.
+    none(
+        REQ,
+        &json!({ "additionalItems": true }),
+        &json!({ "additionalItems": false }),
+    );
+}
+
+// ----- compatibility modes -----
+
+#[test]
+fn modes_map_onto_the_kinds() {
+    let old = json!({ "type": "object", "properties": { "a": { "type": "string" } } });
+    let required =
+        json!({ "type": "object", "properties": { "a": { "type": "string" } }, "required": ["a"] });
+    let retyped = json!({ "type": "object", "properties": { "a": { "type": "integer" } } });
+    let optional =
+        json!({ "type": "object", "properties": { "a": { "type": "string" }, "b": {} } });
+    let breaks = |mode, old: &Value, new: &Value| {
+        diff_schemas_in_mode("T", mode, old, new)
+            .iter()
+            .any(|c| c.compat == Breaking)
+    };
+    for (mode, narrowing, widening, both) in [
+        (Mode::Backward, true, false, true),
+        (Mode::BackwardTransitive, true, false, true),
+        (Mode::Forward, false, true, true),
+        (Mode::ForwardTransitive, false, true, true),
+        (Mode::Full, true, true, true),
+        (Mode::FullTransitive, true, true, true),
+        (Mode::None, false, false, false),
+    ] {
+        assert_eq!(breaks(mode, &old, &required), narrowing, "{mode} narrowing");
+        assert_eq!(breaks(mode, &required, &old), widening, "{mode} widening");
+        assert_eq!(breaks(mode, &old, &retyped), both, "{mode} both");
+        assert!(!breaks(mode, &old, &optional), "{mode} neutral");
+    }
+    assert_eq!(
+        "backward-transitive".parse::<Mode>(),
+        Ok(Mode::BackwardTransitive)
+    );
+    assert_eq!("FULL".parse::<Mode>(), Ok(Mode::Full));
+    assert!(
+        "sideways"
+            .parse::<Mode>()
+            .unwrap_err()
+            .contains("BACKWARD_TRANSITIVE")
+    );
+}
+
+#[test]
+fn transitive_modes_check_every_earlier_version() {
+    // v1 -> v2 raises maxLength, v2 -> v3 lowers it but not back to v1's: readers of v2
+    // read v3's data (FORWARD holds), readers of v1 do not (FORWARD_TRANSITIVE fails).
+    let v1 = json!({ "type": "string", "maxLength": 3 });
+    let v2 = json!({ "type": "string", "maxLength": 10 });
+    let v3 = json!({ "type": "string", "maxLength": 5 });
+    let history = [(1, &v1), (2, &v2)];
+    let latest = check_history("T", Mode::Forward, &history, (3, &v3));
+    assert!(latest.iter().all(|c| c.old_version == Some(2)));
+    assert!(latest.iter().all(|c| c.compat == Compatible));
+    let back = check_history("T", Mode::Backward, &history, (3, &v3));
+    assert!(back.iter().any(|c| c.compat == Breaking));
+    let fwd_t = check_history("T", Mode::ForwardTransitive, &history, (3, &v3));
+    let against_v1: Vec<&Change> = fwd_t.iter().filter(|c| c.old_version == Some(1)).collect();
+    assert_eq!(against_v1.len(), 1);
+    assert_eq!(against_v1[0].compat, Breaking);
+    // The same through whole sides: the old side holds v1 and v2, the new one v3.
+    let old_side = [doc("T", 1, MSG, &v1), doc("T", 2, MSG, &v2)];
+    let new_side = [
+        doc("T", 1, MSG, &v1),
+        doc("T", 2, MSG, &v2),
+        doc("T", 3, MSG, &v3),
+    ];
+    let plain = diff_docs_in_mode(&old_side, &new_side, Mode::Forward);
+    assert!(
+        plain.breaking().is_empty(),
+        "{}",
+        plain.render_in_mode(Mode::Forward)
+    );
+    let transitive = diff_docs_in_mode(&old_side, &new_side, Mode::ForwardTransitive);
+    let text = transitive.render_in_mode(Mode::ForwardTransitive);
+    assert!(
+        text.contains("BREAKING T v1 -> v3 /maxLength: maxLength raised from 3 to 5\n"),
+        "{text}"
+    );
+    // A removed contract breaks under every mode but NONE.
+    let gone: [SchemaDoc<'_>; 0] = [];
+    for mode in Mode::ALL {
+        let report = diff_docs_in_mode(&old_side, &gone, mode);
+        assert_eq!(report.breaking().is_empty(), mode == Mode::None, "{mode}");
+    }
+    // A version bump excuses nothing under a mode.
+    assert!(
+        text.ends_with("1 change breaks FORWARD_TRANSITIVE compatibility: T"),
+        "{text}"
+    );
+}
+
+#[test]
+fn then_and_else_are_compared_under_an_unchanged_if() {
+    let cond = |then: Value, els: Value| json!({ "type": "object", "if": { "properties": { "s": { "const": "X" } } }, "then": then, "else": els });
+    let old = cond(json!({ "required": ["r"] }), json!({ "maxProperties": 3 }));
+    let looser_then = cond(json!({}), json!({ "maxProperties": 3 }));
+    let tighter_else = cond(json!({ "required": ["r"] }), json!({ "maxProperties": 2 }));
+    assert_eq!(verdicts(&old, &looser_then), WIDENS);
+    assert_eq!(
+        only(REQ, &old, &tighter_else),
+        at("/else/maxProperties", Breaking)
+    );
+    // A changed `if` is still not analysed.
+    let other_if = json!({ "type": "object", "if": { "required": ["s"] }, "then": { "required": ["r"] }, "else": { "maxProperties": 3 } });
+    assert_eq!(only(RESP, &old, &other_if), at("/if", Breaking));
+    // Without `if`, `then` and `else` do nothing.
+    none(REQ, &json!({ "then": { "required": ["r"] } }), &json!({}));
+}
+
+#[test]
+fn not_required_is_the_property_forbidden() {
+    // The rewrite the repository's own Order schema went through: equivalent.
+    let order = |els: Value| {
+        json!({ "type": "object", "properties": { "status": { "enum": ["NEW", "CANCELLED"] }, "reason": { "type": "string" } },
+            "if": { "properties": { "status": { "const": "CANCELLED" } } }, "then": { "required": ["reason"] }, "else": els })
+    };
+    let old = order(json!({ "not": { "required": ["reason"] } }));
+    let new = order(json!({ "properties": { "reason": false } }));
+    for kind in ALL {
+        none(kind, &old, &new);
+        none(kind, &new, &old);
+    }
+    // Forbidding a name an open object allowed narrows.
+    let open = json!({ "type": "object" });
+    let forbidding = json!({ "type": "object", "properties": { "x": false } });
+    assert_eq!(only(REQ, &open, &forbidding), at("/properties/x", Breaking));
+    assert_eq!(verdicts(&open, &forbidding), NARROWS);
+}
+
+#[test]
+fn a_change_behind_a_recursive_union_is_not_masked() {
+    // T0 -> T2 -> T0 is a cycle through singleton oneOfs; the root is oneOf [T0, T1].
+    let schema = |t0_id: &str, t1_id: &str| {
+        let object = |id: &str, next: &str| {
+            json!({ "type": "object", "properties": { "id": { "type": id },
+                "ref": { "oneOf": [ { "$ref": format!("#/definitions/{next}") } ] } } })
+        };
+        json!({ "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+            "definitions": { "T0": object(t0_id, "T2"), "T1": object(t1_id, "T2"), "T2": object("integer", "T0") },
+            "properties": { "root": { "oneOf": [ { "$ref": "#/definitions/T0" }, { "$ref": "#/definitions/T1" } ] } } })
+    };
+    let old = schema("integer", "boolean");
+    none(REQ, &old, &old.clone());
+    let new = schema("boolean", "number");
+    assert_eq!(verdicts(&old, &new), BOTH);
 }

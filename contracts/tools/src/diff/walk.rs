@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::bounds::SCALARS;
+use super::combine::{Union, simplify};
 use super::refs::resolve;
 use super::{Compat, Kind, describes_receiver};
 
@@ -15,7 +16,8 @@ use super::{Compat, Kind, describes_receiver};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Effect {
     /// Accepts what it accepted before, as far as any realistic party is concerned (a new
-    /// optional property).
+    /// unconstrained optional property; the headline of a property that joins or leaves
+    /// `properties`, whose schema is compared separately).
     Neutral,
     /// Accepts less than before.
     Narrows,
@@ -41,6 +43,7 @@ impl Effect {
     }
 }
 
+#[derive(Debug, Clone)]
 pub(super) struct Finding {
     pub(super) pointer: String,
     pub(super) what: String,
@@ -70,37 +73,10 @@ pub(super) const ANNOTATIONS: &[&str] = &[
 ];
 
 /// Validation keywords the walk does not analyse: any change to them is breaking both ways.
-pub(super) const OPAQUE: &[&str] = &[
-    "not",
-    "if",
-    "then",
-    "else",
-    "dependentRequired",
-    "dependentSchemas",
-    "dependencies",
-    "propertyNames",
-    "contains",
-    "minContains",
-    "maxContains",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "additionalItems",
-    "$dynamicRef",
-    "$recursiveRef",
-];
+pub(super) const OPAQUE: &[&str] = &["if", "then", "else", "$dynamicRef", "$recursiveRef"];
 
 /// Those of [`OPAQUE`] whose value is a schema (compared for equivalence, not equality).
-pub(super) const OPAQUE_SCHEMAS: &[&str] = &[
-    "not",
-    "if",
-    "then",
-    "else",
-    "propertyNames",
-    "contains",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "additionalItems",
-];
+pub(super) const OPAQUE_SCHEMAS: &[&str] = &["if", "then", "else"];
 
 pub(super) static TRUE_SCHEMA: Value = Value::Bool(true);
 pub(super) static FALSE_SCHEMA: Value = Value::Bool(false);
@@ -111,6 +87,12 @@ pub(super) struct Walker<'a> {
     pub(super) findings: Vec<Finding>,
     /// (old, new) `$ref` targets being compared on the current path, to stop on cycles.
     active: Vec<(String, String)>,
+    /// The registry's lenient reading: an optional property added to an object that
+    /// allows unknown properties is not compared with what governed its name on the other
+    /// side (see [`super::Options::lenient`]).
+    pub(super) lenient_added: bool,
+    /// The same for an optional property removed from such an object.
+    pub(super) lenient_removed: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -120,6 +102,20 @@ impl<'a> Walker<'a> {
             new_root,
             findings: Vec::new(),
             active: Vec::new(),
+            lenient_added: false,
+            lenient_removed: false,
+        }
+    }
+
+    /// A walker on the same documents and path, with no findings yet.
+    pub(super) fn fork(&self) -> Self {
+        Walker {
+            old_root: self.old_root,
+            new_root: self.new_root,
+            findings: Vec::new(),
+            active: self.active.clone(),
+            lenient_added: self.lenient_added,
+            lenient_removed: self.lenient_removed,
         }
     }
 
@@ -147,14 +143,7 @@ impl<'a> Walker<'a> {
 
     /// Whether two schemas accept the same instances, as far as this walk can tell.
     pub(super) fn equivalent(&self, old: &Value, new: &Value, pointer: &str) -> bool {
-        let mut sub = Walker {
-            old_root: self.old_root,
-            new_root: self.new_root,
-            findings: Vec::new(),
-            active: self.active.clone(),
-        };
-        sub.cmp(old, new, pointer, "");
-        sub.findings.is_empty()
+        self.sub_findings(old, new, pointer, "").is_empty()
     }
 
     /// Compares two schemas; `pointer` is where `new` sits in the new document.
@@ -197,6 +186,8 @@ impl<'a> Walker<'a> {
     }
 
     pub(super) fn cmp_resolved(&mut self, old: &Value, new: &Value, pointer: &str, inst: &str) {
+        let (old, new) = (simplify(old), simplify(new));
+        let (old, new) = (old.as_ref(), new.as_ref());
         match (old, new) {
             (Value::Bool(false), Value::Bool(false)) => {}
             (Value::Bool(false), _) => self.emit(
@@ -212,7 +203,22 @@ impl<'a> Walker<'a> {
                 Effect::Narrows,
             ),
             _ => match (schema_map(old), schema_map(new)) {
-                (Some(o), Some(n)) => self.cmp_maps(&o, &n, pointer, inst),
+                (Some(o), Some(n)) => {
+                    // A schema with a `oneOf`/`anyOf` is compared as a union of branches.
+                    let is_union = |m: &Map<String, Value>| {
+                        ["oneOf", "anyOf"]
+                            .iter()
+                            .any(|k| m.get(*k).is_some_and(Value::is_array))
+                    };
+                    if (is_union(&o) || is_union(&n))
+                        && let (Some(ou), Some(nu)) =
+                            (Union::of(&o, pointer), Union::of(&n, pointer))
+                    {
+                        self.cmp_unions(&ou, &nu, pointer, inst);
+                        return;
+                    }
+                    self.cmp_maps(&o, &n, pointer, inst)
+                }
                 _ => {
                     if !json_eq(old, new) {
                         self.emit(
@@ -243,13 +249,17 @@ impl<'a> Walker<'a> {
         }
         self.cmp_unique_items(o, n, ptr, inst);
         self.cmp_object(o, n, ptr, inst);
-        self.cmp_pattern_properties(o, n, ptr, inst);
-        self.cmp_items(o, n, ptr, inst);
-        self.cmp_prefix_items(o, n, ptr, inst);
-        for kw in ["oneOf", "anyOf", "allOf"] {
-            self.cmp_branches(o, n, kw, ptr, inst);
+        self.cmp_array_items(o, n, ptr, inst);
+        self.cmp_logic(o, n, ptr, inst);
+        for kw in ["oneOf", "anyOf"] {
+            if o.contains_key(kw) || n.contains_key(kw) {
+                let (ou, nu) = (Union::bare(o, kw, ptr), Union::bare(n, kw, ptr));
+                self.cmp_unions(&ou, &nu, ptr, inst);
+            }
         }
-        self.cmp_opaque(o, n, ptr, inst);
+        self.cmp_all_of(o, n, ptr, inst);
+        let conditional = self.cmp_conditional(o, n, ptr, inst);
+        self.cmp_opaque(o, n, ptr, inst, conditional);
     }
 
     pub(super) fn cmp_type(
@@ -365,91 +375,18 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// `oneOf`/`anyOf` (a branch added widens, removed narrows) and `allOf` (the
-    /// opposite). Branches are compared by index when both sides have as many; otherwise
-    /// equivalent branches are paired and the rest reported as added or removed.
-    pub(super) fn cmp_branches(
-        &mut self,
-        o: &Map<String, Value>,
-        n: &Map<String, Value>,
-        kw: &str,
-        ptr: &str,
-        inst: &str,
-    ) {
-        let (added, removed) = if kw == "allOf" {
-            (Effect::Narrows, Effect::Widens)
-        } else {
-            (Effect::Widens, Effect::Narrows)
-        };
-        let base = child(ptr, kw);
-        match (
-            o.get(kw).and_then(Value::as_array),
-            n.get(kw).and_then(Value::as_array),
-        ) {
-            (None, None) => {}
-            (None, Some(new)) => self.emit(
-                base,
-                inst,
-                format!("{kw} added ({} branches)", new.len()),
-                Effect::Narrows,
-            ),
-            (Some(old), None) => self.emit(
-                base,
-                inst,
-                format!("{kw} removed (had {} branches)", old.len()),
-                Effect::Widens,
-            ),
-            (Some(old), Some(new)) if old.len() == new.len() => {
-                for (i, (a, b)) in old.iter().zip(new).enumerate() {
-                    self.cmp(a, b, &child(&base, &i.to_string()), inst);
-                }
-            }
-            (Some(old), Some(new)) => {
-                let mut used = vec![false; new.len()];
-                let mut unmatched_old = Vec::new();
-                for (i, a) in old.iter().enumerate() {
-                    let mut found = false;
-                    for (j, b) in new.iter().enumerate() {
-                        if !used[j] && self.equivalent(a, b, &child(&base, &j.to_string())) {
-                            used[j] = true;
-                            found = true;
-                            break;
-                        }
-                    }
-                    if !found {
-                        unmatched_old.push(i);
-                    }
-                }
-                for i in unmatched_old {
-                    self.emit(
-                        child(&base, &i.to_string()),
-                        inst,
-                        format!("{kw} branch {i} ({}) removed", describe(&old[i])),
-                        removed,
-                    );
-                }
-                for (j, b) in new.iter().enumerate() {
-                    if !used[j] {
-                        self.emit(
-                            child(&base, &j.to_string()),
-                            inst,
-                            format!("{kw} branch {j} ({}) added", describe(b)),
-                            added,
-                        );
-                    }
-                }
-            }
-        }
-    }
-
     pub(super) fn cmp_opaque(
         &mut self,
         o: &Map<String, Value>,
         n: &Map<String, Value>,
         ptr: &str,
         inst: &str,
+        conditional_done: bool,
     ) {
         for &kw in OPAQUE {
+            if conditional_done && ["if", "then", "else"].contains(&kw) {
+                continue;
+            }
             let at = child(ptr, kw);
             let verb = match (o.get(kw), n.get(kw)) {
                 (None, None) => continue,

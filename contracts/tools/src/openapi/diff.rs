@@ -2,7 +2,9 @@
 //!
 //! Operations are matched by method and path template (parameter names aside). Each part
 //! of an operation is a contract of the kind the JSON Schema diff knows
-//! ([`crate::diff::diff_schemas`]): parameters and request bodies are `request`s (what the
+//! ([`crate::diff::diff_schemas_documented`], which reads an optional property added to an
+//! open object as neutral and one removed exactly, as OpenAPI checkers do): parameters
+//! and request bodies are `request`s (what the
 //! server accepts: narrowing breaks clients), responses are `response`s (what the server
 //! guarantees: widening breaks clients). What the schemas cannot say is decided here:
 //!
@@ -22,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::document::{OpenApi, Operation, Parameter};
-use crate::diff::{Change, Compat, DiffReport, Kind, diff_schemas};
+use crate::diff::{Change, Compat, DiffReport, Kind, diff_schemas_documented};
 
 /// Every change from `old` to `new`; a change's `contract` names the operation and the
 /// part (`listPets (GET /pets) response 200 application/json`), its `pointer` the JSON
@@ -70,7 +72,7 @@ fn change(contract: &str, pointer: &str, what: &str, compat: Compat) -> Change {
 }
 
 fn schemas(part: &str, kind: Kind, old: &Value, new: &Value, changes: &mut Vec<Change>) {
-    changes.extend(diff_schemas(part, kind, old, new));
+    changes.extend(diff_schemas_documented(part, kind, old, new));
 }
 
 fn breaking_if(yes: bool) -> Compat {
