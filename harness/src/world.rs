@@ -101,6 +101,11 @@ pub struct QaWorld {
     /// The components the scenario holds ([`crate::scheduler`]); released after its
     /// faults are healed.
     pub grant: Option<crate::scheduler::Grant>,
+    /// Values earlier steps made for the scenario, by the name that stands for them in
+    /// later paths and bodies: `product` is written `{product}` ([`QaWorld::fill`]).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// The last requests sent at once, with who sent each ([`crate::steps::concurrency`]).
+    pub race: crate::steps::concurrency::Race,
 }
 
 /// A resource a client created: where it lives and its id.
@@ -155,7 +160,18 @@ impl QaWorld {
             resource: None,
             rewrites: vec![],
             grant: None,
+            values: Default::default(),
+            race: Default::default(),
         }
+    }
+
+    /// `text` with every `{name}` of [`QaWorld::values`] replaced by its value.
+    pub fn fill(&self, text: &str) -> String {
+        self.values
+            .iter()
+            .fold(text.to_string(), |t, (name, value)| {
+                t.replace(&format!("{{{name}}}"), value)
+            })
     }
 
     /// `name` made unique to this scenario.

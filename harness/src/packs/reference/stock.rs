@@ -62,6 +62,53 @@ async fn note_totals(world: &mut QaWorld) -> StepResult {
     Ok(())
 }
 
+/// The SKU of the scenario's own product: `P-` and the scenario id, upper case (SKUs are
+/// A-Z, 0-9 and `-`).
+fn product_sku(world: &QaWorld) -> String {
+    format!("P-{}", world.scenario_id.to_ascii_uppercase())
+}
+
+/// Stocks a product no other scenario knows, so the scenario knows every unit of it; its
+/// SKU is the scenario value `{product}`.
+#[given(expr = "a new product with {int} unit(s) in stock")]
+async fn new_product(world: &mut QaWorld, units: u32) -> StepResult {
+    require()?;
+    let sku = product_sku(world);
+    let url = format!(
+        "{}/internal/stock",
+        context::current()?.endpoints.inspection("inventory")?
+    );
+    let body = serde_json::json!({ "sku": sku, "units": units });
+    let added = wait::until(Duration::from_secs(10), || async {
+        // Inventory may still be coming back from another scenario's fault.
+        let res = context::current()?
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url} failed: {e}"))?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if status.as_u16() == 201 {
+            serde_json::from_str::<StockView>(&text)
+                .map(Some)
+                .map_err(|e| format!("POST {url} answered 201 without a stock ({e}): {text}"))
+        } else {
+            Err(format!("POST {url} {body} answered {status}: {text}"))
+        }
+    })
+    .await
+    .map_err(|seen| format!("inventory did not stock the product: {seen}"))?;
+    if added.available != units || added.reserved != 0 {
+        return Err(format!(
+            "the new product {sku} should have {units} units available and none reserved, saw {added:?}"
+        ));
+    }
+    world.values.insert("product".into(), sku);
+    Ok(())
+}
+
 #[then(expr = "within {int} seconds the total stock of every SKU is what was noted")]
 async fn totals_as_noted(world: &mut QaWorld, seconds: u64) -> StepResult {
     require()?;

@@ -83,7 +83,7 @@ fn docstring(step: &Step) -> Result<String, String> {
 }
 
 /// The created resource's path: its `Location` header, else `POST path` + `/` + body `id`.
-fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
+pub(crate) fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
     let body: Option<serde_json::Value> = serde_json::from_str(&ex.body).ok();
     let body_id = body.as_ref().and_then(|b| match &b["id"] {
         serde_json::Value::String(s) => Some(s.clone()),
