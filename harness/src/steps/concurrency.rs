@@ -435,3 +435,69 @@ async fn fields_add_up(
 ) -> StepResult {
     sum_within(world, seconds, &[&first, &second], &path, expected).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Exchange {
+        Exchange {
+            method: "POST".into(),
+            url: "http://127.0.0.1/orders".into(),
+            request_body: None,
+            status,
+            headers: vec![],
+            body: body.into(),
+            elapsed: Duration::ZERO,
+            sent_at: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_field_reads_as_its_text_and_a_missing_one_as_null() {
+        let e = answer(
+            201,
+            r#"{"id": "a1", "n": 3, "part": {"status": "PENDING"}}"#,
+        );
+        assert_eq!(field_of(&e, "id"), "a1");
+        assert_eq!(field_of(&e, "n"), "3");
+        assert_eq!(field_of(&e, "part.status"), "PENDING");
+        assert_eq!(field_of(&e, "absent"), "null");
+        assert_eq!(field_of(&answer(500, "not json"), "id"), "null");
+    }
+
+    #[test]
+    fn a_tally_counts_each_value_most_frequent_first() {
+        let t = tally(["b", "a", "b", "c", "b", "a"].map(String::from).into_iter());
+        assert_eq!(shown(&t), "3×b, 2×a, 1×c");
+        assert!(tally(std::iter::empty()).is_empty());
+    }
+
+    #[test]
+    fn statuses_are_counted_in_order() {
+        let answers = [answer(201, ""), answer(200, ""), answer(200, "")];
+        assert_eq!(status_counts(answers.iter()), "2×200, 1×201");
+    }
+
+    #[test]
+    fn scenario_values_fill_paths_and_bodies() {
+        let mut world = QaWorld::new();
+        world.values.insert("product".into(), "P-S1".into());
+        assert_eq!(
+            world.fill(r#"{"sku": "{product}", "customer": "{client}"}"#),
+            r#"{"sku": "P-S1", "customer": "{client}"}"#
+        );
+        assert_eq!(
+            world.fill("/inventory/stock/{product}"),
+            "/inventory/stock/P-S1"
+        );
+    }
+
+    #[test]
+    fn counts_outside_the_bounds_are_refused() {
+        assert!(check_count(0).is_err());
+        assert!(check_count(1).is_ok());
+        assert!(check_count(MAX_AT_ONCE).is_ok());
+        assert!(check_count(MAX_AT_ONCE + 1).is_err());
+    }
+}
