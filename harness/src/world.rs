@@ -104,8 +104,16 @@ pub struct QaWorld {
     /// Values earlier steps made for the scenario, by the name that stands for them in
     /// later paths and bodies: `product` is written `{product}` ([`QaWorld::fill`]).
     pub values: std::collections::BTreeMap<String, String>,
-    /// The last requests sent at once, with who sent each ([`crate::steps::concurrency`]).
-    pub race: crate::steps::concurrency::Race,
+    /// The last requests sent at once, with who sent each.
+    pub race: Race,
+}
+
+/// The last requests a scenario sent at once: the path they were sent to and, for each
+/// answer in sending order, the name of the client that sent it.
+#[derive(Debug, Default)]
+pub struct Race {
+    pub path: String,
+    pub answers: Vec<(String, Exchange)>,
 }
 
 /// A resource a client created: where it lives and its id.

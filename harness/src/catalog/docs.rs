@@ -351,13 +351,13 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "concurrency",
         description: "N new free clients (the name with -1 ... -N, unique to the scenario) each send the doc string as JSON body ({client} becomes the sender's id, {product} and other scenario values their value, in the path too), all released together at a barrier: the requests overlap at the resource instead of following each other. Every answer is kept, in sending order, as the batch the status checks read.",
-        example: "When 12 clients \"buyer\" each send POST \"/orders\" at once with the body:",
+        example: "When 12 clients \"buyer\" each send POST \"/bookings\" at once with the body:",
         needs: &[],
     },
     StepDoc {
         domain: "concurrency",
         description: "The client sends N copies of one request (the doc string as JSON body, one extra header whose value is made unique to the scenario: an idempotency key) released together at a barrier: a retry that overlaps the first attempt.",
-        example: "When the client sends 10 copies of POST \"/orders\" at once, with the header \"Idempotency-Key\" set to \"checkout-1\" and the body:",
+        example: "When the client sends 10 copies of POST \"/bookings\" at once, with the header \"Idempotency-Key\" set to \"checkout-1\" and the body:",
         needs: &[],
     },
     StepDoc {
@@ -387,13 +387,13 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "concurrency",
         description: "Wait until the whole number at a JSON field of GET PATH (as the client, through the front door; scenario values such as {product} filled in) is this value.",
-        example: "Then within 10 seconds the JSON field \"available\" of GET \"/inventory/stock/{product}\" is 0",
+        example: "Then within 10 seconds the JSON field \"available\" of GET \"/seats/{product}\" is 0",
         needs: &[],
     },
     StepDoc {
         domain: "concurrency",
         description: "A conservation rule, waited for: two whole-number JSON fields of GET PATH (units available and units held) add up to this value.",
-        example: "Then within 10 seconds the JSON fields \"available\" and \"reserved\" of GET \"/inventory/stock/{product}\" add up to 3",
+        example: "Then within 10 seconds the JSON fields \"available\" and \"reserved\" of GET \"/seats/{product}\" add up to 3",
         needs: &[],
     },
     StepDoc {

@@ -19,24 +19,16 @@ use futures::future::join_all;
 use tokio::sync::Barrier;
 
 use super::StepResult;
-use crate::checks::exchange::json_field;
+use crate::checks::exchange::{created, json_field};
 use crate::clients::http::{Call, Target};
 use crate::context;
 use crate::packs::default_scopes;
 use crate::tokens::{TOKEN_TTL, now, who};
 use crate::wait;
-use crate::world::{Client, Credentials, Exchange, QaWorld};
+use crate::world::{Client, Credentials, Exchange, QaWorld, Race};
 
 /// The most requests one step sends at once.
 const MAX_AT_ONCE: usize = 200;
-
-/// The last requests sent at once: the path they were sent to and, for each answer in
-/// sending order, the name of the client that sent it.
-#[derive(Debug, Default)]
-pub struct Race {
-    pub path: String,
-    pub answers: Vec<(String, Exchange)>,
-}
 
 /// Placeholder in paths and bodies for the id of the client that sends the request.
 const CLIENT: &str = "{client}";
@@ -267,7 +259,7 @@ fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, String> {
         .iter()
         .filter(|(_, e)| (200..300).contains(&e.status))
     {
-        let resource = super::security::created(&race.path, answer)?;
+        let resource = created(&race.path, answer)?;
         let client = world
             .clients
             .get(sender)
@@ -389,22 +381,15 @@ async fn sum_within(
             Ok(Some(()))
         } else {
             let shown: Vec<String> = parts.iter().map(|(f, v)| format!("{f:?} = {v}")).collect();
-            Err(format!(
-                "expected {expected}, saw {sum} ({})",
-                shown.join(", ")
-            ))
+            Err(format!("{sum} ({})", shown.join(", ")))
         }
     })
     .await
     .map_err(|seen| {
+        let fields: Vec<String> = fields.iter().map(|f| format!("{f:?}")).collect();
         format!(
-            "GET {path}: the JSON field{} {} not within {seconds} s: {seen}",
-            if fields.len() > 1 { "s" } else { "" },
-            fields
-                .iter()
-                .map(|f| format!("{f:?}"))
-                .collect::<Vec<_>>()
-                .join(" + ")
+            "GET {path}: {} did not come to {expected} within {seconds} s; last seen: {seen}",
+            fields.join(" + ")
         )
     })
 }
@@ -443,7 +428,7 @@ mod tests {
     fn answer(status: u16, body: &str) -> Exchange {
         Exchange {
             method: "POST".into(),
-            url: "http://127.0.0.1/orders".into(),
+            url: "http://127.0.0.1/items".into(),
             request_body: None,
             status,
             headers: vec![],
@@ -487,10 +472,7 @@ mod tests {
             world.fill(r#"{"sku": "{product}", "customer": "{client}"}"#),
             r#"{"sku": "P-S1", "customer": "{client}"}"#
         );
-        assert_eq!(
-            world.fill("/inventory/stock/{product}"),
-            "/inventory/stock/P-S1"
-        );
+        assert_eq!(world.fill("/stock/{product}"), "/stock/P-S1");
     }
 
     #[test]
