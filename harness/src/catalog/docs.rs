@@ -363,7 +363,7 @@ pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "concurrency",
         description: "Exactly this many responses of the last batch had a 2xx status.",
-        example: "Then exactly 1 of the responses were 2xx",
+        example: "Then exactly 3 of the responses were 2xx",
         needs: &[],
     },
     StepDoc {

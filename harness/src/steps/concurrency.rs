@@ -179,7 +179,7 @@ fn race(world: &QaWorld) -> Result<&Race, String> {
     Ok(&world.race)
 }
 
-#[then(expr = "exactly {int} of the responses were 2xx")]
+#[then(expr = "exactly {int} of the responses was/were 2xx")]
 async fn exactly_n_2xx(world: &mut QaWorld, n: usize) -> StepResult {
     if world.batch.is_empty() {
         return Err("no requests were sent before this step".into());
