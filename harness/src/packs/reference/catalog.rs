@@ -19,7 +19,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "orders",
-        description: "Wait until every SKU's total stock (available plus reserved) is what the scenario noted: a release repeated after a lost answer must not return its units twice.",
+        description: "Wait until every noted SKU's total stock (available plus reserved) is what the scenario noted: a release repeated after a lost answer must not return its units twice. A SKU stocked since the note (another scenario's own product) is left out.",
         example: "Then within 10 seconds the total stock of every SKU is what was noted",
         needs: &[],
     },
