@@ -105,6 +105,19 @@ pub struct QaWorld {
     /// (recorded by [`crate::clients::http::Call::send`]), for checks over the whole
     /// scenario such as its responses against an OpenAPI document.
     pub sent: SentLog,
+    /// Values earlier steps made for the scenario, by the name that stands for them in
+    /// later paths and bodies: `product` is written `{product}` ([`QaWorld::fill`]).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// The last requests sent at once, with who sent each.
+    pub race: Race,
+}
+
+/// The last requests a scenario sent at once: the path they were sent to and, for each
+/// answer in sending order, the name of the client that sent it.
+#[derive(Debug, Default)]
+pub struct Race {
+    pub path: String,
+    pub answers: Vec<(String, Exchange)>,
 }
 
 /// Exchanges recorded as they happen; shared by the calls a step builds.
@@ -163,7 +176,18 @@ impl QaWorld {
             rewrites: vec![],
             grant: None,
             sent: SentLog::default(),
+            values: Default::default(),
+            race: Default::default(),
         }
+    }
+
+    /// `text` with every `{name}` of [`QaWorld::values`] replaced by its value.
+    pub fn fill(&self, text: &str) -> String {
+        self.values
+            .iter()
+            .fold(text.to_string(), |t, (name, value)| {
+                t.replace(&format!("{{{name}}}"), value)
+            })
     }
 
     /// `name` made unique to this scenario.

@@ -166,7 +166,24 @@ defects! {
     /// A time claim (`exp`, `nbf`, `iat`) that is not a number is skipped as if absent
     /// instead of refused: `nbf: "garbage"` passes.
     ClaimsNotTyped = "claims-not-typed", lens "hostile-token";
+
+    // Races on shared state, caught by the concurrency lens.
+    /// Inventory's reserve checks the stock in one transaction and takes it in a second
+    /// one, writing the count it computed from what it read: orders that read the same
+    /// stock at once all get it, so more units are reserved than there ever were.
+    ReserveCheckThenAct = "reserve-check-then-act", lens "concurrency";
+    /// Orders looks an `Idempotency-Key` up in one transaction and creates the order in a
+    /// second one, recording the key only if it is still free: the same request retried
+    /// at once creates one order (and one charge, one reservation) per copy.
+    IdempotencyCheckThenAct = "idempotency-check-then-act", lens "concurrency";
 }
+
+/// How long the check-then-act defects take between their check and their act: a round
+/// trip to a networked database under load, where the read and the write of a real
+/// check-then-act are separate trips. The embedded store answers in microseconds, which
+/// would leave the race open only for requests that arrive in the same microsecond; a
+/// real system's window is this wide. Only the defective paths wait it.
+pub const CHECK_TO_ACT: Duration = Duration::from_millis(50);
 
 impl Defect {
     pub fn parse(s: &str) -> Option<Self> {

@@ -1,7 +1,7 @@
 //! Assertions over HTTP exchanges, shared by generic steps and packs: headers, JSON
-//! fields, Retry-After.
+//! fields, Retry-After, the resource a creation answered.
 
-use crate::world::Exchange;
+use crate::world::{Exchange, Resource};
 
 /// A response header by case-insensitive name.
 pub fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
@@ -71,6 +71,36 @@ pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> Result<(), 
             "expected JSON field {path:?} to be {expected:?}; the body has no such field\n{e}"
         )),
     }
+}
+
+/// The created resource's path: its `Location` header, else `POST path` + `/` + body `id`.
+pub fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
+    let body: Option<serde_json::Value> = serde_json::from_str(&ex.body).ok();
+    let body_id = body.as_ref().and_then(|b| match &b["id"] {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    if let Some(location) = header(ex, "location") {
+        let location = location
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+            .unwrap_or_else(|| location.to_string());
+        let id = body_id
+            .or_else(|| location.rsplit('/').next().map(str::to_string))
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                format!("the creation's Location {location:?} ends in no id and its body has no `id`\n{ex}")
+            })?;
+        return Ok(Resource { path: location, id });
+    }
+    let id = body_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+        format!("the creation answered neither a Location header nor a body with an `id`\n{ex}")
+    })?;
+    Ok(Resource {
+        path: format!("{}/{id}", path.trim_end_matches('/')),
+        id,
+    })
 }
 
 #[cfg(test)]

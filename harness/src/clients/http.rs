@@ -6,15 +6,20 @@ use serde::Serialize;
 
 use crate::context;
 use crate::tokens::{TOKEN_TTL, now, who};
-use crate::world::{Credentials, Exchange, QaWorld};
+use crate::world::{Client, Credentials, Exchange, QaWorld, SentLog};
 
 /// The Authorization header value the client presents, if any: for a valid token, what
 /// the system file's identity gives this client (a JWT, the static token, or the token
 /// its command printed when the identity step fetched it: this never runs the command).
 pub fn authorization(world: &QaWorld) -> Result<Option<String>, String> {
-    let Some(client) = &world.client else {
-        return Ok(None);
-    };
+    match &world.client {
+        Some(client) => authorization_of(client),
+        None => Ok(None),
+    }
+}
+
+/// The Authorization header value `client` presents, if any (see [`authorization`]).
+pub fn authorization_of(client: &Client) -> Result<Option<String>, String> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
@@ -68,10 +73,32 @@ pub struct Call {
 impl Call {
     /// A call as the scenario's client (its credentials included).
     pub fn new(world: &QaWorld, method: &str, target: Target, path: &str) -> Result<Self, String> {
+        Self::with_authorization(authorization(world)?, &world.sent, method, target, path)
+    }
+
+    /// A call as `client` (its credentials included), whoever the scenario's client is;
+    /// recorded in `sent` (the scenario's [`QaWorld::sent`]) when it goes to the entry point.
+    pub fn as_client(
+        sent: &SentLog,
+        client: &Client,
+        method: &str,
+        target: Target,
+        path: &str,
+    ) -> Result<Self, String> {
+        Self::with_authorization(authorization_of(client)?, sent, method, target, path)
+    }
+
+    fn with_authorization(
+        authorization: Option<String>,
+        sent: &SentLog,
+        method: &str,
+        target: Target,
+        path: &str,
+    ) -> Result<Self, String> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("{method:?} is not an HTTP method"))?;
         let mut headers = vec![];
-        if let Some(auth) = authorization(world)? {
+        if let Some(auth) = authorization {
             headers.push(("authorization".to_string(), auth));
         }
         Ok(Self {
@@ -79,7 +106,7 @@ impl Call {
             url: format!("{}{path}", base_url(target)?),
             headers,
             body: None,
-            record: matches!(target, Target::FrontDoor).then(|| world.sent.clone()),
+            record: matches!(target, Target::FrontDoor).then(|| sent.clone()),
         })
     }
 

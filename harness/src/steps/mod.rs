@@ -5,6 +5,7 @@
 pub mod backlog;
 pub mod claims;
 pub mod clock;
+pub mod concurrency;
 pub mod contracts;
 pub mod dead_letter;
 pub mod faults;

@@ -1,5 +1,5 @@
-//! Inventory's HTTP surface. `/internal/*` is for inspection; the gateway does not route
-//! it.
+//! Inventory's HTTP surface. `/internal/*` is for inspection (and for tests to stock a
+//! SKU of their own); the gateway does not route it.
 //!
 //! Of this surface the gateway routes to clients only `GET /inventory/stock/{sku}`: stock
 //! is not per customer. A reservation is (it is an order's), but inventory knows orders,
@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/inventory/reservations/{order_id}", get(get_reservation))
         .route("/inventory/reservations/{order_id}/release", post(release))
         .route("/inventory/stock/{sku}", get(get_stock))
-        .route("/internal/stock", get(all_stock))
+        .route("/internal/stock", get(all_stock).post(add_sku))
         .route("/internal/reservations", get(all_reservations))
         .with_state(state)
 }
@@ -106,6 +106,32 @@ async fn get_stock(
 /// `GET /internal/stock`: every SKU's stock, ordered by SKU.
 async fn all_stock(State(state): State<AppState>) -> Result<Json<Vec<StockView>>, InventoryError> {
     Ok(Json(state.store.all_stock().await?))
+}
+
+/// A SKU to stock, for `POST /internal/stock`.
+#[derive(serde::Deserialize)]
+struct NewSku {
+    sku: String,
+    units: u32,
+}
+
+/// `POST /internal/stock` with `{"sku": "...", "units": N}`: stocks a new SKU with N
+/// units (201 with its stock), so a test can have a product of its own whose every unit
+/// it knows; 409 when the SKU is already stocked (nothing changed); 400 for an invalid
+/// body. Not routed by the gateway.
+async fn add_sku(
+    State(state): State<AppState>,
+    body: Result<Json<NewSku>, JsonRejection>,
+) -> Result<(StatusCode, Json<StockView>), InventoryError> {
+    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let sku = Sku::parse(&req.sku)?;
+    match state.store.add_sku(&sku, req.units).await? {
+        Some(view) => Ok((StatusCode::CREATED, Json(view))),
+        None => Err(InventoryError::Conflict(format!(
+            "sku {} is already stocked",
+            sku.as_str()
+        ))),
+    }
 }
 
 /// `GET /internal/reservations`: every reservation, oldest first.

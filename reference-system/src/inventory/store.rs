@@ -70,6 +70,49 @@ fn reservation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reservation
     })
 }
 
+/// What `reserve` answers when the order already has `existing`: the same reservation
+/// (whatever its status) or a conflicting one.
+fn already_reserved(existing: ReservationView, new: &NewReservation) -> Reserved {
+    if existing.sku == new.sku.as_str() && existing.quantity == new.quantity.get() {
+        Reserved::Existing(existing)
+    } else {
+        Reserved::Conflict(existing)
+    }
+}
+
+/// Units of `sku` available now; `None` when inventory does not stock it.
+fn read_available(conn: &Connection, sku: &str) -> rusqlite::Result<Option<u32>> {
+    conn.query_row(
+        "SELECT available FROM stock WHERE sku = ?1",
+        params![sku],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Records the RESERVED reservation `new` (the stock change is the caller's).
+fn insert_reservation(
+    conn: &Connection,
+    new: &NewReservation,
+) -> rusqlite::Result<ReservationView> {
+    let view = ReservationView {
+        order_id: new.order_id,
+        sku: new.sku.as_str().to_string(),
+        quantity: new.quantity.get(),
+        status: ReservationStatus::Reserved,
+    };
+    conn.execute(
+        "INSERT INTO reservations (order_id, sku, quantity, status) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            view.order_id.to_string(),
+            view.sku,
+            view.quantity,
+            status_str(view.status)
+        ],
+    )?;
+    Ok(view)
+}
+
 fn read_reservation(
     conn: &Connection,
     order_id: Uuid,
@@ -135,28 +178,20 @@ impl Store {
             .await
     }
 
-    /// Reserves units for an order, at most once per order, in one transaction.
+    /// Reserves units for an order, at most once per order, in one transaction: the
+    /// check of the stock and the taking of it cannot be separated by another order's.
     pub async fn reserve(&self, new: NewReservation) -> Result<Reserved, DbError> {
+        // DEFECT(reserve-check-then-act): checked in one transaction, taken in another.
+        if crate::defects::on(crate::defects::Defect::ReserveCheckThenAct) {
+            return self.reserve_check_then_act(new).await;
+        }
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 if let Some(existing) = read_reservation(&tx, new.order_id)? {
-                    let same = existing.sku == new.sku.as_str()
-                        && existing.quantity == new.quantity.get();
-                    return Ok(if same {
-                        Reserved::Existing(existing)
-                    } else {
-                        Reserved::Conflict(existing)
-                    });
+                    return Ok(already_reserved(existing, &new));
                 }
-                let available: Option<u32> = tx
-                    .query_row(
-                        "SELECT available FROM stock WHERE sku = ?1",
-                        params![new.sku.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let Some(available) = available else {
+                let Some(available) = read_available(&tx, new.sku.as_str())? else {
                     return Ok(Reserved::UnknownSku);
                 };
                 if available < new.quantity.get() {
@@ -166,23 +201,68 @@ impl Store {
                     "UPDATE stock SET available = available - ?1 WHERE sku = ?2",
                     params![new.quantity.get(), new.sku.as_str()],
                 )?;
-                let view = ReservationView {
-                    order_id: new.order_id,
-                    sku: new.sku.as_str().to_string(),
-                    quantity: new.quantity.get(),
-                    status: ReservationStatus::Reserved,
-                };
-                tx.execute(
-                    "INSERT INTO reservations (order_id, sku, quantity, status) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        view.order_id.to_string(),
-                        view.sku,
-                        view.quantity,
-                        status_str(view.status)
-                    ],
-                )?;
+                let view = insert_reservation(&tx, &new)?;
                 tx.commit()?;
                 Ok(Reserved::Created(view))
+            })
+            .await
+    }
+
+    /// The `reserve-check-then-act` defect: the reservation and the stock are read in one
+    /// transaction, and the stock computed from that read is written with the reservation
+    /// in a second one. Another order's reservation can commit in between (each
+    /// transaction is its own trip to the database, [`crate::defects::CHECK_TO_ACT`]
+    /// apart), and its units are written over.
+    async fn reserve_check_then_act(&self, new: NewReservation) -> Result<Reserved, DbError> {
+        let (order_id, sku) = (new.order_id, new.sku.as_str().to_string());
+        let (existing, available) = self
+            .db
+            .call(move |conn| {
+                Ok((
+                    read_reservation(conn, order_id)?,
+                    read_available(conn, &sku)?,
+                ))
+            })
+            .await?;
+        if let Some(existing) = existing {
+            return Ok(already_reserved(existing, &new));
+        }
+        let Some(available) = available else {
+            return Ok(Reserved::UnknownSku);
+        };
+        if available < new.quantity.get() {
+            return Ok(Reserved::Insufficient { available });
+        }
+        let left = available - new.quantity.get();
+        tokio::time::sleep(crate::defects::CHECK_TO_ACT).await;
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute(
+                    "UPDATE stock SET available = ?1 WHERE sku = ?2",
+                    params![left, new.sku.as_str()],
+                )?;
+                let view = insert_reservation(&tx, &new)?;
+                tx.commit()?;
+                Ok(Reserved::Created(view))
+            })
+            .await
+    }
+
+    /// Stocks a SKU inventory does not know yet with `units`: the stock it now has, or
+    /// `None` (nothing changed) when the SKU is already stocked.
+    pub async fn add_sku(&self, sku: &Sku, units: u32) -> Result<Option<StockView>, DbError> {
+        let sku = sku.as_str().to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let added = tx.execute(
+                    "INSERT OR IGNORE INTO stock (sku, initial, available) VALUES (?1, ?2, ?2)",
+                    params![sku, units],
+                )?;
+                let view = read_stock(&tx, Some(&sku))?.into_iter().next();
+                tx.commit()?;
+                Ok(view.filter(|_| added == 1))
             })
             .await
     }

@@ -163,6 +163,76 @@ fn insert_event(tx: &rusqlite::Transaction<'_>, event: &OrderEvent) -> rusqlite:
     Ok(())
 }
 
+/// The order an idempotency key was first used for.
+fn keyed_order(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<OrderView>> {
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT order_id FROM idempotency_keys WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match existing {
+        Some(id) => Ok(Some(
+            read(conn, &id)?
+                .ok_or(rusqlite::Error::QueryReturnedNoRows)?
+                .view,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Writes a new PENDING order, its idempotency key (with `insert_key`, the statement that
+/// records it: `INSERT`) and its `OrderPlaced` event.
+fn insert_order(
+    tx: &rusqlite::Transaction<'_>,
+    order: &NewOrder,
+    idempotency_key: Option<&str>,
+    insert_key: &str,
+) -> rusqlite::Result<OrderView> {
+    let id = Uuid::now_v7();
+    let view = OrderView {
+        id,
+        customer: order.customer.as_str().to_string(),
+        sku: order.sku.as_str().to_string(),
+        quantity: order.quantity.get(),
+        amount_cents: order.amount_cents,
+        status: OrderStatus::Pending,
+        reason: None,
+    };
+    tx.execute(
+        "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.to_string(),
+            view.customer,
+            view.sku,
+            view.quantity,
+            view.amount_cents,
+            view.status.as_str(),
+            Step::New.as_str(),
+            now_ms()
+        ],
+    )?;
+    if let Some(key) = idempotency_key {
+        tx.execute(
+            &format!("{insert_key} INTO idempotency_keys (key, order_id) VALUES (?1, ?2)"),
+            params![key, id.to_string()],
+        )?;
+    }
+    insert_event(
+        tx,
+        &OrderEvent::OrderPlaced(OrderPlaced {
+            event_id: Uuid::now_v7(),
+            order_id: id,
+            customer: view.customer.clone(),
+            sku: view.sku.clone(),
+            quantity: view.quantity,
+        }),
+    )?;
+    Ok(view)
+}
+
 /// How a saga ends.
 pub enum Outcome {
     Confirmed,
@@ -184,68 +254,55 @@ impl Store {
     }
 
     /// Creates a PENDING order and its `OrderPlaced` event in one transaction. With an
-    /// idempotency key already seen, returns the order created the first time instead.
+    /// idempotency key already seen, returns the order created the first time instead:
+    /// the look-up and the creation are one transaction, so copies of one request sent
+    /// at once create one order.
     pub async fn place(
         &self,
         order: NewOrder,
         idempotency_key: Option<String>,
     ) -> Result<Placed, DbError> {
+        // DEFECT(idempotency-check-then-act): looked up in one transaction, created in another.
+        if crate::defects::on(crate::defects::Defect::IdempotencyCheckThenAct) {
+            return self.place_check_then_act(order, idempotency_key).await;
+        }
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                if let Some(key) = &idempotency_key {
-                    let existing: Option<String> = tx
-                        .query_row(
-                            "SELECT order_id FROM idempotency_keys WHERE key = ?1",
-                            params![key],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    if let Some(id) = existing {
-                        let record = read(&tx, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                        return Ok(Placed::Existing(record.view));
-                    }
+                if let Some(key) = &idempotency_key
+                    && let Some(view) = keyed_order(&tx, key)?
+                {
+                    return Ok(Placed::Existing(view));
                 }
-                let id = Uuid::now_v7();
-                let view = OrderView {
-                    id,
-                    customer: order.customer.as_str().to_string(),
-                    sku: order.sku.as_str().to_string(),
-                    quantity: order.quantity.get(),
-                    amount_cents: order.amount_cents,
-                    status: OrderStatus::Pending,
-                    reason: None,
-                };
-                tx.execute(
-                    "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        id.to_string(),
-                        view.customer,
-                        view.sku,
-                        view.quantity,
-                        view.amount_cents,
-                        view.status.as_str(),
-                        Step::New.as_str(),
-                        now_ms()
-                    ],
-                )?;
-                if let Some(key) = &idempotency_key {
-                    tx.execute(
-                        "INSERT INTO idempotency_keys (key, order_id) VALUES (?1, ?2)",
-                        params![key, id.to_string()],
-                    )?;
-                }
-                insert_event(
-                    &tx,
-                    &OrderEvent::OrderPlaced(OrderPlaced {
-                        event_id: Uuid::now_v7(),
-                        order_id: id,
-                        customer: view.customer.clone(),
-                        sku: view.sku.clone(),
-                        quantity: view.quantity,
-                    }),
-                )?;
+                let view = insert_order(&tx, &order, idempotency_key.as_deref(), "INSERT")?;
+                tx.commit()?;
+                Ok(Placed::Created(view))
+            })
+            .await
+    }
+
+    /// The `idempotency-check-then-act` defect: the key is looked up in one transaction
+    /// and the order created in a second one, which records the key only if it is still
+    /// free (`INSERT OR IGNORE`, as a store without the unique key would). Copies of one
+    /// request that look the key up before any of them created the order (the two trips
+    /// are [`crate::defects::CHECK_TO_ACT`] apart) each create one.
+    async fn place_check_then_act(
+        &self,
+        order: NewOrder,
+        idempotency_key: Option<String>,
+    ) -> Result<Placed, DbError> {
+        if let Some(key) = idempotency_key.clone() {
+            let existing = self.db.call(move |conn| keyed_order(conn, &key)).await?;
+            if let Some(view) = existing {
+                return Ok(Placed::Existing(view));
+            }
+            tokio::time::sleep(crate::defects::CHECK_TO_ACT).await;
+        }
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let view =
+                    insert_order(&tx, &order, idempotency_key.as_deref(), "INSERT OR IGNORE")?;
                 tx.commit()?;
                 Ok(Placed::Created(view))
             })

@@ -258,3 +258,30 @@ async fn invalid_requests_get_a_problem_and_reserve_nothing() {
     assert_eq!(stock(&app, "SKU-A").await.available, 10);
     assert_eq!(get(&app, "/ready").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_new_sku_is_stocked_once_and_then_reserved_like_any_other() {
+    let app = spawn_inventory("SKU-A=10").await;
+    let add = |body: Value| {
+        let (http, url) = (app.http.clone(), app.url("/internal/stock"));
+        async move { http.post(url).json(&body).send().await.unwrap() }
+    };
+    let res = add(json!({"sku": "P-NEW", "units": 2})).await;
+    assert_eq!(res.status(), 201);
+    let added: StockView = res.json().await.unwrap();
+    assert_eq!((added.available, added.reserved), (2, 0), "{added:?}");
+    // A SKU already stocked keeps its units: the second call changes nothing.
+    let again = expect_problem(add(json!({"sku": "P-NEW", "units": 9})).await, 409).await;
+    assert!(again.contains("P-NEW"), "{again}");
+    let kept = expect_problem(add(json!({"sku": "SKU-A", "units": 1})).await, 409).await;
+    assert!(kept.contains("SKU-A"), "{kept}");
+    expect_problem(add(json!({"sku": "lower", "units": 1})).await, 400).await;
+    expect_problem(add(json!({"sku": "P-X"})).await, 400).await;
+
+    for (n, want) in [(1, 201), (2, 201), (3, 409)] {
+        let order = Uuid::from_u128(n);
+        let res = reserve(&app, &reservation_body(order, "P-NEW", 1)).await;
+        assert_eq!(res.status(), want, "reservation {n}");
+    }
+    assert_conserved(&app, &[("P-NEW", 2), ("SKU-A", 10)]).await;
+}

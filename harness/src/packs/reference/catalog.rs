@@ -19,7 +19,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "orders",
-        description: "Wait until every SKU's total stock (available plus reserved) is what the scenario noted: a release repeated after a lost answer must not return its units twice.",
+        description: "Wait until every noted SKU's total stock (available plus reserved) is what the scenario noted: a release repeated after a lost answer must not return its units twice. A SKU stocked since the note (another scenario's own product) is left out.",
         example: "Then within 10 seconds the total stock of every SKU is what was noted",
         needs: &[],
     },
@@ -61,7 +61,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "orders",
-        description: "Wait until no order the scenario created is PENDING.",
+        description: "Wait until no order of the scenario is PENDING: those its order steps placed and any other one of its clients placed (requests sent at once included).",
         example: "Then every order of the scenario is CONFIRMED or CANCELLED within 15 seconds",
         needs: &[],
     },
@@ -73,13 +73,13 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "orders",
-        description: "Invariant, waited for up to the deadline: every CONFIRMED order of the scenario has one standing charge, every other order none.",
+        description: "Invariant, waited for up to the deadline: every CONFIRMED order of the scenario (any order one of its clients placed) has one standing charge, every other order none (its charge refunded or never made).",
         example: "Then within 10 seconds no charge of the scenario stands without a confirmed order",
         needs: &[],
     },
     StepDoc {
         domain: "orders",
-        description: "Invariant, waited for up to the deadline: every CONFIRMED order holds one reservation, every other order none (stock is given back).",
+        description: "Invariant, waited for up to the deadline: every CONFIRMED order of the scenario (any order one of its clients placed) holds one reservation, every other order none (stock is given back).",
         example: "Then within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed",
         needs: &[],
     },
@@ -159,6 +159,18 @@ pub const DOCS: &[StepDoc] = &[
         domain: "orders",
         description: "The orders service holds no order whose customer is this client of the scenario (read from its inspection endpoint).",
         example: "Then no order exists for client \"victim\"",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Orders knows exactly this many orders of the named client: copies of one request sent at once with one idempotency key made one order.",
+        example: "Then exactly 1 order exists for client \"retrier\"",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "orders",
+        description: "Stock a product no other scenario knows with this many units (through inventory's `POST /internal/stock`), so the scenario knows every unit of it; later paths and bodies name its SKU as {product}.",
+        example: "Given a new product with 3 units in stock",
         needs: &[],
     },
 ];

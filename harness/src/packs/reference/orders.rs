@@ -151,13 +151,38 @@ async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
     }
 }
 
+/// Every order of the scenario: those its order steps placed, and any other that one of
+/// its clients placed (requests sent at once, resources created with generic steps).
+async fn scenario_orders(world: &QaWorld) -> Result<Vec<uuid::Uuid>, String> {
+    let mut ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
+    let clients: std::collections::BTreeSet<&str> =
+        world.clients.values().map(|c| c.id.as_str()).collect();
+    if !clients.is_empty() {
+        for o in all_orders().await? {
+            if clients.contains(o.customer.as_str()) && !ids.contains(&o.id) {
+                ids.push(o.id);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err("the scenario created no order".into());
+    }
+    Ok(ids)
+}
+
+/// Every order orders knows.
+async fn all_orders() -> Result<Vec<OrderView>, String> {
+    inspect(format!(
+        "{}/internal/orders",
+        context::current()?.endpoints.inspection("orders")?
+    ))
+    .await
+}
+
 #[then(expr = "every order of the scenario is CONFIRMED or CANCELLED within {int} seconds")]
 async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
     require()?;
-    if peek(world).orders.is_empty() {
-        return Err("the scenario created no order".into());
-    }
-    let ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
+    let ids = scenario_orders(world).await?;
     wait::until(Duration::from_secs(seconds), || {
         let ids = ids.clone();
         async move {
@@ -288,10 +313,7 @@ async fn invariant_within<T, Fut>(
 where
     Fut: std::future::Future<Output = Result<Vec<T>, String>>,
 {
-    if peek(world).orders.is_empty() {
-        return Err("the scenario created no order".into());
-    }
-    let ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
+    let ids = scenario_orders(world).await?;
     wait::until(Duration::from_secs(seconds), || async {
         let items = fetch().await?;
         for id in &ids {
@@ -519,29 +541,36 @@ fn state_of<S: serde::Serialize>(s: &S) -> String {
         .unwrap_or_default()
 }
 
-#[then(expr = "no order exists for client {string}")]
-async fn no_order_for(world: &mut QaWorld, name: String) -> StepResult {
-    require()?;
+/// Fails unless orders knows exactly `expected` orders of client `name`.
+async fn orders_of_client(world: &QaWorld, name: &str, expected: usize) -> StepResult {
     let customer = world
         .clients
-        .get(&name)
+        .get(name)
         .map(|c| c.id.clone())
         .ok_or_else(|| format!("no client {name:?} in this scenario"))?;
-    let ctx = context::current()?;
-    let all: Vec<OrderView> = inspect(format!(
-        "{}/internal/orders",
-        ctx.endpoints.inspection("orders")?
-    ))
-    .await?;
+    let all = all_orders().await?;
     let theirs: Vec<&OrderView> = all.iter().filter(|o| o.customer == customer).collect();
-    if theirs.is_empty() {
+    if theirs.len() == expected {
         Ok(())
     } else {
         Err(format!(
-            "expected no order for client {name:?} ({customer}), saw {theirs:?}\n{}",
+            "expected {expected} order(s) of client {name:?} ({customer}), saw {}: {theirs:?}\n{}",
+            theirs.len(),
             world.last_exchange()
         ))
     }
+}
+
+#[then(expr = "no order exists for client {string}")]
+async fn no_order_for(world: &mut QaWorld, name: String) -> StepResult {
+    require()?;
+    orders_of_client(world, &name, 0).await
+}
+
+#[then(expr = "exactly {int} order(s) exist(s) for client {string}")]
+async fn n_orders_for(world: &mut QaWorld, expected: usize, name: String) -> StepResult {
+    require()?;
+    orders_of_client(world, &name, expected).await
 }
 
 #[cfg(test)]

@@ -33,10 +33,11 @@ async fn totals() -> Result<BTreeMap<String, u64>, String> {
         .collect())
 }
 
-/// The SKUs whose total differs from the noted one, described.
+/// The noted SKUs whose total differs now, described. A SKU stocked since the note (a
+/// concurrent scenario's own product) is not this scenario's to judge.
 fn differences(noted: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> Vec<String> {
-    let skus: std::collections::BTreeSet<&String> = noted.keys().chain(now.keys()).collect();
-    skus.into_iter()
+    noted
+        .keys()
         .filter(|sku| noted.get(*sku) != now.get(*sku))
         .map(|sku| {
             let show = |t: Option<&u64>| t.map_or("none".to_string(), u64::to_string);
@@ -59,6 +60,53 @@ async fn note_totals(world: &mut QaWorld) -> StepResult {
     .await
     .map_err(|seen| format!("inventory's stock could not be read: {seen}"))?;
     world.ext.get_or_default::<Noted>().0 = Some(totals);
+    Ok(())
+}
+
+/// The SKU of the scenario's own product: `P-` and the scenario id, upper case (SKUs are
+/// A-Z, 0-9 and `-`).
+fn product_sku(world: &QaWorld) -> String {
+    format!("P-{}", world.scenario_id.to_ascii_uppercase())
+}
+
+/// Stocks a product no other scenario knows, so the scenario knows every unit of it; its
+/// SKU is the scenario value `{product}`.
+#[given(expr = "a new product with {int} unit(s) in stock")]
+async fn new_product(world: &mut QaWorld, units: u32) -> StepResult {
+    require()?;
+    let sku = product_sku(world);
+    let url = format!(
+        "{}/internal/stock",
+        context::current()?.endpoints.inspection("inventory")?
+    );
+    let body = serde_json::json!({ "sku": sku, "units": units });
+    let added = wait::until(Duration::from_secs(10), || async {
+        // Inventory may still be coming back from another scenario's fault.
+        let res = context::current()?
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url} failed: {e}"))?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if status.as_u16() == 201 {
+            serde_json::from_str::<StockView>(&text)
+                .map(Some)
+                .map_err(|e| format!("POST {url} answered 201 without a stock ({e}): {text}"))
+        } else {
+            Err(format!("POST {url} {body} answered {status}: {text}"))
+        }
+    })
+    .await
+    .map_err(|seen| format!("inventory did not stock the product: {seen}"))?;
+    if added.available != units || added.reserved != 0 {
+        return Err(format!(
+            "the new product {sku} should have {units} units available and none reserved, saw {added:?}"
+        ));
+    }
+    world.values.insert("product".into(), sku);
     Ok(())
 }
 
@@ -90,7 +138,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn differences_name_changed_added_and_missing_skus() {
+    fn differences_name_changed_and_missing_skus_not_ones_stocked_since() {
         let map = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
             pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
         };
@@ -98,11 +146,9 @@ mod tests {
         assert!(differences(&noted, &noted).is_empty());
         assert_eq!(
             differences(&noted, &map(&[("A", 11), ("C", 1)])),
-            [
-                "A: 10 units noted, 11 now",
-                "B: 5 units noted, none now",
-                "C: none units noted, 1 now"
-            ]
+            ["A: 10 units noted, 11 now", "B: 5 units noted, none now"]
         );
+        // A SKU stocked after the note (another scenario's product) is no difference.
+        assert!(differences(&noted, &map(&[("A", 10), ("B", 5), ("P-S1", 3)])).is_empty());
     }
 }

@@ -19,7 +19,7 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use super::StepResult;
-use crate::checks::exchange::header;
+use crate::checks::exchange::{created, header};
 use crate::clients::http::{Call, Target};
 use crate::world::{Client, Exchange, QaWorld, Resource};
 
@@ -80,36 +80,6 @@ fn docstring(step: &Step) -> Result<String, String> {
         .ok_or_else(|| {
             "this step needs the request body as a doc string (\"\"\" ... \"\"\")".into()
         })
-}
-
-/// The created resource's path: its `Location` header, else `POST path` + `/` + body `id`.
-fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
-    let body: Option<serde_json::Value> = serde_json::from_str(&ex.body).ok();
-    let body_id = body.as_ref().and_then(|b| match &b["id"] {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
-    if let Some(location) = header(ex, "location") {
-        let location = location
-            .split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
-            .unwrap_or_else(|| location.to_string());
-        let id = body_id
-            .or_else(|| location.rsplit('/').next().map(str::to_string))
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                format!("the creation's Location {location:?} ends in no id and its body has no `id`\n{ex}")
-            })?;
-        return Ok(Resource { path: location, id });
-    }
-    let id = body_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-        format!("the creation answered neither a Location header nor a body with an `id`\n{ex}")
-    })?;
-    Ok(Resource {
-        path: format!("{}/{id}", path.trim_end_matches('/')),
-        id,
-    })
 }
 
 /// Sends, as client `name`, the step's doc string to `path` (with one extra `header`),
