@@ -355,9 +355,13 @@ pub enum Seg {
 /// `services.web.volumes[0].source` as steps.
 pub fn segments(path: &str) -> Vec<Seg> {
     let mut out = vec![];
-    for part in path.split('.').filter(|p| !p.is_empty()) {
+    if path.is_empty() {
+        return out;
+    }
+    // An empty part is an empty key (`environment.` for the key `''`).
+    for part in path.split('.') {
         let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if !name.is_empty() {
+        if !name.is_empty() || rest.is_empty() {
             out.push(Seg::Key(name.to_string()));
         }
         while let Some(inner) = rest.strip_prefix('[') {
