@@ -96,15 +96,21 @@ impl SystemError {
         if self.line.is_some() || (self.service.is_none() && self.key.is_none()) {
             return self;
         }
+        use super::yaml::{Seg, locate, locate_exact, segments};
         let mut path = vec![];
         if let Some(service) = &self.service {
-            path.push(super::yaml::Seg::Key("services".into()));
-            path.push(super::yaml::Seg::Key(service.clone()));
+            path.push(Seg::Key("services".into()));
+            path.push(Seg::Key(service.clone()));
         }
+        // A key with dots in it (`./x: 1`) is one key, not a path.
+        let mut whole = path.clone();
         if let Some(key) = &self.key {
-            path.extend(super::yaml::segments(key));
+            path.extend(segments(key));
+            whole.push(Seg::Key(key.clone()));
         }
-        let at = super::yaml::locate(text, &path);
+        let at = locate_exact(text, &path)
+            .or_else(|| locate_exact(text, &whole))
+            .or_else(|| locate(text, &path));
         self = self.at(at);
         self
     }
@@ -187,7 +193,18 @@ fn shorten_quoted(message: &str, max: usize) -> String {
             chars.next();
         }
     }
-    shorten(&out, max * 10).to_string()
+    // One line: a control character from the file (a key holding `\r\n`) is escaped.
+    shorten(&out, max * 10)
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// `api.volumes[0]` into (`api`, `volumes[0]`); a service name may hold dots only

@@ -193,6 +193,8 @@ impl System {
     fn parse_located(file: &Path, dir: &Path, text: &str, vars: Vars) -> Result<Self, SystemError> {
         let malformed = |e: &serde_yaml_ng::Error| {
             let (at, message) = yaml::split_error(e);
+            // The parser gives no position for a second document: name its `---`.
+            let at = at.or_else(|| Some(yaml::second_document(text).unwrap_or((1, 1))));
             SystemError::new(file, ErrorKind::Malformed(message)).at(at)
         };
         yaml::prescan(text).map_err(|e| {
@@ -201,9 +203,15 @@ impl System {
         yaml::strict(text).map_err(|e| malformed(&e))?;
         let mut value: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(text).map_err(|e| malformed(&e))?;
-        value
-            .apply_merge()
-            .map_err(|e| SystemError::new(file, ErrorKind::Malformed(format!("merge key: {e}"))))?;
+        value.apply_merge().map_err(|e| {
+            // serde_yaml_ng gives no position: name the first merge key.
+            let at = text.lines().enumerate().find_map(|(n, l)| {
+                let col = l.find("<<")?;
+                Some((n + 1, l[..col].chars().count() + 1))
+            });
+            SystemError::new(file, ErrorKind::Malformed(format!("merge key: {e}")))
+                .at(at.or(Some((1, 1))))
+        })?;
         interpolate::value(&mut value, vars, "").map_err(|(path, e)| {
             SystemError::new(file, ErrorKind::Interpolation(e)).at_path(&path)
         })?;
@@ -254,7 +262,22 @@ fn shape_error(
     } else {
         ErrorKind::Invalid(message)
     };
-    let mut err = SystemError::new(file, kind).at_path(&path);
+    // An unknown key is named at the key itself.
+    let mut path = path;
+    if let ErrorKind::UnsupportedKey(m) = &kind
+        && let Some(field) = m.split('`').nth(1)
+        && !path.ends_with(field)
+    {
+        path = if path.is_empty() || path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+    }
+    let mut err = SystemError::new(file, kind).at_path(&path).locate_in(text);
+    if err.line.is_some() {
+        return err;
+    }
     let deserializer = serde_yaml_ng::Deserializer::from_str(text);
     if let Err(again) = serde_path_to_error::deserialize::<_, RawFile>(deserializer)
         && again.path().to_string() == path

@@ -203,6 +203,21 @@ fn strip_positions(message: &str) -> String {
     out
 }
 
+/// The line and column of the `---` or `...` that ends the first document, when content
+/// follows it (a system file is one document).
+pub fn second_document(text: &str) -> Option<(usize, usize)> {
+    let mut content = false;
+    for (n, line) in text.lines().enumerate() {
+        let marker = line.starts_with("---") || line.starts_with("...");
+        if marker && content {
+            return Some((n + 1, 1));
+        }
+        let t = line.trim();
+        content |= !marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%');
+    }
+    None
+}
+
 /// Parses `text` once, refusing a duplicate key at the key's own line and a local tag
 /// (`!reset`, `!foo`) at its node: serde_yaml_ng would report the first at the parent
 /// mapping and let the second through. Syntax errors come out here too.
@@ -377,16 +392,21 @@ pub fn segments(path: &str) -> Vec<Seg> {
 }
 
 /// The line and column (1-based) of the node at `path` in `text`: of the key itself for a
-/// mapping key, of the item for a list index. When the whole path is not in the text (it
-/// came in through a merge key), the deepest part of it that is.
+/// mapping key, of the item for a list index.
+pub fn locate_exact(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+    let d = serde_yaml_ng::Deserializer::from_str(text);
+    match Locate(path).deserialize(d) {
+        Ok(()) => None,
+        Err(e) => e.location().map(|l| (l.line(), l.column())),
+    }
+}
+
+/// [`locate_exact`], or when the whole path is not in the text (it came in through a
+/// merge key), the deepest part of it that is.
 pub fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
-    (1..=path.len()).rev().find_map(|n| {
-        let d = serde_yaml_ng::Deserializer::from_str(text);
-        match Locate(&path[..n]).deserialize(d) {
-            Ok(()) => None,
-            Err(e) => e.location().map(|l| (l.line(), l.column())),
-        }
-    })
+    (1..=path.len())
+        .rev()
+        .find_map(|n| locate_exact(text, &path[..n]))
 }
 
 /// Walks to a path; the error it returns carries the position of the node it ends on.
