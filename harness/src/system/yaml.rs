@@ -514,7 +514,7 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
         f.write_str("a mapping key")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        self.is(&v.to_string())
+        self.is(v)
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
         self.is(&v.to_string())
