@@ -393,12 +393,11 @@ fn check_image(image: &str) -> Result<(), String> {
 }
 
 /// An environment variable's name: not empty, no `=`.
-fn check_env_name(key: &str, name: &str) -> Result<(), KeyError> {
+pub(super) fn check_env_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.contains('=') {
         let shown = crate::input::shorten(name, 40);
-        return Err(wrong(
-            key,
-            format!("\"{shown}\" is not a variable name: a name is not empty and has no `=`"),
+        return Err(format!(
+            "\"{shown}\" is not a variable name: a name is not empty and has no `=`"
         ));
     }
     Ok(())
@@ -441,7 +440,7 @@ impl RawService {
             None => {}
             Some(Environment::Map(map)) => {
                 for (k, v) in map {
-                    check_env_name(&format!("environment.{k}"), &k)?;
+                    check_env_name(&k).map_err(|e| wrong(&format!("environment.{k}"), e))?;
                     let v = match v {
                         None => String::new(),
                         Some(ScalarValue::String(s)) => s,
@@ -454,7 +453,7 @@ impl RawService {
             Some(Environment::List(list)) => {
                 for (i, kv) in list.into_iter().enumerate() {
                     let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
-                    check_env_name(&format!("environment[{i}]"), k)?;
+                    check_env_name(k).map_err(|e| wrong(&format!("environment[{i}]"), e))?;
                     environment.insert(k.to_string(), v.to_string());
                 }
             }
@@ -541,6 +540,14 @@ impl RawService {
                         }
                     },
                 };
+                if let Some(t) = h.timeout.as_deref()
+                    && parse_duration(t).is_ok_and(|d| d < Duration::from_millis(1))
+                {
+                    return Err(invalid(
+                        "healthcheck.timeout",
+                        "a healthcheck timeout is at least 1ms",
+                    ));
+                }
                 if test.is_empty() {
                     None
                 } else {

@@ -118,6 +118,10 @@ pub(super) fn check(system: &System) -> Check {
                 port: g.port,
             },
         )?;
+        if let Some(env) = &g.replica_env {
+            super::compose::check_env_name(env)
+                .map_err(|e| c.invalid("x-qalens.gateway.replica_env", e))?;
+        }
     }
     if let Some(b) = &q.broker {
         let at = |port| ServicePort {
@@ -139,6 +143,16 @@ pub(super) fn check(system: &System) -> Check {
             let key = format!("x-qalens.broker.queues[{i}]");
             if queue.name.trim().is_empty() {
                 return Err(c.invalid(&format!("{key}.name"), "a queue needs a name"));
+            }
+            for (what, name) in std::iter::once(("name", &queue.name))
+                .chain(queue.dead_letter.iter().map(|d| ("dead_letter", d)))
+            {
+                if name.len() > 255 {
+                    return Err(c.invalid(
+                        &format!("{key}.{what}"),
+                        "a queue name is at most 255 bytes (AMQP's limit)",
+                    ));
+                }
             }
             if queue
                 .dead_letter
@@ -218,6 +232,10 @@ pub(super) fn check(system: &System) -> Check {
     }
     if let Some(hooks) = &q.hooks {
         if let Some(d) = &hooks.defects {
+            if let Some(env) = &d.env {
+                super::compose::check_env_name(env)
+                    .map_err(|e| c.invalid("x-qalens.hooks.defects.env", e))?;
+            }
             for (i, s) in d.services.iter().enumerate() {
                 let key = format!("x-qalens.hooks.defects.services[{i}]");
                 c.port(
@@ -296,7 +314,11 @@ pub(super) fn check(system: &System) -> Check {
                 }
             }
         }
-        if id.command.as_ref().is_some_and(Vec::is_empty) {
+        if id
+            .command
+            .as_ref()
+            .is_some_and(|cmd| cmd.first().is_none_or(|p| p.trim().is_empty()))
+        {
             return Err(c.invalid("x-qalens.identity.command", "the command is empty"));
         }
     }
@@ -443,7 +465,17 @@ fn names(c: &Checker) -> Check {
 fn check_route(route: &str) -> Result<(), String> {
     const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
     match route.split_once(' ') {
-        Some((m, p)) if METHODS.contains(&m) && p.starts_with('/') => Ok(()),
+        Some((m, p)) if METHODS.contains(&m) && p.starts_with('/') => {
+            // The path goes into a request line as it is.
+            if p.chars().all(|ch| ch.is_ascii_graphic()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the path of {route:?} holds a space, a control or a non-ASCII character: \
+                     write it as it goes into a request (percent-encoded)"
+                ))
+            }
+        }
         _ => Err(format!(
             "{route:?} is not METHOD /path (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)"
         )),

@@ -487,6 +487,31 @@ fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column(
             "4:5",
             "replicas must be 1 to 9",
         ),
+        (
+            "services:\n  web:\n    image: a\n    healthcheck: { test: x, timeout: 0s }\n".into(),
+            "4:29",
+            "timeout is at least 1ms",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  gateway: {{ service: web, port: 8080, replica_env: \"A=B\" }}\n"),
+            "6:40",
+            "\"A=B\" is not a variable name",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ command: [\"\"] }}\n"),
+            "6:15",
+            "the command is empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes: [{{ method: GET, path: \"/a b\" }}]\n"),
+            "6:12",
+            "holds a space",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  broker: {{ service: web, port: 8080, queues: [{{ name: {} }}] }}\n", "q".repeat(300)),
+            "6:50",
+            "at most 255 bytes",
+        ),
     ];
     let mut wrong = vec![];
     for (text, at, says) in &cases {
