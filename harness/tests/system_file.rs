@@ -18,7 +18,7 @@ fn check_refuses_an_unsupported_key_with_exit_2_and_names_file_line_service_and_
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let expected = format!(
-        "qalens: {}:6: service \"web\", key \"privileged\": unsupported key: unknown field \
+        "qalens: {}:6:5: service \"web\", key \"privileged\": unsupported key: unknown field \
          `privileged`, expected one of `image`,",
         file.display()
     );
@@ -45,7 +45,7 @@ fn run_with_a_missing_image_exits_2_and_starts_nothing() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
-            "{}: service \"web\", key \"image\": image qalens-no-such-image:never is not on \
+            "{}:7:5: service \"web\", key \"image\": image qalens-no-such-image:never is not on \
              this Docker engine and cannot be pulled",
             file.display()
         )),
@@ -216,4 +216,141 @@ fn check_validates_the_openapi_document_x_qalens_contracts_names() {
         stderr(&out)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `qalens check` with no Docker engine: the system file alone decides.
+fn check_offline(file: &std::path::Path) -> std::process::Output {
+    let empty = std::env::temp_dir().join(format!("qalens-no-features-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    qalens(&[
+        "check",
+        "--system",
+        file.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ])
+    .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    .output()
+    .unwrap()
+}
+
+/// Asserts exit 2 and one line `qalens: FILE:AT: ...SAYS...` on stderr.
+fn assert_refused(file: &std::path::Path, at: &str, says: &str) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let out = check_offline(file);
+    let took = started.elapsed();
+    let err = stderr(&out);
+    let prefix = format!("qalens: {}:{at}: ", file.display());
+    let shown = err.chars().take(400).collect::<String>();
+    if out.status.code() != Some(2) {
+        return Err(format!(
+            "{}: exit {:?}: {shown}",
+            file.display(),
+            out.status.code()
+        ));
+    }
+    if !err.starts_with(&prefix) || !err.contains(says) || err.lines().count() != 1 {
+        return Err(format!(
+            "{}: expected {prefix}...{says}..., got {shown}",
+            file.display()
+        ));
+    }
+    if err.len() > 2_000 || took > std::time::Duration::from_secs(5) {
+        return Err(format!(
+            "{}: {} bytes in {took:?}",
+            file.display(),
+            err.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The hostile files of issue 26 and those the fuzz target found
+/// (`fixtures/systems/hostile/expected.tsv`): each is exit 2 with its position, once.
+#[test]
+fn hostile_system_files_are_refused_with_exit_2_and_file_line_column() {
+    let dir = fixtures("systems/hostile");
+    let index = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let mut wrong = vec![];
+    let mut n = 0;
+    for line in index.lines().filter(|l| !l.starts_with('#')) {
+        let [file, at, says] = line.splitn(3, '\t').collect::<Vec<_>>()[..] else {
+            panic!("bad line in expected.tsv: {line:?}");
+        };
+        n += 1;
+        if let Err(e) = assert_refused(&dir.join(file), at, says) {
+            wrong.push(e);
+        }
+    }
+    assert!(n >= 30, "only {n} cases");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The big and the special ones, made at run time: a 100,000-deep flow list, defaults
+/// nested 5,000 deep, a 1 MB image name, a FIFO as the system file and as a key file.
+#[test]
+fn huge_deep_and_special_files_are_refused_fast_without_reading_a_fifo() {
+    let dir = std::env::temp_dir().join(format!("qalens-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let minimal = "services:\n  web:\n    image: web:1\n    expose: [8080]\n";
+    let deep = write(
+        "deep.yml",
+        &format!("services: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let defaults = write(
+        "defaults.yml",
+        &format!(
+            "services:\n  web:\n    image: \"{}x{}\"\n",
+            "${U:-".repeat(5_000),
+            "}".repeat(5_000)
+        ),
+    );
+    let image = write(
+        "image.yml",
+        &format!("services:\n  web:\n    image: {}\n", "x".repeat(1_000_000)),
+    );
+    let fifo = dir.join("pipe.pem");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key = write(
+        "fifo-key.yml",
+        &format!(
+            "{minimal}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: pipe.pem }} }}\n"
+        ),
+    );
+    let system_fifo = dir.join("system-fifo.yml");
+    let _ = std::fs::remove_file(&system_fifo);
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&system_fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cases = [
+        (&deep, "1:74", "deeper than 64"),
+        (&defaults, "3:5", "nest more than 16 deep"),
+        (&image, "3:5", "more bytes)"),
+        (&key, "6:34", "not a regular file"),
+    ];
+    let mut wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(f, at, says)| assert_refused(f, at, says).err())
+        .collect();
+    let out = check_offline(&system_fifo);
+    let err = stderr(&out);
+    if out.status.code() != Some(2) || !err.contains("is a FIFO (named pipe), not a regular file") {
+        wrong.push(format!("FIFO system file: {:?} {err}", out.status.code()));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

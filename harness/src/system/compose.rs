@@ -243,22 +243,36 @@ fn argv(key: &str, v: StringOrList) -> Result<Vec<String>, KeyError> {
     }
 }
 
-/// A Compose duration (`1m30s`, `500ms`, `10s`; a bare number is seconds).
-pub fn parse_duration(s: &str) -> Option<Duration> {
+/// The longest duration a system file may give (a healthcheck interval, a rate-limit
+/// window): a year, 8760h. Longer ones are mistakes, and Docker keeps durations in
+/// nanoseconds.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A Compose duration (`1m30s`, `500ms`, `10s`; a bare number is seconds), at most
+/// [`MAX_DURATION`]. The error says what is wrong with it.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let shown = crate::input::shorten(s, 40);
+    let not = || format!("\"{shown}\" is not a duration like 10s, 500ms or 1m30s");
+    let too_long = || format!("\"{shown}\" is longer than a year (8760h), the most qalens accepts");
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        let d = Duration::from_secs(secs);
+        return if d > MAX_DURATION {
+            Err(too_long())
+        } else {
+            Ok(d)
+        };
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
     if rest.is_empty() {
-        return None;
+        return Err(not());
     }
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !c.is_ascii_digit() && c != '.')
             .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
+        let number: f64 = rest[..digits].parse().map_err(|_| not())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -269,20 +283,124 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
             "s" => 1.0,
             "ms" => 0.001,
             "us" | "µs" => 0.000_001,
-            _ => return None,
+            _ => return Err(not()),
         };
         rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(number * unit).ok()?;
+        let part = Duration::try_from_secs_f64(number * unit).map_err(|_| too_long())?;
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or_else(too_long)?;
     }
-    Some(total)
+    Ok(total)
 }
 
 fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration, KeyError> {
     match v {
         None => Ok(default),
-        Some(s) => parse_duration(&s)
-            .ok_or_else(|| wrong(key, format!("{s:?} is not a duration like 10s or 1m30s"))),
+        Some(s) => parse_duration(&s).map_err(|e| wrong(key, e)),
     }
+}
+
+/// Docker's and DNS's rule for a name qalens gives a container or a network alias: 1 to
+/// 63 letters, digits, `_`, `.` or `-`, starting with a letter or a digit.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    let shown = crate::input::shorten(name, 40);
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if name.is_empty() {
+        Err("a name cannot be empty".into())
+    } else if !first_ok || !rest_ok {
+        Err(format!(
+            "\"{shown}\" is not a name Docker accepts: use letters, digits, `_`, `.` and `-`, \
+             starting with a letter or a digit"
+        ))
+    } else if name.len() > 63 {
+        Err(format!(
+            "\"{shown}\" is {} characters long; a name is at most 63 (a DNS label)",
+            name.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The image reference as Docker reads it: `[DOMAIN[:PORT]/]PATH[:TAG]`, the path in
+/// lower case, at most 255 characters, the tag at most 128.
+fn check_image(image: &str) -> Result<(), String> {
+    let shown = crate::input::shorten(image, 60);
+    let bad = |why: &str| Err(format!("image \"{shown}\" {why}"));
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match image[last_slash..].rfind(':') {
+        Some(i) => (&image[..last_slash + i], Some(&image[last_slash + i + 1..])),
+        None => (image, None),
+    };
+    if image.contains('@') {
+        return bad("has a digest (@sha256:...); qalens takes NAME[:TAG]");
+    }
+    if name.len() > 255 {
+        return bad("has a name longer than 255 characters, the most Docker accepts");
+    }
+    if let Some(tag) = tag {
+        let ok = tag.len() <= 128
+            && tag
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            return bad(
+                "has a tag Docker does not accept: up to 128 letters, digits, `_`, `.`, `-`",
+            );
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let domain = parts.len() > 1
+        && (parts[0].contains(['.', ':'])
+            || parts[0] == "localhost"
+            || parts[0].chars().any(|c| c.is_ascii_uppercase()));
+    if domain {
+        let d = parts.remove(0);
+        let ok = !d.is_empty()
+            && d.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        if !ok {
+            return bad("has a registry part Docker does not accept");
+        }
+    }
+    let component_ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && p.chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && p.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
+    };
+    if !parts.iter().all(|p| component_ok(p)) {
+        return bad(
+            "is not a Docker image name: lower-case letters, digits and `.`, `_`, `-` \
+             between them, parts separated by `/`",
+        );
+    }
+    Ok(())
+}
+
+/// An environment variable's name: not empty, no `=`.
+pub(super) fn check_env_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('=') {
+        let shown = crate::input::shorten(name, 40);
+        return Err(format!(
+            "\"{shown}\" is not a variable name: a name is not empty and has no `=`"
+        ));
+    }
+    Ok(())
 }
 
 fn port(key: &str, v: &NumOrString) -> Result<u16, KeyError> {
@@ -312,6 +430,7 @@ impl RawService {
         let image = self
             .image
             .ok_or_else(|| invalid("image", "every service needs an image"))?;
+        check_image(image.trim()).map_err(|e| wrong("image", e))?;
         let image = ImageRef::parse(&image).map_err(|e| wrong("image", format!("{e:#}")))?;
         let command = self.command.map(|c| argv("command", c)).transpose()?;
         let entrypoint = self.entrypoint.map(|c| argv("entrypoint", c)).transpose()?;
@@ -321,6 +440,7 @@ impl RawService {
             None => {}
             Some(Environment::Map(map)) => {
                 for (k, v) in map {
+                    check_env_name(&k).map_err(|e| wrong(&format!("environment.{k}"), e))?;
                     let v = match v {
                         None => String::new(),
                         Some(ScalarValue::String(s)) => s,
@@ -333,9 +453,7 @@ impl RawService {
             Some(Environment::List(list)) => {
                 for (i, kv) in list.into_iter().enumerate() {
                     let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
-                    if k.is_empty() {
-                        return Err(wrong(&format!("environment[{i}]"), "expected NAME=value"));
-                    }
+                    check_env_name(k).map_err(|e| wrong(&format!("environment[{i}]"), e))?;
                     environment.insert(k.to_string(), v.to_string());
                 }
             }
@@ -396,21 +514,40 @@ impl RawService {
             Some(h) => {
                 let test = match h.test {
                     None => return Err(invalid("healthcheck.test", "a healthcheck needs a test")),
+                    Some(StringOrList::String(s)) if s.trim().is_empty() => {
+                        return Err(invalid(
+                            "healthcheck.test",
+                            "the test is empty: give a command, or `disable: true`",
+                        ));
+                    }
                     Some(StringOrList::String(s)) => vec!["/bin/sh".into(), "-c".into(), s],
                     Some(StringOrList::List(l)) => match l.split_first() {
-                        Some((first, rest)) if first == "CMD" && !rest.is_empty() => rest.to_vec(),
-                        Some((first, [cmd])) if first == "CMD-SHELL" => {
+                        Some((first, rest))
+                            if first == "CMD" && rest.first().is_some_and(|c| !c.is_empty()) =>
+                        {
+                            rest.to_vec()
+                        }
+                        Some((first, [cmd])) if first == "CMD-SHELL" && !cmd.trim().is_empty() => {
                             vec!["/bin/sh".into(), "-c".into(), cmd.clone()]
                         }
                         Some((first, [])) if first == "NONE" => vec![],
                         _ => {
                             return Err(wrong(
                                 "healthcheck.test",
-                                "expected [\"CMD\", args...], [\"CMD-SHELL\", \"command\"] or a string",
+                                "expected [\"CMD\", program, args...], [\"CMD-SHELL\", \"command\"] or a \
+                                 string, with a command that is not empty",
                             ));
                         }
                     },
                 };
+                if let Some(t) = h.timeout.as_deref()
+                    && parse_duration(t).is_ok_and(|d| d < Duration::from_millis(1))
+                {
+                    return Err(invalid(
+                        "healthcheck.timeout",
+                        "a healthcheck timeout is at least 1ms",
+                    ));
+                }
                 if test.is_empty() {
                     None
                 } else {
@@ -469,6 +606,16 @@ impl RawService {
                     (l.source, l.target, l.read_only)
                 }
             };
+            if !target.starts_with('/') {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "the bind target \"{}\" is not an absolute path: Docker mounts only at \
+                         a path starting with /",
+                        crate::input::shorten(&target, 60)
+                    ),
+                ));
+            }
             let is_path = source.starts_with('/') || source.starts_with('.');
             if !is_path {
                 return Err(invalid(
@@ -505,14 +652,23 @@ impl RawService {
             Some(Networks::List(l)) => check_networks(l.iter())?,
             Some(Networks::Map(m)) => {
                 check_networks(m.keys())?;
-                for attachment in m.into_values().flatten() {
-                    aliases.extend(attachment.aliases);
+                for (net, attachment) in m {
+                    for (i, alias) in attachment.into_iter().flat_map(|a| a.aliases).enumerate() {
+                        check_name(&alias)
+                            .map_err(|e| invalid(&format!("networks.{net}.aliases[{i}]"), e))?;
+                        aliases.push(alias);
+                    }
                 }
             }
         }
 
         let numbered =
             self.scale.is_some() || self.deploy.as_ref().is_some_and(|d| d.replicas.is_some());
+        let replicas_key = if self.scale.is_some() {
+            "scale"
+        } else {
+            "deploy.replicas"
+        };
         let replicas = match (self.deploy.and_then(|d| d.replicas), self.scale) {
             (Some(_), Some(_)) => {
                 return Err(invalid("scale", "give deploy.replicas or scale, not both"));
@@ -524,7 +680,7 @@ impl RawService {
             (None, None) => 1,
         };
         if !(1..=9).contains(&replicas) {
-            return Err(invalid("deploy.replicas", "replicas must be 1 to 9"));
+            return Err(invalid(replicas_key, "replicas must be 1 to 9"));
         }
 
         Ok(Service {

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::input::shorten;
+
 /// A system file that cannot be used; nothing is started. `qalens` exits 2 on it.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", self.render())]
@@ -13,8 +15,10 @@ pub struct SystemError {
     /// The key, as a path below the service or from the top (`healthcheck.interval`,
     /// `x-qalens.links[0].to`).
     pub key: Option<String>,
-    /// 1-based line, where the YAML parser gives one.
+    /// 1-based line, where the YAML parser gives one or the key is found in the text.
     pub line: Option<usize>,
+    /// 1-based column (in characters) on `line`.
+    pub column: Option<usize>,
     /// Boxed: the error travels through many `Result`s and should stay small.
     pub kind: Box<ErrorKind>,
 }
@@ -48,6 +52,7 @@ impl SystemError {
             service: None,
             key: None,
             line: None,
+            column: None,
             kind: Box::new(kind),
         }
     }
@@ -77,14 +82,50 @@ impl SystemError {
         self
     }
 
+    pub(crate) fn at(mut self, at: Option<(usize, usize)>) -> Self {
+        if let Some((line, column)) = at {
+            self.line = Some(line);
+            self.column = Some(column);
+        }
+        self
+    }
+
+    /// Finds the line and column of the error's service and key in `text`, the file's
+    /// text, when the error has none yet.
+    pub(crate) fn locate_in(mut self, text: &str) -> Self {
+        if self.line.is_some() || (self.service.is_none() && self.key.is_none()) {
+            return self;
+        }
+        use super::yaml::{Seg, locate, locate_exact, segments};
+        let mut path = vec![];
+        if let Some(service) = &self.service {
+            path.push(Seg::Key("services".into()));
+            path.push(Seg::Key(service.clone()));
+        }
+        // A key with dots in it (`./x: 1`) is one key, not a path.
+        let mut whole = path.clone();
+        if let Some(key) = &self.key {
+            path.extend(segments(key));
+            whole.push(Seg::Key(key.clone()));
+        }
+        let at = locate_exact(text, &path)
+            .or_else(|| locate_exact(text, &whole))
+            .or_else(|| locate(text, &path));
+        self = self.at(at);
+        self
+    }
+
     fn render(&self) -> String {
         let mut s = self.file.display().to_string();
         if let Some(line) = self.line {
             s.push_str(&format!(":{line}"));
+            if let Some(column) = self.column {
+                s.push_str(&format!(":{column}"));
+            }
         }
         s.push(':');
         if let Some(service) = &self.service {
-            s.push_str(&format!(" service {service:?}"));
+            s.push_str(&format!(" service {:?}", shorten(service, 80).to_string()));
             if self.key.is_some() {
                 s.push(',');
             }
@@ -110,8 +151,60 @@ impl SystemError {
             }
             ErrorKind::Invalid(e) => e.clone(),
         };
-        format!("{s} {what}")
+        format!("{s} {}", shorten_quoted(&what, MAX_VALUE))
     }
+}
+
+/// The most characters of one value a message shows.
+const MAX_VALUE: usize = 120;
+
+/// Cuts every quoted value (`"..."` or `` `...` ``) in `message` longer than `max`
+/// characters short, and the message itself at ten times that: a file can hold a 1 MB
+/// image name, and a message should still fit on a screen.
+fn shorten_quoted(message: &str, max: usize) -> String {
+    let mut out = String::with_capacity(message.len().min(max * 10));
+    let mut chars = message.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '"' && c != '`' {
+            out.push(c);
+            continue;
+        }
+        // The quoted value runs to the next unescaped closing quote.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, d) in message[at + 1..].char_indices() {
+            if escaped {
+                escaped = false;
+            } else if d == '\\' && c == '"' {
+                escaped = true;
+            } else if d == c {
+                end = Some(at + 1 + i);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            out.push(c);
+            continue;
+        };
+        out.push(c);
+        out.push_str(&shorten(&message[at + 1..end], max).to_string());
+        out.push(c);
+        while chars.peek().is_some_and(|(i, _)| *i <= end) {
+            chars.next();
+        }
+    }
+    // One line: a control character from the file (a key holding `\r\n`) is escaped.
+    shorten(&out, max * 10)
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 /// `api.volumes[0]` into (`api`, `volumes[0]`); a service name may hold dots only

@@ -24,7 +24,7 @@ pub async fn check_images(docker: &Docker, system: &System) -> Result<(), System
             continue;
         }
         let missing = |why: String| {
-            SystemError::new(
+            let err = SystemError::new(
                 &system.file,
                 ErrorKind::MissingImage {
                     image: image.clone(),
@@ -32,7 +32,12 @@ pub async fn check_images(docker: &Docker, system: &System) -> Result<(), System
                 },
             )
             .service(service)
-            .key("image")
+            .key("image");
+            // Named at the service's `image` key, when the file still reads as it did.
+            match crate::input::read_text(&system.file, crate::input::MAX_TEXT_BYTES) {
+                Ok(text) => err.locate_in(&text),
+                Err(_) => err,
+            }
         };
         let options = CreateImageOptionsBuilder::new().from_image(&image).build();
         let pull = async {

@@ -38,8 +38,21 @@ pub fn value(
     Ok(())
 }
 
+/// How deep defaults may nest (`${A:-${B:-${C}}}` is 3 deep).
+pub const MAX_NESTING: usize = 16;
+
 /// Substitutes variables in one string.
 pub fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    nested(s, vars, 0)
+}
+
+fn nested(s: &str, vars: &dyn Fn(&str) -> Option<String>, depth: usize) -> Result<String, String> {
+    if depth >= MAX_NESTING {
+        return Err(format!(
+            "variables nest more than {MAX_NESTING} deep (`${{A:-${{B:-...}}}}`): simplify \
+             the default"
+        ));
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('$') {
@@ -49,9 +62,13 @@ pub fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, 
             out.push('$');
             rest = tail;
         } else if let Some(braced) = after.strip_prefix('{') {
-            let end =
-                closing_brace(braced).ok_or_else(|| format!("unterminated \"${{\" in {s:?}"))?;
-            out.push_str(&braced_expr(&braced[..end], vars)?);
+            let end = closing_brace(braced).ok_or_else(|| {
+                format!(
+                    "unterminated \"${{\" in \"{}\"",
+                    crate::input::shorten(s, 60)
+                )
+            })?;
+            out.push_str(&braced_expr(&braced[..end], vars, depth)?);
             rest = &braced[end + 1..];
         } else {
             let len = name_len(after);
@@ -98,7 +115,11 @@ fn name_len(s: &str) -> usize {
 }
 
 /// `NAME`, `NAME:-default`, `NAME-default`, `NAME:?message`, `NAME?message`.
-fn braced_expr(expr: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+fn braced_expr(
+    expr: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<String, String> {
     let len = name_len(expr);
     let (name, op) = expr.split_at(len);
     if name.is_empty() {
@@ -115,12 +136,12 @@ fn braced_expr(expr: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<Stri
         Ok(if set_nonempty {
             value.unwrap_or_default()
         } else {
-            string(default, vars)?
+            nested(default, vars, depth + 1)?
         })
     } else if let Some(default) = arg("-") {
         Ok(match value {
             Some(v) => v,
-            None => string(default, vars)?,
+            None => nested(default, vars, depth + 1)?,
         })
     } else if let Some(message) = arg(":?") {
         match value {
@@ -171,5 +192,13 @@ mod tests {
         let e = s("${UNSET:?build refsys first}").unwrap_err();
         assert_eq!(e, "UNSET is required: build refsys first");
         assert!(s("${EMPTY:?no}").is_err());
+    }
+
+    #[test]
+    fn defaults_nested_beyond_the_limit_are_an_error_not_a_stack_overflow() {
+        let deep = |n: usize| format!("{}x{}", "${U:-".repeat(n), "}".repeat(n));
+        assert_eq!(string(&deep(super::MAX_NESTING - 1), &vars).unwrap(), "x");
+        let e = string(&deep(5_000), &vars).unwrap_err();
+        assert!(e.contains("nest more than 16 deep"), "{e}");
     }
 }

@@ -20,6 +20,7 @@ pub mod routes;
 mod serves;
 #[cfg(test)]
 mod tests;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -147,8 +148,27 @@ impl System {
 
     /// Reads and checks `file`, looking variables up with `vars`.
     pub fn load_with(file: &Path, vars: Vars) -> Result<Self, SystemError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| SystemError::new(file, ErrorKind::Read(e.to_string())))?;
+        use crate::input::InputError;
+        let text = crate::input::read_text(file, crate::input::MAX_TEXT_BYTES).map_err(|e| {
+            let (why, at) = match &e {
+                InputError::NotRegular { kind, .. } => {
+                    (format!("it is {kind}, not a regular file"), None)
+                }
+                InputError::TooLarge { limit, .. } => (
+                    format!(
+                        "it is larger than {} MiB, the most qalens reads from a system file",
+                        limit / (1024 * 1024)
+                    ),
+                    None,
+                ),
+                InputError::NotUtf8 { line, column, .. } => (
+                    "it is not UTF-8 text: save it as UTF-8".to_string(),
+                    Some((*line, *column)),
+                ),
+                InputError::Io { source, .. } => (source.to_string(), None),
+            };
+            SystemError::new(file, ErrorKind::Read(why)).at(at)
+        })?;
         let dir = file
             .parent()
             .map(|d| {
@@ -165,15 +185,33 @@ impl System {
 
     /// Checks the text of a system file; `file` is only for messages, `dir` resolves
     /// relative paths.
+    /// Every error names the line and column of its key where the text has it.
     pub fn parse(file: &Path, dir: &Path, text: &str, vars: Vars) -> Result<Self, SystemError> {
-        let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-            let mut err = SystemError::new(file, ErrorKind::Malformed(e.to_string()));
-            err.line = e.location().map(|l| l.line());
-            err
+        Self::parse_located(file, dir, text, vars).map_err(|e| e.locate_in(text))
+    }
+
+    fn parse_located(file: &Path, dir: &Path, text: &str, vars: Vars) -> Result<Self, SystemError> {
+        let malformed = |e: &serde_yaml_ng::Error| {
+            let (at, message) = yaml::split_error(e);
+            // The parser gives no position for a second document: name its `---`.
+            let at = at.or_else(|| Some(yaml::second_document(text).unwrap_or((1, 1))));
+            SystemError::new(file, ErrorKind::Malformed(message)).at(at)
+        };
+        yaml::prescan(text).map_err(|e| {
+            SystemError::new(file, ErrorKind::Malformed(e.message)).at(Some((e.line, e.column)))
         })?;
-        value
-            .apply_merge()
-            .map_err(|e| SystemError::new(file, ErrorKind::Malformed(format!("merge key: {e}"))))?;
+        yaml::strict(text).map_err(|e| malformed(&e))?;
+        let mut value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| malformed(&e))?;
+        value.apply_merge().map_err(|e| {
+            // serde_yaml_ng gives no position: name the first merge key.
+            let at = text.lines().enumerate().find_map(|(n, l)| {
+                let col = l.find("<<")?;
+                Some((n + 1, l[..col].chars().count() + 1))
+            });
+            SystemError::new(file, ErrorKind::Malformed(format!("merge key: {e}")))
+                .at(at.or(Some((1, 1))))
+        })?;
         interpolate::value(&mut value, vars, "").map_err(|(path, e)| {
             SystemError::new(file, ErrorKind::Interpolation(e)).at_path(&path)
         })?;
@@ -212,7 +250,7 @@ fn shape_error(
     e: serde_path_to_error::Error<serde_yaml_ng::Error>,
 ) -> SystemError {
     let path = e.path().to_string();
-    let message = e.inner().to_string();
+    let message = yaml::split_error(e.inner()).1;
     let kind = if message.starts_with("unknown field") {
         ErrorKind::UnsupportedKey(message)
     } else if message.starts_with("invalid type")
@@ -224,12 +262,27 @@ fn shape_error(
     } else {
         ErrorKind::Invalid(message)
     };
-    let mut err = SystemError::new(file, kind).at_path(&path);
+    // An unknown key is named at the key itself.
+    let mut path = path;
+    if let ErrorKind::UnsupportedKey(m) = &kind
+        && let Some(field) = m.split('`').nth(1)
+        && !path.ends_with(field)
+    {
+        path = if path.is_empty() || path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+    }
+    let mut err = SystemError::new(file, kind).at_path(&path).locate_in(text);
+    if err.line.is_some() {
+        return err;
+    }
     let deserializer = serde_yaml_ng::Deserializer::from_str(text);
     if let Err(again) = serde_path_to_error::deserialize::<_, RawFile>(deserializer)
         && again.path().to_string() == path
     {
-        err.line = again.inner().location().map(|l| l.line());
+        err = err.at(again.inner().location().map(|l| (l.line(), l.column())));
     }
     err
 }

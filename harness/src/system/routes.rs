@@ -34,27 +34,40 @@ pub fn documented(routes: &Routes, dir: &Path) -> Result<Vec<DocumentedRoute>, S
             .collect()),
         Routes::OpenApi(o) => {
             let file = dir.join(&o.openapi);
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            from_openapi(&text).map_err(|e| format!("{}: {e}", file.display()))
+            // Regular files only, at most 16 MiB: the error names the file once.
+            let text = crate::input::read_text(&file, crate::input::MAX_DOCUMENT_BYTES)
+                .map_err(|e| e.to_string())?;
+            from_openapi(&text).map_err(|e| format!("{}:{e}", file.display()))
         }
     }
 }
 
 /// The operations of an OpenAPI 3 document (YAML or JSON). An operation is public when
 /// its own `security` is an empty list, or it has none and the document's is empty.
+/// The error starts with `LINE:COL: ` where the position is known, else with a space.
 pub fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, String> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    super::yaml::prescan(text).map_err(|e| format!("{}:{}: {}", e.line, e.column, e.message))?;
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| match super::yaml::split_error(&e) {
+            (Some((line, column)), m) => format!("{line}:{column}: not an OpenAPI document: {m}"),
+            (None, m) => format!(" not an OpenAPI document: {m}"),
+        })?;
+    let version = doc.get("openapi").and_then(|v| v.as_str()).unwrap_or("");
+    if !version.starts_with("3.") {
+        return Err(" is not an OpenAPI 3 document: it has no `openapi: 3.x` at the top".into());
+    }
     let empty =
         |v: Option<&serde_yaml_ng::Value>| v.and_then(|s| s.as_sequence()).map(Vec::is_empty);
     let global_public = empty(doc.get("security")).unwrap_or(false);
     let paths = doc
         .get("paths")
         .and_then(|p| p.as_mapping())
-        .ok_or("an OpenAPI document needs `paths`")?;
+        .ok_or(" is not an OpenAPI document: it has no `paths`")?;
     let mut routes = vec![];
     for (path, item) in paths {
-        let path = path.as_str().ok_or("a key of `paths` is not a string")?;
+        let path = path
+            .as_str()
+            .ok_or(" is not an OpenAPI document: a key of `paths` is not a string")?;
         let Some(item) = item.as_mapping() else {
             continue;
         };
@@ -70,7 +83,7 @@ pub fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, String> {
         }
     }
     if routes.is_empty() {
-        return Err("the OpenAPI document has no operations".into());
+        return Err(" has no operations: an OpenAPI document lists at least one".into());
     }
     Ok(routes)
 }
@@ -108,5 +121,10 @@ paths:
         let open = "openapi: 3.0.3\nsecurity: []\npaths:\n  /a:\n    get: {}\n";
         assert!(from_openapi(open).unwrap()[0].public);
         assert!(from_openapi("openapi: 3.0.3\npaths: {}\n").is_err());
+        let passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/sh\n";
+        let e = from_openapi(passwd).unwrap_err();
+        assert!(e.contains("not an OpenAPI"), "{e}");
+        let e = from_openapi("services:\n  web: { image: a }\n").unwrap_err();
+        assert!(e.contains("no `openapi: 3.x`"), "{e}");
     }
 }

@@ -392,3 +392,216 @@ fn the_reference_section_validates_against_the_json_schema() {
         assert!(errors.is_empty(), "{good}: {errors:#?}");
     }
 }
+
+/// Each hostile file is refused with `test.yml:LINE:COL: ` and a message naming the
+/// problem: every value `check` accepts must be one Docker and the steps accept.
+#[test]
+fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column() {
+    let long_name = "a".repeat(1_000);
+    let cases: Vec<(String, &str, &str)> = vec![
+        // (file, "LINE:COL", what the message says)
+        ("services:\n  '':\n    image: a\n".into(), "2:3", "cannot be empty"),
+        ("services:\n  a b:\n    image: a\n".into(), "2:3", "not a name Docker accepts"),
+        ("services:\n  a/b:\n    image: a\n".into(), "2:3", "not a name Docker accepts"),
+        ("services:\n  ..:\n    image: a\n".into(), "2:3", "not a name Docker accepts"),
+        (format!("services:\n  {long_name}:\n    image: a\n"), "2:3", "at most 63"),
+        (
+            "services:\n  web:\n    image: a\n    scale: 2\n  web-1:\n    image: a\n".into(),
+            "5:3",
+            "\"web-1\" is its name and also replica 1 of service \"web\"",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    volumes: ['./Cargo.toml:etc/x:ro']\n".into(),
+            "4:15",
+            "not an absolute path",
+        ),
+        (
+            "services:\n  api:\n    image: a\n  web:\n    image: a\n    networks:\n      default:\n        aliases: [api]\n".into(),
+            "6:5",
+            "\"api\" is its alias \"api\" and also name of service \"api\"",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  ready:\n    web: {{ log: '' }}\n"),
+            "7:12",
+            "the ready line is empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  broker:\n    service: web\n    port: 8080\n    queues: [{{ name: '' }}]\n"),
+            "9:16",
+            "a queue needs a name",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity:\n    jwt:\n      alg: HS256\n      secret: s\n      claims: {{ exp: 1 }}\n"),
+            "10:17",
+            "the claim exp cannot be set here",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ token: '' }}\n"),
+            "6:15",
+            "static token must be printable ASCII",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ token: \"t\\r\\nX-Evil: 1\" }}\n"),
+            "6:15",
+            "static token must be printable ASCII",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    environment: { '': x }\n".into(),
+            "4:20",
+            "\"\" is not a variable name",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    environment: ['A=B=c', '=x']\n".into(),
+            "4:28",
+            "\"\" is not a variable name",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    environment: { 'A=B': x }\n".into(),
+            "4:20",
+            "\"A=B\" is not a variable name",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    healthcheck: { test: '' }\n".into(),
+            "4:20",
+            "the test is empty",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    healthcheck: { test: ['CMD-SHELL', ' '] }\n".into(),
+            "4:20",
+            "command that is not empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  rate_limits:\n    - {{ route: GET /a, limit: 5, window: 0s, per: client }}\n"),
+            "7:34",
+            "window is at least 1s",
+        ),
+        ("services:\n".into(), "1:1", "declares no services"),
+        ("services: {}\n".into(), "1:1", "declares no services"),
+        (
+            "services:\n  web:\n    image: !foo a\n".into(),
+            "3:12",
+            "the YAML tag !foo is not supported",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    scale: 0\n".into(),
+            "4:5",
+            "replicas must be 1 to 9",
+        ),
+        (
+            "services:\n  web:\n    image: a\n    healthcheck: { test: x, timeout: 0s }\n".into(),
+            "4:29",
+            "timeout is at least 1ms",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  gateway: {{ service: web, port: 8080, replica_env: \"A=B\" }}\n"),
+            "6:40",
+            "\"A=B\" is not a variable name",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ command: [\"\"] }}\n"),
+            "6:15",
+            "the command is empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes: [{{ method: GET, path: \"/a b\" }}]\n"),
+            "6:12",
+            "holds a space",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  broker: {{ service: web, port: 8080, queues: [{{ name: {} }}] }}\n", "q".repeat(300)),
+            "6:50",
+            "at most 255 bytes",
+        ),
+    ];
+    let mut wrong = vec![];
+    for (text, at, says) in &cases {
+        let e = error(text).to_string();
+        let shown = crate::input::shorten(text, 200).to_string();
+        if !e.starts_with(&format!("test.yml:{at}: ")) || !e.contains(says) || e.len() > 1200 {
+            wrong.push(format!(
+                "{shown:?}\n  expected test.yml:{at}: ...{says}...\n  got {e}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // `scale: 0` names `scale`, not `deploy.replicas`.
+    let e = error("services:\n  web:\n    image: a\n    scale: 0\n");
+    assert_eq!(e.key.as_deref(), Some("scale"), "{e}");
+    // libyaml itself refuses a key over 1024 characters, at the key's line.
+    let e = error(&format!(
+        "services:\n  {}:\n    image: a\n",
+        "a".repeat(100_000)
+    ));
+    assert!(e.to_string().starts_with("test.yml:2:"), "{e}");
+}
+
+#[test]
+fn durations_that_overflow_are_an_error_not_a_panic() {
+    let huge = "10000000000000000000s10000000000000000000s";
+    for key in ["interval", "start_period", "timeout"] {
+        let e = error(&format!(
+            "services:\n  web:\n    image: a\n    healthcheck: {{ test: x, {key}: {huge} }}\n"
+        ));
+        assert!(e.to_string().contains("longer than a year"), "{key}: {e}");
+    }
+    let e = error(&format!(
+        "{MINIMAL}x-qalens:\n  rate_limits:\n    - {{ route: GET /a, limit: 5, window: 5000000000000h5000000000000h, per: client }}\n"
+    ));
+    assert!(e.to_string().contains("longer than a year"), "{e}");
+    assert_eq!(parse_duration("8760h"), Ok(super::compose::MAX_DURATION));
+    assert!(parse_duration("8760h1s").is_err());
+}
+
+#[test]
+fn nested_defaults_and_deep_yaml_are_refused_quickly() {
+    let n = 5_000;
+    let deep = format!("{}x{}", "${U:-".repeat(n), "}".repeat(n));
+    let e = error(&format!("services:\n  web:\n    image: '{deep}'\n"));
+    assert!(e.to_string().starts_with("test.yml:3:5: "), "{e}");
+    assert!(e.to_string().contains("nest more than 16 deep"), "{e}");
+    let text = format!("services: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let started = std::time::Instant::now();
+    let e = error(&text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(e.to_string().contains("deeper than 64"), "{e}");
+}
+
+#[test]
+fn long_values_are_cut_short_and_duplicates_and_nul_are_named_where_they_are() {
+    let image = "x".repeat(1_000_000);
+    let e = error(&format!("services:\n  web:\n    image: {image}\n"));
+    let text = e.to_string();
+    assert!(text.len() < 600, "{} bytes: {}", text.len(), &text[..200]);
+    assert!(text.starts_with("test.yml:3:5: "), "{}", &text[..200]);
+    assert!(text.contains("more bytes)"), "{text}");
+    let mut file = String::from("services:\n  web:\n    image: a\n");
+    for i in 0..100 {
+        file.push_str(&format!("    # {i}\n"));
+    }
+    file.push_str("    image: b\n");
+    let e = error(&file);
+    assert!(e.to_string().starts_with("test.yml:104:5: "), "{e}");
+    assert!(e.to_string().contains("duplicate key \"image\""), "{e}");
+    let e = error("services:\n  web:\n    image: a\n    command: \"x\u{0}y\"\n");
+    assert!(e.to_string().starts_with("test.yml:4:16: "), "{e}");
+}
+
+#[test]
+fn named_files_must_be_regular_and_an_openapi_document() {
+    let openapi = |path: &str| {
+        error(&format!(
+            "{MINIMAL}x-qalens:\n  routes: {{ openapi: {path} }}\n"
+        ))
+        .to_string()
+    };
+    let e = openapi("/etc/passwd");
+    assert!(e.contains("not an OpenAPI"), "{e}");
+    assert!(e.starts_with("test.yml:6:13: "), "{e}");
+    assert!(openapi("src").contains("is a directory"), "{e}");
+    assert!(openapi("Cargo.toml").contains("OpenAPI"), "{e}");
+    assert!(openapi("/dev/zero").contains("not a regular file"), "{e}");
+    let e = error(&format!(
+        "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: /dev/zero }} }}\n"
+    ));
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}

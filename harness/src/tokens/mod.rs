@@ -271,8 +271,9 @@ impl Issuer {
             None => Mode::Anonymous,
             Some(Identity { jwt: Some(j), .. }) => {
                 let key_file = |p: &Path| {
-                    let full = dir.join(p);
-                    std::fs::read(&full).map_err(|e| format!("{}: {e}", full.display()))
+                    // Regular files only, at most 64 KiB: a FIFO or /dev/zero is refused.
+                    crate::input::read_bytes(&dir.join(p), crate::input::MAX_KEY_BYTES)
+                        .map_err(|e| e.to_string())
                 };
                 let (alg, key, wrong) = match (j.alg, &j.secret, &j.private_key) {
                     (JwtAlg::HS256, Some(secret), _) => (
