@@ -8,31 +8,14 @@
 
 mod common;
 
-use common::{fixtures, formatter, junit, qalens};
+use common::{formatter, junit};
 
 #[test]
 fn a_runs_junit_xml_is_valid_against_the_jenkins_schema() {
     // Before the run: missing readers fail at once, with the advice.
     let schema = junit::schema(&formatter::readers());
     let _slot = common::topology_slot();
-    let dir = std::env::temp_dir().join(format!("qalens-junit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let report = dir.join("junit.xml");
-    let (status, out) = common::finish(
-        qalens(&[
-            "run",
-            fixtures("messages").to_str().unwrap(),
-            "--junit",
-            report.to_str().unwrap(),
-        ])
-        .spawn()
-        .unwrap(),
-    );
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "one scenario fails on purpose:\n{out}"
-    );
+    let (report, out) = common::run_messages_fixture("--junit", "junit.xml");
     assert!(report.is_file(), "no JUnit report written:\n{out}");
     let problems = junit::problems(&schema, &report);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -46,7 +29,7 @@ fn a_runs_junit_xml_is_valid_against_the_jenkins_schema() {
         ),
         1
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(report.parent().unwrap());
 }
 
 /// The check itself fails: a report the schema refuses, and one whose counts lie.

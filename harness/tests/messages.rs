@@ -22,31 +22,14 @@ use serde_json::Value;
 
 use common::formatter;
 use common::messages::{dangling_references, invalid_lines, kind, schema};
-use common::{fixtures, qalens};
 
 #[test]
 fn a_runs_cucumber_messages_are_valid_against_the_published_schema() {
     // Before the run: a missing schema fails at once, with the advice.
     let schema = schema();
     let _slot = common::topology_slot();
-    let dir = std::env::temp_dir().join(format!("qalens-messages-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out_file = dir.join("messages.ndjson");
-    let (status, out) = common::finish(
-        qalens(&[
-            "run",
-            fixtures("messages").to_str().unwrap(),
-            "--messages",
-            out_file.to_str().unwrap(),
-        ])
-        .spawn()
-        .unwrap(),
-    );
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "one scenario fails on purpose:\n{out}"
-    );
+    let (out_file, out) = common::run_messages_fixture("--messages", "messages.ndjson");
+    let dir = out_file.parent().unwrap().to_path_buf();
     let ndjson = std::fs::read_to_string(&out_file)
         .unwrap_or_else(|e| panic!("no messages written ({e}):\n{out}"));
 

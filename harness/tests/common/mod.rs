@@ -65,6 +65,35 @@ pub fn wait_for_containers(child: &mut Child, containers: usize) {
     }
 }
 
+/// Runs the `messages` fixture (one scenario fails on purpose) with `flag` writing its
+/// report to `name` in a new directory; returns the report's path and the run's output.
+/// The caller holds a [`topology_slot`].
+pub fn run_messages_fixture(flag: &str, name: &str) -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "qalens-{}-{}",
+        flag.trim_start_matches('-'),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join(name);
+    let (status, out) = finish(
+        qalens(&[
+            "run",
+            fixtures("messages").to_str().unwrap(),
+            flag,
+            report.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap(),
+    );
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "one scenario fails on purpose:\n{out}"
+    );
+    (report, out)
+}
+
 pub fn finish(child: Child) -> (ExitStatus, String) {
     let out = child.wait_with_output().expect("wait");
     let text = format!(

@@ -63,7 +63,7 @@ fn expressions_with_optionals_alternations_and_escapes_are_read_back() {
     let pattern = compiled("within {int} seconds the queue {string} has {int} message(s) ready");
     let a = args(
         &pattern,
-        r#"within 10 seconds the queue "orders.dlq" has 3 messages ready"#,
+        r#"within 10 seconds the queue "jobs.dlq" has 3 messages ready"#,
     );
     let types: Vec<&Value> = a
         .as_array()
