@@ -116,7 +116,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
-        description: "The last response is application/problem+json (RFC 9457) with this status in status line and body.",
+        description: "The last response has this status and is an RFC 9457 problem: `application/problem+json`, a JSON object whose members, all optional (`type` defaults to `about:blank`), have their types, and whose `status` member, if any, is the status.",
         example: "Then the response is a problem with status 429",
         needs: &[],
     },

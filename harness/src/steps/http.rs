@@ -295,20 +295,42 @@ async fn header_is(world: &mut QaWorld, name: String, value: String) -> StepResu
 async fn is_problem(world: &mut QaWorld, status: u16) -> StepResult {
     let last = last(world)?;
     let ctype = header(last, "content-type").unwrap_or_default();
-    let problem: Result<contracts::Problem, _> = serde_json::from_str(&last.body);
-    match problem {
-        Ok(p)
-            if last.status == status
-                && p.status == status
-                && ctype.starts_with("application/problem+json") =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "expected an application/problem+json body with status {status}\n{}",
+    problem_fault(status, last.status, ctype, &last.body).map_or(Ok(()), |fault| {
+        Err(format!(
+            "expected an RFC 9457 problem with status {status}: {fault}\n{}",
             world.last_exchange()
-        )),
+        ))
+    })
+}
+
+/// What keeps an answer (`seen` status, content type, body) from being an RFC 9457
+/// problem with `status`, if anything. Every member is optional (`type` defaults to
+/// `about:blank`); those present must have their types, and a `status` member must be
+/// the answer's status.
+fn problem_fault(status: u16, seen: u16, ctype: &str, body: &str) -> Option<String> {
+    if seen != status {
+        return Some(format!("the status is {seen}"));
     }
+    let media = ctype.split(';').next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case("application/problem+json") {
+        return Some(format!(
+            "the content type is {ctype:?}, not application/problem+json"
+        ));
+    }
+    let Ok(serde_json::Value::Object(members)) = serde_json::from_str(body) else {
+        return Some("the body is not a JSON object".into());
+    };
+    match members.get("status") {
+        None => {}
+        Some(s) if s.as_u64() == Some(u64::from(status)) => {}
+        Some(s) => return Some(format!("its \"status\" member is {s}")),
+    }
+    ["type", "title", "detail", "instance"]
+        .into_iter()
+        .find_map(|name| match members.get(name) {
+            Some(v) if !v.is_string() => Some(format!("its {name:?} member is {v}, not a string")),
+            _ => None,
+        })
 }
 
 #[then(expr = "the response's JSON field {string} is {string}")]
@@ -334,6 +356,39 @@ async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_needs_no_type_but_its_members_must_be_well_typed() {
+        let pj = "application/problem+json";
+        // RFC 9457: every member optional, `type` defaults to about:blank.
+        assert_eq!(
+            problem_fault(429, 429, pj, r#"{"title": "Too Many Requests"}"#),
+            None
+        );
+        assert_eq!(
+            problem_fault(429, 429, "application/problem+json; charset=utf-8", "{}"),
+            None
+        );
+        assert_eq!(
+            problem_fault(429, 429, pj, r#"{"type": "about:blank", "status": 429}"#),
+            None
+        );
+        let fault = |seen, ctype, body| problem_fault(429, seen, ctype, body).unwrap();
+        assert_eq!(fault(500, pj, "{}"), "the status is 500");
+        assert_eq!(
+            fault(429, "application/json", "{}"),
+            "the content type is \"application/json\", not application/problem+json"
+        );
+        assert_eq!(fault(429, pj, "[]"), "the body is not a JSON object");
+        assert_eq!(
+            fault(429, pj, r#"{"status": 503}"#),
+            "its \"status\" member is 503"
+        );
+        assert_eq!(
+            fault(429, pj, r#"{"type": 7}"#),
+            "its \"type\" member is 7, not a string"
+        );
+    }
 
     fn batch(statuses: &[u16]) -> Vec<Exchange> {
         statuses
