@@ -1,0 +1,170 @@
+//! Names and numbers in steps checked against the system file in use, beside those
+//! [`crate::system::names`] checks: the container a clock step skews, the gateway
+//! replica a step addresses (1 to the gateway's `deploy.replicas`), and the contract and
+//! version a contract step names.
+
+use std::sync::LazyLock;
+
+use cucumber::codegen::Regex;
+use cucumber::gherkin;
+
+use super::Problem;
+use crate::input::shorten;
+use crate::system::System;
+
+struct Patterns {
+    clock: Regex,
+    replica: Regex,
+    all_replicas: Regex,
+    contract: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: LazyLock<Patterns> = LazyLock::new(|| {
+        let re = |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("{p}: {e}"));
+        Patterns {
+            clock: re(r"^the clock of the (\S+) container is "),
+            replica: re(r"\bon gateway replica (\d+)|\bto gateway replica (\d+)$"),
+            all_replicas: re(r"^the responses came from all (\d+) gateway replicas$"),
+            contract: re(r"\bcontract (\S+) v(\d+)\b"),
+        }
+    });
+    &P
+}
+
+/// Checks the steps of `feature` (expanded, read from `path`) against `system`.
+pub(super) fn check(
+    system: &System,
+    path: &str,
+    feature: &gherkin::Feature,
+    problems: &mut Vec<Problem>,
+) {
+    let p = patterns();
+    let file = system.file.display();
+    let containers: Vec<String> = system
+        .services
+        .values()
+        .flat_map(|s| s.replica_names().into_iter().map(|(_, n)| n))
+        .collect();
+    let gateway = system.qalens.gateway.as_ref().map(|g| {
+        let replicas = system
+            .services
+            .get(&g.service)
+            .map_or(1, |s| usize::from(s.replicas));
+        (g.service.as_str(), replicas)
+    });
+    let contracts = crate::checks::load_contracts(system)
+        .ok()
+        .flatten()
+        .map(|r| {
+            r.contracts()
+                .iter()
+                .map(|c| (c.name.clone(), c.version))
+                .collect::<Vec<_>>()
+        })
+        .or_else(|| {
+            crate::packs::default_registry(system).map(|r| {
+                r.contracts()
+                    .iter()
+                    .map(|c| (c.name.clone(), c.version))
+                    .collect()
+            })
+        });
+    let steps = feature
+        .background
+        .iter()
+        .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()))
+        .flat_map(|b| b.steps.iter())
+        .chain(
+            feature
+                .scenarios
+                .iter()
+                .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()))
+                .flat_map(|s| s.steps.iter()),
+        );
+    let mut seen = std::collections::HashSet::new();
+    for step in steps {
+        let text = &step.value;
+        let mut found = vec![];
+        if let Some(c) = p.clock.captures(text)
+            && !containers.iter().any(|k| *k == c[1])
+        {
+            found.push(format!(
+                "{file} has no container `{}` to skew the clock of; its containers are {}",
+                shorten(&c[1], 60),
+                containers.join(", ")
+            ));
+        }
+        let replica = p
+            .replica
+            .captures(text)
+            .and_then(|c| c.get(1).or_else(|| c.get(2)))
+            .map(|m| (m.as_str(), false))
+            .or_else(|| {
+                p.all_replicas
+                    .captures(text)
+                    .and_then(|c| c.get(1))
+                    .map(|m| (m.as_str(), true))
+            });
+        if let Some((n, all)) = replica {
+            match gateway {
+                None => found.push(format!(
+                    "{file} declares no gateway (x-qalens.gateway), so no step can address a gateway replica"
+                )),
+                Some((service, count)) => {
+                    let fits = n.parse::<usize>().ok().is_some_and(|n| {
+                        if all { n == count } else { (1..=count).contains(&n) }
+                    });
+                    if !fits {
+                        found.push(if all {
+                            format!(
+                                "the gateway {service} has {count} replica(s) in {file}, not {}",
+                                shorten(n, 20)
+                            )
+                        } else {
+                            format!(
+                                "there is no gateway replica {}: the gateway {service} has replicas 1 to {count} in {file} (deploy.replicas)",
+                                shorten(n, 20)
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(c) = p.contract.captures(text) {
+            let (name, version) = (&c[1], &c[2]);
+            match &contracts {
+                None => found.push(format!(
+                    "{file} names no contracts (x-qalens.contracts: a directory with an index.json)"
+                )),
+                Some(known) => {
+                    if !known
+                        .iter()
+                        .any(|(n, v)| n == name && version.parse() == Ok(*v))
+                    {
+                        found.push(format!(
+                            "there is no contract {} v{} in {file}'s contracts; they are {}",
+                            shorten(name, 60),
+                            shorten(version, 20),
+                            known
+                                .iter()
+                                .map(|(n, v)| format!("{n} v{v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        for message in found {
+            let problem = Problem {
+                at: format!("{path}:{}", step.position.line),
+                message,
+            };
+            // Outline rows that fill a step in alike give one problem, not one per row.
+            if seen.insert(problem.to_string()) {
+                problems.push(problem);
+            }
+        }
+    }
+}
