@@ -378,16 +378,19 @@ pub fn check(paths: &[PathBuf]) -> Report {
 /// Lints every feature under `paths`; given `system`, also the containers, gateway
 /// replicas and contracts that steps name ([`names`]).
 pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> Report {
-    let defs: Vec<Definition> = catalog::registered()
-        .into_iter()
-        .filter_map(|r| {
-            Regex::new(&r.pattern).ok().map(|regex| Definition {
-                keyword: r.keyword,
-                regex,
-                params: params_of(&r.defined_at),
+    static DEFS: LazyLock<Vec<Definition>> = LazyLock::new(|| {
+        catalog::registered()
+            .into_iter()
+            .filter_map(|r| {
+                Regex::new(&r.pattern).ok().map(|regex| Definition {
+                    keyword: r.keyword,
+                    regex,
+                    params: params_of(&r.defined_at),
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
+    let defs: &[Definition] = &DEFS;
     let mut report = Report::default();
     let files = match crate::parser::feature_paths(paths) {
         Ok(f) => f,
@@ -416,7 +419,7 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
             }
         };
         let lines: Vec<&str> = text.lines().collect();
-        lost::check(&path, &lines, &unexpanded, &defs, &mut report.warnings);
+        lost::check(&path, &lines, &unexpanded, defs, &mut report.warnings);
         let scenarios = feature
             .scenarios
             .iter()
@@ -428,11 +431,11 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
         check_claims(&lines, &path, &feature, &mut report);
         check_faults_are_claimed(&path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
-            check_step(&defs, &path, step, &mut suggestions, &mut report);
+            check_step(defs, &path, step, &mut suggestions, &mut report);
         }
         for scenario in scenarios {
             for step in &scenario.steps {
-                check_step(&defs, &path, step, &mut suggestions, &mut report);
+                check_step(defs, &path, step, &mut suggestions, &mut report);
             }
         }
         if let Some(system) = system {
