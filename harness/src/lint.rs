@@ -507,6 +507,35 @@ mod tests {
     }
 
     #[test]
+    fn a_fault_followed_by_blank_lines_is_named_at_its_own_line() {
+        let p = write(
+            "blank.feature",
+            "Feature: f\n  Scenario: s\n    Given ok\n  Nonsense here\n\n\n  Scenario: t\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+        assert_eq!(report.problems[0].at, format!("{}:4:3", p.display()));
+    }
+
+    #[test]
+    fn a_fifo_named_feature_is_refused_without_blocking() {
+        let p = write("x.feature", "");
+        std::fs::remove_file(&p).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let report = check(std::slice::from_ref(&p));
+        assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+        assert!(
+            report.problems[0].message.contains("FIFO"),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
     fn a_missing_path_is_a_problem() {
         let report = check(&[PathBuf::from("/no/such/features")]);
         assert_eq!(report.problems.len(), 1);

@@ -168,3 +168,53 @@ pub(super) fn check(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn clock_containers_replica_numbers_and_contracts_are_checked_against_the_system() {
+        let reference = crate::system::REFERENCE_FILE;
+        let system = System::load_with(Path::new(reference), &|v| {
+            (v == "QALENS_REFSYS_BIN").then(|| reference.to_string())
+        })
+        .unwrap();
+        let text = "Feature: f\n  Scenario: s\n\
+            \x20   When the clock of the gateway-1 container is 5 minutes ahead\n\
+            \x20   And the clock of the nosuch container is 5 minutes ahead\n\
+            \x20   And the client sends GET \"/x\" to gateway replica 3\n\
+            \x20   And the client sends GET \"/x\" to gateway replica 0\n\
+            \x20   And the client sends GET \"/x\" to gateway replica 99\n\
+            \x20   Then the responses came from all 4 gateway replicas\n\
+            \x20   And the request orders sent to inventory conforms to contract ReservationRequest v1\n\
+            \x20   And the request orders sent to inventory conforms to contract ReservationRequest v9\n\
+            \x20   And the request orders sent to inventory conforms to contract Nope v1\n";
+        let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()).unwrap();
+        let mut problems = vec![];
+        check(&system, "f.feature", &feature, &mut problems);
+        let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(
+            at,
+            [
+                "f.feature:4",
+                "f.feature:6",
+                "f.feature:7",
+                "f.feature:8",
+                "f.feature:10",
+                "f.feature:11"
+            ],
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("no container `nosuch`"));
+        assert!(problems[1].message.contains("replicas 1 to 3"));
+        assert!(problems[3].message.contains("has 3 replica(s)"));
+        assert!(
+            problems[4]
+                .message
+                .contains("no contract ReservationRequest v9")
+        );
+    }
+}
