@@ -536,6 +536,17 @@ mod tests {
     }
 
     #[test]
+    fn a_ragged_examples_row_is_a_warning() {
+        let p = write(
+            "cells.feature",
+            "Feature: f\n  Scenario Outline: s\n    Given a free client \"<a>\"\n    Examples:\n      | a |\n      | 1 | 2 |\n      | 3 |\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.warnings.iter().map(|w| w.at.as_str()).collect();
+        assert_eq!(at, [format!("{}:6", p.display())], "{:#?}", report);
+    }
+
+    #[test]
     fn a_missing_path_is_a_problem() {
         let report = check(&[PathBuf::from("/no/such/features")]);
         assert_eq!(report.problems.len(), 1);

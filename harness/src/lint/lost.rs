@@ -125,6 +125,47 @@ pub(super) fn check(
             });
         }
     }
+    // A row with more or fewer cells than its header: cells lost or values missing.
+    let tables = scenarios
+        .iter()
+        .flat_map(|s| {
+            s.examples
+                .iter()
+                .filter_map(|e| e.table.as_ref())
+                .chain(s.steps.iter().filter_map(|st| st.table.as_ref()))
+        })
+        .chain(
+            feature
+                .background
+                .iter()
+                .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()))
+                .flat_map(|b| b.steps.iter().filter_map(|st| st.table.as_ref())),
+        );
+    // Counted in the source: the parser cuts an examples row down to its header's width.
+    let cells = |line: &str| {
+        let t = line.trim();
+        let bars = t
+            .match_indices('|')
+            .filter(|(i, _)| !t[..*i].ends_with('\\'))
+            .count();
+        bars.saturating_sub(1)
+    };
+    for table in tables {
+        let first = table.position.line;
+        let widths: Vec<usize> = (first..first + table.rows.len())
+            .map(|l| lines.get(l - 1).map_or(0, |t| cells(t)))
+            .collect();
+        let width = widths.first().copied().unwrap_or(0);
+        if let Some(bad) = widths.iter().position(|w| *w != width) {
+            warnings.push(Problem {
+                at: format!("{path}:{}", first + bad),
+                message: format!(
+                    "this table row has {} cell(s), its header {width}: every row needs as many cells as the header (extra cells are dropped)",
+                    widths[bad]
+                ),
+            });
+        }
+    }
     for s in &scenarios {
         let rows: usize = s
             .examples
@@ -171,6 +212,8 @@ fn lost(text: &str, defs: &[Definition]) -> Option<String> {
         if let Some(k) = near {
             let what = if looks_alike {
                 "is written with look-alike (non-Latin) letters"
+            } else if head == *k {
+                "is a keyword where Gherkin does not expect one (a second `Feature:`, or a block inside description text)"
             } else {
                 "looks like a misspelt keyword"
             };
