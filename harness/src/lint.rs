@@ -227,7 +227,7 @@ fn check_step(
         [def] => {
             if let Some(c) = clock().captures(&step.value)
                 && let Ok(amount) = c[1].parse::<i64>()
-                && let Err(e) = crate::steps::clock::skew_seconds(amount, &c[2], &c[3])
+                && let Err(e) = crate::nemesis::clock::skew_seconds(amount, &c[2], &c[3])
             {
                 report.problems.push(Problem {
                     at: at.clone(),

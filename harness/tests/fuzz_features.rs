@@ -148,7 +148,7 @@ fn generated_gherkin_is_checked_without_panic_in_bounded_time_and_located() {
     let dir = scratch();
     let file = dir.join("case.feature");
     let config = Config {
-        cases: 300,
+        cases: 1000,
         failure_persistence: None,
         ..Config::default()
     };
@@ -168,7 +168,7 @@ fn random_bytes_are_checked_without_panic_and_located() {
     let dir = scratch();
     let file = dir.join("bytes.feature");
     let config = Config {
-        cases: 100,
+        cases: 300,
         failure_persistence: None,
         ..Config::default()
     };
@@ -202,4 +202,44 @@ fn found_inputs_are_checked_without_panic_and_located() {
         }
     }
     assert!(seen >= 5, "the fixtures are in {}", dir.display());
+    // What some of them must yield: `(file, problem or warning text, is a warning)`.
+    let expected = [
+        ("bom.feature", None, false),
+        ("l1.feature", Some(":2:16: is not UTF-8 text"), false),
+        (
+            "campaign-rule-then-steps.feature",
+            Some("no Scenario or Background above it"),
+            true,
+        ),
+        (
+            "ragged-examples-row.feature",
+            Some("this table row has 2 cell(s), its header 1"),
+            true,
+        ),
+        ("lost.feature", Some("look-alike (non-Latin) letters"), true),
+        (
+            "campaign-misspelt-step-keyword.feature",
+            Some(":59:5: cannot read `Tehn within"),
+            false,
+        ),
+    ];
+    for (file, text, warning) in expected {
+        let path = dir.join(file);
+        let report = qalens::lint::check(std::slice::from_ref(&path));
+        let found = if warning {
+            &report.warnings
+        } else {
+            &report.problems
+        };
+        match text {
+            None => assert!(
+                report.problems.is_empty() && report.warnings.is_empty(),
+                "{file}: {report:#?}"
+            ),
+            Some(text) => assert!(
+                found.iter().any(|p| p.to_string().contains(text)),
+                "{file}: expected {text:?} in {report:#?}"
+            ),
+        }
+    }
 }

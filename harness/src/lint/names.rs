@@ -189,9 +189,9 @@ mod tests {
             \x20   And the client sends GET \"/x\" to gateway replica 0\n\
             \x20   And the client sends GET \"/x\" to gateway replica 99\n\
             \x20   Then the responses came from all 4 gateway replicas\n\
-            \x20   And the request orders sent to inventory conforms to contract ReservationRequest v1\n\
-            \x20   And the request orders sent to inventory conforms to contract ReservationRequest v9\n\
-            \x20   And the request orders sent to inventory conforms to contract Nope v1\n";
+            \x20   And the request api sent to ledger conforms to contract ReservationRequest v1\n\
+            \x20   And the request api sent to ledger conforms to contract ReservationRequest v9\n\
+            \x20   And the request api sent to ledger conforms to contract Nope v1\n";
         let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()).unwrap();
         let mut problems = vec![];
         check(&system, "f.feature", &feature, &mut problems);
