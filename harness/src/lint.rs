@@ -403,6 +403,7 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
         }
     };
     let mut suggestions = std::collections::HashMap::new();
+    let known = system.map(names::Known::of);
     for file in files {
         report.files += 1;
         let path = file.display().to_string();
@@ -438,8 +439,8 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
                 check_step(defs, &path, step, &mut suggestions, &mut report);
             }
         }
-        if let Some(system) = system {
-            names::check(system, &path, &feature, &mut report.problems);
+        if let Some(known) = &known {
+            names::check(known, &path, &feature, &mut report.problems);
         }
     }
     report

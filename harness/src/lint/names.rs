@@ -32,44 +32,61 @@ fn patterns() -> &'static Patterns {
     &P
 }
 
-/// Checks the steps of `feature` (expanded, read from `path`) against `system`.
+/// What the system file in use declares that steps name: read once per check.
+pub(super) struct Known<'s> {
+    system: &'s System,
+    containers: Vec<String>,
+    /// The gateway's service and its number of replicas.
+    gateway: Option<(&'s str, usize)>,
+    /// `(name, version)` of each contract (`None`: the file names no contracts).
+    contracts: Option<Vec<(String, u32)>>,
+}
+
+impl<'s> Known<'s> {
+    pub(super) fn of(system: &'s System) -> Self {
+        let containers = system
+            .services
+            .values()
+            .flat_map(|s| s.replica_names().into_iter().map(|(_, n)| n))
+            .collect();
+        let gateway = system.qalens.gateway.as_ref().map(|g| {
+            let replicas = system
+                .services
+                .get(&g.service)
+                .map_or(1, |s| usize::from(s.replicas));
+            (g.service.as_str(), replicas)
+        });
+        let ids = |r: &contract_tools::schema::Registry| -> Vec<(String, u32)> {
+            r.contracts()
+                .iter()
+                .map(|c| (c.name.clone(), c.version))
+                .collect()
+        };
+        let contracts = crate::checks::load_contracts(system)
+            .ok()
+            .flatten()
+            .map(|r| ids(&r))
+            .or_else(|| crate::packs::default_registry(system).map(ids));
+        Self {
+            system,
+            containers,
+            gateway,
+            contracts,
+        }
+    }
+}
+
+/// Checks the steps of `feature` (expanded, read from `path`) against what the system
+/// file declares.
 pub(super) fn check(
-    system: &System,
+    known: &Known<'_>,
     path: &str,
     feature: &gherkin::Feature,
     problems: &mut Vec<Problem>,
 ) {
     let p = patterns();
-    let file = system.file.display();
-    let containers: Vec<String> = system
-        .services
-        .values()
-        .flat_map(|s| s.replica_names().into_iter().map(|(_, n)| n))
-        .collect();
-    let gateway = system.qalens.gateway.as_ref().map(|g| {
-        let replicas = system
-            .services
-            .get(&g.service)
-            .map_or(1, |s| usize::from(s.replicas));
-        (g.service.as_str(), replicas)
-    });
-    let contracts = crate::checks::load_contracts(system)
-        .ok()
-        .flatten()
-        .map(|r| {
-            r.contracts()
-                .iter()
-                .map(|c| (c.name.clone(), c.version))
-                .collect::<Vec<_>>()
-        })
-        .or_else(|| {
-            crate::packs::default_registry(system).map(|r| {
-                r.contracts()
-                    .iter()
-                    .map(|c| (c.name.clone(), c.version))
-                    .collect()
-            })
-        });
+    let file = known.system.file.display();
+    let (containers, gateway, contracts) = (&known.containers, known.gateway, &known.contracts);
     let steps = feature
         .background
         .iter()
@@ -194,7 +211,7 @@ mod tests {
             \x20   And the request api sent to ledger conforms to contract Nope v1\n";
         let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()).unwrap();
         let mut problems = vec![];
-        check(&system, "f.feature", &feature, &mut problems);
+        check(&Known::of(&system), "f.feature", &feature, &mut problems);
         let at: Vec<&str> = problems.iter().map(|p| p.at.as_str()).collect();
         assert_eq!(
             at,
