@@ -116,9 +116,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
-    /// Lint feature files without Docker: parse errors, undefined and ambiguous steps; and
-    /// the system file (exit 2 when it cannot be used; its images are checked when a Docker
-    /// engine answers).
+    /// Lint feature files without Docker: parse errors, undefined and ambiguous steps,
+    /// numbers out of their step's range, names the system file lacks (exit 1); text
+    /// that looks lost (a misspelt keyword, a step outside a scenario) and scenarios that
+    /// check nothing are warnings. And the system file (exit 2 when it cannot be used;
+    /// its images are checked when a Docker engine answers).
     Check {
         /// Feature files or directories (default: features).
         paths: Vec<PathBuf>,
@@ -126,6 +128,9 @@ pub enum Command {
         /// reference system, reference-system/qalens.yml); see docs/system-file.md.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
+        /// Treat warnings as problems: exit 1 when there is any (CI uses this).
+        #[arg(long)]
+        strict: bool,
     },
     /// Run the suite against the correct system and once per known defect; fail on a
     /// false alarm or a blind spot.

@@ -1,13 +1,22 @@
-//! `qalens check`: lints feature files without Docker. Every file must parse, and every
-//! step must match exactly one step definition; an unknown step is reported with the
-//! closest step of the catalog.
+//! `qalens check`: lints feature files without Docker. Every file must parse, every step
+//! must match exactly one step definition (an unknown step is reported with the closest
+//! step of the catalog), and every number must fit its step's parameter. Text the parser
+//! would silently read as description (a misspelled keyword, a step with a misspelled
+//! keyword or with no scenario above it) and scenarios that would check nothing are
+//! warnings ([`Report::warnings`]; `--strict` makes them errors). Given the system file,
+//! the containers, gateway replicas and contracts steps name are checked against it.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use cucumber::codegen::Regex;
 use cucumber::gherkin::{self, StepType};
 
 use crate::catalog;
+use crate::input::shorten;
+
+mod lost;
+mod names;
 
 /// One problem, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +38,77 @@ pub struct Report {
     pub files: usize,
     pub steps: usize,
     pub problems: Vec<Problem>,
+    /// Text that is probably lost (read as description) or a scenario that checks
+    /// nothing: not an error unless `--strict`.
+    pub warnings: Vec<Problem>,
 }
 
 struct Definition {
     keyword: &'static str,
     regex: Regex,
+    /// The Rust types of the step function's parameters, in capture order (empty when
+    /// unknown).
+    params: &'static [&'static str],
+}
+
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/step_params.rs"));
+}
+
+/// The parameter types of the step defined at `defined_at` (`harness/src/x.rs:LINE`).
+fn params_of(defined_at: &str) -> &'static [&'static str] {
+    let Some((file, line)) = defined_at.rsplit_once(':') else {
+        return &[];
+    };
+    let line: u32 = line.parse().unwrap_or(0);
+    generated::STEP_PARAMS
+        .iter()
+        .find(|(rel, l, _)| *l == line && (file == *rel || file.ends_with(&format!("/{rel}"))))
+        .map_or(&[], |(_, _, types)| types)
+}
+
+/// The range of an integer parameter type, as words, and whether `value` fits it.
+fn fits(ty: &str, value: &str) -> Option<Result<(), String>> {
+    macro_rules! check {
+        ($($t:ty),*) => {
+            match ty {
+                $(stringify!($t) => Some(value.parse::<$t>().map(|_| ()).map_err(|_| {
+                    format!("{} to {}", <$t>::MIN, <$t>::MAX)
+                })),)*
+                _ => None,
+            }
+        };
+    }
+    check!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize)
+}
+
+/// The value cucumber passes to each parameter of `def` for `text`: a capture group, or
+/// the first non-empty one of a cucumber expression's several groups (`__N_M`).
+fn arguments<'t>(def: &Definition, text: &'t str) -> Vec<&'t str> {
+    let Some(c) = def.regex.captures(text) else {
+        return vec![];
+    };
+    let names: Vec<Option<&str>> = def.regex.capture_names().collect();
+    let mut out = vec![];
+    let mut i = 1;
+    while i < c.len() {
+        let prefix = names[i]
+            .filter(|n| n.starts_with("__"))
+            .and_then(|n| n[2..].find('_').map(|e| &n[..e + 2]));
+        let mut value = c.get(i).map_or("", |m| m.as_str());
+        i += 1;
+        while let Some(p) = prefix
+            && i < c.len()
+            && names[i].is_some_and(|n| n.starts_with(p))
+        {
+            if value.is_empty() {
+                value = c.get(i).map_or("", |m| m.as_str());
+            }
+            i += 1;
+        }
+        out.push(value);
+    }
+    out
 }
 
 fn keyword(ty: StepType) -> &'static str {
@@ -46,14 +121,19 @@ fn keyword(ty: StepType) -> &'static str {
 
 /// Edit distance between `a` and `b`, by characters.
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    edits(&a, &b)
+}
+
+/// Edit distance between two sequences (characters, words).
+fn edits<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.iter().enumerate() {
         let mut prev = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
+            row[j + 1] = if ca == cb {
                 prev
             } else {
                 1 + prev.min(row[j]).min(cur)
@@ -64,15 +144,77 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The catalog example closest to `text` (any keyword).
-fn closest(text: &str) -> Option<&'static str> {
-    catalog::all_docs()
-        .filter_map(|d| catalog::split_keyword(d.example).map(|(_, t)| (d.example, t)))
-        .min_by_key(|(_, t)| distance(text, t))
-        .map(|(example, _)| example)
+/// A clock step's amount, unit and direction.
+fn clock() -> &'static Regex {
+    static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^the clock of the \S+ container is (\d+) (\S+) (ahead|behind)$")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    &CLOCK
 }
 
-fn check_step(defs: &[Definition], path: &str, step: &gherkin::Step, report: &mut Report) {
+/// The catalog examples (the whole line, the words of its text), and for each word the
+/// examples that hold it: the index the suggestion looks candidates up in.
+struct Examples {
+    lines: Vec<(&'static str, Vec<&'static str>)>,
+    by_word: std::collections::HashMap<&'static str, Vec<usize>>,
+}
+
+fn examples() -> &'static Examples {
+    static EXAMPLES: LazyLock<Examples> = LazyLock::new(|| {
+        let lines: Vec<(&'static str, Vec<&'static str>)> = catalog::all_docs()
+            .filter_map(|d| {
+                catalog::split_keyword(d.example)
+                    .map(|(_, t)| (d.example, t.split_whitespace().collect()))
+            })
+            .collect();
+        let mut by_word: std::collections::HashMap<&'static str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, (_, words)) in lines.iter().enumerate() {
+            for w in words {
+                let e = by_word.entry(*w).or_default();
+                if e.last() != Some(&i) {
+                    e.push(i);
+                }
+            }
+        }
+        Examples { lines, by_word }
+    });
+    &EXAMPLES
+}
+
+/// The most words of a step the suggestion looks at, and the most catalog examples it
+/// measures the (word) edit distance to, those sharing the most words: the cost of a
+/// suggestion is bounded whatever the step's length.
+const SUGGEST_WORDS: usize = 32;
+const SUGGEST_CANDIDATES: usize = 8;
+
+/// The catalog example closest to `text` (any keyword).
+fn closest(text: &str) -> Option<&'static str> {
+    let ex = examples();
+    let words: Vec<&str> = text.split_whitespace().take(SUGGEST_WORDS).collect();
+    let mut shared = vec![0usize; ex.lines.len()];
+    for w in &words {
+        for i in ex.by_word.get(w).into_iter().flatten() {
+            shared[*i] += 1;
+        }
+    }
+    let mut ranked: Vec<usize> = (0..ex.lines.len()).collect();
+    ranked.sort_by(|a, b| shared[*b].cmp(&shared[*a]).then(a.cmp(b)));
+    ranked
+        .into_iter()
+        .take(SUGGEST_CANDIDATES)
+        .min_by_key(|i| edits(&words, &ex.lines[*i].1))
+        .map(|i| ex.lines[i].0)
+}
+
+fn check_step(
+    defs: &[Definition],
+    path: &str,
+    step: &gherkin::Step,
+    suggestions: &mut std::collections::HashMap<String, Option<&'static str>>,
+    report: &mut Report,
+) {
     report.steps += 1;
     let kw = keyword(step.ty);
     let matching: Vec<&Definition> = defs
@@ -80,26 +222,57 @@ fn check_step(defs: &[Definition], path: &str, step: &gherkin::Step, report: &mu
         .filter(|d| d.keyword == kw && d.regex.is_match(&step.value))
         .collect();
     let at = format!("{path}:{}", step.position.line);
-    match matching.len() {
-        1 => {}
-        0 => {
-            let hint = closest(&step.value)
+    let shown = shorten(&step.value, 200);
+    match matching[..] {
+        [def] => {
+            if let Some(c) = clock().captures(&step.value)
+                && let Ok(amount) = c[1].parse::<i64>()
+                && let Err(e) = crate::nemesis::clock::skew_seconds(amount, &c[2], &c[3])
+            {
+                report.problems.push(Problem {
+                    at: at.clone(),
+                    message: e,
+                });
+            }
+            for (value, ty) in arguments(def, &step.value).into_iter().zip(def.params) {
+                if let Some(Err(range)) = fits(ty, value) {
+                    report.problems.push(Problem {
+                        at: at.clone(),
+                        message: format!(
+                            "`{}` is out of range in `{}{shown}`: this step takes a number from {range}",
+                            shorten(value, 40),
+                            step.keyword
+                        ),
+                    });
+                }
+            }
+        }
+        [] => {
+            let hint = suggestions
+                .entry(
+                    step.value
+                        .split_whitespace()
+                        .take(SUGGEST_WORDS)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+                .or_insert_with(|| closest(&step.value))
                 .map(|e| format!("; the closest known step is `{e}`"))
                 .unwrap_or_default();
             report.problems.push(Problem {
                 at,
                 message: format!(
-                    "undefined step `{}{}`{hint} (see `qalens steps`)",
-                    step.keyword, step.value
+                    "undefined step `{}{shown}`{hint} (see `qalens steps`)",
+                    step.keyword
                 ),
             });
         }
-        n => report.problems.push(Problem {
+        _ => report.problems.push(Problem {
             at,
             message: format!(
-                "ambiguous step `{}{}`: {n} definitions match: {}",
+                "ambiguous step `{}{shown}`: {} definitions match: {}",
                 step.keyword,
-                step.value,
+                matching.len(),
                 matching
                     .iter()
                     .map(|d| d.regex.as_str())
@@ -112,14 +285,7 @@ fn check_step(defs: &[Definition], path: &str, step: &gherkin::Step, report: &mu
 
 /// Checks the claim tags (`@uses:`, `@disrupts:`) of the feature, its rules and its
 /// scenarios, each where it is written: the tag's own line, found above its element.
-fn check_claims(
-    file: &std::path::Path,
-    path: &str,
-    feature: &gherkin::Feature,
-    report: &mut Report,
-) {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
+fn check_claims(lines: &[&str], path: &str, feature: &gherkin::Feature, report: &mut Report) {
     let mut tagged: Vec<(&[String], usize)> = vec![(&feature.tags, feature.position.line)];
     for r in &feature.rules {
         tagged.push((&r.tags, r.position.line));
@@ -155,11 +321,13 @@ fn check_claims(
 /// The component a fault step disturbs, as claims name it (`the db container is
 /// stopped`: db; `the link from api to db ...`: db, the callee).
 fn disturbed_by(step: &str) -> Option<String> {
-    let faults = Regex::new(
-        r"^(?:the (\S+) container is (?:stopped|killed|paused|restarted)|the link from \S+ to (\S+) (?:adds|black-holes|resets|holds|drops) .*)$",
-    )
-    .ok()?;
-    let c = faults.captures(step)?;
+    static FAULTS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:the (\S+) container is (?:stopped|killed|paused|restarted)|the link from \S+ to (\S+) (?:adds|black-holes|resets|holds|drops) .*)$",
+        )
+        .ok()
+    });
+    let c = FAULTS.as_ref()?.captures(step)?;
     let target = c.get(1).or_else(|| c.get(2))?.as_str();
     Some(crate::scheduler::service_of(target))
 }
@@ -204,43 +372,55 @@ fn check_faults_are_claimed(path: &str, feature: &gherkin::Feature, report: &mut
 
 /// Lints every feature under `paths`.
 pub fn check(paths: &[PathBuf]) -> Report {
-    let defs: Vec<Definition> = catalog::registered()
-        .into_iter()
-        .filter_map(|r| {
-            Regex::new(&r.pattern).ok().map(|regex| Definition {
-                keyword: r.keyword,
-                regex,
+    check_with(paths, None)
+}
+
+/// Lints every feature under `paths`; given `system`, also the containers, gateway
+/// replicas and contracts that steps name ([`names`]).
+pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> Report {
+    static DEFS: LazyLock<Vec<Definition>> = LazyLock::new(|| {
+        catalog::registered()
+            .into_iter()
+            .filter_map(|r| {
+                Regex::new(&r.pattern).ok().map(|regex| Definition {
+                    keyword: r.keyword,
+                    regex,
+                    params: params_of(&r.defined_at),
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
+    let defs: &[Definition] = &DEFS;
     let mut report = Report::default();
     let files = match crate::parser::feature_paths(paths) {
         Ok(f) => f,
         Err(e) => {
             report.problems.push(Problem {
-                at: paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                message: e.to_string(),
+                at: e.at,
+                message: e.message,
             });
             return report;
         }
     };
+    let mut suggestions = std::collections::HashMap::new();
+    let known = system.map(names::Known::of);
     for file in files {
         report.files += 1;
         let path = file.display().to_string();
-        let feature = match crate::parser::parse_file(&file) {
+        let parsed = crate::parser::parse_unexpanded(&file)
+            .and_then(|(f, text)| Ok((crate::parser::expand(f.clone())?, f, text)));
+        let (feature, unexpanded, text) = match parsed {
             Ok(f) => f,
             Err(e) => {
                 report.problems.push(Problem {
-                    at: path,
-                    message: crate::parser::describe_error(&e),
+                    at: e.at,
+                    message: e.message,
                 });
                 continue;
             }
         };
+        let lines: Vec<&str> = text.lines().collect();
+        lost::check(&path, &lines, &unexpanded, defs, &mut report.warnings);
         let scenarios = feature
             .scenarios
             .iter()
@@ -249,15 +429,18 @@ pub fn check(paths: &[PathBuf]) -> Report {
             .background
             .iter()
             .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
-        check_claims(&file, &path, &feature, &mut report);
+        check_claims(&lines, &path, &feature, &mut report);
         check_faults_are_claimed(&path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
-            check_step(&defs, &path, step, &mut report);
+            check_step(defs, &path, step, &mut suggestions, &mut report);
         }
         for scenario in scenarios {
             for step in &scenario.steps {
-                check_step(&defs, &path, step, &mut report);
+                check_step(defs, &path, step, &mut suggestions, &mut report);
             }
+        }
+        if let Some(known) = &known {
+            names::check(known, &path, &feature, &mut report.problems);
         }
     }
     report
@@ -317,25 +500,59 @@ mod tests {
         let report = check(std::slice::from_ref(&p));
         assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
         let problem = &report.problems[0];
+        assert_eq!(problem.at, format!("{}:4:3", p.display()), "{problem}");
         assert!(
-            problem.at.starts_with(&p.display().to_string()),
+            problem.message.starts_with("cannot read `Nonsense here`"),
             "{problem}"
         );
-        assert!(
-            problem.message.contains('4'),
-            "the line must be named: {problem}"
+    }
+
+    #[test]
+    fn a_fault_followed_by_blank_lines_is_named_at_its_own_line() {
+        let p = write(
+            "blank.feature",
+            "Feature: f\n  Scenario: s\n    Given ok\n  Nonsense here\n\n\n  Scenario: t\n",
         );
+        let report = check(std::slice::from_ref(&p));
+        assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+        assert_eq!(report.problems[0].at, format!("{}:4:3", p.display()));
+    }
+
+    #[test]
+    fn a_fifo_named_feature_is_refused_without_blocking() {
+        let p = write("x.feature", "");
+        std::fs::remove_file(&p).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let report = check(std::slice::from_ref(&p));
+        assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+        assert!(
+            report.problems[0].message.contains("FIFO"),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
+    fn a_ragged_examples_row_is_a_warning() {
+        let p = write(
+            "cells.feature",
+            "Feature: f\n  Scenario Outline: s\n    Given a free client \"<a>\"\n    Examples:\n      | a |\n      | 1 | 2 |\n      | 3 |\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.warnings.iter().map(|w| w.at.as_str()).collect();
+        assert_eq!(at, [format!("{}:6", p.display())], "{:#?}", report);
     }
 
     #[test]
     fn a_missing_path_is_a_problem() {
         let report = check(&[PathBuf::from("/no/such/features")]);
         assert_eq!(report.problems.len(), 1);
-        assert!(
-            report.problems[0].message.contains("/no/such/features"),
-            "{:?}",
-            report.problems
-        );
+        assert_eq!(report.problems[0].at, "/no/such/features");
+        assert_eq!(report.problems[0].message, "no such file or directory");
     }
 
     #[test]
@@ -378,6 +595,88 @@ mod tests {
         );
         assert!(report.problems[0].message.contains("@disrupts:rabbitmq"));
         assert!(report.problems[1].message.contains("@disrupts:gateway"));
+    }
+
+    #[test]
+    fn a_bom_is_accepted_and_lost_text_is_a_warning_at_its_line() {
+        let p = write(
+            "lost.feature",
+            "\u{feff}Feature: lost\n  Scenaro: one\n    Given a free client \"a\"\n\n  S\u{441}enario: two\n\n  Scenario: three\n    Givn a free client \"c\"\n    When the client sends GET \"/x\"\n\n  Rule: r\n    Given a free client \"d\"\n\n    Scenario: four\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        assert!(report.problems.is_empty(), "{:#?}", report.problems);
+        let at: Vec<String> = report.warnings.iter().map(|w| w.at.clone()).collect();
+        let line = |n: u32| format!("{}:{n}", p.display());
+        assert_eq!(
+            at,
+            [line(2), line(3), line(5), line(8), line(12), line(14)],
+            "{:#?}",
+            report.warnings
+        );
+        assert!(report.warnings[0].message.contains("misspelt keyword"));
+        assert!(report.warnings[2].message.contains("look-alike"));
+        assert!(
+            report.warnings[3]
+                .message
+                .contains("misspelt keyword `Givn`")
+        );
+        assert!(
+            report.warnings[4]
+                .message
+                .contains("no Scenario or Background")
+        );
+        assert!(report.warnings[5].message.contains("has no steps"));
+    }
+
+    #[test]
+    fn a_number_beyond_its_steps_type_or_a_clock_too_far_is_a_problem() {
+        let p = write(
+            "range.feature",
+            "Feature: f\n  @disrupts:gateway\n  Scenario: s\n    Given a free client \"a\"\n    When the clock of the gateway-1 container is 99999999999999 hours ahead\n    And the client sends 99999999999999999999999 GET requests to \"/x\" round-robin across the gateway replicas\n    And the client sends 5 GET requests to \"/x\" round-robin across the gateway replicas\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<String> = report.problems.iter().map(|w| w.at.clone()).collect();
+        let line = |n: u32| format!("{}:{n}", p.display());
+        assert_eq!(at, [line(5), line(6)], "{:#?}", report.problems);
+        assert!(report.problems[0].message.contains("too far"));
+        assert!(
+            report.problems[1]
+                .message
+                .contains("takes a number from 0 to 18446744073709551615")
+        );
+    }
+
+    #[test]
+    fn big_outlines_and_many_undefined_steps_stay_fast() {
+        let mut outline = String::from(
+            "Feature: o\n  Scenario Outline: s\n    Given a free client \"<c>\"\n    Examples:\n      | c |\n",
+        );
+        for i in 0..20_000 {
+            outline.push_str(&format!("      | c{i} |\n"));
+        }
+        let mut undefined = String::from("Feature: u\n  Scenario: s\n");
+        for i in 0..10_000 {
+            undefined.push_str(&format!(
+                "    Given an undefined step number {i} nobody wrote\n"
+            ));
+        }
+        undefined.push_str(&format!("    Given {}\n", "word ".repeat(60_000)));
+        for (name, text, steps) in [
+            ("outline.feature", outline, 20_000),
+            ("undefined.feature", undefined, 10_001),
+        ] {
+            let p = write(name, &text);
+            let started = std::time::Instant::now();
+            let report = check(std::slice::from_ref(&p));
+            // A debug build on a shared 2-core machine: generous, yet far below the
+            // quadratic costs (37 s and 56 s) this guards against.
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{name}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(report.steps, steps, "{name}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
-        description: "Send one request straight to one gateway replica (1-based).",
+        description: "Send one request straight to one gateway replica (1-based; `qalens check` flags a number outside 1 to the gateway's `deploy.replicas`).",
         example: "When the client sends GET \"/limited/fixed\" to gateway replica 2",
         needs: &[],
     },
@@ -290,7 +290,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
-        description: "Skew one container's wall clock by seconds, minutes or hours ahead or behind (libfaketime; monotonic clocks untouched). Works on any container started with libfaketime preloaded (every reference service is); waits until a process in it sees the new clock. Set right when the scenario ends.",
+        description: "Skew one container's wall clock by seconds, minutes or hours ahead or behind (libfaketime; monotonic clocks untouched). Works on any container started with libfaketime preloaded (every reference service is); waits until a process in it sees the new clock. Set right when the scenario ends. At most about 100 years either way; `qalens check` flags a larger skew and a container the system file lacks.",
         example: "When the clock of the gateway-1 container is 10 minutes ahead",
         needs: &[],
     },

@@ -7,8 +7,8 @@ use crate::system::System;
 
 /// Checks the system file first (exit 2 when it cannot be used, images included when a
 /// Docker engine answers, or when `QALENS_LINKS` names a link it lacks), then lints the
-/// feature files (exit 1 on a problem).
-pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
+/// feature files (exit 1 on a problem, or with `strict` on a warning too).
+pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8 {
     let started = Instant::now();
     // With no engine the images are not checked.
     let engine = crate::cleanup::docker().await.ok();
@@ -36,16 +36,33 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>) -> u8 {
     };
     let report = feature_problems(paths, Some((&system, &proxied)));
     print_problems(&report);
+    print_warnings(&report, strict);
     println!(
-        "qalens check: {}: {} service(s); {} file(s), {} step(s), {} problem(s) in {} ms",
+        "qalens check: {}: {} service(s); {} file(s), {} step(s), {} problem(s), {} warning(s){} in {} ms",
         system.file.display(),
         system.services.len(),
         report.files,
         report.steps,
         report.problems.len(),
+        report.warnings.len(),
+        if strict {
+            " (--strict: warnings fail)"
+        } else {
+            ""
+        },
         started.elapsed().as_millis()
     );
-    if report.problems.is_empty() { 0 } else { 1 }
+    let failed = !report.problems.is_empty() || (strict && !report.warnings.is_empty());
+    u8::from(failed)
+}
+
+/// Prints each warning of `report` on a line of its own (`file:line: warning: message`,
+/// `error:` instead with `--strict`).
+pub(super) fn print_warnings(report: &crate::lint::Report, strict: bool) {
+    let kind = if strict { "error" } else { "warning" };
+    for w in &report.warnings {
+        println!("{}: {kind}: {}", w.at, w.message);
+    }
 }
 
 /// The problems of the feature files under `paths`, each with its file and line: parse
@@ -57,7 +74,7 @@ pub(super) fn feature_problems(
     paths: &[PathBuf],
     names: Option<(&System, &[String])>,
 ) -> crate::lint::Report {
-    let mut report = crate::lint::check(paths);
+    let mut report = crate::lint::check_with(paths, names.map(|(s, _)| s));
     if let Some((system, proxied)) = names {
         report
             .problems

@@ -129,9 +129,11 @@ pub async fn dispatch(command: Command) -> u8 {
             Ok(s) => bench::bench(requests, json, Arc::new(s)).await,
             Err(code) => code,
         },
-        Command::Check { paths, system } => {
-            check::check(&default_paths(paths), system.as_deref()).await
-        }
+        Command::Check {
+            paths,
+            system,
+            strict,
+        } => check::check(&default_paths(paths), system.as_deref(), strict).await,
         Command::Token {
             client,
             tier,

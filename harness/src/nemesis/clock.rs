@@ -146,6 +146,30 @@ pub async fn skew(component: &str, offset_secs: i64) -> Result<(), String> {
     })
 }
 
+/// The largest clock skew a step applies, in seconds: about 100 years, far inside what
+/// the arithmetic and libfaketime can hold.
+pub const MAX_SKEW_SECONDS: u64 = 100 * 366 * 24 * 3600;
+
+/// The offset in seconds of a clock `amount` `unit`s `direction` (`ahead` or `behind`),
+/// or why it cannot be applied (beyond [`MAX_SKEW_SECONDS`]).
+pub fn skew_seconds(amount: i64, unit: &str, direction: &str) -> Result<i64, String> {
+    let unit_secs: i64 = match unit.trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        _ => 3600,
+    };
+    let sign = if direction == "ahead" { 1 } else { -1 };
+    amount
+        .checked_mul(unit_secs)
+        .and_then(|o| o.checked_mul(sign))
+        .filter(|o| o.unsigned_abs() <= MAX_SKEW_SECONDS)
+        .ok_or_else(|| {
+            format!(
+                "a clock {amount} {unit} {direction} is too far: at most {MAX_SKEW_SECONDS} seconds (about 100 years) either way"
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +189,14 @@ mod tests {
         let field = std::str::from_utf8(&tar[148..154]).unwrap();
         assert_eq!(u64::from_str_radix(field, 8).unwrap(), sum);
         assert!(tar[1024..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_huge_skew_is_an_error_not_an_overflow() {
+        assert_eq!(skew_seconds(2, "hours", "behind"), Ok(-7200));
+        assert_eq!(skew_seconds(90, "seconds", "ahead"), Ok(90));
+        let e = skew_seconds(i64::MAX, "hours", "ahead").unwrap_err();
+        assert!(e.contains("too far"), "{e}");
+        assert!(skew_seconds(1_000_000, "hours", "behind").is_err());
     }
 }

@@ -4,7 +4,7 @@ use cucumber::when;
 
 use super::StepResult;
 use crate::nemesis::Applied;
-use crate::nemesis::clock::skew;
+use crate::nemesis::clock::{skew, skew_seconds};
 use crate::report;
 use crate::world::QaWorld;
 
@@ -18,13 +18,7 @@ async fn clock_skew(
     unit: String,
     direction: String,
 ) -> StepResult {
-    let unit_secs = match unit.trim_end_matches('s') {
-        "second" => 1,
-        "minute" => 60,
-        _ => 3600,
-    };
-    let sign = if direction == "ahead" { 1 } else { -1 };
-    let offset = sign * amount * unit_secs;
+    let offset = skew_seconds(amount, &unit, &direction)?;
     skew(&component, offset).await?;
     report::fault_applied(&component, &format!("clock {amount} {unit} {direction}"));
     world.faults.push(Applied::Skewed(component));
