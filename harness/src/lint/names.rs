@@ -62,11 +62,13 @@ impl<'s> Known<'s> {
                 .map(|c| (c.name.clone(), c.version))
                 .collect()
         };
-        let contracts = crate::checks::load_contracts(system)
-            .ok()
-            .flatten()
-            .map(|r| ids(&r))
-            .or_else(|| crate::packs::default_registry(system).map(ids));
+        // The steps that name a contract read JSON Schemas: from the file's directory, else
+        // (also when the file names an OpenAPI document) from an enabled pack.
+        let contracts = match crate::checks::load_contracts(system) {
+            Ok(Some(crate::checks::RunContracts::Schemas(r))) => Some(ids(&r)),
+            _ => None,
+        }
+        .or_else(|| crate::packs::default_registry(system).map(ids));
         Self {
             system,
             containers,
