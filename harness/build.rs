@@ -2,7 +2,7 @@
 //! `#[then]` under `src/`), keyed by the file and line cucumber records for it, so that
 //! `qalens check` can refuse a number a step's type cannot hold (`99999` for a `u16`)
 //! before anything runs. A plain text scan: the attribute's line, then the next
-//! `fn NAME(...)` and its parameters' types, the world and a `#[step]` parameter left out.
+//! `fn NAME(...)` and its parameters' types, the world and the step (`#[step]`, or a `&Step` parameter) left out.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -100,6 +100,10 @@ fn steps(text: &str) -> Vec<(usize, Vec<String>)> {
             .skip(1) // the world
             .filter(|p| !p.starts_with("#[step]"))
             .filter_map(|p| p.split_once(':').map(|(_, ty)| ty.trim().to_string()))
+            // The step itself, taken by its type (`step: &Step`) instead of `#[step]`.
+            .filter(|ty| {
+                !(ty.starts_with('&') && ty.rsplit("::").next().is_some_and(|t| t.trim() == "Step"))
+            })
             .collect();
         found.push((i + 1, types));
     }
