@@ -102,7 +102,8 @@ fn steps(text: &str) -> Vec<(usize, Vec<String>)> {
             .filter_map(|p| p.split_once(':').map(|(_, ty)| ty.trim().to_string()))
             // The step itself, taken by its type (`step: &Step`) instead of `#[step]`.
             .filter(|ty| {
-                !(ty.starts_with('&') && ty.rsplit("::").next().is_some_and(|t| t.trim() == "Step"))
+                ty.strip_prefix('&')
+                    .is_none_or(|t| t.rsplit("::").next().map(str::trim) != Some("Step"))
             })
             .collect();
         found.push((i + 1, types));
