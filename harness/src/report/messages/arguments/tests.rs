@@ -72,7 +72,7 @@ fn expressions_with_optionals_alternations_and_escapes_are_read_back() {
         .map(|a| &a["parameterTypeName"])
         .collect();
     assert_eq!(types, [&json!("int"), &json!("string"), &json!("int")]);
-    assert_eq!(a[2]["group"], json!({"start": 45, "value": "3"}));
+    assert_eq!(a[2]["group"], json!({"start": 43, "value": "3"}));
 }
 
 #[test]
