@@ -108,9 +108,20 @@ impl SystemError {
             path.extend(segments(key));
             whole.push(Seg::Key(key.clone()));
         }
+        // Last, a key the YAML walk cannot reach (a complex `? ...` key, a null key): the
+        // first line that starts with it.
+        let by_text = || {
+            let key = self.key.as_deref().filter(|k| !k.is_empty())?;
+            text.lines().enumerate().find_map(|(i, l)| {
+                let rest = l.trim_start();
+                rest.starts_with(key)
+                    .then(|| (i + 1, l.len() - rest.len() + 1))
+            })
+        };
         let at = locate_exact(text, &path)
             .or_else(|| locate_exact(text, &whole))
-            .or_else(|| locate(text, &path));
+            .or_else(|| locate(text, &path))
+            .or_else(by_text);
         self = self.at(at);
         self
     }
