@@ -15,7 +15,7 @@ use cucumber::gherkin::{self, StepType};
 use crate::catalog;
 use crate::input::shorten;
 
-mod lost;
+pub(crate) mod lost;
 mod names;
 
 /// One problem, located.

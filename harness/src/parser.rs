@@ -192,23 +192,11 @@ fn parse_error(path: &Path, text: &str, e: &gherkin::ParseFileError) -> FeatureE
                     || ["#", "@", "|", "\"\"\"", "```", "*"]
                         .iter()
                         .any(|p| t.starts_with(p))
-                    || t.split_once(':').is_some_and(|(k, _)| {
-                        [
-                            "Feature",
-                            "Rule",
-                            "Background",
-                            "Scenario",
-                            "Scenario Outline",
-                            "Scenario Template",
-                            "Example",
-                            "Examples",
-                            "Scenarios",
-                        ]
-                        .contains(&k.trim())
-                    })
-                    || ["Given ", "When ", "Then ", "And ", "But "]
+                    || t.split_once(':')
+                        .is_some_and(|(k, _)| crate::lint::lost::BLOCKS.contains(&k.trim()))
+                    || crate::lint::lost::STEPS
                         .iter()
-                        .any(|k| t.starts_with(k))
+                        .any(|k| t.strip_prefix(k).is_some_and(|r| r.starts_with(' ')))
             };
             // The line where it stopped, else the last line with text before it.
             let before = (1..stop)

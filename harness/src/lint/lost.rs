@@ -10,7 +10,7 @@ use super::{Definition, Problem, distance};
 use crate::input::shorten;
 
 /// The keywords that open a block, as the English dialect spells them.
-const BLOCKS: &[&str] = &[
+pub(crate) const BLOCKS: &[&str] = &[
     "Feature",
     "Rule",
     "Background",
@@ -23,7 +23,7 @@ const BLOCKS: &[&str] = &[
 ];
 
 /// The step keywords.
-const STEPS: &[&str] = &["Given", "When", "Then", "And", "But"];
+pub(crate) const STEPS: &[&str] = &["Given", "When", "Then", "And", "But"];
 
 /// Latin look-alikes of the Cyrillic and Greek letters a keyword may be typed with.
 fn latin(c: char) -> char {
