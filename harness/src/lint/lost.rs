@@ -7,23 +7,8 @@
 use cucumber::gherkin;
 
 use super::{Definition, Problem, distance};
-use crate::input::shorten;
-
-/// The keywords that open a block, as the English dialect spells them.
-pub(crate) const BLOCKS: &[&str] = &[
-    "Feature",
-    "Rule",
-    "Background",
-    "Scenario",
-    "Scenario Outline",
-    "Scenario Template",
-    "Example",
-    "Examples",
-    "Scenarios",
-];
-
-/// The step keywords.
-pub(crate) const STEPS: &[&str] = &["Given", "When", "Then", "And", "But"];
+use qalens_model::features::{BLOCKS, STEPS};
+use qalens_model::input::shorten;
 
 /// Latin look-alikes of the Cyrillic and Greek letters a keyword may be typed with.
 fn latin(c: char) -> char {

@@ -1,0 +1,158 @@
+//! The HTTP client: where a request goes (the front door or one gateway replica), a
+//! request described before it is sent, and the Authorization header the scenario's
+//! client presents, from the system file's identity ([`crate::tokens::Issuer`]).
+
+use serde::Serialize;
+
+use crate::context::RunContext;
+use crate::tokens::{TOKEN_TTL, now};
+use crate::clients::{Client, Credentials, Exchange, SentLog};
+
+/// The Authorization header value `client` presents, if any: for a valid token, what
+/// the system file's identity gives this client (a JWT, the static token, or the token
+/// its command printed when the identity step fetched it: this never runs the command).
+pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, String> {
+    Ok(match &client.credentials {
+        Credentials::None => None,
+        Credentials::Raw(v) => Some(v.clone()),
+        Credentials::Valid => ctx
+            .endpoints
+            .identity
+            .fetched(&client.who(), now() + TOKEN_TTL)?,
+    })
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// The front door (nginx before every replica).
+    FrontDoor,
+    /// Gateway replica `n` directly (1-based).
+    Replica(usize),
+}
+
+/// The base URL of `target`.
+pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, String> {
+    match target {
+        Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
+        Target::Replica(n) => ctx
+            .endpoints
+            .gateways
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "there is no gateway replica {n}: the topology has {}",
+                    ctx.endpoints.gateways.len()
+                )
+            }),
+    }
+}
+
+/// One request, described before it is sent.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Where [`Call::send`] records the exchange: the scenario's log of what it sent
+    /// through the entry point.
+    pub record: Option<crate::clients::SentLog>,
+    /// The run's pooled client.
+    http: reqwest::Client,
+}
+
+impl Call {
+    /// A call as `client` (its credentials included), whoever the scenario's client is;
+    /// recorded in `sent` (the scenario's log) when it goes to the entry point.
+    pub fn as_client(
+        ctx: &RunContext,
+        sent: &SentLog,
+        client: &Client,
+        method: &str,
+        target: Target,
+        path: &str,
+    ) -> Result<Self, String> {
+        Self::with_authorization(ctx, authorization_of(ctx, client)?, sent, method, target, path)
+    }
+
+    /// A call presenting `authorization` (none without it).
+    pub fn with_authorization(
+        ctx: &RunContext,
+        authorization: Option<String>,
+        sent: &SentLog,
+        method: &str,
+        target: Target,
+        path: &str,
+    ) -> Result<Self, String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
+        let mut headers = vec![];
+        if let Some(auth) = authorization {
+            headers.push(("authorization".to_string(), auth));
+        }
+        Ok(Self {
+            method,
+            url: format!("{}{path}", base_url(ctx, target)?),
+            headers,
+            body: None,
+            record: matches!(target, Target::FrontDoor).then(|| sent.clone()),
+            http: ctx.http.clone(),
+        })
+    }
+
+    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
+        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
+        self.headers
+            .push(("content-type".into(), "application/json".into()));
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sends it and returns the exchange (no response is an error naming the call).
+    pub async fn send(&self) -> Result<Exchange, String> {
+        let mut req = self.http.request(self.method.clone(), &self.url);
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &self.body {
+            req = req.body(b.clone());
+        }
+        let started = std::time::Instant::now();
+        let res = req
+            .send()
+            .await
+            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
+        let status = res.status().as_u16();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
+            .collect();
+        let body = res
+            .text()
+            .await
+            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
+        let exchange = Exchange {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            request_body: self.body.clone(),
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+            sent_at: started,
+        };
+        if let Some(log) = &self.record {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(exchange.clone());
+        }
+        Ok(exchange)
+    }
+}

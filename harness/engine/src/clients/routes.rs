@@ -1,0 +1,114 @@
+//! The gateway's route table: the protected routes the system file documents
+//! (`x-qalens.routes`), or else the table the gateway serves itself.
+
+use contract_tools::jwt::Tier;
+use serde::Deserialize;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::clients::Client;
+use crate::clients::inspect::get_json_with as inspect_with;
+use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
+use crate::context::RunContext;
+
+/// A route as the gateway serves it on `/admin/routes`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Route {
+    pub prefix: String,
+    pub methods: Vec<String>,
+    pub scope: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Table {
+    routes: Vec<Route>,
+}
+
+/// The routes to sweep: the protected routes the system file documents
+/// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
+/// own table, read through the front door with a harness-minted admin token.
+pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
+    if !ctx.endpoints.routes.is_empty() {
+        let routes: Vec<Route> = ctx
+            .endpoints
+            .routes
+            .iter()
+            .filter(|r| !r.public)
+            .map(|r| Route {
+                prefix: r.path.clone(),
+                methods: vec![r.method.clone()],
+                scope: String::new(),
+            })
+            .collect();
+        if routes.is_empty() {
+            return Err("every route in x-qalens.routes is public: none to sweep".into());
+        }
+        return Ok(routes);
+    }
+    // The admin token comes from the file's identity, whichever mode it is.
+    let admin = crate::tokens::Who {
+        client: "qalens-harness",
+        tier: Tier::Paid,
+        scope: "admin",
+    };
+    let token = ctx
+        .endpoints
+        .identity
+        .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)
+        .await?;
+    let table: Table =
+        inspect_with(ctx, format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
+    if table.routes.is_empty() {
+        return Err("the gateway's route table is empty".into());
+    }
+    Ok(table.routes)
+}
+
+/// For each scope the route table names, the `Authorization` header value of a token
+/// for `client` lacking it ([`token_without`]), minted once per scope. Refused when a
+/// route names no scope (a table the system file documents): a token lacking "no scope"
+/// lacks every route's, so no answer could tell a sound gateway from a broken one.
+pub async fn tokens_lacking_each_scope(
+    identity: &Issuer,
+    client: &Client,
+    routes: &[Route],
+) -> Result<BTreeMap<String, String>, String> {
+    if let Some(r) = routes.iter().find(|r| r.scope.is_empty()) {
+        return Err(format!(
+            "the route table names no scope for {}: a token lacking one route's scope needs \
+             the gateway's own table (x-qalens.routes documents no scopes)",
+            r.prefix
+        ));
+    }
+    let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
+    let mut tokens = BTreeMap::new();
+    for scope in &all {
+        tokens.insert(scope.to_string(), token_without(identity, client, &all, scope).await?);
+    }
+    Ok(tokens)
+}
+
+/// The `Authorization` header value of a token for `client` with the scope
+/// [`every_scope_but`] gives. Refused when the system's tokens do not follow the scope
+/// asked for (a static token might hold `missing` after all, and a 2xx would mean
+/// nothing) or it has no identity.
+async fn token_without(
+    identity: &Issuer,
+    client: &Client,
+    all: &BTreeSet<&str>,
+    missing: &str,
+) -> Result<String, String> {
+    let scope = every_scope_but(all, missing);
+    let who = Who {
+        client: &client.id,
+        tier: client.tier,
+        scope: &scope,
+    };
+    if !identity.follows_scope() {
+        return Err(identity.cannot("a token lacking one route's scope"));
+    }
+    identity
+        .valid(&who, now() + TOKEN_TTL)
+        .await?
+        .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
+}

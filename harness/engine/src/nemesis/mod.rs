@@ -1,0 +1,284 @@
+//! The nemesis, in Jepsen's sense: each fault a scenario applies is data ([`Applied`])
+//! with its heal, and [`heal_all`] undoes whatever is still in effect when the scenario
+//! ends. Here are the operations (a container's, [`apply`]; a link's, [`set_link`]; a
+//! clock's, [`clock::skew`]); the steps that apply them are `steps::faults` and
+//! `steps::clock`.
+
+pub mod clock;
+
+use std::time::Duration;
+
+use testcontainers::bollard::query_parameters::{
+    KillContainerOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
+};
+
+use crate::clients::exec::Stage;
+use crate::context::{Run, RunContext};
+
+/// A fault that is still in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Stopped or killed: heal by starting it.
+    Down(String),
+    /// Paused: heal by unpausing it.
+    Paused(String),
+    /// A network fault on a link (`api-db`), either way or one way: heal by
+    /// clearing it.
+    Link(String),
+    /// A skewed clock: heal by setting its offset back to zero.
+    Skewed(String),
+}
+
+pub fn container(ctx: &RunContext, component: &str) -> Result<String, String> {
+    ctx.containers.get(component).cloned().ok_or_else(|| {
+        format!(
+            "there is no component {component:?}; components: {}",
+            ctx.containers
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// The name (`api-db`) and control URL of the fault proxy on a link.
+pub fn link_url(ctx: &RunContext, from: &str, to: &str) -> Result<(String, String), String> {
+    let name = format!("{from}-{to}");
+    let url = ctx.endpoints.links.get(&name).cloned().ok_or_else(|| {
+        format!(
+            "there is no fault proxy on the link from {from} to {to}; links: {}",
+            ctx.endpoints
+                .links
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    Ok((name, url))
+}
+
+/// Re-reads the host ports of `component` after it started again (a restart moves
+/// them) and points every endpoint that used the old ones at the new ones.
+async fn refresh_endpoint(run: &Run, component: &str) -> Result<(), String> {
+    let ctx = run.context();
+    let id = container(&ctx, component)?;
+    let ports = crate::topology::endpoints::published_ports(&ctx.docker, &id)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let host = crate::topology::endpoints::engine_host();
+    let now = ports
+        .into_iter()
+        .map(|(inner, outer)| (inner, format!("{host}:{outer}")))
+        .collect();
+    let component = component.to_string();
+    run.update(move |ctx| ctx.endpoints.moved(&component, now));
+    Ok(())
+}
+
+/// Whether the steps talk to `service` directly over HTTP: the entry, the gateway, a
+/// service with an inspection or defect-control endpoint.
+fn reached_directly(system: &qalens_model::system::System, service: &str) -> bool {
+    let q = &system.qalens;
+    let hooks = q.hooks.iter();
+    q.entry.as_ref().is_some_and(|e| e.service == service)
+        || q.gateway.as_ref().is_some_and(|g| g.service == service)
+        || hooks
+            .clone()
+            .flat_map(|h| &h.inspection)
+            .any(|sp| sp.service == service)
+        || hooks
+            .flat_map(|h| &h.defects)
+            .any(|d| d.services.iter().any(|s| s == service))
+}
+
+/// After a component started again at `since` (Unix seconds): re-reads its ports and,
+/// when the steps talk to it directly ([`reached_directly`]), waits until it passes the
+/// ready check its system file gives it (`healthcheck`, else `x-qalens.ready`, else
+/// running). Other containers (a broker, a cache, a link's proxy) come back while the
+/// scenario's own deadlines run, as they would for any client of the system.
+async fn wait_ready(
+    run: &Run,
+    component: &str,
+    deadline: Duration,
+    since: i32,
+) -> Result<(), String> {
+    let ctx = run.context();
+    let id = container(&ctx, component)?;
+    let service = ctx
+        .system
+        .services
+        .values()
+        .find(|s| s.replica_names().iter().any(|(_, n)| n == component));
+    if service.is_some_and(|s| reached_directly(&ctx.system, &s.name)) {
+        crate::topology::wait_ready(&ctx.docker, &ctx.system, &id, component, deadline, since)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+    }
+    refresh_endpoint(run, component).await
+}
+
+/// Applies one operation to a component's container.
+pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), String> {
+    let ctx = run.context();
+    let id = container(&ctx, component)?;
+    let docker = &ctx.docker;
+    let is_broker = |b: &qalens_model::system::Broker| {
+        ctx.system
+            .services
+            .get(&b.service)
+            .is_some_and(|s| s.replica_names().iter().any(|(_, n)| n == component))
+    };
+    let broker = ctx.system.qalens.broker.as_ref().is_some_and(is_broker);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i32);
+    if op == "stopped" && broker {
+        return stop_broker_cleanly(docker, &id, component)
+            .await
+            .map_err(|e| format!("{component} could not be {op}: {e}"));
+    }
+    let result = match op {
+        "stopped" => {
+            docker
+                .stop_container(
+                    &id,
+                    Some(StopContainerOptions {
+                        t: Some(5),
+                        ..Default::default()
+                    }),
+                )
+                .await
+        }
+        "killed" => {
+            docker
+                .kill_container(
+                    &id,
+                    Some(KillContainerOptions {
+                        signal: "SIGKILL".into(),
+                    }),
+                )
+                .await
+        }
+        "paused" => docker.pause_container(&id).await,
+        "unpaused" => docker.unpause_container(&id).await,
+        "started" => {
+            docker
+                .start_container(&id, None::<StartContainerOptions>)
+                .await
+        }
+        "restarted" => {
+            docker
+                .restart_container(
+                    &id,
+                    Some(RestartContainerOptions {
+                        t: Some(5),
+                        ..Default::default()
+                    }),
+                )
+                .await
+        }
+        other => return Err(format!("unknown operation {other:?}")),
+    };
+    result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
+    if matches!(op, "started" | "restarted") {
+        wait_ready(run, component, Duration::from_secs(60), since).await?;
+        // A service starts with the defects of its environment only: give it back the
+        // ones switched on at run time.
+        let ctx = run.context();
+        if !ctx.switched_defects.is_empty()
+            && let Some(url) = ctx.endpoints.controls.get(component)
+        {
+            crate::topology::put_defects(&ctx.http, component, url, &ctx.switched_defects)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Stops RabbitMQ the way an operator would (`rabbitmqctl stop`), then makes sure the
+/// container is down. Not a plain `docker stop`: the image's PID 1 (the
+/// `rabbitmq-server` shell wrapper) ignores SIGTERM, so that ends in a SIGKILL, and a
+/// RabbitMQ 3.10 node killed soon after declaring a quorum queue can come back with the
+/// queue unable to elect a leader: a broker failure mode, not the outage under test.
+async fn stop_broker_cleanly(
+    docker: &testcontainers::bollard::Docker,
+    id: &str,
+    component: &str,
+) -> Result<(), String> {
+    let cmd = ["rabbitmqctl".to_string(), "stop".into()];
+    match crate::clients::exec::run(docker, id, component, &cmd).await {
+        // Whatever rabbitmqctl said, the container is stopped below.
+        Ok(_) => {}
+        // The node's exit ends the container, which may cut the command's output or its
+        // exit code short: the stop below tells whether it is down.
+        Err(e) if matches!(e.stage, Stage::Output | Stage::Inspect) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    // Already stopped (the node's exit ends the container) or not: stopped after this.
+    match docker
+        .stop_container(
+            id,
+            Some(StopContainerOptions {
+                t: Some(5),
+                ..Default::default()
+            }),
+        )
+        .await
+    {
+        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 304,
+            ..
+        }) => Ok(()),
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+/// Sets the fault of the proxy on the link from `from` to `to`.
+pub async fn set_link(
+    ctx: &RunContext,
+    from: &str,
+    to: &str,
+    fault: serde_json::Value,
+) -> Result<String, String> {
+    let (name, url) = link_url(ctx, from, to)?;
+    let res = ctx
+        .http
+        .put(format!("{url}/internal/fault"))
+        .json(&fault)
+        .send()
+        .await
+        .map_err(|e| format!("the fault proxy on {name} did not answer: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!(
+            "the fault proxy on {name} answered {}",
+            res.status()
+        ));
+    }
+    Ok(name)
+}
+
+/// Undoes every fault of `faults` (a scenario's, still in effect), newest first.
+pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
+    while let Some(fault) = faults.pop() {
+        let result = match &fault {
+            Applied::Down(c) => apply(run, c, "started").await,
+            Applied::Paused(c) => apply(run, c, "unpaused").await,
+            Applied::Skewed(c) => clock::skew(&run.context(), c, 0).await,
+            Applied::Link(name) => match name.split_once('-') {
+                Some((from, to)) => set_link(&run.context(), from, to, serde_json::json!({"mode": "none"}))
+                    .await
+                    .map(|_| ()),
+                None => Err(format!("malformed link name {name}")),
+            },
+        };
+        match result {
+            Ok(()) => run.faults().healed(match &fault {
+                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) | Applied::Skewed(c) => c,
+            }),
+            Err(e) => eprintln!("qalens: could not undo {fault:?}: {e}"),
+        }
+    }
+}

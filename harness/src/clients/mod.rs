@@ -1,9 +1,0 @@
-//! Clients, in Jepsen's sense: how the harness talks to the system under test. Steps and
-//! packs use them; they hold no per-scenario state.
-
-pub mod amqp;
-pub mod exec;
-pub mod http;
-pub mod inspect;
-pub mod raw;
-pub mod routes;
