@@ -32,9 +32,6 @@ pub struct RunContext {
     pub contracts: Option<RunContracts>,
     /// Defects switched on at run time; a service started again gets them again.
     pub switched_defects: Vec<String>,
-    /// The scopes a client's token carries unless a step narrows them (what the enabled
-    /// packs need; empty without a pack).
-    pub default_scopes: String,
 }
 
 /// One run: its context (replaced when a restart moves a port) and the faults it applied.

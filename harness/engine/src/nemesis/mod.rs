@@ -282,3 +282,18 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
         }
     }
 }
+
+/// Whether `component`'s container is running, and the status Docker gives it.
+pub async fn running(ctx: &RunContext, component: &str) -> Result<(bool, String), String> {
+    let id = container(ctx, component)?;
+    let info = ctx
+        .docker
+        .inspect_container(
+            &id,
+            None::<testcontainers::bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let state = info.state.unwrap_or_default();
+    Ok((state.running != Some(false), format!("{:?}", state.status)))
+}

@@ -1,0 +1,95 @@
+//! Backlogs: how many messages
+//! wait in a queue (the broker's count, from a passive declare, so it works on any
+//! queue of any system), and whether any message of a burst (a pack publishes it) reached
+//! a dead-letter queue. Single messages, duplicates and poison messages: [`super::queue`].
+
+use std::time::Duration;
+
+use cucumber::then;
+
+use super::StepResult;
+use qalens_engine::clients::amqp::{MAX_BURST, ready_in, scan};
+use qalens_engine::context::RunContext;
+use qalens_engine::wait;
+use crate::world::QaWorld;
+
+#[then(expr = "within {int} seconds the queue {string} has {int} message(s) ready")]
+async fn queue_depth(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
+    let ctx = world.ctx()?;
+    wait::until(Duration::from_secs(seconds), || {
+        let queue = queue.clone();
+        let ctx = ctx.clone();
+        async move {
+            match ready_in(&ctx, &queue).await? {
+                m if m == n => Ok(Some(())),
+                m => Err(format!("{m} ready")),
+            }
+        }
+    })
+    .await
+    .map_err(|seen| {
+        format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
+    })
+}
+
+#[then(expr = "within {int} seconds the queue {string} has at least {int} message(s) ready")]
+async fn queue_backlog(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
+    let ctx = world.ctx()?;
+    wait::until(Duration::from_secs(seconds), || {
+        let queue = queue.clone();
+        let ctx = ctx.clone();
+        async move {
+            match ready_in(&ctx, &queue).await? {
+                m if m >= n => Ok(Some(())),
+                m => Err(format!("{m} ready")),
+            }
+        }
+    })
+    .await
+    .map_err(|seen| {
+        format!(
+            "expected at least {n} message(s) ready in {queue} within {seconds} s (a backlog the broker keeps), saw {seen}"
+        )
+    })
+}
+
+/// Every message in `queue` (up to [`MAX_BURST`] and a margin), read without taking any
+/// out: each one's key (or message id) and x-death reason.
+async fn peek_all(ctx: &RunContext, queue: &str) -> Result<Vec<(Option<String>, String)>, String> {
+    let mut seen = vec![];
+    scan(ctx, queue, 2 * MAX_BURST, |key, (reason, _)| {
+        seen.push((key, reason));
+        false
+    })
+    .await?;
+    Ok(seen)
+}
+
+#[then(expr = "no message of the burst is in the dead-letter queue {string}")]
+async fn burst_not_dead_lettered(world: &mut QaWorld, queue: String) -> StepResult {
+    if world.burst.is_empty() {
+        return Err("no burst was published before this step".into());
+    }
+    let burst: std::collections::HashSet<&str> = world.burst.iter().map(String::as_str).collect();
+    let dead: Vec<(String, String)> = peek_all(&*world.ctx()?, &queue)
+        .await?
+        .into_iter()
+        .filter_map(|(key, reason)| {
+            key.filter(|k| burst.contains(k.as_str()))
+                .map(|k| (k, reason))
+        })
+        .collect();
+    if dead.is_empty() {
+        return Ok(());
+    }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, reason) in &dead {
+        *reasons.entry(reason.as_str()).or_default() += 1;
+    }
+    Err(format!(
+        "{} of the burst's {} messages are in {queue} (x-death reasons: {reasons:?}); the first: {}",
+        dead.len(),
+        world.burst.len(),
+        dead[0].0
+    ))
+}

@@ -1,0 +1,242 @@
+//! The step catalog that `qalens steps` prints: every step phrase with its domain, a
+//! one-line description and an example.
+//!
+//! The phrases come from the step definitions themselves (cucumber's registry); the
+//! descriptions, examples and needs live in `catalog/docs.rs` (each pack's in its own
+//! `catalog.rs`), and a test proves that every registered step has
+//! exactly one entry whose example it matches, and every entry an existing step, so the
+//! catalog cannot drift from the code.
+
+use cucumber::codegen::WorldInventory;
+use serde::Serialize;
+
+use crate::world::QaWorld;
+
+mod docs;
+pub use docs::DOCS;
+
+/// Documentation of one step.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StepDoc {
+    /// The domain, as in `features/` and `harness/src/steps/`.
+    pub domain: &'static str,
+    pub description: &'static str,
+    /// A complete step line, keyword included, as written in a feature file.
+    pub example: &'static str,
+    /// What a system file must declare for the step to mean something there, beyond the
+    /// step's pack: `qalens steps --system FILE` leaves the step out otherwise.
+    pub needs: &'static [Need],
+}
+
+/// Something a step needs the system file to declare ([`StepDoc::needs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// A broker (`x-qalens.broker`).
+    Broker,
+    /// A link with a fault proxy (`x-qalens.links`).
+    Link,
+    /// JSON Schema contracts: a directory in `x-qalens.contracts`, or those an enabled
+    /// pack bundles.
+    Contracts,
+    /// Tokens qalens signs (`x-qalens.identity.jwt`): a hostile token with chosen claims
+    /// or header, which a static token or a token command cannot make.
+    Jwt,
+    /// An OpenAPI document in `x-qalens.contracts`.
+    OpenApi,
+}
+
+impl Need {
+    /// Whether `system` declares it.
+    pub fn met_by(self, system: &qalens_model::system::System) -> bool {
+        let q = &system.qalens;
+        match self {
+            Need::Broker => q.broker.is_some(),
+            Need::Link => !q.links.is_empty(),
+            Need::Contracts => {
+                q.contracts
+                    .as_ref()
+                    .is_some_and(|p| !system.dir.join(p).is_file())
+                    || crate::packs::default_registry(system).is_some()
+            }
+            Need::Jwt => q.identity.as_ref().is_some_and(|i| i.jwt.is_some()),
+            Need::OpenApi => q
+                .contracts
+                .as_ref()
+                .is_some_and(|p| system.dir.join(p).is_file()),
+        }
+    }
+}
+
+/// A step definition as registered with cucumber.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub keyword: &'static str,
+    /// The regular expression the step matches (cucumber expressions compile to one).
+    pub pattern: String,
+    /// `file:line` of the definition.
+    pub defined_at: String,
+}
+
+/// Every step definition of [`QaWorld`].
+pub fn registered() -> Vec<Registered> {
+    fn collect<C: cucumber::codegen::StepConstructor<QaWorld> + 'static>(
+        keyword: &'static str,
+        items: impl Iterator<Item = &'static C>,
+        out: &mut Vec<Registered>,
+    ) {
+        for c in items {
+            let (location, regex, _) = c.inner();
+            out.push(Registered {
+                keyword,
+                pattern: regex().as_str().to_string(),
+                defined_at: format!("{}:{}", location.path, location.line),
+            });
+        }
+    }
+    let mut out = vec![];
+    collect(
+        "Given",
+        cucumber::codegen::inventory::iter::<<QaWorld as WorldInventory>::Given>.into_iter(),
+        &mut out,
+    );
+    collect(
+        "When",
+        cucumber::codegen::inventory::iter::<<QaWorld as WorldInventory>::When>.into_iter(),
+        &mut out,
+    );
+    collect(
+        "Then",
+        cucumber::codegen::inventory::iter::<<QaWorld as WorldInventory>::Then>.into_iter(),
+        &mut out,
+    );
+    out.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+    out
+}
+
+/// Splits a step line into its keyword and text.
+pub fn split_keyword(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim();
+    ["Given ", "When ", "Then ", "And ", "But "]
+        .iter()
+        .find_map(|k| line.strip_prefix(k).map(|rest| (k.trim(), rest)))
+}
+
+/// Every documented step: the generic ones, then each pack's.
+pub fn all_docs() -> impl Iterator<Item = &'static StepDoc> {
+    DOCS.iter().chain(crate::packs::docs())
+}
+
+/// A catalog entry joined with the definition its example matches.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub domain: &'static str,
+    /// The pack the step comes from (`reference`); `None` for a generic step.
+    pub pack: Option<&'static str>,
+    pub keyword: &'static str,
+    pub description: &'static str,
+    pub example: &'static str,
+    pub needs: &'static [Need],
+    pub pattern: String,
+    pub defined_at: String,
+}
+
+/// The catalog, sorted by domain; entries whose example matches no definition are left
+/// out (the test in this module makes that impossible on main).
+pub fn entries() -> Vec<Entry> {
+    let steps = registered();
+    let mut out: Vec<Entry> = all_docs()
+        .filter_map(|doc| {
+            let (keyword, text) = split_keyword(doc.example)?;
+            let step = steps
+                .iter()
+                .find(|s| s.keyword == keyword && regex_matches(&s.pattern, text))?;
+            Some(Entry {
+                domain: doc.domain,
+                pack: crate::packs::of_definition(&step.defined_at).map(crate::packs::name),
+                keyword: step.keyword,
+                description: doc.description,
+                example: doc.example,
+                needs: doc.needs,
+                pattern: step.pattern.clone(),
+                defined_at: step.defined_at.clone(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.domain, a.example).cmp(&(b.domain, b.example)));
+    out
+}
+
+fn regex_matches(pattern: &str, text: &str) -> bool {
+    cucumber::codegen::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
+}
+
+/// The entries `system` can serve ([`serves`]).
+pub fn entries_for(system: &qalens_model::system::System) -> Vec<Entry> {
+    entries()
+        .into_iter()
+        .filter(|e| serves(system, e))
+        .collect()
+}
+
+/// Whether `system` can serve the step of `entry`: its pack (if any) is enabled and the
+/// file declares everything the entry [`needs`](StepDoc::needs) (a broker, a link,
+/// contracts). Decided on those fields alone, never on the step's text.
+pub fn serves(system: &qalens_model::system::System, entry: &Entry) -> bool {
+    let pack_ok = crate::packs::all()
+        .filter(|p| Some(p.name) == entry.pack)
+        .all(|p| crate::packs::enabled(system, p.pack));
+    pack_ok && entry.needs.iter().all(|n| n.met_by(system))
+}
+
+/// The catalog as text for a terminal: `entries` (all of them, or those one system
+/// file can serve), then the scheduling tags with the `components` claims may name.
+pub fn render_text(entries: &[Entry], components: &qalens_engine::scheduler::Components) -> String {
+    let mut out = String::new();
+    let mut domain = "";
+    for e in entries {
+        if e.domain != domain {
+            domain = e.domain;
+            out.push_str(&format!("\n## {domain}\n"));
+        }
+        let from = e
+            .pack
+            .map(|p| format!("      (from the {p} pack)\n"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {}\n      {}\n{from}", e.example, e.description));
+    }
+    out.push_str("\n## tags (scheduling)\n");
+    for (tag, description) in TAGS {
+        out.push_str(&format!("  {tag}\n      {description}\n"));
+    }
+    out.push_str(&format!(
+        "      Components: {}.\n",
+        components
+            .names()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    out
+}
+
+/// The tags that decide which scenarios may run at the same time ([`qalens_engine::scheduler`]),
+/// on a scenario, a rule or a feature (then for every scenario in it).
+pub const TAGS: &[(&str, &str)] = &[
+    (
+        "@uses:gateway,redis",
+        "Needs these components working (a list, or one tag per component). Without any @uses tag a scenario uses every component.",
+    ),
+    (
+        "@disrupts:db",
+        "Stops, pauses, kills, restarts or faults these (a link fault disrupts the link's callee), or needs them to itself; runs alone with every scenario that uses or disrupts them. A disrupted component counts as used.",
+    ),
+    (
+        "@serial",
+        "Disrupts every component: runs alone with everything.",
+    ),
+];
+
+#[cfg(test)]
+mod tests;

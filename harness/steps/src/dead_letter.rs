@@ -1,0 +1,79 @@
+//! Any queue the system file declares (`x-qalens.broker.queues`): publish any body to it,
+//! and whether a message its consumer cannot handle is dead-lettered. A queue with a
+//! `dead_letter` queue is watched there; one without is watched for what happens to the
+//! message instead, so the failure says where it went.
+
+use std::time::Duration;
+
+use cucumber::{then, when};
+use uuid::Uuid;
+
+use super::StepResult;
+use qalens_engine::clients::amqp::{Outgoing, await_taken, ready_in};
+use qalens_engine::context::RunContext;
+use qalens_engine::wait;
+use crate::world::QaWorld;
+
+/// The dead-letter queue of `queue`, which must be declared in the system file.
+fn dead_letter_of(ctx: &RunContext, queue: &str) -> Result<Option<String>, String> {
+    ctx.endpoints.queues.get(queue).cloned().ok_or_else(|| {
+        format!("the queue {queue:?} is not declared in the system file (x-qalens.broker.queues)")
+    })
+}
+
+#[when(expr = "the message {string} is published to the queue {string}")]
+async fn publish_to_queue(world: &mut QaWorld, body: String, queue: String) -> StepResult {
+    dead_letter_of(&*world.ctx()?, &queue)?;
+    let key = world.scoped(&format!("message-{}", Uuid::now_v7().simple()));
+    // The default exchange routes by queue name: straight into `queue`.
+    let msg = Outgoing {
+        content_type: None,
+        ..Outgoing::json("", &queue, &key, body.into_bytes())
+    };
+    world.publish_as_last(msg).await
+}
+
+#[then(expr = "within {int} seconds the message from the queue {string} is dead-lettered")]
+async fn dead_lettered(world: &mut QaWorld, seconds: u64, queue: String) -> StepResult {
+    let key = world
+        .message
+        .as_ref()
+        .map(|m| m.key.clone())
+        .ok_or("no message was published before this step")?;
+    let deadline = Duration::from_secs(seconds);
+    let ctx = world.ctx()?;
+    if let Some(dlq) = dead_letter_of(&ctx, &queue)? {
+        return await_taken(&ctx, &dlq, &key, deadline)
+            .await
+            .map(|_| ())
+            .map_err(|seen| {
+            format!(
+                "expected the message from {queue} in its dead-letter queue {dlq} within {seconds} s: {seen}"
+            )
+        });
+    }
+    // No dead-letter queue: RabbitMQ has nowhere to put the message. Watch where it goes.
+    let gone = wait::until(deadline, || {
+        let queue = queue.clone();
+        let ctx = ctx.clone();
+        async move {
+            match ready_in(&ctx, &queue).await? {
+                0 => Ok(Some(())),
+                n => Err(format!("{n} message(s) still ready in {queue}")),
+            }
+        }
+    })
+    .await;
+    let fate = match gone {
+        Ok(()) => format!(
+            "a consumer has taken it from {queue} (no message is ready there) and nothing \
+             dead-lettered it"
+        ),
+        Err(seen) => format!("after {seconds} s: {seen}"),
+    };
+    Err(format!(
+        "message {key} was never dead-lettered: the queue {queue:?} has no dead-letter queue \
+         (x-qalens.broker.queues declares none), so a message its consumer cannot handle is \
+         dropped or stays; {fate}"
+    ))
+}

@@ -1,0 +1,113 @@
+//! Domain packs: the steps, per-scenario state, catalog entries and knowledge that belong
+//! to one system's domain rather than to any system. A system file enables a pack with
+//! `x-qalens.packs`; without it the pack's steps are flagged by `qalens check` (and
+//! before a run), left out of `qalens steps --system FILE`, and fail at run time with a
+//! message that says so.
+//!
+//! **Architecture invariant:** generic code reaches a pack only through this registry;
+//! no crate but the CLI depends on a pack crate (Cargo enforces it), and the World holds
+//! a pack's state only in its type-keyed [`crate::world::Extensions`].
+
+use contract_tools::schema::Registry;
+use qalens_engine::context::RunContext;
+use qalens_model::system::{Pack, System};
+
+use crate::catalog::StepDoc;
+
+/// What a pack tells generic code about itself; each pack submits one with
+/// `inventory::submit!` and the CLI links the pack crates it ships.
+#[derive(Debug)]
+pub struct PackInfo {
+    pub pack: Pack,
+    /// The name a system file enables it by (`x-qalens.packs`).
+    pub name: &'static str,
+    /// Where its step definitions are: a fragment of their source paths
+    /// (`reference-pack/src/`).
+    pub source: &'static str,
+    /// Its catalog entries.
+    pub docs: &'static [StepDoc],
+    /// The contracts it bundles, for a system file that names none.
+    pub contracts: Option<fn() -> &'static Registry>,
+    /// The scopes a client's token carries unless a step narrows them.
+    pub scopes: &'static str,
+    /// What `qalens bench` times on a system that enables it.
+    pub bench_probe: Option<BenchProbe>,
+}
+
+inventory::collect!(PackInfo);
+
+/// Every pack linked into this binary.
+pub fn all() -> impl Iterator<Item = &'static PackInfo> {
+    inventory::iter::<PackInfo>.into_iter()
+}
+
+/// The packs `system` enables.
+pub fn enabled_in(system: &System) -> impl Iterator<Item = &'static PackInfo> + '_ {
+    all().filter(|p| enabled(system, p.pack))
+}
+
+/// The name a system file enables a pack by.
+pub fn name(pack: Pack) -> &'static str {
+    all().find(|p| p.pack == pack).map_or("?", |p| p.name)
+}
+
+/// Whether `system` enables `pack`.
+pub fn enabled(system: &System, pack: Pack) -> bool {
+    system.qalens.packs.contains(&pack)
+}
+
+/// The pack a step definition comes from, by where it is defined; `None` for a generic
+/// step.
+pub fn of_definition(defined_at: &str) -> Option<Pack> {
+    let path = defined_at.replace('\\', "/");
+    all().find(|p| path.contains(p.source)).map(|p| p.pack)
+}
+
+/// The catalog entries of every pack.
+pub fn docs() -> impl Iterator<Item = &'static StepDoc> {
+    all().flat_map(|p| p.docs.iter())
+}
+
+/// Fails unless the running system enables `pack`: the first thing every pack step does.
+pub fn require(ctx: &RunContext, pack: Pack) -> Result<(), String> {
+    if enabled(&ctx.system, pack) {
+        return Ok(());
+    }
+    Err(format!(
+        "this step comes from the {n} pack, which {} does not enable: add `packs: [{n}]` \
+         to its x-qalens section, or use only generic steps (`qalens steps --system FILE`)",
+        ctx.system.file.display(),
+        n = name(pack)
+    ))
+}
+
+/// The contracts an enabled pack bundles, for a system file without `x-qalens.contracts`.
+pub fn default_registry(system: &System) -> Option<&'static Registry> {
+    enabled_in(system).find_map(|p| p.contracts).map(|f| f())
+}
+
+/// The scopes a client's token carries unless a step narrows them: what the enabled packs
+/// need (empty without a pack: a static token or a token command decides).
+pub fn default_scopes(system: &System) -> String {
+    enabled_in(system)
+        .map(|p| p.scopes)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What `qalens bench` times: a path served by one service, straight to it and through
+/// the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchProbe {
+    pub path: &'static str,
+    /// The service that answers it, and its port.
+    pub service: &'static str,
+    pub port: u16,
+    /// The scope the gateway wants for it.
+    pub scope: &'static str,
+}
+
+/// The bench probe of the first enabled pack that has one.
+pub fn bench_probe(system: &System) -> Option<BenchProbe> {
+    enabled_in(system).find_map(|p| p.bench_probe)
+}

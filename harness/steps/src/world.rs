@@ -1,0 +1,197 @@
+//! Per-scenario state. Anything a scenario creates is named after its scenario id, so
+//! concurrent scenarios on the shared topology never see each other's data.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use qalens_engine::clients::amqp::{self, Outgoing};
+use qalens_engine::clients::http::{Call, Target, authorization_of};
+use qalens_engine::context::{Run, RunContext};
+
+pub use qalens_engine::clients::{Client, Credentials, Exchange, Resource, SentLog};
+
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct QaWorld {
+    /// The run the scenario belongs to, handed over by the runner's before hook.
+    pub run: Option<Arc<Run>>,
+    /// Unique per scenario, e.g. `s3f9a1c2e`; prefixes every name the scenario creates.
+    pub scenario_id: String,
+    /// The client the scenario acts as.
+    pub client: Option<Client>,
+    /// The last HTTP exchange, shown when a check fails.
+    pub last: Option<Exchange>,
+    /// Every exchange of the last batch of requests, in the order they were sent.
+    pub batch: Vec<Exchange>,
+    /// The id of what the scenario's last domain step was about (a pack sets it, for
+    /// example to the id of the resource it created): recorded traffic that names it
+    /// belongs to this scenario.
+    pub subject: Option<String>,
+    /// The last message the scenario published (not counting a pack's sentinels).
+    pub message: Option<Outgoing>,
+    /// The keys ([`qalens_engine::clients::amqp::KEY_HEADER`]) of the last burst of messages.
+    pub burst: Vec<String>,
+    /// Faults in effect, undone at the end of the scenario.
+    pub faults: Vec<qalens_engine::nemesis::Applied>,
+    /// Per-scenario state of the packs, one value per type ([`Extensions`]).
+    pub ext: Extensions,
+    /// Every client of the scenario by the name the feature gave it (`"eve"`), for steps
+    /// that act as one of several clients (`When client "eve" ...`).
+    pub clients: std::collections::BTreeMap<String, Client>,
+    /// The resource the scenario created last with `When client ... creates a resource`.
+    pub resource: Option<Resource>,
+    /// Each path rewrite of the last rewrite batch (what it tried) with its exchange.
+    pub rewrites: Vec<(String, Exchange)>,
+    /// The components the scenario holds ([`qalens_engine::scheduler`]); released after its
+    /// faults are healed.
+    pub grant: Option<qalens_engine::scheduler::Grant>,
+    /// Every exchange the scenario's calls through the entry point made, oldest first
+    /// (recorded by [`qalens_engine::clients::http::Call::send`]), for checks over the whole
+    /// scenario such as its responses against an OpenAPI document.
+    pub sent: SentLog,
+    /// Values earlier steps made for the scenario, by the name that stands for them in
+    /// later paths and bodies: `product` is written `{product}` ([`QaWorld::fill`]).
+    pub values: std::collections::BTreeMap<String, String>,
+    /// The last requests sent at once, with who sent each.
+    pub race: Race,
+}
+
+/// The last requests a scenario sent at once: the path they were sent to and, for each
+/// answer in sending order, the name of the client that sent it.
+#[derive(Debug, Default)]
+pub struct Race {
+    pub path: String,
+    pub answers: Vec<(String, Exchange)>,
+}
+
+/// Typed per-scenario state for packs: one value per type, created on first use, dropped
+/// with the scenario. Generic code never looks inside.
+#[derive(Default)]
+pub struct Extensions(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl Extensions {
+    /// The value of type `T`, created with `T::default()` on first use.
+    pub fn get_or_default<T: Default + Send + Sync + 'static>(&mut self) -> &mut T {
+        self.0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .unwrap_or_else(|| unreachable!("the map is keyed by type"))
+    }
+
+    /// The value of type `T`, if a step created it.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref::<T>()
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} value(s))", self.0.len())
+    }
+}
+
+impl QaWorld {
+    pub fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            run: None,
+            scenario_id: format!("s{}", &id[..8]),
+            client: None,
+            last: None,
+            batch: vec![],
+            subject: None,
+            message: None,
+            burst: vec![],
+            faults: vec![],
+            ext: Extensions::default(),
+            clients: Default::default(),
+            resource: None,
+            rewrites: vec![],
+            grant: None,
+            sent: SentLog::default(),
+            values: Default::default(),
+            race: Default::default(),
+        }
+    }
+
+    /// `text` with every `{name}` of [`QaWorld::values`] replaced by its value.
+    pub fn fill(&self, text: &str) -> String {
+        self.values
+            .iter()
+            .fold(text.to_string(), |t, (name, value)| {
+                t.replace(&format!("{{{name}}}"), value)
+            })
+    }
+
+    /// `name` made unique to this scenario.
+    pub fn scoped(&self, name: &str) -> String {
+        format!("{name}-{}", self.scenario_id)
+    }
+
+    /// The client, or an error telling the writer which step to add.
+    pub fn client(&self) -> Result<&Client, String> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| "no client yet: start with `Given a free client \"alice\"`".to_string())
+    }
+
+    /// The last exchange, for failure messages.
+    pub fn last_exchange(&self) -> String {
+        match &self.last {
+            Some(e) => format!("last HTTP exchange:\n{e}"),
+            None => "no HTTP exchange yet".into(),
+        }
+    }
+
+    /// The run the scenario belongs to.
+    pub fn run(&self) -> Result<Arc<Run>, String> {
+        self.run.clone().ok_or_else(|| {
+            "no system under test is running (steps run only inside `qalens run`)".to_string()
+        })
+    }
+
+    /// The run's context as it is now.
+    pub fn ctx(&self) -> Result<Arc<RunContext>, String> {
+        Ok(self.run()?.context())
+    }
+
+    /// The Authorization header value the scenario's client presents, if any (see
+    /// [`authorization_of`]).
+    pub fn authorization(&self) -> Result<Option<String>, String> {
+        match &self.client {
+            Some(client) => authorization_of(&*self.ctx()?, client),
+            None => Ok(None),
+        }
+    }
+
+    /// A call as the scenario's client (its credentials included), recorded in
+    /// [`QaWorld::sent`] when it goes to the entry point.
+    pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, String> {
+        Call::with_authorization(
+            &*self.ctx()?,
+            self.authorization()?,
+            &self.sent,
+            method,
+            target,
+            path,
+        )
+    }
+
+    /// Sends `call` and records it as the last exchange and a batch of one.
+    pub async fn send_one(&mut self, call: Call) -> Result<(), String> {
+        let ex = call.send().await?;
+        self.batch = vec![ex.clone()];
+        self.last = Some(ex);
+        Ok(())
+    }
+
+    /// Publishes `msg` and makes it the scenario's last message.
+    pub async fn publish_as_last(&mut self, msg: Outgoing) -> Result<(), String> {
+        amqp::publish(&*self.ctx()?, &msg).await?;
+        self.message = Some(msg);
+        Ok(())
+    }
+}
