@@ -17,7 +17,9 @@ use cucumber::{Event, World, Writer, gherkin, parser, writer};
 use futures::StreamExt as _;
 use testcontainers::bollard::query_parameters::LogsOptions;
 
-use crate::context;
+use std::sync::Arc;
+
+use qalens_engine::context::{Run, RunContext};
 
 /// Lines kept per component (the last ones).
 const MAX_LINES: usize = 80;
@@ -25,14 +27,17 @@ const MAX_LINES: usize = 80;
 /// See the module docs.
 pub struct AttachLogs<Wr> {
     inner: Wr,
+    /// The run whose containers' logs are attached.
+    run: Arc<Run>,
     /// When each running scenario started, by location; removed once logs are attached.
     started: HashMap<(String, usize, usize), SystemTime>,
 }
 
 impl<Wr> AttachLogs<Wr> {
-    pub fn new(inner: Wr) -> Self {
+    pub fn new(inner: Wr, run: Arc<Run>) -> Self {
         Self {
             inner,
+            run,
             started: HashMap::new(),
         }
     }
@@ -89,7 +94,9 @@ impl<W: World, Wr: Writer<W>> Writer<W> for AttachLogs<Wr> {
                             rule.cloned(),
                             scenario.clone(),
                             event::RetryableScenario {
-                                event: Scenario::Log(component_logs(since).await),
+                                event: Scenario::Log(
+                                    component_logs(&self.run.context(), since).await,
+                                ),
                                 retries: sc_ev.retries,
                             },
                         );
@@ -113,11 +120,7 @@ impl<Wr: writer::Normalized> writer::Normalized for AttachLogs<Wr> {}
 
 /// What every container of the run wrote since `since`, component by component, the
 /// last [`MAX_LINES`] lines of each; components that wrote nothing are left out.
-pub async fn component_logs(since: SystemTime) -> String {
-    let ctx = match context::current() {
-        Ok(ctx) => ctx,
-        Err(e) => return format!("component logs unavailable: {e}\n"),
-    };
+pub async fn component_logs(ctx: &RunContext, since: SystemTime) -> String {
     // Docker's `since` has a resolution of one second: start a second early.
     let since = since
         .duration_since(UNIX_EPOCH)

@@ -1,5 +1,5 @@
 //! `qalens bench`: the latency the gateway adds. The same request (the enabled pack's
-//! probe, [`crate::packs::bench_probe`]) goes, interleaved, straight to the service that
+//! probe, [`qalens_steps::packs::bench_probe`]) goes, interleaved, straight to the service that
 //! answers it, through one gateway replica (auth, rate limit, breaker, proxy) and through the front door (nginx
 //! plus a replica). Figures are percentiles of the same run, so the ratios are what
 //! count, not the absolute numbers on a noisy machine.
@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::runner;
 use std::sync::Arc;
 
-use crate::system::System;
-use crate::topology::TopologyOptions;
+use qalens_engine::topology::TopologyOptions;
+use qalens_model::system::System;
 
 /// How long the bench's token is valid (seconds): longer than any bench run.
 const BENCH_TOKEN_TTL: u64 = 24 * 3600;
@@ -101,25 +101,25 @@ pub async fn run(requests: usize, system: Arc<System>) -> anyhow::Result<BenchRe
 }
 
 async fn measure(
-    e: &crate::topology::Endpoints,
+    e: &qalens_engine::topology::Endpoints,
     system: &System,
     requests: usize,
 ) -> anyhow::Result<BenchReport> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
-    let probe = crate::packs::bench_probe(system).context(
+    let probe = qalens_steps::packs::bench_probe(system).context(
         "qalens bench needs a pack that names a path to time (x-qalens.packs: [reference])",
     )?;
     // From the system file's identity, whichever mode (None: the system has none).
-    let who = crate::tokens::Who {
+    let who = qalens_engine::tokens::Who {
         client: "qalens-bench",
         tier: Tier::Paid,
         scope: probe.scope,
     };
     let auth = e
         .identity
-        .valid(&who, crate::tokens::now() + BENCH_TOKEN_TTL)
+        .valid(&who, qalens_engine::tokens::now() + BENCH_TOKEN_TTL)
         .await
         .map_err(|err| anyhow::anyhow!("x-qalens.identity: {err}"))?;
     let path = probe.path;

@@ -14,32 +14,20 @@
 
 pub mod attach;
 pub mod bench;
-pub mod catalog;
-pub mod checks;
-pub mod cleanup;
 pub mod cli;
-pub mod clients;
 pub mod commands;
-pub mod context;
-pub mod images;
-pub mod input;
 pub mod lint;
-pub mod nemesis;
-pub mod packs;
-pub mod parser;
 pub mod progress;
 pub mod report;
 pub mod retime;
 pub mod runner;
-pub mod scheduler;
 pub mod selftest;
 pub mod shard;
-pub mod steps;
-pub mod stop;
-pub mod system;
-pub mod tokens;
-pub mod topology;
-pub mod wait;
-pub mod world;
 
-pub use world::QaWorld;
+#[cfg(test)]
+mod reference_pack_tests;
+
+pub use qalens_steps::QaWorld;
+
+// The packs qalens ships register themselves when linked.
+use qalens_reference_pack as _;

@@ -11,12 +11,15 @@ use std::sync::LazyLock;
 
 use cucumber::codegen::Regex;
 use cucumber::gherkin::{self, StepType};
+use qalens_engine::scheduler::Components;
 
-use crate::catalog;
-use crate::input::shorten;
+use qalens_model::input::shorten;
+use qalens_steps::catalog;
 
 pub(crate) mod lost;
 mod names;
+mod serves;
+pub mod system_names;
 
 /// One problem, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,7 +230,7 @@ fn check_step(
         [def] => {
             if let Some(c) = clock().captures(&step.value)
                 && let Ok(amount) = c[1].parse::<i64>()
-                && let Err(e) = crate::nemesis::clock::skew_seconds(amount, &c[2], &c[3])
+                && let Err(e) = qalens_engine::nemesis::clock::skew_seconds(amount, &c[2], &c[3])
             {
                 report.problems.push(Problem {
                     at: at.clone(),
@@ -285,7 +288,13 @@ fn check_step(
 
 /// Checks the claim tags (`@uses:`, `@disrupts:`) of the feature, its rules and its
 /// scenarios, each where it is written: the tag's own line, found above its element.
-fn check_claims(lines: &[&str], path: &str, feature: &gherkin::Feature, report: &mut Report) {
+fn check_claims(
+    components: &Components,
+    lines: &[&str],
+    path: &str,
+    feature: &gherkin::Feature,
+    report: &mut Report,
+) {
     let mut tagged: Vec<(&[String], usize)> = vec![(&feature.tags, feature.position.line)];
     for r in &feature.rules {
         tagged.push((&r.tags, r.position.line));
@@ -299,7 +308,7 @@ fn check_claims(lines: &[&str], path: &str, feature: &gherkin::Feature, report: 
     );
     for (tags, line) in tagged {
         for tag in tags {
-            if let Err(e) = crate::scheduler::claim(std::iter::once(tag)) {
+            if let Err(e) = components.claim(std::iter::once(tag)) {
                 let written = (1..line)
                     .rev()
                     .find(|l| {
@@ -320,7 +329,7 @@ fn check_claims(lines: &[&str], path: &str, feature: &gherkin::Feature, report: 
 
 /// The component a fault step disturbs, as claims name it (`the db container is
 /// stopped`: db; `the link from api to db ...`: db, the callee).
-fn disturbed_by(step: &str) -> Option<String> {
+fn disturbed_by(components: &Components, step: &str) -> Option<String> {
     static FAULTS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(
             r"^(?:the (\S+) container is (?:stopped|killed|paused|restarted)|the link from \S+ to (\S+) (?:adds|black-holes|resets|holds|drops) .*)$",
@@ -329,12 +338,17 @@ fn disturbed_by(step: &str) -> Option<String> {
     });
     let c = FAULTS.as_ref()?.captures(step)?;
     let target = c.get(1).or_else(|| c.get(2))?.as_str();
-    Some(crate::scheduler::service_of(target))
+    Some(components.service_of(target))
 }
 
 /// A scenario whose steps apply a fault must claim the component with `@disrupts:` (or
 /// be `@serial`): otherwise it would run beside scenarios that use it.
-fn check_faults_are_claimed(path: &str, feature: &gherkin::Feature, report: &mut Report) {
+fn check_faults_are_claimed(
+    components: &Components,
+    path: &str,
+    feature: &gherkin::Feature,
+    report: &mut Report,
+) {
     let mut scenarios: Vec<(Option<&gherkin::Rule>, &gherkin::Scenario)> =
         feature.scenarios.iter().map(|s| (None, s)).collect();
     for r in &feature.rules {
@@ -346,7 +360,7 @@ fn check_faults_are_claimed(path: &str, feature: &gherkin::Feature, report: &mut
             .iter()
             .chain(rule.iter().flat_map(|r| r.tags.iter()))
             .chain(scenario.tags.iter());
-        let Ok(claim) = crate::scheduler::claim(tags) else {
+        let Ok(claim) = components.claim(tags) else {
             continue; // reported by check_claims
         };
         let background = feature
@@ -355,7 +369,7 @@ fn check_faults_are_claimed(path: &str, feature: &gherkin::Feature, report: &mut
             .chain(rule.and_then(|r| r.background.as_ref()))
             .flat_map(|b| b.steps.iter());
         for step in background.chain(scenario.steps.iter()) {
-            if let Some(c) = disturbed_by(&step.value)
+            if let Some(c) = disturbed_by(components, &step.value)
                 && !claim.disrupts.covers(&c)
             {
                 report.problems.push(Problem {
@@ -377,7 +391,7 @@ pub fn check(paths: &[PathBuf]) -> Report {
 
 /// Lints every feature under `paths`; given `system`, also the containers, gateway
 /// replicas and contracts that steps name ([`names`]).
-pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> Report {
+pub fn check_with(paths: &[PathBuf], system: Option<&qalens_model::system::System>) -> Report {
     static DEFS: LazyLock<Vec<Definition>> = LazyLock::new(|| {
         catalog::registered()
             .into_iter()
@@ -392,7 +406,7 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
     });
     let defs: &[Definition] = &DEFS;
     let mut report = Report::default();
-    let files = match crate::parser::feature_paths(paths) {
+    let files = match qalens_model::features::feature_paths(paths) {
         Ok(f) => f,
         Err(e) => {
             report.problems.push(Problem {
@@ -404,11 +418,18 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
     };
     let mut suggestions = std::collections::HashMap::new();
     let known = system.map(names::Known::of);
+    // Claims name the components of the system the features run against (else the
+    // reference system's).
+    let reference = qalens_model::system::System::reference().ok();
+    let components = system
+        .or(reference.as_ref())
+        .map(Components::of)
+        .unwrap_or_default();
     for file in files {
         report.files += 1;
         let path = file.display().to_string();
-        let parsed = crate::parser::parse_unexpanded(&file)
-            .and_then(|(f, text)| Ok((crate::parser::expand(f.clone())?, f, text)));
+        let parsed = qalens_model::features::parse_unexpanded(&file)
+            .and_then(|(f, text)| Ok((qalens_model::features::expand(f.clone())?, f, text)));
         let (feature, unexpanded, text) = match parsed {
             Ok(f) => f,
             Err(e) => {
@@ -429,8 +450,8 @@ pub fn check_with(paths: &[PathBuf], system: Option<&crate::system::System>) -> 
             .background
             .iter()
             .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
-        check_claims(&lines, &path, &feature, &mut report);
-        check_faults_are_claimed(&path, &feature, &mut report);
+        check_claims(&components, &lines, &path, &feature, &mut report);
+        check_faults_are_claimed(&components, &path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
             check_step(defs, &path, step, &mut suggestions, &mut report);
         }

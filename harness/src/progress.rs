@@ -33,7 +33,7 @@ impl Summary {
         self.count(Verdict::Failed)
     }
 
-    /// Scenarios a fail-fast run stopped before their verdict ([`crate::stop`]).
+    /// Scenarios a fail-fast run stopped before their verdict ([`qalens_engine::stop`]).
     pub fn cancelled(&self) -> usize {
         self.count(Verdict::Cancelled)
     }
@@ -77,7 +77,12 @@ pub(crate) fn print_result(r: &ScenarioRecord) {
     match verdict {
         Verdict::Passed => {}
         Verdict::Cancelled => {
-            let _ = writeln!(out, "     at {}: {}", r.location, crate::stop::CANCELLED);
+            let _ = writeln!(
+                out,
+                "     at {}: {}",
+                r.location,
+                qalens_engine::stop::CANCELLED
+            );
         }
         Verdict::Failed => {
             if let Some(f) = r.failure() {
@@ -134,7 +139,7 @@ pub fn lens_of(
         .chain(rule.map(|r| r.tags.iter()).into_iter().flatten())
         .chain(feature.tags.iter())
         .map(|t| t.trim_start_matches('@'))
-        .find(|t| !crate::scheduler::is_scheduling_tag(t))
+        .find(|t| !qalens_engine::scheduler::is_scheduling_tag(t))
         .unwrap_or("untagged")
         .to_string()
 }

@@ -1,6 +1,6 @@
 //! Scenario times start when the scenario got its components, not when cucumber started
 //! it. Every scenario is started at once and waits in its before hook for the
-//! [`scheduler`](crate::scheduler) to grant its claim; [`Retime`] holds a scenario's
+//! [`scheduler`](qalens_engine::scheduler) to grant its claim; [`Retime`] holds a scenario's
 //! `Started` event (and its before hook's `Started`) until the before hook finished and
 //! gives them that time, so the console, JUnit, Cucumber JSON and the HTML timeline show
 //! how long the scenario ran, not how long it queued.

@@ -14,19 +14,19 @@ use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
 use crate::attach::AttachLogs;
-use crate::checks;
-use crate::cleanup;
-use crate::context::{self, RunContext};
-use crate::parser::FeatureFiles;
 use crate::progress::Summary;
 use crate::report::verdicts::CancelledAsSkipped;
 use crate::report::{self, Recorder, Verdict};
 use crate::retime::Retime;
-use crate::scheduler::{self, Scheduler};
 use crate::shard::{self, Shard};
-use crate::stop::{self, Stop};
-use crate::topology::{Running, SwitchError, Topology, TopologyOptions};
-use crate::world::QaWorld;
+use qalens_engine::checks;
+use qalens_engine::cleanup;
+use qalens_engine::context::{Run, RunContext};
+use qalens_engine::scheduler::Scheduler;
+use qalens_engine::stop::{self, Stop};
+use qalens_engine::topology::{Running, SwitchError, Topology, TopologyOptions};
+use qalens_model::features::FeatureFiles;
+use qalens_steps::world::QaWorld;
 
 /// What `qalens run` was asked to do.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct RunOptions {
     pub messages: Option<PathBuf>,
     /// The defects switched on for the run (shown in the HTML report).
     pub defects: Vec<String>,
-    /// Scenarios run at once at most; [`crate::scheduler`] keeps apart those whose
+    /// Scenarios run at once at most; [`qalens_engine::scheduler`] keeps apart those whose
     /// claims (`@uses:`, `@disrupts:`, `@serial`) conflict.
     pub concurrency: usize,
     /// Leave the topology running when a scenario failed (it must have been started
@@ -59,7 +59,7 @@ pub struct RunOptions {
     /// A JUnit report of an earlier run whose durations balance the shards.
     pub shard_durations: Option<PathBuf>,
     /// Stop at the first failing scenario (the self-test's early stop): scenarios not
-    /// yet granted are not run, waits end, both recorded as cancelled ([`crate::stop`]).
+    /// yet granted are not run, waits end, both recorded as cancelled ([`qalens_engine::stop`]).
     pub fail_fast: bool,
     /// Run only these scenarios ([`shard::key`]s, `path:line`), of those selected.
     pub only: Option<BTreeSet<String>>,
@@ -187,7 +187,7 @@ pub async fn run_attached(
     options: RunOptions,
     run_id: &str,
     defects: &[String],
-    system: Arc<crate::system::System>,
+    system: Arc<qalens_model::system::System>,
 ) -> anyhow::Result<RunReport> {
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = cleanup::docker().await?;
@@ -322,16 +322,14 @@ pub async fn run_on(
     let mut html = create_report(&options.html)?;
     let mut messages = create_report(&options.messages)?;
     let summary = Arc::new(Mutex::new(Summary::default()));
-    report::take_faults();
     let started = SystemTime::now();
     let reports = Reports {
         junit,
         json,
         recorder: Recorder::new(summary.clone()),
     };
-    run_scenarios(system, contracts, options, tags, selected, reports).await?;
+    let faults = run_scenarios(system, contracts, options, tags, selected, reports).await?;
     let finished = SystemTime::now();
-    let faults = report::take_faults();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(path) = &options.html {
         let mut scenarios = summary.scenarios.clone();
@@ -343,6 +341,7 @@ pub async fn run_on(
             tags: options.tags.clone(),
             defects: options.defects.clone(),
             parse_errors: summary.parse_errors.clone(),
+            components: qalens_engine::scheduler::Components::of(system.system()),
         };
         html.write_all(report::html::render(&info, &scenarios, &faults).as_bytes())
             .and_then(|()| html.flush())
@@ -414,7 +413,7 @@ async fn run_scenarios(
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
     reports: Reports,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<report::FaultSpan>> {
     let Reports {
         junit,
         json,
@@ -425,7 +424,10 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     let file = system.system();
-    context::install(RunContext {
+    let contracts = contracts.or_else(|| {
+        qalens_steps::packs::default_registry(file).map(checks::RunContracts::Bundled)
+    });
+    let run = Run::new(RunContext {
         system: file.clone(),
         contracts,
         endpoints: system.current_endpoints().await?,
@@ -445,6 +447,7 @@ async fn run_scenarios(
             )
             .normalized::<QaWorld>(),
         ),
+        run.clone(),
     ));
     if let Some(seed) = options.shuffle {
         println!(
@@ -452,9 +455,9 @@ async fn run_scenarios(
         );
     }
     let limit = options.concurrency.max(1);
-    let scheduler = Scheduler::new(limit);
+    let scheduler = Scheduler::new(limit, run.components().clone());
     // With fail-fast, the first failure raises it: scenarios not yet granted are not run
-    // and waits stop, both recorded as cancelled ([`crate::stop`]).
+    // and waits stop, both recorded as cancelled ([`qalens_engine::stop`]).
     let stop = Stop::default();
     let fail_fast = options.fail_fast;
     let cucumber = QaWorld::cucumber::<PathBuf>();
@@ -464,7 +467,8 @@ async fn run_scenarios(
         cucumber
     };
     let (stop_before, stop_after) = (stop.clone(), stop.clone());
-    let run = cucumber
+    let (run_before, run_after) = (run.clone(), run.clone());
+    let cucumber_run = cucumber
         .with_parser(FeatureFiles {
             shuffle: options.shuffle,
         })
@@ -477,13 +481,15 @@ async fn run_scenarios(
         .before(move |feature, rule, scenario, world| {
             let scheduler = scheduler.clone();
             let stop = stop_before.clone();
+            let run = run_before.clone();
             let tags = feature
                 .tags
                 .iter()
                 .chain(rule.iter().flat_map(|r| r.tags.iter()))
                 .chain(scenario.tags.iter());
-            let claim = scheduler::claim_or_everything(tags);
+            let claim = run.components().claim_or_everything(tags);
             Box::pin(async move {
+                world.run = Some(run);
                 tokio::select! {
                     biased;
                     () = stop.wait() => panic!("{}", stop::CANCELLED),
@@ -495,9 +501,11 @@ async fn run_scenarios(
             if fail_fast && failed_on_its_own(finished) {
                 stop_after.raise();
             }
+            let run = run_after.clone();
             Box::pin(async move {
                 if let Some(world) = world {
-                    stop::shielded(crate::nemesis::heal_all(world)).await;
+                    let heal = qalens_engine::nemesis::heal_all(&run, &mut world.faults);
+                    stop::shielded(heal).await;
                     // Only once its faults are healed may others use its components.
                     world.grant = None;
                 }
@@ -507,14 +515,13 @@ async fn run_scenarios(
         // starts no more than the limit at once.
         .max_concurrent_scenarios(options.fail_fast.then_some(limit))
         .filter_run(options.paths.clone(), move |feature, rule, scenario| {
-            crate::parser::matches_tags(tags.as_ref(), feature, rule, scenario)
+            qalens_model::features::matches_tags(tags.as_ref(), feature, rule, scenario)
                 && selected.as_ref().is_none_or(|keys| {
                     keys.contains(&shard::key(feature.path.as_deref(), scenario.position.line))
                 })
         });
-    stop::scope(stop, run).await;
-    context::clear();
-    Ok(())
+    stop::scope(stop, cucumber_run).await;
+    Ok(run.faults().take())
 }
 
 /// Whether a scenario failed by itself: a step failed, matched no definition, or its

@@ -15,9 +15,9 @@ use anyhow::Context as _;
 use crate::progress::Summary;
 use crate::report::{ScenarioRecord, Verdict};
 use crate::runner::{self, RunOptions};
-use crate::scheduler::{self, Claim, Scope};
-use crate::system::System;
-use crate::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
+use qalens_engine::scheduler::{Claim, Components, Scope};
+use qalens_engine::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
+use qalens_model::system::System;
 
 /// A scenario that failed in a variant: for a defect, one that caught it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct Variant {
     /// Scenarios that ran to a verdict (passed or failed).
     pub scenarios: usize,
     /// Scenarios stopped before their verdict because another one had already failed
-    /// (fail-fast; [`crate::stop`]): neither passed nor failed.
+    /// (fail-fast; [`qalens_engine::stop`]): neither passed nor failed.
     pub cancelled: usize,
     /// Failed scenarios by lens.
     pub failed: BTreeMap<String, Vec<String>>,
@@ -196,7 +196,7 @@ struct Target {
 /// a defect the system refuses to switch (409) gets a topology of its own. The correct
 /// system always runs every scenario. Unless `full`, a defect runs the scenarios of the
 /// lens it targets first and stops at the first scenario that fails (scenarios still
-/// running are cancelled, [`crate::stop`]); only when none of them fails do the other
+/// running are cancelled, [`qalens_engine::stop`]); only when none of them fails do the other
 /// lenses run, again until the first failure. After a variant that stopped a disruptor
 /// halfway, the next one waits for the correct system to pass a canary ([`settle`]).
 ///
@@ -210,7 +210,7 @@ pub async fn run(
     reports: Option<Reports>,
     system: Arc<System>,
 ) -> anyhow::Result<Matrix> {
-    let known = known_defects(&crate::images::refsys_binary()?)?;
+    let known = known_defects(&qalens_model::images::refsys_binary()?)?;
     let targets = if defects.is_empty() {
         known
             .into_iter()
@@ -248,7 +248,7 @@ pub async fn run(
         .map(runner::parse_tags)
         .transpose()?;
     // Read once: every variant's runs and canaries share them.
-    let contracts = crate::checks::load_contracts(&system)?;
+    let contracts = qalens_engine::checks::load_contracts(&system)?;
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     if let Some(r) = &reports {
@@ -323,7 +323,7 @@ pub struct Reports {
 /// Runs one variant's phases on `system` until one of them fails a scenario.
 async fn caught_on(
     system: &Running,
-    contracts: Option<&crate::checks::RunContracts>,
+    contracts: Option<&qalens_engine::checks::RunContracts>,
     variant: &str,
     phases: &[RunOptions],
     reports: Option<&Reports>,
@@ -357,13 +357,13 @@ struct Canary {
     name: String,
 }
 
-fn canary(correct: &Summary) -> Option<Canary> {
+fn canary(components: &Components, correct: &Summary) -> Option<Canary> {
     let candidates = correct
         .scenarios
         .iter()
-        .filter(|s| s.verdict() == Verdict::Passed && !disrupts(s));
+        .filter(|s| s.verdict() == Verdict::Passed && !disrupts(components, s));
     // How many components its `@uses:` tags name (0 without one: it uses everything).
-    let breadth = |s: &ScenarioRecord| match claim_of(s).uses {
+    let breadth = |s: &ScenarioRecord| match claim_of(components, s).uses {
         Scope::Only(components) => components.len(),
         Scope::All => 0,
     };
@@ -382,21 +382,20 @@ fn canary(correct: &Summary) -> Option<Canary> {
 /// (it failed or was cancelled after it started), so the recovery checks it ends with
 /// did not run: the next variant must not start on a system still recovering, or an
 /// unrelated failure could pass for its catch.
-fn left_unsettled(phases: &[Phase]) -> bool {
-    phases
-        .iter()
-        .flat_map(|p| &p.summary.scenarios)
-        .any(|s| s.verdict() != Verdict::Passed && s.hook_failure.is_none() && disrupts(s))
+fn left_unsettled(components: &Components, phases: &[Phase]) -> bool {
+    phases.iter().flat_map(|p| &p.summary.scenarios).any(|s| {
+        s.verdict() != Verdict::Passed && s.hook_failure.is_none() && disrupts(components, s)
+    })
 }
 
 /// The claim a scenario's tags make, read as the scheduler reads them.
-fn claim_of(s: &ScenarioRecord) -> Claim {
-    scheduler::claim_or_everything(&s.tags)
+fn claim_of(components: &Components, s: &ScenarioRecord) -> Claim {
+    components.claim_or_everything(&s.tags)
 }
 
 /// Whether a scenario claims to disrupt a component (`@disrupts:`, `@serial`).
-fn disrupts(s: &ScenarioRecord) -> bool {
-    claim_of(s).is_disruptor()
+fn disrupts(components: &Components, s: &ScenarioRecord) -> bool {
+    claim_of(components, s).is_disruptor()
 }
 
 /// How long the correct system may take to pass the canary again.
@@ -405,7 +404,7 @@ const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120)
 /// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
 async fn settle(
     system: &Running,
-    contracts: Option<&crate::checks::RunContracts>,
+    contracts: Option<&qalens_engine::checks::RunContracts>,
     options: &RunOptions,
     canary: &Canary,
     after: &str,
@@ -420,7 +419,7 @@ async fn settle(
         only: Some(BTreeSet::from([canary.key.clone()])),
         ..RunOptions::new(options.paths.clone())
     };
-    crate::wait::until(SETTLE_DEADLINE, || async {
+    qalens_engine::wait::until(SETTLE_DEADLINE, || async {
         let summary = runner::run_on(system, contracts.cloned(), &probe)
             .await
             .map_err(|e| format!("{e:#}"))?;
@@ -450,7 +449,7 @@ async fn settle(
 
 async fn matrix_on(
     shared: &Topology,
-    contracts: Option<&crate::checks::RunContracts>,
+    contracts: Option<&qalens_engine::checks::RunContracts>,
     options: &RunOptions,
     targets: &[Target],
     full: bool,
@@ -468,7 +467,8 @@ async fn matrix_on(
     .await?;
     let correct = variant(CORRECT, None, &runs, started);
     report_variant(&correct);
-    let canary = runs.first().and_then(|p| canary(&p.summary));
+    let components = Components::of(shared.running().system());
+    let canary = runs.first().and_then(|p| canary(&components, &p.summary));
     let mut variants = vec![];
     // The variant after which the shared topology must settle before it serves again:
     // settled when the next variant starts, so never after the last one.
@@ -504,7 +504,7 @@ async fn matrix_on(
                 let summary = caught_on(shared, contracts, d, &phases, reports).await;
                 shared.switch_defects(&[]).await?;
                 let summary = summary?;
-                if left_unsettled(&summary) {
+                if left_unsettled(&components, &summary) {
                     unsettled_after = Some(d.clone());
                 }
                 summary

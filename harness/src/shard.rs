@@ -62,13 +62,16 @@ pub fn scenario_keys(
     tags: Option<&cucumber::gherkin::tagexpr::TagOperation>,
 ) -> BTreeSet<String> {
     let mut all = BTreeSet::new();
-    for feature in crate::parser::parse_all(paths).into_iter().flatten() {
+    for feature in qalens_model::features::parse_all(paths)
+        .into_iter()
+        .flatten()
+    {
         let rules = feature
             .rules
             .iter()
             .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s)));
         for (rule, scenario) in feature.scenarios.iter().map(|s| (None, s)).chain(rules) {
-            if crate::parser::matches_tags(tags, &feature, rule, scenario) {
+            if qalens_model::features::matches_tags(tags, &feature, rule, scenario) {
                 all.insert(key(feature.path.as_deref(), scenario.position.line));
             }
         }

@@ -89,8 +89,8 @@ fn junit_cases(path: &Path) -> Vec<String> {
 
 fn containers_of(run_id: &str) -> usize {
     common::runtime().block_on(async {
-        let docker = qalens::cleanup::docker().await.expect("docker");
-        qalens::cleanup::components_of(&docker, run_id)
+        let docker = qalens_engine::cleanup::docker().await.expect("docker");
+        qalens_engine::cleanup::components_of(&docker, run_id)
             .await
             .expect("list")
             .len()

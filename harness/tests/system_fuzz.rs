@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use qalens::system::System;
+use qalens_model::system::System;
 
 /// The longest a debug build may take on one input (a release build takes a tenth).
 const DEADLINE: Duration = Duration::from_secs(2);

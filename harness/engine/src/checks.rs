@@ -87,9 +87,9 @@ pub fn registry(ctx: &RunContext) -> Result<Contracts, String> {
         Some(RunContracts::Schemas(r)) => Ok(Contracts::Loaded(r.clone())),
         Some(RunContracts::Bundled(r)) => Ok(Contracts::Bundled(r)),
         Some(RunContracts::OpenApi(doc)) => Err(format!(
-                "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response of the scenario conforms to the OpenAPI document`",
-                ctx.system.file.display(),
-                doc.path.display()
+            "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response of the scenario conforms to the OpenAPI document`",
+            ctx.system.file.display(),
+            doc.path.display()
         )),
         None => Err(format!(
             "{} names no contracts (x-qalens.contracts: a directory with an index.json)",
@@ -128,7 +128,7 @@ pub async fn publish_example(
     ctx: &RunContext,
     c: &Contract,
     body: &Value,
-)  -> Result<Outgoing, String> {
+) -> Result<Outgoing, String> {
     let key = c
         .routing_key
         .as_deref()

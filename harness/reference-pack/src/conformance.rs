@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use qalens_engine::checks::{contract, fresh_example, publish_example};
 use qalens_engine::clients::amqp::{channel, take_from};
-use qalens_steps::StepResult;
 use qalens_engine::wait;
+use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
 
 #[given(expr = "the order events are recorded")]

@@ -213,11 +213,17 @@ pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> Result<(), String> 
 }
 
 /// The confirmation emails the email service recorded for `order`.
-pub(crate) async fn emails_for(ctx: &RunContext, order: &OrderView) -> Result<Vec<EmailRecord>, String> {
-    get_json(ctx, format!(
-        "{}/internal/emails?order_id={}",
-        ctx.endpoints.inspection("email")?,
-        order.id
-    ))
+pub(crate) async fn emails_for(
+    ctx: &RunContext,
+    order: &OrderView,
+) -> Result<Vec<EmailRecord>, String> {
+    get_json(
+        ctx,
+        format!(
+            "{}/internal/emails?order_id={}",
+            ctx.endpoints.inspection("email")?,
+            order.id
+        ),
+    )
     .await
 }

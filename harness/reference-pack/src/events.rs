@@ -13,8 +13,8 @@ use crate::domain::{current_order, event_for_order, event_of, peek, publish_sent
 use qalens_engine::clients::amqp::{MAX_BURST, Outgoing, publish, publish_burst};
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
-use qalens_steps::StepResult;
 use qalens_engine::wait;
+use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
 
 #[when(
@@ -62,11 +62,17 @@ async fn sentinel(world: &mut QaWorld) -> StepResult {
 }
 
 /// The events analytics counted for one order, by type (its inspection endpoint).
-async fn analytics_counts(ctx: &RunContext, order: uuid::Uuid) -> Result<BTreeMap<String, u64>, String> {
-    get_json(ctx, format!(
-        "{}/internal/analytics/orders/{order}",
-        ctx.endpoints.inspection("analytics")?
-    ))
+async fn analytics_counts(
+    ctx: &RunContext,
+    order: uuid::Uuid,
+) -> Result<BTreeMap<String, u64>, String> {
+    get_json(
+        ctx,
+        format!(
+            "{}/internal/analytics/orders/{order}",
+            ctx.endpoints.inspection("analytics")?
+        ),
+    )
     .await
 }
 

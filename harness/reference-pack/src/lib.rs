@@ -10,8 +10,6 @@ mod domain;
 mod events;
 mod orders;
 mod stock;
-#[cfg(test)]
-mod tests;
 
 use qalens_model::system::Pack;
 use qalens_steps::packs::{BenchProbe, PackInfo};

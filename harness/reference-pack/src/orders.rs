@@ -13,8 +13,8 @@ use qalens_engine::checks::exchange::check_json_field;
 use qalens_engine::clients::http::{Call, Target};
 use qalens_engine::clients::inspect::get_json as inspect;
 use qalens_engine::context::RunContext;
-use qalens_steps::StepResult;
 use qalens_engine::wait;
+use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
 
 async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<String>) -> StepResult {
@@ -24,7 +24,9 @@ async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<Stri
         sku,
         quantity,
     };
-    let mut call = world.call("POST", Target::FrontDoor, "/orders")?.json(&body)?;
+    let mut call = world
+        .call("POST", Target::FrontDoor, "/orders")?
+        .json(&body)?;
     if let Some(k) = key {
         call = call.header("idempotency-key", &k);
     }
@@ -64,10 +66,13 @@ async fn place_order_keyed(
 }
 
 async fn read_order(ctx: &RunContext, id: uuid::Uuid) -> Result<OrderView, String> {
-    inspect(ctx, format!(
-        "{}/internal/orders/{id}",
-        ctx.endpoints.inspection("orders")?
-    ))
+    inspect(
+        ctx,
+        format!(
+            "{}/internal/orders/{id}",
+            ctx.endpoints.inspection("orders")?
+        ),
+    )
     .await
 }
 
@@ -176,10 +181,10 @@ async fn scenario_orders(world: &QaWorld) -> Result<Vec<uuid::Uuid>, String> {
 
 /// Every order orders knows.
 async fn all_orders(ctx: &RunContext) -> Result<Vec<OrderView>, String> {
-    inspect(ctx, format!(
-        "{}/internal/orders",
-        ctx.endpoints.inspection("orders")?
-    ))
+    inspect(
+        ctx,
+        format!("{}/internal/orders", ctx.endpoints.inspection("orders")?),
+    )
     .await
 }
 
@@ -339,10 +344,7 @@ async fn no_charge_without_confirmed(world: &mut QaWorld, seconds: u64) -> StepR
     require(world)?;
     let ctx = world.ctx()?;
     let ctx = &*ctx;
-    let url = format!(
-        "{}/internal/charges",
-        ctx.endpoints.inspection("payments")?
-    );
+    let url = format!("{}/internal/charges", ctx.endpoints.inspection("payments")?);
     invariant_within(
         world,
         seconds,
@@ -490,10 +492,7 @@ async fn charge_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResul
         &want,
         &state_names(&[ChargeStatus::Charged, ChargeStatus::Refunded]),
     )?;
-    let url = format!(
-        "{}/internal/charges",
-        ctx.endpoints.inspection("payments")?
-    );
+    let url = format!("{}/internal/charges", ctx.endpoints.inspection("payments")?);
     order_record_within(
         world,
         seconds,

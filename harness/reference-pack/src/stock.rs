@@ -12,8 +12,8 @@ use cucumber::{given, then};
 use crate::domain::require;
 use qalens_engine::clients::inspect::get_json as inspect;
 use qalens_engine::context::RunContext;
-use qalens_steps::StepResult;
 use qalens_engine::wait;
+use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
 
 /// `available + reserved` of every SKU when the scenario noted it.
@@ -22,10 +22,7 @@ struct Noted(Option<BTreeMap<String, u64>>);
 
 /// `available + reserved` of every SKU, read in one query by inventory.
 async fn totals(ctx: &RunContext) -> Result<BTreeMap<String, u64>, String> {
-    let url = format!(
-        "{}/internal/stock",
-        ctx.endpoints.inspection("inventory")?
-    );
+    let url = format!("{}/internal/stock", ctx.endpoints.inspection("inventory")?);
     let stock: Vec<StockView> = inspect(ctx, url).await?;
     Ok(stock
         .into_iter()
@@ -79,14 +76,12 @@ async fn new_product(world: &mut QaWorld, units: u32) -> StepResult {
     let ctx = world.ctx()?;
     let ctx = &*ctx;
     let sku = product_sku(world);
-    let url = format!(
-        "{}/internal/stock",
-        ctx.endpoints.inspection("inventory")?
-    );
+    let url = format!("{}/internal/stock", ctx.endpoints.inspection("inventory")?);
     let body = serde_json::json!({ "sku": sku, "units": units });
     let added = wait::until(Duration::from_secs(10), || async {
         // Inventory may still be coming back from another scenario's fault.
-        let res = world.ctx()?
+        let res = world
+            .ctx()?
             .http
             .post(&url)
             .json(&body)

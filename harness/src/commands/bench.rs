@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Leftovers, with_interrupt};
-use crate::system::System;
+use qalens_model::system::System;
 
 pub async fn bench(requests: usize, json: Option<PathBuf>, system: Arc<System>) -> u8 {
     let run = crate::bench::run(requests, system);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::system::System;
+use qalens_model::system::System;
 
 /// Checks the system file first (exit 2 when it cannot be used, images included when a
 /// Docker engine answers, or when `QALENS_LINKS` names a link it lacks), then lints the
@@ -11,13 +11,13 @@ use crate::system::System;
 pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8 {
     let started = Instant::now();
     // With no engine the images are not checked.
-    let engine = crate::cleanup::docker().await.ok();
+    let engine = qalens_engine::cleanup::docker().await.ok();
     let system = match super::load_system(system, false).await {
         Ok(s) => s,
         Err(code) => return code,
     };
     if let Some(docker) = &engine {
-        if let Err(e) = crate::system::check_images(docker, &system).await {
+        if let Err(e) = qalens_engine::topology::check_images(docker, &system).await {
             eprintln!("qalens: {e}");
             return 2;
         }
@@ -27,8 +27,8 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8
             system.file.display()
         );
     }
-    let proxied = match crate::topology::links_from_env(&system) {
-        Ok(links) => crate::topology::link_names(&system, &links),
+    let proxied = match qalens_engine::topology::links_from_env(&system) {
+        Ok(links) => qalens_engine::topology::link_names(&system, &links),
         Err(e) => {
             eprintln!("qalens: {e:#}");
             return 2;
@@ -68,7 +68,7 @@ pub(super) fn print_warnings(report: &crate::lint::Report, strict: bool) {
 /// The problems of the feature files under `paths`, each with its file and line: parse
 /// errors and steps no definition matches ([`crate::lint`]) and, given the system file
 /// and the names of the links proxied in this run, steps naming a link, container or
-/// queue the file does not declare ([`crate::system::names`]). The one check `qalens
+/// queue the file does not declare ([`qalens_model::system::names`]). The one check `qalens
 /// check` makes and `qalens run` makes before it starts anything.
 pub(super) fn feature_problems(
     paths: &[PathBuf],
@@ -78,7 +78,7 @@ pub(super) fn feature_problems(
     if let Some((system, proxied)) = names {
         report
             .problems
-            .extend(crate::system::names::check(system, proxied, paths));
+            .extend(crate::lint::system_names::check(system, proxied, paths));
     }
     report
 }
@@ -91,8 +91,8 @@ pub(super) fn print_problems(report: &crate::lint::Report) {
 }
 
 /// The steps `system` can serve (`--system`, else the reference system's).
-pub fn steps(json: bool, system: &crate::system::System) -> u8 {
-    let entries = crate::catalog::entries_for(system);
+pub fn steps(json: bool, system: &qalens_model::system::System) -> u8 {
+    let entries = qalens_steps::catalog::entries_for(system);
     if json {
         match serde_json::to_string_pretty(&entries) {
             Ok(s) => println!("{s}"),
@@ -102,7 +102,11 @@ pub fn steps(json: bool, system: &crate::system::System) -> u8 {
             }
         }
     } else {
-        print!("{}", crate::catalog::render_text(&entries));
+        let components = qalens_engine::scheduler::Components::of(system);
+        print!(
+            "{}",
+            qalens_steps::catalog::render_text(&entries, &components)
+        );
     }
     0
 }

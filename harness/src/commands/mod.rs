@@ -17,10 +17,11 @@ use std::sync::Arc;
 
 use futures::FutureExt as _;
 
-use crate::cleanup;
 use crate::cli::Command;
 use crate::runner::RunOptions;
-use crate::system::{System, check_images};
+use qalens_engine::cleanup;
+use qalens_engine::topology::check_images;
+use qalens_model::system::System;
 
 pub use run::random_seed;
 
@@ -157,7 +158,6 @@ pub(crate) async fn load_system(file: Option<&Path>, images: bool) -> Result<Sys
         eprintln!("qalens: {e}");
         2u8
     })?;
-    crate::scheduler::use_system(&system);
     if images {
         let docker = cleanup::docker().await.map_err(|e| {
             eprintln!("qalens: {e:#}");

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Leftovers, with_interrupt};
-use crate::cleanup;
 use crate::runner::{self, RunOptions};
-use crate::system::System;
-use crate::topology::TopologyOptions;
+use qalens_engine::cleanup;
+use qalens_engine::topology::TopologyOptions;
+use qalens_model::system::System;
 
 /// A seed for `--shuffle` without one: different on every run.
 pub fn random_seed() -> u64 {
@@ -22,7 +22,7 @@ pub fn random_seed() -> u64 {
 /// `qalens run` without `--attach`.
 pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
     let started = Instant::now();
-    let links = match crate::topology::links_from_env(&system) {
+    let links = match qalens_engine::topology::links_from_env(&system) {
         Ok(links) => links,
         Err(e) => {
             eprintln!("qalens: {e:#}");
@@ -31,7 +31,7 @@ pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -
     };
     // A broken feature file, or one naming what the system file does not declare, fails
     // the run before anything starts.
-    let proxied = crate::topology::link_names(&system, &links);
+    let proxied = qalens_engine::topology::link_names(&system, &links);
     if let Some(code) = lint_first(&options.paths, Some((&system, &proxied))) {
         return code;
     }
@@ -88,7 +88,7 @@ pub async fn attached(
             .await
             .ok()
             .filter(|components| !components.is_empty())
-            .map(|components| crate::topology::proxied_among(components.keys())),
+            .map(|components| qalens_engine::topology::proxied_among(components.keys())),
         Err(_) => None,
     };
     let names = proxied.as_deref().map(|p| (&*system, p));

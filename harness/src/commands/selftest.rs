@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::system::System;
+use qalens_model::system::System;
 
 use super::{Leftovers, with_interrupt};
 

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::cli::TierArg;
-use crate::packs::default_scopes;
-use crate::system::System;
-use crate::tokens::{Issuer, Who, now};
+use qalens_engine::tokens::{Issuer, Who, now};
+use qalens_model::system::System;
+use qalens_steps::packs::default_scopes;
 
 pub async fn token(
     client: String,

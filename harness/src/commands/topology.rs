@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Leftovers, interrupted, remove_leftovers, with_interrupt};
-use crate::cleanup;
-use crate::system::System;
-use crate::topology::{Topology, TopologyOptions};
+use qalens_engine::cleanup;
+use qalens_engine::topology::{Topology, TopologyOptions};
+use qalens_model::system::System;
 
 pub async fn sweep() -> u8 {
     let swept = async {

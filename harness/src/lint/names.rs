@@ -1,5 +1,5 @@
 //! Names and numbers in steps checked against the system file in use, beside those
-//! [`crate::system::names`] checks: the container a clock step skews, the gateway
+//! [`qalens_model::system::names`] checks: the container a clock step skews, the gateway
 //! replica a step addresses (1 to the gateway's `deploy.replicas`), and the contract and
 //! version a contract step names.
 
@@ -9,8 +9,8 @@ use cucumber::codegen::Regex;
 use cucumber::gherkin;
 
 use super::Problem;
-use crate::input::shorten;
-use crate::system::System;
+use qalens_model::input::shorten;
+use qalens_model::system::System;
 
 struct Patterns {
     clock: Regex,
@@ -64,11 +64,11 @@ impl<'s> Known<'s> {
         };
         // The steps that name a contract read JSON Schemas: from the file's directory, else
         // (also when the file names an OpenAPI document) from an enabled pack.
-        let contracts = match crate::checks::load_contracts(system) {
-            Ok(Some(crate::checks::RunContracts::Schemas(r))) => Some(ids(&r)),
+        let contracts = match qalens_engine::checks::load_contracts(system) {
+            Ok(Some(qalens_engine::checks::RunContracts::Schemas(r))) => Some(ids(&r)),
             _ => None,
         }
-        .or_else(|| crate::packs::default_registry(system).map(ids));
+        .or_else(|| qalens_steps::packs::default_registry(system).map(ids));
         Self {
             system,
             containers,
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn clock_containers_replica_numbers_and_contracts_are_checked_against_the_system() {
-        let reference = crate::system::REFERENCE_FILE;
+        let reference = qalens_model::system::REFERENCE_FILE;
         let system = System::load_with(Path::new(reference), &|v| {
             (v == "QALENS_REFSYS_BIN").then(|| reference.to_string())
         })

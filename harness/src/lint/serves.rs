@@ -7,9 +7,9 @@
 use cucumber::codegen::Regex;
 use cucumber::gherkin;
 
-use super::System;
 use crate::lint::Problem;
-use crate::system::RateLimit;
+use qalens_model::system::RateLimit;
+use qalens_model::system::System;
 
 struct Patterns {
     signed: Regex,
@@ -33,7 +33,7 @@ impl Patterns {
 /// The problems of `feature` (read from `path`) on `system`.
 pub fn check(system: &System, feature: &gherkin::Feature, path: &str) -> Vec<Problem> {
     let p = Patterns::new();
-    let issuer = crate::tokens::Issuer::from_system(
+    let issuer = qalens_engine::tokens::Issuer::from_system(
         system.qalens.identity.as_ref(),
         &system.dir,
         &system.file,
@@ -191,10 +191,10 @@ mod tests {
     #[test]
     fn every_step_needing_a_jwt_identity_is_refused_on_a_static_token() {
         let shop = load("../examples/nginx-shop/qalens.yml");
-        let reference = load(super::super::REFERENCE_FILE);
-        let needing: Vec<_> = crate::catalog::entries()
+        let reference = load(qalens_model::system::REFERENCE_FILE);
+        let needing: Vec<_> = qalens_steps::catalog::entries()
             .into_iter()
-            .filter(|e| e.needs.contains(&crate::catalog::Need::Jwt))
+            .filter(|e| e.needs.contains(&qalens_steps::catalog::Need::Jwt))
             .collect();
         assert!(needing.len() >= 7, "{needing:#?}");
         for e in needing {
@@ -211,15 +211,19 @@ mod tests {
                 "{}",
                 found[0]
             );
-            assert!(!crate::catalog::serves(&shop, &e), "{}", e.example);
+            assert!(!qalens_steps::catalog::serves(&shop, &e), "{}", e.example);
             assert!(problems(&reference, &text).is_empty(), "{}", e.example);
-            assert!(crate::catalog::serves(&reference, &e), "{}", e.example);
+            assert!(
+                qalens_steps::catalog::serves(&reference, &e),
+                "{}",
+                e.example
+            );
         }
     }
 
     #[test]
     fn a_jwt_identity_serves_them_and_outline_rows_are_checked_one_by_one() {
-        let reference = load(super::super::REFERENCE_FILE);
+        let reference = load(qalens_model::system::REFERENCE_FILE);
         let found = problems(&reference, FEATURE);
         let at: Vec<&str> = found.iter().map(|p| p.at.as_str()).collect();
         // /limited/mine and /api/catalog are not reference routes; of the outline's rows

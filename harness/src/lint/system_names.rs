@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use cucumber::codegen::Regex;
 
-use super::System;
 use crate::lint::Problem;
+use qalens_model::system::System;
 
 /// Patterns of the steps that name things of the system file.
 struct Patterns {
@@ -25,9 +25,10 @@ impl Patterns {
     fn new(system: &System) -> Self {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|e| unreachable!("{p}: {e}"));
         let (mut disabled, mut served) = (vec![], vec![]);
-        let steps = crate::catalog::registered();
+        let steps = qalens_steps::catalog::registered();
         let off = |defined_at: &str| {
-            crate::packs::of_definition(defined_at).filter(|p| !crate::packs::enabled(system, *p))
+            qalens_steps::packs::of_definition(defined_at)
+                .filter(|p| !qalens_steps::packs::enabled(system, *p))
         };
         // Nothing to tell apart when the file enables every pack (the reference file).
         if steps.iter().any(|s| off(&s.defined_at).is_some()) {
@@ -36,7 +37,7 @@ impl Patterns {
                     continue;
                 };
                 match off(&step.defined_at) {
-                    Some(p) => disabled.push((regex, crate::packs::name(p))),
+                    Some(p) => disabled.push((regex, qalens_steps::packs::name(p))),
                     None => served.push(regex),
                 }
             }
@@ -56,12 +57,12 @@ impl Patterns {
 pub fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Problem> {
     let patterns = Patterns::new(system);
     let mut problems = vec![];
-    let Ok(files) = crate::parser::feature_paths(paths) else {
+    let Ok(files) = qalens_model::features::feature_paths(paths) else {
         // `lint::check` reports unreadable paths and parse errors.
         return problems;
     };
     for file in files {
-        let Ok(feature) = crate::parser::parse_file(&file) else {
+        let Ok(feature) = qalens_model::features::parse_file(&file) else {
             continue;
         };
         let path = file.display().to_string();
@@ -159,8 +160,8 @@ mod tests {
     use super::*;
 
     fn system() -> System {
-        System::load_with(Path::new(super::super::REFERENCE_FILE), &|v| {
-            (v == "QALENS_REFSYS_BIN").then(|| super::super::REFERENCE_FILE.to_string())
+        System::load_with(Path::new(qalens_model::system::REFERENCE_FILE), &|v| {
+            (v == "QALENS_REFSYS_BIN").then(|| qalens_model::system::REFERENCE_FILE.to_string())
         })
         .unwrap()
     }

@@ -28,6 +28,8 @@ pub struct RunInfo {
     pub defects: Vec<String>,
     /// Feature files that did not parse.
     pub parse_errors: Vec<String>,
+    /// The components claims name, to tell which faults a scenario applied.
+    pub components: qalens_engine::scheduler::Components,
 }
 
 /// HTML-escapes text for element content and (double- or single-quoted) attributes.
@@ -375,7 +377,7 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
 
     // Scenarios.
     for (s, id) in scenarios.iter().zip(&ids) {
-        scenario(&mut h, s, id, faults);
+        scenario(&mut h, s, id, faults, &info.components);
     }
     let _ = write!(h, "<script>{JS}</script>\n</body></html>\n");
     h
@@ -433,7 +435,13 @@ fn summary_table(
     h.push_str("</table>\n");
 }
 
-fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) {
+fn scenario(
+    h: &mut String,
+    s: &ScenarioRecord,
+    id: &str,
+    faults: &[FaultSpan],
+    components: &qalens_engine::scheduler::Components,
+) {
     let verdict = s.verdict();
     let st = verdict.as_str();
     let _ = write!(
@@ -454,17 +462,12 @@ fn scenario(h: &mut String, s: &ScenarioRecord, id: &str, faults: &[FaultSpan]) 
     }
     h.push_str("</div>");
     // The faults applied while it ran on what it disrupts: a disruptor of a component
-    // runs alone with everything that uses it ([`crate::scheduler`]), so it applied them.
-    let claim =
-        crate::scheduler::claim(s.tags.iter()).unwrap_or(crate::scheduler::Claim::EVERYTHING);
+    // runs alone with everything that uses it ([`qalens_engine::scheduler`]), so it applied them.
+    let claim = components.claim_or_everything(s.tags.iter());
     let mine: Vec<&FaultSpan> = faults
         .iter()
         .filter(|f| f.applied >= s.started && f.applied <= s.finished)
-        .filter(|f| {
-            claim
-                .disrupts
-                .covers(&crate::scheduler::service_of(&f.target))
-        })
+        .filter(|f| claim.disrupts.covers(&components.service_of(&f.target)))
         .collect();
     if !mine.is_empty() {
         h.push_str("<div class=\"meta\">faults applied: ");

@@ -51,7 +51,7 @@ pub struct Definition {
 impl Definition {
     /// Every step definition qalens has.
     pub fn all() -> Vec<Self> {
-        crate::catalog::registered()
+        qalens_steps::catalog::registered()
             .into_iter()
             .map(|r| Self {
                 keyword: r.keyword.to_string(),

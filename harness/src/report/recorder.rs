@@ -24,7 +24,7 @@ pub enum StepStatus {
     /// An earlier step failed, so it never ran.
     NotRun,
     /// It was waiting when another scenario of a fail-fast run failed, and stopped
-    /// ([`crate::stop`]): neither passed nor failed.
+    /// ([`qalens_engine::stop`]): neither passed nor failed.
     Cancelled,
 }
 
@@ -61,7 +61,7 @@ pub enum Verdict {
     Passed,
     Failed,
     /// Stopped before its verdict because another scenario of a fail-fast run failed
-    /// ([`crate::stop`]): neither passed nor failed. JUnit, Cucumber JSON and Cucumber
+    /// ([`qalens_engine::stop`]): neither passed nor failed. JUnit, Cucumber JSON and Cucumber
     /// Messages, which have no such word, call it skipped.
     Cancelled,
 }
@@ -92,9 +92,9 @@ pub fn tally(
 
 impl Verdict {
     /// What a step error or hook failure saying `message` makes of its scenario: the
-    /// early stop's ([`crate::stop::CANCELLED`]) cancels it, anything else fails it.
+    /// early stop's ([`qalens_engine::stop::CANCELLED`]) cancels it, anything else fails it.
     pub fn of_failure(message: &str) -> Self {
-        if crate::stop::is_cancellation(message) {
+        if qalens_engine::stop::is_cancellation(message) {
             Self::Cancelled
         } else {
             Self::Failed
@@ -381,7 +381,7 @@ impl<W: World> Writer<W> for Recorder {
         let ev = match event {
             Ok(ev) => ev,
             Err(e) => {
-                let msg = crate::parser::describe_error(&e);
+                let msg = qalens_model::features::describe_error(&e);
                 println!("ERROR {msg}");
                 self.summary
                     .lock()

@@ -1,5 +1,6 @@
 use super::*;
 use crate::report::{StepRecord, StepStatus};
+use qalens_engine::scheduler::Components;
 use std::time::{Duration, SystemTime};
 
 fn record(name: &str, lens: &str, tags: &[&str], secs: u64, error: Option<&str>) -> ScenarioRecord {
@@ -99,7 +100,7 @@ fn the_canary_is_the_widest_passing_claim_that_disrupts_nothing() {
         ],
         parse_errors: vec![],
     };
-    let c = canary(&correct).unwrap();
+    let c = canary(&reference_components(), &correct).unwrap();
     assert_eq!(
         (c.name.as_str(), c.key.as_str()),
         ("quick and wide", "features/x.feature:5")
@@ -111,43 +112,56 @@ fn the_canary_is_the_widest_passing_claim_that_disrupts_nothing() {
         ],
         parse_errors: vec![],
     };
-    assert_eq!(canary(&others).unwrap().name, "quicker");
+    assert_eq!(
+        canary(&reference_components(), &others).unwrap().name,
+        "quicker"
+    );
 }
 
 #[test]
 fn only_a_disruptor_stopped_halfway_leaves_the_system_to_settle() {
-    let cancelled = format!("{} (last seen: PENDING)", crate::stop::CANCELLED);
+    let cancelled = format!("{} (last seen: PENDING)", qalens_engine::stop::CANCELLED);
     let disrupts = ["@outages", "@disrupts:redis"];
     // A disruptor that passed ran its recovery checks.
-    assert!(!left_unsettled(&[phase(vec![record(
-        "a", "o", &disrupts, 1, None
-    )])]));
+    assert!(!left_unsettled(
+        &reference_components(),
+        &[phase(vec![record("a", "o", &disrupts, 1, None)])]
+    ));
     // One that failed or was cancelled halfway did not.
-    assert!(left_unsettled(&[phase(vec![record(
-        "a",
-        "o",
-        &disrupts,
-        1,
-        Some("503")
-    )])]));
-    assert!(left_unsettled(&[phase(vec![record(
-        "a",
-        "o",
-        &["@serial"],
-        1,
-        Some(&cancelled)
-    )])]));
+    assert!(left_unsettled(
+        &reference_components(),
+        &[phase(vec![record("a", "o", &disrupts, 1, Some("503"))])]
+    ));
+    assert!(left_unsettled(
+        &reference_components(),
+        &[phase(vec![record(
+            "a",
+            "o",
+            &["@serial"],
+            1,
+            Some(&cancelled)
+        )])]
+    ));
     // One cancelled before it started touched nothing; nor did a failed mere user.
     let mut never = record("a", "o", &disrupts, 0, None);
-    never.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
-    assert!(!left_unsettled(&[phase(vec![never])]));
-    assert!(!left_unsettled(&[phase(vec![record(
-        "a",
-        "o",
-        &["@uses:redis"],
-        1,
-        Some("x")
-    )])]));
+    never.hook_failure = Some(format!(
+        "Before hook failed: {}",
+        qalens_engine::stop::CANCELLED
+    ));
+    assert!(!left_unsettled(
+        &reference_components(),
+        &[phase(vec![never])]
+    ));
+    assert!(!left_unsettled(
+        &reference_components(),
+        &[phase(vec![record(
+            "a",
+            "o",
+            &["@uses:redis"],
+            1,
+            Some("x")
+        )])]
+    ));
 }
 
 #[test]
@@ -178,4 +192,9 @@ fn a_defect_runs_its_lens_first_then_the_rest_each_stopping_at_a_failure() {
     let p = phases(&options, None, false);
     assert_eq!(p.len(), 1);
     assert!(p[0].fail_fast && p[0].tags.is_none());
+}
+
+/// The components of the reference system, as claims name them.
+fn reference_components() -> Components {
+    Components::of(&qalens_model::system::System::reference().unwrap())
 }

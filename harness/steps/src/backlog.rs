@@ -8,10 +8,10 @@ use std::time::Duration;
 use cucumber::then;
 
 use super::StepResult;
+use crate::world::QaWorld;
 use qalens_engine::clients::amqp::{MAX_BURST, ready_in, scan};
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
-use crate::world::QaWorld;
 
 #[then(expr = "within {int} seconds the queue {string} has {int} message(s) ready")]
 async fn queue_depth(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {

@@ -3,9 +3,9 @@
 use cucumber::when;
 
 use super::StepResult;
+use crate::world::QaWorld;
 use qalens_engine::nemesis::Applied;
 use qalens_engine::nemesis::clock::{skew, skew_seconds};
-use crate::world::QaWorld;
 
 #[when(
     regex = r"^the clock of the (\S+) container is (\d+) (seconds?|minutes?|hours?) (ahead|behind)$"

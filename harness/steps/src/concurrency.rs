@@ -19,13 +19,13 @@ use futures::future::join_all;
 use tokio::sync::Barrier;
 
 use super::StepResult;
+use crate::packs::default_scopes;
+use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog};
 use qalens_engine::checks::exchange::{created, json_field};
 use qalens_engine::clients::http::{Call, Target};
 use qalens_engine::context::RunContext;
-use crate::packs::default_scopes;
 use qalens_engine::tokens::{TOKEN_TTL, now};
 use qalens_engine::wait;
-use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog};
 
 /// The most requests one step sends at once.
 const MAX_AT_ONCE: usize = 200;
@@ -128,7 +128,14 @@ async fn clients_send_at_once(
         fetch_token(&ctx, &client).await?;
         let fill = |t: &str| world.fill(t).replace(CLIENT, &client.id);
         let (path, body) = (fill(&path), fill(&template));
-        calls.push(json_call(&ctx, &world.sent, &client, &method, &path, &body)?);
+        calls.push(json_call(
+            &ctx,
+            &world.sent,
+            &client,
+            &method,
+            &path,
+            &body,
+        )?);
         world.clients.insert(sender.clone(), client);
         senders.push(sender);
     }
@@ -161,7 +168,8 @@ async fn copies_at_once(
     let value = world.scoped(&value);
     let fill = |t: &str| world.fill(t).replace(CLIENT, &client.id);
     let (path, body) = (fill(&path), fill(&docstring(step)?));
-    let call = json_call(&*world.ctx()?, &world.sent, &client, &method, &path, &body)?.header(&header, &value);
+    let call = json_call(&*world.ctx()?, &world.sent, &client, &method, &path, &body)?
+        .header(&header, &value);
     let answers = release_together(vec![call; n]).await?;
     record(world, path, vec![sender; n], answers);
     Ok(())
@@ -364,9 +372,7 @@ async fn exactly_n_created_with(
 
 /// The number at `field` of the JSON `GET path` answers as the scenario's client.
 async fn number_at(world: &QaWorld, path: &str, field: &str) -> Result<i64, String> {
-    let ex = world.call("GET", Target::FrontDoor, path)?
-        .send()
-        .await?;
+    let ex = world.call("GET", Target::FrontDoor, path)?.send().await?;
     if !(200..300).contains(&ex.status) {
         return Err(format!("GET {path} answered {}\n{ex}", ex.status));
     }

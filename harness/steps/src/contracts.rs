@@ -9,12 +9,12 @@ use contract_tools::schema::{Contract, Kind};
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::header;
 use qalens_engine::checks::{contract, fresh_example, openapi, publish_example, registry};
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
 use qalens_engine::nemesis::link_url;
-use crate::world::{Exchange, QaWorld};
 
 // A request as the fault proxy on a link recorded it.
 use ::contracts::RecordedRequest as Recorded;

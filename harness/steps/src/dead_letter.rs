@@ -9,10 +9,10 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
+use crate::world::QaWorld;
 use qalens_engine::clients::amqp::{Outgoing, await_taken, ready_in};
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
-use crate::world::QaWorld;
 
 /// The dead-letter queue of `queue`, which must be declared in the system file.
 fn dead_letter_of(ctx: &RunContext, queue: &str) -> Result<Option<String>, String> {

@@ -10,10 +10,10 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::world::QaWorld;
 use qalens_engine::clients::http::Target;
 use qalens_engine::nemesis::{Applied, apply, running, set_link};
 use qalens_engine::wait;
-use crate::world::QaWorld;
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
@@ -91,7 +91,10 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     .await
     .map_err(|seen| format!("{component} did not stop within {seconds} s: {seen}"))?;
     // It is down now: the scenario's end starts it again if the scenario does not.
-    world.run()?.faults().applied(&component, "stopped on its own");
+    world
+        .run()?
+        .faults()
+        .applied(&component, "stopped on its own");
     world.faults.push(Applied::Down(component));
     Ok(())
 }
@@ -106,7 +109,8 @@ async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) ->
         serde_json::json!({"mode": "latency", "ms": ms}),
     )
     .await?;
-    run.faults().applied(&name, &format!("adds {ms} ms of latency"));
+    run.faults()
+        .applied(&name, &format!("adds {ms} ms of latency"));
     world.faults.push(Applied::Link(name));
     Ok(())
 }
@@ -121,7 +125,13 @@ async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String)
         _ => "none",
     };
     let run = world.run()?;
-    let name = set_link(&run.context(), &from, &to, serde_json::json!({"mode": mode})).await?;
+    let name = set_link(
+        &run.context(),
+        &from,
+        &to,
+        serde_json::json!({"mode": mode}),
+    )
+    .await?;
     if mode == "none" {
         run.faults().healed(&name);
         world.faults.retain(|f| *f != Applied::Link(name.clone()));
@@ -141,7 +151,13 @@ async fn link_answers(world: &mut QaWorld, from: String, to: String, what: Strin
     } else {
         "dropanswers"
     };
-    let name = set_link(&*world.ctx()?, &from, &to, serde_json::json!({"mode": mode})).await?;
+    let name = set_link(
+        &*world.ctx()?,
+        &from,
+        &to,
+        serde_json::json!({"mode": mode}),
+    )
+    .await?;
     world.faults.push(Applied::Link(name));
     Ok(())
 }

@@ -7,9 +7,9 @@ use cucumber::{then, when};
 use futures::future::join_all;
 
 use super::StepResult;
+use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::{check_json_field, header};
 use qalens_engine::clients::http::{Call, Target};
-use crate::world::{Exchange, QaWorld};
 
 /// How a batch is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,9 @@ async fn sends_with_header(
     name: String,
     value: String,
 ) -> StepResult {
-    let call = world.call(&method, Target::FrontDoor, &path)?.header(&name, &value);
+    let call = world
+        .call(&method, Target::FrontDoor, &path)?
+        .header(&name, &value);
     world.send_one(call).await
 }
 

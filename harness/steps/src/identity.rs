@@ -5,8 +5,8 @@ use cucumber::given;
 
 use super::StepResult;
 use crate::packs::default_scopes;
-use qalens_engine::tokens::{Abuse, TOKEN_TTL, TimeClaim, now};
 use crate::world::{Client, Credentials, QaWorld};
+use qalens_engine::tokens::{Abuse, TOKEN_TTL, TimeClaim, now};
 
 /// Gets the valid token of the scenario's client ready (a token command runs here, as an
 /// async child process), so that the requests that present it find it already fetched.
@@ -97,7 +97,8 @@ async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
     let exp = now()
         .checked_sub(seconds)
         .ok_or_else(|| format!("{seconds} s ago is before 1970"))?;
-    client.credentials = Credentials::Raw(issuer.abused(&client.who(), Abuse::ExpiredAt(exp), 0)?);
+    client.credentials =
+        Credentials::Raw(issuer.abused(&client.who(), Abuse::ExpiredAt(exp), 0)?);
     Ok(())
 }
 

@@ -13,11 +13,11 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::{header, param, retry_after, sf_params};
 use qalens_engine::clients::http::Target;
 use qalens_engine::context::RunContext;
 use qalens_model::system::{LimitKey, RateLimit};
-use crate::world::{Exchange, QaWorld};
 
 /// The most requests a declared limit may ask a scenario to send.
 const MOST: u64 = 10_000;

@@ -9,8 +9,8 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
-use qalens_engine::clients::amqp::{Outgoing, await_taken, publish};
 use crate::world::QaWorld;
+use qalens_engine::clients::amqp::{Outgoing, await_taken, publish};
 
 /// The rows of a step's optional table of message properties: `message-id` (made unique
 /// to the scenario; `(none)` publishes without one), `content-type`, `header NAME`.
@@ -80,9 +80,12 @@ async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String
         .as_ref()
         .map(|m| m.key.clone())
         .ok_or("no message was published before this step")?;
-    let (seen_reason, count) = await_taken(&*world.ctx()?, &queue, &id, Duration::from_secs(seconds))
-        .await
-        .map_err(|seen| format!("expected message {id} in {queue} within {seconds} s: {seen}"))?;
+    let (seen_reason, count) =
+        await_taken(&*world.ctx()?, &queue, &id, Duration::from_secs(seconds))
+            .await
+            .map_err(|seen| {
+                format!("expected message {id} in {queue} within {seconds} s: {seen}")
+            })?;
     if seen_reason != reason || count != 1 {
         return Err(format!(
             "message {id} was dead-lettered with x-death reason {seen_reason:?} count {count}, expected reason {reason:?} count 1"

@@ -8,9 +8,9 @@ use tokio::time::Instant;
 use super::StepResult;
 use futures::future::join_all;
 
+use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::{header, param, retry_after, sf_params};
 use qalens_engine::clients::http::Target;
-use crate::world::{Exchange, QaWorld};
 
 #[then(expr = "the response has a Retry-After of at least 1 whole second")]
 async fn has_retry_after(world: &mut QaWorld) -> StepResult {

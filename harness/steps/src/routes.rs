@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::world::{Credentials, Exchange, QaWorld};
 use qalens_engine::checks::exchange::header;
 use qalens_engine::clients::http::Target;
 use qalens_engine::clients::raw::send_raw;
 use qalens_engine::clients::routes::{fetch_routes, tokens_lacking_each_scope};
-use crate::world::{Credentials, Exchange, QaWorld};
 
 #[when(expr = "the client calls every route in the gateway's route table")]
 async fn call_every_route(world: &mut QaWorld) -> StepResult {
@@ -66,7 +66,14 @@ async fn call_every_route_other_scopes(world: &mut QaWorld) -> StepResult {
         let token = &tokens[&route.scope];
         for method in &route.methods {
             let body = (method != "GET").then_some("{}");
-            let ex = send_raw(&ctx, Target::FrontDoor, method, &route.prefix, Some(token), body);
+            let ex = send_raw(
+                &ctx,
+                Target::FrontDoor,
+                method,
+                &route.prefix,
+                Some(token),
+                body,
+            );
             batch.push(ex.await?);
         }
     }

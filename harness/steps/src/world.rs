@@ -93,6 +93,12 @@ impl fmt::Debug for Extensions {
     }
 }
 
+impl Default for QaWorld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl QaWorld {
     pub fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();

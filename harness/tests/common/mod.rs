@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use qalens::cleanup::{self, RunResources};
+use qalens_engine::cleanup::{self, RunResources};
 
 pub fn fixtures(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -320,7 +320,11 @@ pub async fn await_taken(
     .await
 }
 
-pub async fn take_from(ctx: &RunContext, queue: &str, key: &str) -> Result<Option<(String, i64)>, String> {
+pub async fn take_from(
+    ctx: &RunContext,
+    queue: &str,
+    key: &str,
+) -> Result<Option<(String, i64)>, String> {
     let mut found = None;
     scan(ctx, queue, 1000, |k, death| {
         let hit = k.as_deref() == Some(key);

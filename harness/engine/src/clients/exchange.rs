@@ -89,4 +89,3 @@ pub struct Resource {
     pub path: String,
     pub id: String,
 }
-

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
+use crate::clients::{Client, Credentials, Exchange, SentLog};
 use crate::context::RunContext;
 use crate::tokens::{TOKEN_TTL, now};
-use crate::clients::{Client, Credentials, Exchange, SentLog};
 
 /// The Authorization header value `client` presents, if any: for a valid token, what
 /// the system file's identity gives this client (a JWT, the static token, or the token
@@ -74,7 +74,14 @@ impl Call {
         target: Target,
         path: &str,
     ) -> Result<Self, String> {
-        Self::with_authorization(ctx, authorization_of(ctx, client)?, sent, method, target, path)
+        Self::with_authorization(
+            ctx,
+            authorization_of(ctx, client)?,
+            sent,
+            method,
+            target,
+            path,
+        )
     }
 
     /// A call presenting `authorization` (none without it).

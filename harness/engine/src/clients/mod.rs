@@ -2,8 +2,8 @@
 //! packs use them; they hold no per-scenario state.
 
 pub mod amqp;
-pub mod exec;
 mod exchange;
+pub mod exec;
 pub mod http;
 pub mod inspect;
 pub mod raw;

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::clients::Client;
 use crate::clients::inspect::get_json_with as inspect_with;
-use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
 use crate::context::RunContext;
+use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
 
 /// A route as the gateway serves it on `/admin/routes`.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,8 +56,12 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
         .identity
         .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)
         .await?;
-    let table: Table =
-        inspect_with(ctx, format!("{}/admin/routes", ctx.endpoints.gateway), token).await?;
+    let table: Table = inspect_with(
+        ctx,
+        format!("{}/admin/routes", ctx.endpoints.gateway),
+        token,
+    )
+    .await?;
     if table.routes.is_empty() {
         return Err("the gateway's route table is empty".into());
     }
@@ -83,7 +87,10 @@ pub async fn tokens_lacking_each_scope(
     let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
     let mut tokens = BTreeMap::new();
     for scope in &all {
-        tokens.insert(scope.to_string(), token_without(identity, client, &all, scope).await?);
+        tokens.insert(
+            scope.to_string(),
+            token_without(identity, client, &all, scope).await?,
+        );
     }
     Ok(tokens)
 }

@@ -268,9 +268,14 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
             Applied::Paused(c) => apply(run, c, "unpaused").await,
             Applied::Skewed(c) => clock::skew(&run.context(), c, 0).await,
             Applied::Link(name) => match name.split_once('-') {
-                Some((from, to)) => set_link(&run.context(), from, to, serde_json::json!({"mode": "none"}))
-                    .await
-                    .map(|_| ()),
+                Some((from, to)) => set_link(
+                    &run.context(),
+                    from,
+                    to,
+                    serde_json::json!({"mode": "none"}),
+                )
+                .await
+                .map(|_| ()),
                 None => Err(format!("malformed link name {name}")),
             },
         };

@@ -8,9 +8,9 @@
 //! independent at once ([`start`]), each waited on by its ready check ([`ready`]).
 
 mod components;
-mod pull;
 pub mod endpoints;
 pub mod faketime;
+mod pull;
 pub use pull::check_images;
 mod ready;
 mod running;

@@ -34,7 +34,8 @@ pub async fn check_images(docker: &Docker, system: &System) -> Result<(), System
             .service(service)
             .key("image");
             // Named at the service's `image` key, when the file still reads as it did.
-            match qalens_model::input::read_text(&system.file, qalens_model::input::MAX_TEXT_BYTES) {
+            match qalens_model::input::read_text(&system.file, qalens_model::input::MAX_TEXT_BYTES)
+            {
                 Ok(text) => err.locate_in(&text),
                 Err(_) => err,
             }

@@ -53,6 +53,9 @@ fn text_is_escaped_everywhere() {
     let info = RunInfo {
         run_id: "qalens-<run>".into(),
         defects: vec!["<defect>".into()],
+        components: qalens_engine::scheduler::Components::of(
+            &qalens_model::system::System::reference().unwrap(),
+        ),
         ..Default::default()
     };
     let failing = scenario(
@@ -179,7 +182,7 @@ fn the_page_has_a_summary_and_an_anchor_per_scenario() {
 fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
     let cancelled = format!(
         "{} (last seen while waiting: PENDING)",
-        crate::stop::CANCELLED
+        qalens_engine::stop::CANCELLED
     );
     let scenarios = [
         scenario("ok", 3, 0.0, 1.0, None),
@@ -189,7 +192,10 @@ fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
     assert_eq!(scenarios[2].verdict(), Verdict::Cancelled);
     assert_eq!(scenarios[1].verdict(), Verdict::Failed);
     let mut hook = scenario("never started", 21, 0.0, 0.0, None);
-    hook.hook_failure = Some(format!("Before hook failed: {}", crate::stop::CANCELLED));
+    hook.hook_failure = Some(format!(
+        "Before hook failed: {}",
+        qalens_engine::stop::CANCELLED
+    ));
     assert_eq!(hook.verdict(), Verdict::Cancelled);
     // A cancelled scenario whose faults could not be healed failed.
     let mut unhealed = scenarios[2].clone();

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::*;
 use crate::progress::Summary;
 use crate::report::{Recorder, html, messages};
-use crate::world::QaWorld;
+use qalens_steps::world::QaWorld;
 
 const PATH: &str = "features/verdicts.feature";
 
@@ -79,7 +79,7 @@ fn events() -> Vec<Cucumber<QaWorld>> {
         Ends::CancelledInStep,
         Ends::CancelledInHook,
     ];
-    let cancelled = format!("{} (last seen: PENDING)", crate::stop::CANCELLED);
+    let cancelled = format!("{} (last seen: PENDING)", qalens_engine::stop::CANCELLED);
     let definition = Regex::new("a step").unwrap();
     let mut out = vec![Cucumber::Started, Cucumber::feature_started(f.clone())];
     for (sc, end) in f.scenarios.iter().zip(ends) {
@@ -90,7 +90,7 @@ fn events() -> Vec<Cucumber<QaWorld>> {
             evs.push(Scenario::hook_failed(
                 HookType::Before,
                 None,
-                info(crate::stop::CANCELLED.to_string()),
+                info(qalens_engine::stop::CANCELLED.to_string()),
             ));
         } else {
             evs.push(Scenario::hook_passed(HookType::Before));
@@ -257,6 +257,7 @@ async fn every_report_gives_each_scenario_its_records_verdict() {
             tags: None,
             defects: vec![],
             parse_errors: vec![],
+            components: Default::default(),
         },
         &summary.scenarios,
         &[],
@@ -310,7 +311,7 @@ async fn every_report_gives_each_scenario_its_records_verdict() {
 
 #[test]
 fn a_failure_is_a_cancellation_only_when_it_is_the_early_stops() {
-    let stop = crate::stop::CANCELLED;
+    let stop = qalens_engine::stop::CANCELLED;
     assert_eq!(Verdict::of_failure(stop), Verdict::Cancelled);
     assert_eq!(
         Verdict::of_failure(&format!("Before hook failed: {stop}")),

@@ -19,9 +19,9 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::world::{Client, Exchange, QaWorld, Resource};
 use qalens_engine::checks::exchange::{created, header};
 use qalens_engine::clients::http::{Call, Target};
-use crate::world::{Client, Exchange, QaWorld, Resource};
 
 /// Placeholder in paths and bodies for the id (token subject) of the client a step names.
 const CLIENT: &str = "{client}";

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use cucumber::{then, when};
 use futures::StreamExt;
 
+use crate::StepResult;
+use crate::world::{Exchange, QaWorld};
 use qalens_engine::clients::http::Target;
 use qalens_engine::clients::raw::send_raw;
 use qalens_engine::clients::routes::{Route, fetch_routes, tokens_lacking_each_scope};
-use crate::StepResult;
-use crate::world::{Exchange, QaWorld};
 
 /// Raw requests in flight at once during a rewrite sweep.
 const RAW_CONCURRENCY: usize = 8;

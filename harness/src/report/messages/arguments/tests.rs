@@ -149,8 +149,8 @@ fn every_catalog_example_is_shown_as_its_text() {
         })
         .collect();
     let mut checked = 0;
-    for doc in crate::catalog::all_docs() {
-        let (keyword, text) = crate::catalog::split_keyword(doc.example).unwrap();
+    for doc in qalens_steps::catalog::all_docs() {
+        let (keyword, text) = qalens_steps::catalog::split_keyword(doc.example).unwrap();
         for (d, m) in matchers.iter().filter(|(d, _)| d.keyword == keyword) {
             if let Some(args) = m.arguments(text) {
                 assert_eq!(as_shown(text, &args), text, "{} with {args}", d.pattern);

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use qalens_model::system::{Condition, Link, Pack, REFERENCE_FILE, System};
 use qalens_engine::topology::faketime::environment;
 use qalens_engine::topology::select_links;
+use qalens_model::system::{Condition, Link, Pack, REFERENCE_FILE, System};
 
 fn reference() -> System {
     System::load_with(Path::new(REFERENCE_FILE), &|v| {
@@ -69,9 +69,10 @@ fn the_reference_file_describes_todays_topology() {
 
 #[test]
 fn links_are_chosen_by_name_or_by_the_file() {
-    let system = System::load_with(std::path::Path::new(qalens_model::system::REFERENCE_FILE), &|v| {
-        (v == "QALENS_REFSYS_BIN").then(|| qalens_model::system::REFERENCE_FILE.to_string())
-    })
+    let system = System::load_with(
+        std::path::Path::new(qalens_model::system::REFERENCE_FILE),
+        &|v| (v == "QALENS_REFSYS_BIN").then(|| qalens_model::system::REFERENCE_FILE.to_string()),
+    )
     .unwrap();
     let names = |links: Vec<usize>| -> Vec<String> {
         links
@@ -138,7 +139,7 @@ fn outline_steps_are_checked_with_each_row_filled_in() {
          \x20     | billing  | orders | payments |\n\
          \x20     | billing  | orders | payments |\n",
     );
-    let problems = qalens_model::system::names::check(
+    let problems = crate::lint::system_names::check(
         &reference(),
         &["orders-payments".to_string()],
         std::slice::from_ref(&f),
@@ -167,7 +168,7 @@ fn undeclared_links_unproxied_links_unknown_containers_and_queues_are_located() 
          \x20   And within 5 seconds the message is in the dead-letter queue \"email.dlq\" with reason \"rejected\"\n",
     );
     let s = reference();
-    let problems = qalens_model::system::names::check(
+    let problems = crate::lint::system_names::check(
         &s,
         &["orders-payments".to_string()],
         std::slice::from_ref(&f),
@@ -216,7 +217,7 @@ fn a_pack_step_on_a_system_without_the_pack_is_located() {
     );
     let mut without = reference();
     without.qalens.packs.clear();
-    let problems = qalens_model::system::names::check(&without, &[], std::slice::from_ref(&f));
+    let problems = crate::lint::system_names::check(&without, &[], std::slice::from_ref(&f));
     let at: Vec<String> = problems.iter().map(|p| p.at.clone()).collect();
     let line = |n: u32| format!("{}:{n}", f.display());
     assert_eq!(at, [line(4), line(5)], "{problems:#?}");
@@ -227,7 +228,7 @@ fn a_pack_step_on_a_system_without_the_pack_is_located() {
         problems[0]
     );
     // With the pack enabled the same file is fine.
-    assert!(qalens_model::system::names::check(&reference(), &[], &[f]).is_empty());
+    assert!(crate::lint::system_names::check(&reference(), &[], &[f]).is_empty());
 }
 
 #[test]
@@ -245,7 +246,7 @@ fn an_order_step_on_the_nginx_shop_example_is_located() {
          \x20   When the client sends GET \"/\"\n\
          \x20   And the client places an order for 1 of \"SKU-1\"\n",
     );
-    let problems = qalens_model::system::names::check(&shop, &[], std::slice::from_ref(&f));
+    let problems = crate::lint::system_names::check(&shop, &[], std::slice::from_ref(&f));
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].at, format!("{}:5", f.display()));
     assert!(
@@ -258,8 +259,11 @@ fn an_order_step_on_the_nginx_shop_example_is_located() {
 #[test]
 fn the_catalog_marks_pack_steps_and_leaves_them_out_for_a_system_without_the_pack() {
     let all = qalens_steps::catalog::entries_for(&reference());
-    let ours: Vec<_> = all.iter().filter(|e| e.pack == Some(crate::NAME)).collect();
-    assert_eq!(ours.len(), crate::DOCS.len());
+    let ours: Vec<_> = all
+        .iter()
+        .filter(|e| e.pack == Some(qalens_reference_pack::NAME))
+        .collect();
+    assert_eq!(ours.len(), qalens_reference_pack::DOCS.len());
     assert!(
         ours.iter()
             .all(|e| e.defined_at.contains("packs/reference/"))
