@@ -1,5 +1,5 @@
 //! Records the parameter types of every step definition (`#[given]`, `#[when]`,
-//! `#[then]` under `src/`), keyed by the file and line cucumber records for it, so that
+//! `#[then]` in the step crates: `steps/src/` and `reference-pack/src/`), keyed by the file and line cucumber records for it, so that
 //! `qalens check` can refuse a number a step's type cannot hold (`99999` for a `u16`)
 //! before anything runs. A plain text scan: the attribute's line, then the next
 //! `fn NAME(...)` and its parameters' types, the world and the step (`#[step]`, or a `&Step` parameter) left out.
@@ -8,13 +8,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    println!("cargo:rerun-if-changed=src");
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![];
-    collect(&src, &mut files);
+    for dir in ["steps/src", "reference-pack/src"] {
+        println!("cargo:rerun-if-changed={dir}");
+        collect(&harness.join(dir), &mut files);
+    }
     files.sort();
     let mut out = String::from(
-        "/// `(path under src/, line of the step attribute, parameter types)`.\n\
+        "/// `(path under harness/, line of the step attribute, parameter types)`.\n\
          pub static STEP_PARAMS: &[(&str, u32, &[&str])] = &[\n",
     );
     for file in files {
@@ -22,7 +24,7 @@ fn main() {
             continue;
         };
         let rel = file
-            .strip_prefix(&src)
+            .strip_prefix(harness)
             .unwrap_or(&file)
             .to_string_lossy()
             .replace('\\', "/");

@@ -266,7 +266,7 @@ fn the_catalog_marks_pack_steps_and_leaves_them_out_for_a_system_without_the_pac
     assert_eq!(ours.len(), qalens_reference_pack::DOCS.len());
     assert!(
         ours.iter()
-            .all(|e| e.defined_at.contains("packs/reference/"))
+            .all(|e| e.defined_at.contains("reference-pack/src/"))
     );
     let mut without = reference();
     without.qalens.packs.clear();

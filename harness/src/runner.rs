@@ -424,9 +424,8 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     let file = system.system();
-    let contracts = contracts.or_else(|| {
-        qalens_steps::packs::default_registry(file).map(checks::RunContracts::Bundled)
-    });
+    let contracts = contracts
+        .or_else(|| qalens_steps::packs::default_registry(file).map(checks::RunContracts::Bundled));
     let run = Run::new(RunContext {
         system: file.clone(),
         contracts,
