@@ -12,18 +12,16 @@
 //! [`runner`] drives cucumber and the reports, [`cleanup`] guarantees that no container
 //! outlives its run.
 
-pub mod attach;
 pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod lint;
-pub mod progress;
-pub mod report;
-pub mod retime;
 pub mod runner;
 pub mod selftest;
 pub mod shard;
 
+#[cfg(test)]
+mod catalog_tests;
 #[cfg(test)]
 mod reference_pack_tests;
 

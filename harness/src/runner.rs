@@ -13,19 +13,19 @@ use cucumber::runner::ScenarioType;
 use cucumber::writer::Ext as _;
 use cucumber::{World as _, writer};
 
-use crate::attach::AttachLogs;
-use crate::progress::Summary;
-use crate::report::verdicts::CancelledAsSkipped;
-use crate::report::{self, Recorder, Verdict};
-use crate::retime::Retime;
 use crate::shard::{self, Shard};
-use qalens_engine::checks;
 use qalens_engine::cleanup;
 use qalens_engine::context::{Run, RunContext};
+use qalens_engine::contracts;
 use qalens_engine::scheduler::Scheduler;
 use qalens_engine::stop::{self, Stop};
 use qalens_engine::topology::{Running, SwitchError, Topology, TopologyOptions};
 use qalens_model::features::FeatureFiles;
+use qalens_report::attach::AttachLogs;
+use qalens_report::progress::Summary;
+use qalens_report::retime::Retime;
+use qalens_report::verdicts::CancelledAsSkipped;
+use qalens_report::{self as report, Recorder, Verdict};
 use qalens_steps::world::QaWorld;
 
 /// What `qalens run` was asked to do.
@@ -39,9 +39,9 @@ pub struct RunOptions {
     pub junit: Option<PathBuf>,
     /// Where to write a Cucumber JSON report.
     pub json: Option<PathBuf>,
-    /// Where to write the HTML report ([`crate::report::html`]).
+    /// Where to write the HTML report ([`qalens_report::html`]).
     pub html: Option<PathBuf>,
-    /// Where to write Cucumber Messages ([`crate::report::messages`]).
+    /// Where to write Cucumber Messages ([`qalens_report::messages`]).
     pub messages: Option<PathBuf>,
     /// The defects switched on for the run (shown in the HTML report).
     pub defects: Vec<String>,
@@ -129,7 +129,7 @@ fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
     // Bad arguments fail before anything starts.
     options.tags.as_deref().map(parse_tags).transpose()?;
-    let contracts = checks::load_contracts(&topology.system)?;
+    let contracts = contracts::load_contracts(&topology.system)?;
     let docker = docker_swept().await?;
     let run_id = topology.run_id.clone();
     let topo = start(&docker, topology, options.timings).await?;
@@ -192,7 +192,7 @@ pub async fn run_attached(
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = cleanup::docker().await?;
     let attached = Instant::now();
-    let contracts = checks::load_contracts(&system)?;
+    let contracts = contracts::load_contracts(&system)?;
     let system = Running::attach(&docker, run_id, system).await?;
     println!(
         "qalens: attached to the running topology {run_id} in {:.1} s",
@@ -300,11 +300,11 @@ pub async fn start(
 }
 
 /// Runs the features against a running topology (which stays up) and writes the reports.
-/// `contracts` are the system file's, read once per run ([`checks::load_contracts`]) and
+/// `contracts` are the system file's, read once per run ([`contracts::load_contracts`]) and
 /// shared by every scenario and every `run_on` of the run.
 pub async fn run_on(
     system: &Running,
-    contracts: Option<checks::RunContracts>,
+    contracts: Option<contracts::RunContracts>,
     options: &RunOptions,
 ) -> anyhow::Result<Summary> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
@@ -408,7 +408,7 @@ struct Reports {
 
 async fn run_scenarios(
     system: &Running,
-    contracts: Option<checks::RunContracts>,
+    contracts: Option<contracts::RunContracts>,
     options: &RunOptions,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
@@ -424,8 +424,9 @@ async fn run_scenarios(
         .build()
         .context("building the HTTP client")?;
     let file = system.system();
-    let contracts = contracts
-        .or_else(|| qalens_steps::packs::default_registry(file).map(checks::RunContracts::Bundled));
+    let contracts = contracts.or_else(|| {
+        qalens_steps::packs::default_registry(file).map(contracts::RunContracts::Bundled)
+    });
     let run = Run::new(RunContext {
         system: file.clone(),
         contracts,
@@ -531,7 +532,7 @@ fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
     match finished {
         F::StepPassed => false,
         F::StepSkipped => true,
-        F::BeforeHookFailed(info) => failed(crate::progress::panic_text(info)),
-        F::StepFailed(_, _, err) => failed(crate::progress::step_error(err)),
+        F::BeforeHookFailed(info) => failed(qalens_report::progress::panic_text(info)),
+        F::StepFailed(_, _, err) => failed(qalens_report::progress::step_error(err)),
     }
 }

@@ -12,12 +12,12 @@ use serde::Serialize;
 
 use anyhow::Context as _;
 
-use crate::progress::Summary;
-use crate::report::{ScenarioRecord, Verdict};
 use crate::runner::{self, RunOptions};
 use qalens_engine::scheduler::{Claim, Components, Scope};
 use qalens_engine::topology::{Running, SwitchError, Topology, TopologyOptions, known_defects};
 use qalens_model::system::System;
+use qalens_report::progress::Summary;
+use qalens_report::{ScenarioRecord, Verdict};
 
 /// A scenario that failed in a variant: for a defect, one that caught it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -158,7 +158,7 @@ fn variant(
                 report: phase
                     .report
                     .as_ref()
-                    .map(|r| format!("{r}#{}", crate::report::html::anchor(&s.location))),
+                    .map(|r| format!("{r}#{}", qalens_report::html::anchor(&s.location))),
             });
         }
         for e in &summary.parse_errors {
@@ -248,7 +248,7 @@ pub async fn run(
         .map(runner::parse_tags)
         .transpose()?;
     // Read once: every variant's runs and canaries share them.
-    let contracts = qalens_engine::checks::load_contracts(&system)?;
+    let contracts = qalens_engine::contracts::load_contracts(&system)?;
     let docker = runner::docker_swept().await?;
     let shared = runner::start(&docker, TopologyOptions::from_env(system)?, false).await?;
     if let Some(r) = &reports {
@@ -323,7 +323,7 @@ pub struct Reports {
 /// Runs one variant's phases on `system` until one of them fails a scenario.
 async fn caught_on(
     system: &Running,
-    contracts: Option<&qalens_engine::checks::RunContracts>,
+    contracts: Option<&qalens_engine::contracts::RunContracts>,
     variant: &str,
     phases: &[RunOptions],
     reports: Option<&Reports>,
@@ -404,7 +404,7 @@ const SETTLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120)
 /// Runs the canary against the correct system until it passes (see [`left_unsettled`]).
 async fn settle(
     system: &Running,
-    contracts: Option<&qalens_engine::checks::RunContracts>,
+    contracts: Option<&qalens_engine::contracts::RunContracts>,
     options: &RunOptions,
     canary: &Canary,
     after: &str,
@@ -449,7 +449,7 @@ async fn settle(
 
 async fn matrix_on(
     shared: &Topology,
-    contracts: Option<&qalens_engine::checks::RunContracts>,
+    contracts: Option<&qalens_engine::contracts::RunContracts>,
     options: &RunOptions,
     targets: &[Target],
     full: bool,
@@ -541,5 +541,6 @@ async fn matrix_on(
     })
 }
 
+pub mod matrix;
 #[cfg(test)]
 mod tests;

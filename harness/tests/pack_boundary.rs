@@ -63,7 +63,12 @@ fn no_generic_file_names_a_reference_service() {
             for (n, line) in text.lines().enumerate() {
                 if let Some(what) = service_named(line) {
                     let rel = file.strip_prefix(&root).unwrap();
-                    hits.push(format!("{}:{}: {what}: {}", rel.display(), n + 1, line.trim()));
+                    hits.push(format!(
+                        "{}:{}: {what}: {}",
+                        rel.display(),
+                        n + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
@@ -78,8 +83,14 @@ fn no_generic_file_names_a_reference_service() {
 
 #[test]
 fn the_service_check_finds_names_in_any_case_and_skips_the_registry_crate() {
-    assert_eq!(service_named("let q = EMAIL_QUEUE;").as_deref(), Some("names email"));
-    assert_eq!(service_named("// Orders are placed").as_deref(), Some("names orders"));
+    assert_eq!(
+        service_named("let q = EMAIL_QUEUE;").as_deref(),
+        Some("names email")
+    );
+    assert_eq!(
+        service_named("// Orders are placed").as_deref(),
+        Some("names orders")
+    );
     assert_eq!(service_named("inventory::submit! { x }"), None);
     assert_eq!(service_named("cucumber::codegen::inventory::iter"), None);
 }

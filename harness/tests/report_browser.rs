@@ -114,7 +114,7 @@ fn the_html_report_shows_counts_the_failure_and_the_fault_in_a_browser() {
     shown("faults applied: email paused at +");
     // Permalinks.
     let feature = fixtures("report").join("report.feature");
-    let fault_anchor = qalens::report::html::anchor(&format!("{}:5", feature.display()));
+    let fault_anchor = qalens_report::html::anchor(&format!("{}:5", feature.display()));
     shown(&format!(r#"id="{fault_anchor}""#));
     shown(&format!(r##"href="#{fault_anchor}""##));
     // The passing scenario's steps are folded...
@@ -154,7 +154,7 @@ fn the_html_report_shows_counts_the_failure_and_the_fault_in_a_browser() {
     };
     let passing = opening_tag(&failed_only, &fault_anchor);
     assert!(passing.contains("display: none"), "{passing}");
-    let failing_anchor = qalens::report::html::anchor(&format!("{}:12", feature.display()));
+    let failing_anchor = qalens_report::html::anchor(&format!("{}:12", feature.display()));
     let failing = opening_tag(&failed_only, &failing_anchor);
     assert!(!failing.contains("display: none"), "{failing}");
 

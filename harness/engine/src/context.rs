@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use testcontainers::bollard::Docker;
 
-use crate::checks::RunContracts;
+use crate::contracts::RunContracts;
 use crate::faults::FaultLog;
 use crate::scheduler::Components;
 use crate::topology::Endpoints;
@@ -27,7 +27,7 @@ pub struct RunContext {
     /// The system file the topology was started from.
     pub system: Arc<System>,
     /// The contracts `x-qalens.contracts` names (JSON Schemas or an OpenAPI document),
-    /// read once per run ([`crate::checks::load_contracts`]), or those an enabled pack
+    /// read once per run ([`crate::contracts::load_contracts`]), or those an enabled pack
     /// bundles; `None` when there are none.
     pub contracts: Option<RunContracts>,
     /// Defects switched on at run time; a service started again gets them again.

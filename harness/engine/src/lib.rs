@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cleanup;
 pub mod clients;
 pub mod context;
+pub mod contracts;
 pub mod faults;
 pub mod nemesis;
 pub mod scheduler;

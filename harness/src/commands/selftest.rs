@@ -54,7 +54,7 @@ pub async fn selftest(
                 eprintln!("qalens: cannot write {}: {e}", p.display());
             }
             if let Some(p) = html
-                && let Err(e) = std::fs::write(&p, crate::report::matrix::render(&m))
+                && let Err(e) = std::fs::write(&p, crate::selftest::matrix::render(&m))
             {
                 eprintln!("qalens: cannot write {}: {e}", p.display());
             }

@@ -64,8 +64,8 @@ impl<'s> Known<'s> {
         };
         // The steps that name a contract read JSON Schemas: from the file's directory, else
         // (also when the file names an OpenAPI document) from an enabled pack.
-        let contracts = match qalens_engine::checks::load_contracts(system) {
-            Ok(Some(qalens_engine::checks::RunContracts::Schemas(r))) => Some(ids(&r)),
+        let contracts = match qalens_engine::contracts::load_contracts(system) {
+            Ok(Some(qalens_engine::contracts::RunContracts::Schemas(r))) => Some(ids(&r)),
             _ => None,
         }
         .or_else(|| qalens_steps::packs::default_registry(system).map(ids));

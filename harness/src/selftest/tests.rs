@@ -1,6 +1,6 @@
 use super::*;
-use crate::report::{StepRecord, StepStatus};
 use qalens_engine::scheduler::Components;
+use qalens_report::{StepRecord, StepStatus};
 use std::time::{Duration, SystemTime};
 
 fn record(name: &str, lens: &str, tags: &[&str], secs: u64, error: Option<&str>) -> ScenarioRecord {

@@ -13,38 +13,8 @@ use serde::Serialize;
 use crate::world::QaWorld;
 
 mod docs;
+pub use crate::doc::{Need, StepDoc};
 pub use docs::DOCS;
-
-/// Documentation of one step.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct StepDoc {
-    /// The domain, as in `features/` and `harness/src/steps/`.
-    pub domain: &'static str,
-    pub description: &'static str,
-    /// A complete step line, keyword included, as written in a feature file.
-    pub example: &'static str,
-    /// What a system file must declare for the step to mean something there, beyond the
-    /// step's pack: `qalens steps --system FILE` leaves the step out otherwise.
-    pub needs: &'static [Need],
-}
-
-/// Something a step needs the system file to declare ([`StepDoc::needs`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Need {
-    /// A broker (`x-qalens.broker`).
-    Broker,
-    /// A link with a fault proxy (`x-qalens.links`).
-    Link,
-    /// JSON Schema contracts: a directory in `x-qalens.contracts`, or those an enabled
-    /// pack bundles.
-    Contracts,
-    /// Tokens qalens signs (`x-qalens.identity.jwt`): a hostile token with chosen claims
-    /// or header, which a static token or a token command cannot make.
-    Jwt,
-    /// An OpenAPI document in `x-qalens.contracts`.
-    OpenApi,
-}
 
 impl Need {
     /// Whether `system` declares it.
@@ -167,7 +137,8 @@ pub fn entries() -> Vec<Entry> {
     out
 }
 
-fn regex_matches(pattern: &str, text: &str) -> bool {
+/// Whether `text` matches a step pattern as a whole.
+pub fn regex_matches(pattern: &str, text: &str) -> bool {
     cucumber::codegen::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
 }
 
@@ -237,6 +208,3 @@ pub const TAGS: &[(&str, &str)] = &[
         "Disrupts every component: runs alone with everything.",
     ),
 ];
-
-#[cfg(test)]
-mod tests;

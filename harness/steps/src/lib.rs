@@ -11,6 +11,7 @@ pub mod clock;
 pub mod concurrency;
 pub mod contracts;
 pub mod dead_letter;
+pub mod doc;
 pub mod faults;
 pub mod http;
 pub mod identity;

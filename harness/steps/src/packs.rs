@@ -12,7 +12,7 @@ use contract_tools::schema::Registry;
 use qalens_engine::context::RunContext;
 use qalens_model::system::{Pack, System};
 
-use crate::catalog::StepDoc;
+use crate::doc::StepDoc;
 
 /// What a pack tells generic code about itself; each pack submits one with
 /// `inventory::submit!` and the CLI links the pack crates it ships.

@@ -14,7 +14,7 @@ pub fn schema() -> Value {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../target/qalens/cucumber-messages")
-            .join(qalens::report::messages::PROTOCOL_VERSION)
+            .join(qalens_report::messages::PROTOCOL_VERSION)
             .join("messages.schema.json"),
     };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -23,7 +23,7 @@ pub fn schema() -> Value {
              Fetch it with `ci/ensure-cucumber-messages` (needs npm), or set \
              QALENS_MESSAGES_SCHEMA to the messages.schema.json of @cucumber/messages@{}.",
             path.display(),
-            qalens::report::messages::PROTOCOL_VERSION
+            qalens_report::messages::PROTOCOL_VERSION
         )
     });
     serde_json::from_str(&text).expect("the schema is JSON")

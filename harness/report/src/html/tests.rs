@@ -1,5 +1,5 @@
 use super::*;
-use crate::report::StepRecord;
+use crate::StepRecord;
 
 fn at(secs: f64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000) + Duration::from_secs_f64(secs)

@@ -156,7 +156,7 @@ fn status(s: &ScenarioRecord) -> &'static str {
     s.verdict().as_str()
 }
 
-pub(crate) const CSS: &str = r#"
+pub const CSS: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5em 3em;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.4em;margin:.8em 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;margin:.3em 0}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}

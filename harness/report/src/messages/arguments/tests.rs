@@ -138,7 +138,7 @@ fn as_shown(text: &str, args: &Value) -> String {
 
 #[test]
 fn every_catalog_example_is_shown_as_its_text() {
-    let definitions = crate::report::messages::Definition::all();
+    let definitions = crate::messages::Definition::all();
     let matchers: Vec<_> = definitions
         .iter()
         .map(|d| {
@@ -195,9 +195,9 @@ fn positions_count_utf16_units_as_the_formatter_does() {
 /// attribute as a Cucumber Expression, a `regex = "..."` as a regular expression.
 #[test]
 fn every_definition_is_described_as_written() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (mut expressions, mut regexes) = (0, 0);
-    for d in crate::report::messages::Definition::all() {
+    for d in crate::messages::Definition::all() {
         let (file, line) = d.defined_at.rsplit_once(':').unwrap();
         let source = std::fs::read_to_string(root.join(file)).unwrap();
         let line: usize = line.parse().unwrap();

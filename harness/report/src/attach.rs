@@ -1,6 +1,6 @@
 //! Attaches component logs to the reports of failed scenarios.
 //!
-//! [`AttachLogs`] wraps the report writers (the [`Recorder`](crate::report::Recorder),
+//! [`AttachLogs`] wraps the report writers (the [`Recorder`](crate::Recorder),
 //! JUnit, Cucumber JSON). When a step or hook
 //! of a scenario fails, it reads, from every container of the run, what the container
 //! wrote since the scenario started, and hands it to the wrapped writers as a scenario
@@ -79,7 +79,7 @@ impl<W: World, Wr: Writer<W>> Writer<W> for AttachLogs<Wr> {
         if let Ok(ev) = &event
             && let Some((feature, rule, scenario, sc_ev)) = scenario_event(&ev.value)
         {
-            let k = crate::report::scenario_key(feature, scenario);
+            let k = crate::scenario_key(feature, scenario);
             match &sc_ev.event {
                 Scenario::Started => {
                     self.started.insert(k, ev.at);

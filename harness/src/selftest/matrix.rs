@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::html::{CSS, escape};
-use crate::selftest::{Caught, Matrix, Variant};
+use super::{Caught, Matrix, Variant};
+use qalens_report::html::{CSS, escape};
 
 const MORE_CSS: &str = r#"
 table.matrix td,table.matrix th{border:1px solid #ddd;vertical-align:top}

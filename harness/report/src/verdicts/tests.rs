@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::progress::Summary;
-use crate::report::{Recorder, html, messages};
+use crate::{Recorder, html, messages};
 use qalens_steps::world::QaWorld;
 
 const PATH: &str = "features/verdicts.feature";

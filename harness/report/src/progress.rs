@@ -1,5 +1,5 @@
 //! What a run reports on the console: one line per scenario as it finishes (printed by
-//! the [`Recorder`](crate::report::Recorder), which keeps the run's record), with its
+//! the [`Recorder`](crate::Recorder), which keeps the run's record), with its
 //! duration and, on failure, what was expected, what was seen and where; and the
 //! [`Summary`] the runner prints and turns into an exit code.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 use cucumber::event;
 use cucumber::gherkin;
 
-use crate::report::{ScenarioRecord, Verdict};
+use crate::{ScenarioRecord, Verdict};
 
 /// Everything a run reports.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +21,7 @@ pub struct Summary {
 impl Summary {
     /// How many scenarios have this [verdict](ScenarioRecord::verdict).
     pub fn count(&self, verdict: Verdict) -> usize {
-        crate::report::count(&self.scenarios, verdict)
+        crate::count(&self.scenarios, verdict)
     }
 
     pub fn passed(&self) -> usize {
@@ -53,7 +53,7 @@ impl Summary {
 
     /// `(lens, passed, failed, total time)` per lens, sorted by lens.
     pub fn by_lens(&self) -> Vec<(String, usize, usize, Duration)> {
-        crate::report::tally(&self.scenarios, |s| s.lens.clone())
+        crate::tally(&self.scenarios, |s| s.lens.clone())
             .into_iter()
             .map(|(k, (p, f, d))| (k, p, f, d))
             .collect()
@@ -109,7 +109,7 @@ pub(crate) fn indent(s: &str) -> String {
         .join("\n")
 }
 
-pub(crate) fn panic_text(info: &event::Info) -> String {
+pub fn panic_text(info: &event::Info) -> String {
     if let Some(s) = info.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = info.downcast_ref::<&str>() {
@@ -119,7 +119,7 @@ pub(crate) fn panic_text(info: &event::Info) -> String {
     }
 }
 
-pub(crate) fn step_error(err: &event::StepError) -> String {
+pub fn step_error(err: &event::StepError) -> String {
     match err {
         event::StepError::Panic(info) => panic_text(info),
         other => other.to_string(),

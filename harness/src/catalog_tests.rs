@@ -1,4 +1,7 @@
-use super::*;
+//! The step catalog against every step qalens ships (the packs' included, which only
+//! the CLI links).
+
+use qalens_steps::catalog::*;
 
 #[test]
 fn every_step_definition_is_documented_exactly_once() {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::report::StepRecord;
+use crate::StepRecord;
 
 const FEATURE: &str = "@fixture
 Feature: Checkout
