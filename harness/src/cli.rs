@@ -78,7 +78,8 @@ pub enum Command {
         #[arg(long)]
         fail_fast: bool,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
@@ -91,7 +92,8 @@ pub enum Command {
         #[arg(long)]
         detach: bool,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
@@ -112,7 +114,8 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
@@ -125,7 +128,8 @@ pub enum Command {
         /// Feature files or directories (default: features).
         paths: Vec<PathBuf>,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
         /// Treat warnings as problems: exit 1 when there is any (CI uses this).
@@ -158,7 +162,8 @@ pub enum Command {
         #[arg(long)]
         full: bool,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
@@ -178,7 +183,8 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },
@@ -194,7 +200,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); see docs/system-file.md.
+        /// reference system, reference-system/qalens.yml); its format is in
+        /// docs/system-file.md of the qalens repository.
         #[arg(long, value_name = "FILE")]
         system: Option<PathBuf>,
     },

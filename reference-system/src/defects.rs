@@ -417,6 +417,34 @@ mod tests {
         }
     }
 
+    /// The guide's defect table (`docs/reference-system.md`) is what users read: one
+    /// row per defect, with the lens that catches it, and no row for a defect that is
+    /// gone.
+    #[test]
+    fn every_defect_has_its_row_in_the_guide() {
+        let page =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/reference-system.md");
+        let text = std::fs::read_to_string(&page).unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains("` | `@"))
+            .collect();
+        for &d in Defect::ALL {
+            let row = format!("| `{}` | `@{}` |", d.name(), d.lens());
+            assert!(
+                rows.iter().any(|r| r.starts_with(&row)),
+                "{} has no row starting with {row}",
+                page.display()
+            );
+        }
+        assert_eq!(
+            rows.len(),
+            Defect::ALL.len(),
+            "{} lists a defect refsys does not have",
+            page.display()
+        );
+    }
+
     #[test]
     fn lists_parse_and_unknown_names_are_errors() {
         let d = Defects::parse(" open-route, auto-ack ,").unwrap();

@@ -7,8 +7,9 @@
 //! refsys payments  # payments (idempotent charges and refunds, SQLite)
 //! refsys inventory # inventory (stock and reservations per order, SQLite)
 //! ```
-//! Each service reads its configuration from the environment (see README.md); the
-//! harness starts them in containers, but they run just as well on a laptop.
+//! Each service reads its configuration from the environment (see
+//! `docs/reference-system.md` at the repository root); the harness starts them in
+//! containers, but they run just as well on a laptop.
 
 use clap::{Parser, Subcommand};
 

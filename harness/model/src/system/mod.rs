@@ -1,6 +1,7 @@
 //! The system file: a Docker Compose file with an `x-qalens` section, describing what
 //! qalens starts, fault-injects and checks. `reference-system/qalens.yml` is the built-in
-//! one; `--system FILE` names another. The format is documented in `docs/system-file.md`.
+//! one; `--system FILE` names another. The format is documented in
+//! `docs/system-file.md` at the repository root.
 //!
 //! Loading is: YAML (`serde_yaml_ng`), merge keys, Compose variable interpolation on
 //! string values ([`interpolate`]), then serde into the supported subset with unknown keys
