@@ -24,10 +24,10 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use contract_tools::jwt::{Claims, Tier};
+use contract_tools::jwt::Tier;
 use serde_json::json;
 
-use super::auth::{authenticate, scopes, tier_name, unauthorized};
+use super::auth::{Claims, authenticate, scopes, tier_name, unauthorized};
 use super::breaker::Permit;
 use super::paths::non_canonical;
 use super::ratelimit::{self, Algorithm, Decision, Quota};
