@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct Db {
@@ -26,11 +27,21 @@ pub enum DbError {
 /// The error for a text column holding a value the service never writes (a corrupt row):
 /// the read fails, and the request with it as an internal error, instead of guessing.
 pub fn unknown_value(column: usize, what: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        format!("unknown {what} {value:?}").into(),
-    )
+    corrupt(column, format!("unknown {what} {value:?}"))
+}
+
+/// A corrupt text column, `message` saying why.
+fn corrupt(column: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
+}
+
+/// Reads a text column that stores a UUID (as `Uuid::to_string` writes it): the UUID, or
+/// for any other text an error naming it, so a corrupt id fails the read as an unknown
+/// status does ([`unknown_value`]) instead of becoming the nil UUID.
+pub fn read_uuid(row: &rusqlite::Row<'_>, column: usize, what: &str) -> rusqlite::Result<Uuid> {
+    let stored: String = row.get(column)?;
+    Uuid::parse_str(&stored)
+        .map_err(|_| corrupt(column, format!("{what} {stored:?} is not a UUID")))
 }
 
 /// Reads a text column that stores one of `values` as `text(value)`: the value whose text

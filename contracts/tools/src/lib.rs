@@ -8,8 +8,8 @@
 //! - [`diff`]: the breaking-change detector between two versions of a contracts directory.
 //! - [`openapi`]: OpenAPI 3.0 and 3.1 documents as contracts: their diff, and HTTP
 //!   exchanges checked against their operations.
-//! - [`jwt`]: HS256 JSON Web Tokens (the harness mints them, the reference gateway
-//!   verifies them).
+//! - [`jwt`]: the `tier` claim of a bearer token (the harness mints tokens with it, the
+//!   reference gateway reads it).
 //!
 //! The reference system's own payloads and their bundled schemas are the `contracts`
 //! crate. Run the tests with `cargo test -p contract-tools`.

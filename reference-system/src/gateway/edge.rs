@@ -1,21 +1,29 @@
-//! The request pipeline every client request goes through, in this order:
+//! The request pipeline every client request goes through: [`handle`] sets the request
+//! id, and `pipeline` runs one function per stage, in this order:
 //!
-//! 1. request id (kept from the client when well-formed, else generated);
-//! 2. path check: a path that is not in canonical form (dot segments, doubled slashes,
-//!    backslashes, percent-encoded `/`, `\`, `.` or NUL) is a 400 Problem, before
-//!    anything else looks at it, so the path routed on is the path passed upstream;
+//! 1. request id ([`handle`]): kept from the client when well-formed, else generated;
+//! 2. path check (`check_path`): a path that is not in canonical form (dot segments,
+//!    doubled slashes, backslashes, percent-encoded `/`, `\`, `.` or NUL) is a 400
+//!    Problem, before anything else looks at it, so the path routed on is the path
+//!    passed upstream;
 //! 3. public allow-list (`/health`, ...) answered by the gateway itself;
-//! 4. authentication, default deny: a valid HS256 bearer token or 401; a token is
-//!    accepted up to [`super::auth::JWT_LEEWAY_SECONDS`] past its `exp` (clock skew), no longer,
-//!    and must follow the other rules of [`super::auth`] (`nbf`, `iat`, `crit`, lifetime);
-//! 5. routing from the route table (404 / 405);
-//! 6. authorisation: the route's scope or 403;
-//! 7. identity headers: stripped from the client, set from the token;
-//! 8. rate limit per client and route policy, shared through Redis (429);
-//! 9. per-upstream circuit breaker and bounded concurrency (503), then the upstream call
-//!    with the route's timeout (504 / 502).
+//! 4. route lookup (`find_route`) in the route table;
+//! 5. authentication, default deny (`authenticate_request`): a valid bearer token or
+//!    401, whether a route matched or not; a token is accepted up to 5 s past its `exp`
+//!    (clock skew), no longer, and must follow the other rules of `auth.rs` (`nbf`,
+//!    `iat`, `crit`, lifetime);
+//! 6. routing (`require_route`): 404 when no route has the path, 405 when routes have
+//!    it for other methods;
+//! 7. authorisation (`authorize`): the route's scope or 403;
+//! 8. identity headers (`identity_headers`): stripped from the client, set from the
+//!    token;
+//! 9. rate limit (`rate_limit`) per client and route policy, shared through Redis (429);
+//! 10. the answer (`dispatch`): the gateway's own, the order summary, or the upstream's
+//!     through its circuit breaker and bounded concurrency (503) with the route's timeout
+//!     (504 / 502).
 //!
-//! Every answer carries `x-request-id` and `x-gateway-replica`; errors are problem+json.
+//! Each known defect of the gateway's edge is consulted in the stage it breaks. Every
+//! answer carries `x-request-id` and `x-gateway-replica`; errors are problem+json.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,10 +32,10 @@ use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use contract_tools::jwt::{Claims, Tier};
+use contract_tools::jwt::Tier;
 use serde_json::json;
 
-use super::auth::{authenticate, scopes, tier_name, unauthorized};
+use super::auth::{Claims, authenticate, scopes, tier_name, unauthorized};
 use super::breaker::Permit;
 use super::paths::non_canonical;
 use super::ratelimit::{self, Algorithm, Decision, Quota};
@@ -43,6 +51,10 @@ pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-clie
 /// Largest request body forwarded (bytes).
 const MAX_BODY: usize = 1 << 20;
 
+/// An answer a stage gives instead of passing the request on (boxed: a `Response` is
+/// large, and most stages pass).
+type Refused = Box<Response>;
+
 pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let request_id = req
         .headers()
@@ -51,7 +63,9 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut response = pipeline(&state, req, &request_id).await;
+    let mut response = pipeline(&state, req, &request_id)
+        .await
+        .unwrap_or_else(|refused| *refused);
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(contracts::headers::REQUEST_ID), v);
@@ -63,102 +77,167 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
     response
 }
 
-async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response {
+/// The stages after the request id, in order (the module docs say what each answers).
+async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Result<Response, Refused> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
-
-    // DEFECT(raw-path-routing): the raw path is routed and forwarded as it came.
-    if !defects::on(Defect::RawPathRouting)
-        && let Some(reason) = non_canonical(&path)
-    {
-        return problem(StatusCode::BAD_REQUEST, Some(reason.to_string()));
-    }
-
+    check_path(&path)?;
     if state.table.public.contains(&path) {
-        return builtin_public(state, &path).await;
+        return Ok(builtin_public(state, &path).await);
     }
+    let route = find_route(state, &method, &path);
+    let claims = authenticate_request(state, &method, req.headers(), route.as_ref())?;
+    let route = require_route(state, &method, &path, route)?;
+    authorize(&claims, &route)?;
+    let (parts, body) = req.into_parts();
+    let (headers, client_id) = identity_headers(&parts.headers, &claims, request_id);
+    let authorization = parts.headers.get(header::AUTHORIZATION);
+    let limit_headers = rate_limit(state, &route, &client_id, authorization, claims.tier).await?;
+    let mut response = dispatch(state, &route, method, &parts.uri, &headers, body).await?;
+    for (k, v) in limit_headers {
+        response.headers_mut().insert(k, v);
+    }
+    Ok(response)
+}
 
-    // DEFECT(preflight-unauthenticated): HEAD and OPTIONS pass as probes or preflights,
-    // routed like GET, without a token.
-    let preflight = defects::on(Defect::PreflightUnauthenticated)
-        && (method == Method::HEAD || method == Method::OPTIONS);
-    let lookup = if preflight { "GET" } else { method.as_str() };
-    let mut route = state.table.find(lookup, &path).cloned();
+/// Path check: a path not in canonical form is a 400 before anything else looks at it.
+fn check_path(path: &str) -> Result<(), Refused> {
+    // DEFECT(raw-path-routing): the raw path is routed and forwarded as it came.
+    if defects::on(Defect::RawPathRouting) {
+        return Ok(());
+    }
+    match non_canonical(path) {
+        Some(reason) => Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            Some(reason.to_string()),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Routing, the lookup: the route table's route for `method` and `path`, if any. What no
+/// route matches is answered by [`require_route`], after authentication.
+fn find_route(state: &AppState, method: &Method, path: &str) -> Option<Route> {
+    // DEFECT(preflight-unauthenticated): HEAD and OPTIONS are routed like GET (and pass
+    // authentication without a token).
+    let lookup = if defects::on(Defect::PreflightUnauthenticated) && is_preflight(method) {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    let route = state.table.find(lookup, path);
     // DEFECT(any-customer-reads): a path under `/inventory` that no route matches goes to
     // inventory anyway, as when the whole prefix was routed, reservations included.
     if route.is_none() && defects::on(Defect::AnyCustomerReads) && path.starts_with("/inventory/") {
-        route = state
+        return state
             .table
             .find(method.as_str(), "/inventory/stock")
             .cloned();
     }
+    route.cloned()
+}
+
+fn is_preflight(method: &Method) -> bool {
+    method == Method::HEAD || method == Method::OPTIONS
+}
+
+/// Authentication, default deny: the claims of a valid bearer token, or a 401 with a
+/// challenge. `route` is the route found, if any.
+fn authenticate_request(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    route: Option<&Route>,
+) -> Result<Claims, Refused> {
+    // DEFECT(preflight-unauthenticated): HEAD and OPTIONS pass as probes or preflights,
+    // without a token.
+    let preflight = defects::on(Defect::PreflightUnauthenticated) && is_preflight(method);
     // DEFECT(open-route): one route is served without authentication.
     let open = preflight
         || defects::on(Defect::OpenRoute)
             && method == Method::GET
-            && route
-                .as_ref()
-                .is_some_and(|r| r.prefix == "/inventory/stock");
-    let claims = if open {
-        Claims {
+            && route.is_some_and(|r| r.prefix == "/inventory/stock");
+    if open {
+        return Ok(Claims {
             sub: "anonymous".into(),
             tier: Tier::Free,
-            scope: route.as_ref().map(|r| r.scope.clone()).unwrap_or_default(),
+            scope: route.map(|r| r.scope.clone()).unwrap_or_default(),
             exp: u64::MAX,
-        }
-    } else {
-        match authenticate(state, req.headers()) {
-            Ok(c) => c,
-            Err(detail) => return unauthorized(&detail),
-        }
-    };
+        });
+    }
+    authenticate(state, headers).map_err(|detail| Box::new(unauthorized(&detail)))
+}
 
-    let Some(route) = route else {
-        let allowed: Vec<String> = state
-            .table
-            .routes
-            .iter()
-            .filter(|r| r.matches_path(&path))
-            .flat_map(|r| r.methods.iter().cloned())
-            .collect();
-        if allowed.is_empty() {
-            return problem(StatusCode::NOT_FOUND, Some(format!("no route for {path}")));
-        }
-        let mut res = problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            Some(format!("{method} is not routed for {path}")),
-        );
-        if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
-            res.headers_mut().insert(header::ALLOW, v);
-        }
-        return res;
-    };
+/// Routing, the answer: the route found, or 404 when no route has the path and 405 (with
+/// `Allow`) when routes have it for other methods.
+fn require_route(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    route: Option<Route>,
+) -> Result<Route, Refused> {
+    if let Some(route) = route {
+        return Ok(route);
+    }
+    let allowed: Vec<String> = state
+        .table
+        .routes
+        .iter()
+        .filter(|r| r.matches_path(path))
+        .flat_map(|r| r.methods.iter().cloned())
+        .collect();
+    if allowed.is_empty() {
+        return Err(Box::new(problem(
+            StatusCode::NOT_FOUND,
+            Some(format!("no route for {path}")),
+        )));
+    }
+    let mut res = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        Some(format!("{method} is not routed for {path}")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    Err(Box::new(res))
+}
 
+/// Authorisation: the token grants the route's scope (exactly), or 403 with a challenge
+/// naming it.
+fn authorize(claims: &Claims, route: &Route) -> Result<(), Refused> {
     // DEFECT(scope-resource-only): only the part before `:` is compared.
     let resource = |s: &str| s.split(':').next().unwrap_or_default().to_string();
-    let granted = scopes(&claims).contains(route.scope.as_str())
+    let granted = scopes(claims).contains(route.scope.as_str())
         || defects::on(Defect::ScopeResourceOnly)
-            && scopes(&claims)
+            && scopes(claims)
                 .iter()
                 .any(|s| resource(s) == resource(&route.scope));
-    if !granted {
-        let mut res = problem(
-            StatusCode::FORBIDDEN,
-            Some(format!("this route needs the scope {:?}", route.scope)),
-        );
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "Bearer realm=\"qalens\", error=\"insufficient_scope\", scope=\"{}\"",
-            route.scope
-        )) {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        return res;
+    if granted {
+        return Ok(());
     }
+    let mut res = problem(
+        StatusCode::FORBIDDEN,
+        Some(format!("this route needs the scope {:?}", route.scope)),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "Bearer realm=\"qalens\", error=\"insufficient_scope\", scope=\"{}\"",
+        route.scope
+    )) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    Err(Box::new(res))
+}
 
-    // Identity: whatever the client claims in identity headers is dropped...
-    let (parts, body) = req.into_parts();
-    let mut headers = parts.headers.clone();
-    // DEFECT(trust-identity-headers): ...unless this defect keeps the client's claim.
+/// Identity headers: the headers passed upstream, with whatever the client claims in
+/// [`IDENTITY_HEADERS`] dropped and set from the token, and the request id; and the client
+/// id they name.
+fn identity_headers(
+    received: &HeaderMap,
+    claims: &Claims,
+    request_id: &str,
+) -> (HeaderMap, String) {
+    let mut headers = received.clone();
+    // DEFECT(trust-identity-headers): the client's own `x-client-id` is kept.
     let spoofed = headers
         .get("x-client-id")
         .and_then(|v| v.to_str().ok())
@@ -179,67 +258,20 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Response 
     set(&mut headers, "x-client-tier", tier_name(claims.tier));
     set(&mut headers, "x-client-scopes", &claims.scope);
     set(&mut headers, contracts::headers::REQUEST_ID, request_id);
-
-    // Rate limit.
-    // DEFECT(limiter-keyed-by-token): the count follows the token, not the client.
-    let limited_as = if defects::on(Defect::LimiterKeyedByToken) {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes().to_vec())
-            .hash(&mut h);
-        format!("token-{:x}", h.finish())
-    } else {
-        client_id.clone()
-    };
-    let limit_headers = match rate_limit(state, &route, &limited_as, claims.tier).await {
-        Ok(h) => h,
-        Err(res) => return *res,
-    };
-
-    let mut response = if route.upstream == "gateway" {
-        builtin_routed(state, &path).await
-    } else if method == Method::GET && aggregate::summary_id(&path).is_some() {
-        let id = aggregate::summary_id(&path).unwrap_or_default().to_string();
-        let (status, body) = aggregate::summary(
-            state,
-            &id,
-            &headers,
-            Duration::from_millis(route.timeout_ms),
-        )
-        .await;
-        (status, axum::Json(body)).into_response()
-    } else {
-        let body = match to_bytes(body, MAX_BODY).await {
-            Ok(b) => b,
-            Err(_) => {
-                return problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Some(format!("request body over {MAX_BODY} bytes")),
-                );
-            }
-        };
-        // Exactly the path routed on (and the query as it came).
-        let pq = match parts.uri.query() {
-            Some(q) => format!("{path}?{q}"),
-            None => path.clone(),
-        };
-        call_upstream(state, &route, method, &pq, &headers, body).await
-    };
-    for (k, v) in limit_headers {
-        response.headers_mut().insert(k, v);
-    }
-    response
+    (headers, client_id)
 }
 
+/// Rate limit: the route policy's quota for `tier`, counted for `client_id` in Redis and
+/// shared by every replica. Its `RateLimit` headers, for the answer; or 429 over the
+/// limit, and 503 with `Retry-After` when the limiter cannot decide and fails closed.
+/// `authorization` is the header the token came in.
 async fn rate_limit(
     state: &AppState,
     route: &Route,
     client_id: &str,
+    authorization: Option<&HeaderValue>,
     tier: Tier,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Box<Response>> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, Refused> {
     let Some(policy) = state.table.policies.get(&route.policy) else {
         return Err(Box::new(problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -256,15 +288,7 @@ async fn rate_limit(
     if defects::on(Defect::FixedWindowForSliding) && algorithm == Algorithm::SlidingWindow {
         algorithm = Algorithm::FixedWindow;
     }
-    let mut key = format!("{client_id}:{}", route.policy);
-    // DEFECT(limiter-one-counter): one count per client across all policies.
-    if defects::on(Defect::LimiterOneCounter) {
-        key = client_id.to_string();
-    }
-    // DEFECT(per-replica-limiter): each replica counts on its own.
-    if defects::on(Defect::PerReplicaLimiter) {
-        key = format!("replica-{}:{key}", state.replica);
-    }
+    let key = limiter_key(state, route, client_id, authorization);
     // DEFECT(limiter-off-by-one): one request more than the limit gets through.
     let enforced = if defects::on(Defect::LimiterOffByOne) {
         Quota::new(limit + 1, quota.window)
@@ -310,10 +334,47 @@ async fn rate_limit(
             };
         }
     };
-    let mut headers = ratelimit::headers(&decision, &route.policy, &quota);
+    let headers = ratelimit::headers(&decision, &route.policy, &quota);
     if decision.allowed {
         return Ok(headers);
     }
+    Err(over_limit(route, &quota, headers))
+}
+
+/// The key a request is counted under: the client's, per route policy.
+fn limiter_key(
+    state: &AppState,
+    route: &Route,
+    client_id: &str,
+    authorization: Option<&HeaderValue>,
+) -> String {
+    // DEFECT(limiter-keyed-by-token): the count follows the token, not the client.
+    let limited_as = if defects::on(Defect::LimiterKeyedByToken) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        authorization.map(|v| v.as_bytes().to_vec()).hash(&mut h);
+        format!("token-{:x}", h.finish())
+    } else {
+        client_id.to_string()
+    };
+    let mut key = format!("{limited_as}:{}", route.policy);
+    // DEFECT(limiter-one-counter): one count per client across all policies.
+    if defects::on(Defect::LimiterOneCounter) {
+        key = limited_as;
+    }
+    // DEFECT(per-replica-limiter): each replica counts on its own.
+    if defects::on(Defect::PerReplicaLimiter) {
+        key = format!("replica-{}:{key}", state.replica);
+    }
+    key
+}
+
+/// The answer over the limit: 429 with the `RateLimit` headers and `Retry-After`.
+fn over_limit(
+    route: &Route,
+    quota: &Quota,
+    mut headers: Vec<(HeaderName, HeaderValue)>,
+) -> Refused {
     // DEFECT(no-retry-after): the 429 does not say when to come back.
     if defects::on(Defect::NoRetryAfter) {
         headers.retain(|(k, _)| k != header::RETRY_AFTER);
@@ -336,7 +397,44 @@ async fn rate_limit(
     for (k, v) in headers {
         res.headers_mut().insert(k, v);
     }
-    Err(Box::new(res))
+    Box::new(res)
+}
+
+/// The answer of the route: the gateway's own ([`builtin_routed`]), the order summary
+/// assembled from its parts ([`aggregate::summary`]), or the upstream's through its
+/// breaker ([`call_upstream`]), the request passed on with `headers` and exactly the path
+/// routed on. A body over [`MAX_BODY`] is a 413.
+async fn dispatch(
+    state: &AppState,
+    route: &Route,
+    method: Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, Refused> {
+    let path = uri.path();
+    if route.upstream == "gateway" {
+        return Ok(builtin_routed(state, path).await);
+    }
+    if method == Method::GET
+        && let Some(id) = aggregate::summary_id(path)
+    {
+        let timeout = Duration::from_millis(route.timeout_ms);
+        let (status, body) = aggregate::summary(state, id, headers, timeout).await;
+        return Ok((status, axum::Json(body)).into_response());
+    }
+    let Ok(body) = to_bytes(body, MAX_BODY).await else {
+        return Err(Box::new(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(format!("request body over {MAX_BODY} bytes")),
+        )));
+    };
+    // Exactly the path routed on (and the query as it came).
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    Ok(call_upstream(state, route, method, &path_and_query, headers, body).await)
 }
 
 /// The defective limiter of [`Defect::RacyLimiter`]: a fixed window whose check and

@@ -61,9 +61,8 @@ const STATUSES: [ReservationStatus; 2] = [ReservationStatus::Reserved, Reservati
 const RESERVATION_COLUMNS: &str = "order_id, sku, quantity, status";
 
 fn reservation_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReservationView> {
-    let order_id: String = row.get(0)?;
     Ok(ReservationView {
-        order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
+        order_id: db::read_uuid(row, 0, "reservation order id")?,
         sku: row.get(1)?,
         quantity: row.get(2)?,
         status: db::read_text(row, 3, "reservation status", &STATUSES, status_str)?,
@@ -123,6 +122,16 @@ fn read_reservation(
         reservation_from_row,
     )
     .optional()
+}
+
+/// Every reservation, oldest first.
+fn read_reservations(conn: &Connection) -> rusqlite::Result<Vec<ReservationView>> {
+    db::query_all(
+        conn,
+        &format!("SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY seq"),
+        [],
+        reservation_from_row,
+    )
 }
 
 /// Stock of `sku`, or of every SKU when `None`, ordered by SKU.
@@ -304,16 +313,7 @@ impl Store {
 
     /// Every reservation, oldest first.
     pub async fn reservations(&self) -> Result<Vec<ReservationView>, DbError> {
-        self.db
-            .call(|conn| {
-                crate::db::query_all(
-                    conn,
-                    &format!("SELECT {RESERVATION_COLUMNS} FROM reservations ORDER BY seq"),
-                    [],
-                    reservation_from_row,
-                )
-            })
-            .await
+        self.db.call(|conn| read_reservations(conn)).await
     }
 
     /// Stock of one SKU; `None` when inventory does not stock it.
@@ -356,6 +356,28 @@ mod tests {
         let err = read_reservation(&conn, bad).expect_err("an unknown status fails");
         assert!(
             err.to_string().contains("unknown reservation status \"\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_row_whose_order_id_is_not_a_uuid_is_an_error_not_the_nil_order() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        conn.execute(
+            "INSERT INTO stock (sku, initial, available) VALUES ('SKU-1', 10, 9)",
+            [],
+        )
+        .expect("stock");
+        conn.execute(
+            "INSERT INTO reservations (order_id, sku, quantity, status) VALUES ('', 'SKU-1', 1, 'RESERVED')",
+            [],
+        )
+        .expect("insert");
+        let err = read_reservations(&conn).expect_err("a corrupt order id fails");
+        assert!(
+            err.to_string()
+                .contains("reservation order id \"\" is not a UUID"),
             "{err}"
         );
     }

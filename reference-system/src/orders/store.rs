@@ -118,12 +118,11 @@ pub fn now_ms() -> u64 {
 const SELECT: &str = "SELECT id, customer, sku, quantity, amount_cents, status, step, reason, compensation_pending, created_ms FROM orders";
 
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
-    let id: String = row.get(0)?;
     let status: String = row.get(5)?;
     let step: String = row.get(6)?;
     Ok(OrderRecord {
         view: OrderView {
-            id: Uuid::parse_str(&id).unwrap_or_default(),
+            id: db::read_uuid(row, 0, "order id")?,
             customer: row.get(1)?,
             sku: row.get(2)?,
             quantity: row.get(3)?,
@@ -471,34 +470,53 @@ mod tests {
     fn a_row_with_an_unknown_status_or_step_is_an_error_not_a_pending_order() {
         let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
         conn.execute_batch(SCHEMA).expect("schema");
+        let [good, bad_status, bad_step] = [(); 3].map(|()| Uuid::new_v4().to_string());
         for (id, status, step) in [
-            ("good", "CONFIRMED", "DONE"),
-            ("bad-status", "SHIPPED", "DONE"),
-            ("bad-step", "PENDING", "PAID"),
+            (&good, "CONFIRMED", "DONE"),
+            (&bad_status, "SHIPPED", "DONE"),
+            (&bad_step, "PENDING", "PAID"),
         ] {
-            conn.execute(
-                "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
-                 VALUES (?1, 'c', 'SKU-1', 1, 1250, ?2, ?3, 0)",
-                params![id, status, step],
-            )
-            .expect("insert");
+            insert(&conn, id, status, step);
         }
-        let good = read(&conn, "good")
+        let good = read(&conn, &good)
             .expect("a valid row reads")
             .expect("found");
         assert_eq!(
             (good.view.status, good.step),
             (OrderStatus::Confirmed, Step::Done)
         );
-        let err = read(&conn, "bad-status").expect_err("an unknown status fails");
+        let err = read(&conn, &bad_status).expect_err("an unknown status fails");
         assert!(
             err.to_string().contains("unknown order status \"SHIPPED\""),
             "{err}"
         );
-        let err = read(&conn, "bad-step").expect_err("an unknown step fails");
+        let err = read(&conn, &bad_step).expect_err("an unknown step fails");
         assert!(
             err.to_string().contains("unknown saga step \"PAID\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_row_whose_id_is_not_a_uuid_is_an_error_not_the_nil_order() {
+        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        insert(&conn, "0rder-1", "CONFIRMED", "DONE");
+        let err = read(&conn, "0rder-1").expect_err("a corrupt id fails");
+        assert!(
+            err.to_string()
+                .contains("order id \"0rder-1\" is not a UUID"),
+            "{err}"
+        );
+    }
+
+    /// Writes an order row as given, bypassing the store.
+    fn insert(conn: &rusqlite::Connection, id: &str, status: &str, step: &str) {
+        conn.execute(
+            "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
+             VALUES (?1, 'c', 'SKU-1', 1, 1250, ?2, ?3, 0)",
+            params![id, status, step],
+        )
+        .expect("insert");
     }
 }

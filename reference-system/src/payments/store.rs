@@ -56,11 +56,9 @@ const STATUSES: [ChargeStatus; 2] = [ChargeStatus::Charged, ChargeStatus::Refund
 const COLUMNS: &str = "id, order_id, customer, amount_cents, status";
 
 fn view_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChargeView> {
-    let id: String = row.get(0)?;
-    let order_id: String = row.get(1)?;
     Ok(ChargeView {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
-        order_id: Uuid::parse_str(&order_id).unwrap_or_default(),
+        id: db::read_uuid(row, 0, "charge id")?,
+        order_id: db::read_uuid(row, 1, "charge order id")?,
         customer: row.get(2)?,
         amount_cents: row.get(3)?,
         status: db::read_text(row, 4, "charge status", &STATUSES, status_str)?,
@@ -208,6 +206,35 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("unknown charge status \"charged?\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_row_whose_id_or_order_id_is_not_a_uuid_is_an_error_not_the_nil_charge() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(SCHEMA).expect("schema");
+        let uuid = || Uuid::new_v4().to_string();
+        for (key, id, order_id) in [
+            ("k1", "ch-1".to_string(), uuid()),
+            ("k2", uuid(), "order-7".to_string()),
+        ] {
+            conn.execute(
+                "INSERT INTO charges (id, idempotency_key, order_id, customer, amount_cents, status)
+                 VALUES (?1, ?2, ?3, 'c', 100, 'CHARGED')",
+                params![id, key, order_id],
+            )
+            .expect("insert");
+        }
+        let err = read_one(&conn, "idempotency_key", "k1").expect_err("a corrupt id fails");
+        assert!(
+            err.to_string().contains("charge id \"ch-1\" is not a UUID"),
+            "{err}"
+        );
+        let err = read_one(&conn, "idempotency_key", "k2").expect_err("a corrupt order id fails");
+        assert!(
+            err.to_string()
+                .contains("charge order id \"order-7\" is not a UUID"),
             "{err}"
         );
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use contract_tools::jwt::{self, Claims, Tier};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use refsys::gateway::{Application, Config, FailMode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,13 +72,15 @@ fn token(sub: &str, scope: &str, exp_from_now: i64) -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let claims = Claims {
-        sub: sub.into(),
-        tier: Tier::Paid,
-        scope: scope.into(),
-        exp: now.saturating_add_signed(exp_from_now),
-    };
-    format!("Bearer {}", jwt::encode(&claims, SECRET.as_bytes()))
+    let claims = json!({
+        "sub": sub,
+        "tier": "paid",
+        "scope": scope,
+        "exp": now.saturating_add_signed(exp_from_now),
+    });
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let token = jsonwebtoken::encode(&Header::default(), &claims, &key).unwrap();
+    format!("Bearer {token}")
 }
 
 /// Status and body of `GET path` written to the socket exactly as given.
@@ -172,12 +174,12 @@ fn raw_token(header: &Value, extra: &Value) -> String {
             claims[k] = v.clone();
         }
     }
-    let token = jwt::encode_with_header(
-        &header.to_string(),
-        &claims.to_string(),
-        Some(SECRET.as_bytes()),
-    );
-    format!("Bearer {token}")
+    use base64::Engine as _;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!("{}.{}", b64(header), b64(&claims));
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
+    format!("Bearer {input}.{signature}")
 }
 
 /// Status and `WWW-Authenticate` of `GET /limited/fixed` with `auth`; the 401's detail.
