@@ -5,14 +5,19 @@
 //! (also from the URL: `report.html?status=failed&lens=checkout&tag=@serial`); each
 //! scenario has a permalink anchor (`#scenario-...`) that opens its steps.
 //!
+//! The markup is written with [`maud::html!`], which escapes every value spliced into
+//! text or an attribute (attributes are always double-quoted); only the page's own CSS
+//! and script constants go in as [`PreEscaped`].
+//!
 //! [`render`] is a pure function of what the run recorded, so its unit tests need no
 //! Docker and no browser; `tests/report_browser.rs` checks the page in headless Chromium.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use super::{FaultSpan, ScenarioRecord, StepStatus, Verdict};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::{FaultSpan, ScenarioRecord, StepRecord, StepStatus, Verdict};
 
 /// The run's settings, shown at the top of the page.
 #[derive(Debug, Clone, Default)]
@@ -30,22 +35,6 @@ pub struct RunInfo {
     pub parse_errors: Vec<String>,
     /// The components claims name, to tell which faults a scenario applied.
     pub components: qalens_engine::scheduler::Components,
-}
-
-/// HTML-escapes text for element content and (double- or single-quoted) attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The anchor id of a scenario: `scenario-` and its location with every character other
@@ -220,7 +209,6 @@ const JS: &str = r#"
 
 /// The page: see the module docs.
 pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> String {
-    let mut h = String::new();
     let count = |v: Verdict| super::count(scenarios, v);
     let (passed, failed, cancelled) = (
         count(Verdict::Passed),
@@ -233,163 +221,181 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
         } else {
             "failed"
         };
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>qalens run {id}: {verdict}</title><style>{CSS}</style></head><body>\n\
-         <h1>qalens run <code>{id}</code>: <span class=\"{verdict}\">{verdict}</span></h1>\n",
-        id = escape(&info.run_id),
-    );
     let tl = timeline(scenarios, faults);
-
-    // Summary.
-    let _ = writeln!(
-        h,
-        "<p class=\"totals\" id=\"totals\"><span id=\"count-total\">{} scenarios</span>\
-         <span class=\"passed\" id=\"count-passed\">{passed} passed</span>\
-         <span class=\"failed\" id=\"count-failed\">{failed} failed</span>{}\
-         <span id=\"count-faults\">{} fault(s)</span><span>{} from first start to last end</span></p>",
-        scenarios.len(),
-        match cancelled {
-            0 => String::new(),
-            n => format!(
-                "<span id=\"count-cancelled\" title=\"stopped by the fail-fast run's first failure\">{n} cancelled</span>"
-            ),
-        },
-        faults.len(),
-        secs(tl.length),
-    );
-    h.push_str("<dl class=\"settings\" id=\"settings\">");
-    let mut setting = |k: &str, v: &str| {
-        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(v));
+    let ids = anchors(scenarios);
+    let defects = if info.defects.is_empty() {
+        "none (the correct system)".to_string()
+    } else {
+        info.defects.join(", ")
     };
-    setting("run id", &info.run_id);
-    setting(
-        "order",
-        &info
-            .seed
-            .map_or("file order".to_string(), |s| format!("shuffled, seed {s}")),
-    );
-    setting("shard", info.shard.as_deref().unwrap_or("all scenarios"));
-    setting("tags", info.tags.as_deref().unwrap_or("(none)"));
-    setting(
-        "defects",
-        &if info.defects.is_empty() {
-            "none (the correct system)".to_string()
-        } else {
-            info.defects.join(", ")
-        },
-    );
-    h.push_str("</dl>\n");
-    for e in &info.parse_errors {
-        let _ = writeln!(h, "<pre class=\"error\">parse error: {}</pre>", escape(e));
+    let settings = [
+        ("run id", info.run_id.clone()),
+        (
+            "order",
+            info.seed
+                .map_or("file order".to_string(), |s| format!("shuffled, seed {s}")),
+        ),
+        (
+            "shard",
+            info.shard.as_deref().unwrap_or("all scenarios").to_string(),
+        ),
+        ("tags", info.tags.as_deref().unwrap_or("(none)").to_string()),
+        ("defects", defects),
+    ];
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "qalens run " (info.run_id) ": " (verdict) }
+                // The page's own style sheet, a constant.
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                "\n"
+                h1 { "qalens run " code { (info.run_id) } ": " span class=(verdict) { (verdict) } }
+                "\n"
+                p.totals #totals {
+                    span #count-total { (scenarios.len()) " scenarios" }
+                    span.passed #count-passed { (passed) " passed" }
+                    span.failed #count-failed { (failed) " failed" }
+                    @if cancelled > 0 {
+                        span #count-cancelled title="stopped by the fail-fast run's first failure" {
+                            (cancelled) " cancelled"
+                        }
+                    }
+                    span #count-faults { (faults.len()) " fault(s)" }
+                    span { (secs(tl.length)) " from first start to last end" }
+                }
+                "\n"
+                dl.settings #settings {
+                    @for (k, v) in &settings {
+                        dt { (k) }
+                        dd { (v) }
+                    }
+                }
+                "\n"
+                @for e in &info.parse_errors {
+                    pre.error { "parse error: " (e) }
+                    "\n"
+                }
+                (summary_table("By lens", "lens", scenarios, |s| s.lens.clone()))
+                (summary_table("By feature", "feature", scenarios, |s| s.feature.clone()))
+                (filters(scenarios))
+                (timeline_view(&tl, scenarios, faults, &ids))
+                h2 { "Scenarios" }
+                "\n"
+                @for (s, id) in scenarios.iter().zip(&ids) {
+                    (scenario(s, id, faults, &info.components))
+                    "\n"
+                }
+                // The page's own script, a constant.
+                script { (PreEscaped(JS)) }
+                "\n"
+            }
+        }
+        "\n"
     }
-    summary_table(&mut h, "By lens", "lens", scenarios, |s| s.lens.clone());
-    summary_table(&mut h, "By feature", "feature", scenarios, |s| {
-        s.feature.clone()
-    });
+    .into_string()
+}
 
-    // Filters.
+/// The filters: by lens, by status and by tag.
+fn filters(scenarios: &[ScenarioRecord]) -> Markup {
     let lenses: BTreeSet<&str> = scenarios.iter().map(|s| s.lens.as_str()).collect();
     let tags: BTreeSet<&str> = scenarios
         .iter()
         .flat_map(|s| s.tags.iter().map(String::as_str))
         .collect();
-    h.push_str("<div class=\"filters\">Filter: <label>lens <select id=\"f-lens\"><option value=\"\">all</option>");
-    for l in &lenses {
-        let _ = write!(h, "<option>{}</option>", escape(l));
+    html! {
+        div.filters {
+            "Filter: "
+            label {
+                "lens "
+                select #f-lens {
+                    option value="" { "all" }
+                    @for l in &lenses {
+                        option { (l) }
+                    }
+                }
+            }
+            label {
+                "status "
+                select #f-status {
+                    option value="" { "all" }
+                    option { "passed" }
+                    option { "failed" }
+                }
+            }
+            " tags:"
+            @for t in &tags {
+                label { input type="checkbox" class="f-tag" value=(t); (t) }
+            }
+            " "
+            span #shown {}
+        }
+        "\n"
     }
-    h.push_str("</select></label><label>status <select id=\"f-status\"><option value=\"\">all</option><option>passed</option><option>failed</option></select></label> tags:");
-    for t in &tags {
-        let _ = write!(
-            h,
-            "<label><input type=\"checkbox\" class=\"f-tag\" value=\"{t}\">{t}</label>",
-            t = escape(t)
-        );
-    }
-    h.push_str(" <span id=\"shown\"></span></div>\n");
+}
 
-    // Timeline.
-    let ids = anchors(scenarios);
+/// The timeline: an axis, the faults as shaded spans with their labels above the
+/// scenarios' bars, each bar linking to its scenario.
+fn timeline_view(
+    tl: &Timeline,
+    scenarios: &[ScenarioRecord],
+    faults: &[FaultSpan],
+    ids: &[String],
+) -> Markup {
+    const ROW: f64 = 1.5; // em
     let fault_lanes = tl.faults.iter().map(|p| p.lane + 1).max().unwrap_or(0);
     let scenario_lanes = tl.scenarios.iter().map(|p| p.lane + 1).max().unwrap_or(0);
-    const ROW: f64 = 1.5; // em
     let fault_top = 1.6;
     let bars_top = fault_top + fault_lanes as f64 * 1.4 + 0.3;
     let height = bars_top + scenario_lanes as f64 * ROW + 0.3;
-    let _ = write!(
-        h,
-        "<h2>Timeline</h2>\n<div id=\"timeline\" style=\"height:{height:.1}em\">\
-         <div class=\"axis\">"
-    );
-    for i in 0..5 {
-        let at = tl.length.mul_f64(f64::from(i) / 5.0);
-        let _ = write!(
-            h,
-            "<span class=\"tick\" style=\"left:{}%\">{}</span>",
-            i * 20,
-            secs(at)
-        );
+    html! {
+        h2 { "Timeline" }
+        "\n"
+        div #timeline style={ "height:" (format!("{height:.1}")) "em" } {
+            div.axis {
+                @for i in 0..5u32 {
+                    span.tick style={ "left:" (i * 20) "%" } {
+                        (secs(tl.length.mul_f64(f64::from(i) / 5.0)))
+                    }
+                }
+            }
+            @for (f, p) in faults.iter().zip(&tl.faults) {
+                @let label = format!("{} {}", f.target, f.kind);
+                @let title = if f.healed.is_some() {
+                    label.clone()
+                } else {
+                    format!("{label} (never healed)")
+                };
+                @let left = format!("{:.3}", p.left);
+                div.fault data-fault=(f.target)
+                    style={ "left:" (left) "%;width:" (format!("{:.3}", p.width)) "%" }
+                    title=(title) {}
+                // At least a few characters of the label on a very short span.
+                div.fault-label
+                    style={
+                        "left:" (left) "%;max-width:" (format!("{:.3}", p.width.max(6.0)))
+                        "%;top:" (format!("{:.1}", fault_top + p.lane as f64 * 1.4)) "em"
+                    }
+                    title=(title) { (label) }
+            }
+            @for ((s, p), id) in scenarios.iter().zip(&tl.scenarios).zip(ids) {
+                a class={ "bar s-" (status(s)) } href={ "#" (id) } data-scenario
+                    data-lens=(s.lens) data-status=(status(s)) data-tags=(s.tags.join(" "))
+                    style={
+                        "left:" (format!("{:.3}", p.left)) "%;width:" (format!("{:.3}", p.width))
+                        "%;top:" (format!("{:.1}", bars_top + p.lane as f64 * ROW)) "em"
+                    }
+                    title={
+                        (s.feature) " › " (s.name) " (" (status(s)) ", " (secs(s.duration())) ")"
+                    } { (s.name) }
+            }
+        }
+        "\n"
     }
-    h.push_str("</div>");
-    for (f, p) in faults.iter().zip(&tl.faults) {
-        let label = format!("{} {}", f.target, f.kind);
-        let until = if f.healed.is_some() {
-            ""
-        } else {
-            " (never healed)"
-        };
-        let _ = write!(
-            h,
-            "<div class=\"fault\" data-fault=\"{t}\" style=\"left:{l:.3}%;width:{w:.3}%\" title=\"{lab}{until}\"></div>\
-             <div class=\"fault-label\" style=\"left:{l:.3}%;max-width:{wl:.3}%;top:{top:.1}em\" title=\"{lab}{until}\">{lab}</div>",
-            t = escape(&f.target),
-            l = p.left,
-            w = p.width,
-            lab = escape(&label),
-            top = fault_top + p.lane as f64 * 1.4,
-            // At least a few characters of the label on a very short span.
-            wl = p.width.max(6.0),
-        );
-    }
-    for ((s, p), id) in scenarios.iter().zip(&tl.scenarios).zip(&ids) {
-        let _ = write!(
-            h,
-            "<a class=\"bar s-{st}\" href=\"#{id}\" data-scenario {data} style=\"left:{l:.3}%;width:{w:.3}%;top:{top:.1}em\" \
-             title=\"{title}\">{name}</a>",
-            st = status(s),
-            data = data_attrs(s),
-            l = p.left,
-            w = p.width,
-            top = bars_top + p.lane as f64 * ROW,
-            title = escape(&format!(
-                "{} › {} ({}, {})",
-                s.feature,
-                s.name,
-                status(s),
-                secs(s.duration())
-            )),
-            name = escape(&s.name),
-        );
-    }
-    h.push_str("</div>\n<h2>Scenarios</h2>\n");
-
-    // Scenarios.
-    for (s, id) in scenarios.iter().zip(&ids) {
-        scenario(&mut h, s, id, faults, &info.components);
-    }
-    let _ = write!(h, "<script>{JS}</script>\n</body></html>\n");
-    h
-}
-
-fn data_attrs(s: &ScenarioRecord) -> String {
-    format!(
-        "data-lens=\"{}\" data-status=\"{}\" data-tags=\"{}\"",
-        escape(&s.lens),
-        status(s),
-        escape(&s.tags.join(" "))
-    )
 }
 
 /// Anchor ids, unique even when two scenarios share a location (outline examples).
@@ -411,133 +417,133 @@ fn anchors(scenarios: &[ScenarioRecord]) -> Vec<String> {
 }
 
 fn summary_table(
-    h: &mut String,
     title: &str,
     column: &str,
     scenarios: &[ScenarioRecord],
     by: impl Fn(&ScenarioRecord) -> String,
-) {
-    let rows = super::tally(scenarios, by);
-    let _ = write!(
-        h,
-        "<h2>{title}</h2>\n<table class=\"summary\" id=\"by-{column}\"><tr><th>{column}</th>\
-         <th class=\"n\">passed</th><th class=\"n\">failed</th><th class=\"n\">time</th></tr>"
-    );
-    for (k, (p, f, d)) in rows {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td class=\"n passed\">{p}</td><td class=\"n{}\">{f}</td><td class=\"n\">{}</td></tr>",
-            escape(&k),
-            if f > 0 { " failed" } else { "" },
-            secs(d)
-        );
+) -> Markup {
+    html! {
+        h2 { (title) }
+        "\n"
+        table.summary id={ "by-" (column) } {
+            tr {
+                th { (column) }
+                th.n { "passed" }
+                th.n { "failed" }
+                th.n { "time" }
+            }
+            @for (k, (p, f, d)) in super::tally(scenarios, by) {
+                tr {
+                    td { (k) }
+                    td class="n passed" { (p) }
+                    td class={ "n" @if f > 0 { " failed" } } { (f) }
+                    td.n { (secs(d)) }
+                }
+            }
+        }
+        "\n"
     }
-    h.push_str("</table>\n");
 }
 
+/// A scenario's section: its heading, where and when it ran, the faults it applied and
+/// its steps (folded when it passed), with a failed step's error and component logs.
 fn scenario(
-    h: &mut String,
     s: &ScenarioRecord,
     id: &str,
     faults: &[FaultSpan],
     components: &qalens_engine::scheduler::Components,
-) {
+) -> Markup {
     let verdict = s.verdict();
     let st = verdict.as_str();
-    let _ = write!(
-        h,
-        "<section class=\"scenario s-{st}\" id=\"{id}\" data-scenario {data}>\
-         <h3><span class=\"{st}\">{mark}</span> {feature} › {name}<a class=\"permalink\" href=\"#{id}\" title=\"permalink\">#</a></h3>\
-         <div class=\"meta\">{loc} · lens {lens} · {dur} · ",
-        data = data_attrs(s),
-        mark = crate::progress::mark(verdict),
-        feature = escape(&s.feature),
-        name = escape(&s.name),
-        loc = escape(&s.location),
-        lens = escape(&s.lens),
-        dur = secs(s.duration()),
-    );
-    for t in &s.tags {
-        let _ = write!(h, "<span class=\"tag\">{}</span>", escape(t));
-    }
-    h.push_str("</div>");
     // The faults applied while it ran on what it disrupts: a disruptor of a component
     // runs alone with everything that uses it ([`qalens_engine::scheduler`]), so it applied them.
     let claim = components.claim_or_everything(s.tags.iter());
-    let mine: Vec<&FaultSpan> = faults
+    let mine: Vec<String> = faults
         .iter()
         .filter(|f| f.applied >= s.started && f.applied <= s.finished)
-        .filter(|f| claim.disrupts.covers(&components.service_of(&f.target)))
+        .filter(|f| {
+            claim
+                .disrupts
+                .covers(&components.service_of(&f.target))
+        })
+        .map(|f| {
+            let from = f.applied.duration_since(s.started).unwrap_or_default();
+            let to = f
+                .healed
+                .and_then(|t| t.duration_since(s.started).ok())
+                .map_or("never healed".to_string(), |d| {
+                    format!("healed at +{}", secs(d))
+                });
+            format!("{} {} at +{}, {to}", f.target, f.kind, secs(from))
+        })
         .collect();
-    if !mine.is_empty() {
-        h.push_str("<div class=\"meta\">faults applied: ");
-        let list: Vec<String> = mine
-            .iter()
-            .map(|f| {
-                let from = f.applied.duration_since(s.started).unwrap_or_default();
-                let to = f
-                    .healed
-                    .and_then(|t| t.duration_since(s.started).ok())
-                    .map_or("never healed".to_string(), |d| {
-                        format!("healed at +{}", secs(d))
-                    });
-                escape(&format!("{} {} at +{}, {to}", f.target, f.kind, secs(from)))
-            })
-            .collect();
-        h.push_str(&list.join("; "));
-        h.push_str("</div>");
-    }
-    let _ = write!(
-        h,
-        "<details{}><summary>{} steps</summary><table class=\"steps\">",
-        if s.verdict() == Verdict::Passed {
-            ""
-        } else {
-            " open"
-        },
-        s.steps.len()
-    );
-    for step in &s.steps {
-        let cls = step.status.as_str().replace(' ', "-");
-        let _ = write!(
-            h,
-            "<tr class=\"step\"><td class=\"st-{cls}\">{}</td><td>{}<b>{}</b>{}</td><td class=\"n\">{}</td></tr>",
-            step.status.as_str(),
-            if step.background { "(background) " } else { "" },
-            escape(step.keyword.trim()),
-            escape(&format!(" {}", step.text)),
-            if step.status == StepStatus::NotRun {
-                String::new()
-            } else {
-                secs(step.duration)
+    html! {
+        section class={ "scenario s-" (st) } id=(id) data-scenario
+            data-lens=(s.lens) data-status=(st) data-tags=(s.tags.join(" ")) {
+            h3 {
+                span class=(st) { (crate::progress::mark(verdict)) }
+                " " (s.feature) " › " (s.name)
+                a.permalink href={ "#" (id) } title="permalink" { "#" }
             }
-        );
-        if let Some(e) = &step.error {
-            let _ = write!(
-                h,
-                "<tr><td></td><td colspan=\"2\"><pre class=\"error\">{}</pre>",
-                escape(e)
-            );
-            if step.status == StepStatus::Failed
-                && let Some(logs) = &s.logs
-            {
-                let _ = write!(
-                    h,
-                    "<details open><summary>component logs</summary><pre class=\"logs\">{}</pre></details>",
-                    escape(logs)
-                );
+            div.meta {
+                (s.location) " · lens " (s.lens) " · " (secs(s.duration())) " · "
+                @for t in &s.tags {
+                    span.tag { (t) }
+                }
             }
-            h.push_str("</td></tr>");
+            @if !mine.is_empty() {
+                div.meta { "faults applied: " (mine.join("; ")) }
+            }
+            details open[verdict != Verdict::Passed] {
+                summary { (s.steps.len()) " steps" }
+                table.steps {
+                    @for step in &s.steps {
+                        (step_rows(s, step))
+                    }
+                }
+                @if let Some(e) = &s.hook_failure {
+                    pre.error { (e) }
+                    @if let Some(logs) = &s.logs {
+                        pre.logs { (logs) }
+                    }
+                }
+            }
         }
     }
-    h.push_str("</table>");
-    if let Some(e) = &s.hook_failure {
-        let _ = write!(h, "<pre class=\"error\">{}</pre>", escape(e));
-        if let Some(logs) = &s.logs {
-            let _ = write!(h, "<pre class=\"logs\">{}</pre>", escape(logs));
+}
+
+/// A step's row, and a row under it with its error and, for the failed step, the
+/// component logs attached to its scenario `s`.
+fn step_rows(s: &ScenarioRecord, step: &StepRecord) -> Markup {
+    html! {
+        tr.step {
+            td class={ "st-" (step.status.as_str().replace(' ', "-")) } {
+                (step.status.as_str())
+            }
+            td {
+                @if step.background { "(background) " }
+                b { (step.keyword.trim()) }
+                " " (step.text)
+            }
+            td.n {
+                @if step.status != StepStatus::NotRun { (secs(step.duration)) }
+            }
+        }
+        @if let Some(e) = &step.error {
+            tr {
+                td {}
+                td colspan="2" {
+                    pre.error { (e) }
+                    @if let (StepStatus::Failed, Some(logs)) = (step.status, &s.logs) {
+                        details open {
+                            summary { "component logs" }
+                            pre.logs { (logs) }
+                        }
+                    }
+                }
+            }
         }
     }
-    h.push_str("</details></section>\n");
 }
 
 #[cfg(test)]

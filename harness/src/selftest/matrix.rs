@@ -8,11 +8,11 @@
 //! when the self-test wrote one). A defect whose runs stopped at the first failing
 //! scenario says so: the scenarios after it were not run.
 
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
+use qalens_report::html::CSS;
 use super::{Caught, Matrix, Variant};
-use qalens_report::html::{CSS, escape};
 
 const MORE_CSS: &str = r#"
 table.matrix td,table.matrix th{border:1px solid #ddd;vertical-align:top}
@@ -25,104 +25,116 @@ ul.problems li{margin:.3em 0}
 
 /// The page: see the module docs.
 pub fn render(m: &Matrix) -> String {
-    let mut h = String::new();
     let verdict = if m.passed() { "passed" } else { "failed" };
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>qalens selftest: {verdict}</title><style>{CSS}{MORE_CSS}</style></head><body>\n\
-         <h1>qalens selftest: <span class=\"{verdict}\">{verdict}</span></h1>\n"
-    );
     let caught = m.defects.iter().filter(|v| !v.failed.is_empty()).count();
-    let _ = writeln!(
-        h,
-        "<p class=\"totals\"><span id=\"count-defects\">{} defects</span>\
-         <span class=\"passed\" id=\"count-caught\">{caught} caught</span>\
-         <span class=\"failed\" id=\"count-blind\">{} blind spots</span>\
-         <span class=\"failed\" id=\"count-false\">{} false alarms</span></p>",
-        m.defects.len(),
-        m.blind_spots.len(),
-        m.false_alarms.len()
-    );
-    let mode = if m.full {
-        "<code>--full</code>: every defect ran every scenario, so a cell lists every \
-         scenario of its lens that failed."
-            .to_string()
-    } else {
-        "Early stop: each defect ran the scenarios of its own lens first and stopped at the \
-         first scenario that failed (scenarios still running were cancelled: they stopped \
-         at their next wait and healed their faults, and count as neither passed nor \
-         failed); only when none \
-         failed did the other lenses run. A caught defect shows the scenario(s) that caught \
-         it; the scenarios after them were not run, so an empty cell does not mean that \
-         lens would miss it (<code>qalens selftest --full</code> runs them all)."
-            .to_string()
-    };
-    let _ = writeln!(h, "<p id=\"mode\">{mode}</p>");
-
-    // Problems first.
-    h.push_str("<h2>Blind spots and false alarms</h2>\n");
-    if m.blind_spots.is_empty() && m.false_alarms.is_empty() {
-        h.push_str("<p id=\"problems\" class=\"passed\">No blind spot and no false alarm: every defect was caught and the correct system passed every scenario.</p>\n");
-    } else {
-        h.push_str("<ul id=\"problems\" class=\"problems\">\n");
-        for v in m.defects.iter().filter(|v| v.failed.is_empty()) {
-            let _ = writeln!(
-                h,
-                "<li class=\"failed\"><b>Blind spot</b>: <a href=\"#{}\">{}</a>{}: none of the \
-                 {} scenarios that ran failed.</li>",
-                row_id(&v.name),
-                escape(&v.name),
-                v.lens
-                    .as_ref()
-                    .map(|l| format!(" (meant for @{})", escape(l)))
-                    .unwrap_or_default(),
-                v.scenarios
-            );
-        }
-        for c in &m.correct.caught {
-            let _ = writeln!(
-                h,
-                "<li class=\"failed\"><b>False alarm</b>: {} failed against the correct system.</li>",
-                caught_link(c)
-            );
-        }
-        for (lens, errors) in m.correct.failed.iter().filter(|(l, _)| *l == "parse-error") {
-            for e in errors {
-                let _ = writeln!(
-                    h,
-                    "<li class=\"failed\"><b>{}</b>: {}</li>",
-                    escape(lens),
-                    escape(e)
-                );
-            }
-        }
-        h.push_str("</ul>\n");
-    }
-
-    // The matrix.
     let lenses: BTreeSet<&str> = m
         .defects
         .iter()
         .chain(std::iter::once(&m.correct))
         .flat_map(|v| v.failed.keys().map(String::as_str).chain(v.lens.as_deref()))
         .collect();
-    h.push_str(
-        "<h2>Defect by lens</h2>\n<table class=\"matrix\" id=\"matrix\"><tr><th>variant</th>",
-    );
-    for l in &lenses {
-        let _ = write!(h, "<th>{}</th>", escape(l));
-    }
-    h.push_str("<th>verdict</th></tr>\n");
     let mut rows: Vec<&Variant> = std::iter::once(&m.correct).chain(&m.defects).collect();
     // Problems first, in their order; then the rest, in theirs.
     rows.sort_by_key(|v| !problem(v));
-    for v in rows {
-        row(&mut h, m, v, &lenses);
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "qalens selftest: " (verdict) }
+                // The pages' own style sheets, constants.
+                style { (PreEscaped(CSS)) (PreEscaped(MORE_CSS)) }
+            }
+            body {
+                "\n"
+                h1 { "qalens selftest: " span class=(verdict) { (verdict) } }
+                "\n"
+                p.totals {
+                    span #count-defects { (m.defects.len()) " defects" }
+                    span.passed #count-caught { (caught) " caught" }
+                    span.failed #count-blind { (m.blind_spots.len()) " blind spots" }
+                    span.failed #count-false { (m.false_alarms.len()) " false alarms" }
+                }
+                "\n"
+                p #mode {
+                    @if m.full {
+                        code { "--full" } ": every defect ran every scenario, so a cell lists \
+                        every scenario of its lens that failed."
+                    } @else {
+                        "Early stop: each defect ran the scenarios of its own lens first and \
+                        stopped at the first scenario that failed (scenarios still running were \
+                        cancelled: they stopped at their next wait and healed their faults, and \
+                        count as neither passed nor failed); only when none failed did the other \
+                        lenses run. A caught defect shows the scenario(s) that caught it; the \
+                        scenarios after them were not run, so an empty cell does not mean that \
+                        lens would miss it (" code { "qalens selftest --full" } " runs them all)."
+                    }
+                }
+                "\n"
+                (problems(m))
+                h2 { "Defect by lens" }
+                "\n"
+                table.matrix #matrix {
+                    tr {
+                        th { "variant" }
+                        @for l in &lenses {
+                            th { (l) }
+                        }
+                        th { "verdict" }
+                    }
+                    "\n"
+                    @for v in rows {
+                        (row(m, v, &lenses))
+                        "\n"
+                    }
+                }
+                "\n"
+            }
+        }
+        "\n"
     }
-    h.push_str("</table>\n</body></html>\n");
-    h
+    .into_string()
+}
+
+/// Blind spots and false alarms, or a sentence saying there are none.
+fn problems(m: &Matrix) -> Markup {
+    html! {
+        h2 { "Blind spots and false alarms" }
+        "\n"
+        @if m.blind_spots.is_empty() && m.false_alarms.is_empty() {
+            p id="problems" class="passed" {
+                "No blind spot and no false alarm: every defect was caught and the correct \
+                system passed every scenario."
+            }
+        } @else {
+            ul id="problems" class="problems" {
+                "\n"
+                @for v in m.defects.iter().filter(|v| v.failed.is_empty()) {
+                    li.failed {
+                        b { "Blind spot" } ": " a href={ "#" (row_id(&v.name)) } { (v.name) }
+                        @if let Some(l) = &v.lens { " (meant for @" (l) ")" }
+                        ": none of the " (v.scenarios) " scenarios that ran failed."
+                    }
+                    "\n"
+                }
+                @for c in &m.correct.caught {
+                    li.failed {
+                        b { "False alarm" } ": " (caught_link(c))
+                        " failed against the correct system."
+                    }
+                    "\n"
+                }
+                @if let Some(errors) = m.correct.failed.get("parse-error") {
+                    @for e in errors {
+                        li.failed { b { "parse-error" } ": " (e) }
+                        "\n"
+                    }
+                }
+            }
+        }
+        "\n"
+    }
 }
 
 fn problem(v: &Variant) -> bool {
@@ -141,70 +153,67 @@ fn row_id(variant: &str) -> String {
     format!("variant-{slug}")
 }
 
-fn caught_link(c: &Caught) -> String {
-    let name = match &c.report {
-        Some(href) => format!("<a href=\"{}\">{}</a>", escape(href), escape(&c.name)),
-        None => escape(&c.name),
-    };
-    format!("{name} <code>{}</code>", escape(&c.location))
+fn caught_link(c: &Caught) -> Markup {
+    html! {
+        @match &c.report {
+            Some(href) => a href=(href) { (c.name) },
+            None => (c.name),
+        }
+        " " code { (c.location) }
+    }
 }
 
 /// One variant's row of `m`.
-fn row(h: &mut String, m: &Matrix, v: &Variant, lenses: &BTreeSet<&str>) {
+fn row(m: &Matrix, v: &Variant, lenses: &BTreeSet<&str>) -> Markup {
     // The correct system ran every scenario.
     let total = m.correct.scenarios;
-    let verdict = match (v.is_correct(), v.failed.is_empty()) {
-        (true, true) => "<span class=\"passed\">all passed</span>",
-        (true, false) => "<span class=\"failed\">FALSE ALARM</span>",
-        (false, true) => "<span class=\"failed\">BLIND SPOT</span>",
-        (false, false) => "<span class=\"passed\">caught</span>",
+    let (class, verdict) = match (v.is_correct(), v.failed.is_empty()) {
+        (true, true) => ("passed", "all passed"),
+        (true, false) => ("failed", "FALSE ALARM"),
+        (false, true) => ("failed", "BLIND SPOT"),
+        (false, false) => ("passed", "caught"),
     };
-    let _ = write!(
-        h,
-        "<tr id=\"{}\"{}><th>{}<div class=\"note\">{} scenarios ran, {:.0} s</div></th>",
-        row_id(&v.name),
-        if problem(v) { " class=\"problem\"" } else { "" },
-        escape(&v.name),
-        v.scenarios,
-        v.seconds
-    );
-    for l in lenses {
-        let target = v.lens.as_deref() == Some(*l);
-        let class = match (target, v.failed.contains_key(*l)) {
-            (true, true) => " class=\"target\"",
-            (true, false) if v.failed.is_empty() => " class=\"missed\"",
-            _ => "",
-        };
-        let _ = write!(h, "<td{class}>");
-        for c in v.caught.iter().filter(|c| c.lens == *l) {
-            let _ = write!(h, "<div class=\"caught\">{}</div>", caught_link(c));
-        }
-        if *l == "parse-error"
-            && let Some(errors) = v.failed.get(*l)
-        {
-            for e in errors {
-                let _ = write!(h, "<div class=\"caught\">{}</div>", escape(e));
+    let stopped = m.stopped_early(v) && !v.failed.is_empty() && v.scenarios < total;
+    html! {
+        tr id=(row_id(&v.name)) class=[problem(v).then_some("problem")] {
+            th {
+                (v.name)
+                div.note { (v.scenarios) " scenarios ran, " (format!("{:.0}", v.seconds)) " s" }
+            }
+            @for l in lenses {
+                @let target = v.lens.as_deref() == Some(*l);
+                @let class = match (target, v.failed.contains_key(*l)) {
+                    (true, true) => Some("target"),
+                    (true, false) if v.failed.is_empty() => Some("missed"),
+                    _ => None,
+                };
+                td class=[class] {
+                    @for c in v.caught.iter().filter(|c| c.lens == *l) {
+                        div.caught { (caught_link(c)) }
+                    }
+                    @if *l == "parse-error" && let Some(errors) = v.failed.get(*l) {
+                        @for e in errors {
+                            div.caught { (e) }
+                        }
+                    }
+                    @if target {
+                        div.note { "its lens" }
+                    }
+                }
+            }
+            td {
+                span class=(class) { (verdict) }
+                @if stopped {
+                    div.note {
+                        "stopped at the first failing scenario: " (v.scenarios) " of " (total)
+                        " scenarios ran"
+                        @if v.cancelled > 0 { ", " (v.cancelled) " were cancelled" }
+                        ", the rest were not run"
+                    }
+                }
             }
         }
-        if target {
-            h.push_str("<div class=\"note\">its lens</div>");
-        }
-        h.push_str("</td>");
     }
-    let note = if m.stopped_early(v) && !v.failed.is_empty() && v.scenarios < total {
-        format!(
-            "<div class=\"note\">stopped at the first failing scenario: {} of {total} \
-             scenarios ran{}, the rest were not run</div>",
-            v.scenarios,
-            match v.cancelled {
-                0 => String::new(),
-                n => format!(", {n} were cancelled"),
-            }
-        )
-    } else {
-        String::new()
-    };
-    let _ = writeln!(h, "<td>{verdict}{note}</td></tr>");
 }
 
 #[cfg(test)]
@@ -307,6 +316,41 @@ mod tests {
         assert!(
             !page.contains("http://") && !page.contains("https://") && !page.contains("<script")
         );
+    }
+
+    #[test]
+    fn names_errors_and_links_are_escaped() {
+        const HOSTILE: &str = r#"<script>alert("x") & 'y'</script>"#;
+        const ESCAPED: &str = "&lt;script&gt;alert(&quot;x&quot;) &amp; 'y'&lt;/script&gt;";
+        let mut m = matrix();
+        m.defects[0].name = format!("racy {HOSTILE}");
+        let c = &mut m.defects[0].caught[0];
+        c.name = format!("A burst {HOSTILE}");
+        c.location = format!("f.feature:3 {HOSTILE}");
+        c.report = Some(format!("r.html#{HOSTILE}"));
+        m.defects[1].lens = Some(HOSTILE.into());
+        m.correct.failed.insert(
+            "parse-error".into(),
+            vec![format!("bad.feature: {HOSTILE}")],
+        );
+        let page = render(&m);
+        assert!(
+            !page.contains("<script") && !page.contains(HOSTILE),
+            "{page}"
+        );
+        let shown = |needle: &str| assert!(page.contains(needle), "no {needle:?} in\n{page}");
+        shown(&format!(
+            "<a href=\"r.html#{ESCAPED}\">A burst {ESCAPED}</a> <code>f.feature:3 {ESCAPED}</code>"
+        ));
+        shown(&format!("<th>racy {ESCAPED}<div class=\"note\">"));
+        shown(&format!("(meant for @{ESCAPED})"));
+        shown(&format!(
+            "<li class=\"failed\"><b>parse-error</b>: bad.feature: {ESCAPED}</li>"
+        ));
+        shown(&format!(
+            "<div class=\"caught\">bad.feature: {ESCAPED}</div>"
+        ));
+        shown(&format!("<th>{ESCAPED}</th>"));
     }
 
     #[test]

@@ -44,38 +44,86 @@ fn fault(target: &str, from: f64, to: Option<f64>) -> FaultSpan {
     }
 }
 
+/// Text that would be markup if it were not escaped: an element, quotes that would close
+/// an attribute, and an ampersand.
+const HOSTILE: &str = r#"<script>alert("x") & 'y'</script>"#;
+/// `HOSTILE` as it must appear in the page, in text and in (double-quoted) attributes.
+const ESCAPED: &str = "&lt;script&gt;alert(&quot;x&quot;) &amp; 'y'&lt;/script&gt;";
+/// Closes a double-quoted attribute and opens another.
+const BREAKOUT: &str = r#"x" onmouseover="alert(1)"#;
+
 #[test]
 fn text_is_escaped_everywhere() {
-    assert_eq!(
-        escape(r#"<script>alert("x") & 'y'</script>"#),
-        "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
-    );
     let info = RunInfo {
-        run_id: "qalens-<run>".into(),
-        defects: vec!["<defect>".into()],
-        components: qalens_engine::scheduler::Components::of(
-            &qalens_model::system::System::reference().unwrap(),
-        ),
+        run_id: format!("qalens-{HOSTILE}"),
+        shard: Some(format!("1/2 {HOSTILE}")),
+        tags: Some(format!("@serial and {HOSTILE}")),
+        defects: vec![HOSTILE.into()],
+        parse_errors: vec![format!("bad.feature: {HOSTILE}")],
         ..Default::default()
     };
-    let failing = scenario(
-        "name <img src=x onerror=alert(1)>",
+    let mut failing = scenario(
+        &format!("name {HOSTILE}"),
         3,
         0.0,
         1.0,
-        Some("expected 201, seen 500: <script>alert('pwned')</script>"),
+        Some(&format!("expected 201, seen 500: {HOSTILE}")),
     );
-    let page = render(&info, &[failing], &[fault("pay\"ments", 0.2, Some(0.4))]);
-    // The only script element is the page's own.
+    failing.feature = format!("Feature {HOSTILE}");
+    failing.lens = BREAKOUT.into();
+    failing.tags.push(BREAKOUT.into());
+    failing.steps[0].text = format!("the body is {HOSTILE}");
+    failing.logs = Some(format!("== logs of api\n{HOSTILE}\n"));
+    let mut hook = scenario("hook", 9, 1.0, 2.0, None);
+    hook.hook_failure = Some(format!("After hook failed: {HOSTILE}"));
+    let page = render(
+        &info,
+        &[failing, hook],
+        &[FaultSpan {
+            kind: HOSTILE.into(),
+            ..fault(BREAKOUT, 0.2, None)
+        }],
+    );
+    // Nothing injected: the only script element is the page's own, and no attribute was
+    // closed early.
     assert_eq!(page.matches("<script").count(), 1, "{page}");
-    assert!(page.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"));
-    assert!(!page.contains("<img"));
-    assert!(page.contains("name &lt;img src=x onerror=alert(1)&gt;"));
-    assert!(page.contains("Feature &lt;one&gt;"));
-    assert!(page.contains("qalens-&lt;run&gt;"));
-    assert!(page.contains("&lt;defect&gt;"));
-    assert!(page.contains("&lt;b&gt;boom&lt;/b&gt;"), "logs are escaped");
-    assert!(page.contains("data-fault=\"pay&quot;ments\""));
+    assert!(!page.contains("onmouseover=\""), "{page}");
+    assert!(!page.contains(HOSTILE));
+    // Each text is there, escaped, where it belongs.
+    let shown = |needle: &str| assert!(page.contains(needle), "no {needle:?} in\n{page}");
+    shown(&format!(
+        "<title>qalens run qalens-{ESCAPED}: failed</title>"
+    ));
+    shown(&format!("<code>qalens-{ESCAPED}</code>"));
+    shown(&format!("<dt>shard</dt><dd>1/2 {ESCAPED}</dd>"));
+    shown(&format!("<dt>tags</dt><dd>@serial and {ESCAPED}</dd>"));
+    shown(&format!("<dt>defects</dt><dd>{ESCAPED}</dd>"));
+    shown(&format!(
+        "<pre class=\"error\">parse error: bad.feature: {ESCAPED}</pre>"
+    ));
+    shown(&format!(
+        "</span> Feature {ESCAPED} › name {ESCAPED}<a class=\"permalink\""
+    ));
+    shown(&format!(">name {ESCAPED}</a>"));
+    shown(&format!("<td><b>Then</b> the body is {ESCAPED}</td>"));
+    shown(&format!(
+        "<pre class=\"error\">expected 201, seen 500: {ESCAPED}</pre>"
+    ));
+    shown(&format!(
+        "<pre class=\"logs\">== logs of api\n{ESCAPED}\n</pre>"
+    ));
+    shown(&format!(
+        "<pre class=\"error\">After hook failed: {ESCAPED}</pre>"
+    ));
+    // In attributes, and in the filters built from them.
+    let breakout = "x&quot; onmouseover=&quot;alert(1)";
+    shown(&format!("data-lens=\"{breakout}\""));
+    shown(&format!("data-tags=\"@outages @serial {breakout}\""));
+    shown(&format!("<option>{breakout}</option>"));
+    shown(&format!("value=\"{breakout}\">{breakout}</label>"));
+    shown(&format!("data-fault=\"{breakout}\""));
+    shown(&format!("title=\"{breakout} {ESCAPED} (never healed)\""));
+    shown(&format!("<span class=\"tag\">{breakout}</span>"));
 }
 
 #[test]
@@ -192,10 +240,7 @@ fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
     assert_eq!(scenarios[2].verdict(), Verdict::Cancelled);
     assert_eq!(scenarios[1].verdict(), Verdict::Failed);
     let mut hook = scenario("never started", 21, 0.0, 0.0, None);
-    hook.hook_failure = Some(format!(
-        "Before hook failed: {}",
-        qalens_engine::stop::CANCELLED
-    ));
+    hook.hook_failure = Some(format!("Before hook failed: {}", qalens_engine::stop::CANCELLED));
     assert_eq!(hook.verdict(), Verdict::Cancelled);
     // A cancelled scenario whose faults could not be healed failed.
     let mut unhealed = scenarios[2].clone();
