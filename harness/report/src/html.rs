@@ -461,11 +461,7 @@ fn scenario(
     let mine: Vec<String> = faults
         .iter()
         .filter(|f| f.applied >= s.started && f.applied <= s.finished)
-        .filter(|f| {
-            claim
-                .disrupts
-                .covers(&components.service_of(&f.target))
-        })
+        .filter(|f| claim.disrupts.covers(&components.service_of(&f.target)))
         .map(|f| {
             let from = f.applied.duration_since(s.started).unwrap_or_default();
             let to = f

@@ -11,8 +11,8 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::BTreeSet;
 
-use qalens_report::html::CSS;
 use super::{Caught, Matrix, Variant};
+use qalens_report::html::CSS;
 
 const MORE_CSS: &str = r#"
 table.matrix td,table.matrix th{border:1px solid #ddd;vertical-align:top}

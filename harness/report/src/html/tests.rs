@@ -240,7 +240,10 @@ fn a_cancelled_scenario_counts_as_neither_passed_nor_failed() {
     assert_eq!(scenarios[2].verdict(), Verdict::Cancelled);
     assert_eq!(scenarios[1].verdict(), Verdict::Failed);
     let mut hook = scenario("never started", 21, 0.0, 0.0, None);
-    hook.hook_failure = Some(format!("Before hook failed: {}", qalens_engine::stop::CANCELLED));
+    hook.hook_failure = Some(format!(
+        "Before hook failed: {}",
+        qalens_engine::stop::CANCELLED
+    ));
     assert_eq!(hook.verdict(), Verdict::Cancelled);
     // A cancelled scenario whose faults could not be healed failed.
     let mut unhealed = scenarios[2].clone();
