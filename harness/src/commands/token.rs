@@ -4,26 +4,28 @@
 
 use std::path::Path;
 
-use crate::cli::TierArg;
+use crate::cli::{TierArg, TokenArgs};
+use crate::exit::Exit;
 use qalens_engine::tokens::{Issuer, Who, now};
 use qalens_model::system::System;
 use qalens_steps::packs::default_scopes;
 
-pub async fn token(
-    client: String,
-    tier: TierArg,
-    scope: Option<String>,
-    ttl: u64,
-    system: Option<&Path>,
-) -> u8 {
-    match issue(&client, tier, scope, ttl, system).await {
+pub(super) async fn token(args: TokenArgs) -> Exit {
+    let TokenArgs {
+        client,
+        tier,
+        scope,
+        ttl,
+        system,
+    } = args;
+    match issue(&client, tier, scope, ttl, system.file.as_deref()).await {
         Ok(token) => {
             println!("{token}");
-            0
+            Exit::Passed
         }
         Err(e) => {
             eprintln!("qalens: {e}");
-            2
+            Exit::NotRun
         }
     }
 }
