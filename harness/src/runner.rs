@@ -124,12 +124,12 @@ impl RunOptions {
 
 /// What a run did.
 #[derive(Debug)]
-pub struct RunReport {
-    pub run_id: String,
-    pub summary: Summary,
-    pub topology_start: Duration,
-    pub scenarios_time: Duration,
-    pub teardown_time: Duration,
+pub(crate) struct RunReport {
+    pub(crate) run_id: String,
+    pub(crate) summary: Summary,
+    pub(crate) topology_start: Duration,
+    pub(crate) scenarios_time: Duration,
+    pub(crate) teardown_time: Duration,
 }
 
 /// A seed for `--shuffle` without one: different on every run.
@@ -142,7 +142,7 @@ fn random_seed() -> u64 {
 }
 
 /// Parses a cucumber tag expression (`@checkout and not @serial`; tags keep their `@`).
-pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
+pub(crate) fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
     expr.parse::<TagOperation>()
         .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
 }
@@ -167,7 +167,10 @@ fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 /// The topology is torn down before this returns, on success and on error; a caller
 /// that drops this future early (a signal) must remove the run's resources by label
 /// ([`cleanup::remove_run`]).
-pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
+pub(crate) async fn run(
+    options: RunOptions,
+    topology: TopologyOptions,
+) -> anyhow::Result<RunReport> {
     // Bad arguments fail before anything starts.
     options.tags.as_deref().map(parse_tags).transpose()?;
     let contracts = contracts::load_contracts(&topology.system)?;
@@ -224,7 +227,7 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
 /// nothing is started or removed. The options' defects are switched on for the run and
 /// off again afterwards, whatever the outcome; faults are healed after each scenario as
 /// in any run.
-pub async fn run_attached(
+pub(crate) async fn run_attached(
     options: RunOptions,
     run_id: &str,
     system: Arc<qalens_model::system::System>,
@@ -292,7 +295,7 @@ async fn save_logs(system: &Running) {
 }
 
 /// A Docker client, after removing what dead runs left behind.
-pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
+pub(crate) async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
     let docker = cleanup::docker().await?;
     sweep_quietly(&docker).await;
     Ok(docker)
@@ -300,7 +303,7 @@ pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
 
 /// Removes what dead runs left behind, saying so; a leftover the engine refuses to
 /// remove is reported, not fatal: it belongs to another run, not to this one.
-pub async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
+pub(crate) async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
     match cleanup::sweep_stale(docker).await {
         Ok(swept) if !swept.is_empty() => println!(
             "qalens: removed leftovers of dead runs: {}",
@@ -315,7 +318,7 @@ pub async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
 }
 
 /// Starts a topology, saying so.
-pub async fn start(
+pub(crate) async fn start(
     docker: &testcontainers::bollard::Docker,
     topology: TopologyOptions,
     timings: bool,
@@ -343,7 +346,7 @@ pub async fn start(
 /// Runs the features against a running topology (which stays up) and writes the reports.
 /// `contracts` are the system file's, read once per run ([`contracts::load_contracts`]) and
 /// shared by every scenario and every `run_on` of the run.
-pub async fn run_on(
+pub(crate) async fn run_on(
     system: &Running,
     contracts: Option<contracts::RunContracts>,
     options: &RunOptions,

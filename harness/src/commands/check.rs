@@ -70,7 +70,7 @@ pub(super) fn print_warnings(report: &crate::lint::Report, strict: bool) {
 /// The problems of the feature files under `paths`, each with its file and line: parse
 /// errors and steps no definition matches ([`crate::lint`]) and, given the system file
 /// and the names of the links proxied in this run, steps naming a link, container or
-/// queue the file does not declare ([`qalens_model::system::names`]). The one check `qalens
+/// queue the file does not declare ([`crate::lint::system_names`]). The one check `qalens
 /// check` makes and `qalens run` makes before it starts anything.
 pub(super) fn feature_problems(
     paths: &[PathBuf],

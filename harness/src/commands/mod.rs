@@ -1,5 +1,5 @@
 //! One module per `qalens` command; [`dispatch`] picks it. Every command that starts
-//! containers runs its work under [`with_interrupt`], which owns the signals (SIGINT,
+//! containers runs its work under `with_interrupt`, which owns the signals (SIGINT,
 //! SIGTERM), a harness panic, and the last-resort removal of what the work left behind.
 
 mod bench;
