@@ -141,10 +141,20 @@ fn random_seed() -> u64 {
     nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
 }
 
+/// A tag expression (`--tags`) cucumber cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid tag expression {expr:?}: {reason}")]
+pub(crate) struct InvalidTags {
+    expr: String,
+    reason: String,
+}
+
 /// Parses a cucumber tag expression (`@checkout and not @serial`; tags keep their `@`).
-pub(crate) fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
-    expr.parse::<TagOperation>()
-        .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
+pub(crate) fn parse_tags(expr: &str) -> Result<TagOperation, InvalidTags> {
+    expr.parse::<TagOperation>().map_err(|e| InvalidTags {
+        expr: expr.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {

@@ -19,11 +19,16 @@ pub struct Shard {
     pub(crate) total: usize,
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// A `--shard` value that is not `K/N` with 1 <= K <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard {0:?} must be K/N with 1 <= K <= N, e.g. 2/4")]
+pub struct BadShard(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--shard {s:?} must be K/N with 1 <= K <= N, e.g. 2/4");
+impl std::str::FromStr for Shard {
+    type Err = BadShard;
+
+    fn from_str(s: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(s.to_string());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = k.trim().parse().map_err(|_| bad())?;
         let total: usize = n.trim().parse().map_err(|_| bad())?;

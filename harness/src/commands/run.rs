@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::anyhow;
+
 use super::{Leftovers, with_interrupt};
 use crate::cli::SystemArg;
 use crate::exit::Exit;
@@ -135,11 +137,11 @@ fn attach_target(target: &str) -> anyhow::Result<String> {
     }
     let text = std::fs::read_to_string(path)?;
     let endpoints: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
+        .map_err(|e| anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
     endpoints["run_id"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
+        .ok_or_else(|| anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
 }
 
 /// The key of the env file that records the system file `qalens up` started.
@@ -162,7 +164,7 @@ pub(super) fn env_file_text(endpoints: serde_json::Value, system_file: &Path) ->
 /// read names and policies of a system that is not the one running). The record is the
 /// env file's `system_file` for an env file, else the [`cleanup::SYSTEM_LABEL`] on the
 /// run's containers. A topology with no record leaves `--system` (or the reference).
-async fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<PathBuf>, String> {
+async fn system_for_attach(target: &str, given: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
     let recorded = match env_file_system(target)? {
         Some(file) => Some(file),
         None => labelled_system(target).await?,
@@ -175,20 +177,20 @@ async fn system_for_attach(target: &str, given: Option<&Path>) -> Result<Option<
 
 /// The system file `target` records when it is an env file of `qalens up` that has the
 /// record; `None` for a bare run id or an env file from before the record.
-fn env_file_system(target: &str) -> Result<Option<PathBuf>, String> {
+fn env_file_system(target: &str) -> anyhow::Result<Option<PathBuf>> {
     let path = Path::new(target);
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{target}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{target}: {e}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{target} is not an env file of `qalens up`: {e}"))?;
+        .map_err(|e| anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
     Ok(value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from))
 }
 
 /// The system file the containers of the run `target` names carry as a label. No engine,
 /// or no such run, is no record here: attaching reports it.
-async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
+async fn labelled_system(target: &str) -> anyhow::Result<Option<PathBuf>> {
     let Ok(run_id) = attach_target(target) else {
         return Ok(None);
     };
@@ -197,7 +199,7 @@ async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
     };
     cleanup::system_file_of(&docker, &run_id)
         .await
-        .map_err(|e| format!("{target}: {e:#}"))
+        .map_err(|e| anyhow!("{target}: {e:#}"))
 }
 
 /// `recorded`, unless `given` names another file.
@@ -205,13 +207,13 @@ fn the_recorded_system(
     target: &str,
     recorded: &Path,
     given: Option<&Path>,
-) -> Result<PathBuf, String> {
+) -> anyhow::Result<PathBuf> {
     let same = |a: &Path, b: &Path| {
         let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
         matches!((real(a), real(b)), (Ok(a), Ok(b)) if a == b)
     };
     match given {
-        Some(g) if !same(g, recorded) => Err(format!(
+        Some(g) if !same(g, recorded) => Err(anyhow!(
             "{target} is a topology started from {}, and --system names {}: attach without \
              --system (the recorded file is used), or start a topology of that file",
             recorded.display(),
@@ -305,7 +307,10 @@ mod tests {
             system_for_attach(target, Some(&same)).await.unwrap(),
             Some(system.clone())
         );
-        let e = system_for_attach(target, Some(&other)).await.unwrap_err();
+        let e = system_for_attach(target, Some(&other))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("shop.yml") && e.contains("other.yml") && e.contains("--system"),
             "{e}"
@@ -315,7 +320,9 @@ mod tests {
             the_recorded_system("qalens-1234abcd", &system, Some(&same)).unwrap(),
             system
         );
-        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other)).unwrap_err();
+        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("qalens-1234abcd is a topology started from"),
             "{e}"
