@@ -21,22 +21,22 @@ const BENCH_TOKEN_TTL: u64 = 24 * 3600;
 
 /// Percentiles of one path, in microseconds.
 #[derive(Debug, Clone, Serialize)]
-pub struct Latency {
-    pub path: &'static str,
-    pub p50_us: u64,
-    pub p99_us: u64,
+pub(crate) struct Latency {
+    pub(crate) path: &'static str,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
-    pub requests: usize,
-    pub direct: Latency,
-    pub gateway: Latency,
-    pub frontdoor: Latency,
+pub(crate) struct BenchReport {
+    pub(crate) requests: usize,
+    pub(crate) direct: Latency,
+    pub(crate) gateway: Latency,
+    pub(crate) frontdoor: Latency,
 }
 
 impl BenchReport {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let row = |l: &Latency| {
             format!(
                 "  {:<28} p50 {:>7.2} ms   p99 {:>7.2} ms   p50 x{:.2} of direct, +{:.2} ms\n",
@@ -86,7 +86,7 @@ async fn timed(http: &reqwest::Client, url: &str, auth: Option<&str>) -> anyhow:
 }
 
 /// Starts a topology, measures `requests` requests per path after a warm-up, tears down.
-pub async fn run(requests: usize, system: Arc<System>) -> anyhow::Result<BenchReport> {
+pub(crate) async fn run(requests: usize, system: Arc<System>) -> anyhow::Result<BenchReport> {
     anyhow::ensure!(
         (10..=4_000).contains(&requests),
         "--requests must be 10 to 4000 (the paid quota is 10,000 a minute)"

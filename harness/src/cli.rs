@@ -1,11 +1,11 @@
-//! The `qalens` command line.
+//! The `qalens` command line, as clap reads it: the commands, their flags and their help.
+//! `main.rs` parses it; [`crate::commands::dispatch`] runs the command.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-pub use crate::commands::dispatch;
+use crate::runner::{DEFAULT_FEATURES, RunOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,66 +22,15 @@ pub struct Cli {
 pub enum Command {
     /// Start the topology, run feature files against it, tear it down.
     Run {
-        /// Feature files or directories (default: features).
-        paths: Vec<PathBuf>,
-        /// Cucumber tag expression, e.g. "@rate-limit and not @serial".
-        #[arg(long)]
-        tags: Option<String>,
-        /// Write a JUnit XML report here.
-        #[arg(long, value_name = "PATH")]
-        junit: Option<PathBuf>,
-        /// Write a Cucumber JSON report here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<PathBuf>,
-        /// Write a self-contained HTML report here (summary, timeline with faults, steps);
-        /// given twice, the last one wins (`ci/scenarios` passes a default).
-        #[arg(long, value_name = "PATH", overrides_with = "html")]
-        html: Option<PathBuf>,
-        /// Write Cucumber Messages (NDJSON) here, for the Cucumber ecosystem's tools (the
-        /// official HTML formatter, Allure); given twice, the last one wins.
-        #[arg(long, value_name = "PATH", overrides_with = "messages")]
-        messages: Option<PathBuf>,
-        /// Scenarios run at once at most (claim tags @uses:, @disrupts: and @serial keep
-        /// apart scenarios that disturb each other).
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Switch on a known defect of the reference system (repeatable); see `refsys defects`.
-        #[arg(long = "defect", value_name = "NAME")]
-        defects: Vec<String>,
-        /// When a scenario fails, leave the topology running (labelled) and print its
-        /// endpoints and the command that removes it.
-        #[arg(long)]
-        keep_on_failure: bool,
-        /// Run features, rules and scenarios in a shuffled order, to prove they do not
-        /// depend on each other; the seed is printed, and `--shuffle SEED` repeats an order.
-        #[arg(long, value_name = "SEED")]
-        shuffle: Option<Option<u64>>,
+        #[command(flatten)]
+        options: RunOptions,
         /// Run against a topology already running (`qalens up --detach`): its run id, or
         /// the file `qalens up --env-file` wrote. Nothing is started or removed; the
         /// system file the topology was started from is used.
         #[arg(long, value_name = "RUN_ID|ENV_FILE")]
         attach: Option<String>,
-        /// Run only shard K of N (e.g. 2/4): a deterministic share of the scenarios; the N
-        /// shards together run exactly the suite.
-        #[arg(long, value_name = "K/N")]
-        shard: Option<crate::shard::Shard>,
-        /// Balance the shards by the scenario durations in this JUnit report of an
-        /// earlier run (default: by count).
-        #[arg(long, value_name = "JUNIT", requires = "shard")]
-        shard_durations: Option<PathBuf>,
-        /// Print how long each component took to start.
-        #[arg(long)]
-        timings: bool,
-        /// Stop at the first failing scenario: scenarios not yet started are not run and
-        /// those still waiting on a condition are cancelled (reported as cancelled, never
-        /// as passed), as the self-test does for each defect.
-        #[arg(long)]
-        fail_fast: bool,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
+        #[command(flatten)]
+        system: SystemArg,
     },
     /// Start the topology and print its endpoints as JSON; stops on Ctrl-C unless --detach.
     Up {
@@ -91,11 +40,8 @@ pub enum Command {
         /// Leave the topology running and return; `qalens down RUN_ID` removes it.
         #[arg(long)]
         detach: bool,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
+        #[command(flatten)]
+        system: SystemArg,
     },
     /// Remove the containers and networks of the given runs (or of every run with --all).
     Down {
@@ -113,11 +59,8 @@ pub enum Command {
         /// Also write the figures as JSON here.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
+        #[command(flatten)]
+        system: SystemArg,
     },
     /// Lint feature files without Docker: parse errors, undefined and ambiguous steps,
     /// numbers out of their step's range, names the system file lacks (exit 1); text
@@ -126,68 +69,22 @@ pub enum Command {
     /// its images are checked when a Docker engine answers).
     Check {
         /// Feature files or directories (default: features).
+        #[arg(default_value = DEFAULT_FEATURES, hide_default_value = true)]
         paths: Vec<PathBuf>,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
+        #[command(flatten)]
+        system: SystemArg,
         /// Treat warnings as problems: exit 1 when there is any (CI uses this).
         #[arg(long)]
         strict: bool,
     },
     /// Run the suite against the correct system and once per known defect; fail on a
     /// false alarm or a blind spot.
-    Selftest {
-        /// Feature files or directories (default: features).
-        paths: Vec<PathBuf>,
-        #[arg(long)]
-        tags: Option<String>,
-        /// Only these defects (repeatable; default: every defect `refsys` knows).
-        #[arg(long = "defect", value_name = "NAME")]
-        defects: Vec<String>,
-        /// Write the matrix as JSON here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<PathBuf>,
-        /// Write the matrix as a Markdown table here.
-        #[arg(long, value_name = "PATH")]
-        markdown: Option<PathBuf>,
-        /// Write the matrix as a self-contained HTML page here, each cell linking to the
-        /// scenario that caught the defect in its run's HTML report (written beside it,
-        /// in `selftest/`).
-        #[arg(long, value_name = "PATH")]
-        html: Option<PathBuf>,
-        /// Run every scenario against every defect (the full matrix) instead of stopping
-        /// each defect at the first scenario that catches it.
-        #[arg(long)]
-        full: bool,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
-    },
+    Selftest(SelftestArgs),
     /// Print a bearer token the system's gateway accepts, from the system file's identity
     /// (x-qalens.identity: a JWT signed with its secret or key, its static token, or what
     /// its token command prints). The reference system signs HS256 with QALENS_JWT_SECRET
     /// or its default.
-    Token {
-        #[arg(long)]
-        client: String,
-        #[arg(long, value_enum, default_value_t = TierArg::Free)]
-        tier: TierArg,
-        /// Space-separated scopes (default: every non-admin route scope).
-        #[arg(long)]
-        scope: Option<String>,
-        /// Lifetime in seconds (a JWT's `exp`; a static or command token is as it is).
-        #[arg(long, default_value_t = 3600)]
-        ttl: u64,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
-    },
+    Token(TokenArgs),
     /// Contracts between the services (contracts/schemas): list them, or compare two
     /// versions of them for breaking changes.
     Contracts {
@@ -199,12 +96,66 @@ pub enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
-        /// The system file: a Compose file with an x-qalens section (default: the built-in
-        /// reference system, reference-system/qalens.yml); its format is in
-        /// docs/system-file.md of the qalens repository.
-        #[arg(long, value_name = "FILE")]
-        system: Option<PathBuf>,
+        #[command(flatten)]
+        system: SystemArg,
     },
+}
+
+/// `--system FILE`, taken by every command that reads the system file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SystemArg {
+    /// The system file: a Compose file with an x-qalens section (default: the built-in
+    /// reference system, reference-system/qalens.yml); its format is in
+    /// docs/system-file.md of the qalens repository.
+    #[arg(long = "system", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// `qalens selftest`.
+#[derive(Args, Debug)]
+pub struct SelftestArgs {
+    /// Feature files or directories (default: features).
+    #[arg(default_value = DEFAULT_FEATURES, hide_default_value = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Only these defects (repeatable; default: every defect `refsys` knows).
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<String>,
+    /// Write the matrix as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the matrix as a Markdown table here.
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<PathBuf>,
+    /// Write the matrix as a self-contained HTML page here, each cell linking to the
+    /// scenario that caught the defect in its run's HTML report (written beside it,
+    /// in `selftest/`).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Run every scenario against every defect (the full matrix) instead of stopping
+    /// each defect at the first scenario that catches it.
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub system: SystemArg,
+}
+
+/// `qalens token`.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    #[arg(long)]
+    pub client: String,
+    #[arg(long, value_enum, default_value_t = TierArg::Free)]
+    pub tier: TierArg,
+    /// Space-separated scopes (default: every non-admin route scope).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Lifetime in seconds (a JWT's `exp`; a static or command token is as it is).
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
+    #[command(flatten)]
+    pub system: SystemArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,25 +187,6 @@ pub enum ContractsAction {
         #[arg(long)]
         lenient: bool,
     },
-}
-
-/// Exit codes: 0 all passed, 1 a scenario failed or a step was undefined, 2 the run could
-/// not happen (bad arguments, no Docker, start-up failure), 101 harness crash,
-/// 130/143 interrupted by SIGINT/SIGTERM.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("qalens: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let code = runtime.block_on(crate::commands::dispatch(cli.command));
-    ExitCode::from(code)
 }
 
 /// A client's tier, as `--tier` takes it.

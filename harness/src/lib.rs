@@ -5,27 +5,29 @@
 //! writes reports. The same features run under `cargo test` through the `features` test
 //! target.
 //!
-//! Roles, as in Jepsen: [`system`] reads the system file and [`topology`] turns it into
-//! running containers and their endpoints, [`clients`] talk to it (HTTP, AMQP),
-//! [`nemesis`] holds the faults with their heals, [`checks`] the shared verdicts, [`steps`]
-//! are thin generic steps and [`packs`] the domain steps a system file may enable;
-//! [`runner`] drives cucumber and the reports, [`cleanup`] guarantees that no container
-//! outlives its run.
+//! This crate is the `qalens` binary and what only it does: [`cli`] declares the command
+//! line, [`commands`] runs each command (and owns signals, crashes and the last-resort
+//! cleanup), the runner drives cucumber and writes the reports, [`lint`] checks feature
+//! files without Docker; the self-test, shards and the gateway bench are here too. The
+//! system model, the run engine, the steps and the reports are crates of their own
+//! (`qalens-model`, `qalens-engine`, `qalens-steps`, `qalens-report`).
 
-pub mod bench;
+mod bench;
 pub mod cli;
 pub mod commands;
+mod exit;
 pub mod lint;
-pub mod runner;
-pub mod selftest;
-pub mod shard;
+mod runner;
+mod selftest;
+mod shard;
 
 #[cfg(test)]
 mod catalog_tests;
 #[cfg(test)]
 mod reference_pack_tests;
 
-pub use qalens_steps::QaWorld;
+pub use exit::{Exit, Signal};
+pub use runner::RunOptions;
 
 // The packs qalens ships register themselves when linked.
 use qalens_reference_pack as _;

@@ -19,7 +19,7 @@ use qalens_steps::catalog;
 pub(crate) mod lost;
 mod names;
 mod serves;
-pub mod system_names;
+pub(crate) mod system_names;
 
 /// One problem, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +38,8 @@ impl std::fmt::Display for Problem {
 /// What `check` looked at.
 #[derive(Debug, Default)]
 pub struct Report {
-    pub files: usize,
-    pub steps: usize,
+    pub(crate) files: usize,
+    pub(crate) steps: usize,
     pub problems: Vec<Problem>,
     /// Text that is probably lost (read as description) or a scenario that checks
     /// nothing: not an error unless `--strict`.
@@ -391,7 +391,10 @@ pub fn check(paths: &[PathBuf]) -> Report {
 
 /// Lints every feature under `paths`; given `system`, also the containers, gateway
 /// replicas and contracts that steps name ([`names`]).
-pub fn check_with(paths: &[PathBuf], system: Option<&qalens_model::system::System>) -> Report {
+pub(crate) fn check_with(
+    paths: &[PathBuf],
+    system: Option<&qalens_model::system::System>,
+) -> Report {
     static DEFS: LazyLock<Vec<Definition>> = LazyLock::new(|| {
         catalog::registered()
             .into_iter()

@@ -28,43 +28,75 @@ use qalens_report::verdicts::CancelledAsSkipped;
 use qalens_report::{self as report, Recorder, Verdict};
 use qalens_steps::world::QaWorld;
 
-/// What `qalens run` was asked to do.
-#[derive(Debug, Clone)]
+/// The feature files when a command is given none.
+pub(crate) const DEFAULT_FEATURES: &str = "features";
+
+/// What `qalens run` was asked to do. Its fields are `qalens run`'s flags (clap shows
+/// their docs as the help); the self-test builds its runs' options from [`RunOptions::new`].
+#[derive(clap::Args, Debug, Clone)]
 pub struct RunOptions {
-    /// Feature files or directories.
+    /// Feature files or directories (default: features).
+    #[arg(default_value = DEFAULT_FEATURES, hide_default_value = true)]
     pub paths: Vec<PathBuf>,
-    /// A cucumber tag expression, e.g. `@checkout and not @slow`.
+    /// Cucumber tag expression, e.g. "@rate-limit and not @serial".
+    #[arg(long)]
     pub tags: Option<String>,
-    /// Where to write a JUnit XML report.
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
-    /// Where to write a Cucumber JSON report.
+    /// Write a Cucumber JSON report here.
+    #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
-    /// Where to write the HTML report ([`qalens_report::html`]).
+    /// Write a self-contained HTML report here (summary, timeline with faults, steps);
+    /// given twice, the last one wins (`ci/scenarios` passes a default).
+    #[arg(long, value_name = "PATH", overrides_with = "html")]
     pub html: Option<PathBuf>,
-    /// Where to write Cucumber Messages ([`qalens_report::messages`]).
+    /// Write Cucumber Messages (NDJSON) here, for the Cucumber ecosystem's tools (the
+    /// official HTML formatter, Allure); given twice, the last one wins.
+    #[arg(long, value_name = "PATH", overrides_with = "messages")]
     pub messages: Option<PathBuf>,
-    /// The defects switched on for the run (shown in the HTML report).
-    pub defects: Vec<String>,
-    /// Scenarios run at once at most; [`qalens_engine::scheduler`] keeps apart those whose
-    /// claims (`@uses:`, `@disrupts:`, `@serial`) conflict.
+    // The scheduler (`qalens_engine::scheduler`) keeps apart the scenarios whose claims
+    // conflict.
+    /// Scenarios run at once at most (claim tags @uses:, @disrupts: and @serial keep
+    /// apart scenarios that disturb each other).
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Leave the topology running when a scenario failed (it must have been started
-    /// with the `qalens.keep` label so no sweep removes it).
+    // Switched on for the whole run, and shown in the HTML report.
+    /// Switch on a known defect of the reference system (repeatable); see `refsys defects`.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<String>,
+    // The topology must have been started with the `qalens.keep` label, so no sweep
+    // removes it.
+    /// When a scenario fails, leave the topology running (labelled) and print its
+    /// endpoints and the command that removes it.
+    #[arg(long)]
     pub keep_on_failure: bool,
-    /// Run the scenarios in the order this seed shuffles them into (features, rules and
-    /// scenarios); `None` keeps file order.
-    pub shuffle: Option<u64>,
-    /// Run only this shard of the scenarios ([`crate::shard`]).
+    // `None`: file order; `Some(None)`: shuffled by a seed each run draws.
+    /// Run features, rules and scenarios in a shuffled order, to prove they do not
+    /// depend on each other; the seed is printed, and `--shuffle SEED` repeats an order.
+    #[arg(long, value_name = "SEED")]
+    pub shuffle: Option<Option<u64>>,
+    /// Run only shard K of N (e.g. 2/4): a deterministic share of the scenarios; the N
+    /// shards together run exactly the suite.
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// A JUnit report of an earlier run whose durations balance the shards.
+    /// Balance the shards by the scenario durations in this JUnit report of an
+    /// earlier run (default: by count).
+    #[arg(long, value_name = "JUNIT", requires = "shard")]
     pub shard_durations: Option<PathBuf>,
-    /// Stop at the first failing scenario (the self-test's early stop): scenarios not
-    /// yet granted are not run, waits end, both recorded as cancelled ([`qalens_engine::stop`]).
-    pub fail_fast: bool,
-    /// Run only these scenarios ([`shard::key`]s, `path:line`), of those selected.
-    pub only: Option<BTreeSet<String>>,
     /// Print how long each component took to start.
+    #[arg(long)]
     pub timings: bool,
+    // As the self-test's early stop: both are recorded as cancelled (`qalens_engine::stop`).
+    /// Stop at the first failing scenario: scenarios not yet started are not run and
+    /// those still waiting on a condition are cancelled (reported as cancelled, never
+    /// as passed), as the self-test does for each defect.
+    #[arg(long)]
+    pub fail_fast: bool,
+    // Not a flag: run only these scenarios (`shard::key`s, `path:line`), of those
+    // selected; the self-test's canary runs one.
+    #[arg(skip)]
+    pub only: Option<BTreeSet<String>>,
 }
 
 impl RunOptions {
@@ -92,18 +124,37 @@ impl RunOptions {
 
 /// What a run did.
 #[derive(Debug)]
-pub struct RunReport {
-    pub run_id: String,
-    pub summary: Summary,
-    pub topology_start: Duration,
-    pub scenarios_time: Duration,
-    pub teardown_time: Duration,
+pub(crate) struct RunReport {
+    pub(crate) run_id: String,
+    pub(crate) summary: Summary,
+    pub(crate) topology_start: Duration,
+    pub(crate) scenarios_time: Duration,
+    pub(crate) teardown_time: Duration,
+}
+
+/// A seed for `--shuffle` without one: different on every run.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // Spread nearby clock values apart, so two runs started together differ.
+    nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
+}
+
+/// A tag expression (`--tags`) cucumber cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid tag expression {expr:?}: {reason}")]
+pub(crate) struct InvalidTags {
+    expr: String,
+    reason: String,
 }
 
 /// Parses a cucumber tag expression (`@checkout and not @serial`; tags keep their `@`).
-pub fn parse_tags(expr: &str) -> anyhow::Result<TagOperation> {
-    expr.parse::<TagOperation>()
-        .map_err(|e| anyhow::anyhow!("invalid tag expression {expr:?}: {e}"))
+pub(crate) fn parse_tags(expr: &str) -> Result<TagOperation, InvalidTags> {
+    expr.parse::<TagOperation>().map_err(|e| InvalidTags {
+        expr: expr.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
@@ -126,7 +177,10 @@ fn create_report(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 /// The topology is torn down before this returns, on success and on error; a caller
 /// that drops this future early (a signal) must remove the run's resources by label
 /// ([`cleanup::remove_run`]).
-pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Result<RunReport> {
+pub(crate) async fn run(
+    options: RunOptions,
+    topology: TopologyOptions,
+) -> anyhow::Result<RunReport> {
     // Bad arguments fail before anything starts.
     options.tags.as_deref().map(parse_tags).transpose()?;
     let contracts = contracts::load_contracts(&topology.system)?;
@@ -180,15 +234,15 @@ pub async fn run(options: RunOptions, topology: TopologyOptions) -> anyhow::Resu
 }
 
 /// Runs the features against a topology that is already running (`qalens up --detach`):
-/// nothing is started or removed. Defects named here are switched on for the run and
+/// nothing is started or removed. The options' defects are switched on for the run and
 /// off again afterwards, whatever the outcome; faults are healed after each scenario as
 /// in any run.
-pub async fn run_attached(
+pub(crate) async fn run_attached(
     options: RunOptions,
     run_id: &str,
-    defects: &[String],
     system: Arc<qalens_model::system::System>,
 ) -> anyhow::Result<RunReport> {
+    let defects = &options.defects;
     options.tags.as_deref().map(parse_tags).transpose()?;
     let docker = cleanup::docker().await?;
     let attached = Instant::now();
@@ -251,7 +305,7 @@ async fn save_logs(system: &Running) {
 }
 
 /// A Docker client, after removing what dead runs left behind.
-pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
+pub(crate) async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
     let docker = cleanup::docker().await?;
     sweep_quietly(&docker).await;
     Ok(docker)
@@ -259,7 +313,7 @@ pub async fn docker_swept() -> anyhow::Result<testcontainers::bollard::Docker> {
 
 /// Removes what dead runs left behind, saying so; a leftover the engine refuses to
 /// remove is reported, not fatal: it belongs to another run, not to this one.
-pub async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
+pub(crate) async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
     match cleanup::sweep_stale(docker).await {
         Ok(swept) if !swept.is_empty() => println!(
             "qalens: removed leftovers of dead runs: {}",
@@ -274,7 +328,7 @@ pub async fn sweep_quietly(docker: &testcontainers::bollard::Docker) {
 }
 
 /// Starts a topology, saying so.
-pub async fn start(
+pub(crate) async fn start(
     docker: &testcontainers::bollard::Docker,
     topology: TopologyOptions,
     timings: bool,
@@ -302,12 +356,14 @@ pub async fn start(
 /// Runs the features against a running topology (which stays up) and writes the reports.
 /// `contracts` are the system file's, read once per run ([`contracts::load_contracts`]) and
 /// shared by every scenario and every `run_on` of the run.
-pub async fn run_on(
+pub(crate) async fn run_on(
     system: &Running,
     contracts: Option<contracts::RunContracts>,
     options: &RunOptions,
 ) -> anyhow::Result<Summary> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
+    // Drawn here, once: the order, the console and the HTML report show the same seed.
+    let seed = options.shuffle.map(|seed| seed.unwrap_or_else(random_seed));
     let selected = match options.shard {
         None => None,
         Some(shard) => Some(shard_keys(options, tags.as_ref(), shard)?),
@@ -328,7 +384,7 @@ pub async fn run_on(
         json,
         recorder: Recorder::new(summary.clone()),
     };
-    let faults = run_scenarios(system, contracts, options, tags, selected, reports).await?;
+    let faults = run_scenarios(system, contracts, options, seed, tags, selected, reports).await?;
     let finished = SystemTime::now();
     let summary = summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(path) = &options.html {
@@ -336,7 +392,7 @@ pub async fn run_on(
         scenarios.sort_by_key(|s| s.started);
         let info = report::html::RunInfo {
             run_id: system.run_id().to_string(),
-            seed: options.shuffle,
+            seed,
             shard: options.shard.map(|s| s.to_string()),
             tags: options.tags.clone(),
             defects: options.defects.clone(),
@@ -410,6 +466,7 @@ async fn run_scenarios(
     system: &Running,
     contracts: Option<contracts::RunContracts>,
     options: &RunOptions,
+    seed: Option<u64>,
     tags: Option<TagOperation>,
     selected: Option<BTreeSet<String>>,
     reports: Reports,
@@ -449,7 +506,7 @@ async fn run_scenarios(
         ),
         run.clone(),
     ));
-    if let Some(seed) = options.shuffle {
+    if let Some(seed) = seed {
         println!(
             "qalens: scenarios in shuffled order, seed {seed} (`--shuffle {seed}` repeats it)"
         );
@@ -469,9 +526,7 @@ async fn run_scenarios(
     let (stop_before, stop_after) = (stop.clone(), stop.clone());
     let (run_before, run_after) = (run.clone(), run.clone());
     let cucumber_run = cucumber
-        .with_parser(FeatureFiles {
-            shuffle: options.shuffle,
-        })
+        .with_parser(FeatureFiles { shuffle: seed })
         .with_writer(writer)
         .with_default_cli()
         .fail_on_skipped()

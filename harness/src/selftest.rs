@@ -21,70 +21,70 @@ use qalens_report::{ScenarioRecord, Verdict};
 
 /// A scenario that failed in a variant: for a defect, one that caught it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Caught {
-    pub lens: String,
-    pub name: String,
+pub(crate) struct Caught {
+    pub(crate) lens: String,
+    pub(crate) name: String,
     /// `path:line` of the scenario.
-    pub location: String,
+    pub(crate) location: String,
     /// The HTML report of the run it failed in, with its anchor
     /// (`selftest/<variant>-<phase>.html#scenario-...`), when `--html` wrote one.
-    pub report: Option<String>,
+    pub(crate) report: Option<String>,
 }
 
 /// One variant's verdict.
 #[derive(Debug, Clone, Serialize)]
-pub struct Variant {
+pub(crate) struct Variant {
     /// `correct` or the defect's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The lens whose scenarios are meant to catch the defect (none for `correct`).
-    pub lens: Option<String>,
+    pub(crate) lens: Option<String>,
     /// Scenarios that ran to a verdict (passed or failed).
-    pub scenarios: usize,
+    pub(crate) scenarios: usize,
     /// Scenarios stopped before their verdict because another one had already failed
     /// (fail-fast; [`qalens_engine::stop`]): neither passed nor failed.
-    pub cancelled: usize,
+    pub(crate) cancelled: usize,
     /// Failed scenarios by lens.
-    pub failed: BTreeMap<String, Vec<String>>,
+    pub(crate) failed: BTreeMap<String, Vec<String>>,
     /// The same, with where each one is.
-    pub caught: Vec<Caught>,
-    pub seconds: f64,
+    pub(crate) caught: Vec<Caught>,
+    pub(crate) seconds: f64,
 }
 
 /// The name of the variant that runs the correct system.
-pub const CORRECT: &str = "correct";
+pub(crate) const CORRECT: &str = "correct";
 
 impl Variant {
     /// Whether it ran the correct system (every other variant runs a defect).
-    pub fn is_correct(&self) -> bool {
+    pub(crate) fn is_correct(&self) -> bool {
         self.name == CORRECT
     }
 }
 
 /// The whole matrix.
 #[derive(Debug, Clone, Serialize)]
-pub struct Matrix {
+pub(crate) struct Matrix {
     /// Every defect ran every scenario (`--full`).
-    pub full: bool,
-    pub correct: Variant,
-    pub defects: Vec<Variant>,
-    pub false_alarms: Vec<String>,
-    pub blind_spots: Vec<String>,
+    pub(crate) full: bool,
+    pub(crate) correct: Variant,
+    pub(crate) defects: Vec<Variant>,
+    pub(crate) false_alarms: Vec<String>,
+    pub(crate) blind_spots: Vec<String>,
 }
 
 impl Matrix {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.false_alarms.is_empty() && self.blind_spots.is_empty()
     }
 
     /// Whether `v`'s runs stopped at their first failing scenario (scenarios still
     /// running were cancelled), so the scenarios after it were not run: every defect's
     /// do unless `--full`; the correct system always runs every scenario.
-    pub fn stopped_early(&self, v: &Variant) -> bool {
+    pub(crate) fn stopped_early(&self, v: &Variant) -> bool {
         !self.full && !v.is_correct()
     }
 
     /// A Markdown table: defect by lens, with the failing scenarios.
-    pub fn markdown(&self) -> String {
+    pub(crate) fn markdown(&self) -> String {
         let lenses: BTreeSet<&String> = self
             .defects
             .iter()
@@ -202,7 +202,7 @@ struct Target {
 ///
 /// With `reports`, every run writes its HTML report into that directory
 /// (`<variant>-<phase>.html`), so the matrix page can link each cell to the scenario in it.
-pub async fn run(
+pub(crate) async fn run(
     paths: Vec<PathBuf>,
     tags: Option<String>,
     defects: Vec<String>,
@@ -314,10 +314,10 @@ fn phases(options: &RunOptions, lens: Option<&str>, full: bool) -> Vec<RunOption
 
 /// Where the runs of a self-test write their HTML reports.
 #[derive(Debug, Clone)]
-pub struct Reports {
-    pub dir: PathBuf,
+pub(crate) struct Reports {
+    pub(crate) dir: PathBuf,
     /// How the matrix page links to `dir` (`selftest/`).
-    pub href: String,
+    pub(crate) href: String,
 }
 
 /// Runs one variant's phases on `system` until one of them fails a scenario.
@@ -541,6 +541,6 @@ async fn matrix_on(
     })
 }
 
-pub mod matrix;
+pub(crate) mod matrix;
 #[cfg(test)]
 mod tests;

@@ -15,15 +15,20 @@ use std::path::Path;
 /// Shard `index` (1-based) of `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    pub index: usize,
-    pub total: usize,
+    pub(crate) index: usize,
+    pub(crate) total: usize,
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// A `--shard` value that is not `K/N` with 1 <= K <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard {0:?} must be K/N with 1 <= K <= N, e.g. 2/4")]
+pub struct BadShard(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--shard {s:?} must be K/N with 1 <= K <= N, e.g. 2/4");
+impl std::str::FromStr for Shard {
+    type Err = BadShard;
+
+    fn from_str(s: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(s.to_string());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = k.trim().parse().map_err(|_| bad())?;
         let total: usize = n.trim().parse().map_err(|_| bad())?;
@@ -41,7 +46,7 @@ impl std::fmt::Display for Shard {
 }
 
 /// A scenario's key: `path:line`, the path relative to the working directory.
-pub fn key(path: Option<&Path>, line: usize) -> String {
+pub(crate) fn key(path: Option<&Path>, line: usize) -> String {
     let path = path.map(relative).unwrap_or_default();
     format!("{path}:{line}")
 }
@@ -57,7 +62,7 @@ fn relative(path: &Path) -> String {
 
 /// The key of every scenario under `paths` that `tags` selects (files that do not parse
 /// are left out: the run reports them anyway).
-pub fn scenario_keys(
+pub(crate) fn scenario_keys(
     paths: &[std::path::PathBuf],
     tags: Option<&cucumber::gherkin::tagexpr::TagOperation>,
 ) -> BTreeSet<String> {
@@ -80,7 +85,7 @@ pub fn scenario_keys(
 }
 
 /// Splits `keys` into `total` shards; returns the keys of each, shard 1 first.
-pub fn plan(
+pub(crate) fn plan(
     keys: &BTreeSet<String>,
     total: usize,
     durations: &BTreeMap<String, f64>,
@@ -122,7 +127,7 @@ pub fn plan(
 
 /// Scenario durations in seconds by key, from a JUnit report cucumber wrote (test case
 /// names end in `path:line:column`).
-pub fn durations_from_junit(xml: &str) -> BTreeMap<String, f64> {
+pub(crate) fn durations_from_junit(xml: &str) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for case in xml.split("<testcase").skip(1) {
         let head = case.split('>').next().unwrap_or_default();

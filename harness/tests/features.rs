@@ -36,16 +36,10 @@ fn main() -> ExitCode {
     // Before the run: a missing schema or reader fails at once, with the advice.
     let schema = messages::schema();
     let junit_schema = junit::schema(&formatter::readers());
-    let command = qalens::cli::Command::Run {
-        paths: vec![features],
+    let options = qalens::RunOptions {
         tags: std::env::var("QALENS_TAGS").ok().filter(|t| !t.is_empty()),
         junit: Some(junit_xml.clone()),
-        json: None,
-        html: None,
         messages: Some(ndjson.clone()),
-        concurrency: 16,
-        keep_on_failure: false,
-        defects: vec![],
         shuffle: match std::env::var("QALENS_SHUFFLE").ok().as_deref() {
             Some("off") => None,
             Some(seed) if !seed.is_empty() => Some(Some(
@@ -54,27 +48,30 @@ fn main() -> ExitCode {
             )),
             _ => Some(None),
         },
+        timings: true,
+        ..qalens::RunOptions::new(vec![features])
+    };
+    let command = qalens::cli::Command::Run {
+        options,
         // `qalens up --detach` then `QALENS_ATTACH=<run id> cargo test --test features`
         // runs the scenarios against that topology instead of starting one.
         attach: std::env::var("QALENS_ATTACH")
             .ok()
             .filter(|a| !a.is_empty()),
-        shard: None,
-        shard_durations: None,
-        timings: true,
-        fail_fast: false,
         // The built-in reference system; `QALENS_SYSTEM=FILE` names another system file.
-        system: std::env::var_os("QALENS_SYSTEM")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from),
+        system: qalens::cli::SystemArg {
+            file: std::env::var_os("QALENS_SYSTEM")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let code = runtime.block_on(qalens::cli::dispatch(command));
+    let exit = runtime.block_on(qalens::commands::dispatch(command));
     drop(runtime);
-    if code == 0 {
+    if exit == qalens::Exit::Passed {
         println!("qalens features: all scenarios passed");
     }
     let text = std::fs::read_to_string(&ndjson)
@@ -117,7 +114,7 @@ fn main() -> ExitCode {
     }
     problems.extend(junit_problems);
     if problems.is_empty() {
-        ExitCode::from(code)
+        ExitCode::from(exit)
     } else {
         for p in problems.iter().take(20) {
             eprintln!("qalens features: {p}");

@@ -4,13 +4,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Leftovers, with_interrupt};
-use qalens_model::system::System;
+use crate::cli::SystemArg;
+use crate::exit::Exit;
 
-pub async fn bench(requests: usize, json: Option<PathBuf>, system: Arc<System>) -> u8 {
+pub(super) async fn bench(requests: usize, json: Option<PathBuf>, system: SystemArg) -> Exit {
+    let system = match super::load_system(system.file.as_deref(), true).await {
+        Ok(s) => Arc::new(s),
+        Err(exit) => return exit,
+    };
     let run = crate::bench::run(requests, system);
     let report = match with_interrupt(run, Leftovers::Owned).await {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     match report {
         Ok(r) => {
@@ -21,11 +26,11 @@ pub async fn bench(requests: usize, json: Option<PathBuf>, system: Arc<System>) 
             {
                 eprintln!("qalens: cannot write {}: {e}", p.display());
             }
-            0
+            Exit::Passed
         }
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            2
+            Exit::NotRun
         }
     }
 }

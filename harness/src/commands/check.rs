@@ -1,25 +1,27 @@
 //! `qalens check` (lint feature files without Docker) and `qalens steps` (the catalog).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::cli::SystemArg;
+use crate::exit::Exit;
 use qalens_model::system::System;
 
-/// Checks the system file first (exit 2 when it cannot be used, images included when a
-/// Docker engine answers, or when `QALENS_LINKS` names a link it lacks), then lints the
-/// feature files (exit 1 on a problem, or with `strict` on a warning too).
-pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8 {
+/// Checks the system file first ([`Exit::NotRun`] when it cannot be used, images included
+/// when a Docker engine answers, or when `QALENS_LINKS` names a link it lacks), then lints
+/// the feature files ([`Exit::Failed`] on a problem, or with `strict` on a warning too).
+pub(super) async fn check(paths: &[PathBuf], system: SystemArg, strict: bool) -> Exit {
     let started = Instant::now();
     // With no engine the images are not checked.
     let engine = qalens_engine::cleanup::docker().await.ok();
-    let system = match super::load_system(system, false).await {
+    let system = match super::load_system(system.file.as_deref(), false).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     if let Some(docker) = &engine {
         if let Err(e) = qalens_engine::topology::check_images(docker, &system).await {
             eprintln!("qalens: {e}");
-            return 2;
+            return Exit::NotRun;
         }
     } else {
         println!(
@@ -31,7 +33,7 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8
         Ok(links) => qalens_engine::topology::link_names(&system, &links),
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     let report = feature_problems(paths, Some((&system, &proxied)));
@@ -53,7 +55,7 @@ pub async fn check(paths: &[PathBuf], system: Option<&Path>, strict: bool) -> u8
         started.elapsed().as_millis()
     );
     let failed = !report.problems.is_empty() || (strict && !report.warnings.is_empty());
-    u8::from(failed)
+    Exit::passed_if(!failed)
 }
 
 /// Prints each warning of `report` on a line of its own (`file:line: warning: message`,
@@ -68,7 +70,7 @@ pub(super) fn print_warnings(report: &crate::lint::Report, strict: bool) {
 /// The problems of the feature files under `paths`, each with its file and line: parse
 /// errors and steps no definition matches ([`crate::lint`]) and, given the system file
 /// and the names of the links proxied in this run, steps naming a link, container or
-/// queue the file does not declare ([`qalens_model::system::names`]). The one check `qalens
+/// queue the file does not declare ([`crate::lint::system_names`]). The one check `qalens
 /// check` makes and `qalens run` makes before it starts anything.
 pub(super) fn feature_problems(
     paths: &[PathBuf],
@@ -90,29 +92,35 @@ pub(super) fn print_problems(report: &crate::lint::Report) {
     }
 }
 
-/// The steps `system` can serve (`--system`, else the reference system's).
-pub fn steps(json: bool, system: &qalens_model::system::System) -> u8 {
-    let entries = qalens_steps::catalog::entries_for(system);
+/// The steps the system file can serve (`--system`, else the reference system's).
+pub(super) async fn steps(json: bool, system: SystemArg) -> Exit {
+    let system = match super::load_system(system.file.as_deref(), false).await {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let entries = qalens_steps::catalog::entries_for(&system);
     if json {
         match serde_json::to_string_pretty(&entries) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("qalens: {e}");
-                return 2;
+                return Exit::NotRun;
             }
         }
     } else {
-        let components = qalens_engine::scheduler::Components::of(system);
+        let components = qalens_engine::scheduler::Components::of(&system);
         print!(
             "{}",
             qalens_steps::catalog::render_text(&entries, &components)
         );
     }
-    0
+    Exit::Passed
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]

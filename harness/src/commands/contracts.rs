@@ -1,8 +1,9 @@
 //! `qalens contracts list|diff`.
 
 use crate::cli::ContractsAction;
+use crate::exit::Exit;
 
-pub fn contracts(action: ContractsAction) -> u8 {
+pub(super) fn contracts(action: ContractsAction) -> Exit {
     use contract_tools::diff;
     match action {
         ContractsAction::List => {
@@ -40,7 +41,7 @@ pub fn contracts(action: ContractsAction) -> u8 {
                     }
                 );
             }
-            0
+            Exit::Passed
         }
         ContractsAction::Diff {
             old,
@@ -68,7 +69,7 @@ pub fn contracts(action: ContractsAction) -> u8 {
                 (Ok(o), Ok(n)) => (o, n),
                 (Err(e), _) | (_, Err(e)) => {
                     eprintln!("qalens contracts diff: {e}");
-                    return 2;
+                    return Exit::NotRun;
                 }
             };
             let options = diff::Options {
@@ -78,28 +79,24 @@ pub fn contracts(action: ContractsAction) -> u8 {
             let report = diff::diff_owned_with(&old_docs, &new_docs, options);
             if let Some(mode) = options.mode {
                 println!("{}", report.render_in_mode(mode).trim_end());
-                return if report.breaking().is_empty() { 0 } else { 1 };
+                return Exit::passed_if(report.breaking().is_empty());
             }
             let text = report.render();
             println!("{}", text.trim_end());
-            if report.unbumped_breaking().is_empty() {
-                0
-            } else {
-                1
-            }
+            Exit::passed_if(report.unbumped_breaking().is_empty())
         }
     }
 }
 
 /// `qalens contracts diff` on two OpenAPI documents: exit 1 on any breaking change.
 /// `refused` is a JSON Schema option that was given, which does not apply here.
-fn openapi_diff(old: &std::path::Path, new: &std::path::Path, refused: Option<&str>) -> u8 {
+fn openapi_diff(old: &std::path::Path, new: &std::path::Path, refused: Option<&str>) -> Exit {
     use contract_tools::openapi::{self, OpenApi};
     if let Some(flag) = refused {
         eprintln!(
             "qalens contracts diff: {flag} does not apply to OpenAPI documents (each part of an operation has its own kind, and is read exactly)"
         );
-        return 2;
+        return Exit::NotRun;
     }
     for side in [old, new] {
         if !openapi::is_openapi(side) {
@@ -107,19 +104,19 @@ fn openapi_diff(old: &std::path::Path, new: &std::path::Path, refused: Option<&s
                 "qalens contracts diff: {}: not an OpenAPI document (no top-level `openapi` key), but the other side is one: compare two OpenAPI documents",
                 side.display()
             );
-            return 2;
+            return Exit::NotRun;
         }
     }
     let (old, new) = match (OpenApi::load(old), OpenApi::load(new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("qalens contracts diff: {e}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     let report = openapi::diff(&old, &new);
     println!("{}", openapi::render(&report));
-    if report.breaking().is_empty() { 0 } else { 1 }
+    Exit::passed_if(report.breaking().is_empty())
 }
 
 #[cfg(test)]
@@ -128,6 +125,7 @@ mod tests {
 
     use super::contracts;
     use crate::cli::{ContractsAction, KindArg, ModeArg};
+    use crate::exit::Exit;
 
     /// Two single-schema files: an optional typed property added to an open object.
     fn sides() -> (PathBuf, PathBuf) {
@@ -148,9 +146,9 @@ mod tests {
         (old, new)
     }
 
-    fn diff(kind: KindArg, mode: Option<ModeArg>, lenient: bool) -> u8 {
+    fn diff(kind: KindArg, mode: Option<ModeArg>, lenient: bool) -> Exit {
         let (old, new) = sides();
-        let code = contracts(ContractsAction::Diff {
+        let exit = contracts(ContractsAction::Diff {
             old: old.clone(),
             new,
             kind: Some(kind),
@@ -158,16 +156,22 @@ mod tests {
             lenient,
         });
         std::fs::remove_dir_all(old.parent().unwrap()).unwrap();
-        code
+        exit
     }
 
     #[test]
     fn contracts_diff_reads_open_objects_exactly_unless_lenient() {
         // `{"bar": "x"}` was accepted: a request receiver narrows.
-        assert_eq!(diff(KindArg::Request, None, false), 1);
-        assert_eq!(diff(KindArg::Response, None, false), 0);
-        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), false), 1);
-        assert_eq!(diff(KindArg::Request, None, true), 0);
-        assert_eq!(diff(KindArg::Request, Some(ModeArg::Backward), true), 0);
+        assert_eq!(diff(KindArg::Request, None, false), Exit::Failed);
+        assert_eq!(diff(KindArg::Response, None, false), Exit::Passed);
+        assert_eq!(
+            diff(KindArg::Request, Some(ModeArg::Backward), false),
+            Exit::Failed
+        );
+        assert_eq!(diff(KindArg::Request, None, true), Exit::Passed);
+        assert_eq!(
+            diff(KindArg::Request, Some(ModeArg::Backward), true),
+            Exit::Passed
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! One module per `qalens` command; [`dispatch`] picks it. Every command that starts
-//! containers runs its work under [`with_interrupt`], which owns the signals (SIGINT,
+//! containers runs its work under `with_interrupt`, which owns the signals (SIGINT,
 //! SIGTERM), a harness panic, and the last-resort removal of what the work left behind.
 
 mod bench;
@@ -12,176 +12,71 @@ mod topology;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use futures::FutureExt as _;
 
 use crate::cli::Command;
-use crate::runner::RunOptions;
+use crate::exit::{Exit, Signal};
 use qalens_engine::cleanup;
 use qalens_engine::topology::check_images;
 use qalens_model::system::System;
 
-pub use run::random_seed;
-
-/// Runs one command; returns the process exit code.
-pub async fn dispatch(command: Command) -> u8 {
+/// Runs one command; returns how it ended.
+pub async fn dispatch(command: Command) -> Exit {
     match command {
         Command::Run {
-            paths,
-            tags,
-            junit,
-            json,
-            html,
-            messages,
-            concurrency,
-            defects,
-            keep_on_failure,
-            shuffle,
+            options,
             attach,
-            shard,
-            shard_durations,
-            timings,
-            fail_fast,
             system,
-        } => {
-            // An attached run uses the system file its topology was started from.
-            let system = match &attach {
-                Some(target) => match run::system_for_attach(target, system.as_deref()).await {
-                    Ok(file) => file,
-                    Err(e) => {
-                        eprintln!("qalens: --attach {e}");
-                        return 2;
-                    }
-                },
-                None => system,
-            };
-            // Nothing starts on a system file that cannot be used; an attached run starts
-            // nothing, so only the file is checked.
-            let system = match load_system(system.as_deref(), attach.is_none()).await {
-                Ok(s) => Arc::new(s),
-                Err(code) => return code,
-            };
-            let options = RunOptions {
-                tags,
-                junit,
-                json,
-                html,
-                messages,
-                defects: defects.clone(),
-                concurrency,
-                keep_on_failure,
-                shuffle: shuffle.map(|seed| seed.unwrap_or_else(random_seed)),
-                shard,
-                shard_durations,
-                timings,
-                fail_fast,
-                ..RunOptions::new(default_paths(paths))
-            };
-            match attach {
-                Some(target) => run::attached(options, &target, &defects, system).await,
-                None => run::run(options, &defects, system).await,
-            }
-        }
+        } => run::run(options, attach, system).await,
         Command::Up {
             env_file,
             detach,
             system,
-        } => match load_system(system.as_deref(), true).await {
-            Ok(s) => topology::up(env_file, detach, Arc::new(s)).await,
-            Err(code) => code,
-        },
+        } => topology::up(env_file, detach, system).await,
         Command::Down { run_ids, all } => topology::down(run_ids, all).await,
         Command::Sweep => topology::sweep().await,
-        Command::Selftest {
-            paths,
-            tags,
-            defects,
-            json,
-            markdown,
-            html,
-            full,
-            system,
-        } => match load_system(system.as_deref(), true).await {
-            Ok(s) => {
-                let paths = default_paths(paths);
-                selftest::selftest(
-                    paths,
-                    tags,
-                    defects,
-                    selftest::Outputs {
-                        json,
-                        markdown,
-                        html,
-                    },
-                    full,
-                    Arc::new(s),
-                )
-                .await
-            }
-            Err(code) => code,
-        },
         Command::Bench {
             requests,
             json,
             system,
-        } => match load_system(system.as_deref(), true).await {
-            Ok(s) => bench::bench(requests, json, Arc::new(s)).await,
-            Err(code) => code,
-        },
+        } => bench::bench(requests, json, system).await,
         Command::Check {
             paths,
             system,
             strict,
-        } => check::check(&default_paths(paths), system.as_deref(), strict).await,
-        Command::Token {
-            client,
-            tier,
-            scope,
-            ttl,
-            system,
-        } => token::token(client, tier, scope, ttl, system.as_deref()).await,
+        } => check::check(&paths, system, strict).await,
+        Command::Selftest(args) => selftest::selftest(args).await,
+        Command::Token(args) => token::token(args).await,
         Command::Contracts { action } => contracts::contracts(action),
-        Command::Steps { json, system } => match load_system(system.as_deref(), false).await {
-            Ok(system) => check::steps(json, &system),
-            Err(code) => code,
-        },
+        Command::Steps { json, system } => check::steps(json, system).await,
     }
 }
 
 /// Loads the system file (`--system`, else the reference system) and, when `images`, checks
 /// that the Docker engine has or can pull every image. On a problem, prints it and gives
-/// exit code 2: nothing has started.
-pub(crate) async fn load_system(file: Option<&Path>, images: bool) -> Result<System, u8> {
+/// [`Exit::NotRun`]: nothing has started.
+async fn load_system(file: Option<&Path>, images: bool) -> Result<System, Exit> {
     let system = System::load_or_reference(file).map_err(|e| {
         eprintln!("qalens: {e}");
-        2u8
+        Exit::NotRun
     })?;
     if images {
         let docker = cleanup::docker().await.map_err(|e| {
             eprintln!("qalens: {e:#}");
-            2u8
+            Exit::NotRun
         })?;
         check_images(&docker, &system).await.map_err(|e| {
             eprintln!("qalens: {e}");
-            2u8
+            Exit::NotRun
         })?;
     }
     Ok(system)
 }
 
-/// The feature paths, `features` when none are given.
-fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if paths.is_empty() {
-        vec![PathBuf::from("features")]
-    } else {
-        paths
-    }
-}
-
 /// What [`with_interrupt`] removes when the work is interrupted or panics.
-pub(crate) enum Leftovers<'a> {
+enum Leftovers<'a> {
     /// Everything labelled with this run id.
     Run(&'a str),
     /// Everything this process started (a command that starts several runs).
@@ -190,24 +85,24 @@ pub(crate) enum Leftovers<'a> {
     NotOurs(&'a str),
 }
 
-/// Runs `work` until it finishes, a signal arrives (exit code 130 for SIGINT, 143 for
-/// SIGTERM) or it panics (101). On a signal or a panic, the work is dropped (which drops
-/// its container handles) and `leftovers` are removed; the error is the exit code.
-pub(crate) async fn with_interrupt<T>(
+/// Runs `work` until it finishes, a signal arrives ([`Exit::Interrupted`]) or it panics
+/// ([`Exit::Crashed`]). On a signal or a panic, the work is dropped (which drops its
+/// container handles) and `leftovers` are removed; the error is how the command ends.
+async fn with_interrupt<T>(
     work: impl Future<Output = T>,
     leftovers: Leftovers<'_>,
-) -> Result<T, u8> {
+) -> Result<T, Exit> {
     let mut work = Box::pin(AssertUnwindSafe(work).catch_unwind());
     let outcome = tokio::select! {
         r = &mut work => Ok(r),
-        code = interrupted() => Err(code),
+        signal = interrupted() => Err(signal),
     };
     // Dropping the work stops the scenarios and drops the container handles.
     drop(work);
-    let (code, what) = match outcome {
+    let (exit, what) = match outcome {
         Ok(Ok(value)) => return Ok(value),
-        Ok(Err(_panic)) => (101, "the harness crashed"),
-        Err(code) => (code, "interrupted"),
+        Ok(Err(_panic)) => (Exit::Crashed, "the harness crashed"),
+        Err(signal) => (Exit::Interrupted(signal), "interrupted"),
     };
     match leftovers {
         Leftovers::Run(run_id) => {
@@ -227,11 +122,11 @@ pub(crate) async fn with_interrupt<T>(
              still in effect (`qalens down {run_id}` removes it)"
         ),
     }
-    Err(code)
+    Err(exit)
 }
 
-/// Resolves on SIGINT or SIGTERM with the conventional exit code (130 or 143).
-async fn interrupted() -> u8 {
+/// Resolves on SIGINT or SIGTERM with the signal that arrived.
+async fn interrupted() -> Signal {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -242,16 +137,17 @@ async fn interrupted() -> u8 {
             return futures::future::pending().await;
         };
         tokio::select! {
-            _ = int.recv() => 130,
-            _ = term.recv() => 143,
+            _ = int.recv() => Signal::Interrupt,
+            _ = term.recv() => Signal::Terminate,
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-        130
+        Signal::Interrupt
     }
 }
+
 /// Removes whatever run `run_id` still has in Docker, saying what happened.
 async fn remove_leftovers(run_id: &str) {
     match cleanup::docker().await {

@@ -4,80 +4,96 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::anyhow;
+
 use super::{Leftovers, with_interrupt};
+use crate::cli::SystemArg;
+use crate::exit::Exit;
 use crate::runner::{self, RunOptions};
 use qalens_engine::cleanup;
 use qalens_engine::topology::TopologyOptions;
 use qalens_model::system::System;
 
-/// A seed for `--shuffle` without one: different on every run.
-pub fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    // Spread nearby clock values apart, so two runs started together differ.
-    nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id())
+/// `qalens run`: against a topology it starts, or the one `attach` names.
+pub(super) async fn run(options: RunOptions, attach: Option<String>, system: SystemArg) -> Exit {
+    // An attached run uses the system file its topology was started from.
+    let file = match &attach {
+        Some(target) => match system_for_attach(target, system.file.as_deref()).await {
+            Ok(file) => file,
+            Err(e) => {
+                eprintln!("qalens: --attach {e}");
+                return Exit::NotRun;
+            }
+        },
+        None => system.file,
+    };
+    // Nothing starts on a system file that cannot be used; an attached run starts
+    // nothing, so only the file is checked.
+    let system = match super::load_system(file.as_deref(), attach.is_none()).await {
+        Ok(s) => Arc::new(s),
+        Err(exit) => return exit,
+    };
+    match attach {
+        Some(target) => attached(options, &target, system).await,
+        None => fresh(options, system).await,
+    }
 }
 
 /// `qalens run` without `--attach`.
-pub async fn run(options: RunOptions, defects: &[String], system: Arc<System>) -> u8 {
+async fn fresh(options: RunOptions, system: Arc<System>) -> Exit {
     let started = Instant::now();
     let links = match qalens_engine::topology::links_from_env(&system) {
         Ok(links) => links,
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     // A broken feature file, or one naming what the system file does not declare, fails
     // the run before anything starts.
     let proxied = qalens_engine::topology::link_names(&system, &links);
-    if let Some(code) = lint_first(&options.paths, Some((&system, &proxied))) {
-        return code;
+    if let Some(exit) = lint_first(&options.paths, Some((&system, &proxied))) {
+        return exit;
     }
-    let topology =
-        match TopologyOptions::with_links(system, links).and_then(|t| t.with_defects(defects)) {
-            Ok(mut t) => {
-                t.keep = options.keep_on_failure;
-                t
-            }
-            Err(e) => {
-                eprintln!("qalens: {e:#}");
-                return 2;
-            }
-        };
+    let topology = match TopologyOptions::with_links(system, links)
+        .and_then(|t| t.with_defects(&options.defects))
+    {
+        Ok(mut t) => {
+            t.keep = options.keep_on_failure;
+            t
+        }
+        Err(e) => {
+            eprintln!("qalens: {e:#}");
+            return Exit::NotRun;
+        }
+    };
     let run_id = topology.run_id.clone();
     let result = match with_interrupt(runner::run(options, topology), Leftovers::Run(&run_id)).await
     {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     match result {
         Err(e) => {
             eprintln!("qalens: {e:#}");
             super::remove_leftovers(&run_id).await;
-            2
+            Exit::NotRun
         }
         Ok(report) => {
             print_summary(&report, started.elapsed());
-            if report.summary.success() { 0 } else { 1 }
+            Exit::passed_if(report.summary.success())
         }
     }
 }
 
 /// `qalens run --attach`.
-pub async fn attached(
-    options: RunOptions,
-    target: &str,
-    defects: &[String],
-    system: Arc<System>,
-) -> u8 {
+async fn attached(options: RunOptions, target: &str, system: Arc<System>) -> Exit {
     let started = Instant::now();
     let run_id = match attach_target(target) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("qalens: --attach {target}: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     // The names steps take from the system file are checked against the topology that
@@ -92,22 +108,22 @@ pub async fn attached(
         Err(_) => None,
     };
     let names = proxied.as_deref().map(|p| (&*system, p));
-    if let Some(code) = lint_first(&options.paths, names) {
-        return code;
+    if let Some(exit) = lint_first(&options.paths, names) {
+        return exit;
     }
-    let run = runner::run_attached(options, &run_id, defects, system);
+    let run = runner::run_attached(options, &run_id, system);
     let result = match with_interrupt(run, Leftovers::NotOurs(&run_id)).await {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     match result {
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            2
+            Exit::NotRun
         }
         Ok(report) => {
             print_summary(&report, started.elapsed());
-            if report.summary.success() { 0 } else { 1 }
+            Exit::passed_if(report.summary.success())
         }
     }
 }
@@ -121,18 +137,19 @@ fn attach_target(target: &str) -> anyhow::Result<String> {
     }
     let text = std::fs::read_to_string(path)?;
     let endpoints: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
+        .map_err(|e| anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
     endpoints["run_id"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
+        .ok_or_else(|| anyhow!("{target} has no run_id: is it an env file of `qalens up`?"))
 }
+
 /// The key of the env file that records the system file `qalens up` started.
 const SYSTEM_FILE_KEY: &str = "system_file";
 
 /// What `qalens up --env-file` writes: the endpoints, plus the absolute path of the
 /// system file the topology was started from, which `run --attach` reads back.
-pub fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String {
+pub(super) fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String {
     let mut value = endpoints;
     let file = std::path::absolute(system_file).unwrap_or_else(|_| system_file.to_path_buf());
     if let Some(map) = value.as_object_mut() {
@@ -147,10 +164,7 @@ pub fn env_file_text(endpoints: serde_json::Value, system_file: &Path) -> String
 /// read names and policies of a system that is not the one running). The record is the
 /// env file's `system_file` for an env file, else the [`cleanup::SYSTEM_LABEL`] on the
 /// run's containers. A topology with no record leaves `--system` (or the reference).
-pub async fn system_for_attach(
-    target: &str,
-    given: Option<&Path>,
-) -> Result<Option<PathBuf>, String> {
+async fn system_for_attach(target: &str, given: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
     let recorded = match env_file_system(target)? {
         Some(file) => Some(file),
         None => labelled_system(target).await?,
@@ -163,20 +177,20 @@ pub async fn system_for_attach(
 
 /// The system file `target` records when it is an env file of `qalens up` that has the
 /// record; `None` for a bare run id or an env file from before the record.
-fn env_file_system(target: &str) -> Result<Option<PathBuf>, String> {
+fn env_file_system(target: &str) -> anyhow::Result<Option<PathBuf>> {
     let path = Path::new(target);
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{target}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{target}: {e}"))?;
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{target} is not an env file of `qalens up`: {e}"))?;
+        .map_err(|e| anyhow!("{target} is not an env file of `qalens up`: {e}"))?;
     Ok(value[SYSTEM_FILE_KEY].as_str().map(PathBuf::from))
 }
 
 /// The system file the containers of the run `target` names carry as a label. No engine,
 /// or no such run, is no record here: attaching reports it.
-async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
+async fn labelled_system(target: &str) -> anyhow::Result<Option<PathBuf>> {
     let Ok(run_id) = attach_target(target) else {
         return Ok(None);
     };
@@ -185,7 +199,7 @@ async fn labelled_system(target: &str) -> Result<Option<PathBuf>, String> {
     };
     cleanup::system_file_of(&docker, &run_id)
         .await
-        .map_err(|e| format!("{target}: {e:#}"))
+        .map_err(|e| anyhow!("{target}: {e:#}"))
 }
 
 /// `recorded`, unless `given` names another file.
@@ -193,13 +207,13 @@ fn the_recorded_system(
     target: &str,
     recorded: &Path,
     given: Option<&Path>,
-) -> Result<PathBuf, String> {
+) -> anyhow::Result<PathBuf> {
     let same = |a: &Path, b: &Path| {
         let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
         matches!((real(a), real(b)), (Ok(a), Ok(b)) if a == b)
     };
     match given {
-        Some(g) if !same(g, recorded) => Err(format!(
+        Some(g) if !same(g, recorded) => Err(anyhow!(
             "{target} is a topology started from {}, and --system names {}: attach without \
              --system (the recorded file is used), or start a topology of that file",
             recorded.display(),
@@ -211,8 +225,8 @@ fn the_recorded_system(
 
 /// Checks the feature files as `qalens check` does (and, given the system file and the
 /// links proxied in this run, the names they use: links, containers, queues); on a
-/// problem prints it and returns exit code 1.
-fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<u8> {
+/// problem prints it and returns [`Exit::Failed`].
+fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<Exit> {
     let report = super::check::feature_problems(paths, names);
     if report.problems.is_empty() {
         return None;
@@ -222,7 +236,7 @@ fn lint_first(paths: &[PathBuf], names: Option<(&System, &[String])>) -> Option<
         "qalens: {} problem(s) in the feature files; nothing was started (see `qalens check`)",
         report.problems.len()
     );
-    Some(1)
+    Some(Exit::Failed)
 }
 
 fn print_summary(report: &runner::RunReport, total: std::time::Duration) {
@@ -293,7 +307,10 @@ mod tests {
             system_for_attach(target, Some(&same)).await.unwrap(),
             Some(system.clone())
         );
-        let e = system_for_attach(target, Some(&other)).await.unwrap_err();
+        let e = system_for_attach(target, Some(&other))
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("shop.yml") && e.contains("other.yml") && e.contains("--system"),
             "{e}"
@@ -303,7 +320,9 @@ mod tests {
             the_recorded_system("qalens-1234abcd", &system, Some(&same)).unwrap(),
             system
         );
-        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other)).unwrap_err();
+        let e = the_recorded_system("qalens-1234abcd", &system, Some(&other))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("qalens-1234abcd is a topology started from"),
             "{e}"

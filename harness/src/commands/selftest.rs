@@ -1,32 +1,26 @@
 //! `qalens selftest`: the defect matrix, printed and written as Markdown, JSON and HTML.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use qalens_model::system::System;
-
 use super::{Leftovers, with_interrupt};
+use crate::cli::SelftestArgs;
+use crate::exit::Exit;
 
-/// Where the matrix is written, besides the console.
-pub struct Outputs {
-    pub json: Option<PathBuf>,
-    pub markdown: Option<PathBuf>,
-    pub html: Option<PathBuf>,
-}
-
-pub async fn selftest(
-    paths: Vec<PathBuf>,
-    tags: Option<String>,
-    defects: Vec<String>,
-    outputs: Outputs,
-    full: bool,
-    system: Arc<System>,
-) -> u8 {
-    let Outputs {
+pub(super) async fn selftest(args: SelftestArgs) -> Exit {
+    let SelftestArgs {
+        paths,
+        tags,
+        defects,
         json,
         markdown,
         html,
-    } = outputs;
+        full,
+        system,
+    } = args;
+    let system = match super::load_system(system.file.as_deref(), true).await {
+        Ok(s) => Arc::new(s),
+        Err(exit) => return exit,
+    };
     // The runs' own reports go beside the page, in `selftest/`.
     let reports = html.as_ref().map(|page| crate::selftest::Reports {
         dir: page
@@ -38,12 +32,12 @@ pub async fn selftest(
     let run = crate::selftest::run(paths, tags, defects, full, reports, system);
     let matrix = match with_interrupt(run, Leftovers::Owned).await {
         Ok(m) => m,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     match matrix {
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            2
+            Exit::NotRun
         }
         Ok(m) => {
             let table = m.markdown();
@@ -70,7 +64,7 @@ pub async fn selftest(
                 m.blind_spots.len(),
                 m.blind_spots.join(" ")
             );
-            if m.passed() { 0 } else { 1 }
+            Exit::passed_if(m.passed())
         }
     }
 }

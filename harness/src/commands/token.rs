@@ -4,26 +4,30 @@
 
 use std::path::Path;
 
-use crate::cli::TierArg;
+use anyhow::anyhow;
+
+use crate::cli::{TierArg, TokenArgs};
+use crate::exit::Exit;
 use qalens_engine::tokens::{Issuer, Who, now};
 use qalens_model::system::System;
 use qalens_steps::packs::default_scopes;
 
-pub async fn token(
-    client: String,
-    tier: TierArg,
-    scope: Option<String>,
-    ttl: u64,
-    system: Option<&Path>,
-) -> u8 {
-    match issue(&client, tier, scope, ttl, system).await {
+pub(super) async fn token(args: TokenArgs) -> Exit {
+    let TokenArgs {
+        client,
+        tier,
+        scope,
+        ttl,
+        system,
+    } = args;
+    match issue(&client, tier, scope, ttl, system.file.as_deref()).await {
         Ok(token) => {
             println!("{token}");
-            0
+            Exit::Passed
         }
         Err(e) => {
             eprintln!("qalens: {e}");
-            2
+            Exit::NotRun
         }
     }
 }
@@ -35,19 +39,23 @@ async fn issue(
     scope: Option<String>,
     ttl: u64,
     file: Option<&Path>,
-) -> Result<String, String> {
-    let system = System::load_or_reference(file).map_err(|e| e.to_string())?;
+) -> anyhow::Result<String> {
+    let system = System::load_or_reference(file)?;
     let scope = scope.unwrap_or_else(|| default_scopes(&system));
     let identity = system.qalens.identity.as_ref();
     let issuer = Issuer::from_system(identity, &system.dir, &system.file)
-        .map_err(|e| format!("{}: x-qalens.identity: {e}", system.file.display()))?;
+        .map_err(|e| anyhow!("{}: x-qalens.identity: {e}", system.file.display()))?;
     let who = Who {
         client,
         tier: tier.into(),
         scope: &scope,
     };
-    let header = issuer.valid(&who, now() + ttl).await?.ok_or_else(|| {
-        format!(
+    let header = issuer
+        .valid(&who, now() + ttl)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let header = header.ok_or_else(|| {
+        anyhow!(
             "{} has no x-qalens.identity: its clients present no token",
             system.file.display()
         )

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{Leftovers, interrupted, remove_leftovers, with_interrupt};
+use crate::cli::SystemArg;
+use crate::exit::Exit;
 use qalens_engine::cleanup;
 use qalens_engine::topology::{Topology, TopologyOptions};
-use qalens_model::system::System;
 
-pub async fn sweep() -> u8 {
+pub(super) async fn sweep() -> Exit {
     let swept = async {
         let docker = cleanup::docker().await?;
         cleanup::sweep_stale(&docker).await
@@ -16,22 +17,26 @@ pub async fn sweep() -> u8 {
     match swept.await {
         Ok(swept) => {
             println!("removed {} stale run(s) {}", swept.len(), swept.join(" "));
-            0
+            Exit::Passed
         }
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            2
+            Exit::NotRun
         }
     }
 }
 
-pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) -> u8 {
+pub(super) async fn up(env_file: Option<PathBuf>, detach: bool, system: SystemArg) -> Exit {
+    let system = match super::load_system(system.file.as_deref(), true).await {
+        Ok(s) => Arc::new(s),
+        Err(exit) => return exit,
+    };
     let system_file = system.file.clone();
     let mut options = match TopologyOptions::from_env(system) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     options.keep = detach;
@@ -43,13 +48,13 @@ pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) ->
     };
     let topo = match with_interrupt(start, Leftovers::Run(&run_id)).await {
         Ok(t) => t,
-        Err(code) => return code,
+        Err(exit) => return exit,
     };
     let topo = match topo {
         Ok(t) => t,
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     let endpoints = serde_json::to_value(topo.endpoints()).unwrap_or_default();
@@ -63,22 +68,23 @@ pub async fn up(env_file: Option<PathBuf>, detach: bool, system: Arc<System>) ->
     if detach {
         topo.detach();
         eprintln!("qalens: {run_id} left running; remove it with `qalens down {run_id}`");
-        return 0;
+        return Exit::Passed;
     }
     eprintln!("qalens: {run_id} is up; press Ctrl-C to stop it");
-    let code = interrupted().await;
+    let signal = interrupted().await;
     if let Err(e) = topo.teardown().await {
         eprintln!("qalens: {e:#}");
         remove_leftovers(&run_id).await;
     }
-    code
+    Exit::Interrupted(signal)
 }
-pub async fn down(run_ids: Vec<String>, all: bool) -> u8 {
+
+pub(super) async fn down(run_ids: Vec<String>, all: bool) -> Exit {
     let docker = match cleanup::docker().await {
         Ok(d) => d,
         Err(e) => {
             eprintln!("qalens: {e:#}");
-            return 2;
+            return Exit::NotRun;
         }
     };
     let targets = if all {
@@ -86,7 +92,7 @@ pub async fn down(run_ids: Vec<String>, all: bool) -> u8 {
             Ok(runs) => runs.into_iter().map(|r| r.run_id).collect(),
             Err(e) => {
                 eprintln!("qalens: {e:#}");
-                return 2;
+                return Exit::NotRun;
             }
         }
     } else {
@@ -94,17 +100,17 @@ pub async fn down(run_ids: Vec<String>, all: bool) -> u8 {
     };
     if targets.is_empty() {
         eprintln!("qalens: name the runs to remove, or pass --all");
-        return 2;
+        return Exit::NotRun;
     }
-    let mut code = 0;
+    let mut exit = Exit::Passed;
     for run_id in targets {
         match cleanup::remove_run(&docker, &run_id).await {
             Ok((c, n)) => println!("{run_id}: removed {c} container(s), {n} network(s)"),
             Err(e) => {
                 eprintln!("qalens: {e:#}");
-                code = 1;
+                exit = Exit::Failed;
             }
         }
     }
-    code
+    exit
 }

@@ -1,5 +1,5 @@
 //! Names and numbers in steps checked against the system file in use, beside those
-//! [`qalens_model::system::names`] checks: the container a clock step skews, the gateway
+//! [`super::system_names`] checks: the container a clock step skews, the gateway
 //! replica a step addresses (1 to the gateway's `deploy.replicas`), and the contract and
 //! version a contract step names.
 

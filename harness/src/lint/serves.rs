@@ -31,7 +31,7 @@ impl Patterns {
 }
 
 /// The problems of `feature` (read from `path`) on `system`.
-pub fn check(system: &System, feature: &gherkin::Feature, path: &str) -> Vec<Problem> {
+pub(crate) fn check(system: &System, feature: &gherkin::Feature, path: &str) -> Vec<Problem> {
     let p = Patterns::new();
     let issuer = qalens_engine::tokens::Issuer::from_system(
         system.qalens.identity.as_ref(),

@@ -54,7 +54,7 @@ impl Patterns {
 
 /// Checks every step of the features under `paths` that names a link, a container or a
 /// queue. `proxied` are the names of the links that get a proxy in this run.
-pub fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Problem> {
+pub(crate) fn check(system: &System, proxied: &[String], paths: &[PathBuf]) -> Vec<Problem> {
     let patterns = Patterns::new(system);
     let mut problems = vec![];
     let Ok(files) = qalens_model::features::feature_paths(paths) else {

@@ -24,7 +24,7 @@ ul.problems li{margin:.3em 0}
 "#;
 
 /// The page: see the module docs.
-pub fn render(m: &Matrix) -> String {
+pub(crate) fn render(m: &Matrix) -> String {
     let verdict = if m.passed() { "passed" } else { "failed" };
     let caught = m.defects.iter().filter(|v| !v.failed.is_empty()).count();
     let lenses: BTreeSet<&str> = m
