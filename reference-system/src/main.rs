@@ -52,9 +52,9 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.service {
         Service::Proxy => {
-            let app = refsys::proxy::Application::build(refsys::proxy::Config::from_env()?).await?;
-            spawn_control(refsys::proxy::control_router(app.control())).await?;
-            app.run_until(shutdown).await
+            let app = qalens_proxy::Application::build(qalens_proxy::Config::from_env()?).await?;
+            spawn_control(qalens_proxy::control_router(app.control())).await?;
+            Ok(app.run_until(shutdown).await?)
         }
         Service::Gateway => {
             refsys::server::run(refsys::gateway::Config::from_env()?, shutdown).await

@@ -41,7 +41,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use crate::config::{ConfigError, parse_or, var_or};
+/// The line the proxy prints on stdout once it listens; the topology waits for it.
+pub const READY_LINE: &str = "refsys ready";
+
+/// A configuration variable that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
 
 /// The fault the proxy injects now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -75,7 +85,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let upstream = var_or("PROXY_UPSTREAM", "");
+        let upstream = std::env::var("PROXY_UPSTREAM").unwrap_or_default();
         if upstream.is_empty() {
             return Err(ConfigError {
                 name: "PROXY_UPSTREAM",
@@ -87,6 +97,22 @@ impl Config {
             bind: parse_or("PROXY_BIND", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             upstream,
         })
+    }
+}
+
+/// `name` parsed as `T`, or `default` when it is unset or empty.
+pub fn parse_or<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v.parse().map_err(|e: T::Err| ConfigError {
+            name,
+            value: v,
+            reason: e.to_string(),
+        }),
+        _ => Ok(default),
     }
 }
 
@@ -257,7 +283,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(config: Config) -> std::io::Result<Self> {
         Ok(Self {
             listener: TcpListener::bind(config.bind).await?,
             upstream: config.upstream,
@@ -266,7 +292,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        crate::server::local_addr(&self.listener)
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// The fault switch and request log, for the control API.
@@ -277,8 +305,9 @@ impl Application {
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        crate::telemetry::announce_ready("proxy", self.local_addr());
+    ) -> std::io::Result<()> {
+        // Printed directly so that it appears whatever RUST_LOG says.
+        println!("{READY_LINE} proxy listening on {}", self.local_addr());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
