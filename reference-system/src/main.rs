@@ -53,7 +53,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.service {
         Service::Proxy => {
             let app = qalens_proxy::Application::build(qalens_proxy::Config::from_env()?).await?;
-            spawn_control(qalens_proxy::control_router(app.control())).await?;
             Ok(app.run_until(shutdown).await?)
         }
         Service::Gateway => {
