@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod contracts;
+mod proxy;
 mod run;
 mod selftest;
 mod token;
@@ -147,6 +148,7 @@ pub async fn dispatch(command: Command) -> u8 {
             Ok(system) => check::steps(json, &system),
             Err(code) => code,
         },
+        Command::Proxy => proxy::proxy().await,
     }
 }
 
