@@ -34,7 +34,7 @@ pub use control::{Control, FaultSwitch};
 pub use faults::{Direction, Fault};
 
 /// The line the proxy prints on stdout once it listens; the topology waits for it.
-pub const READY_LINE: &str = "refsys ready";
+pub const READY_LINE: &str = "qalens proxy ready";
 /// The port callers connect to by default.
 pub const PORT: u16 = 8080;
 /// The port of the control API by default.
