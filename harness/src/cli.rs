@@ -99,6 +99,11 @@ pub enum Command {
         #[command(flatten)]
         system: SystemArg,
     },
+    /// Run the fault proxy the topology puts on each link (configured by environment).
+    ///
+    /// Forwards TCP to PROXY_UPSTREAM (host:port) from PROXY_BIND (default 0.0.0.0:8080),
+    /// with its control API on PROXY_CONTROL_BIND (default 0.0.0.0:9090).
+    Proxy,
 }
 
 /// `--system FILE`, taken by every command that reads the system file.

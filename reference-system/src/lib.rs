@@ -18,7 +18,6 @@ pub mod gateway;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
-pub mod proxy;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -37,8 +37,6 @@ enum Service {
     Payments,
     /// Inventory: stock per SKU, one reservation per order, released at most once.
     Inventory,
-    /// Fault proxy placed on a link between two components (latency, black hole, reset).
-    Proxy,
 }
 
 #[tokio::main]
@@ -47,15 +45,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     refsys::defects::init_from_env().map_err(anyhow::Error::msg)?;
     let shutdown = refsys::shutdown::signal();
-    if !matches!(cli.service, Service::Defects | Service::Proxy) {
+    if !matches!(cli.service, Service::Defects) {
         spawn_control(refsys::defects::control_router()).await?;
     }
     match cli.service {
-        Service::Proxy => {
-            let app = refsys::proxy::Application::build(refsys::proxy::Config::from_env()?).await?;
-            spawn_control(refsys::proxy::control_router(app.control())).await?;
-            app.run_until(shutdown).await
-        }
         Service::Gateway => {
             refsys::server::run(refsys::gateway::Config::from_env()?, shutdown).await
         }
@@ -79,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Serves a control API (defects, or a proxy's fault) on `REFSYS_CONTROL_BIND` (default
+/// Serves the defects' control API on `REFSYS_CONTROL_BIND` (default
 /// `0.0.0.0:9090`), a port that neither the gateway routes nor the front door proxies.
 async fn spawn_control(router: axum::Router) -> anyhow::Result<()> {
     let bind: std::net::SocketAddr = refsys::config::parse_or(

@@ -194,31 +194,6 @@ pub struct EmailRecord {
     pub subject: String,
 }
 
-/// A request a fault proxy saw a caller send over its link (`GET /internal/requests` on
-/// the proxy's control port), read by the harness's contract steps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedRequest {
-    /// Position in the proxy's log, from 1.
-    pub seq: u64,
-    pub method: String,
-    /// The request target, with its query string.
-    pub path: String,
-    /// Header names in lower case; repeated headers are joined with ", ".
-    pub headers: std::collections::BTreeMap<String, String>,
-    /// The body as text (invalid UTF-8 replaced).
-    pub body: String,
-}
-
-impl std::fmt::Display for RecordedRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{} {} {}", self.seq, self.method, self.path)?;
-        if !self.body.is_empty() {
-            write!(f, " {}", self.body)?;
-        }
-        Ok(())
-    }
-}
-
 /// An error body as in RFC 9457 (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {

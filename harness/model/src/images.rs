@@ -7,6 +7,7 @@
 //! | `QALENS_RUNTIME_IMAGE` | `debian:bookworm-slim` | the reference services (`refsys`, mounted in) |
 //! | `QALENS_NGINX_IMAGE` | `nginx:1.27` | the front door before the gateway replicas |
 //! | `QALENS_REFSYS_BIN` | `refsys` beside the running binary | the host-built `refsys` binary |
+//! | `QALENS_BIN` | the running `qalens` | the fault proxies (`qalens proxy`, mounted in) |
 //!
 //! The defaults are public images for machines whose Docker can pull; `ci/` scripts build
 //! one offline image and point the variables at it.
@@ -110,9 +111,79 @@ pub fn refsys_binary() -> anyhow::Result<PathBuf> {
     )
 }
 
+/// Finds the `qalens` binary the fault proxies run (`qalens proxy`, mounted into their
+/// containers): `QALENS_BIN`, else the running executable, unless that is a test binary
+/// in Cargo's `deps/` folder (the `features` test target): then the `qalens` Cargo built
+/// one folder up.
+pub fn qalens_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+    qalens_binary_from(std::env::var_os("QALENS_BIN"), exe)
+}
+
+/// [`qalens_binary`] for the value of `QALENS_BIN` and the running executable `exe`.
+fn qalens_binary_from(var: Option<std::ffi::OsString>, exe: PathBuf) -> anyhow::Result<PathBuf> {
+    if let Some(p) = var.filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            bail!("QALENS_BIN={} is not a file", p.display());
+        }
+        // Docker reads a relative bind-mount source as a volume name.
+        return std::path::absolute(&p).with_context(|| format!("QALENS_BIN={}", p.display()));
+    }
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    if dir.file_name().is_none_or(|d| d != "deps") {
+        return Ok(exe);
+    }
+    let built = dir.join("..").join("qalens");
+    if !built.is_file() {
+        bail!(
+            "the qalens binary was not found at {} (the fault proxies run it); build it with \
+             `cargo build -p qalens` or set QALENS_BIN to its path",
+            built.display()
+        );
+    }
+    Ok(built.canonicalize().unwrap_or(built))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_proxies_run_the_running_qalens_or_the_one_built_beside_a_test() {
+        let dir = std::env::temp_dir().join(format!("qalens-bin-{}", std::process::id()));
+        let deps = dir.join("deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        let installed = dir.join("qalens");
+        // The CLI itself, wherever it is installed.
+        assert_eq!(
+            qalens_binary_from(None, installed.clone()).unwrap(),
+            installed
+        );
+        // A test binary in deps/: the qalens built one folder up, once it exists.
+        let test_exe = deps.join("features-0123abcd");
+        let e = qalens_binary_from(None, test_exe.clone()).unwrap_err();
+        assert!(e.to_string().contains("QALENS_BIN"), "{e}");
+        std::fs::write(&installed, "").unwrap();
+        assert_eq!(
+            qalens_binary_from(None, test_exe.clone()).unwrap(),
+            installed.canonicalize().unwrap()
+        );
+        // QALENS_BIN wins, made absolute; one that is not a file is refused.
+        let chosen = qalens_binary_from(Some(installed.clone().into()), test_exe.clone());
+        assert_eq!(chosen.unwrap(), installed);
+        // A relative one (Cargo runs tests in the crate's folder) would be a volume name.
+        let relative = qalens_binary_from(Some("Cargo.toml".into()), test_exe.clone()).unwrap();
+        assert!(relative.is_absolute(), "{}", relative.display());
+        assert!(
+            relative.ends_with("model/Cargo.toml"),
+            "{}",
+            relative.display()
+        );
+        let e = qalens_binary_from(Some("no/such/qalens".into()), test_exe).unwrap_err();
+        assert!(e.to_string().contains("QALENS_BIN=no/such/qalens"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn parses_name_and_tag() {

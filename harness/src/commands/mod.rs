@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod contracts;
+mod proxy;
 mod run;
 mod selftest;
 mod token;
@@ -51,6 +52,7 @@ pub async fn dispatch(command: Command) -> Exit {
         Command::Token(args) => token::token(args).await,
         Command::Contracts { action } => contracts::contracts(action),
         Command::Steps { json, system } => check::steps(json, system).await,
+        Command::Proxy => proxy::proxy().await,
     }
 }
 

@@ -15,9 +15,7 @@ use qalens_engine::checks::{contract, fresh_example, openapi, publish_example, r
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
 use qalens_engine::nemesis::link_url;
-
-// A request as the fault proxy on a link recorded it.
-use ::contracts::RecordedRequest as Recorded;
+use qalens_proxy::recorder::Recorded;
 
 /// Every request the proxy on the link from `from` to `to` recorded, oldest first.
 async fn recorded(ctx: &RunContext, from: &str, to: &str) -> Result<Vec<Recorded>, String> {

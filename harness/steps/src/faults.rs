@@ -14,6 +14,7 @@ use crate::world::QaWorld;
 use qalens_engine::clients::http::Target;
 use qalens_engine::nemesis::{Applied, apply, running, set_link};
 use qalens_engine::wait;
+use qalens_proxy::Fault;
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
@@ -102,13 +103,7 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
 #[when(expr = "the link from {word} to {word} adds {int} ms of latency")]
 async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) -> StepResult {
     let run = world.run()?;
-    let name = set_link(
-        &run.context(),
-        &from,
-        &to,
-        serde_json::json!({"mode": "latency", "ms": ms}),
-    )
-    .await?;
+    let name = set_link(&run.context(), &from, &to, Fault::Latency { ms }).await?;
     run.faults()
         .applied(&name, &format!("adds {ms} ms of latency"));
     world.faults.push(Applied::Link(name));
@@ -119,20 +114,14 @@ async fn link_latency(world: &mut QaWorld, from: String, to: String, ms: u64) ->
     regex = r"^the link from (\S+) to (\S+) (black-holes traffic|resets connections|is healed)$"
 )]
 async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String) -> StepResult {
-    let mode = match what.as_str() {
-        "black-holes traffic" => "blackhole",
-        "resets connections" => "reset",
-        _ => "none",
+    let fault = match what.as_str() {
+        "black-holes traffic" => Fault::Blackhole,
+        "resets connections" => Fault::Reset,
+        _ => Fault::None,
     };
     let run = world.run()?;
-    let name = set_link(
-        &run.context(),
-        &from,
-        &to,
-        serde_json::json!({"mode": mode}),
-    )
-    .await?;
-    if mode == "none" {
+    let name = set_link(&run.context(), &from, &to, fault).await?;
+    if fault == Fault::None {
         run.faults().healed(&name);
         world.faults.retain(|f| *f != Applied::Link(name.clone()));
     } else {
@@ -146,18 +135,12 @@ async fn link_fault(world: &mut QaWorld, from: String, to: String, what: String)
 /// while its answers are held until the link heals, or lost with the connection.
 #[when(regex = r"^the link from (\S+) to (\S+) (holds|drops) the answers$")]
 async fn link_answers(world: &mut QaWorld, from: String, to: String, what: String) -> StepResult {
-    let mode = if what == "holds" {
-        "holdanswers"
+    let fault = if what == "holds" {
+        Fault::HoldAnswers
     } else {
-        "dropanswers"
+        Fault::DropAnswers
     };
-    let name = set_link(
-        &*world.ctx()?,
-        &from,
-        &to,
-        serde_json::json!({"mode": mode}),
-    )
-    .await?;
+    let name = set_link(&*world.ctx()?, &from, &to, fault).await?;
     world.faults.push(Applied::Link(name));
     Ok(())
 }

@@ -7,6 +7,5 @@ mod helpers;
 mod inventory;
 mod orders;
 mod payments;
-mod proxy;
 mod ratelimit;
 mod saga;

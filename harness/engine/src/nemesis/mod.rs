@@ -241,7 +241,7 @@ pub async fn set_link(
     ctx: &RunContext,
     from: &str,
     to: &str,
-    fault: serde_json::Value,
+    fault: qalens_proxy::Fault,
 ) -> Result<String, String> {
     let (name, url) = link_url(ctx, from, to)?;
     let res = ctx
@@ -268,14 +268,9 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
             Applied::Paused(c) => apply(run, c, "unpaused").await,
             Applied::Skewed(c) => clock::skew(&run.context(), c, 0).await,
             Applied::Link(name) => match name.split_once('-') {
-                Some((from, to)) => set_link(
-                    &run.context(),
-                    from,
-                    to,
-                    serde_json::json!({"mode": "none"}),
-                )
-                .await
-                .map(|_| ()),
+                Some((from, to)) => set_link(&run.context(), from, to, qalens_proxy::Fault::None)
+                    .await
+                    .map(|_| ()),
                 None => Err(format!("malformed link name {name}")),
             },
         };

@@ -22,14 +22,12 @@ use testcontainers::bollard::query_parameters::{
 use qalens_model::images::ImageRef;
 use qalens_model::system::{Healthcheck, Link, ReadyLog, Service, Stream, System};
 
-/// Where the host-built `refsys` binary is mounted in a fault proxy.
-const REFSYS_IN_CONTAINER: &str = "/usr/local/bin/refsys";
-/// The line `refsys` prints once it is ready (`refsys::READY_LINE`).
-const REFSYS_READY: &str = "refsys ready";
+/// Where the `qalens` binary is mounted in a fault proxy, which runs `qalens proxy`.
+const QALENS_IN_CONTAINER: &str = "/usr/local/bin/qalens";
 /// The port a fault proxy listens on for the caller.
-pub const PROXY_PORT: u16 = 8080;
+pub const PROXY_PORT: u16 = qalens_proxy::PORT;
 /// A fault proxy's control port (`/internal/fault`).
-pub const PROXY_CONTROL_PORT: u16 = 9090;
+pub const PROXY_CONTROL_PORT: u16 = qalens_proxy::CONTROL_PORT;
 
 /// One container of the topology.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,9 +55,9 @@ pub struct Plan<'a> {
     pub run_id: &'a str,
     pub network: &'a str,
     pub labels: &'a BTreeMap<String, String>,
-    /// The fault proxies' image and `refsys` binary.
+    /// The fault proxies' image and the `qalens` binary they run.
     pub proxy_image: &'a ImageRef,
-    pub refsys_bin: &'a Path,
+    pub proxy_bin: &'a Path,
     /// Indices into `x-qalens.links` of the links that get a proxy.
     pub links: &'a [usize],
     /// Defects switched on at start-up, through `x-qalens.hooks.defects.env`.
@@ -180,13 +178,13 @@ impl Plan<'_> {
                 ]);
                 (
                     self.proxy_image.to_string(),
-                    Some(vec![REFSYS_IN_CONTAINER.to_string(), "proxy".to_string()]),
+                    Some(vec![QALENS_IN_CONTAINER.to_string(), "proxy".to_string()]),
                     None,
                     env,
                     vec![PROXY_PORT, PROXY_CONTROL_PORT],
                     vec![(
-                        self.refsys_bin.display().to_string(),
-                        REFSYS_IN_CONTAINER.to_string(),
+                        self.proxy_bin.display().to_string(),
+                        QALENS_IN_CONTAINER.to_string(),
                     )],
                     vec![self.name(unit)],
                 )
@@ -253,7 +251,7 @@ impl Plan<'_> {
 pub fn ready_of(system: &System, name: &str) -> Ready {
     if name.starts_with("link-") {
         return Ready::Log(ReadyLog {
-            log: REFSYS_READY.into(),
+            log: qalens_proxy::READY_LINE.into(),
             stream: Stream::Stdout,
         });
     }

@@ -39,9 +39,10 @@ pub struct TopologyOptions {
     pub run_id: String,
     /// The system file, checked.
     pub system: Arc<System>,
-    /// The fault proxies' image (the runtime image) and their `refsys` binary.
+    /// The fault proxies' image (the runtime image) and the `qalens` binary they run
+    /// (`qalens proxy`).
     pub images: Images,
-    pub refsys_bin: PathBuf,
+    pub proxy_bin: PathBuf,
     /// Label the resources `qalens.keep=true` so no sweep removes them.
     pub keep: bool,
     /// Links with a fault proxy (indices into `x-qalens.links`).
@@ -102,7 +103,7 @@ impl TopologyOptions {
                 self.system.file.display()
             );
         }
-        let known: Vec<String> = known_defects(&self.refsys_bin)?
+        let known: Vec<String> = known_defects(&qalens_model::images::refsys_binary()?)?
             .into_iter()
             .map(|d| d.name)
             .collect();
@@ -117,8 +118,8 @@ impl TopologyOptions {
 }
 
 impl TopologyOptions {
-    /// A fresh run id for `system`, the proxies' image from the environment, the
-    /// host-built `refsys`, and the links `QALENS_LINKS` names ([`links_from_env`]).
+    /// A fresh run id for `system`, the proxies' image from the environment, the `qalens`
+    /// binary they run, and the links `QALENS_LINKS` names ([`links_from_env`]).
     pub fn from_env(system: Arc<System>) -> anyhow::Result<Self> {
         let links = links_from_env(&system)?;
         Self::with_links(system, links)
@@ -132,7 +133,7 @@ impl TopologyOptions {
             run_id: cleanup::new_run_id(),
             system,
             images: Images::from_env()?,
-            refsys_bin: qalens_model::images::refsys_binary()?,
+            proxy_bin: qalens_model::images::qalens_binary()?,
             keep: false,
             links,
             defects: vec![],
@@ -403,7 +404,7 @@ impl Topology {
             network: &network,
             labels: &labels,
             proxy_image: &options.images.runtime,
-            refsys_bin: &options.refsys_bin,
+            proxy_bin: &options.proxy_bin,
             links: &options.links,
             defects: &options.defects,
         };

@@ -8,14 +8,38 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
+
 /// How many requests the proxy keeps (oldest dropped first).
 pub const KEEP: usize = 2000;
 /// The largest request head or body that is recorded; a larger one stops recording of
 /// its connection.
 const MAX_PART: usize = 256 * 1024;
 
-// One request as the caller sent it.
-pub use contracts::RecordedRequest as Recorded;
+/// A request a caller sent over the link, as the proxy recorded it (`GET
+/// /internal/requests` on its control port), read by the harness's contract steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Position in the proxy's log, from 1.
+    pub seq: u64,
+    pub method: String,
+    /// The request target, with its query string.
+    pub path: String,
+    /// Header names in lower case; repeated headers are joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    /// The body as text (invalid UTF-8 replaced).
+    pub body: String,
+}
+
+impl std::fmt::Display for Recorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {} {}", self.seq, self.method, self.path)?;
+        if !self.body.is_empty() {
+            write!(f, " {}", self.body)?;
+        }
+        Ok(())
+    }
+}
 
 /// The shared log of recorded requests.
 #[derive(Debug, Clone, Default)]
