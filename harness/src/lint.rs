@@ -568,7 +568,7 @@ mod tests {
         );
         let report = check(std::slice::from_ref(&p));
         let at: Vec<&str> = report.warnings.iter().map(|w| w.at.as_str()).collect();
-        assert_eq!(at, [format!("{}:6", p.display())], "{:#?}", report);
+        assert_eq!(at, [format!("{}:6", p.display())], "{report:#?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! reference system and inspects Docker by the owner label of that process; the tests
 //! run two at a time ([`common::topology_slot`]), which also shows that runs on one
 //! machine do not collide.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `renamed-field` defect, orders sends payments `amount` instead of `amount_cents`, and
 //! `features/contracts` fails with the schema violation, not with an unrelated error.
 //! (The consumer-side test of the same defect is reference-system/tests/contracts_broken_producer.rs.)
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -15,6 +15,7 @@
 //! `ci/ensure-report-readers` and `ci/ensure-chromium` install what it needs). Its JUnit
 //! XML (`target/qalens/features.junit.xml`) must be valid against the JUnit schema
 //! Jenkins reads, with consistent counts and times (`common/junit.rs`).
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 #[path = "common/formatter.rs"]
 mod formatter;

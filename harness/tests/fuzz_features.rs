@@ -8,6 +8,7 @@
 //! The inputs found by fuzzing (here and by `ci/fuzz-campaign features`) are kept in
 //! `tests/fixtures/features-fuzz/` and checked by
 //! `found_inputs_are_checked_without_panic_and_located`.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -13,6 +13,7 @@
 //! `@cucumber/messages` release qalens writes) into `target/qalens/cucumber-messages/`;
 //! `QALENS_MESSAGES_SCHEMA` names another copy. Without it this test fails and says so.
 //! The formatter comes from `ci/ensure-report-readers`, Chromium from `ci/ensure-chromium`.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! depends on it, so no generic crate can reach into it. What Cargo cannot see is a name:
 //! this test checks that no generic source (the model, the engine, the steps, the CLI)
 //! names a reference service, so the reference domain lives in the pack alone.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,7 @@
 //!
 //! Needs Chromium (`ci/ensure-chromium` installs Debian's; `QALENS_CHROMIUM` names another
 //! binary): without one this test fails and says how to install it.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! After SIGKILL nothing in the process can clean up; the next `qalens` sweeps the
 //! leftovers. A test binary of its own, because any concurrent `qalens run` would sweep
 //! them first.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `--system FILE`: a file that cannot be used is exit 2 with the file, service and key
 //! named, before anything starts.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! `FILE:LINE:COL`. A fixed case count keeps it to seconds in `ci/test`; the inputs it
 //! found are committed under `fixtures/systems/hostile/` and checked by
 //! `system_file.rs` against the real binary.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -6,14 +6,11 @@ pub async fn signal() {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(term) => term,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        return;
-                    }
-                };
+            let terminate = tokio::signal::unix::SignalKind::terminate();
+            let Ok(mut term) = tokio::signal::unix::signal(terminate) else {
+                let _ = ctrl_c.await;
+                return;
+            };
             tokio::select! {
                 _ = ctrl_c => {},
                 _ = term.recv() => {},

@@ -1,6 +1,7 @@
 //! A deliberately broken producer: with the `renamed-field` defect orders sends `amount`
 //! instead of `amount_cents` to payments, and the consumer contract check must fail and
 //! say so. Its own target (own process) because defects are process-global.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]

@@ -11,6 +11,7 @@
 //!
 //! `PROPTEST_CASES` sets the number of cases (proptest's default otherwise). Failures are
 //! persisted under `proptest-regressions/provider_fuzz/` and replayed first next time.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]

@@ -193,7 +193,7 @@ impl Components {
     }
 }
 
-/// [`claim`] with `known` as the components a tag may name.
+/// [`Components::claim`] with `known` as the components a tag may name.
 fn claim_among<'a>(
     known: &BTreeSet<String>,
     tags: impl IntoIterator<Item = &'a String>,

@@ -282,7 +282,7 @@ impl Scripts {
 static SERVER_TIME: LazyLock<Scripts> = LazyLock::new(|| Scripts::with_clock(CLOCK));
 static LOCAL_TIME: LazyLock<Scripts> = LazyLock::new(|| Scripts::with_clock(LOCAL_CLOCK));
 
-/// KEYS[1] = bucket hash {units, ts}; ARGV = limit, window_ms.
+/// `KEYS[1]` = bucket hash {units, ts}; ARGV = limit, window_ms.
 /// One token is `window` units and the bucket refills `limit` units per millisecond, so
 /// all arithmetic stays in exact integers (capacity = limit * window <= 2^53). A missing
 /// key is a full bucket; the key expires when the bucket would be full again.
@@ -309,7 +309,7 @@ end
 return {0, 0, math.ceil((capacity - units) / limit), math.ceil((window - units) / limit)}
 ";
 
-/// KEYS[1] = sorted set of admission times (score = ms, member = unique id);
+/// `KEYS[1]` = sorted set of admission times (score = ms, member = unique id);
 /// ARGV = limit, window_ms, member. An entry admitted at `s` counts while `now < s + window`.
 /// The key expires when its newest entry leaves the window.
 const SLIDING_WINDOW: &str = r"
@@ -328,7 +328,7 @@ local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 return {0, 0, tonumber(newest[2]) + window - now, tonumber(freeing[2]) + window - now}
 ";
 
-/// KEYS[1] = counter base key; the counter for the current window is
+/// `KEYS[1]` = counter base key; the counter for the current window is
 /// `KEYS[1]:<now / window>` and expires when that window ends. ARGV = limit, window_ms.
 /// Only admitted requests are counted.
 const FIXED_WINDOW: &str = r"

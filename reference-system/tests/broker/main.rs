@@ -23,6 +23,7 @@
 //! `--skip FILTER`, `--list`, `--ignored` (none is), `--test-threads N`; others are
 //! ignored. `RUST_LOG` turns on the services' logs; `REFSYS_DEFECTS` switches on
 //! reference-system defects, to see these tests catch them.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod analytics;
 mod email;

@@ -5,6 +5,7 @@
 //!
 //! The deliberately broken producer (`renamed-field`) is in its own target,
 //! `contracts_broken_producer`, because defects are process-global.
+#![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]

@@ -8,7 +8,7 @@
 //!   segments toward another route, encoded slashes and dots, doubled slashes, case
 //!   changes, `;` suffixes, backslashes, NUL) never reach a route whose scope the token
 //!   lacks and never answer 2xx without a token. They are written to the socket byte for
-//!   byte ([`send_raw`]): an HTTP client library would normalise `..` and `\` away
+//!   byte ([`send_raw`](qalens_engine::clients::raw::send_raw)): an HTTP client library would normalise `..` and `\` away
 //!   before they reach the system (the tests below show reqwest doing it);
 //! - token expiry: the credential step `the client presents a token that expired N
 //!   seconds ago` lives in `identity.rs`.
