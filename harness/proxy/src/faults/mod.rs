@@ -1,6 +1,6 @@
 //! The faults the proxy injects, one module each, as Toxiproxy has one file per toxic.
 //! A fault is data: its parameters, the directions it acts on ([`Fault::directions`]),
-//! and what it does to a chunk going one of those ways ([`Action`]). A chunk going the
+//! and what it does to a chunk going one of those ways (an `Action`). A chunk going the
 //! other way passes untouched. One fault is in effect at a time; [`Fault::None`] heals.
 
 pub mod blackhole;
