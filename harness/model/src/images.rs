@@ -13,7 +13,27 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+/// Why an image reference or the `refsys` binary is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("image reference {reference:?} must be NAME[:TAG] without spaces")]
+    Spaces { reference: String },
+    #[error("image reference {reference:?} must be NAME[:TAG]")]
+    NotNameTag { reference: String },
+    /// A reference read from an environment variable.
+    #[error("in {var}: {cause}")]
+    InVariable { var: String, cause: Box<ImageError> },
+    #[error("QALENS_REFSYS_BIN={} is not a file", .0.display())]
+    RefsysNotAFile(PathBuf),
+    #[error("cannot locate the running executable: {0}")]
+    NoExecutable(std::io::Error),
+    #[error(
+        "the refsys binary was not found (looked at {}); build it with `cargo build -p refsys` \
+         or set QALENS_REFSYS_BIN to its path",
+        .0.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    RefsysNotFound(Vec<PathBuf>),
+}
 
 /// An image reference `NAME:TAG`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +44,12 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `NAME[:TAG]` (a `:` inside a registry host's port is not a tag separator).
-    pub fn parse(s: &str) -> anyhow::Result<Self> {
+    pub fn parse(s: &str) -> Result<Self, ImageError> {
         let s = s.trim();
         if s.is_empty() || s.contains(char::is_whitespace) {
-            bail!("image reference {s:?} must be NAME[:TAG] without spaces");
+            return Err(ImageError::Spaces {
+                reference: s.to_string(),
+            });
         }
         let last_slash = s.rfind('/').map_or(0, |i| i + 1);
         match s[last_slash..].rfind(':') {
@@ -35,7 +57,9 @@ impl ImageRef {
                 let at = last_slash + i;
                 let (name, tag) = (&s[..at], &s[at + 1..]);
                 if name.is_empty() || tag.is_empty() {
-                    bail!("image reference {s:?} must be NAME[:TAG]");
+                    return Err(ImageError::NotNameTag {
+                        reference: s.to_string(),
+                    });
                 }
                 Ok(Self {
                     name: name.to_string(),
@@ -65,13 +89,16 @@ pub struct Images {
     pub nginx: ImageRef,
 }
 
-fn from_env(var: &str, default: &str) -> anyhow::Result<ImageRef> {
+fn from_env(var: &str, default: &str) -> Result<ImageRef, ImageError> {
     let value = std::env::var(var).ok().filter(|v| !v.is_empty());
-    ImageRef::parse(value.as_deref().unwrap_or(default)).with_context(|| format!("in {var}"))
+    ImageRef::parse(value.as_deref().unwrap_or(default)).map_err(|e| ImageError::InVariable {
+        var: var.to_string(),
+        cause: Box::new(e),
+    })
 }
 
 impl Images {
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> Result<Self, ImageError> {
         Ok(Self {
             rabbitmq: from_env("QALENS_RABBITMQ_IMAGE", "rabbitmq:3.13-management")?,
             redis: from_env("QALENS_REDIS_IMAGE", "redis:7")?,
@@ -83,15 +110,15 @@ impl Images {
 
 /// Finds the host-built `refsys` binary: `QALENS_REFSYS_BIN`, else `refsys` in the
 /// directory of the running executable (or its parent, for test binaries in `deps/`).
-pub fn refsys_binary() -> anyhow::Result<PathBuf> {
+pub fn refsys_binary() -> Result<PathBuf, ImageError> {
     if let Some(p) = std::env::var_os("QALENS_REFSYS_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if !p.is_file() {
-            bail!("QALENS_REFSYS_BIN={} is not a file", p.display());
+            return Err(ImageError::RefsysNotAFile(p));
         }
         return Ok(p);
     }
-    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+    let exe = std::env::current_exe().map_err(ImageError::NoExecutable)?;
     let dir = exe.parent().unwrap_or(Path::new("."));
     let candidates = [dir.join("refsys"), dir.join("..").join("refsys")];
     for c in &candidates {
@@ -99,15 +126,7 @@ pub fn refsys_binary() -> anyhow::Result<PathBuf> {
             return Ok(c.canonicalize().unwrap_or_else(|_| c.clone()));
         }
     }
-    bail!(
-        "the refsys binary was not found (looked at {}); build it with `cargo build -p refsys` \
-         or set QALENS_REFSYS_BIN to its path",
-        candidates
-            .iter()
-            .map(|c| c.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    Err(ImageError::RefsysNotFound(candidates.to_vec()))
 }
 
 #[cfg(test)]
@@ -137,5 +156,28 @@ mod tests {
         assert!(ImageRef::parse("redis:").is_err());
         assert!(ImageRef::parse(":7").is_err());
         assert!(ImageRef::parse("re dis:7").is_err());
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong_and_where_it_was_read() {
+        let e = ImageRef::parse("re dis:7").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "image reference \"re dis:7\" must be NAME[:TAG] without spaces"
+        );
+        let e = ImageError::InVariable {
+            var: "QALENS_REDIS_IMAGE".into(),
+            cause: Box::new(ImageRef::parse("redis:").unwrap_err()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "in QALENS_REDIS_IMAGE: image reference \"redis:\" must be NAME[:TAG]"
+        );
+        let e = ImageError::RefsysNotFound(vec!["/a/refsys".into(), "/a/../refsys".into()]);
+        assert_eq!(
+            e.to_string(),
+            "the refsys binary was not found (looked at /a/refsys, /a/../refsys); build it \
+             with `cargo build -p refsys` or set QALENS_REFSYS_BIN to its path"
+        );
     }
 }
