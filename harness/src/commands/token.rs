@@ -46,7 +46,8 @@ async fn issue(
         tier: tier.into(),
         scope: &scope,
     };
-    let header = issuer.valid(&who, now() + ttl).await?.ok_or_else(|| {
+    let header = issuer.valid(&who, now() + ttl).await;
+    let header = header.map_err(|e| e.to_string())?.ok_or_else(|| {
         format!(
             "{} has no x-qalens.identity: its clients present no token",
             system.file.display()

@@ -4,14 +4,14 @@
 
 use serde::Serialize;
 
-use crate::clients::{Client, Credentials, Exchange, SentLog};
+use crate::clients::{Client, ClientError, Credentials, Exchange, SentLog};
 use crate::context::RunContext;
 use crate::tokens::{TOKEN_TTL, now};
 
 /// The Authorization header value `client` presents, if any: for a valid token, what
 /// the system file's identity gives this client (a JWT, the static token, or the token
 /// its command printed when the identity step fetched it: this never runs the command).
-pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, String> {
+pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, ClientError> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
@@ -32,7 +32,7 @@ pub enum Target {
 }
 
 /// The base URL of `target`.
-pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, String> {
+pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
     match target {
         Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
         Target::Replica(n) => ctx
@@ -40,11 +40,9 @@ pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, String> {
             .gateways
             .get(n.wrapping_sub(1))
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "there is no gateway replica {n}: the topology has {}",
-                    ctx.endpoints.gateways.len()
-                )
+            .ok_or(ClientError::NoReplica {
+                n,
+                replicas: ctx.endpoints.gateways.len(),
             }),
     }
 }
@@ -73,7 +71,7 @@ impl Call {
         method: &str,
         target: Target,
         path: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         Self::with_authorization(
             ctx,
             authorization_of(ctx, client)?,
@@ -92,9 +90,12 @@ impl Call {
         method: &str,
         target: Target,
         path: &str,
-    ) -> Result<Self, String> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
+    ) -> Result<Self, ClientError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| {
+            ClientError::NotAMethod {
+                method: method.to_string(),
+            }
+        })?;
         let mut headers = vec![];
         if let Some(auth) = authorization {
             headers.push(("authorization".to_string(), auth));
@@ -109,8 +110,8 @@ impl Call {
         })
     }
 
-    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
-        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
+    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, ClientError> {
+        self.body = Some(serde_json::to_string(body).map_err(ClientError::Body)?);
         self.headers
             .push(("content-type".into(), "application/json".into()));
         Ok(self)
@@ -122,7 +123,7 @@ impl Call {
     }
 
     /// Sends it and returns the exchange (no response is an error naming the call).
-    pub async fn send(&self) -> Result<Exchange, String> {
+    pub async fn send(&self) -> Result<Exchange, ClientError> {
         let mut req = self.http.request(self.method.clone(), &self.url);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
@@ -131,20 +132,22 @@ impl Call {
             req = req.body(b.clone());
         }
         let started = std::time::Instant::now();
-        let res = req
-            .send()
-            .await
-            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
+        let res = req.send().await.map_err(|cause| ClientError::NoResponse {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            cause,
+        })?;
         let status = res.status().as_u16();
         let headers = res
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
             .collect();
-        let body = res
-            .text()
-            .await
-            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
+        let body = res.text().await.map_err(|cause| ClientError::ReadingBody {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            cause,
+        })?;
         let exchange = Exchange {
             method: self.method.to_string(),
             url: self.url.clone(),

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::clients::Client;
 use crate::clients::inspect::get_json_with as inspect_with;
+use crate::clients::{Client, ClientError};
 use crate::context::RunContext;
 use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
 
@@ -27,7 +27,7 @@ struct Table {
 /// The routes to sweep: the protected routes the system file documents
 /// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
 /// own table, read through the front door with a harness-minted admin token.
-pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
+pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
     if !ctx.endpoints.routes.is_empty() {
         let routes: Vec<Route> = ctx
             .endpoints
@@ -41,7 +41,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
             })
             .collect();
         if routes.is_empty() {
-            return Err("every route in x-qalens.routes is public: none to sweep".into());
+            return Err(ClientError::AllRoutesPublic);
         }
         return Ok(routes);
     }
@@ -63,7 +63,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
     )
     .await?;
     if table.routes.is_empty() {
-        return Err("the gateway's route table is empty".into());
+        return Err(ClientError::EmptyRouteTable);
     }
     Ok(table.routes)
 }
@@ -76,13 +76,11 @@ pub async fn tokens_lacking_each_scope(
     identity: &Issuer,
     client: &Client,
     routes: &[Route],
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ClientError> {
     if let Some(r) = routes.iter().find(|r| r.scope.is_empty()) {
-        return Err(format!(
-            "the route table names no scope for {}: a token lacking one route's scope needs \
-             the gateway's own table (x-qalens.routes documents no scopes)",
-            r.prefix
-        ));
+        return Err(ClientError::RouteWithoutScope {
+            prefix: r.prefix.clone(),
+        });
     }
     let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
     let mut tokens = BTreeMap::new();
@@ -104,7 +102,7 @@ async fn token_without(
     client: &Client,
     all: &BTreeSet<&str>,
     missing: &str,
-) -> Result<String, String> {
+) -> Result<String, ClientError> {
     let scope = every_scope_but(all, missing);
     let who = Who {
         client: &client.id,
@@ -112,10 +110,10 @@ async fn token_without(
         scope: &scope,
     };
     if !identity.follows_scope() {
-        return Err(identity.cannot("a token lacking one route's scope"));
+        return Err(identity.cannot("a token lacking one route's scope").into());
     }
     identity
         .valid(&who, now() + TOKEN_TTL)
         .await?
-        .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
+        .ok_or(ClientError::NoIdentity)
 }
