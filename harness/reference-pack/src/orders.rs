@@ -155,10 +155,10 @@ async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
     let order = read_order(ctx, current_order(world)?.id).await?;
     match (&order.status, &order.reason) {
         (OrderStatus::Cancelled, Some(r)) if r.contains(&reason) => Ok(()),
-        _ => Err(format!(
-            "expected a CANCELLED order with a reason containing {reason:?}, saw {order:?}"
-        )
-        .into()),
+        _ => Err(StepError::expected(
+            format!("a CANCELLED order with a reason containing {reason:?}"),
+            format!("{order:?}"),
+        )),
     }
 }
 
@@ -254,9 +254,10 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         })
         .await;
         return match appeared {
-            Ok(emails) => {
-                Err(format!("expected no email for order {}, saw {emails:?}", order.id).into())
-            }
+            Ok(emails) => Err(StepError::expected(
+                format!("no email for order {}", order.id),
+                format!("{emails:?}"),
+            )),
             Err(_) => Ok(()),
         };
     }
@@ -311,13 +312,13 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
     })
     })?;
     if seen.len() != expected {
-        return Err(format!(
-            "expected exactly {expected} confirmation email(s) for order {}, saw {}: {}",
-            order.id,
-            seen.len(),
-            shown(&seen)
-        )
-        .into());
+        return Err(StepError::expected(
+            format!(
+                "exactly {expected} confirmation email(s) for order {}",
+                order.id
+            ),
+            format!("{}: {}", seen.len(), shown(&seen)),
+        ));
     }
     let customer = world.client()?.id.clone();
     let wrong: Vec<_> = seen.iter().filter(|e| e.to != customer).collect();
@@ -442,15 +443,15 @@ fn one_in_state<T: std::fmt::Debug>(
     let records: Vec<_> = mine.iter().map(|(r, _)| r).collect();
     match (want, mine) {
         ("NONE", []) => Ok(()),
-        ("NONE", _) => {
-            Err(format!("expected no {what} for order {}, saw {records:?}", order.id).into())
-        }
+        ("NONE", _) => Err(StepError::expected(
+            format!("no {what} for order {}", order.id),
+            format!("{records:?}"),
+        )),
         (_, [(_, state)]) if state == want => Ok(()),
-        _ => Err(format!(
-            "expected one {what} for order {} in state {want}, saw {records:?}",
-            order.id
-        )
-        .into()),
+        _ => Err(StepError::expected(
+            format!("one {what} for order {} in state {want}", order.id),
+            format!("{records:?}"),
+        )),
     }
 }
 

@@ -255,13 +255,17 @@ async fn same_field(world: &mut QaWorld, field: String) -> StepResult {
     let values = tally(race.answers.iter().map(|(_, e)| field_of(e, &field)));
     match values.as_slice() {
         [(v, _)] if v != "null" => Ok(()),
-        _ => Err(format!(
-            "expected all {} responses to have one and the same JSON field {field:?}, saw {} ({})",
-            race.answers.len(),
-            shown(&values),
-            status_counts(race.answers.iter().map(|(_, e)| e))
-        )
-        .into()),
+        _ => Err(StepError::expected(
+            format!(
+                "all {} responses to have one and the same JSON field {field:?}",
+                race.answers.len()
+            ),
+            format!(
+                "{} ({})",
+                shown(&values),
+                status_counts(race.answers.iter().map(|(_, e)| e))
+            ),
+        )),
     }
 }
 
@@ -365,11 +369,16 @@ async fn exactly_n_created_with(
     if matching == n {
         return Ok(());
     }
-    Err(format!(
-        "expected exactly {n} of the {} created resources to have the JSON field {field:?} set to {value:?}, saw {matching} ({})",
-        seen.len(),
-        shown(&tally(seen.into_iter().map(|(_, v)| v)))
-    ).into())
+    Err(StepError::expected(
+        format!(
+            "exactly {n} of the {} created resources to have the JSON field {field:?} set to {value:?}",
+            seen.len()
+        ),
+        format!(
+            "{matching} ({})",
+            shown(&tally(seen.into_iter().map(|(_, v)| v)))
+        ),
+    ))
 }
 
 /// The number at `field` of the JSON `GET path` answers as the scenario's client.

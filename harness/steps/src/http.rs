@@ -166,12 +166,11 @@ async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
     if last.status == expected {
         Ok(())
     } else {
-        Err(format!(
-            "expected status {expected}, saw {}\n{}",
-            last.status,
-            world.last_exchange()
-        )
-        .into())
+        Err(StepError::expected_after(
+            format!("status {expected}"),
+            last.status.to_string(),
+            world.last.as_ref(),
+        ))
     }
 }
 
@@ -216,12 +215,13 @@ async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResul
     if seen >= n {
         Ok(())
     } else {
-        Err(format!(
-            "expected at least {n} of {} responses with status {status}, saw {seen} ({})",
-            world.batch.len(),
-            status_counts(&world.batch)
-        )
-        .into())
+        Err(StepError::expected(
+            format!(
+                "at least {n} of {} responses with status {status}",
+                world.batch.len()
+            ),
+            format!("{seen} ({})", status_counts(&world.batch)),
+        ))
     }
 }
 
@@ -267,7 +267,10 @@ async fn from_all_replicas(world: &mut QaWorld, k: usize) -> StepResult {
     if replicas.len() == k {
         Ok(())
     } else {
-        Err(format!("expected answers from {k} replicas, saw replicas {replicas:?}").into())
+        Err(StepError::expected(
+            format!("answers from {k} replicas"),
+            format!("replicas {replicas:?}"),
+        ))
     }
 }
 
@@ -276,11 +279,11 @@ async fn has_no_header(world: &mut QaWorld, name: String) -> StepResult {
     let last = last(world)?;
     match header(last, &name) {
         None => Ok(()),
-        Some(v) => Err(format!(
-            "expected no {name} header, saw {name}: {v}\n{}",
-            world.last_exchange()
-        )
-        .into()),
+        Some(v) => Err(StepError::expected_after(
+            format!("no {name} header"),
+            format!("{name}: {v}"),
+            world.last.as_ref(),
+        )),
     }
 }
 
@@ -289,11 +292,11 @@ async fn header_is(world: &mut QaWorld, name: String, value: String) -> StepResu
     let last = last(world)?;
     match header(last, &name) {
         Some(v) if v == value => Ok(()),
-        other => Err(format!(
-            "expected {name}: {value}, saw {other:?}\n{}",
-            world.last_exchange()
-        )
-        .into()),
+        other => Err(StepError::expected_after(
+            format!("{name}: {value}"),
+            format!("{other:?}"),
+            world.last.as_ref(),
+        )),
     }
 }
 

@@ -55,10 +55,11 @@ async fn ratelimit_headers(world: &mut QaWorld, limit: u64, window: u64) -> Step
     let (pname, pparams) = sf_params(policy)
         .ok_or_else(|| format!("RateLimit-Policy: {policy:?} is not `\"name\";q=N;w=S`\n{e}"))?;
     if param(&pparams, "q") != Some(limit) || param(&pparams, "w") != Some(window) {
-        return Err(format!(
-            "expected RateLimit-Policy with q={limit};w={window}, saw {policy:?}\n{e}"
-        )
-        .into());
+        return Err(StepError::expected_of(
+            format!("RateLimit-Policy with q={limit};w={window}"),
+            format!("{policy:?}"),
+            e,
+        ));
     }
     let current = header(e, "ratelimit").ok_or_else(|| format!("no RateLimit header\n{e}"))?;
     let (name, params) = sf_params(current)

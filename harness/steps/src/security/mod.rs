@@ -132,11 +132,11 @@ async fn creates(
 /// unless the answer was 2xx.
 fn remember_created(world: &mut QaWorld, name: &str, path: &str, ex: &Exchange) -> StepResult {
     if !(200..300).contains(&ex.status) {
-        return Err(format!(
-            "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
-            ex.status
-        )
-        .into());
+        return Err(StepError::expected_of(
+            format!("client {name:?} to create a resource (2xx)"),
+            ex.status.to_string(),
+            ex,
+        ));
     }
     world.resource = Some(created(path, ex)?);
     Ok(())
@@ -229,11 +229,11 @@ async fn can(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) 
     if (200..300).contains(&ex.status) {
         Ok(())
     } else {
-        Err(format!(
-            "expected client {name:?} to be allowed {method} {path} (2xx), saw {}\n{ex}",
-            ex.status
-        )
-        .into())
+        Err(StepError::expected_of(
+            format!("client {name:?} to be allowed {method} {path} (2xx)"),
+            ex.status.to_string(),
+            &ex,
+        ))
     }
 }
 
@@ -249,11 +249,11 @@ async fn cannot(world: &mut QaWorld, name: &str, method: &str, path: Option<&str
     if refused(method, ex.status) {
         Ok(())
     } else {
-        Err(format!(
-            "expected client {name:?} to be refused {method} {path} (404 or 403), saw {}\n{ex}",
-            ex.status
-        )
-        .into())
+        Err(StepError::expected_of(
+            format!("client {name:?} to be refused {method} {path} (404 or 403)"),
+            ex.status.to_string(),
+            &ex,
+        ))
     }
 }
 
@@ -396,12 +396,11 @@ async fn refused_4xx(world: &mut QaWorld) -> StepResult {
         .as_ref()
         .ok_or("no request was sent before this step")?;
     if !(400..500).contains(&last.status) {
-        return Err(format!(
-            "expected a 4xx refusal, saw {}\n{}",
-            last.status,
-            world.last_exchange()
-        )
-        .into());
+        return Err(StepError::expected_after(
+            "a 4xx refusal",
+            last.status.to_string(),
+            world.last.as_ref(),
+        ));
     }
     if let Some(location) = header(last, "location") {
         return Err(format!(
