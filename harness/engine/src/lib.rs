@@ -16,6 +16,8 @@ pub mod faults;
 pub mod nemesis;
 pub mod scheduler;
 pub mod stop;
+#[cfg(test)]
+mod testing;
 pub mod tokens;
 pub mod topology;
 pub mod wait;

@@ -117,3 +117,125 @@ async fn token_without(
         .await?
         .ok_or(ClientError::NoIdentity)
 }
+
+#[cfg(test)]
+mod tests {
+    use qalens_model::system::routes::DocumentedRoute;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::testing::{authorization, client, context, verified_claims};
+
+    fn documented(method: &str, path: &str, public: bool) -> DocumentedRoute {
+        DocumentedRoute {
+            method: method.into(),
+            path: path.into(),
+            public,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_documented_routes_are_swept_public_ones_left_out_without_asking_the_gateway() {
+        let gateway = MockServer::start().await;
+        let mut ctx = context(&gateway.uri());
+        ctx.endpoints.routes = vec![
+            documented("GET", "/items", false),
+            documented("GET", "/health", true),
+            documented("POST", "/orders", false),
+        ];
+        let routes = fetch_routes(&ctx).await.unwrap();
+        let swept: Vec<(&str, &[String])> = routes
+            .iter()
+            .map(|r| (r.prefix.as_str(), r.methods.as_slice()))
+            .collect();
+        assert_eq!(
+            swept,
+            [
+                ("/items", &["GET".to_string()][..]),
+                ("/orders", &["POST".to_string()][..])
+            ]
+        );
+        assert!(gateway.received_requests().await.unwrap().is_empty());
+
+        ctx.endpoints.routes = vec![documented("GET", "/health", true)];
+        let e = fetch_routes(&ctx).await.unwrap_err();
+        assert!(matches!(e, ClientError::AllRoutesPublic), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "every route in x-qalens.routes is public: none to sweep"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_documented_routes_the_gateways_table_is_read_with_an_admin_token() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admin/routes"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "routes": [
+                    {"prefix": "/items", "methods": ["GET"], "scope": "items:read"},
+                    {"prefix": "/orders", "methods": ["GET", "POST"], "scope": "orders:write"},
+                ]
+            })))
+            .expect(1)
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let routes = fetch_routes(&ctx).await.unwrap();
+        let prefixes: Vec<&str> = routes.iter().map(|r| r.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["/items", "/orders"]);
+        let received = gateway.received_requests().await.unwrap();
+        let claims = verified_claims(&authorization(&received[0]).unwrap()).unwrap();
+        assert_eq!(
+            (&claims["sub"], &claims["scope"], &claims["tier"]),
+            (&"qalens-harness".into(), &"admin".into(), &"paid".into())
+        );
+
+        // Each scope gets a token lacking exactly it (and its near misses).
+        let alice = client("items:read orders:write");
+        let tokens = tokens_lacking_each_scope(&ctx.endpoints.identity, &alice, &routes)
+            .await
+            .unwrap();
+        let scope_of = |scope: &str| {
+            verified_claims(&tokens[scope]).unwrap()["scope"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(scope_of("items:read"), "orders:write items:rea items:readx");
+        assert_eq!(
+            scope_of("orders:write"),
+            "items:read orders:writ orders:writex"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_table_or_a_route_without_a_scope_is_an_error() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admin/routes"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"routes": []})),
+            )
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let e = fetch_routes(&ctx).await.unwrap_err();
+        assert_eq!(e.to_string(), "the gateway's route table is empty");
+
+        let documented = [Route {
+            prefix: "/items".into(),
+            methods: vec!["GET".into()],
+            scope: String::new(),
+        }];
+        let e = tokens_lacking_each_scope(&ctx.endpoints.identity, &client("x"), &documented)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::RouteWithoutScope { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("the route table names no scope for /items: ")
+        );
+    }
+}

@@ -6,6 +6,8 @@
 
 pub mod clock;
 mod error;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
