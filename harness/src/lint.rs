@@ -234,7 +234,7 @@ fn check_step(
             {
                 report.problems.push(Problem {
                     at: at.clone(),
-                    message: e,
+                    message: e.to_string(),
                 });
             }
             for (value, ty) in arguments(def, &step.value).into_iter().zip(def.params) {

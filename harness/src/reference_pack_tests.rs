@@ -90,7 +90,9 @@ fn links_are_chosen_by_name_or_by_the_file() {
         names(select_links(&system, Some(" email-rabbitmq , email-rabbitmq")).unwrap()),
         ["email-rabbitmq"]
     );
-    let err = select_links(&system, Some("orders-redis")).unwrap_err();
+    let err = select_links(&system, Some("orders-redis"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown link \"orders-redis\""), "{err}");
     assert!(err.contains("gateway-redis"), "{err}");
 }

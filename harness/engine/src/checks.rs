@@ -8,51 +8,48 @@ use contract_tools::schema::Contract;
 use serde_json::Value;
 use uuid::Uuid;
 
+mod error;
 pub mod exchange;
+
+pub use error::CheckError;
 
 use crate::clients::amqp::{Outgoing, publish};
 use crate::context::RunContext;
 use crate::contracts::{Contracts, RunContracts};
 
 /// The OpenAPI document `x-qalens.contracts` names, or why there is none.
-pub fn openapi(ctx: &RunContext) -> Result<Arc<OpenApi>, String> {
+pub fn openapi(ctx: &RunContext) -> Result<Arc<OpenApi>, CheckError> {
+    let file = ctx.system.file.clone();
     match &ctx.contracts {
         Some(RunContracts::OpenApi(doc)) => Ok(doc.clone()),
-        Some(RunContracts::Schemas(_) | RunContracts::Bundled(_)) => Err(format!(
-            "{}: x-qalens.contracts names a directory of JSON Schemas, not an OpenAPI document",
-            ctx.system.file.display()
-        )),
-        None => Err(format!(
-            "{} names no OpenAPI document (x-qalens.contracts: a .yaml or .json file with a top-level `openapi` key)",
-            ctx.system.file.display()
-        )),
+        Some(RunContracts::Schemas(_) | RunContracts::Bundled(_)) => {
+            Err(CheckError::SchemasNotOpenApi { file })
+        }
+        None => Err(CheckError::NoOpenApi { file }),
     }
 }
 
 /// The registry the contract steps check against: the directory the system file names
 /// (`x-qalens.contracts`), else the one an enabled pack bundles.
-pub fn registry(ctx: &RunContext) -> Result<Contracts, String> {
+pub fn registry(ctx: &RunContext) -> Result<Contracts, CheckError> {
+    let file = ctx.system.file.clone();
     match &ctx.contracts {
         Some(RunContracts::Schemas(r)) => Ok(Contracts::Loaded(r.clone())),
         Some(RunContracts::Bundled(r)) => Ok(Contracts::Bundled(r)),
-        Some(RunContracts::OpenApi(doc)) => Err(format!(
-            "{}: x-qalens.contracts names the OpenAPI document {}: contracts by name and version need a directory of JSON Schemas with an index.json; check responses with `Then every response of the scenario conforms to the OpenAPI document`",
-            ctx.system.file.display(),
-            doc.path.display()
-        )),
-        None => Err(format!(
-            "{} names no contracts (x-qalens.contracts: a directory with an index.json)",
-            ctx.system.file.display()
-        )),
+        Some(RunContracts::OpenApi(doc)) => Err(CheckError::OpenApiNotSchemas {
+            file,
+            document: doc.path.clone(),
+        }),
+        None => Err(CheckError::NoContracts { file }),
     }
 }
 
 /// `name v<version>` from the run's registry, or an error listing the known ones.
-pub fn contract(ctx: &RunContext, name: &str, version: u32) -> Result<Contract, String> {
+pub fn contract(ctx: &RunContext, name: &str, version: u32) -> Result<Contract, CheckError> {
     registry(ctx)?
         .get(name, version)
         .cloned()
-        .map_err(|e| e.to_string())
+        .map_err(CheckError::UnknownContract)
 }
 
 /// `example` with fresh ids (every `*_id` uuid field) and `customer` set to `customer`,
@@ -77,17 +74,17 @@ pub async fn publish_example(
     ctx: &RunContext,
     c: &Contract,
     body: &Value,
-) -> Result<Outgoing, String> {
+) -> Result<Outgoing, CheckError> {
     let key = c
         .routing_key
         .as_deref()
-        .ok_or_else(|| format!("{} names no routing key", c.id()))?;
+        .ok_or_else(|| CheckError::NoRoutingKey { id: c.id() })?;
     let id = body
         .get("event_id")
         .and_then(Value::as_str)
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
     let exchange = c.exchange.as_deref().unwrap_or_default();
-    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let bytes = serde_json::to_vec(body).map_err(CheckError::Json)?;
     let msg = Outgoing::json(exchange, key, &id, bytes);
     publish(ctx, &msg).await?;
     Ok(msg)

@@ -10,12 +10,52 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use testcontainers::bollard::Docker;
+use testcontainers::bollard::errors::Error as DockerError;
 use testcontainers::bollard::models::ContainerSummary;
 use testcontainers::bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, RemoveContainerOptions,
 };
+
+use crate::error::Chain;
+
+/// Why Docker resources could not be found or removed. The message is complete (see
+/// [`crate::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    /// The Docker engine refused a request made without more context.
+    #[error("{}", Chain(.0))]
+    Docker(DockerError),
+    #[error("cannot configure a Docker client (is DOCKER_HOST valid?): {}", Chain(.0))]
+    Configure(DockerError),
+    #[error(
+        "no Docker engine answers ({0}).\n\
+         qalens runs the system under test in Docker. Start an engine and try again:\n\
+         - on Debian as root: `ci/ensure-docker` (installs docker.io and starts dockerd), or\n\
+         - `sudo systemctl start docker`, or\n\
+         - point DOCKER_HOST at a reachable engine."
+    )]
+    NoEngine(DockerError),
+    #[error("listing the containers of {run_id}: {}", Chain(.cause))]
+    Listing { run_id: String, cause: DockerError },
+    /// The first removal the engine refused.
+    #[error("removing run {run_id}: {}", Chain(.cause))]
+    Removing { run_id: String, cause: DockerError },
+    #[error(
+        "swept {swept} run(s); could not remove: {}",
+        .failed.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Sweep {
+        swept: usize,
+        failed: Vec<CleanupError>,
+    },
+}
+
+impl From<DockerError> for CleanupError {
+    fn from(e: DockerError) -> Self {
+        CleanupError::Docker(e)
+    }
+}
 
 /// Label carrying the run id; every qalens resource has it.
 pub const RUN_LABEL: &str = "qalens";
@@ -45,7 +85,10 @@ pub fn system_file_in(labels: &HashMap<String, String>) -> Option<PathBuf> {
 
 /// The system file run `run_id` was started from, as its containers record it; `None`
 /// when it has no container or they carry no record (started by an older qalens).
-pub async fn system_file_of(docker: &Docker, run_id: &str) -> anyhow::Result<Option<PathBuf>> {
+pub async fn system_file_of(
+    docker: &Docker,
+    run_id: &str,
+) -> Result<Option<PathBuf>, CleanupError> {
     let containers = containers_of(docker, run_id).await?;
     Ok(containers
         .iter()
@@ -53,7 +96,10 @@ pub async fn system_file_of(docker: &Docker, run_id: &str) -> anyhow::Result<Opt
 }
 
 /// Every container of run `run_id`, running or not.
-async fn containers_of(docker: &Docker, run_id: &str) -> anyhow::Result<Vec<ContainerSummary>> {
+async fn containers_of(
+    docker: &Docker,
+    run_id: &str,
+) -> Result<Vec<ContainerSummary>, CleanupError> {
     let filters = HashMap::from([("label".to_string(), vec![format!("{RUN_LABEL}={run_id}")])]);
     docker
         .list_containers(Some(ListContainersOptions {
@@ -62,7 +108,10 @@ async fn containers_of(docker: &Docker, run_id: &str) -> anyhow::Result<Vec<Cont
             ..Default::default()
         }))
         .await
-        .with_context(|| format!("listing the containers of {run_id}"))
+        .map_err(|cause| CleanupError::Listing {
+            run_id: run_id.to_string(),
+            cause,
+        })
 }
 
 /// A short random run id such as `qalens-3f9a1c2e`; also the prefix of every name.
@@ -108,17 +157,10 @@ pub fn labels(run_id: &str, keep: bool) -> BTreeMap<String, String> {
 }
 
 /// Connects to the Docker engine, or says how to start one.
-pub async fn docker() -> anyhow::Result<Docker> {
-    let docker = Docker::connect_with_local_defaults()
-        .context("cannot configure a Docker client (is DOCKER_HOST valid?)")?;
+pub async fn docker() -> Result<Docker, CleanupError> {
+    let docker = Docker::connect_with_local_defaults().map_err(CleanupError::Configure)?;
     if let Err(e) = docker.ping().await {
-        anyhow::bail!(
-            "no Docker engine answers ({e}).\n\
-             qalens runs the system under test in Docker. Start an engine and try again:\n\
-             - on Debian as root: `ci/ensure-docker` (installs docker.io and starts dockerd), or\n\
-             - `sudo systemctl start docker`, or\n\
-             - point DOCKER_HOST at a reachable engine."
-        );
+        return Err(CleanupError::NoEngine(e));
     }
     Ok(docker)
 }
@@ -134,7 +176,7 @@ pub struct RunResources {
 }
 
 /// Every qalens run that has containers or networks, by run id.
-pub async fn list_runs(docker: &Docker) -> anyhow::Result<Vec<RunResources>> {
+pub async fn list_runs(docker: &Docker) -> Result<Vec<RunResources>, CleanupError> {
     let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
     let containers = docker
         .list_containers(Some(ListContainersOptions {
@@ -191,7 +233,7 @@ pub const COMPONENT_LABEL: &str = "qalens.component";
 pub async fn components_of(
     docker: &Docker,
     run_id: &str,
-) -> anyhow::Result<BTreeMap<String, String>> {
+) -> Result<BTreeMap<String, String>, CleanupError> {
     Ok(containers_of(docker, run_id)
         .await?
         .into_iter()
@@ -204,7 +246,7 @@ pub async fn components_of(
 
 /// Removes every container (forcefully, with its volumes) and then every network of run
 /// `run_id`. Returns how many of each were removed.
-pub async fn remove_run(docker: &Docker, run_id: &str) -> anyhow::Result<(usize, usize)> {
+pub async fn remove_run(docker: &Docker, run_id: &str) -> Result<(usize, usize), CleanupError> {
     let Some(run) = list_runs(docker)
         .await?
         .into_iter()
@@ -222,7 +264,7 @@ pub async fn remove_run_settled(
     docker: &Docker,
     run_id: &str,
     settle: std::time::Duration,
-) -> anyhow::Result<(usize, usize)> {
+) -> Result<(usize, usize), CleanupError> {
     let end = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut quiet_since = tokio::time::Instant::now();
     let mut total = (0, 0);
@@ -241,7 +283,10 @@ pub async fn remove_run_settled(
     }
 }
 
-async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result<(usize, usize)> {
+async fn remove_resources(
+    docker: &Docker,
+    run: &RunResources,
+) -> Result<(usize, usize), CleanupError> {
     // Containers leave their networks first: force-removing many containers of one
     // network at once can leave the engine (20.10) an endpoint of a container that no
     // longer exists, and such a network cannot be removed until the daemon restarts.
@@ -266,7 +311,7 @@ async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result
             Ok(()) => containers += 1,
             Err(e) if is_not_found(&e) => {}
             Err(e) => {
-                first_error.get_or_insert(anyhow::Error::new(e));
+                first_error.get_or_insert(e);
             }
         }
     }
@@ -276,12 +321,15 @@ async fn remove_resources(docker: &Docker, run: &RunResources) -> anyhow::Result
             Ok(true) => networks += 1,
             Ok(false) => {}
             Err(e) => {
-                first_error.get_or_insert(anyhow::Error::new(e));
+                first_error.get_or_insert(e);
             }
         }
     }
     match first_error {
-        Some(e) => Err(e.context(format!("removing run {}", run.run_id))),
+        Some(cause) => Err(CleanupError::Removing {
+            run_id: run.run_id.clone(),
+            cause,
+        }),
         None => Ok((containers, networks)),
     }
 }
@@ -348,7 +396,7 @@ fn is_not_found(e: &testcontainers::bollard::errors::Error) -> bool {
 }
 
 /// Removes every run this process owns (after an interrupted self-test, say).
-pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
+pub async fn remove_owned(docker: &Docker) -> Result<Vec<String>, CleanupError> {
     let me = owner_token();
     let mut removed = vec![];
     for run in list_runs(docker).await? {
@@ -364,7 +412,7 @@ pub async fn remove_owned(docker: &Docker) -> anyhow::Result<Vec<String>> {
 /// on purpose, until nothing more of it appears for [`STALE_SETTLE`]: a process killed
 /// while starting its topology may have container creations in flight that the engine
 /// completes after the first removal. Returns the run ids swept.
-pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
+pub async fn sweep_stale(docker: &Docker) -> Result<Vec<String>, CleanupError> {
     let stale: Vec<RunResources> = list_runs(docker)
         .await?
         .into_iter()
@@ -382,16 +430,15 @@ pub async fn sweep_stale(docker: &Docker) -> anyhow::Result<Vec<String>> {
     for (run, result) in stale.into_iter().zip(results) {
         match result {
             Ok(_) => swept.push(run.run_id),
-            Err(e) => failed.push(format!("{e:#}")),
+            Err(e) => failed.push(e),
         }
     }
     match failed.is_empty() {
         true => Ok(swept),
-        false => anyhow::bail!(
-            "swept {} run(s); could not remove: {}",
-            swept.len(),
-            failed.join("; ")
-        ),
+        false => Err(CleanupError::Sweep {
+            swept: swept.len(),
+            failed,
+        }),
     }
 }
 

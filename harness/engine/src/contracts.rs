@@ -3,12 +3,23 @@
 //! enabled pack bundles.
 
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use contract_tools::openapi::OpenApi;
-use contract_tools::schema::Registry;
+use contract_tools::schema::{ContractError, Registry};
 use qalens_model::system::System;
+
+use crate::error::Chain;
+
+/// Why the contracts `x-qalens.contracts` names could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("x-qalens.contracts: {}: {}", .path.display(), Chain(.cause))]
+pub struct ContractsError {
+    /// The file or directory, as the system file's directory makes it.
+    pub path: PathBuf,
+    pub cause: ContractError,
+}
 
 /// The run's contracts: loaded from `x-qalens.contracts`, or bundled by an enabled pack.
 pub enum Contracts {
@@ -40,23 +51,20 @@ pub enum RunContracts {
 /// names none): a directory is a JSON Schema registry, a file an OpenAPI document. Read
 /// once per run, before its scenarios: every `run_on` of the run (the self-test's
 /// variants and canaries included) shares what this returns.
-pub fn load_contracts(system: &System) -> anyhow::Result<Option<RunContracts>> {
+pub fn load_contracts(system: &System) -> Result<Option<RunContracts>, ContractsError> {
     let Some(path) = &system.qalens.contracts else {
         return Ok(None);
     };
     let path = system.dir.join(path);
     let loaded = if path.is_file() {
-        RunContracts::OpenApi(Arc::new(
-            OpenApi::load(&path)
-                .with_context(|| format!("x-qalens.contracts: {}", path.display()))?,
-        ))
+        OpenApi::load(&path).map(|doc| RunContracts::OpenApi(Arc::new(doc)))
     } else {
-        RunContracts::Schemas(Arc::new(
-            Registry::load_dir(&path)
-                .with_context(|| format!("x-qalens.contracts: {}", path.display()))?,
-        ))
+        Registry::load_dir(&path).map(|r| RunContracts::Schemas(Arc::new(r)))
     };
-    Ok(Some(loaded))
+    match loaded {
+        Ok(loaded) => Ok(Some(loaded)),
+        Err(cause) => Err(ContractsError { path, cause }),
+    }
 }
 
 #[cfg(test)]
@@ -75,7 +83,7 @@ mod tests {
         assert!(!loaded.contracts().is_empty());
 
         system.qalens.contracts = Some("no-such-contracts".into());
-        let err = format!("{:#}", load_contracts(&system).err().unwrap());
+        let err = load_contracts(&system).err().unwrap().to_string();
         assert!(
             err.contains("x-qalens.contracts:") && err.contains("no-such-contracts"),
             "{err}"
@@ -97,7 +105,7 @@ mod tests {
         assert_eq!(doc.operations.len(), 1);
         let item = shop.with_file_name("schemas").join("item.yaml");
         system.qalens.contracts = Some(item);
-        let err = format!("{:#}", load_contracts(&system).err().unwrap());
+        let err = load_contracts(&system).err().unwrap().to_string();
         assert!(err.contains("no top-level `openapi` key"), "{err}");
     }
 }

@@ -148,6 +148,17 @@ impl Claim {
     }
 }
 
+/// Why a scenario cannot give components back ([`Grant::no_longer_uses`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GiveBackError {
+    #[error("unknown component {name:?}; known components: {}", .known.join(", "))]
+    UnknownComponent { name: String, known: Vec<String> },
+    #[error("the scenario holds no claim")]
+    NoClaim,
+    #[error("the scenario disrupts {name}: it keeps it until its faults are healed")]
+    Disrupted { name: String },
+}
+
 /// A tag that is not a well-formed claim on known components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagError {
@@ -367,22 +378,20 @@ impl Scheduler {
         ticket: u64,
         known: &BTreeSet<String>,
         names: &BTreeSet<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), GiveBackError> {
         {
             if let Some(unknown) = names.iter().find(|n| !known.contains(*n)) {
-                return Err(format!(
-                    "unknown component {unknown:?}; known components: {}",
-                    known.iter().cloned().collect::<Vec<_>>().join(", ")
-                ));
+                return Err(GiveBackError::UnknownComponent {
+                    name: unknown.clone(),
+                    known: known.iter().cloned().collect(),
+                });
             }
             let mut s = self.lock();
             let Some((_, claim)) = s.running.iter_mut().find(|(t, _)| *t == ticket) else {
-                return Err("the scenario holds no claim".to_string());
+                return Err(GiveBackError::NoClaim);
             };
             if let Some(n) = names.iter().find(|n| claim.disrupts.covers(n)) {
-                return Err(format!(
-                    "the scenario disrupts {n}: it keeps it until its faults are healed"
-                ));
+                return Err(GiveBackError::Disrupted { name: n.clone() });
             }
             let uses = match &claim.uses {
                 Scope::All => known.clone(),
@@ -430,7 +439,7 @@ impl Grant {
     /// that disrupt them may start (a broker outage that has placed its order no longer
     /// needs the services the order went through). A component it disrupts is kept
     /// until the scenario ends.
-    pub fn no_longer_uses(&self, names: &BTreeSet<String>) -> Result<(), String> {
+    pub fn no_longer_uses(&self, names: &BTreeSet<String>) -> Result<(), GiveBackError> {
         self.no_longer_uses_among(&self.scheduler.components.names, names)
     }
 
@@ -439,7 +448,7 @@ impl Grant {
         &self,
         known: &BTreeSet<String>,
         names: &BTreeSet<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), GiveBackError> {
         self.scheduler.narrow(self.ticket, known, names)
     }
 }
@@ -698,7 +707,10 @@ mod tests {
         let err = broker_down
             .no_longer_uses_among(&known(), &["rabbitmq".to_string()].into())
             .unwrap_err();
-        assert!(err.contains("disrupts rabbitmq"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the scenario disrupts rabbitmq: it keeps it until its faults are healed"
+        );
         assert!(
             broker_down
                 .no_longer_uses_among(&known(), &["ledge".to_string()].into())

@@ -16,7 +16,38 @@ use tokio::sync::watch;
 
 /// What a cancelled scenario's step or hook fails with; the report tells cancelled
 /// scenarios from failed ones by it.
+///
+/// **Keep this text stable.** A step's error reaches the report only as text: cucumber
+/// turns a step's `Err(e)` into `panic!("{e}")`, and the report decides "cancelled" by
+/// finding this text in the message ([`is_cancellation`]). Every [`Cancelled`] prints it.
 pub const CANCELLED: &str = "cancelled: another scenario of this fail-fast run already failed";
+
+/// A wait cut short by the early stop ([`crate::wait::until`]): the typed form of a
+/// cancellation inside Rust code. Its message always contains [`CANCELLED`], which is all
+/// that crosses the cucumber boundary (see there), so the report still tells it apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Cancelled {
+    message: String,
+}
+
+impl Cancelled {
+    /// A wait cancelled after it last saw `last_seen`:
+    /// `<CANCELLED> (last seen while waiting: <last_seen>)`.
+    pub fn while_waiting(last_seen: &str) -> Self {
+        Self {
+            message: format!("{CANCELLED} (last seen while waiting: {last_seen})"),
+        }
+    }
+
+    /// The same cancellation with its message put in context by `f`, which is given the
+    /// message as it reads now and must keep it (it holds [`CANCELLED`]).
+    pub fn map(self, f: impl FnOnce(String) -> String) -> Self {
+        let message = f(self.message);
+        debug_assert!(is_cancellation(&message), "{message}");
+        Self { message }
+    }
+}
 
 /// A run's stop signal: cheap to clone, raised once.
 #[derive(Debug, Clone)]

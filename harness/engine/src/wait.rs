@@ -1,21 +1,55 @@
 //! Waiting on conditions with explicit deadlines (never bare sleeps).
 
+use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::stop::Cancelled;
+
+/// Why [`until`] returned without its condition holding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Waited {
+    /// The deadline passed: what the check saw last.
+    #[error("{0}")]
+    TimedOut(String),
+    /// The run's early stop cut the wait short.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+impl Waited {
+    /// The same outcome with its message made by `f` from the one it has now: a step puts
+    /// what was seen in context ("expected 3 ready in q within 5 s, saw {seen}") whether
+    /// the wait timed out or was cancelled.
+    pub fn map(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Waited::TimedOut(seen) => Waited::TimedOut(f(seen)),
+            Waited::Cancelled(c) => Waited::Cancelled(c.map(f)),
+        }
+    }
+
+    /// Whether the early stop ended the wait.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Waited::Cancelled(_))
+    }
+}
+
 /// How often conditions are re-checked.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Re-evaluates `check` until it returns `Ok(Some(value))` or `deadline` passes. On
-/// timeout, returns the last observation (`Ok(None)` keeps the previous one) so the
-/// failure message can say what was seen. In a fail-fast run that another scenario has
-/// already failed, it stops waiting with [`crate::stop::CANCELLED`].
-pub async fn until<T, F, Fut>(deadline: Duration, mut check: F) -> Result<T, String>
+/// Re-evaluates `check` until it returns `Ok(Some(value))` or `deadline` passes. An
+/// `Err` of `check` is an observation ("not yet, and this is what was seen"), not a
+/// failure. On timeout, returns the last observation ([`Waited::TimedOut`]; `Ok(None)`
+/// keeps the previous one) so the failure message can say what was seen. In a fail-fast
+/// run that another scenario has already failed, it stops waiting with
+/// [`Waited::Cancelled`].
+pub async fn until<T, E, F, Fut>(deadline: Duration, mut check: F) -> Result<T, Waited>
 where
+    E: Display,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, String>>,
+    Fut: Future<Output = Result<Option<T>, E>>,
 {
     let end = Instant::now() + deadline;
     let mut last = String::from("the condition was never evaluated");
@@ -26,16 +60,13 @@ where
         match check().await {
             Ok(Some(value)) => return Ok(value),
             Ok(None) => {}
-            Err(seen) => last = seen,
+            Err(seen) => last = seen.to_string(),
         }
         if Instant::now() >= end {
-            return Err(last);
+            return Err(Waited::TimedOut(last));
         }
         if crate::stop::requested() {
-            return Err(format!(
-                "{} (last seen while waiting: {last})",
-                crate::stop::CANCELLED
-            ));
+            return Err(Cancelled::while_waiting(&last).into());
         }
     }
 }
@@ -70,7 +101,7 @@ mod tests {
         let waited = crate::stop::scope(stop, async {
             tokio::time::timeout(
                 Duration::from_secs(30),
-                until::<(), _, _>(Duration::from_secs(3600), || async {
+                until::<(), String, _, _>(Duration::from_secs(3600), || async {
                     Err("still PENDING".to_string())
                 }),
             )
@@ -79,17 +110,32 @@ mod tests {
         .await
         .expect("a stopped run waited on");
         let err = waited.unwrap_err();
-        assert!(crate::stop::is_cancellation(&err), "{err}");
-        assert!(err.contains("still PENDING"), "{err}");
+        assert!(err.is_cancelled(), "{err:?}");
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            format!(
+                "{} (last seen while waiting: still PENDING)",
+                crate::stop::CANCELLED
+            )
+        );
+        // A step's context around it keeps it a cancellation, by type and by text.
+        let err = err.map(|seen| format!("order 7 never left PENDING: {seen}"));
+        assert!(err.is_cancelled(), "{err:?}");
+        assert!(crate::stop::is_cancellation(&err.to_string()), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("order 7 never left PENDING: cancelled: ")
+        );
     }
 
     #[tokio::test]
     async fn times_out_with_the_last_observation() {
-        let err = until::<(), _, _>(Duration::from_millis(250), || async {
+        let err = until::<(), String, _, _>(Duration::from_millis(250), || async {
             Err("seen 0".to_string())
         })
         .await
         .unwrap_err();
-        assert_eq!(err, "seen 0");
+        assert_eq!(err, Waited::TimedOut("seen 0".into()));
     }
 }

@@ -14,7 +14,40 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+/// Why an image reference or the `refsys` binary is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("image reference {reference:?} must be NAME[:TAG] without spaces")]
+    Spaces { reference: String },
+    #[error("image reference {reference:?} must be NAME[:TAG]")]
+    NotNameTag { reference: String },
+    /// A reference read from an environment variable.
+    #[error("in {var}: {cause}")]
+    InVariable { var: String, cause: Box<ImageError> },
+    #[error("QALENS_REFSYS_BIN={} is not a file", .0.display())]
+    RefsysNotAFile(PathBuf),
+    #[error("cannot locate the running executable: {0}")]
+    NoExecutable(std::io::Error),
+    #[error(
+        "the refsys binary was not found (looked at {}); build it with `cargo build -p refsys` \
+         or set QALENS_REFSYS_BIN to its path",
+        .0.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    RefsysNotFound(Vec<PathBuf>),
+    #[error("QALENS_BIN={} is not a file", .0.display())]
+    QalensNotAFile(PathBuf),
+    #[error("QALENS_BIN={}: {cause}", path.display())]
+    QalensPath {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error(
+        "the qalens binary was not found at {} (the fault proxies run it); build it with \
+         `cargo build -p qalens` or set QALENS_BIN to its path",
+        .0.display()
+    )]
+    QalensNotFound(PathBuf),
+}
 
 /// An image reference `NAME:TAG`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +58,12 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `NAME[:TAG]` (a `:` inside a registry host's port is not a tag separator).
-    pub fn parse(s: &str) -> anyhow::Result<Self> {
+    pub fn parse(s: &str) -> Result<Self, ImageError> {
         let s = s.trim();
         if s.is_empty() || s.contains(char::is_whitespace) {
-            bail!("image reference {s:?} must be NAME[:TAG] without spaces");
+            return Err(ImageError::Spaces {
+                reference: s.to_string(),
+            });
         }
         let last_slash = s.rfind('/').map_or(0, |i| i + 1);
         match s[last_slash..].rfind(':') {
@@ -36,7 +71,9 @@ impl ImageRef {
                 let at = last_slash + i;
                 let (name, tag) = (&s[..at], &s[at + 1..]);
                 if name.is_empty() || tag.is_empty() {
-                    bail!("image reference {s:?} must be NAME[:TAG]");
+                    return Err(ImageError::NotNameTag {
+                        reference: s.to_string(),
+                    });
                 }
                 Ok(Self {
                     name: name.to_string(),
@@ -66,13 +103,16 @@ pub struct Images {
     pub nginx: ImageRef,
 }
 
-fn from_env(var: &str, default: &str) -> anyhow::Result<ImageRef> {
+fn from_env(var: &str, default: &str) -> Result<ImageRef, ImageError> {
     let value = std::env::var(var).ok().filter(|v| !v.is_empty());
-    ImageRef::parse(value.as_deref().unwrap_or(default)).with_context(|| format!("in {var}"))
+    ImageRef::parse(value.as_deref().unwrap_or(default)).map_err(|e| ImageError::InVariable {
+        var: var.to_string(),
+        cause: Box::new(e),
+    })
 }
 
 impl Images {
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> Result<Self, ImageError> {
         Ok(Self {
             rabbitmq: from_env("QALENS_RABBITMQ_IMAGE", "rabbitmq:3.13-management")?,
             redis: from_env("QALENS_REDIS_IMAGE", "redis:7")?,
@@ -84,15 +124,15 @@ impl Images {
 
 /// Finds the host-built `refsys` binary: `QALENS_REFSYS_BIN`, else `refsys` in the
 /// directory of the running executable (or its parent, for test binaries in `deps/`).
-pub fn refsys_binary() -> anyhow::Result<PathBuf> {
+pub fn refsys_binary() -> Result<PathBuf, ImageError> {
     if let Some(p) = std::env::var_os("QALENS_REFSYS_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if !p.is_file() {
-            bail!("QALENS_REFSYS_BIN={} is not a file", p.display());
+            return Err(ImageError::RefsysNotAFile(p));
         }
         return Ok(p);
     }
-    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+    let exe = std::env::current_exe().map_err(ImageError::NoExecutable)?;
     let dir = exe.parent().unwrap_or(Path::new("."));
     let candidates = [dir.join("refsys"), dir.join("..").join("refsys")];
     for c in &candidates {
@@ -100,35 +140,30 @@ pub fn refsys_binary() -> anyhow::Result<PathBuf> {
             return Ok(c.canonicalize().unwrap_or_else(|_| c.clone()));
         }
     }
-    bail!(
-        "the refsys binary was not found (looked at {}); build it with `cargo build -p refsys` \
-         or set QALENS_REFSYS_BIN to its path",
-        candidates
-            .iter()
-            .map(|c| c.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    Err(ImageError::RefsysNotFound(candidates.to_vec()))
 }
 
 /// Finds the `qalens` binary the fault proxies run (`qalens proxy`, mounted into their
 /// containers): `QALENS_BIN`, else the running executable, unless that is a test binary
 /// in Cargo's `deps/` folder (the `features` test target): then the `qalens` Cargo built
 /// one folder up.
-pub fn qalens_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot locate the running executable")?;
+pub fn qalens_binary() -> Result<PathBuf, ImageError> {
+    let exe = std::env::current_exe().map_err(ImageError::NoExecutable)?;
     qalens_binary_from(std::env::var_os("QALENS_BIN"), exe)
 }
 
 /// [`qalens_binary`] for the value of `QALENS_BIN` and the running executable `exe`.
-fn qalens_binary_from(var: Option<std::ffi::OsString>, exe: PathBuf) -> anyhow::Result<PathBuf> {
+fn qalens_binary_from(
+    var: Option<std::ffi::OsString>,
+    exe: PathBuf,
+) -> Result<PathBuf, ImageError> {
     if let Some(p) = var.filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if !p.is_file() {
-            bail!("QALENS_BIN={} is not a file", p.display());
+            return Err(ImageError::QalensNotAFile(p));
         }
         // Docker reads a relative bind-mount source as a volume name.
-        return std::path::absolute(&p).with_context(|| format!("QALENS_BIN={}", p.display()));
+        return std::path::absolute(&p).map_err(|cause| ImageError::QalensPath { path: p, cause });
     }
     let dir = exe.parent().unwrap_or(Path::new("."));
     if dir.file_name().is_none_or(|d| d != "deps") {
@@ -136,11 +171,7 @@ fn qalens_binary_from(var: Option<std::ffi::OsString>, exe: PathBuf) -> anyhow::
     }
     let built = dir.join("..").join("qalens");
     if !built.is_file() {
-        bail!(
-            "the qalens binary was not found at {} (the fault proxies run it); build it with \
-             `cargo build -p qalens` or set QALENS_BIN to its path",
-            built.display()
-        );
+        return Err(ImageError::QalensNotFound(built));
     }
     Ok(built.canonicalize().unwrap_or(built))
 }
@@ -208,5 +239,28 @@ mod tests {
         assert!(ImageRef::parse("redis:").is_err());
         assert!(ImageRef::parse(":7").is_err());
         assert!(ImageRef::parse("re dis:7").is_err());
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong_and_where_it_was_read() {
+        let e = ImageRef::parse("re dis:7").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "image reference \"re dis:7\" must be NAME[:TAG] without spaces"
+        );
+        let e = ImageError::InVariable {
+            var: "QALENS_REDIS_IMAGE".into(),
+            cause: Box::new(ImageRef::parse("redis:").unwrap_err()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "in QALENS_REDIS_IMAGE: image reference \"redis:\" must be NAME[:TAG]"
+        );
+        let e = ImageError::RefsysNotFound(vec!["/a/refsys".into(), "/a/../refsys".into()]);
+        assert_eq!(
+            e.to_string(),
+            "the refsys binary was not found (looked at /a/refsys, /a/../refsys); build it \
+             with `cargo build -p refsys` or set QALENS_REFSYS_BIN to its path"
+        );
     }
 }

@@ -17,8 +17,8 @@ use crate::domain::{
 use qalens_engine::checks::{contract, fresh_example, publish_example};
 use qalens_engine::clients::amqp::{channel, take_from};
 use qalens_engine::wait;
-use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
+use qalens_steps::{StepError, StepResult};
 
 #[given(expr = "the order events are recorded")]
 async fn record_events(world: &mut QaWorld) -> StepResult {
@@ -83,7 +83,7 @@ async fn record_events(world: &mut QaWorld) -> StepResult {
 }
 
 /// Checks one recorded event against message contract `c`.
-fn check_event(c: &Contract, e: &RecordedEvent) -> Result<(), String> {
+fn check_event(c: &Contract, e: &RecordedEvent) -> Result<(), StepError> {
     let body: Value =
         serde_json::from_str(&e.body).map_err(|err| format!("the body is not JSON: {err}"))?;
     c.validate(&body).map_err(|v| v.to_string())?;
@@ -93,14 +93,16 @@ fn check_event(c: &Contract, e: &RecordedEvent) -> Result<(), String> {
         return Err(format!(
             "published with routing key {:?}, the contract says {key:?}",
             e.routing_key
-        ));
+        )
+        .into());
     }
     let event_id = body.get("event_id").and_then(Value::as_str);
     if e.message_id.as_deref() != event_id {
         return Err(format!(
             "message-id {:?} differs from event_id {event_id:?}: consumers deduplicate on it",
             e.message_id
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -119,7 +121,7 @@ async fn event_conforms(
     let ctx = &*ctx;
     let c = &contract(ctx, &name, version)?;
     if c.kind != Kind::Message {
-        return Err(format!("{} is not a message contract", c.id()));
+        return Err(format!("{} is not a message contract", c.id()).into());
     }
     let order = current_order(world)?.id.to_string();
     let events = peek(world)
@@ -149,9 +151,12 @@ async fn event_conforms(
         }
     })
     .await
-    .map_err(|seen| format!("no {name} event for order {order} within {seconds} s; {seen}"))?;
+    .map_err(|waited| {
+        waited.map(|seen| format!("no {name} event for order {order} within {seconds} s; {seen}"))
+    })?;
     check_event(c, &event)
-        .map_err(|e| format!("{name} event {}\n  breaks {}: {e}", event.body, c.id()))
+        .map_err(|e| format!("{name} event {}\n  breaks {}: {e}", event.body, c.id()))?;
+    Ok(())
 }
 
 #[when(expr = "every example of every message contract is published for the client")]
@@ -194,7 +199,9 @@ async fn examples_handled(world: &mut QaWorld, seconds: u64) -> StepResult {
     wait::until(Duration::from_secs(seconds), || {
         let sentinel = sentinel.clone();
         async move {
-            let emails = emails_for(ctx, &sentinel).await?;
+            let emails = emails_for(ctx, &sentinel)
+                .await
+                .map_err(|e| e.to_string())?;
             if emails.is_empty() {
                 Err("the sentinel behind the examples has no email yet".to_string())
             } else {
@@ -203,8 +210,12 @@ async fn examples_handled(world: &mut QaWorld, seconds: u64) -> StepResult {
         }
     })
     .await
-    .map_err(|seen| {
-        format!("the email consumer did not get through the examples within {seconds} s: {seen}")
+    .map_err(|waited| {
+        waited.map(|seen| {
+            format!(
+                "the email consumer did not get through the examples within {seconds} s: {seen}"
+            )
+        })
     })?;
     let mut problems = vec![];
     for (contract_id, message_id, body) in &peek(world).examples {
@@ -230,12 +241,12 @@ async fn examples_handled(world: &mut QaWorld, seconds: u64) -> StepResult {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("\n"))
+        Err(problems.join("\n").into())
     }
 }
 
 /// The order an OrderConfirmed example is about, as the email lookup needs it.
-fn example_order(body: &Value) -> Result<contracts::OrderView, String> {
+fn example_order(body: &Value) -> Result<contracts::OrderView, StepError> {
     let e: contracts::OrderConfirmed =
         serde_json::from_value(body.clone()).map_err(|e| format!("{body}: {e}"))?;
     Ok(contracts::OrderView {

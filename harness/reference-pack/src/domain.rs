@@ -13,10 +13,11 @@ use qalens_engine::clients::amqp::{Outgoing, publish};
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
 use qalens_model::system::Pack;
+use qalens_steps::StepError;
 use qalens_steps::world::QaWorld;
 
 /// Fails unless the running system file enables this pack.
-pub(crate) fn require(world: &QaWorld) -> Result<(), String> {
+pub(crate) fn require(world: &QaWorld) -> Result<(), StepError> {
     let ctx = world.ctx()?;
     let ctx = &*ctx;
     qalens_steps::packs::require(ctx, Pack::Reference)
@@ -62,11 +63,11 @@ pub(crate) fn set_order(world: &mut QaWorld, order: Option<::contracts::OrderVie
 }
 
 /// The scenario's current order, or an error saying none was created.
-pub(crate) fn current_order(world: &QaWorld) -> Result<::contracts::OrderView, String> {
+pub(crate) fn current_order(world: &QaWorld) -> Result<::contracts::OrderView, StepError> {
     peek(world)
         .order
         .clone()
-        .ok_or_else(|| format!("no order was created\n{}", world.last_exchange()))
+        .ok_or_else(|| format!("no order was created\n{}", world.last_exchange()).into())
 }
 
 /// An event seen on the order events exchange.
@@ -110,13 +111,13 @@ impl std::fmt::Debug for EventRecorder {
 /// An order event of type `kind` (`OrderPlaced`, `OrderConfirmed`, `OrderCancelled`) for
 /// a new order of the client (the order exists only in the event), set as the scenario's
 /// current order.
-pub(crate) fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, String> {
+pub(crate) fn event_of(world: &mut QaWorld, kind: &str) -> Result<Outgoing, StepError> {
     let client = world.client()?.id.clone();
     event_for(world, kind, client)
 }
 
 /// Like [`event_of`], for `customer`.
-fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, String> {
+fn event_for(world: &mut QaWorld, kind: &str, customer: String) -> Result<Outgoing, StepError> {
     event_for_order(world, kind, customer, Uuid::now_v7())
 }
 
@@ -127,7 +128,7 @@ pub(crate) fn event_for_order(
     kind: &str,
     customer: String,
     order_id: Uuid,
-) -> Result<Outgoing, String> {
+) -> Result<Outgoing, StepError> {
     let event_id = Uuid::now_v7();
     let (sku, quantity, amount_cents) = ("SKU-1".to_string(), 1, 1250);
     let (event, status, reason) = match kind {
@@ -170,7 +171,8 @@ pub(crate) fn event_for_order(
         other => {
             return Err(format!(
                 "unknown event type {other:?}: OrderPlaced, OrderConfirmed or OrderCancelled"
-            ));
+            )
+            .into());
         }
     };
     set_order(
@@ -198,7 +200,7 @@ pub(crate) fn event_for_order(
 /// consumer handles its queue in order, so once the sentinel's email exists, every
 /// earlier message has been handled. The scenario's current order and last message stay
 /// as they were.
-pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> Result<(), String> {
+pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> Result<(), StepError> {
     let ctx = world.ctx()?;
     let ctx = &*ctx;
     let current = peek(world).order.clone();
@@ -216,8 +218,8 @@ pub(crate) async fn publish_sentinel(world: &mut QaWorld) -> Result<(), String> 
 pub(crate) async fn emails_for(
     ctx: &RunContext,
     order: &OrderView,
-) -> Result<Vec<EmailRecord>, String> {
-    get_json(
+) -> Result<Vec<EmailRecord>, StepError> {
+    Ok(get_json(
         ctx,
         format!(
             "{}/internal/emails?order_id={}",
@@ -225,5 +227,5 @@ pub(crate) async fn emails_for(
             order.id
         ),
     )
-    .await
+    .await?)
 }

@@ -14,8 +14,8 @@ use qalens_engine::clients::amqp::{MAX_BURST, Outgoing, publish, publish_burst};
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
-use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
+use qalens_steps::{StepError, StepResult};
 
 #[when(
     expr = "the message {string} is published to the order events exchange with routing key {string}"
@@ -65,15 +65,15 @@ async fn sentinel(world: &mut QaWorld) -> StepResult {
 async fn analytics_counts(
     ctx: &RunContext,
     order: uuid::Uuid,
-) -> Result<BTreeMap<String, u64>, String> {
-    get_json(
+) -> Result<BTreeMap<String, u64>, StepError> {
+    Ok(get_json(
         ctx,
         format!(
             "{}/internal/analytics/orders/{order}",
             ctx.endpoints.inspection("analytics")?
         ),
     )
-    .await
+    .await?)
 }
 
 #[then(
@@ -89,7 +89,9 @@ async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: Stri
         // Analytics handles its queue in order: once it counted the sentinel, it counted
         // everything published before it, so the counts below are final.
         wait::until(deadline, || async move {
-            let counts = analytics_counts(ctx, sentinel).await?;
+            let counts = analytics_counts(ctx, sentinel)
+                .await
+                .map_err(|e| e.to_string())?;
             match counts.values().sum::<u64>() {
                 0 => Err(format!(
                     "the sentinel (order {sentinel}) is not counted yet"
@@ -98,8 +100,10 @@ async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: Stri
             }
         })
         .await
-        .map_err(|seen| {
-            format!("analytics did not count the sentinel within {seconds} s: {seen}")
+        .map_err(|waited| {
+            waited.map(|seen| {
+                format!("analytics did not count the sentinel within {seconds} s: {seen}")
+            })
         })?;
     }
     let expected: BTreeMap<String, u64> = (n > 0).then(|| (kind.clone(), n)).into_iter().collect();
@@ -114,13 +118,15 @@ async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: Stri
         return if counts == expected {
             Ok(())
         } else {
-            Err(mismatch(format!("{counts:?}")))
+            Err(mismatch(format!("{counts:?}")).into())
         };
     }
     wait::until(deadline, || {
         let expected = expected.clone();
         async move {
-            let counts = analytics_counts(ctx, order).await?;
+            let counts = analytics_counts(ctx, order)
+                .await
+                .map_err(|e| e.to_string())?;
             if counts == expected {
                 Ok(Some(()))
             } else {
@@ -129,7 +135,8 @@ async fn analytics_counted(world: &mut QaWorld, seconds: u64, n: u64, kind: Stri
         }
     })
     .await
-    .map_err(mismatch)
+    .map_err(|waited| waited.map(mismatch))?;
+    Ok(())
 }
 
 #[when(
@@ -140,7 +147,7 @@ async fn burst(world: &mut QaWorld, n: usize, kind: String) -> StepResult {
     let ctx = world.ctx()?;
     let ctx = &*ctx;
     if n == 0 || n > MAX_BURST {
-        return Err(format!("a burst has 1 to {MAX_BURST} messages, not {n}"));
+        return Err(format!("a burst has 1 to {MAX_BURST} messages, not {n}").into());
     }
     let customer = world.client()?.id.clone();
     let order = uuid::Uuid::now_v7();
@@ -177,8 +184,9 @@ async fn email_attempts(world: &mut QaWorld, expected: u64) -> StepResult {
     if attempts == expected {
         Ok(())
     } else {
-        Err(format!(
-            "the email consumer received message {id} {attempts} times, not {expected}"
-        ))
+        Err(
+            format!("the email consumer received message {id} {attempts} times, not {expected}")
+                .into(),
+        )
     }
 }

@@ -10,12 +10,13 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{current_order, emails_for, peek, require, set_order, state};
 use qalens_engine::checks::exchange::check_json_field;
+use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
 use qalens_engine::clients::inspect::get_json as inspect;
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
-use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
+use qalens_steps::{StepError, StepResult};
 
 async fn place(world: &mut QaWorld, quantity: u32, sku: String, key: Option<String>) -> StepResult {
     let customer = world.client()?.id.clone();
@@ -65,15 +66,15 @@ async fn place_order_keyed(
     place(world, quantity, sku, Some(key)).await
 }
 
-async fn read_order(ctx: &RunContext, id: uuid::Uuid) -> Result<OrderView, String> {
-    inspect(
+async fn read_order(ctx: &RunContext, id: uuid::Uuid) -> Result<OrderView, StepError> {
+    Ok(inspect(
         ctx,
         format!(
             "{}/internal/orders/{id}",
             ctx.endpoints.inspection("orders")?
         ),
     )
-    .await
+    .await?)
 }
 
 #[then(expr = "within {int} seconds the order is {word}")]
@@ -84,7 +85,7 @@ async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> Ste
     let want: OrderStatus = status.parse()?;
     let order = current_order(world)?;
     let seen = wait::until(Duration::from_secs(seconds), || async move {
-        let o = read_order(ctx, order.id).await?;
+        let o = read_order(ctx, order.id).await.map_err(|e| e.to_string())?;
         if o.status == want {
             Ok(Some(o))
         } else {
@@ -92,18 +93,20 @@ async fn order_becomes(world: &mut QaWorld, seconds: u64, status: String) -> Ste
         }
     })
     .await
-    .map_err(|seen| {
-        format!(
-            "expected order {} to be {status} within {seconds} s; last seen: {seen}",
-            order.id
-        )
+    .map_err(|waited| {
+        waited.map(|seen| {
+            format!(
+                "expected order {} to be {status} within {seconds} s; last seen: {seen}",
+                order.id
+            )
+        })
     })?;
     set_order(world, Some(seen));
     Ok(())
 }
 
 /// `GET /orders/{id}/summary` of the scenario's order as its client.
-fn summary_call(world: &QaWorld) -> Result<Call, String> {
+fn summary_call(world: &QaWorld) -> Result<Call, StepError> {
     let order = current_order(world)?;
     world.call(
         "GET",
@@ -126,7 +129,7 @@ async fn summary_complete(world: &mut QaWorld, seconds: u64) -> StepResult {
     let ex = wait::until(Duration::from_secs(seconds), || {
         let call = call.clone();
         async move {
-            let ex = call.send().await?;
+            let ex = call.send().await.map_err(|e| e.to_string())?;
             let complete = ex.status == 200
                 && check_json_field(&ex, "status", "complete").is_ok()
                 && ["order", "payment", "reservation"].iter().all(|part| {
@@ -137,9 +140,9 @@ async fn summary_complete(world: &mut QaWorld, seconds: u64) -> StepResult {
         }
     })
     .await
-    .map_err(|seen| {
+    .map_err(|waited| waited.map(|seen| {
         format!("the summary was not complete (200, status complete, no part unavailable) within {seconds} s; last answer:\n{seen}")
-    })?;
+    }))?;
     world.last = Some(ex);
     Ok(())
 }
@@ -152,15 +155,16 @@ async fn cancelled_because(world: &mut QaWorld, reason: String) -> StepResult {
     let order = read_order(ctx, current_order(world)?.id).await?;
     match (&order.status, &order.reason) {
         (OrderStatus::Cancelled, Some(r)) if r.contains(&reason) => Ok(()),
-        _ => Err(format!(
-            "expected a CANCELLED order with a reason containing {reason:?}, saw {order:?}"
+        _ => Err(StepError::expected(
+            format!("a CANCELLED order with a reason containing {reason:?}"),
+            format!("{order:?}"),
         )),
     }
 }
 
 /// Every order of the scenario: those its order steps placed, and any other that one of
 /// its clients placed (requests sent at once, resources created with generic steps).
-async fn scenario_orders(world: &QaWorld) -> Result<Vec<uuid::Uuid>, String> {
+async fn scenario_orders(world: &QaWorld) -> Result<Vec<uuid::Uuid>, StepError> {
     let ctx = world.ctx()?;
     let ctx = &*ctx;
     let mut ids: Vec<_> = peek(world).orders.iter().map(|o| o.id).collect();
@@ -180,12 +184,12 @@ async fn scenario_orders(world: &QaWorld) -> Result<Vec<uuid::Uuid>, String> {
 }
 
 /// Every order orders knows.
-async fn all_orders(ctx: &RunContext) -> Result<Vec<OrderView>, String> {
-    inspect(
+async fn all_orders(ctx: &RunContext) -> Result<Vec<OrderView>, StepError> {
+    Ok(inspect(
         ctx,
         format!("{}/internal/orders", ctx.endpoints.inspection("orders")?),
     )
-    .await
+    .await?)
 }
 
 #[then(expr = "every order of the scenario is CONFIRMED or CANCELLED within {int} seconds")]
@@ -199,7 +203,7 @@ async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
         async move {
             let mut pending = vec![];
             for id in ids {
-                let o = read_order(ctx, id).await?;
+                let o = read_order(ctx, id).await.map_err(|e| e.to_string())?;
                 if o.status == OrderStatus::Pending {
                     pending.push(o);
                 }
@@ -212,7 +216,10 @@ async fn none_pending(world: &mut QaWorld, seconds: u64) -> StepResult {
         }
     })
     .await
-    .map_err(|seen| format!("orders left PENDING after {seconds} s: {seen}"))
+    .map_err(|waited| {
+        waited.map(|seen| format!("orders left PENDING after {seconds} s: {seen}"))
+    })?;
+    Ok(())
 }
 
 /// The first few emails of a list, and how many more there are (a burst has hundreds).
@@ -237,7 +244,7 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         let appeared = wait::until(deadline, || {
             let order = order.clone();
             async move {
-                let emails = emails_for(ctx, &order).await?;
+                let emails = emails_for(ctx, &order).await.map_err(|e| e.to_string())?;
                 if emails.is_empty() {
                     Err("0 emails".to_string())
                 } else {
@@ -247,9 +254,9 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         })
         .await;
         return match appeared {
-            Ok(emails) => Err(format!(
-                "expected no email for order {}, saw {emails:?}",
-                order.id
+            Ok(emails) => Err(StepError::expected(
+                format!("no email for order {}", order.id),
+                format!("{emails:?}"),
             )),
             Err(_) => Ok(()),
         };
@@ -259,7 +266,9 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         wait::until(deadline, || {
             let sentinel = sentinel.clone();
             async move {
-                let emails = emails_for(ctx, &sentinel).await?;
+                let emails = emails_for(ctx, &sentinel)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if emails.is_empty() {
                     Err("no email for the sentinel yet".to_string())
                 } else {
@@ -268,8 +277,12 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
             }
         })
         .await
-        .map_err(|seen| {
-            format!("the consumer did not reach the sentinel message within {seconds} s: {seen}")
+        .map_err(|waited| {
+            waited.map(|seen| {
+                format!(
+                    "the consumer did not reach the sentinel message within {seconds} s: {seen}"
+                )
+            })
         })?;
     }
     // After the sentinel the emails are final: one look instead of the whole deadline.
@@ -281,7 +294,7 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
     let seen = wait::until(patience, || {
         let order = order.clone();
         async move {
-            let emails = emails_for(ctx, &order).await?;
+            let emails = emails_for(ctx, &order).await.map_err(|e| e.to_string())?;
             if emails.len() >= expected {
                 Ok(Some(emails))
             } else {
@@ -290,18 +303,21 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         }
     })
     .await
-    .map_err(|seen| {
+    .map_err(|waited| {
+        waited.map(|seen| {
         format!(
             "expected {expected} confirmation email(s) for order {} within {seconds} s, saw {seen}",
             order.id
         )
+    })
     })?;
     if seen.len() != expected {
-        return Err(format!(
-            "expected exactly {expected} confirmation email(s) for order {}, saw {}: {}",
-            order.id,
-            seen.len(),
-            shown(&seen)
+        return Err(StepError::expected(
+            format!(
+                "exactly {expected} confirmation email(s) for order {}",
+                order.id
+            ),
+            format!("{}: {}", seen.len(), shown(&seen)),
         ));
     }
     let customer = world.client()?.id.clone();
@@ -310,7 +326,8 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
         return Err(format!(
             "emails for order {} went to the wrong recipient (expected {customer:?}): {wrong:?}",
             order.id
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -321,10 +338,10 @@ async fn invariant_within<T, Fut>(
     world: &QaWorld,
     seconds: u64,
     fetch: impl Fn() -> Fut,
-    holds: impl Fn(&OrderView, &[T]) -> Result<(), String>,
+    holds: impl Fn(&OrderView, &[T]) -> Result<(), StepError>,
 ) -> StepResult
 where
-    Fut: std::future::Future<Output = Result<Vec<T>, String>>,
+    Fut: std::future::Future<Output = Result<Vec<T>, ClientError>>,
 {
     let ids = scenario_orders(world).await?;
     wait::until(Duration::from_secs(seconds), || async {
@@ -333,10 +350,11 @@ where
             let o = read_order(&*world.ctx()?, *id).await?;
             holds(&o, &items)?;
         }
-        Ok(Some(()))
+        Ok::<_, StepError>(Some(()))
     })
     .await
-    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+    .map_err(|waited| waited.map(|seen| format!("not within {seconds} s: {seen}")))?;
+    Ok(())
 }
 
 #[then(expr = "within {int} seconds no charge of the scenario stands without a confirmed order")]
@@ -359,12 +377,14 @@ async fn no_charge_without_confirmed(world: &mut QaWorld, seconds: u64) -> StepR
                     "CONFIRMED order {} has {} standing charges: {standing:?}",
                     o.id,
                     standing.len()
-                )),
+                )
+                .into()),
                 OrderStatus::Cancelled | OrderStatus::Pending if !standing.is_empty() => {
                     Err(format!(
                         "{:?} order {} still has a charge: {standing:?} ({o:?})",
                         o.status, o.id
-                    ))
+                    )
+                    .into())
                 }
                 _ => Ok(()),
             }
@@ -398,11 +418,13 @@ async fn reservations_match(world: &mut QaWorld, seconds: u64) -> StepResult {
                     "CONFIRMED order {} holds {} reservations: {held:?}",
                     o.id,
                     held.len()
-                )),
+                )
+                .into()),
                 OrderStatus::Cancelled | OrderStatus::Pending if !held.is_empty() => Err(format!(
                     "{:?} order {} still holds stock: {held:?} ({o:?})",
                     o.status, o.id
-                )),
+                )
+                .into()),
                 _ => Ok(()),
             }
         },
@@ -417,18 +439,18 @@ fn one_in_state<T: std::fmt::Debug>(
     order: &OrderView,
     mine: &[(&T, String)],
     want: &str,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let records: Vec<_> = mine.iter().map(|(r, _)| r).collect();
     match (want, mine) {
         ("NONE", []) => Ok(()),
-        ("NONE", _) => Err(format!(
-            "expected no {what} for order {}, saw {records:?}",
-            order.id
+        ("NONE", _) => Err(StepError::expected(
+            format!("no {what} for order {}", order.id),
+            format!("{records:?}"),
         )),
         (_, [(_, state)]) if state == want => Ok(()),
-        _ => Err(format!(
-            "expected one {what} for order {} in state {want}, saw {records:?}",
-            order.id
+        _ => Err(StepError::expected(
+            format!("one {what} for order {} in state {want}", order.id),
+            format!("{records:?}"),
         )),
     }
 }
@@ -447,7 +469,7 @@ fn check_state(want: &str, names: &[String]) -> StepResult {
     if names.iter().any(|n| n == want) {
         Ok(())
     } else {
-        Err(format!("unknown state {want:?}: use {}", names.join(", ")))
+        Err(format!("unknown state {want:?}: use {}", names.join(", ")).into())
     }
 }
 
@@ -462,7 +484,7 @@ async fn order_record_within<T: DeserializeOwned + std::fmt::Debug>(
     (order_of, state, fits): (
         impl Fn(&T) -> uuid::Uuid,
         impl Fn(&T) -> String,
-        impl Fn(&T, &OrderView) -> Result<(), String>,
+        impl Fn(&T, &OrderView) -> Result<(), StepError>,
     ),
 ) -> StepResult {
     let order = current_order(world)?;
@@ -476,11 +498,12 @@ async fn order_record_within<T: DeserializeOwned + std::fmt::Debug>(
         one_in_state(what, &order, &mine, want)?;
         match mine.first() {
             Some((r, _)) => fits(r, &order).map(Some),
-            None => Ok(Some(())),
+            None => Ok::<_, StepError>(Some(())),
         }
     })
     .await
-    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+    .map_err(|waited| waited.map(|seen| format!("not within {seconds} s: {seen}")))?;
+    Ok(())
 }
 
 #[then(expr = "within {int} seconds the order's charge is {word}")]
@@ -507,7 +530,8 @@ async fn charge_is(world: &mut QaWorld, seconds: u64, want: String) -> StepResul
                 false => Err(format!(
                     "the charge for order {} is {} cents, the order {}: {c:?}",
                     o.id, c.amount_cents, o.amount_cents
-                )),
+                )
+                .into()),
             },
         ),
     )
@@ -541,7 +565,8 @@ async fn reservation_is(world: &mut QaWorld, seconds: u64, want: String) -> Step
                 false => Err(format!(
                     "the reservation for order {} is not the order's {} of {}: {r:?}",
                     o.id, o.quantity, o.sku
-                )),
+                )
+                .into()),
             },
         ),
     )
@@ -574,7 +599,8 @@ async fn orders_of_client(world: &QaWorld, name: &str, expected: usize) -> StepR
             "expected {expected} order(s) of client {name:?} ({customer}), saw {}: {theirs:?}\n{}",
             theirs.len(),
             world.last_exchange()
-        ))
+        )
+        .into())
     }
 }
 

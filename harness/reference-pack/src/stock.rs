@@ -13,15 +13,15 @@ use crate::domain::require;
 use qalens_engine::clients::inspect::get_json as inspect;
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
-use qalens_steps::StepResult;
 use qalens_steps::world::QaWorld;
+use qalens_steps::{StepError, StepResult};
 
 /// `available + reserved` of every SKU when the scenario noted it.
 #[derive(Default)]
 struct Noted(Option<BTreeMap<String, u64>>);
 
 /// `available + reserved` of every SKU, read in one query by inventory.
-async fn totals(ctx: &RunContext) -> Result<BTreeMap<String, u64>, String> {
+async fn totals(ctx: &RunContext) -> Result<BTreeMap<String, u64>, StepError> {
     let url = format!("{}/internal/stock", ctx.endpoints.inspection("inventory")?);
     let stock: Vec<StockView> = inspect(ctx, url).await?;
     Ok(stock
@@ -57,7 +57,7 @@ async fn note_totals(world: &mut QaWorld) -> StepResult {
         totals(ctx).await.map(Some)
     })
     .await
-    .map_err(|seen| format!("inventory's stock could not be read: {seen}"))?;
+    .map_err(|waited| waited.map(|seen| format!("inventory's stock could not be read: {seen}")))?;
     world.ext.get_or_default::<Noted>().0 = Some(totals);
     Ok(())
 }
@@ -81,7 +81,8 @@ async fn new_product(world: &mut QaWorld, units: u32) -> StepResult {
     let added = wait::until(Duration::from_secs(10), || async {
         // Inventory may still be coming back from another scenario's fault.
         let res = world
-            .ctx()?
+            .ctx()
+            .map_err(|e| e.to_string())?
             .http
             .post(&url)
             .json(&body)
@@ -99,11 +100,11 @@ async fn new_product(world: &mut QaWorld, units: u32) -> StepResult {
         }
     })
     .await
-    .map_err(|seen| format!("inventory did not stock the product: {seen}"))?;
+    .map_err(|waited| waited.map(|seen| format!("inventory did not stock the product: {seen}")))?;
     if added.available != units || added.reserved != 0 {
         return Err(format!(
             "the new product {sku} should have {units} units available and none reserved, saw {added:?}"
-        ));
+        ).into());
     }
     world.values.insert("product".into(), sku);
     Ok(())
@@ -120,7 +121,7 @@ async fn totals_as_noted(world: &mut QaWorld, seconds: u64) -> StepResult {
         .and_then(|n| n.0.clone())
         .ok_or("no stock was noted: add `Given the total stock of every SKU is noted`")?;
     wait::until(Duration::from_secs(seconds), || async {
-        let diff = differences(&noted, &totals(ctx).await?);
+        let diff = differences(&noted, &totals(ctx).await.map_err(|e| e.to_string())?);
         if diff.is_empty() {
             Ok(Some(()))
         } else {
@@ -131,7 +132,8 @@ async fn totals_as_noted(world: &mut QaWorld, seconds: u64) -> StepResult {
         }
     })
     .await
-    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+    .map_err(|waited| waited.map(|seen| format!("not within {seconds} s: {seen}")))?;
+    Ok(())
 }
 
 #[cfg(test)]

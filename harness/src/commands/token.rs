@@ -50,10 +50,7 @@ async fn issue(
         tier: tier.into(),
         scope: &scope,
     };
-    let header = issuer
-        .valid(&who, now() + ttl)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let header = issuer.valid(&who, now() + ttl).await?;
     let header = header.ok_or_else(|| {
         anyhow!(
             "{} has no x-qalens.identity: its clients present no token",

@@ -43,7 +43,7 @@ pub(crate) fn check(system: &System, feature: &gherkin::Feature, path: &str) -> 
     for (line, text) in expanded_steps(feature) {
         let message = if let Some(c) = p.signed.captures(&text) {
             match &issuer {
-                Ok(i) if !i.signs() => Some(i.cannot(&c[1])),
+                Ok(i) if !i.signs() => Some(i.cannot(&c[1]).to_string()),
                 _ => None,
             }
         } else if p.scope.is_match(&text)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use cucumber::then;
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::QaWorld;
 use qalens_engine::clients::amqp::{MAX_BURST, ready_in, scan};
 use qalens_engine::context::RunContext;
@@ -20,16 +21,19 @@ async fn queue_depth(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -
         let queue = queue.clone();
         let ctx = ctx.clone();
         async move {
-            match ready_in(&ctx, &queue).await? {
+            match ready_in(&ctx, &queue).await.map_err(|e| e.to_string())? {
                 m if m == n => Ok(Some(())),
                 m => Err(format!("{m} ready")),
             }
         }
     })
     .await
-    .map_err(|seen| {
-        format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
-    })
+    .map_err(|waited| {
+        waited.map(|seen| {
+            format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
+        })
+    })?;
+    Ok(())
 }
 
 #[then(expr = "within {int} seconds the queue {string} has at least {int} message(s) ready")]
@@ -39,23 +43,27 @@ async fn queue_backlog(world: &mut QaWorld, seconds: u64, queue: String, n: u32)
         let queue = queue.clone();
         let ctx = ctx.clone();
         async move {
-            match ready_in(&ctx, &queue).await? {
+            match ready_in(&ctx, &queue).await.map_err(|e| e.to_string())? {
                 m if m >= n => Ok(Some(())),
                 m => Err(format!("{m} ready")),
             }
         }
     })
     .await
-    .map_err(|seen| {
+    .map_err(|waited| waited.map(|seen| {
         format!(
             "expected at least {n} message(s) ready in {queue} within {seconds} s (a backlog the broker keeps), saw {seen}"
         )
-    })
+    }))?;
+    Ok(())
 }
 
 /// Every message in `queue` (up to [`MAX_BURST`] and a margin), read without taking any
 /// out: each one's key (or message id) and x-death reason.
-async fn peek_all(ctx: &RunContext, queue: &str) -> Result<Vec<(Option<String>, String)>, String> {
+async fn peek_all(
+    ctx: &RunContext,
+    queue: &str,
+) -> Result<Vec<(Option<String>, String)>, StepError> {
     let mut seen = vec![];
     scan(ctx, queue, 2 * MAX_BURST, |key, (reason, _)| {
         seen.push((key, reason));
@@ -91,5 +99,5 @@ async fn burst_not_dead_lettered(world: &mut QaWorld, queue: String) -> StepResu
         dead.len(),
         world.burst.len(),
         dead[0].0
-    ))
+    ).into())
 }

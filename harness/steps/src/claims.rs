@@ -28,7 +28,8 @@ async fn no_longer_uses(world: &mut QaWorld, list: String) -> StepResult {
         .ok_or("the scenario holds no claim (it runs outside the scheduler)")?;
     grant
         .no_longer_uses(&names(&list))
-        .map_err(|e| format!("cannot give back {list}: {e}"))
+        .map_err(|e| format!("cannot give back {list}: {e}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,9 +19,11 @@ use futures::future::join_all;
 use tokio::sync::Barrier;
 
 use super::StepResult;
+use crate::StepError;
 use crate::packs::default_scopes;
 use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog};
 use qalens_engine::checks::exchange::{created, json_field};
+use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
 use qalens_engine::context::RunContext;
 use qalens_engine::tokens::{TOKEN_TTL, now};
@@ -33,7 +35,7 @@ const MAX_AT_ONCE: usize = 200;
 /// Placeholder in paths and bodies for the id of the client that sends the request.
 const CLIENT: &str = "{client}";
 
-fn docstring(step: &Step) -> Result<String, String> {
+fn docstring(step: &Step) -> Result<String, StepError> {
     step.docstring
         .as_ref()
         .map(|d| d.trim().to_string())
@@ -46,9 +48,7 @@ fn check_count(n: usize) -> StepResult {
     if (1..=MAX_AT_ONCE).contains(&n) {
         Ok(())
     } else {
-        Err(format!(
-            "send between 1 and {MAX_AT_ONCE} requests at once, not {n}"
-        ))
+        Err(format!("send between 1 and {MAX_AT_ONCE} requests at once, not {n}").into())
     }
 }
 
@@ -60,7 +60,7 @@ fn json_call(
     method: &str,
     path: &str,
     body: &str,
-) -> Result<Call, String> {
+) -> Result<Call, StepError> {
     let mut call = Call::as_client(ctx, sent, client, method, Target::FrontDoor, path)?
         .header("content-type", "application/json");
     call.body = Some(body.to_string());
@@ -69,7 +69,7 @@ fn json_call(
 
 /// Sends every call at the same instant: each waits at one barrier until all are built
 /// and polled, then all go. Answers come back in the order of `calls`.
-pub async fn release_together(calls: Vec<Call>) -> Result<Vec<Exchange>, String> {
+pub async fn release_together(calls: Vec<Call>) -> Result<Vec<Exchange>, ClientError> {
     let barrier = Arc::new(Barrier::new(calls.len()));
     join_all(calls.into_iter().map(|call| {
         let barrier = barrier.clone();
@@ -97,10 +97,8 @@ fn record(world: &mut QaWorld, path: String, senders: Vec<String>, answers: Vec<
 /// so that fetching it does not spread the requests out.
 async fn fetch_token(ctx: &RunContext, client: &Client) -> StepResult {
     let issuer = ctx.endpoints.identity.clone();
-    issuer
-        .valid(&client.who(), now() + TOKEN_TTL)
-        .await
-        .map(drop)
+    issuer.valid(&client.who(), now() + TOKEN_TTL).await?;
+    Ok(())
 }
 
 #[when(expr = "{int} clients {string} each send {word} {string} at once with the body:")]
@@ -188,7 +186,7 @@ fn status_counts<'a>(answers: impl Iterator<Item = &'a Exchange>) -> String {
         .join(", ")
 }
 
-fn race(world: &QaWorld) -> Result<&Race, String> {
+fn race(world: &QaWorld) -> Result<&Race, StepError> {
     if world.race.answers.is_empty() {
         return Err("no requests were sent at once before this step: start with `When N clients \"buyer\" each send ... at once with the body:`".into());
     }
@@ -215,7 +213,8 @@ async fn exactly_n_2xx(world: &mut QaWorld, n: usize) -> StepResult {
         world.batch.len(),
         status_counts(world.batch.iter()),
         example.map(ToString::to_string).unwrap_or_default()
-    ))
+    )
+    .into())
 }
 
 /// The JSON value at `field` of `e`'s body, as text (`null` when it has none).
@@ -256,18 +255,23 @@ async fn same_field(world: &mut QaWorld, field: String) -> StepResult {
     let values = tally(race.answers.iter().map(|(_, e)| field_of(e, &field)));
     match values.as_slice() {
         [(v, _)] if v != "null" => Ok(()),
-        _ => Err(format!(
-            "expected all {} responses to have one and the same JSON field {field:?}, saw {} ({})",
-            race.answers.len(),
-            shown(&values),
-            status_counts(race.answers.iter().map(|(_, e)| e))
+        _ => Err(StepError::expected(
+            format!(
+                "all {} responses to have one and the same JSON field {field:?}",
+                race.answers.len()
+            ),
+            format!(
+                "{} ({})",
+                shown(&values),
+                status_counts(race.answers.iter().map(|(_, e)| e))
+            ),
         )),
     }
 }
 
 /// What to read for every resource a 2xx answer of the race created (its `Location`,
 /// else the path plus the body's `id`): a GET as the client that created it.
-fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, String> {
+fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, StepError> {
     let race = race(world)?;
     let mut reads = vec![];
     for (sender, answer) in race
@@ -295,7 +299,8 @@ fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, String> {
             "none of the {} responses created anything (no 2xx: {})",
             race.answers.len(),
             status_counts(race.answers.iter().map(|(_, e)| e))
-        ));
+        )
+        .into());
     }
     Ok(reads)
 }
@@ -305,14 +310,12 @@ fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, String> {
 async fn read_field(
     reads: &[(String, Call)],
     field: &str,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, StepError> {
     let mut out = vec![];
     for (path, call) in reads {
         let ex = call.send().await?;
         if !(200..300).contains(&ex.status) {
-            return Err(format!(
-                "the client that created {path} could not read it\n{ex}"
-            ));
+            return Err(format!("the client that created {path} could not read it\n{ex}").into());
         }
         out.push((path.clone(), field_of(&ex, field)));
     }
@@ -327,7 +330,9 @@ async fn read_field(
 async fn none_still(world: &mut QaWorld, seconds: u64, field: String, value: String) -> StepResult {
     let reads = created_reads(world)?;
     wait::until(Duration::from_secs(seconds), || async {
-        let seen = read_field(&reads, &field).await?;
+        let seen = read_field(&reads, &field)
+            .await
+            .map_err(|e| e.to_string())?;
         let still: Vec<&str> = seen
             .iter()
             .filter(|(_, v)| *v == value)
@@ -345,7 +350,8 @@ async fn none_still(world: &mut QaWorld, seconds: u64, field: String, value: Str
         }
     })
     .await
-    .map_err(|seen| format!("not within {seconds} s: {seen}"))
+    .map_err(|waited| waited.map(|seen| format!("not within {seconds} s: {seen}")))?;
+    Ok(())
 }
 
 /// Exactly `n` of the created resources have `field` = `value` now.
@@ -363,22 +369,27 @@ async fn exactly_n_created_with(
     if matching == n {
         return Ok(());
     }
-    Err(format!(
-        "expected exactly {n} of the {} created resources to have the JSON field {field:?} set to {value:?}, saw {matching} ({})",
-        seen.len(),
-        shown(&tally(seen.into_iter().map(|(_, v)| v)))
+    Err(StepError::expected(
+        format!(
+            "exactly {n} of the {} created resources to have the JSON field {field:?} set to {value:?}",
+            seen.len()
+        ),
+        format!(
+            "{matching} ({})",
+            shown(&tally(seen.into_iter().map(|(_, v)| v)))
+        ),
     ))
 }
 
 /// The number at `field` of the JSON `GET path` answers as the scenario's client.
-async fn number_at(world: &QaWorld, path: &str, field: &str) -> Result<i64, String> {
+async fn number_at(world: &QaWorld, path: &str, field: &str) -> Result<i64, StepError> {
     let ex = world.call("GET", Target::FrontDoor, path)?.send().await?;
     if !(200..300).contains(&ex.status) {
-        return Err(format!("GET {path} answered {}\n{ex}", ex.status));
+        return Err(format!("GET {path} answered {}\n{ex}", ex.status).into());
     }
     let text = field_of(&ex, field);
     text.parse().map_err(|_| {
-        format!("the JSON field {field:?} of GET {path} is {text}, not a whole number\n{ex}")
+        format!("the JSON field {field:?} of GET {path} is {text}, not a whole number\n{ex}").into()
     })
 }
 
@@ -395,7 +406,10 @@ async fn sum_within(
     wait::until(Duration::from_secs(seconds), || async {
         let mut parts = vec![];
         for field in fields {
-            parts.push((*field, number_at(world, path, field).await?));
+            let n = number_at(world, path, field)
+                .await
+                .map_err(|e| e.to_string())?;
+            parts.push((*field, n));
         }
         let sum: i64 = parts.iter().map(|(_, v)| v).sum();
         if sum == expected {
@@ -406,13 +420,16 @@ async fn sum_within(
         }
     })
     .await
-    .map_err(|seen| {
-        let fields: Vec<String> = fields.iter().map(|f| format!("{f:?}")).collect();
-        format!(
-            "GET {path}: {} did not come to {expected} within {seconds} s; last seen: {seen}",
-            fields.join(" + ")
-        )
-    })
+    .map_err(|waited| {
+        waited.map(|seen| {
+            let fields: Vec<String> = fields.iter().map(|f| format!("{f:?}")).collect();
+            format!(
+                "GET {path}: {} did not come to {expected} within {seconds} s; last seen: {seen}",
+                fields.join(" + ")
+            )
+        })
+    })?;
+    Ok(())
 }
 
 #[then(expr = "within {int} seconds the JSON field {string} of GET {string} is {int}")]

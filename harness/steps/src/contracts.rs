@@ -9,6 +9,7 @@ use contract_tools::schema::{Contract, Kind};
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::header;
 use qalens_engine::checks::{contract, fresh_example, openapi, publish_example, registry};
@@ -18,11 +19,11 @@ use qalens_engine::nemesis::link_url;
 use qalens_proxy::recorder::Recorded;
 
 /// Every request the proxy on the link from `from` to `to` recorded, oldest first.
-async fn recorded(ctx: &RunContext, from: &str, to: &str) -> Result<Vec<Recorded>, String> {
+async fn recorded(ctx: &RunContext, from: &str, to: &str) -> Result<Vec<Recorded>, StepError> {
     let (name, url) = link_url(ctx, from, to)?;
     get_json(ctx, format!("{url}/internal/requests"))
         .await
-        .map_err(|e| format!("reading what the proxy on {name} recorded: {e}"))
+        .map_err(|e| format!("reading what the proxy on {name} recorded: {e}").into())
 }
 
 /// Whether `r` was sent for this scenario: it names the scenario's subject
@@ -35,20 +36,20 @@ fn belongs(r: &Recorded, subject: Option<&str>, client: Option<&str>) -> bool {
 }
 
 /// Checks one recorded request against `c`; the violations as text.
-fn check_request(c: &Contract, r: &Recorded) -> Result<(), String> {
+fn check_request(c: &Contract, r: &Recorded) -> Result<(), StepError> {
     let missing: Vec<&String> = c
         .required_headers
         .iter()
         .filter(|h| !r.headers.contains_key(h.as_str()))
         .collect();
     if !missing.is_empty() {
-        return Err(format!("missing required header(s) {missing:?}"));
+        return Err(format!("missing required header(s) {missing:?}").into());
     }
     let instance = match c.kind {
         Kind::Headers => serde_json::to_value(&r.headers).map_err(|e| e.to_string())?,
         _ => serde_json::from_str(&r.body).map_err(|e| format!("the body is not JSON: {e}"))?,
     };
-    c.validate(&instance).map_err(|v| v.to_string())
+    c.validate(&instance).map_err(|v| v.to_string().into())
 }
 
 #[then(regex = r"^the request (?:the )?(\S+) sent to (\S+) conforms to contract (\S+) v(\d+)$")]
@@ -97,7 +98,8 @@ async fn request_conforms(
             } else {
                 theirs.join("; ")
             }
-        ));
+        )
+        .into());
     }
     let failures: Vec<String> = mine
         .iter()
@@ -112,7 +114,8 @@ async fn request_conforms(
             mine.len(),
             c.id(),
             failures.join("\n")
-        ))
+        )
+        .into())
     }
 }
 
@@ -135,13 +138,14 @@ async fn publish_broken_example(
     let mut body = fresh_example(example, &customer);
     let removed = body.as_object_mut().and_then(|o| o.remove(&field));
     if removed.is_none() {
-        return Err(format!("the example of {} has no field {field:?}", c.id()));
+        return Err(format!("the example of {} has no field {field:?}", c.id()).into());
     }
     if c.validate(&body).is_ok() {
         return Err(format!(
             "without {field:?} the example still satisfies {}: pick a required field",
             c.id()
-        ));
+        )
+        .into());
     }
     world.message = Some(publish_example(&ctx, c, &body).await?);
     Ok(())
@@ -152,7 +156,7 @@ async fn publish_broken_example(
 fn conform_to_openapi(ctx: &RunContext, exchanges: &[Exchange]) -> StepResult {
     let doc = openapi(ctx)?;
     if exchanges.is_empty() {
-        return Err("the scenario has sent no request to check yet".to_string());
+        return Err("the scenario has sent no request to check yet".into());
     }
     let failures: Vec<String> = exchanges
         .iter()
@@ -177,7 +181,8 @@ fn conform_to_openapi(ctx: &RunContext, exchanges: &[Exchange]) -> StepResult {
             exchanges.len(),
             doc.path.display(),
             failures.join("\n")
-        ))
+        )
+        .into())
     }
 }
 

@@ -9,15 +9,17 @@ use cucumber::{then, when};
 use uuid::Uuid;
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::QaWorld;
 use qalens_engine::clients::amqp::{Outgoing, await_taken, ready_in};
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
 
 /// The dead-letter queue of `queue`, which must be declared in the system file.
-fn dead_letter_of(ctx: &RunContext, queue: &str) -> Result<Option<String>, String> {
+fn dead_letter_of(ctx: &RunContext, queue: &str) -> Result<Option<String>, StepError> {
     ctx.endpoints.queues.get(queue).cloned().ok_or_else(|| {
         format!("the queue {queue:?} is not declared in the system file (x-qalens.broker.queues)")
+            .into()
     })
 }
 
@@ -43,37 +45,43 @@ async fn dead_lettered(world: &mut QaWorld, seconds: u64, queue: String) -> Step
     let deadline = Duration::from_secs(seconds);
     let ctx = world.ctx()?;
     if let Some(dlq) = dead_letter_of(&ctx, &queue)? {
-        return await_taken(&ctx, &dlq, &key, deadline)
+        await_taken(&ctx, &dlq, &key, deadline)
             .await
-            .map(|_| ())
-            .map_err(|seen| {
+            .map_err(|waited| waited.map(|seen| {
             format!(
                 "expected the message from {queue} in its dead-letter queue {dlq} within {seconds} s: {seen}"
             )
-        });
+        }))?;
+        return Ok(());
     }
     // No dead-letter queue: RabbitMQ has nowhere to put the message. Watch where it goes.
     let gone = wait::until(deadline, || {
         let queue = queue.clone();
         let ctx = ctx.clone();
         async move {
-            match ready_in(&ctx, &queue).await? {
+            match ready_in(&ctx, &queue).await.map_err(|e| e.to_string())? {
                 0 => Ok(Some(())),
                 n => Err(format!("{n} message(s) still ready in {queue}")),
             }
         }
     })
     .await;
-    let fate = match gone {
-        Ok(()) => format!(
+    let never = |fate: String| {
+        format!(
+            "message {key} was never dead-lettered: the queue {queue:?} has no dead-letter queue \
+             (x-qalens.broker.queues declares none), so a message its consumer cannot handle is \
+             dropped or stays; {fate}"
+        )
+    };
+    Err(match gone {
+        Ok(()) => never(format!(
             "a consumer has taken it from {queue} (no message is ready there) and nothing \
              dead-lettered it"
-        ),
-        Err(seen) => format!("after {seconds} s: {seen}"),
-    };
-    Err(format!(
-        "message {key} was never dead-lettered: the queue {queue:?} has no dead-letter queue \
-         (x-qalens.broker.queues declares none), so a message its consumer cannot handle is \
-         dropped or stays; {fate}"
-    ))
+        ))
+        .into(),
+        // Cancelled by the early stop, it stays a cancellation.
+        Err(waited) => waited
+            .map(|seen| never(format!("after {seconds} s: {seen}")))
+            .into(),
+    })
 }

@@ -63,7 +63,7 @@ async fn eventually_answers(
     let ex = wait::until(Duration::from_secs(seconds), || {
         let call = call.clone();
         async move {
-            let ex = call.send().await?;
+            let ex = call.send().await.map_err(|e| e.to_string())?;
             if ex.status == status {
                 Ok(Some(ex))
             } else {
@@ -72,7 +72,9 @@ async fn eventually_answers(
         }
     })
     .await
-    .map_err(|seen| format!("expected {status} within {seconds} s; last answer:\n{seen}"))?;
+    .map_err(|waited| {
+        waited.map(|seen| format!("expected {status} within {seconds} s; last answer:\n{seen}"))
+    })?;
     world.last = Some(ex);
     Ok(())
 }
@@ -83,14 +85,16 @@ async fn container_stopped(world: &mut QaWorld, seconds: u64, component: String)
     wait::until(Duration::from_secs(seconds), || {
         let (ctx, component) = (ctx.clone(), component.clone());
         async move {
-            match running(&ctx, &component).await? {
+            match running(&ctx, &component).await.map_err(|e| e.to_string())? {
                 (false, _) => Ok(Some(())),
                 (true, status) => Err(format!("still running ({status})")),
             }
         }
     })
     .await
-    .map_err(|seen| format!("{component} did not stop within {seconds} s: {seen}"))?;
+    .map_err(|waited| {
+        waited.map(|seen| format!("{component} did not stop within {seconds} s: {seen}"))
+    })?;
     // It is down now: the scenario's end starts it again if the scenario does not.
     world
         .run()?

@@ -7,6 +7,7 @@ use cucumber::{then, when};
 use futures::future::join_all;
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::{check_json_field, header};
 use qalens_engine::clients::http::{Call, Target};
@@ -34,7 +35,7 @@ async fn send_batch(
     spread: Spread,
 ) -> StepResult {
     if n == 0 || n > 100_000 {
-        return Err(format!("send between 1 and 100000 requests, not {n}"));
+        return Err(format!("send between 1 and 100000 requests, not {n}").into());
     }
     let replicas = world.ctx()?.endpoints.gateways.len().max(1);
     let calls = (0..n)
@@ -139,11 +140,11 @@ async fn sends_n_at_once_across(
     send_batch(world, n, &method, &path, Spread::ConcurrentAcrossReplicas).await
 }
 
-fn last(world: &QaWorld) -> Result<&Exchange, String> {
+fn last(world: &QaWorld) -> Result<&Exchange, StepError> {
     world
         .last
         .as_ref()
-        .ok_or_else(|| "no request was sent before this step".to_string())
+        .ok_or_else(|| "no request was sent before this step".into())
 }
 
 #[when(
@@ -165,10 +166,10 @@ async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
     if last.status == expected {
         Ok(())
     } else {
-        Err(format!(
-            "expected status {expected}, saw {}\n{}",
-            last.status,
-            world.last_exchange()
+        Err(StepError::expected_after(
+            format!("status {expected}"),
+            last.status.to_string(),
+            world.last.as_ref(),
         ))
     }
 }
@@ -204,7 +205,7 @@ async fn exactly_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult
             world.batch.len(),
             status_counts(&world.batch),
             example.map(ToString::to_string).unwrap_or_default()
-        ))
+        ).into())
     }
 }
 
@@ -214,10 +215,12 @@ async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResul
     if seen >= n {
         Ok(())
     } else {
-        Err(format!(
-            "expected at least {n} of {} responses with status {status}, saw {seen} ({})",
-            world.batch.len(),
-            status_counts(&world.batch)
+        Err(StepError::expected(
+            format!(
+                "at least {n} of {} responses with status {status}",
+                world.batch.len()
+            ),
+            format!("{seen} ({})", status_counts(&world.batch)),
         ))
     }
 }
@@ -235,7 +238,8 @@ fn first_then_rest(batch: &[Exchange], n: usize, first: u16, rest: u16) -> StepR
              ({})",
             batch.len(),
             status_counts(batch)
-        ));
+        )
+        .into());
     }
     for (i, e) in batch.iter().enumerate() {
         let expected = if i < n { first } else { rest };
@@ -246,7 +250,8 @@ fn first_then_rest(batch: &[Exchange], n: usize, first: u16, rest: u16) -> StepR
                 batch.len(),
                 e.status,
                 status_counts(batch)
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -262,8 +267,9 @@ async fn from_all_replicas(world: &mut QaWorld, k: usize) -> StepResult {
     if replicas.len() == k {
         Ok(())
     } else {
-        Err(format!(
-            "expected answers from {k} replicas, saw replicas {replicas:?}"
+        Err(StepError::expected(
+            format!("answers from {k} replicas"),
+            format!("replicas {replicas:?}"),
         ))
     }
 }
@@ -273,9 +279,10 @@ async fn has_no_header(world: &mut QaWorld, name: String) -> StepResult {
     let last = last(world)?;
     match header(last, &name) {
         None => Ok(()),
-        Some(v) => Err(format!(
-            "expected no {name} header, saw {name}: {v}\n{}",
-            world.last_exchange()
+        Some(v) => Err(StepError::expected_after(
+            format!("no {name} header"),
+            format!("{name}: {v}"),
+            world.last.as_ref(),
         )),
     }
 }
@@ -285,9 +292,10 @@ async fn header_is(world: &mut QaWorld, name: String, value: String) -> StepResu
     let last = last(world)?;
     match header(last, &name) {
         Some(v) if v == value => Ok(()),
-        other => Err(format!(
-            "expected {name}: {value}, saw {other:?}\n{}",
-            world.last_exchange()
+        other => Err(StepError::expected_after(
+            format!("{name}: {value}"),
+            format!("{other:?}"),
+            world.last.as_ref(),
         )),
     }
 }
@@ -300,7 +308,8 @@ async fn is_problem(world: &mut QaWorld, status: u16) -> StepResult {
         Err(format!(
             "expected an RFC 9457 problem with status {status}: {fault}\n{}",
             world.last_exchange()
-        ))
+        )
+        .into())
     })
 }
 
@@ -336,7 +345,7 @@ fn problem_fault(status: u16, seen: u16, ctype: &str, body: &str) -> Option<Stri
 
 #[then(expr = "the response's JSON field {string} is {string}")]
 async fn json_field_is(world: &mut QaWorld, path: String, expected: String) -> StepResult {
-    check_json_field(last(world)?, &path, &expected)
+    Ok(check_json_field(last(world)?, &path, &expected)?)
 }
 
 #[then(expr = "every response arrived within {int} milliseconds")]
@@ -349,7 +358,8 @@ async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
         Some(slowest) if slowest.elapsed > limit => Err(format!(
             "expected every response within {ms} ms; the slowest took {} ms\n{slowest}",
             slowest.elapsed.as_millis()
-        )),
+        )
+        .into()),
         _ => Ok(()),
     }
 }
@@ -414,7 +424,7 @@ mod tests {
         assert!(first_then_rest(&batch(&[200, 429, 429]), 2, 200, 429).is_err());
         assert!(first_then_rest(&batch(&[200, 200, 200]), 2, 200, 429).is_err());
         assert!(first_then_rest(&batch(&[200, 200]), 2, 200, 429).is_err());
-        let empty = first_then_rest(&[], 5, 200, 429).unwrap_err();
+        let empty = first_then_rest(&[], 5, 200, 429).unwrap_err().to_string();
         assert!(empty.contains("the batch had 0"), "{empty}");
     }
 }

@@ -4,6 +4,7 @@ use contract_tools::jwt::Tier;
 use cucumber::given;
 
 use super::StepResult;
+use crate::StepError;
 use crate::packs::default_scopes;
 use crate::world::{Client, Credentials, QaWorld};
 use qalens_engine::tokens::{Abuse, TOKEN_TTL, TimeClaim, now};
@@ -18,17 +19,15 @@ async fn fetch_token(world: &QaWorld) -> StepResult {
         return Ok(());
     }
     let issuer = world.ctx()?.endpoints.identity.clone();
-    issuer
-        .valid(&client.who(), now() + TOKEN_TTL)
-        .await
-        .map(drop)
+    issuer.valid(&client.who(), now() + TOKEN_TTL).await?;
+    Ok(())
 }
 
-fn parse_tier(tier: &str) -> Result<Tier, String> {
+fn parse_tier(tier: &str) -> Result<Tier, StepError> {
     match tier {
         "free" => Ok(Tier::Free),
         "paid" => Ok(Tier::Paid),
-        other => Err(format!("tier {other:?} must be `free` or `paid`")),
+        other => Err(format!("tier {other:?} must be `free` or `paid`").into()),
     }
 }
 
@@ -84,7 +83,7 @@ async fn presents(world: &mut QaWorld, kind: String) -> StepResult {
         "a token signed with the wrong key" => Credentials::Raw(abuse(Abuse::WrongKey)?),
         "an unsigned alg-none token" => Credentials::Raw(abuse(Abuse::AlgNone)?),
         "a tampered token" => Credentials::Raw(abuse(Abuse::Tampered)?),
-        other => return Err(format!("unknown credential kind {other:?}")),
+        other => return Err(format!("unknown credential kind {other:?}").into()),
     };
     world.client.as_mut().expect("checked above").credentials = credentials;
     fetch_token(world).await
@@ -104,7 +103,7 @@ async fn presents_expired(world: &mut QaWorld, seconds: u64) -> StepResult {
 
 /// `count` of `unit` (`second(s)`, `minute(s)`, `hour(s)`, `day(s)`, `year(s)` of 365
 /// days) in seconds.
-fn seconds_of(count: &str, unit: &str) -> Result<u64, String> {
+fn seconds_of(count: &str, unit: &str) -> Result<u64, StepError> {
     let n: u64 = count
         .parse()
         .map_err(|e| format!("{count:?} is not a whole number of {unit}: {e}"))?;
@@ -115,20 +114,20 @@ fn seconds_of(count: &str, unit: &str) -> Result<u64, String> {
         "day" => 24 * 3600,
         "year" => 365 * 24 * 3600,
         other => {
-            return Err(format!(
-                "{other:?} is not a unit: seconds, minutes, hours, days or years"
-            ));
+            return Err(
+                format!("{other:?} is not a unit: seconds, minutes, hours, days or years").into(),
+            );
         }
     };
     n.checked_mul(per)
-        .ok_or_else(|| format!("{count} {unit} is more seconds than a token can hold"))
+        .ok_or_else(|| format!("{count} {unit} is more seconds than a token can hold").into())
 }
 
 /// The Unix second `count` `unit`s from now, for a claim in the future.
-fn from_now(count: &str, unit: &str) -> Result<u64, String> {
-    now()
-        .checked_add(seconds_of(count, unit)?)
-        .ok_or_else(|| format!("{count} {unit} from now is more seconds than a token can hold"))
+fn from_now(count: &str, unit: &str) -> Result<u64, StepError> {
+    now().checked_add(seconds_of(count, unit)?).ok_or_else(|| {
+        format!("{count} {unit} from now is more seconds than a token can hold").into()
+    })
 }
 
 /// Presents a hostile token for the client.

@@ -12,6 +12,7 @@ use contract_tools::schema::Registry;
 use qalens_engine::context::RunContext;
 use qalens_model::system::{Pack, System};
 
+use crate::StepError;
 use crate::doc::StepDoc;
 
 /// What a pack tells generic code about itself; each pack submits one with
@@ -69,7 +70,7 @@ pub fn docs() -> impl Iterator<Item = &'static StepDoc> {
 }
 
 /// Fails unless the running system enables `pack`: the first thing every pack step does.
-pub fn require(ctx: &RunContext, pack: Pack) -> Result<(), String> {
+pub fn require(ctx: &RunContext, pack: Pack) -> Result<(), StepError> {
     if enabled(&ctx.system, pack) {
         return Ok(());
     }
@@ -78,7 +79,8 @@ pub fn require(ctx: &RunContext, pack: Pack) -> Result<(), String> {
          to its x-qalens section, or use only generic steps (`qalens steps --system FILE`)",
         ctx.system.file.display(),
         n = name(pack)
-    ))
+    )
+    .into())
 }
 
 /// The contracts an enabled pack bundles, for a system file without `x-qalens.contracts`.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::{Exchange, QaWorld};
 use qalens_engine::checks::exchange::{header, param, retry_after, sf_params};
 use qalens_engine::clients::http::Target;
@@ -23,11 +24,13 @@ use qalens_model::system::{LimitKey, RateLimit};
 const MOST: u64 = 10_000;
 
 /// The declared policy of `method path`, or an error naming what the file declares.
-fn policy(ctx: &RunContext, method: &str, path: &str) -> Result<RateLimit, String> {
+fn policy(ctx: &RunContext, method: &str, path: &str) -> Result<RateLimit, StepError> {
     let limits = &ctx.system.qalens.rate_limits;
-    RateLimit::find(limits, method, path).cloned().ok_or_else(|| {
-        let routes: Vec<&str> = limits.iter().map(|l| l.route.as_str()).collect();
-        format!(
+    RateLimit::find(limits, method, path)
+        .cloned()
+        .ok_or_else(|| {
+            let routes: Vec<&str> = limits.iter().map(|l| l.route.as_str()).collect();
+            format!(
             "no rate-limit policy in x-qalens.rate_limits covers {method} {path} (declared: {})",
             if routes.is_empty() {
                 "none".to_string()
@@ -35,18 +38,19 @@ fn policy(ctx: &RunContext, method: &str, path: &str) -> Result<RateLimit, Strin
                 routes.join(", ")
             }
         )
-    })
+        .into()
+        })
 }
 
-fn limit_of(p: &RateLimit) -> Result<u64, String> {
+fn limit_of(p: &RateLimit) -> Result<u64, StepError> {
     p.limit
         .value()
         .filter(|n| (1..=MOST).contains(n))
-        .ok_or_else(|| format!("the limit of {} must be 1 to {MOST}", p.route))
+        .ok_or_else(|| format!("the limit of {} must be 1 to {MOST}", p.route).into())
 }
 
 /// `GET /x` of an exchange: its method and its URL's path and query.
-fn route_of(e: &Exchange) -> Result<(String, String), String> {
+fn route_of(e: &Exchange) -> Result<(String, String), StepError> {
     let url = reqwest::Url::parse(&e.url).map_err(|err| format!("{}: {err}", e.url))?;
     let mut path = url.path().to_string();
     if let Some(q) = url.query() {
@@ -113,7 +117,8 @@ async fn each_succeeded(world: &mut QaWorld) -> StepResult {
         i + 1,
         refused.status,
         describe(&p)
-    ))
+    )
+    .into())
 }
 
 #[when(expr = "the client sends one more such request")]
@@ -152,7 +157,8 @@ async fn one_more_to(world: &mut QaWorld, path: Option<String>) -> StepResult {
             took.as_secs_f64(),
             p.window().as_secs_f64(),
             p.route
-        ));
+        )
+        .into());
     }
     world.batch.push(e.clone());
     world.last = Some(e);
@@ -173,14 +179,16 @@ async fn well_formed_429(world: &mut QaWorld) -> StepResult {
             "request {sent} should have got 429 once {} was used up, got {}\n{e}",
             describe(&p),
             e.status
-        ));
+        )
+        .into());
     }
     let window = p.window().max(Duration::from_secs(1)).as_secs_f64().ceil() as u64;
     let secs = retry_after(e)?;
     if secs > window {
         return Err(format!(
             "Retry-After: {secs} is longer than the declared window of {window} s\n{e}"
-        ));
+        )
+        .into());
     }
     // RateLimit headers are optional; when the system sends them they must tell the
     // declared policy.
@@ -194,7 +202,8 @@ async fn well_formed_429(world: &mut QaWorld) -> StepResult {
             return Err(format!(
                 "RateLimit-Policy: {policy:?} does not say the declared q={};w={}\n{e}",
                 want.0, want.1
-            ));
+            )
+            .into());
         }
     }
     Ok(())

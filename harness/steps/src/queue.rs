@@ -20,7 +20,8 @@ fn apply_properties(scope: &QaWorld, msg: &mut Outgoing, rows: &[Vec<String>]) -
             return Err(format!(
                 "each row of the table is | property | value |, got {} cell(s): {row:?}",
                 row.len()
-            ));
+            )
+            .into());
         };
         match name.trim() {
             "message-id" if value.trim() == "(none)" => msg.message_id = None,
@@ -33,7 +34,7 @@ fn apply_properties(scope: &QaWorld, msg: &mut Outgoing, rows: &[Vec<String>]) -
                 _ => {
                     return Err(format!(
                         "unknown message property {other:?}: use message-id, content-type or header NAME"
-                    ));
+                    ).into());
                 }
             },
         }
@@ -68,7 +69,7 @@ async fn publish_again(world: &mut QaWorld) -> StepResult {
         .message
         .clone()
         .ok_or("no message was published before this step")?;
-    publish(&*world.ctx()?, &msg).await
+    Ok(publish(&*world.ctx()?, &msg).await?)
 }
 
 #[then(
@@ -83,13 +84,15 @@ async fn in_dlq(world: &mut QaWorld, seconds: u64, queue: String, reason: String
     let (seen_reason, count) =
         await_taken(&*world.ctx()?, &queue, &id, Duration::from_secs(seconds))
             .await
-            .map_err(|seen| {
-                format!("expected message {id} in {queue} within {seconds} s: {seen}")
+            .map_err(|waited| {
+                waited.map(|seen| {
+                    format!("expected message {id} in {queue} within {seconds} s: {seen}")
+                })
             })?;
     if seen_reason != reason || count != 1 {
         return Err(format!(
             "message {id} was dead-lettered with x-death reason {seen_reason:?} count {count}, expected reason {reason:?} count 1"
-        ));
+        ).into());
     }
     Ok(())
 }
@@ -155,14 +158,20 @@ mod tests {
     #[test]
     fn unknown_properties_and_malformed_rows_are_errors() {
         let world = QaWorld::new();
-        let err = apply_properties(&world, &mut raw(), &rows(&[["priority", "9"]])).unwrap_err();
+        let err = apply_properties(&world, &mut raw(), &rows(&[["priority", "9"]]))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("unknown message property \"priority\""),
             "{err}"
         );
-        let err = apply_properties(&world, &mut raw(), &rows(&[["header ", "v"]])).unwrap_err();
+        let err = apply_properties(&world, &mut raw(), &rows(&[["header ", "v"]]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown message property"), "{err}");
-        let err = apply_properties(&world, &mut raw(), &[vec!["message-id".into()]]).unwrap_err();
+        let err = apply_properties(&world, &mut raw(), &[vec!["message-id".into()]])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("| property | value |"), "{err}");
     }
 }

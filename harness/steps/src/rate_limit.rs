@@ -6,6 +6,7 @@ use cucumber::{given, then, when};
 use tokio::time::Instant;
 
 use super::StepResult;
+use crate::StepError;
 use futures::future::join_all;
 
 use crate::world::{Exchange, QaWorld};
@@ -18,7 +19,8 @@ async fn has_retry_after(world: &mut QaWorld) -> StepResult {
         .last
         .as_ref()
         .ok_or("no request was sent before this step")?;
-    retry_after(last).map(|_| ())
+    retry_after(last)?;
+    Ok(())
 }
 
 #[then(expr = "every 429 response had a Retry-After between {int} and {int} seconds")]
@@ -33,7 +35,8 @@ async fn every_retry_after_within(world: &mut QaWorld, min: u64, max: u64) -> St
             return Err(format!(
                 "Retry-After: {secs} is outside {min} to {max} seconds (a client would wait too \
                  long, or retry too soon)\n{e}"
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -52,20 +55,22 @@ async fn ratelimit_headers(world: &mut QaWorld, limit: u64, window: u64) -> Step
     let (pname, pparams) = sf_params(policy)
         .ok_or_else(|| format!("RateLimit-Policy: {policy:?} is not `\"name\";q=N;w=S`\n{e}"))?;
     if param(&pparams, "q") != Some(limit) || param(&pparams, "w") != Some(window) {
-        return Err(format!(
-            "expected RateLimit-Policy with q={limit};w={window}, saw {policy:?}\n{e}"
+        return Err(StepError::expected_of(
+            format!("RateLimit-Policy with q={limit};w={window}"),
+            format!("{policy:?}"),
+            e,
         ));
     }
     let current = header(e, "ratelimit").ok_or_else(|| format!("no RateLimit header\n{e}"))?;
     let (name, params) = sf_params(current)
         .ok_or_else(|| format!("RateLimit: {current:?} is not `\"name\";r=N;t=S`\n{e}"))?;
     let (Some(r), Some(t)) = (param(&params, "r"), param(&params, "t")) else {
-        return Err(format!("RateLimit: {current:?} lacks integer r and t\n{e}"));
+        return Err(format!("RateLimit: {current:?} lacks integer r and t\n{e}").into());
     };
     if name != pname || r > limit || t > window {
-        return Err(format!(
-            "RateLimit {current:?} does not fit RateLimit-Policy {policy:?}\n{e}"
-        ));
+        return Err(
+            format!("RateLimit {current:?} does not fit RateLimit-Policy {policy:?}\n{e}").into(),
+        );
     }
     Ok(())
 }
@@ -73,7 +78,7 @@ async fn ratelimit_headers(world: &mut QaWorld, limit: u64, window: u64) -> Step
 /// The seconds until the window of `path` resets, as the server's `RateLimit` header
 /// (`"name";r=N;t=S`) tells a client that has sent nothing to it yet, so asking costs the
 /// scenario's own client nothing.
-async fn seconds_left(world: &mut QaWorld, path: &str, probe: usize) -> Result<u64, String> {
+async fn seconds_left(world: &mut QaWorld, path: &str, probe: usize) -> Result<u64, StepError> {
     let client = world
         .client
         .clone()
@@ -87,7 +92,7 @@ async fn seconds_left(world: &mut QaWorld, path: &str, probe: usize) -> Result<u
     let current = header(&e, "ratelimit").ok_or_else(|| format!("no RateLimit header\n{e}"))?;
     sf_params(current)
         .and_then(|(_, params)| param(&params, "t"))
-        .ok_or_else(|| format!("RateLimit: {current:?} lacks an integer t\n{e}"))
+        .ok_or_else(|| format!("RateLimit: {current:?} lacks an integer t\n{e}").into())
 }
 
 /// Waits, when needed, for the next window of `path` so that at least `secs` seconds of
@@ -101,9 +106,9 @@ async fn window_has_time_left(world: &mut QaWorld, path: String, secs: u64) -> S
             return Ok(());
         }
         if left > 120 {
-            return Err(format!(
-                "the window resets in {left} s, longer than a scenario may wait"
-            ));
+            return Err(
+                format!("the window resets in {left} s, longer than a scenario may wait").into(),
+            );
         }
         // The server said when its window ends; what follows needs the next one.
         tokio::time::sleep_until(
@@ -111,9 +116,10 @@ async fn window_has_time_left(world: &mut QaWorld, path: String, secs: u64) -> S
         )
         .await;
     }
-    Err(format!(
-        "the window of {path} never had {secs} s left (is {secs} longer than the window?)"
-    ))
+    Err(
+        format!("the window of {path} never had {secs} s left (is {secs} longer than the window?)")
+            .into(),
+    )
 }
 
 #[when(expr = "the client waits as long as Retry-After says")]
@@ -124,9 +130,9 @@ async fn wait_retry_after(world: &mut QaWorld) -> StepResult {
         .ok_or("no request was sent before this step")?;
     let secs = retry_after(last)?;
     if secs > 120 {
-        return Err(format!(
-            "Retry-After: {secs} is longer than a scenario may wait (120 s)"
-        ));
+        return Err(
+            format!("Retry-After: {secs} is longer than a scenario may wait (120 s)").into(),
+        );
     }
     // The wait is what is under test: the server promised that a retry after it succeeds.
     tokio::time::sleep_until(Instant::now() + Duration::from_secs(secs)).await;
@@ -198,7 +204,7 @@ async fn edge_burst(
         return Err(format!(
             "the first burst took {} ms and did not finish before the boundary; the machine is too loaded for this traffic pattern",
             epoch_ms() + 700 - boundary
-        ));
+        ).into());
     }
     until_epoch_ms(boundary + 150).await;
     for r in join_all((0..after).map(|_| call.send())).await {
@@ -235,7 +241,7 @@ async fn no_span_over(world: &mut QaWorld, seconds: u64, limit: usize) -> StepRe
                 inside.len(),
                 span.as_millis(),
                 times.join(", ")
-            ));
+            ).into());
         }
     }
     Ok(())

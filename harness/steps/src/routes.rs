@@ -109,7 +109,8 @@ fn every_route(world: &QaWorld, broke: &str, ok: impl Fn(&Exchange) -> bool) -> 
             bad.len(),
             world.batch.len(),
             bad.join("\n")
-        ))
+        )
+        .into())
     }
 }
 

@@ -10,6 +10,8 @@ use qalens_engine::clients::amqp::{self, Outgoing};
 use qalens_engine::clients::http::{Call, Target, authorization_of};
 use qalens_engine::context::{Run, RunContext};
 
+use crate::StepError;
+
 pub use qalens_engine::clients::{Client, Credentials, Exchange, Resource, SentLog};
 
 #[derive(Debug, cucumber::World)]
@@ -138,10 +140,8 @@ impl QaWorld {
     }
 
     /// The client, or an error telling the writer which step to add.
-    pub fn client(&self) -> Result<&Client, String> {
-        self.client
-            .as_ref()
-            .ok_or_else(|| "no client yet: start with `Given a free client \"alice\"`".to_string())
+    pub fn client(&self) -> Result<&Client, StepError> {
+        self.client.as_ref().ok_or(StepError::NoClient)
     }
 
     /// The last exchange, for failure messages.
@@ -153,41 +153,39 @@ impl QaWorld {
     }
 
     /// The run the scenario belongs to.
-    pub fn run(&self) -> Result<Arc<Run>, String> {
-        self.run.clone().ok_or_else(|| {
-            "no system under test is running (steps run only inside `qalens run`)".to_string()
-        })
+    pub fn run(&self) -> Result<Arc<Run>, StepError> {
+        self.run.clone().ok_or(StepError::NoRun)
     }
 
     /// The run's context as it is now.
-    pub fn ctx(&self) -> Result<Arc<RunContext>, String> {
+    pub fn ctx(&self) -> Result<Arc<RunContext>, StepError> {
         Ok(self.run()?.context())
     }
 
     /// The Authorization header value the scenario's client presents, if any (see
     /// [`authorization_of`]).
-    pub fn authorization(&self) -> Result<Option<String>, String> {
+    pub fn authorization(&self) -> Result<Option<String>, StepError> {
         match &self.client {
-            Some(client) => authorization_of(&*self.ctx()?, client),
+            Some(client) => Ok(authorization_of(&*self.ctx()?, client)?),
             None => Ok(None),
         }
     }
 
     /// A call as the scenario's client (its credentials included), recorded in
     /// [`QaWorld::sent`] when it goes to the entry point.
-    pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, String> {
-        Call::with_authorization(
+    pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, StepError> {
+        Ok(Call::with_authorization(
             &*self.ctx()?,
             self.authorization()?,
             &self.sent,
             method,
             target,
             path,
-        )
+        )?)
     }
 
     /// Sends `call` and records it as the last exchange and a batch of one.
-    pub async fn send_one(&mut self, call: Call) -> Result<(), String> {
+    pub async fn send_one(&mut self, call: Call) -> Result<(), StepError> {
         let ex = call.send().await?;
         self.batch = vec![ex.clone()];
         self.last = Some(ex);
@@ -195,7 +193,7 @@ impl QaWorld {
     }
 
     /// Publishes `msg` and makes it the scenario's last message.
-    pub async fn publish_as_last(&mut self, msg: Outgoing) -> Result<(), String> {
+    pub async fn publish_as_last(&mut self, msg: Outgoing) -> Result<(), StepError> {
         amqp::publish(&*self.ctx()?, &msg).await?;
         self.message = Some(msg);
         Ok(())

@@ -1,6 +1,7 @@
 //! Assertions over HTTP exchanges, shared by generic steps and packs: headers, JSON
 //! fields, Retry-After, the resource a creation answered.
 
+use super::CheckError;
 use crate::clients::{Exchange, Resource};
 
 /// A response header by case-insensitive name.
@@ -12,13 +13,16 @@ pub fn header<'a>(e: &'a Exchange, name: &str) -> Option<&'a str> {
 }
 
 /// `Retry-After` of `e` as whole seconds of at least 1, or why not.
-pub fn retry_after(e: &Exchange) -> Result<u64, String> {
-    let v = header(e, "retry-after").ok_or_else(|| format!("no Retry-After header\n{e}"))?;
+pub fn retry_after(e: &Exchange) -> Result<u64, CheckError> {
+    let v = header(e, "retry-after").ok_or_else(|| CheckError::NoRetryAfter {
+        exchange: Box::new(e.clone()),
+    })?;
     match v.parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "Retry-After: {v:?} is not a whole number of seconds of at least 1\n{e}"
-        )),
+        _ => Err(CheckError::BadRetryAfter {
+            value: v.to_string(),
+            exchange: Box::new(e.clone()),
+        }),
     }
 }
 
@@ -59,22 +63,31 @@ pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
 }
 
 /// Checks that the JSON body of `e` has `expected` at `path`.
-pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> Result<(), String> {
-    let body: serde_json::Value = serde_json::from_str(&e.body)
-        .map_err(|err| format!("the response body is not JSON ({err})\n{e}"))?;
-    match json_field(&body, path) {
-        Some(v) if json_is(v, expected) => Ok(()),
-        Some(v) => Err(format!(
-            "expected JSON field {path:?} to be {expected:?}, saw {v}\n{e}"
-        )),
-        None => Err(format!(
-            "expected JSON field {path:?} to be {expected:?}; the body has no such field\n{e}"
-        )),
+pub fn check_json_field(e: &Exchange, path: &str, expected: &str) -> Result<(), CheckError> {
+    let body: serde_json::Value =
+        serde_json::from_str(&e.body).map_err(|cause| CheckError::NotJson {
+            cause,
+            exchange: Box::new(e.clone()),
+        })?;
+    let (path, expected, exchange) = (path.to_string(), expected.to_string(), Box::new(e.clone()));
+    match json_field(&body, &path) {
+        Some(v) if json_is(v, &expected) => Ok(()),
+        Some(v) => Err(CheckError::FieldDiffers {
+            seen: v.clone(),
+            path,
+            expected,
+            exchange,
+        }),
+        None => Err(CheckError::NoSuchField {
+            path,
+            expected,
+            exchange,
+        }),
     }
 }
 
 /// The created resource's path: its `Location` header, else `POST path` + `/` + body `id`.
-pub fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
+pub fn created(path: &str, ex: &Exchange) -> Result<Resource, CheckError> {
     let body: Option<serde_json::Value> = serde_json::from_str(&ex.body).ok();
     let body_id = body.as_ref().and_then(|b| match &b["id"] {
         serde_json::Value::String(s) => Some(s.clone()),
@@ -89,14 +102,17 @@ pub fn created(path: &str, ex: &Exchange) -> Result<Resource, String> {
         let id = body_id
             .or_else(|| location.rsplit('/').next().map(str::to_string))
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                format!("the creation's Location {location:?} ends in no id and its body has no `id`\n{ex}")
+            .ok_or_else(|| CheckError::LocationWithoutId {
+                location: location.clone(),
+                exchange: Box::new(ex.clone()),
             })?;
         return Ok(Resource { path: location, id });
     }
-    let id = body_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-        format!("the creation answered neither a Location header nor a body with an `id`\n{ex}")
-    })?;
+    let id = body_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| CheckError::NothingCreated {
+            exchange: Box::new(ex.clone()),
+        })?;
     Ok(Resource {
         path: format!("{}/{id}", path.trim_end_matches('/')),
         id,
@@ -149,11 +165,14 @@ mod tests {
         let mut e = exchange(200);
         e.body = v.to_string();
         assert!(check_json_field(&e, "payment.status", "unavailable").is_ok());
-        let err = check_json_field(&e, "payment.status", "CHARGED").unwrap_err();
+        let err = check_json_field(&e, "payment.status", "CHARGED")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("saw \"unavailable\""), "{err}");
         assert!(
             check_json_field(&e, "status", "partial")
                 .unwrap_err()
+                .to_string()
                 .contains("no such field")
         );
     }

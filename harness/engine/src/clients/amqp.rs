@@ -11,6 +11,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
+use super::ClientError;
 use crate::context::RunContext;
 use crate::wait;
 
@@ -21,12 +22,12 @@ pub const MAX_BURST: usize = 5000;
 /// How long a burst may take to be confirmed, nacked messages published again included.
 const BURST_DEADLINE: Duration = Duration::from_secs(60);
 
-pub async fn channel(ctx: &RunContext) -> Result<(Connection, Channel), String> {
+pub async fn channel(ctx: &RunContext) -> Result<(Connection, Channel), ClientError> {
     let url = ctx.endpoints.amqp.clone();
     let conn = Connection::connect(&url, ConnectionProperties::default())
         .await
-        .map_err(|e| format!("cannot connect to the broker at {url}: {e}"))?;
-    let ch = conn.create_channel().await.map_err(|e| e.to_string())?;
+        .map_err(|cause| ClientError::Connect { url, cause })?;
+    let ch = conn.create_channel().await.map_err(ClientError::Broker)?;
     Ok((conn, ch))
 }
 
@@ -66,7 +67,10 @@ impl Outgoing {
 
     /// Publishes it mandatory on `ch` (a channel in confirm mode): the broker's confirm
     /// to wait for, or why the publish failed.
-    pub async fn publish(&self, ch: &lapin::Channel) -> Result<lapin::PublisherConfirm, String> {
+    pub async fn publish(
+        &self,
+        ch: &lapin::Channel,
+    ) -> Result<lapin::PublisherConfirm, ClientError> {
         ch.basic_publish(
             self.exchange.as_str().into(),
             self.routing_key.as_str().into(),
@@ -78,7 +82,7 @@ impl Outgoing {
             self.properties(),
         )
         .await
-        .map_err(|e| format!("publishing failed: {e}"))
+        .map_err(ClientError::Publish)
     }
 
     pub fn properties(&self) -> BasicProperties {
@@ -112,33 +116,33 @@ impl Outgoing {
 /// seconds. Consumers deduplicate by message id, so a copy that did arrive despite the
 /// nack changes nothing. The message is mandatory: one that no queue would receive is an
 /// error, not a silent drop.
-pub async fn publish(ctx: &RunContext, msg: &Outgoing) -> Result<(), String> {
+pub async fn publish(ctx: &RunContext, msg: &Outgoing) -> Result<(), ClientError> {
     wait::until(Duration::from_secs(10), || async move {
         match publish_once(ctx, msg).await? {
             true => Ok(Some(())),
-            false => Err("the broker nacked every attempt".to_string()),
+            false => Err(ClientError::Nacked),
         }
     })
     .await
-    .map_err(|seen| {
-        format!(
-            "publishing message {} to exchange {:?} with routing key {:?}: {seen}",
-            msg.key, msg.exchange, msg.routing_key
-        )
+    .map_err(|waited| ClientError::Publishing {
+        key: msg.key.clone(),
+        exchange: msg.exchange.clone(),
+        routing_key: msg.routing_key.clone(),
+        waited,
     })
 }
 
 /// One publish with confirms: whether the broker acked it.
-async fn publish_once(ctx: &RunContext, msg: &Outgoing) -> Result<bool, String> {
+async fn publish_once(ctx: &RunContext, msg: &Outgoing) -> Result<bool, ClientError> {
     let (conn, ch) = channel(ctx).await?;
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(ClientError::Broker)?;
     let confirmed = async {
         msg.publish(&ch)
             .await?
             .await
-            .map_err(|e| format!("the broker did not confirm the message: {e}"))
+            .map_err(ClientError::NotConfirmed)
     }
     .await;
     let _ = conn.close(200, "done".into()).await;
@@ -151,9 +155,7 @@ async fn publish_once(ctx: &RunContext, msg: &Outgoing) -> Result<bool, String> 
         return Ok(false);
     }
     if confirm.take_message().is_some() {
-        return Err(
-            "no queue is bound for this routing key: the broker returned the message".into(),
-        );
+        return Err(ClientError::Returned);
     }
     Ok(true)
 }
@@ -161,11 +163,11 @@ async fn publish_once(ctx: &RunContext, msg: &Outgoing) -> Result<bool, String> 
 /// Publishes every message on one channel with confirms, all in flight at once, and
 /// publishes again the ones the broker nacked until every one is confirmed. A message no
 /// queue would receive fails the step.
-pub async fn publish_burst(ctx: &RunContext, msgs: &[Outgoing]) -> Result<(), String> {
+pub async fn publish_burst(ctx: &RunContext, msgs: &[Outgoing]) -> Result<(), ClientError> {
     let (conn, ch) = channel(ctx).await?;
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(ClientError::Broker)?;
     let result = wait::until(BURST_DEADLINE, || {
         let ch = ch.clone();
         async move {
@@ -175,33 +177,34 @@ pub async fn publish_burst(ctx: &RunContext, msgs: &[Outgoing]) -> Result<(), St
             }
             let mut nacked = 0;
             for confirm in confirms {
-                let confirm = confirm
-                    .await
-                    .map_err(|e| format!("the broker did not confirm a message: {e}"))?;
+                let confirm = confirm.await.map_err(ClientError::BurstNotConfirmed)?;
                 if !confirm.is_ack() {
                     nacked += 1;
                 } else if confirm.take_message().is_some() {
-                    return Err(
-                        "no queue is bound for this routing key: the broker returned a message"
-                            .into(),
-                    );
+                    return Err(ClientError::BurstReturned);
                 }
             }
             // Consumers deduplicate by message id: publishing the whole burst again after
             // a nack changes nothing for the messages that did arrive.
             match nacked {
                 0 => Ok(Some(())),
-                n => Err(format!("the broker nacked {n} of {} messages", msgs.len())),
+                n => Err(ClientError::BurstNacked {
+                    nacked: n,
+                    of: msgs.len(),
+                }),
             }
         }
     })
     .await;
     let _ = conn.close(200, "done".into()).await;
-    result.map_err(|seen| format!("publishing a burst of {} messages: {seen}", msgs.len()))
+    result.map_err(|waited| ClientError::PublishingBurst {
+        count: msgs.len(),
+        waited,
+    })
 }
 
 /// Messages ready (waiting for a consumer) in `queue`, from a passive declare.
-pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, String> {
+pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, ClientError> {
     let (conn, ch) = channel(ctx).await?;
     let q = ch
         .queue_declare(
@@ -213,7 +216,10 @@ pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, String> {
             FieldTable::default(),
         )
         .await
-        .map_err(|e| format!("the broker knows no queue {queue:?}: {e}"))?;
+        .map_err(|cause| ClientError::UnknownQueue {
+            queue: queue.to_string(),
+            cause,
+        })?;
     let _ = conn.close(200, "done".into()).await;
     Ok(q.message_count())
 }
@@ -256,7 +262,7 @@ pub async fn scan(
     queue: &str,
     limit: usize,
     mut visit: impl FnMut(Option<String>, (String, i64)) -> bool,
-) -> Result<(), String> {
+) -> Result<(), ClientError> {
     let (conn, ch) = channel(ctx).await?;
     let mut last_held = None;
     let result = async {
@@ -264,7 +270,10 @@ pub async fn scan(
             let Some(msg) = ch
                 .basic_get(queue.into(), BasicGetOptions { no_ack: false })
                 .await
-                .map_err(|e| format!("reading {queue}: {e}"))?
+                .map_err(|cause| ClientError::Reading {
+                    queue: queue.to_string(),
+                    cause,
+                })?
             else {
                 break;
             };
@@ -280,7 +289,7 @@ pub async fn scan(
                 msg.delivery
                     .ack(Default::default())
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(ClientError::Broker)?;
                 break;
             }
             last_held = Some(msg);
@@ -304,17 +313,20 @@ pub async fn scan(
 
 /// Waits up to `deadline` until the message with `key` is in `queue`, takes it out and
 /// gives its first `x-death` reason and count (see [`take_from`]); the error says what
-/// was last seen.
+/// was last seen (a failed read among it).
 pub async fn await_taken(
     ctx: &RunContext,
     queue: &str,
     key: &str,
     deadline: Duration,
-) -> Result<(String, i64), String> {
+) -> Result<(String, i64), wait::Waited> {
     wait::until(deadline, || async move {
         match take_from(ctx, queue, key).await? {
             Some(d) => Ok(Some(d)),
-            None => Err(format!("message {key} not in {queue}")),
+            None => Err(ClientError::NotInQueue {
+                key: key.to_string(),
+                queue: queue.to_string(),
+            }),
         }
     })
     .await
@@ -324,7 +336,7 @@ pub async fn take_from(
     ctx: &RunContext,
     queue: &str,
     key: &str,
-) -> Result<Option<(String, i64)>, String> {
+) -> Result<Option<(String, i64)>, ClientError> {
     let mut found = None;
     scan(ctx, queue, 1000, |k, death| {
         let hit = k.as_deref() == Some(key);

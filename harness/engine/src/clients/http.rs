@@ -4,14 +4,14 @@
 
 use serde::Serialize;
 
-use crate::clients::{Client, Credentials, Exchange, SentLog};
+use crate::clients::{Client, ClientError, Credentials, Exchange, SentLog};
 use crate::context::RunContext;
 use crate::tokens::{TOKEN_TTL, now};
 
 /// The Authorization header value `client` presents, if any: for a valid token, what
 /// the system file's identity gives this client (a JWT, the static token, or the token
 /// its command printed when the identity step fetched it: this never runs the command).
-pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, String> {
+pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, ClientError> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
@@ -32,7 +32,7 @@ pub enum Target {
 }
 
 /// The base URL of `target`.
-pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, String> {
+pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
     match target {
         Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
         Target::Replica(n) => ctx
@@ -40,11 +40,9 @@ pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, String> {
             .gateways
             .get(n.wrapping_sub(1))
             .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "there is no gateway replica {n}: the topology has {}",
-                    ctx.endpoints.gateways.len()
-                )
+            .ok_or(ClientError::NoReplica {
+                n,
+                replicas: ctx.endpoints.gateways.len(),
             }),
     }
 }
@@ -73,7 +71,7 @@ impl Call {
         method: &str,
         target: Target,
         path: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         Self::with_authorization(
             ctx,
             authorization_of(ctx, client)?,
@@ -92,9 +90,12 @@ impl Call {
         method: &str,
         target: Target,
         path: &str,
-    ) -> Result<Self, String> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| format!("{method:?} is not an HTTP method"))?;
+    ) -> Result<Self, ClientError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| {
+            ClientError::NotAMethod {
+                method: method.to_string(),
+            }
+        })?;
         let mut headers = vec![];
         if let Some(auth) = authorization {
             headers.push(("authorization".to_string(), auth));
@@ -109,8 +110,8 @@ impl Call {
         })
     }
 
-    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, String> {
-        self.body = Some(serde_json::to_string(body).map_err(|e| e.to_string())?);
+    pub fn json<B: Serialize>(mut self, body: &B) -> Result<Self, ClientError> {
+        self.body = Some(serde_json::to_string(body).map_err(ClientError::Body)?);
         self.headers
             .push(("content-type".into(), "application/json".into()));
         Ok(self)
@@ -122,7 +123,7 @@ impl Call {
     }
 
     /// Sends it and returns the exchange (no response is an error naming the call).
-    pub async fn send(&self) -> Result<Exchange, String> {
+    pub async fn send(&self) -> Result<Exchange, ClientError> {
         let mut req = self.http.request(self.method.clone(), &self.url);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
@@ -131,20 +132,22 @@ impl Call {
             req = req.body(b.clone());
         }
         let started = std::time::Instant::now();
-        let res = req
-            .send()
-            .await
-            .map_err(|e| format!("{} {} got no response: {e}", self.method, self.url))?;
+        let res = req.send().await.map_err(|cause| ClientError::NoResponse {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            cause,
+        })?;
         let status = res.status().as_u16();
         let headers = res
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
             .collect();
-        let body = res
-            .text()
-            .await
-            .map_err(|e| format!("{} {}: reading the body failed: {e}", self.method, self.url))?;
+        let body = res.text().await.map_err(|cause| ClientError::ReadingBody {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            cause,
+        })?;
         let exchange = Exchange {
             method: self.method.to_string(),
             url: self.url.clone(),
@@ -161,5 +164,127 @@ impl Call {
                 .push(exchange.clone());
         }
         Ok(exchange)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::testing::{authorization, client, context, verified_claims};
+
+    #[tokio::test]
+    async fn a_call_presents_the_clients_token_from_the_issuer_and_is_recorded_at_the_front_door() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/items"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let sent = SentLog::default();
+        let alice = client("items:read");
+
+        let ex = Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((ex.status, ex.body.as_str()), (200, "[]"));
+        assert_eq!(ex.url, format!("{}/items", gateway.uri()));
+        // A replica is not the entry point: the scenario's log does not record it.
+        Call::as_client(&ctx, &sent, &alice, "GET", Target::Replica(1), "/items")
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        let log = sent.lock().unwrap().clone();
+        assert_eq!(log.len(), 1, "only the front door's exchange is recorded");
+        assert_eq!(log[0].url, ex.url);
+
+        // What the gateway received is a token the system's secret verifies, for alice.
+        let received = gateway.received_requests().await.unwrap();
+        assert_eq!(received.len(), 2);
+        for request in &received {
+            let header = authorization(request).expect("an Authorization header");
+            let claims = verified_claims(&header).unwrap();
+            assert_eq!(claims["sub"], "alice-s1");
+            assert_eq!(claims["tier"], "paid");
+            assert_eq!(claims["scope"], "items:read");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_without_a_token_sends_none_and_a_raw_one_sends_it_as_given() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let sent = SentLog::default();
+        let mut anonymous = client("items:read");
+        anonymous.credentials = Credentials::None;
+        let mut forger = client("items:read");
+        forger.credentials = Credentials::Raw("Bearer not.a-jwt".into());
+        for who in [&anonymous, &forger] {
+            let ex = Call::as_client(&ctx, &sent, who, "POST", Target::FrontDoor, "/orders")
+                .unwrap()
+                .json(&serde_json::json!({"sku": "A-1"}))
+                .unwrap()
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(ex.status, 401);
+            assert_eq!(ex.request_body.as_deref(), Some(r#"{"sku":"A-1"}"#));
+        }
+        let received = gateway.received_requests().await.unwrap();
+        assert_eq!(authorization(&received[0]), None);
+        assert_eq!(
+            authorization(&received[1]).as_deref(),
+            Some("Bearer not.a-jwt")
+        );
+        assert_eq!(
+            received[1].headers["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        assert_eq!(
+            received[1].body_json::<serde_json::Value>().unwrap(),
+            serde_json::json!({"sku": "A-1"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_that_cannot_be_made_or_gets_no_answer_says_which() {
+        let ctx = context("http://127.0.0.1:1");
+        let sent = SentLog::default();
+        let alice = client("items:read");
+        let e =
+            Call::as_client(&ctx, &sent, &alice, "GET", Target::Replica(3), "/items").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "there is no gateway replica 3: the topology has 1"
+        );
+        let e =
+            Call::as_client(&ctx, &sent, &alice, "GE T", Target::FrontDoor, "/items").unwrap_err();
+        assert_eq!(e.to_string(), "\"GE T\" is not an HTTP method");
+        // Nothing listens on port 1: no response, and the message names the call.
+        let e = Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
+            .unwrap()
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::NoResponse { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("GET http://127.0.0.1:1/items got no response: "),
+            "{e}"
+        );
+        assert!(
+            sent.lock().unwrap().is_empty(),
+            "no exchange, nothing recorded"
+        );
     }
 }

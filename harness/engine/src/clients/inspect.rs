@@ -3,10 +3,14 @@
 
 use serde::de::DeserializeOwned;
 
+use crate::clients::ClientError;
 use crate::context::RunContext;
 
 /// GETs `url` and parses its JSON (an inspection endpoint, a proxy's recording).
-pub async fn get_json<T: DeserializeOwned>(ctx: &RunContext, url: String) -> Result<T, String> {
+pub async fn get_json<T: DeserializeOwned>(
+    ctx: &RunContext,
+    url: String,
+) -> Result<T, ClientError> {
     get_json_with(ctx, url, None).await
 }
 
@@ -15,19 +19,22 @@ pub async fn get_json_with<T: DeserializeOwned>(
     ctx: &RunContext,
     url: String,
     authorization: Option<String>,
-) -> Result<T, String> {
+) -> Result<T, ClientError> {
     let mut req = ctx.http.get(&url);
     if let Some(a) = authorization {
         req = req.header("authorization", a);
     }
-    let res = req
-        .send()
-        .await
-        .map_err(|e| format!("GET {url} failed: {e}"))?;
+    let res = match req.send().await {
+        Ok(res) => res,
+        Err(cause) => return Err(ClientError::Get { url, cause }),
+    };
     let status = res.status();
-    let body = res.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let body = match res.text().await {
+        Ok(body) => body,
+        Err(cause) => return Err(ClientError::GetBody { url, cause }),
+    };
     if !status.is_success() {
-        return Err(format!("GET {url} answered {status}: {body}"));
+        return Err(ClientError::GetStatus { url, status, body });
     }
-    serde_json::from_str(&body).map_err(|e| format!("GET {url}: {e}: {body}"))
+    serde_json::from_str(&body).map_err(|cause| ClientError::GetJson { url, cause, body })
 }

@@ -2,6 +2,7 @@
 //! packs use them; they hold no per-scenario state.
 
 pub mod amqp;
+mod error;
 mod exchange;
 pub mod exec;
 pub mod http;
@@ -9,4 +10,5 @@ pub mod inspect;
 pub mod raw;
 pub mod routes;
 
+pub use error::{ClientError, RawStage, ResponseError};
 pub use exchange::{Client, Credentials, Exchange, Resource, SentLog};

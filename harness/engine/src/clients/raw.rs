@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::http::{Target, base_url};
-use crate::clients::Exchange;
+use crate::clients::error::{RawStage, ResponseError};
+use crate::clients::{ClientError, Exchange};
 use crate::context::RunContext;
 
 /// Longest wait for one raw exchange.
@@ -21,12 +22,14 @@ pub async fn send_raw(
     path: &str,
     authorization: Option<&str>,
     body: Option<&str>,
-) -> Result<Exchange, String> {
+) -> Result<Exchange, ClientError> {
     let base = base_url(ctx, target)?;
-    let addr = base
+    let Some(addr) = base
         .strip_prefix("http://")
         .map(|rest| rest.trim_end_matches('/'))
-        .ok_or_else(|| format!("the front door {base} is not an http:// URL"))?;
+    else {
+        return Err(ClientError::NotHttp { base });
+    };
     send_raw_to(addr, method, path, authorization, body).await
 }
 
@@ -37,11 +40,11 @@ pub async fn send_raw_to(
     path: &str,
     authorization: Option<&str>,
     body: Option<&str>,
-) -> Result<Exchange, String> {
+) -> Result<Exchange, ClientError> {
     if path.bytes().any(|b| matches!(b, b' ' | b'\r' | b'\n')) {
-        return Err(format!(
-            "{path:?} cannot go on a request line (space, CR or LF)"
-        ));
+        return Err(ClientError::NotARequestLine {
+            path: path.to_string(),
+        });
     }
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(a) = authorization {
@@ -58,25 +61,38 @@ pub async fn send_raw_to(
     request.push_str(sent);
     let started = Instant::now();
     let what = format!("{method} {path} (raw, to {addr})");
+    let failed = |stage| {
+        let what = what.clone();
+        move |cause| ClientError::Raw { what, stage, cause }
+    };
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| format!("{what}: cannot connect: {e}"))?;
+            .map_err(failed(RawStage::Connect))?;
         stream
             .write_all(request.as_bytes())
             .await
-            .map_err(|e| format!("{what}: writing failed: {e}"))?;
+            .map_err(failed(RawStage::Write))?;
         let mut raw = vec![];
         stream
             .read_to_end(&mut raw)
             .await
-            .map_err(|e| format!("{what}: reading failed: {e}"))?;
-        Ok::<_, String>(raw)
+            .map_err(failed(RawStage::Read))?;
+        Ok::<_, ClientError>(raw)
     };
-    let raw = tokio::time::timeout(RAW_TIMEOUT, exchange)
-        .await
-        .map_err(|_| format!("{what}: no complete answer within {RAW_TIMEOUT:?}"))??;
-    let (status, headers, body) = parse_response(&raw).map_err(|e| format!("{what}: {e}"))?;
+    let raw = match tokio::time::timeout(RAW_TIMEOUT, exchange).await {
+        Ok(raw) => raw?,
+        Err(_) => {
+            return Err(ClientError::RawTimeout {
+                what,
+                within: RAW_TIMEOUT,
+            });
+        }
+    };
+    let (status, headers, body) = match parse_response(&raw) {
+        Ok(parsed) => parsed,
+        Err(why) => return Err(ClientError::RawResponse { what, why }),
+    };
     Ok(Exchange {
         method: method.to_string(),
         url: format!("http://{addr}{path}"),
@@ -92,11 +108,11 @@ pub async fn send_raw_to(
 type Parsed = (u16, Vec<(String, String)>, String);
 
 /// Status, headers and (de-chunked) body of a complete HTTP/1.1 response.
-fn parse_response(raw: &[u8]) -> Result<Parsed, String> {
+fn parse_response(raw: &[u8]) -> Result<Parsed, ResponseError> {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no complete response head in {} bytes", raw.len()))?;
+        .ok_or(ResponseError::NoHead(raw.len()))?;
     let head = String::from_utf8_lossy(&raw[..end]);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -104,7 +120,7 @@ fn parse_response(raw: &[u8]) -> Result<Parsed, String> {
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+        .ok_or_else(|| ResponseError::StatusLine(status_line.to_string()))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -119,22 +135,22 @@ fn parse_response(raw: &[u8]) -> Result<Parsed, String> {
     Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
 }
 
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, ResponseError> {
     let mut out = vec![];
     loop {
         let line_end = data
             .windows(2)
             .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
+            .ok_or(ResponseError::TruncatedChunkSize)?;
         let size_text = String::from_utf8_lossy(&data[..line_end]);
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+            .map_err(|_| ResponseError::ChunkSize(size_text.to_string()))?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Ok(out);
         }
         if data.len() < size {
-            return Err("truncated chunk".into());
+            return Err(ResponseError::TruncatedChunk);
         }
         out.extend_from_slice(&data[..size]);
         data = data.get(size + 2..).unwrap_or_default();

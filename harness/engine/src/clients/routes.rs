@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::clients::Client;
 use crate::clients::inspect::get_json_with as inspect_with;
+use crate::clients::{Client, ClientError};
 use crate::context::RunContext;
 use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
 
@@ -27,7 +27,7 @@ struct Table {
 /// The routes to sweep: the protected routes the system file documents
 /// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
 /// own table, read through the front door with a harness-minted admin token.
-pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
+pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
     if !ctx.endpoints.routes.is_empty() {
         let routes: Vec<Route> = ctx
             .endpoints
@@ -41,7 +41,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
             })
             .collect();
         if routes.is_empty() {
-            return Err("every route in x-qalens.routes is public: none to sweep".into());
+            return Err(ClientError::AllRoutesPublic);
         }
         return Ok(routes);
     }
@@ -63,7 +63,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, String> {
     )
     .await?;
     if table.routes.is_empty() {
-        return Err("the gateway's route table is empty".into());
+        return Err(ClientError::EmptyRouteTable);
     }
     Ok(table.routes)
 }
@@ -76,13 +76,11 @@ pub async fn tokens_lacking_each_scope(
     identity: &Issuer,
     client: &Client,
     routes: &[Route],
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ClientError> {
     if let Some(r) = routes.iter().find(|r| r.scope.is_empty()) {
-        return Err(format!(
-            "the route table names no scope for {}: a token lacking one route's scope needs \
-             the gateway's own table (x-qalens.routes documents no scopes)",
-            r.prefix
-        ));
+        return Err(ClientError::RouteWithoutScope {
+            prefix: r.prefix.clone(),
+        });
     }
     let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
     let mut tokens = BTreeMap::new();
@@ -104,7 +102,7 @@ async fn token_without(
     client: &Client,
     all: &BTreeSet<&str>,
     missing: &str,
-) -> Result<String, String> {
+) -> Result<String, ClientError> {
     let scope = every_scope_but(all, missing);
     let who = Who {
         client: &client.id,
@@ -112,10 +110,132 @@ async fn token_without(
         scope: &scope,
     };
     if !identity.follows_scope() {
-        return Err(identity.cannot("a token lacking one route's scope"));
+        return Err(identity.cannot("a token lacking one route's scope").into());
     }
     identity
         .valid(&who, now() + TOKEN_TTL)
         .await?
-        .ok_or_else(|| "the system file has no x-qalens.identity: no token to narrow".into())
+        .ok_or(ClientError::NoIdentity)
+}
+
+#[cfg(test)]
+mod tests {
+    use qalens_model::system::routes::DocumentedRoute;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::testing::{authorization, client, context, verified_claims};
+
+    fn documented(method: &str, path: &str, public: bool) -> DocumentedRoute {
+        DocumentedRoute {
+            method: method.into(),
+            path: path.into(),
+            public,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_documented_routes_are_swept_public_ones_left_out_without_asking_the_gateway() {
+        let gateway = MockServer::start().await;
+        let mut ctx = context(&gateway.uri());
+        ctx.endpoints.routes = vec![
+            documented("GET", "/items", false),
+            documented("GET", "/health", true),
+            documented("POST", "/orders", false),
+        ];
+        let routes = fetch_routes(&ctx).await.unwrap();
+        let swept: Vec<(&str, &[String])> = routes
+            .iter()
+            .map(|r| (r.prefix.as_str(), r.methods.as_slice()))
+            .collect();
+        assert_eq!(
+            swept,
+            [
+                ("/items", &["GET".to_string()][..]),
+                ("/orders", &["POST".to_string()][..])
+            ]
+        );
+        assert!(gateway.received_requests().await.unwrap().is_empty());
+
+        ctx.endpoints.routes = vec![documented("GET", "/health", true)];
+        let e = fetch_routes(&ctx).await.unwrap_err();
+        assert!(matches!(e, ClientError::AllRoutesPublic), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "every route in x-qalens.routes is public: none to sweep"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_documented_routes_the_gateways_table_is_read_with_an_admin_token() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admin/routes"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "routes": [
+                    {"prefix": "/items", "methods": ["GET"], "scope": "items:read"},
+                    {"prefix": "/orders", "methods": ["GET", "POST"], "scope": "orders:write"},
+                ]
+            })))
+            .expect(1)
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let routes = fetch_routes(&ctx).await.unwrap();
+        let prefixes: Vec<&str> = routes.iter().map(|r| r.prefix.as_str()).collect();
+        assert_eq!(prefixes, ["/items", "/orders"]);
+        let received = gateway.received_requests().await.unwrap();
+        let claims = verified_claims(&authorization(&received[0]).unwrap()).unwrap();
+        assert_eq!(
+            (&claims["sub"], &claims["scope"], &claims["tier"]),
+            (&"qalens-harness".into(), &"admin".into(), &"paid".into())
+        );
+
+        // Each scope gets a token lacking exactly it (and its near misses).
+        let alice = client("items:read orders:write");
+        let tokens = tokens_lacking_each_scope(&ctx.endpoints.identity, &alice, &routes)
+            .await
+            .unwrap();
+        let scope_of = |scope: &str| {
+            verified_claims(&tokens[scope]).unwrap()["scope"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(scope_of("items:read"), "orders:write items:rea items:readx");
+        assert_eq!(
+            scope_of("orders:write"),
+            "items:read orders:writ orders:writex"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_table_or_a_route_without_a_scope_is_an_error() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admin/routes"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"routes": []})),
+            )
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let e = fetch_routes(&ctx).await.unwrap_err();
+        assert_eq!(e.to_string(), "the gateway's route table is empty");
+
+        let documented = [Route {
+            prefix: "/items".into(),
+            methods: vec!["GET".into()],
+            scope: String::new(),
+        }];
+        let e = tokens_lacking_each_scope(&ctx.endpoints.identity, &client("x"), &documented)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::RouteWithoutScope { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("the route table names no scope for /items: ")
+        );
+    }
 }

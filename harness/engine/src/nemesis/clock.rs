@@ -12,7 +12,7 @@ use testcontainers::bollard::query_parameters::{
     InspectContainerOptions, UploadToContainerOptions,
 };
 
-use super::container;
+use super::{NemesisError, container};
 use crate::clients::exec;
 use crate::context::RunContext;
 use crate::topology::faketime;
@@ -25,20 +25,19 @@ const TOLERANCE_SECS: i64 = 15;
 
 /// The container's timestamp file, from its environment: a container started without
 /// libfaketime preloaded cannot have its clock skewed, and says so.
-async fn timestamp_file(ctx: &RunContext, component: &str) -> Result<String, String> {
+async fn timestamp_file(ctx: &RunContext, component: &str) -> Result<String, NemesisError> {
     let id = container(ctx, component)?;
     let info = ctx
         .docker
         .inspect_container(&id, None::<InspectContainerOptions>)
         .await
-        .map_err(|e| format!("inspecting {component}: {e}"))?;
+        .map_err(|cause| NemesisError::InspectFor {
+            component: component.to_string(),
+            cause,
+        })?;
     let env = info.config.and_then(|c| c.env).unwrap_or_default();
-    faketime::timestamp_file(&env).ok_or_else(|| {
-        format!(
-            "the {component} container was not started with libfaketime preloaded \
-             (LD_PRELOAD naming libfaketime and FAKETIME_TIMESTAMP_FILE in its environment; \
-             the topology adds them with topology::faketime::preload), so its clock cannot be skewed"
-        )
+    faketime::timestamp_file(&env).ok_or_else(|| NemesisError::NoFaketime {
+        component: component.to_string(),
     })
 }
 
@@ -76,26 +75,23 @@ fn tar_one(name: &str, content: &[u8]) -> Vec<u8> {
 
 /// The wall clock inside `component`'s container `id` (seconds since the epoch), read by
 /// running `date +%s` there: a new process, which sees the timestamp file as it is now.
-async fn clock_in(ctx: &RunContext, id: &str, component: &str) -> Result<i64, String> {
+async fn clock_in(ctx: &RunContext, id: &str, component: &str) -> Result<i64, NemesisError> {
     let docker = ctx.docker.clone();
     let cmd = ["date".to_string(), "+%s".into()];
     let run = exec::run(&docker, id, component, &cmd)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| NemesisError::Exec(Box::new(e)))?;
     // libfaketime may warn before date prints (on stderr); the time is stdout's last line.
     run.stdout
         .lines()
         .filter_map(|l| l.trim().parse::<i64>().ok())
         .next_back()
-        .ok_or_else(|| {
-            format!(
-                "{} in {component} printed {:?} (exit code {}, stderr {:?})",
-                exec::shown(&cmd),
-                run.stdout,
-                run.exit_code
-                    .map_or_else(|| "unknown".to_string(), |c| c.to_string()),
-                run.stderr
-            )
+        .ok_or_else(|| NemesisError::ClockUnreadable {
+            command: exec::shown(&cmd),
+            component: component.to_string(),
+            stdout: run.stdout.clone(),
+            exit_code: run.exit_code,
+            stderr: run.stderr.clone(),
         })
 }
 
@@ -107,12 +103,12 @@ fn now_secs() -> i64 {
 
 /// Sets the container's clock offset to `offset_secs` and waits until a process in it
 /// sees it.
-pub async fn skew(ctx: &RunContext, component: &str, offset_secs: i64) -> Result<(), String> {
+pub async fn skew(ctx: &RunContext, component: &str, offset_secs: i64) -> Result<(), NemesisError> {
     let file = timestamp_file(ctx, component).await?;
     let (dir, name) = file
         .rsplit_once('/')
         .filter(|(_, n)| !n.is_empty())
-        .ok_or_else(|| format!("FAKETIME_TIMESTAMP_FILE {file:?} is not an absolute file path"))?;
+        .ok_or_else(|| NemesisError::NotAbsolute { file: file.clone() })?;
     let dir = if dir.is_empty() { "/" } else { dir };
     let id = container(ctx, component)?;
     let docker = ctx.docker.clone();
@@ -127,7 +123,11 @@ pub async fn skew(ctx: &RunContext, component: &str, offset_secs: i64) -> Result
             testcontainers::bollard::body_full(tar.into()),
         )
         .await
-        .map_err(|e| format!("writing {file} in {component}: {e}"))?;
+        .map_err(|cause| NemesisError::Upload {
+            file: file.clone(),
+            component: component.to_string(),
+            cause,
+        })?;
     wait::until(Duration::from_secs(10), || {
         let id = id.clone();
         async move {
@@ -135,13 +135,15 @@ pub async fn skew(ctx: &RunContext, component: &str, offset_secs: i64) -> Result
             if (seen - offset_secs).abs() <= TOLERANCE_SECS {
                 Ok(Some(()))
             } else {
-                Err(format!("its clock is {seen:+} s off"))
+                Err(NemesisError::ClockOff(seen))
             }
         }
     })
     .await
-    .map_err(|seen| {
-        format!("{component}'s clock did not move to {offset_secs:+} s within 10 s: {seen}")
+    .map_err(|waited| NemesisError::ClockDidNotMove {
+        component: component.to_string(),
+        offset: offset_secs,
+        waited,
     })
 }
 
@@ -151,7 +153,7 @@ pub const MAX_SKEW_SECONDS: u64 = 100 * 366 * 24 * 3600;
 
 /// The offset in seconds of a clock `amount` `unit`s `direction` (`ahead` or `behind`),
 /// or why it cannot be applied (beyond [`MAX_SKEW_SECONDS`]).
-pub fn skew_seconds(amount: i64, unit: &str, direction: &str) -> Result<i64, String> {
+pub fn skew_seconds(amount: i64, unit: &str, direction: &str) -> Result<i64, NemesisError> {
     let unit_secs: i64 = match unit.trim_end_matches('s') {
         "second" => 1,
         "minute" => 60,
@@ -162,10 +164,10 @@ pub fn skew_seconds(amount: i64, unit: &str, direction: &str) -> Result<i64, Str
         .checked_mul(unit_secs)
         .and_then(|o| o.checked_mul(sign))
         .filter(|o| o.unsigned_abs() <= MAX_SKEW_SECONDS)
-        .ok_or_else(|| {
-            format!(
-                "a clock {amount} {unit} {direction} is too far: at most {MAX_SKEW_SECONDS} seconds (about 100 years) either way"
-            )
+        .ok_or_else(|| NemesisError::TooFar {
+            amount,
+            unit: unit.to_string(),
+            direction: direction.to_string(),
         })
 }
 
@@ -192,10 +194,17 @@ mod tests {
 
     #[test]
     fn a_huge_skew_is_an_error_not_an_overflow() {
-        assert_eq!(skew_seconds(2, "hours", "behind"), Ok(-7200));
-        assert_eq!(skew_seconds(90, "seconds", "ahead"), Ok(90));
+        assert_eq!(skew_seconds(2, "hours", "behind").unwrap(), -7200);
+        assert_eq!(skew_seconds(90, "seconds", "ahead").unwrap(), 90);
         let e = skew_seconds(i64::MAX, "hours", "ahead").unwrap_err();
-        assert!(e.contains("too far"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "a clock {} hours ahead is too far: at most {MAX_SKEW_SECONDS} seconds (about 100 \
+                 years) either way",
+                i64::MAX
+            )
+        );
         assert!(skew_seconds(1_000_000, "hours", "behind").is_err());
     }
 }

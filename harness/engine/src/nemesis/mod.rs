@@ -5,6 +5,9 @@
 //! `steps::clock`.
 
 pub mod clock;
+mod error;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
@@ -14,6 +17,8 @@ use testcontainers::bollard::query_parameters::{
 
 use crate::clients::exec::Stage;
 use crate::context::{Run, RunContext};
+
+pub use error::{NemesisError, OpFailure};
 
 /// A fault that is still in effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,44 +34,38 @@ pub enum Applied {
     Skewed(String),
 }
 
-pub fn container(ctx: &RunContext, component: &str) -> Result<String, String> {
-    ctx.containers.get(component).cloned().ok_or_else(|| {
-        format!(
-            "there is no component {component:?}; components: {}",
-            ctx.containers
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
+pub fn container(ctx: &RunContext, component: &str) -> Result<String, NemesisError> {
+    ctx.containers
+        .get(component)
+        .cloned()
+        .ok_or_else(|| NemesisError::UnknownComponent {
+            component: component.to_string(),
+            known: ctx.containers.keys().cloned().collect(),
+        })
 }
 
 /// The name (`api-db`) and control URL of the fault proxy on a link.
-pub fn link_url(ctx: &RunContext, from: &str, to: &str) -> Result<(String, String), String> {
+pub fn link_url(ctx: &RunContext, from: &str, to: &str) -> Result<(String, String), NemesisError> {
     let name = format!("{from}-{to}");
-    let url = ctx.endpoints.links.get(&name).cloned().ok_or_else(|| {
-        format!(
-            "there is no fault proxy on the link from {from} to {to}; links: {}",
-            ctx.endpoints
-                .links
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
+    let url = ctx
+        .endpoints
+        .links
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| NemesisError::UnknownLink {
+            from: from.to_string(),
+            to: to.to_string(),
+            known: ctx.endpoints.links.keys().cloned().collect(),
+        })?;
     Ok((name, url))
 }
 
 /// Re-reads the host ports of `component` after it started again (a restart moves
 /// them) and points every endpoint that used the old ones at the new ones.
-async fn refresh_endpoint(run: &Run, component: &str) -> Result<(), String> {
+async fn refresh_endpoint(run: &Run, component: &str) -> Result<(), NemesisError> {
     let ctx = run.context();
     let id = container(&ctx, component)?;
-    let ports = crate::topology::endpoints::published_ports(&ctx.docker, &id)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
+    let ports = crate::topology::endpoints::published_ports(&ctx.docker, &id).await?;
     let host = crate::topology::endpoints::engine_host();
     let now = ports
         .into_iter()
@@ -103,7 +102,7 @@ async fn wait_ready(
     component: &str,
     deadline: Duration,
     since: i32,
-) -> Result<(), String> {
+) -> Result<(), NemesisError> {
     let ctx = run.context();
     let id = container(&ctx, component)?;
     let service = ctx
@@ -113,14 +112,13 @@ async fn wait_ready(
         .find(|s| s.replica_names().iter().any(|(_, n)| n == component));
     if service.is_some_and(|s| reached_directly(&ctx.system, &s.name)) {
         crate::topology::wait_ready(&ctx.docker, &ctx.system, &id, component, deadline, since)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+            .await?;
     }
     refresh_endpoint(run, component).await
 }
 
 /// Applies one operation to a component's container.
-pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), String> {
+pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), NemesisError> {
     let ctx = run.context();
     let id = container(&ctx, component)?;
     let docker = &ctx.docker;
@@ -134,10 +132,15 @@ pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), String> {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i32);
+    let failed = |cause| NemesisError::Op {
+        component: component.to_string(),
+        op: op.to_string(),
+        cause,
+    };
     if op == "stopped" && broker {
         return stop_broker_cleanly(docker, &id, component)
             .await
-            .map_err(|e| format!("{component} could not be {op}: {e}"));
+            .map_err(failed);
     }
     let result = match op {
         "stopped" => {
@@ -179,9 +182,13 @@ pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), String> {
                 )
                 .await
         }
-        other => return Err(format!("unknown operation {other:?}")),
+        other => {
+            return Err(NemesisError::UnknownOp {
+                op: other.to_string(),
+            });
+        }
     };
-    result.map_err(|e| format!("{component} could not be {op}: {e}"))?;
+    result.map_err(|e| failed(OpFailure::Docker(e)))?;
     if matches!(op, "started" | "restarted") {
         wait_ready(run, component, Duration::from_secs(60), since).await?;
         // A service starts with the defects of its environment only: give it back the
@@ -192,7 +199,7 @@ pub async fn apply(run: &Run, component: &str, op: &str) -> Result<(), String> {
         {
             crate::topology::put_defects(&ctx.http, component, url, &ctx.switched_defects)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(NemesisError::Switch)?;
         }
     }
     Ok(())
@@ -207,7 +214,7 @@ async fn stop_broker_cleanly(
     docker: &testcontainers::bollard::Docker,
     id: &str,
     component: &str,
-) -> Result<(), String> {
+) -> Result<(), OpFailure> {
     let cmd = ["rabbitmqctl".to_string(), "stop".into()];
     match crate::clients::exec::run(docker, id, component, &cmd).await {
         // Whatever rabbitmqctl said, the container is stopped below.
@@ -215,7 +222,7 @@ async fn stop_broker_cleanly(
         // The node's exit ends the container, which may cut the command's output or its
         // exit code short: the stop below tells whether it is down.
         Err(e) if matches!(e.stage, Stage::Output | Stage::Inspect) => {}
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(OpFailure::Exec(Box::new(e))),
     }
     // Already stopped (the node's exit ends the container) or not: stopped after this.
     match docker
@@ -232,7 +239,7 @@ async fn stop_broker_cleanly(
             status_code: 304,
             ..
         }) => Ok(()),
-        other => other.map_err(|e| e.to_string()),
+        other => other.map_err(OpFailure::Docker),
     }
 }
 
@@ -242,20 +249,23 @@ pub async fn set_link(
     from: &str,
     to: &str,
     fault: qalens_proxy::Fault,
-) -> Result<String, String> {
+) -> Result<String, NemesisError> {
     let (name, url) = link_url(ctx, from, to)?;
-    let res = ctx
+    let res = match ctx
         .http
         .put(format!("{url}/internal/fault"))
         .json(&fault)
         .send()
         .await
-        .map_err(|e| format!("the fault proxy on {name} did not answer: {e}"))?;
+    {
+        Ok(res) => res,
+        Err(cause) => return Err(NemesisError::ProxySilent { link: name, cause }),
+    };
     if !res.status().is_success() {
-        return Err(format!(
-            "the fault proxy on {name} answered {}",
-            res.status()
-        ));
+        return Err(NemesisError::ProxyStatus {
+            link: name,
+            status: res.status(),
+        });
     }
     Ok(name)
 }
@@ -271,7 +281,7 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
                 Some((from, to)) => set_link(&run.context(), from, to, qalens_proxy::Fault::None)
                     .await
                     .map(|_| ()),
-                None => Err(format!("malformed link name {name}")),
+                None => Err(NemesisError::MalformedLink { name: name.clone() }),
             },
         };
         match result {
@@ -284,7 +294,7 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
 }
 
 /// Whether `component`'s container is running, and the status Docker gives it.
-pub async fn running(ctx: &RunContext, component: &str) -> Result<(bool, String), String> {
+pub async fn running(ctx: &RunContext, component: &str) -> Result<(bool, String), NemesisError> {
     let id = container(ctx, component)?;
     let info = ctx
         .docker
@@ -293,7 +303,7 @@ pub async fn running(ctx: &RunContext, component: &str) -> Result<(bool, String)
             None::<testcontainers::bollard::query_parameters::InspectContainerOptions>,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(NemesisError::Inspect)?;
     let state = info.state.unwrap_or_default();
     Ok((state.running != Some(false), format!("{:?}", state.status)))
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::Who;
+use super::{CommandFailure, TokenError, Who};
 
 /// How long the command may take to print a token.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(10);
@@ -63,15 +63,14 @@ impl TokenCommand {
 
     /// The token for `who`: from the cache, or by running the command once. The command
     /// runs as a tokio child process: the caller's thread is free while it runs.
-    pub(super) async fn token(&self, who: &Who<'_>, file: &str) -> Result<String, String> {
+    pub(super) async fn token(&self, who: &Who<'_>, file: &str) -> Result<String, TokenError> {
         if let Some(t) = self.cached(who) {
             return Ok(t);
         }
-        let token = self.run(who).await.map_err(|e| {
-            format!(
-                "the identity command {} (x-qalens.identity.command in {file}) {e}",
-                self.shown()
-            )
+        let token = self.run(who).await.map_err(|failure| TokenError::Command {
+            command: self.shown(),
+            file: file.to_string(),
+            failure,
         })?;
         self.cache
             .lock()
@@ -81,9 +80,9 @@ impl TokenCommand {
     }
 
     /// Runs the command for `who`; the error completes "the identity command ... ".
-    async fn run(&self, who: &Who<'_>) -> Result<String, String> {
+    async fn run(&self, who: &Who<'_>) -> Result<String, CommandFailure> {
         let argv: Vec<String> = self.argv.iter().map(|a| who.fill(a)).collect();
-        let (program, args) = argv.split_first().ok_or("is empty")?;
+        let (program, args) = argv.split_first().ok_or(CommandFailure::Empty)?;
         let child = Command::new(program)
             .args(args)
             .current_dir(&self.dir)
@@ -96,17 +95,14 @@ impl TokenCommand {
             // Past the deadline the wait below is dropped, and with it the child: killed.
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("could not start: {e}"))?;
+            .map_err(CommandFailure::Start)?;
         // Both pipes are read to their end at once, so a chatty stderr cannot block it.
         let output = tokio::time::timeout(self.deadline, child.wait_with_output())
             .await
-            .map_err(|_| {
-                format!(
-                    "did not finish within {} s and was killed",
-                    self.deadline.as_secs_f64()
-                )
+            .map_err(|_| CommandFailure::Timeout {
+                secs: self.deadline.as_secs_f64(),
             })?
-            .map_err(|e| format!("could not be waited on: {e}"))?;
+            .map_err(CommandFailure::Wait)?;
         let status = output.status;
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stderr = stderr.trim();
@@ -116,24 +112,20 @@ impl TokenCommand {
         } else {
             format!("its stderr:\n{stderr}")
         };
+        let client = who.client.to_string();
         if !status.success() {
-            return Err(format!(
-                "failed ({status}) for client {}; {said}",
-                who.client
-            ));
+            return Err(CommandFailure::Failed {
+                status,
+                client,
+                said,
+            });
         }
         let token = String::from_utf8_lossy(&output.stdout).trim().to_string();
         if token.is_empty() {
-            return Err(format!(
-                "printed no token for client {}; {said}",
-                who.client
-            ));
+            return Err(CommandFailure::NoToken { client, said });
         }
         if token.contains(char::is_whitespace) {
-            return Err(format!(
-                "printed more than one word for client {} (a token has no spaces): {token:?}",
-                who.client
-            ));
+            return Err(CommandFailure::Words { client, token });
         }
         Ok(token)
     }

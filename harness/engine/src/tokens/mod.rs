@@ -7,6 +7,7 @@
 //! `qalens token` and `qalens bench` use it too, so they work for every identity mode.
 
 mod command;
+mod error;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 use qalens_model::system::{Identity, JwtAlg};
 
 pub use command::COMMAND_DEADLINE;
+pub use error::{CommandFailure, Lacks, TokenError};
 
 /// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
 /// signed (generated for this purpose with openssl; it protects nothing).
@@ -134,12 +136,14 @@ impl TimeClaim {
     }
 
     /// The claim named `name`.
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub fn parse(name: &str) -> Result<Self, TokenError> {
         match name {
             "nbf" => Ok(TimeClaim::Nbf),
             "iat" => Ok(TimeClaim::Iat),
             "exp" => Ok(TimeClaim::Exp),
-            other => Err(format!("{other:?} is not a time claim: nbf, iat or exp")),
+            other => Err(TokenError::NotATimeClaim {
+                name: other.to_string(),
+            }),
         }
     }
 }
@@ -209,7 +213,7 @@ impl Issuer {
         identity: Option<&Identity>,
         dir: &Path,
         file: &Path,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TokenError> {
         let mode = match identity {
             None => Mode::Anonymous,
             Some(Identity { jwt: Some(j), .. }) => {
@@ -221,19 +225,19 @@ impl Issuer {
                     ),
                     (JwtAlg::RS256, _, Some(p)) => (
                         Algorithm::RS256,
-                        qalens_model::system::keys::private_key(JwtAlg::RS256, dir, p)?,
+                        qalens_model::system::keys::private_key(JwtAlg::RS256, dir, p)
+                            .map_err(TokenError::Key)?,
                         EncodingKey::from_rsa_pem(NOT_THE_SYSTEM_KEY_RS256.as_bytes())
-                            .map_err(|e| e.to_string())?,
+                            .map_err(TokenError::OtherKey)?,
                     ),
                     (JwtAlg::ES256, _, Some(p)) => (
                         Algorithm::ES256,
-                        qalens_model::system::keys::private_key(JwtAlg::ES256, dir, p)?,
+                        qalens_model::system::keys::private_key(JwtAlg::ES256, dir, p)
+                            .map_err(TokenError::Key)?,
                         EncodingKey::from_ec_pem(NOT_THE_SYSTEM_KEY_ES256.as_bytes())
-                            .map_err(|e| e.to_string())?,
+                            .map_err(TokenError::OtherKey)?,
                     ),
-                    (alg, _, _) => {
-                        return Err(format!("{alg:?} needs a secret (HS256) or a private key"));
-                    }
+                    (alg, _, _) => return Err(TokenError::NeedsKey { alg }),
                 };
                 let signer = Signer {
                     alg,
@@ -251,7 +255,7 @@ impl Issuer {
                 argv.clone(),
                 dir.to_path_buf(),
             ))),
-            Some(_) => return Err("give exactly one of jwt, token or command".into()),
+            Some(_) => return Err(TokenError::NotOneMode),
         };
         Ok(Self {
             mode,
@@ -300,7 +304,7 @@ impl Issuer {
     /// `None` when the system has no identity. A command runs (at most once per client,
     /// tier and scope: its tokens are kept) as a tokio child process with its deadline,
     /// so the runtime's threads stay free while it runs.
-    pub async fn valid(&self, who: &Who<'_>, exp: u64) -> Result<Option<String>, String> {
+    pub async fn valid(&self, who: &Who<'_>, exp: u64) -> Result<Option<String>, TokenError> {
         if let Mode::Command(c) = &self.mode {
             return Ok(Some(format!("Bearer {}", c.token(who, &self.file).await?)));
         }
@@ -310,30 +314,27 @@ impl Issuer {
     /// What [`Issuer::valid`] gives, for callers that cannot wait: it never runs the
     /// token command, so a command's token must have been fetched with `valid` first
     /// (the identity steps fetch it when they name the client or its credentials).
-    pub fn fetched(&self, who: &Who, exp: u64) -> Result<Option<String>, String> {
+    pub fn fetched(&self, who: &Who, exp: u64) -> Result<Option<String>, TokenError> {
         Ok(Some(match &self.mode {
             Mode::Anonymous => return Ok(None),
             Mode::Jwt(s) => format!("Bearer {}", s.sign(who, exp, false)?),
             Mode::Static(t) => format!("Bearer {t}"),
             Mode::Command(c) => format!(
                 "Bearer {}",
-                c.cached(who).ok_or_else(|| format!(
-                    "no token was fetched yet for client {} (tier {}, scope {:?}) from the \
-                     identity command {} of {}: a step that sets the client or its credentials \
-                     fetches it",
-                    who.client,
-                    who.tier_name(),
-                    who.scope,
-                    c.shown(),
-                    self.file
-                ))?
+                c.cached(who).ok_or_else(|| TokenError::NotFetched {
+                    client: who.client.to_string(),
+                    tier: who.tier_name(),
+                    scope: who.scope.to_string(),
+                    command: c.shown(),
+                    file: self.file.clone(),
+                })?
             ),
         }))
     }
 
     /// The `Authorization` header value of a hostile token for `who`, or why this
     /// system's identity mode cannot make one.
-    pub fn abused(&self, who: &Who, abuse: Abuse, ttl: u64) -> Result<String, String> {
+    pub fn abused(&self, who: &Who, abuse: Abuse, ttl: u64) -> Result<String, TokenError> {
         let Mode::Jwt(s) = &self.mode else {
             return Err(self.cannot(abuse.name()));
         };
@@ -341,8 +342,8 @@ impl Issuer {
             Abuse::ExpiredAt(exp) => s.sign(who, exp, false)?,
             Abuse::WrongKey => s.sign(who, now() + ttl, true)?,
             Abuse::AlgNone => {
-                let claims = serde_json::to_string(&s.claims(who, now() + ttl))
-                    .map_err(|e| e.to_string())?;
+                let claims =
+                    serde_json::to_string(&s.claims(who, now() + ttl)).map_err(TokenError::Json)?;
                 format!(
                     "{}.{}.",
                     URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
@@ -380,23 +381,17 @@ impl Issuer {
     }
 
     /// Why a step that needs the harness to sign tokens cannot run on this system.
-    pub fn cannot(&self, what: &str) -> String {
-        let how = match &self.mode {
-            Mode::Anonymous => "has no x-qalens.identity".to_string(),
-            Mode::Jwt(_) => return format!("{what} can be made"),
-            Mode::Static(_) => {
-                "gives every client one static token (x-qalens.identity.token)".into()
-            }
-            Mode::Command(_) => {
-                "gets tokens from a command (x-qalens.identity.command), which qalens cannot \
-                 sign or alter"
-                    .into()
-            }
-        };
-        format!(
-            "{} {how}: {what} needs x-qalens.identity.jwt (HS256, RS256 or ES256)",
-            self.file
-        )
+    pub fn cannot(&self, what: &str) -> TokenError {
+        TokenError::Cannot {
+            file: self.file.clone(),
+            lacks: match &self.mode {
+                Mode::Anonymous => Lacks::Identity,
+                Mode::Jwt(_) => Lacks::Nothing,
+                Mode::Static(_) => Lacks::Signing,
+                Mode::Command(_) => Lacks::Command,
+            },
+            what: what.to_string(),
+        }
     }
 }
 
@@ -414,12 +409,16 @@ impl Signer {
         Value::Object(map)
     }
 
-    fn sign(&self, who: &Who, exp: u64, wrong_key: bool) -> Result<String, String> {
+    fn sign(&self, who: &Who, exp: u64, wrong_key: bool) -> Result<String, TokenError> {
         let key = if wrong_key { &self.wrong } else { &self.key };
         let mut header = Header::new(self.alg);
         header.typ = Some("JWT".into());
-        jsonwebtoken::encode(&header, &self.claims(who, exp), key)
-            .map_err(|e| format!("signing a {:?} token failed: {e}", self.alg))
+        jsonwebtoken::encode(&header, &self.claims(who, exp), key).map_err(|cause| {
+            TokenError::Signing {
+                alg: self.alg,
+                cause,
+            }
+        })
     }
 }
 
@@ -427,14 +426,19 @@ impl Signer {
     /// A token of `header` and `claims` as given, signed with the system's key: for the
     /// hostile headers and claims `jsonwebtoken::Header` and [`Signer::claims`] cannot
     /// express.
-    fn sign_raw(&self, header: &Value, claims: &Value) -> Result<String, String> {
+    fn sign_raw(&self, header: &Value, claims: &Value) -> Result<String, TokenError> {
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg)
-            .map_err(|e| format!("signing a {:?} token failed: {e}", self.alg))?;
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).map_err(|cause| {
+                TokenError::Signing {
+                    alg: self.alg,
+                    cause,
+                }
+            })?;
         Ok(format!("{input}.{signature}"))
     }
 }
@@ -467,17 +471,19 @@ pub fn decoded(authorization: &str) -> Option<String> {
 }
 
 /// `token` with `admin` added to its scope after signing, the signature kept.
-fn tamper(token: &str) -> Result<String, String> {
+fn tamper(token: &str) -> Result<String, TokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(signature)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(format!("{token:?} is not a JWT"));
+        return Err(TokenError::NotAJwt {
+            token: token.to_string(),
+        });
     };
-    let bytes = URL_SAFE_NO_PAD.decode(claims).map_err(|e| e.to_string())?;
-    let mut claims: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let bytes = URL_SAFE_NO_PAD.decode(claims).map_err(TokenError::Base64)?;
+    let mut claims: Value = serde_json::from_slice(&bytes).map_err(TokenError::Json)?;
     let scope = claims["scope"].as_str().unwrap_or_default();
     claims["scope"] = format!("admin {scope}").trim().into();
-    let claims = serde_json::to_string(&claims).map_err(|e| e.to_string())?;
+    let claims = serde_json::to_string(&claims).map_err(TokenError::Json)?;
     Ok(format!(
         "{header}.{}.{signature}",
         URL_SAFE_NO_PAD.encode(claims)

@@ -160,7 +160,8 @@ fn a_key_file_that_is_not_the_algorithms_key_is_refused_naming_it() {
     ] {
         let e = Issuer::from_system(Some(&identity(alg, key)), &keys(), Path::new("f.yml"))
             .err()
-            .unwrap_or_else(|| panic!("{alg:?} took {key}"));
+            .unwrap_or_else(|| panic!("{alg:?} took {key}"))
+            .to_string();
         assert!(e.contains(key) && e.contains("private key"), "{e}");
     }
 }
@@ -177,7 +178,10 @@ fn a_static_token_or_a_command_cannot_make_hostile_tokens_and_says_why() {
         issuer.fetched(&who(), 0).unwrap().as_deref(),
         Some("Bearer t0ken")
     );
-    let e = issuer.abused(&who(), Abuse::ExpiredAt(1), 60).unwrap_err();
+    let e = issuer
+        .abused(&who(), Abuse::ExpiredAt(1), 60)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("shop.yml")
             && e.contains("an expired token")
@@ -210,7 +214,7 @@ async fn the_command_prints_a_token_per_client_from_placeholders_and_environment
     };
     let issuer = Issuer::from_system(Some(&identity), &dir, Path::new("f.yml")).unwrap();
     // The path for callers that cannot wait never runs the command.
-    let e = issuer.fetched(&who(), 0).unwrap_err();
+    let e = issuer.fetched(&who(), 0).unwrap_err().to_string();
     assert!(
         e.contains("no token was fetched yet for client alice-s1") && e.contains("f.yml"),
         "{e}"
@@ -246,6 +250,7 @@ async fn a_failing_silent_or_slow_command_is_an_error_naming_it_and_its_stderr()
             .token(&who(), "shop.yml")
             .await
             .unwrap_err()
+            .to_string()
     }
     let e = run("echo 'no such user' >&2; exit 3", COMMAND_DEADLINE).await;
     assert!(
@@ -266,7 +271,8 @@ async fn a_failing_silent_or_slow_command_is_an_error_naming_it_and_its_stderr()
     let e = TokenCommand::new(vec!["/nonexistent/qalens-token".into()], PathBuf::from("."))
         .token(&who(), "shop.yml")
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("could not start"), "{e}");
 }
 
@@ -406,7 +412,10 @@ fn hostile_claims_and_headers_are_signed_by_the_systems_key_for_every_algorithm(
         command: None,
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
-    let e = issuer.abused(&who(), Abuse::NoExpiry, 60).unwrap_err();
+    let e = issuer
+        .abused(&who(), Abuse::NoExpiry, 60)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("without an expiry") && e.contains("x-qalens.identity.jwt"),
         "{e}"

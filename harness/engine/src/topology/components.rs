@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig,
@@ -19,6 +18,7 @@ use testcontainers::bollard::query_parameters::{
     CreateContainerOptionsBuilder, StartContainerOptions,
 };
 
+use super::TopologyError;
 use qalens_model::images::ImageRef;
 use qalens_model::system::{Healthcheck, Link, ReadyLog, Service, Stream, System};
 
@@ -231,17 +231,26 @@ impl Plan<'_> {
     /// Creates and starts the unit's container; returns its id. A container that was
     /// created but did not start is removed by the caller's cleanup (it carries the
     /// run's labels).
-    pub async fn create_and_start(&self, docker: &Docker, unit: &Unit) -> anyhow::Result<String> {
+    pub async fn create_and_start(
+        &self,
+        docker: &Docker,
+        unit: &Unit,
+    ) -> Result<String, TopologyError> {
         let host = self.host(unit);
         let options = CreateContainerOptionsBuilder::new().name(&host).build();
-        let created = docker
+        let created = match docker
             .create_container(Some(options), self.body(unit))
             .await
-            .with_context(|| format!("creating container {host}"))?;
-        docker
+        {
+            Ok(created) => created,
+            Err(cause) => return Err(TopologyError::CreateContainer { host, cause }),
+        };
+        if let Err(cause) = docker
             .start_container(&created.id, None::<StartContainerOptions>)
             .await
-            .with_context(|| format!("starting container {host}"))?;
+        {
+            return Err(TopologyError::StartContainer { host, cause });
+        }
         Ok(created.id)
     }
 }

@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::query_parameters::InspectContainerOptions;
 
-use super::{Endpoints, PROXY_CONTROL_PORT};
+use super::{Endpoints, PROXY_CONTROL_PORT, TopologyError};
 use qalens_model::system::{ServicePort, System};
 
 /// The host at which published container ports are reached: the host of `DOCKER_HOST`
@@ -49,11 +48,17 @@ fn engine_host_from(host_override: Option<&str>, docker_host: Option<&str>) -> S
 }
 
 /// Host ports by container port, for one container as the engine sees it now.
-pub async fn published_ports(docker: &Docker, id: &str) -> anyhow::Result<HashMap<u16, u16>> {
+pub async fn published_ports(
+    docker: &Docker,
+    id: &str,
+) -> Result<HashMap<u16, u16>, TopologyError> {
     let info = docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
-        .with_context(|| format!("inspecting container {id}"))?;
+        .map_err(|cause| TopologyError::InspectContainer {
+            id: id.to_string(),
+            cause,
+        })?;
     let ports = info
         .network_settings
         .and_then(|n| n.ports)
@@ -83,14 +88,14 @@ pub struct FromFiles {
 
 impl FromFiles {
     /// Reads the files `system` names; an unreadable or wrong one is an error.
-    pub fn read(system: &System) -> anyhow::Result<Self> {
+    pub fn read(system: &System) -> Result<Self, TopologyError> {
         let q = &system.qalens;
         let identity =
             crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
-                .map_err(|e| anyhow::anyhow!("x-qalens.identity: {e}"))?;
+                .map_err(TopologyError::Identity)?;
         let routes = match &q.routes {
             Some(r) => qalens_model::system::routes::documented(r, &system.dir)
-                .map_err(|e| anyhow::anyhow!("x-qalens.routes: {e}"))?,
+                .map_err(TopologyError::Routes)?,
             None => vec![],
         };
         Ok(Self { identity, routes })
@@ -105,7 +110,7 @@ pub async fn read(
     containers: &BTreeMap<String, String>,
     system: &System,
     files: &FromFiles,
-) -> anyhow::Result<Endpoints> {
+) -> Result<Endpoints, TopologyError> {
     let host = engine_host();
     let inspected = futures::future::join_all(
         containers
@@ -131,14 +136,19 @@ fn assemble(
     published: BTreeMap<String, BTreeMap<u16, String>>,
     system: &System,
     files: &FromFiles,
-) -> anyhow::Result<Endpoints> {
-    let addr = |container: &str, port: u16| -> anyhow::Result<String> {
+) -> Result<Endpoints, TopologyError> {
+    let addr = |container: &str, port: u16| -> Result<String, TopologyError> {
         published
             .get(container)
-            .with_context(|| format!("the topology has no {container}"))?
+            .ok_or_else(|| TopologyError::NoContainer {
+                container: container.to_string(),
+            })?
             .get(&port)
             .cloned()
-            .with_context(|| format!("{container} has no host port for {port} (is it running?)"))
+            .ok_or_else(|| TopologyError::NoHostPort {
+                container: container.to_string(),
+                port,
+            })
     };
     // The first replica of a service answers for it (`db`, or `gateway-1`).
     let answering: BTreeMap<String, String> = system
@@ -146,10 +156,12 @@ fn assemble(
         .iter()
         .filter_map(|(name, s)| Some((name.clone(), s.replica_names().into_iter().next()?.1)))
         .collect();
-    let service_addr = |sp: &ServicePort| -> anyhow::Result<String> {
+    let service_addr = |sp: &ServicePort| -> Result<String, TopologyError> {
         let container = answering
             .get(&sp.service)
-            .with_context(|| format!("the system file has no service {}", sp.service))?;
+            .ok_or_else(|| TopologyError::NoService {
+                service: sp.service.clone(),
+            })?;
         addr(container, sp.port)
     };
     let q = &system.qalens;
@@ -172,7 +184,7 @@ fn assemble(
         })?
         .rsplit_once(':')
         .map(|(h, p)| (h.to_string(), p.to_string()))
-        .context("a published address without a port")?;
+        .ok_or(TopologyError::NoPortInAddress)?;
         amqp = b.amqp.replace("{host}", &h).replace("{port}", &p);
         if let Some(m) = b.management_port {
             rabbitmq_management = format!(

@@ -9,6 +9,7 @@
 
 mod components;
 pub mod endpoints;
+mod error;
 pub mod faketime;
 mod pull;
 pub use pull::check_images;
@@ -21,7 +22,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use serde::Serialize;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::models::NetworkCreateRequest;
@@ -31,6 +31,7 @@ use qalens_model::images::Images;
 use qalens_model::system::System;
 
 pub use components::{PROXY_CONTROL_PORT, PROXY_PORT, replace_address};
+pub use error::{TopologyError, UnknownLink};
 pub use running::Running;
 
 /// What to start.
@@ -60,17 +61,19 @@ pub struct KnownDefect {
 }
 
 /// The defects the `refsys` binary knows (`refsys defects`: a name and a lens per line).
-pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<KnownDefect>> {
+pub fn known_defects(refsys_bin: &std::path::Path) -> Result<Vec<KnownDefect>, TopologyError> {
     let out = std::process::Command::new(refsys_bin)
         .arg("defects")
         .output()
-        .with_context(|| format!("running {} defects", refsys_bin.display()))?;
+        .map_err(|cause| TopologyError::RunningDefects {
+            bin: refsys_bin.to_path_buf(),
+            cause,
+        })?;
     if !out.status.success() {
-        anyhow::bail!(
-            "{} defects failed: {}",
-            refsys_bin.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        return Err(TopologyError::DefectsFailed {
+            bin: refsys_bin.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -86,7 +89,7 @@ pub fn known_defects(refsys_bin: &std::path::Path) -> anyhow::Result<Vec<KnownDe
 
 impl TopologyOptions {
     /// Switches on `defects`, each checked against the names `refsys` knows.
-    pub fn with_defects(mut self, defects: &[String]) -> anyhow::Result<Self> {
+    pub fn with_defects(mut self, defects: &[String]) -> Result<Self, TopologyError> {
         if defects.is_empty() {
             return Ok(self);
         }
@@ -97,11 +100,9 @@ impl TopologyOptions {
             .as_ref()
             .and_then(|h| h.defects.as_ref());
         if hook.and_then(|h| h.env.as_ref()).is_none() {
-            anyhow::bail!(
-                "{} has no defect hook with a start-up variable \
-                 (x-qalens.hooks.defects.env): defects cannot be switched on",
-                self.system.file.display()
-            );
+            return Err(TopologyError::NoDefectHook {
+                file: self.system.file.clone(),
+            });
         }
         let known: Vec<String> = known_defects(&qalens_model::images::refsys_binary()?)?
             .into_iter()
@@ -109,7 +110,10 @@ impl TopologyOptions {
             .collect();
         for d in defects {
             if !known.contains(d) {
-                anyhow::bail!("unknown defect {d:?}; known defects: {}", known.join(", "));
+                return Err(TopologyError::UnknownDefect {
+                    name: d.clone(),
+                    known,
+                });
             }
         }
         self.defects = defects.to_vec();
@@ -120,7 +124,7 @@ impl TopologyOptions {
 impl TopologyOptions {
     /// A fresh run id for `system`, the proxies' image from the environment, the `qalens`
     /// binary they run, and the links `QALENS_LINKS` names ([`links_from_env`]).
-    pub fn from_env(system: Arc<System>) -> anyhow::Result<Self> {
+    pub fn from_env(system: Arc<System>) -> Result<Self, TopologyError> {
         let links = links_from_env(&system)?;
         Self::with_links(system, links)
     }
@@ -128,7 +132,7 @@ impl TopologyOptions {
     /// As [`TopologyOptions::from_env`], with proxies on `links` (indices into
     /// `x-qalens.links`, as [`links_from_env`] gives them) instead of reading
     /// `QALENS_LINKS` again.
-    pub fn with_links(system: Arc<System>, links: Vec<usize>) -> anyhow::Result<Self> {
+    pub fn with_links(system: Arc<System>, links: Vec<usize>) -> Result<Self, TopologyError> {
         Ok(Self {
             run_id: cleanup::new_run_id(),
             system,
@@ -144,12 +148,14 @@ impl TopologyOptions {
 /// The links that get a proxy in a run started now: those `QALENS_LINKS` names (default:
 /// those the file does not mark `proxied: false`; see [`select_links`]). The one place
 /// the variable is read.
-pub fn links_from_env(system: &System) -> anyhow::Result<Vec<usize>> {
+pub fn links_from_env(system: &System) -> Result<Vec<usize>, TopologyError> {
     let spec = std::env::var("QALENS_LINKS")
         .ok()
         .filter(|s| !s.trim().is_empty());
-    select_links(system, spec.as_deref())
-        .map_err(|e| anyhow::anyhow!("QALENS_LINKS={}: {e}", spec.unwrap_or_default()))
+    select_links(system, spec.as_deref()).map_err(|cause| TopologyError::LinksEnv {
+        spec: spec.unwrap_or_default(),
+        cause,
+    })
 }
 
 /// The names of `links` (indices into `x-qalens.links`), as feature files use them.
@@ -172,7 +178,7 @@ pub fn proxied_among<'a>(components: impl IntoIterator<Item = &'a String>) -> Ve
 
 /// The links that get a proxy: `spec` (comma-separated link names, `all`, or `none`), or
 /// without one, every link the file does not mark `proxied: false`.
-pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, String> {
+pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, UnknownLink> {
     let links = &system.qalens.links;
     let Some(spec) = spec.map(str::trim) else {
         return Ok((0..links.len()).filter(|i| links[*i].proxied).collect());
@@ -185,14 +191,14 @@ pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, S
         if name == "none" {
             continue;
         }
-        let i = links.iter().position(|l| l.name() == name).ok_or_else(|| {
-            let known: Vec<String> = links.iter().map(|l| l.name()).collect();
-            format!(
-                "unknown link {name:?}; the links of {} are: {} (or all, none)",
-                system.file.display(),
-                known.join(", ")
-            )
-        })?;
+        let i = links
+            .iter()
+            .position(|l| l.name() == name)
+            .ok_or_else(|| UnknownLink {
+                name: name.to_string(),
+                file: system.file.clone(),
+                known: links.iter().map(|l| l.name()).collect(),
+            })?;
         if !chosen.contains(&i) {
             chosen.push(i);
         }
@@ -270,13 +276,13 @@ impl Endpoints {
 
     /// The inspection endpoint (`x-qalens.hooks.inspection`) of `service` as an
     /// `http://` URL, or an error naming the key that would provide it.
-    pub fn inspection(&self, service: &str) -> Result<String, String> {
-        self.inspection.get(service).cloned().ok_or_else(|| {
-            format!(
-                "the system file names no inspection endpoint for {service:?} \
-                 (x-qalens.hooks.inspection)"
-            )
-        })
+    pub fn inspection(&self, service: &str) -> Result<String, TopologyError> {
+        self.inspection
+            .get(service)
+            .cloned()
+            .ok_or_else(|| TopologyError::NoInspection {
+                service: service.to_string(),
+            })
     }
 }
 
@@ -289,7 +295,7 @@ pub async fn wait_ready(
     name: &str,
     deadline: Duration,
     since: i32,
-) -> anyhow::Result<()> {
+) -> Result<(), TopologyError> {
     ready::wait(
         docker,
         id,
@@ -358,7 +364,7 @@ impl std::ops::Deref for Topology {
 impl Topology {
     /// Creates the network and starts every container, each waited on by its ready
     /// check. On failure, whatever was started is removed before the error returns.
-    pub async fn start(docker: &Docker, options: TopologyOptions) -> anyhow::Result<Self> {
+    pub async fn start(docker: &Docker, options: TopologyOptions) -> Result<Self, TopologyError> {
         let started = Instant::now();
         let run_id = options.run_id.clone();
         match Self::try_start(docker, &options, started).await {
@@ -370,7 +376,7 @@ impl Topology {
                     cleanup::remove_run_settled(docker, &run_id, Duration::from_secs(2)).await
                 {
                     eprintln!(
-                        "qalens: cleanup after failed start of {run_id} failed: {cleanup_err:#}"
+                        "qalens: cleanup after failed start of {run_id} failed: {cleanup_err}"
                     );
                 }
                 Err(e)
@@ -382,7 +388,7 @@ impl Topology {
         docker: &Docker,
         options: &TopologyOptions,
         started: Instant,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TopologyError> {
         let run_id = &options.run_id;
         let network = format!("{run_id}-net");
         let mut labels = cleanup::labels(run_id, options.keep);
@@ -396,7 +402,10 @@ impl Topology {
                 ..Default::default()
             })
             .await
-            .with_context(|| format!("creating network {network}"))?;
+            .map_err(|cause| TopologyError::CreateNetwork {
+                network: network.clone(),
+                cause,
+            })?;
 
         let plan = components::Plan {
             system: &options.system,
@@ -447,12 +456,12 @@ impl Topology {
 
     /// Removes every container and the network of the run (by its label, so a container
     /// half-created when a signal arrived goes too), as [`cleanup::remove_run`] does.
-    pub async fn teardown(self) -> anyhow::Result<()> {
+    pub async fn teardown(self) -> Result<(), TopologyError> {
         let run_id = self.running.run_id().to_string();
         cleanup::remove_run(self.running.docker(), &run_id)
             .await
             .map(|_| ())
-            .with_context(|| format!("tearing down {run_id}"))
+            .map_err(|cause| TopologyError::Teardown { run_id, cause })
     }
 
     /// Leaves the containers running (labelled `qalens.keep` only if started so) and

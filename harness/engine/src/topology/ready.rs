@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use futures::StreamExt as _;
 use testcontainers::bollard::Docker;
 use testcontainers::bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use tokio::time::Instant;
 
+use super::TopologyError;
 use super::components::Ready;
 use crate::clients::exec;
 use qalens_model::system::{Healthcheck, ReadyLog, Stream};
@@ -24,7 +24,7 @@ pub async fn wait(
     ready: &Ready,
     deadline: Duration,
     since: i32,
-) -> anyhow::Result<()> {
+) -> Result<(), TopologyError> {
     let wait = async {
         match ready {
             Ready::Log(log) => wait_log(docker, id, name, log, since).await,
@@ -32,12 +32,13 @@ pub async fn wait(
             Ready::Running => ensure_running(docker, id, name).await,
         }
     };
-    tokio::time::timeout(deadline, wait).await.map_err(|_| {
-        anyhow::anyhow!(
-            "{name} was not ready within {deadline:?} ({})",
-            describe(ready)
-        )
-    })?
+    tokio::time::timeout(deadline, wait)
+        .await
+        .map_err(|_| TopologyError::NotReady {
+            name: name.to_string(),
+            deadline,
+            waiting: describe(ready),
+        })?
 }
 
 fn describe(ready: &Ready) -> String {
@@ -48,17 +49,20 @@ fn describe(ready: &Ready) -> String {
     }
 }
 
-async fn ensure_running(docker: &Docker, id: &str, name: &str) -> anyhow::Result<()> {
+async fn ensure_running(docker: &Docker, id: &str, name: &str) -> Result<(), TopologyError> {
     let info = docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
-        .with_context(|| format!("inspecting {name}"))?;
+        .map_err(|cause| TopologyError::Inspecting {
+            name: name.to_string(),
+            cause,
+        })?;
     let state = info.state.unwrap_or_default();
     if state.running != Some(true) {
-        bail!(
-            "{name} is not running (exit code {})",
-            state.exit_code.map_or("unknown".into(), |c| c.to_string())
-        );
+        return Err(TopologyError::NotRunning {
+            name: name.to_string(),
+            exit_code: state.exit_code,
+        });
     }
     Ok(())
 }
@@ -70,7 +74,7 @@ async fn wait_log(
     name: &str,
     log: &ReadyLog,
     since: i32,
-) -> anyhow::Result<()> {
+) -> Result<(), TopologyError> {
     let mut stream = docker.logs(
         id,
         Some(LogsOptions {
@@ -84,7 +88,10 @@ async fn wait_log(
     );
     let mut seen = String::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.with_context(|| format!("reading the log of {name}"))?;
+        let chunk = chunk.map_err(|cause| TopologyError::ReadingLog {
+            name: name.to_string(),
+            cause,
+        })?;
         seen.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         if seen.contains(&log.log) {
             return Ok(());
@@ -99,7 +106,10 @@ async fn wait_log(
     }
     // The log ends when the container stops.
     ensure_running(docker, id, name).await?;
-    bail!("the log of {name} ended without {:?}", log.log)
+    Err(TopologyError::LogEnded {
+        name: name.to_string(),
+        log: log.log.clone(),
+    })
 }
 
 /// Runs the healthcheck every `interval` until it passes; after `start_period`, `retries`
@@ -109,7 +119,7 @@ async fn wait_healthy(
     id: &str,
     name: &str,
     h: &Healthcheck,
-) -> anyhow::Result<()> {
+) -> Result<(), TopologyError> {
     let started = Instant::now();
     let mut failures = 0u32;
     let mut ticks = tokio::time::interval(h.interval.max(Duration::from_millis(100)));
@@ -130,10 +140,12 @@ async fn wait_healthy(
         if started.elapsed() >= h.start_period {
             failures += 1;
             if failures >= h.retries.max(1) {
-                bail!(
-                    "{name} is unhealthy: its healthcheck {:?} failed {failures} time(s) in a row (last: {why})",
-                    h.test
-                );
+                return Err(TopologyError::Unhealthy {
+                    name: name.to_string(),
+                    test: h.test.clone(),
+                    failures,
+                    last: why,
+                });
             }
         }
     }

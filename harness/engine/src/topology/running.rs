@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 
 use std::sync::Arc;
 
 use super::endpoints::{self, FromFiles};
-use super::{Endpoints, SwitchError, put_defects};
+use super::{Endpoints, SwitchError, TopologyError, put_defects};
 use crate::cleanup;
 use qalens_model::system::System;
 
@@ -37,19 +36,21 @@ impl Running {
         docker: &Docker,
         run_id: &str,
         system: Arc<System>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TopologyError> {
         let containers = cleanup::components_of(docker, run_id).await?;
         if containers.is_empty() {
-            anyhow::bail!(
-                "no topology {run_id} runs on this Docker engine; start one with \
-                 `qalens up --detach` and pass the run id it prints (or its --env-file)"
-            );
+            return Err(TopologyError::NoTopology {
+                run_id: run_id.to_string(),
+            });
         }
         let running = Self::new(docker, run_id, containers, system)?;
         // Fail now, not in the first step, when a component is down or a port missing.
-        running.current_endpoints().await.with_context(|| {
-            format!("topology {run_id} is not complete; `qalens down {run_id}` and start another")
-        })?;
+        if let Err(cause) = running.current_endpoints().await {
+            return Err(TopologyError::Incomplete {
+                run_id: run_id.to_string(),
+                cause: Box::new(cause),
+            });
+        }
         Ok(running)
     }
 
@@ -60,7 +61,7 @@ impl Running {
         run_id: &str,
         containers: BTreeMap<String, String>,
         system: Arc<System>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, TopologyError> {
         Ok(Self {
             run_id: run_id.to_string(),
             docker: docker.clone(),
@@ -86,7 +87,7 @@ impl Running {
 
     /// The endpoints as they are now: a container that was stopped and started again
     /// gets new host ports. Only the ports are read again, not the system's files.
-    pub async fn current_endpoints(&self) -> anyhow::Result<Endpoints> {
+    pub async fn current_endpoints(&self) -> Result<Endpoints, TopologyError> {
         endpoints::read(
             &self.docker,
             &self.run_id,
@@ -143,7 +144,7 @@ impl Running {
         let endpoints = self
             .current_endpoints()
             .await
-            .map_err(|e| SwitchError::Failed(format!("{e:#}")))?;
+            .map_err(|e| SwitchError::Failed(e.to_string()))?;
         for (component, url) in &endpoints.controls {
             put_defects(&http, component, url, defects).await?;
         }
@@ -161,7 +162,7 @@ impl Running {
 
     /// Starts every container that is not running (a crash in an earlier run on this
     /// topology) and waits until each passes its ready check again.
-    pub async fn revive(&self) -> anyhow::Result<Vec<String>> {
+    pub async fn revive(&self) -> Result<Vec<String>, TopologyError> {
         use testcontainers::bollard::query_parameters::{
             InspectContainerOptions, StartContainerOptions,
         };
@@ -192,7 +193,10 @@ impl Running {
                 since,
             )
             .await
-            .with_context(|| format!("{name} did not come back"))?;
+            .map_err(|cause| TopologyError::DidNotComeBack {
+                name: name.clone(),
+                cause: Box::new(cause),
+            })?;
         }
         Ok(revived)
     }

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use testcontainers::bollard::Docker;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::TopologyError;
 use super::components::{Plan, Unit};
 use super::ready;
 use qalens_model::system::Condition;
@@ -46,7 +46,7 @@ fn group_of(plan: &Plan, unit: &Unit) -> String {
 
 /// Starts every unit of `plan`; on the first failure the others are dropped (their
 /// containers carry the run's labels; the caller removes them).
-pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> anyhow::Result<Started> {
+pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> Result<Started, TopologyError> {
     let mut groups: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
     for unit in plan.units() {
         groups.entry(group_of(plan, &unit)).or_default().push(unit);
@@ -76,17 +76,22 @@ pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> anyhow::Result<Start
                     let state = *rx
                         .wait_for(|s| *s == State::Failed || reached(*s, needed))
                         .await
-                        .with_context(|| format!("waiting for {dep}"))?;
-                    anyhow::ensure!(
-                        state != State::Failed,
-                        "{name} depends on {dep}, which failed"
-                    );
+                        .map_err(|cause| TopologyError::WaitingFor {
+                            dep: dep.clone(),
+                            cause,
+                        })?;
+                    if state == State::Failed {
+                        return Err(TopologyError::DependencyFailed {
+                            name: name.clone(),
+                            dep: dep.clone(),
+                        });
+                    }
                 }
                 let t0 = Instant::now();
                 let ids = futures::future::try_join_all(units.iter().map(|u| async move {
                     let id = plan.create_and_start(docker, u).await?;
                     lock(containers).insert(plan.name(u), id.clone());
-                    Ok::<_, anyhow::Error>((u, id))
+                    Ok::<_, TopologyError>((u, id))
                 }))
                 .await?;
                 tx.send_replace(State::Started);
@@ -102,7 +107,7 @@ pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> anyhow::Result<Start
                     )
                     .await?;
                     lock(timings).push((unit_name, t0.elapsed()));
-                    Ok::<_, anyhow::Error>(())
+                    Ok::<_, TopologyError>(())
                 }))
                 .await?;
                 tx.send_replace(State::Ready);
@@ -112,7 +117,10 @@ pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> anyhow::Result<Start
             if outcome.is_err() {
                 tx.send_replace(State::Failed);
             }
-            outcome.with_context(|| format!("starting {name}"))
+            outcome.map_err(|cause| TopologyError::Starting {
+                name: name.clone(),
+                cause: Box::new(cause),
+            })
         }
     });
     futures::future::try_join_all(runs).await?;

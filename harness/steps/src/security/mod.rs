@@ -19,6 +19,7 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
 use super::StepResult;
+use crate::StepError;
 use crate::world::{Client, Exchange, QaWorld, Resource};
 use qalens_engine::checks::exchange::{created, header};
 use qalens_engine::clients::http::{Call, Target};
@@ -29,7 +30,7 @@ const CLIENT: &str = "{client}";
 const ID: &str = "{id}";
 
 /// The client the feature called `name`, with its latest credentials.
-fn named(world: &QaWorld, name: &str) -> Result<Client, String> {
+fn named(world: &QaWorld, name: &str) -> Result<Client, StepError> {
     let client = world.clients.get(name).cloned().ok_or_else(|| {
         format!("no client {name:?} in this scenario: add `Given a free client \"{name}\"`")
     })?;
@@ -49,7 +50,7 @@ async fn send_as(
     path: &str,
     body: Option<String>,
     header: Option<(&str, &str)>,
-) -> Result<Exchange, String> {
+) -> Result<Exchange, StepError> {
     let mut call = call_as(world, name, method, path)?;
     if let Some((h, v)) = header {
         call = call.header(h, v);
@@ -65,7 +66,7 @@ async fn send_as(
 }
 
 /// `method path` through the front door as client `name`, not sent yet.
-fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<Call, String> {
+fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<Call, StepError> {
     let client = named(world, name)?;
     let saved = world.client.replace(client);
     let call = world.call(method, Target::FrontDoor, path);
@@ -73,7 +74,7 @@ fn call_as(world: &mut QaWorld, name: &str, method: &str, path: &str) -> Result<
     call
 }
 
-fn docstring(step: &Step) -> Result<String, String> {
+fn docstring(step: &Step) -> Result<String, StepError> {
     step.docstring
         .clone()
         .map(|d| d.trim().to_string())
@@ -92,7 +93,7 @@ async fn send_naming(
     path: &str,
     named: &str,
     header: Option<(&str, &str)>,
-) -> Result<Exchange, String> {
+) -> Result<Exchange, StepError> {
     let body = docstring(step)?.replace(CLIENT, named);
     let path = path.replace(CLIENT, named);
     send_as(world, name, method, &path, Some(body), header).await
@@ -108,7 +109,7 @@ async fn send_own_with_header(
     method: &str,
     path: &str,
     (header, value): (&str, &str),
-) -> Result<Exchange, String> {
+) -> Result<Exchange, StepError> {
     let id = named(world, name)?.id;
     let value = world.scoped(value);
     send_naming(world, step, name, method, path, &id, Some((header, &value))).await
@@ -131,9 +132,10 @@ async fn creates(
 /// unless the answer was 2xx.
 fn remember_created(world: &mut QaWorld, name: &str, path: &str, ex: &Exchange) -> StepResult {
     if !(200..300).contains(&ex.status) {
-        return Err(format!(
-            "expected client {name:?} to create a resource (2xx), saw {}\n{ex}",
-            ex.status
+        return Err(StepError::expected_of(
+            format!("client {name:?} to create a resource (2xx)"),
+            ex.status.to_string(),
+            ex,
         ));
     }
     world.resource = Some(created(path, ex)?);
@@ -203,14 +205,15 @@ async fn does_not_reveal(world: &mut QaWorld) -> StepResult {
             "the response hands out another client's resource {}\n{}",
             resource.path,
             world.last_exchange()
-        ))
+        )
+        .into())
     } else {
         Ok(())
     }
 }
 
 /// `path` with `{id}` replaced by the created resource's id, or the resource itself.
-fn resource_path(world: &QaWorld, path: Option<&str>) -> Result<String, String> {
+fn resource_path(world: &QaWorld, path: Option<&str>) -> Result<String, StepError> {
     let resource = world.resource.as_ref().ok_or(
         "no resource was created before this step: start with `When client \"a\" creates a resource with POST ...`",
     )?;
@@ -226,9 +229,10 @@ async fn can(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) 
     if (200..300).contains(&ex.status) {
         Ok(())
     } else {
-        Err(format!(
-            "expected client {name:?} to be allowed {method} {path} (2xx), saw {}\n{ex}",
-            ex.status
+        Err(StepError::expected_of(
+            format!("client {name:?} to be allowed {method} {path} (2xx)"),
+            ex.status.to_string(),
+            &ex,
         ))
     }
 }
@@ -245,9 +249,10 @@ async fn cannot(world: &mut QaWorld, name: &str, method: &str, path: Option<&str
     if refused(method, ex.status) {
         Ok(())
     } else {
-        Err(format!(
-            "expected client {name:?} to be refused {method} {path} (404 or 403), saw {}\n{ex}",
-            ex.status
+        Err(StepError::expected_of(
+            format!("client {name:?} to be refused {method} {path} (404 or 403)"),
+            ex.status.to_string(),
+            &ex,
         ))
     }
 }
@@ -277,7 +282,7 @@ async fn can_path_within(
     let outcome = qalens_engine::wait::until(Duration::from_secs(seconds), || {
         let call = call.clone();
         async move {
-            let ex = call.send().await?;
+            let ex = call.send().await.map_err(|e| e.to_string())?;
             if (200..300).contains(&ex.status) {
                 Ok(Some(ex))
             } else {
@@ -292,9 +297,13 @@ async fn can_path_within(
             world.last = Some(ex);
             Ok(())
         }
-        Err(last) => Err(format!(
-            "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {last}"
-        )),
+        Err(waited) => Err(waited
+            .map(|last| {
+                format!(
+                    "expected client {name:?} to be allowed {method} {path} (2xx) within {seconds} s, last saw {last}"
+                )
+            })
+            .into()),
     }
 }
 
@@ -341,7 +350,7 @@ async fn looks_missing(world: &mut QaWorld, name: String) -> StepResult {
     } else {
         Err(format!(
             "expected client {name:?} to get the same refusal for another client's resource as for one that does not exist (status and body, ids aside)\nanother client's resource:\n{theirs}\na resource that does not exist:\n{missing}"
-        ))
+        ).into())
     }
 }
 
@@ -387,17 +396,18 @@ async fn refused_4xx(world: &mut QaWorld) -> StepResult {
         .as_ref()
         .ok_or("no request was sent before this step")?;
     if !(400..500).contains(&last.status) {
-        return Err(format!(
-            "expected a 4xx refusal, saw {}\n{}",
-            last.status,
-            world.last_exchange()
+        return Err(StepError::expected_after(
+            "a 4xx refusal",
+            last.status.to_string(),
+            world.last.as_ref(),
         ));
     }
     if let Some(location) = header(last, "location") {
         return Err(format!(
             "the refusal points at a created resource (Location: {location})\n{}",
             world.last_exchange()
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use cucumber::{then, when};
 use futures::StreamExt;
 
-use crate::StepResult;
 use crate::world::{Exchange, QaWorld};
+use crate::{StepError, StepResult};
 use qalens_engine::clients::http::Target;
 use qalens_engine::clients::raw::send_raw;
 use qalens_engine::clients::routes::{Route, fetch_routes, tokens_lacking_each_scope};
@@ -142,7 +142,7 @@ async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
     } else {
         std::collections::BTreeMap::new()
     };
-    let results: Vec<Result<(String, Exchange), String>> = futures::stream::iter(rewrites)
+    let results: Vec<Result<(String, Exchange), StepError>> = futures::stream::iter(rewrites)
         .map(|rw| {
             let auth = tokens.get(&rw.scope).cloned();
             let ctx = ctx.clone();
@@ -219,7 +219,7 @@ async fn no_rewrite_2xx(world: &mut QaWorld) -> StepResult {
         through.len(),
         shown.len(),
         shown.join("\n")
-    ))
+    ).into())
 }
 
 async fn raw_one(world: &mut QaWorld, target: Target, method: &str, path: &str) -> StepResult {
