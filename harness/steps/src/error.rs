@@ -211,7 +211,7 @@ mod tests {
         // Inside an engine error (a publish that waited) it is still a cancellation.
         let publish = qalens_engine::error::ClientError::Publishing {
             key: "k".into(),
-            exchange: "orders".into(),
+            exchange: "events".into(),
             routing_key: "order.placed".into(),
             waited: Waited::Cancelled(Cancelled::while_waiting("the broker nacked every attempt")),
         };

@@ -230,7 +230,7 @@ mod tests {
         let mut forger = client("items:read");
         forger.credentials = Credentials::Raw("Bearer not.a-jwt".into());
         for who in [&anonymous, &forger] {
-            let ex = Call::as_client(&ctx, &sent, who, "POST", Target::FrontDoor, "/orders")
+            let ex = Call::as_client(&ctx, &sent, who, "POST", Target::FrontDoor, "/baskets")
                 .unwrap()
                 .json(&serde_json::json!({"sku": "A-1"}))
                 .unwrap()

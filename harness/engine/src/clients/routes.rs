@@ -142,7 +142,7 @@ mod tests {
         ctx.endpoints.routes = vec![
             documented("GET", "/items", false),
             documented("GET", "/health", true),
-            documented("POST", "/orders", false),
+            documented("POST", "/baskets", false),
         ];
         let routes = fetch_routes(&ctx).await.unwrap();
         let swept: Vec<(&str, &[String])> = routes
@@ -153,7 +153,7 @@ mod tests {
             swept,
             [
                 ("/items", &["GET".to_string()][..]),
-                ("/orders", &["POST".to_string()][..])
+                ("/baskets", &["POST".to_string()][..])
             ]
         );
         assert!(gateway.received_requests().await.unwrap().is_empty());
@@ -175,7 +175,7 @@ mod tests {
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "routes": [
                     {"prefix": "/items", "methods": ["GET"], "scope": "items:read"},
-                    {"prefix": "/orders", "methods": ["GET", "POST"], "scope": "orders:write"},
+                    {"prefix": "/baskets", "methods": ["GET", "POST"], "scope": "baskets:write"},
                 ]
             })))
             .expect(1)
@@ -184,7 +184,7 @@ mod tests {
         let ctx = context(&gateway.uri());
         let routes = fetch_routes(&ctx).await.unwrap();
         let prefixes: Vec<&str> = routes.iter().map(|r| r.prefix.as_str()).collect();
-        assert_eq!(prefixes, ["/items", "/orders"]);
+        assert_eq!(prefixes, ["/items", "/baskets"]);
         let received = gateway.received_requests().await.unwrap();
         let claims = verified_claims(&authorization(&received[0]).unwrap()).unwrap();
         assert_eq!(
@@ -193,7 +193,7 @@ mod tests {
         );
 
         // Each scope gets a token lacking exactly it (and its near misses).
-        let alice = client("items:read orders:write");
+        let alice = client("items:read baskets:write");
         let tokens = tokens_lacking_each_scope(&ctx.endpoints.identity, &alice, &routes)
             .await
             .unwrap();
@@ -203,10 +203,13 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        assert_eq!(scope_of("items:read"), "orders:write items:rea items:readx");
         assert_eq!(
-            scope_of("orders:write"),
-            "items:read orders:writ orders:writex"
+            scope_of("items:read"),
+            "baskets:write items:rea items:readx"
+        );
+        assert_eq!(
+            scope_of("baskets:write"),
+            "items:read baskets:writ baskets:writex"
         );
     }
 
