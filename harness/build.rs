@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: the build script's binary may be shared by checkouts that share a
+    // target directory, and each must read its own sources.
+    let harness = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let harness = harness.as_path();
     let mut files = vec![];
     for dir in ["steps/src", "reference-pack/src"] {
         println!("cargo:rerun-if-changed={dir}");
