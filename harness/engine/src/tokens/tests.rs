@@ -5,7 +5,7 @@ use std::time::Duration;
 use contract_tools::jwt;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use super::command::TokenCommand;
+use super::command::{COMMAND_DEADLINE, TokenCommand};
 use super::*;
 
 fn keys() -> PathBuf {

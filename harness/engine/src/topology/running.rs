@@ -14,7 +14,7 @@ use crate::cleanup;
 use qalens_model::system::System;
 
 /// A topology that is running, as a run sees it: its containers by component name, found
-/// again through the engine. [`Topology`] has one for the topology it started;
+/// again through the engine. [`Topology`](super::Topology) has one for the topology it started;
 /// [`Running::attach`] builds one for a topology another process started.
 pub struct Running {
     run_id: String,
