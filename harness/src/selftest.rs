@@ -467,7 +467,7 @@ async fn matrix_on(
     .await?;
     let correct = variant(CORRECT, None, &runs, started);
     report_variant(&correct);
-    let components = Components::of(shared.running().system());
+    let components = Components::of(shared.system());
     let canary = runs.first().and_then(|p| canary(&components, &p.summary));
     let mut variants = vec![];
     // The variant after which the shared topology must settle before it serves again:

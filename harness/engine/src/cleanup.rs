@@ -58,11 +58,11 @@ impl From<DockerError> for CleanupError {
 }
 
 /// Label carrying the run id; every qalens resource has it.
-pub const RUN_LABEL: &str = "qalens";
+pub(crate) const RUN_LABEL: &str = "qalens";
 /// Label naming the owning process as `<pid>:<start time>`.
-pub const OWNER_LABEL: &str = "qalens.owner";
+pub(crate) const OWNER_LABEL: &str = "qalens.owner";
 /// Label set on topologies kept on purpose; the sweep leaves them alone.
-pub const KEEP_LABEL: &str = "qalens.keep";
+pub(crate) const KEEP_LABEL: &str = "qalens.keep";
 
 /// Label carrying the absolute path of the system file a topology was started from, so
 /// `qalens run --attach RUN_ID` finds the file again from the run id alone.
@@ -70,13 +70,13 @@ pub const SYSTEM_LABEL: &str = "qalens.system";
 
 /// The [`SYSTEM_LABEL`] of a topology started from `file` (made absolute, not resolved:
 /// as `qalens up --env-file` records it).
-pub fn system_label(file: &Path) -> (String, String) {
+pub(crate) fn system_label(file: &Path) -> (String, String) {
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     (SYSTEM_LABEL.to_string(), file.display().to_string())
 }
 
 /// The system file [`SYSTEM_LABEL`] records among `labels`, if any.
-pub fn system_file_in(labels: &HashMap<String, String>) -> Option<PathBuf> {
+pub(crate) fn system_file_in(labels: &HashMap<String, String>) -> Option<PathBuf> {
     labels
         .get(SYSTEM_LABEL)
         .filter(|f| !f.is_empty())
@@ -115,14 +115,14 @@ async fn containers_of(
 }
 
 /// A short random run id such as `qalens-3f9a1c2e`; also the prefix of every name.
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("qalens-{}", &id[..8])
 }
 
 /// This process as `<pid>:<start time in clock ticks since boot>`; the start time tells a
 /// live owner from a recycled pid.
-pub fn owner_token() -> String {
+pub(crate) fn owner_token() -> String {
     let pid = std::process::id();
     format!("{pid}:{}", process_start_time(pid).unwrap_or_default())
 }
@@ -135,7 +135,7 @@ fn process_start_time(pid: u32) -> Option<u64> {
 }
 
 /// Whether the process named by an owner token is still alive.
-pub fn owner_alive(token: &str) -> bool {
+pub(crate) fn owner_alive(token: &str) -> bool {
     let Some((pid, start)) = token.split_once(':') else {
         return false;
     };
@@ -146,7 +146,7 @@ pub fn owner_alive(token: &str) -> bool {
 }
 
 /// The labels to put on every resource of run `run_id`.
-pub fn labels(run_id: &str, keep: bool) -> BTreeMap<String, String> {
+pub(crate) fn labels(run_id: &str, keep: bool) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     labels.insert(RUN_LABEL.to_string(), run_id.to_string());
     labels.insert(OWNER_LABEL.to_string(), owner_token());
@@ -227,7 +227,7 @@ pub async fn list_runs(docker: &Docker) -> Result<Vec<RunResources>, CleanupErro
 }
 
 /// The label that names a container's component (`api`, `gateway-2`).
-pub const COMPONENT_LABEL: &str = "qalens.component";
+pub(crate) const COMPONENT_LABEL: &str = "qalens.component";
 
 /// The containers of run `run_id` (running or not), by component name.
 pub async fn components_of(
@@ -409,7 +409,7 @@ pub async fn remove_owned(docker: &Docker) -> Result<Vec<String>, CleanupError> 
 }
 
 /// Removes the resources of every run whose owner process is gone and that was not kept
-/// on purpose, until nothing more of it appears for [`STALE_SETTLE`]: a process killed
+/// on purpose, until nothing more of it appears for `STALE_SETTLE`: a process killed
 /// while starting its topology may have container creations in flight that the engine
 /// completes after the first removal. Returns the run ids swept.
 pub async fn sweep_stale(docker: &Docker) -> Result<Vec<String>, CleanupError> {

@@ -61,7 +61,7 @@ impl Run {
     }
 
     /// Replaces the context with `f` applied to a copy (after a restart moved a port).
-    pub fn update(&self, f: impl FnOnce(&mut RunContext)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut RunContext)) {
         let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
         let mut next = RunContext::clone(&guard);
         f(&mut next);

@@ -7,7 +7,7 @@
 //! prints it, and no engine error also hands its cause out as
 //! [`std::error::Error::source`], so no printer (`{e}`, `{e:#}`, anyhow's chain) shows a
 //! cause twice or leaves one out. A cause from another crate (the Docker client, an I/O
-//! error) is shown with its own causes ([`Chain`]) where the message reads as a chain
+//! error) is shown with its own causes (`Chain`) where the message reads as a chain
 //! ("starting api: creating container run-api: Docker responded with ...").
 
 use std::fmt;
@@ -63,7 +63,7 @@ impl Error {
 }
 
 /// An error and its causes, one after the other: `error: cause: cause of the cause`.
-pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+pub(crate) struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,6 +5,7 @@
 //! the credentials clients present, and [`checks`] hold the shared verdicts. A run's state
 //! is a [`context::Run`], passed in; nothing here is process-wide. Errors are typed, one
 //! enum per role, any of them an [`Error`] ([`error`]).
+#![warn(unreachable_pub)]
 
 pub mod checks;
 pub mod cleanup;

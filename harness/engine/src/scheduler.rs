@@ -132,7 +132,7 @@ pub struct Claim {
 
 impl Claim {
     /// Alone with everything (`@serial`).
-    pub const EVERYTHING: Claim = Claim {
+    pub(crate) const EVERYTHING: Claim = Claim {
         uses: Scope::All,
         disrupts: Scope::All,
     };
@@ -143,7 +143,7 @@ impl Claim {
     }
 
     /// Whether the two may not run at the same time.
-    pub fn conflicts(&self, other: &Claim) -> bool {
+    pub(crate) fn conflicts(&self, other: &Claim) -> bool {
         self.disrupts.meets(&other.uses) || other.disrupts.meets(&self.uses)
     }
 }

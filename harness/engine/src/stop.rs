@@ -42,7 +42,7 @@ impl Cancelled {
 
     /// The same cancellation with its message put in context by `f`, which is given the
     /// message as it reads now and must keep it (it holds [`CANCELLED`]).
-    pub fn map(self, f: impl FnOnce(String) -> String) -> Self {
+    pub(crate) fn map(self, f: impl FnOnce(String) -> String) -> Self {
         let message = f(self.message);
         debug_assert!(is_cancellation(&message), "{message}");
         Self { message }
@@ -65,7 +65,7 @@ impl Stop {
         self.0.send_replace(true);
     }
 
-    pub fn raised(&self) -> bool {
+    pub(crate) fn raised(&self) -> bool {
         *self.0.borrow()
     }
 
@@ -92,7 +92,7 @@ pub async fn shielded<F: Future>(fut: F) -> F::Output {
 }
 
 /// Whether the run this task belongs to was stopped (never outside [`scope`]).
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     CURRENT.try_with(Stop::raised).unwrap_or(false)
 }
 

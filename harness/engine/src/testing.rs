@@ -18,18 +18,18 @@ use crate::topology::Endpoints;
 use qalens_model::system::System;
 
 /// The HS256 secret of [`context`]'s identity.
-pub const SECRET: &str = "unit-test-secret";
+pub(crate) const SECRET: &str = "unit-test-secret";
 
 /// A Docker handle for an engine at an address where nothing listens: made without
 /// connecting, and any call through it fails at once instead of reaching a real engine.
-pub fn unreachable_docker() -> Docker {
+pub(crate) fn unreachable_docker() -> Docker {
     Docker::connect_with_http("http://127.0.0.1:1", 5, API_DEFAULT_VERSION)
         .expect("bollard makes an HTTP client without connecting")
 }
 
 /// A run's context whose front door (and gateway replica 1) is `gateway`, with an HS256
 /// identity signing with [`SECRET`], the containers `api` and `ledger`, and no links.
-pub fn context(gateway: &str) -> RunContext {
+pub(crate) fn context(gateway: &str) -> RunContext {
     let system = System::parse(
         Path::new("shop.yml"),
         Path::new("."),
@@ -68,7 +68,7 @@ pub fn context(gateway: &str) -> RunContext {
 }
 
 /// A paid client `alice-s1` with `scope` presenting a valid token.
-pub fn client(scope: &str) -> Client {
+pub(crate) fn client(scope: &str) -> Client {
     Client {
         id: "alice-s1".into(),
         tier: Tier::Paid,
@@ -79,7 +79,7 @@ pub fn client(scope: &str) -> Client {
 
 /// The claims of the bearer token in an `Authorization` header value, verified with
 /// [`SECRET`] (signature and expiry): what the system under test would accept.
-pub fn verified_claims(authorization: &str) -> Result<serde_json::Value, String> {
+pub(crate) fn verified_claims(authorization: &str) -> Result<serde_json::Value, String> {
     let token = authorization
         .strip_prefix("Bearer ")
         .ok_or_else(|| format!("{authorization:?} is not a bearer token"))?;
@@ -93,7 +93,7 @@ pub fn verified_claims(authorization: &str) -> Result<serde_json::Value, String>
 }
 
 /// The `Authorization` header of a request a mock server received, if any.
-pub fn authorization(request: &wiremock::Request) -> Option<String> {
+pub(crate) fn authorization(request: &wiremock::Request) -> Option<String> {
     request
         .headers
         .get("authorization")

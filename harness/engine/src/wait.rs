@@ -37,7 +37,7 @@ impl Waited {
 }
 
 /// How often conditions are re-checked.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Re-evaluates `check` until it returns `Ok(Some(value))` or `deadline` passes. An
 /// `Err` of `check` is an observation ("not yet, and this is what was seen"), not a

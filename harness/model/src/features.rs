@@ -77,9 +77,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// The most scenarios one file may expand to (its outlines' rows included), and the most
 /// bytes of step text, names, doc strings and tables that expansion may make: past them
 /// a file is refused with the outline's line instead of exhausting memory.
-pub const MAX_EXPANDED_SCENARIOS: usize = 100_000;
+pub(crate) const MAX_EXPANDED_SCENARIOS: usize = 100_000;
 /// See [`MAX_EXPANDED_SCENARIOS`]: 256 MiB.
-pub const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
 
 /// A feature file that cannot be read or parsed, located: `FILE:LINE:COL: message`
 /// (`FILE: message` when no line applies, as for a directory).
@@ -294,7 +294,7 @@ fn template() -> &'static Regex {
 /// Expands the scenario outlines of `feature`: one scenario per row of its examples, as
 /// cucumber does (the row's values in place of `<name>`, the examples' tags added, the
 /// line of the row as the scenario's), in time and memory linear in the result; an
-/// outline whose result would pass [`MAX_EXPANDED_SCENARIOS`] or [`MAX_EXPANDED_BYTES`]
+/// outline whose result would pass `MAX_EXPANDED_SCENARIOS` or `MAX_EXPANDED_BYTES`
 /// is refused.
 pub fn expand(mut feature: gherkin::Feature) -> Result<gherkin::Feature, FeatureError> {
     let path = feature.path.clone().unwrap_or_default();
@@ -509,7 +509,7 @@ impl SplitMix64 {
 
 /// Shuffles the order of `features`, and of the rules and scenarios inside each, as
 /// `seed` decides: the same seed gives the same order.
-pub fn shuffle(features: &mut [cucumber::parser::Result<gherkin::Feature>], seed: u64) {
+pub(crate) fn shuffle(features: &mut [cucumber::parser::Result<gherkin::Feature>], seed: u64) {
     let mut rng = SplitMix64(seed);
     rng.shuffle(features);
     for feature in features.iter_mut().flatten() {

@@ -1,16 +1,17 @@
-//! Which images the components run from, configurable through the environment.
+//! What the harness runs itself, configurable through the environment: the fault proxies'
+//! image and the host-built `refsys` binary they run.
 //!
 //! | variable | default | runs |
 //! |---|---|---|
-//! | `QALENS_RABBITMQ_IMAGE` | `rabbitmq:3.13-management` | RabbitMQ (`rabbitmq-server`) |
-//! | `QALENS_REDIS_IMAGE` | `redis:7` | Redis (`redis-server`) |
-//! | `QALENS_RUNTIME_IMAGE` | `debian:bookworm-slim` | the reference services (`refsys`, mounted in) |
-//! | `QALENS_NGINX_IMAGE` | `nginx:1.27` | the front door before the gateway replicas |
+//! | `QALENS_RUNTIME_IMAGE` | `debian:bookworm-slim` | the fault proxies (`refsys proxy`, mounted in) |
 //! | `QALENS_REFSYS_BIN` | `refsys` beside the running binary | the host-built `refsys` binary |
 //! | `QALENS_BIN` | the running `qalens` | the fault proxies (`qalens proxy`, mounted in) |
 //!
-//! The defaults are public images for machines whose Docker can pull; `ci/` scripts build
-//! one offline image and point the variables at it.
+//! The services' images are the system file's: the reference file and the examples name
+//! them with `${QALENS_RABBITMQ_IMAGE:-...}`, `${QALENS_REDIS_IMAGE:-...}`,
+//! `${QALENS_NGINX_IMAGE:-...}` and `${QALENS_RUNTIME_IMAGE:-...}`, which the system file's
+//! interpolation reads. The defaults are public images for machines whose Docker can pull;
+//! `ci/` scripts build one offline image and point the variables at it.
 
 use std::path::{Path, PathBuf};
 
@@ -58,7 +59,7 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `NAME[:TAG]` (a `:` inside a registry host's port is not a tag separator).
-    pub fn parse(s: &str) -> Result<Self, ImageError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, ImageError> {
         let s = s.trim();
         if s.is_empty() || s.contains(char::is_whitespace) {
             return Err(ImageError::Spaces {
@@ -94,13 +95,11 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
-/// The images of one topology.
+/// The images the harness runs itself in a topology.
 #[derive(Debug, Clone)]
 pub struct Images {
-    pub rabbitmq: ImageRef,
-    pub redis: ImageRef,
+    /// The fault proxies' image (`QALENS_RUNTIME_IMAGE`).
     pub runtime: ImageRef,
-    pub nginx: ImageRef,
 }
 
 fn from_env(var: &str, default: &str) -> Result<ImageRef, ImageError> {
@@ -114,10 +113,7 @@ fn from_env(var: &str, default: &str) -> Result<ImageRef, ImageError> {
 impl Images {
     pub fn from_env() -> Result<Self, ImageError> {
         Ok(Self {
-            rabbitmq: from_env("QALENS_RABBITMQ_IMAGE", "rabbitmq:3.13-management")?,
-            redis: from_env("QALENS_REDIS_IMAGE", "redis:7")?,
             runtime: from_env("QALENS_RUNTIME_IMAGE", "debian:bookworm-slim")?,
-            nginx: from_env("QALENS_NGINX_IMAGE", "nginx:1.27")?,
         })
     }
 }

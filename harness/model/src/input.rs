@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 /// The largest system file, feature file or route table qalens reads: 4 MiB.
 pub const MAX_TEXT_BYTES: u64 = 4 * 1024 * 1024;
 /// The largest key file (PEM) qalens reads: 64 KiB.
-pub const MAX_KEY_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_KEY_BYTES: u64 = 64 * 1024;
 /// The largest contract document (JSON Schema or OpenAPI) qalens reads: 16 MiB.
-pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a file could not be read as input.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +80,7 @@ fn kind_of(meta: &std::fs::Metadata) -> Option<&'static str> {
 }
 
 /// Reads `path` as bytes: a regular file of at most `limit` bytes.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let io = |source| InputError::Io {
         path: path.to_path_buf(),
         source,

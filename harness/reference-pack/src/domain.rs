@@ -25,7 +25,7 @@ pub(crate) fn require(world: &QaWorld) -> Result<(), StepError> {
 
 /// The pack's per-scenario state, kept in the World's extensions.
 #[derive(Debug, Default)]
-pub struct State {
+pub(crate) struct State {
     /// The last order created through the gateway (or named by a published event).
     pub order: Option<::contracts::OrderView>,
     /// Every order this scenario created.
@@ -72,7 +72,7 @@ pub(crate) fn current_order(world: &QaWorld) -> Result<::contracts::OrderView, S
 
 /// An event seen on the order events exchange.
 #[derive(Debug, Clone)]
-pub struct RecordedEvent {
+pub(crate) struct RecordedEvent {
     pub routing_key: String,
     pub message_id: Option<String>,
     /// The AMQP `type` property.
@@ -81,13 +81,13 @@ pub struct RecordedEvent {
 }
 
 /// Records order events on a private queue until dropped.
-pub struct EventRecorder {
+pub(crate) struct EventRecorder {
     pub events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl EventRecorder {
-    pub fn new(
+    pub(crate) fn new(
         events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
         task: tokio::task::JoinHandle<()>,
     ) -> Self {

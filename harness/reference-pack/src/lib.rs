@@ -1,8 +1,9 @@
 //! The reference pack: what only the reference system's domain knows (orders, charges,
 //! reservations, confirmation emails, analytics counts, the order events exchange and
 //! the bundled contracts' Rust types). A system file enables it with
-//! `x-qalens.packs: [reference]`; every step here starts with [`domain::require`]. The
-//! step modules (conformance, events, orders, stock) share only [`domain`], never each other.
+//! `x-qalens.packs: [reference]`; every step here starts with `domain::require`. The
+//! step modules (conformance, events, orders, stock) share only `domain`, never each other.
+#![warn(unreachable_pub)]
 
 mod catalog;
 mod conformance;
@@ -21,10 +22,11 @@ pub const NAME: &str = "reference";
 
 /// The scopes a client of the reference gateway gets unless a step narrows them: every
 /// non-admin route scope.
-pub const SCOPES: &str = "orders:write orders:read payments:read inventory:read limited:read";
+pub(crate) const SCOPES: &str =
+    "orders:write orders:read payments:read inventory:read limited:read";
 
 /// The bundled reference contracts (compiled into the binary).
-pub fn registry() -> &'static contract_tools::schema::Registry {
+pub(crate) fn registry() -> &'static contract_tools::schema::Registry {
     ::contracts::bundled::registry()
 }
 

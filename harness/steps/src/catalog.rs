@@ -18,7 +18,7 @@ pub use docs::DOCS;
 
 impl Need {
     /// Whether `system` declares it.
-    pub fn met_by(self, system: &qalens_model::system::System) -> bool {
+    pub(crate) fn met_by(self, system: &qalens_model::system::System) -> bool {
         let q = &system.qalens;
         match self {
             Need::Broker => q.broker.is_some(),
@@ -194,7 +194,7 @@ pub fn render_text(entries: &[Entry], components: &qalens_engine::scheduler::Com
 
 /// The tags that decide which scenarios may run at the same time ([`qalens_engine::scheduler`]),
 /// on a scenario, a rule or a feature (then for every scenario in it).
-pub const TAGS: &[(&str, &str)] = &[
+pub(crate) const TAGS: &[(&str, &str)] = &[
     (
         "@uses:gateway,redis",
         "Needs these components working (a list, or one tag per component). Without any @uses tag a scenario uses every component.",

@@ -69,7 +69,7 @@ fn json_call(
 
 /// Sends every call at the same instant: each waits at one barrier until all are built
 /// and polled, then all go. Answers come back in the order of `calls`.
-pub async fn release_together(calls: Vec<Call>) -> Result<Vec<Exchange>, ClientError> {
+pub(crate) async fn release_together(calls: Vec<Call>) -> Result<Vec<Exchange>, ClientError> {
     let barrier = Arc::new(Barrier::new(calls.len()));
     join_all(calls.into_iter().map(|call| {
         let barrier = barrier.clone();

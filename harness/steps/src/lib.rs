@@ -4,25 +4,26 @@
 //! which domain packs add theirs. Every step returns a [`StepResult`]: a failure
 //! ([`StepError`]) says what was expected, what was seen and the last exchange, instead of
 //! panicking.
+#![warn(unreachable_pub)]
 
-pub mod backlog;
+mod backlog;
 pub mod catalog;
-pub mod claims;
-pub mod clock;
-pub mod concurrency;
-pub mod contracts;
-pub mod dead_letter;
-pub mod doc;
+mod claims;
+mod clock;
+mod concurrency;
+mod contracts;
+mod dead_letter;
+mod doc;
 mod error;
-pub mod faults;
-pub mod http;
-pub mod identity;
+mod faults;
+mod http;
+mod identity;
 pub mod packs;
-pub mod policy;
-pub mod queue;
-pub mod rate_limit;
-pub mod routes;
-pub mod security;
+mod policy;
+mod queue;
+mod rate_limit;
+mod routes;
+mod security;
 pub mod world;
 
 pub use error::{Shown, StepError};

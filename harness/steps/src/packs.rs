@@ -43,7 +43,7 @@ pub fn all() -> impl Iterator<Item = &'static PackInfo> {
 }
 
 /// The packs `system` enables.
-pub fn enabled_in(system: &System) -> impl Iterator<Item = &'static PackInfo> + '_ {
+pub(crate) fn enabled_in(system: &System) -> impl Iterator<Item = &'static PackInfo> + '_ {
     all().filter(|p| enabled(system, p.pack))
 }
 

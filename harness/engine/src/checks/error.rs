@@ -84,7 +84,7 @@ pub enum CheckError {
 
 impl CheckError {
     /// Whether the run's early stop ended a wait inside the check.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         matches!(self, CheckError::Client(e) if e.is_cancelled())
     }
 }

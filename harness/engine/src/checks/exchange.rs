@@ -55,7 +55,7 @@ pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_
 
 /// Whether `v` is `expected`: a string equal to it, or another value whose JSON text is
 /// it (`3`, `true`, `null`).
-pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
+pub(crate) fn json_is(v: &serde_json::Value, expected: &str) -> bool {
     match v {
         serde_json::Value::String(s) => s == expected,
         other => serde_json::from_str::<serde_json::Value>(expected).is_ok_and(|e| e == *other),

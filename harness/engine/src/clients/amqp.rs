@@ -224,7 +224,7 @@ pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, ClientError>
     Ok(q.message_count())
 }
 
-pub fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
+pub(crate) fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
     let AMQPValue::FieldArray(deaths) = headers.inner().get("x-death")? else {
         return None;
     };

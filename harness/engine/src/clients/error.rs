@@ -130,7 +130,7 @@ pub enum ClientError {
 
 impl ClientError {
     /// Whether the run's early stop ended a wait inside the call.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         match self {
             ClientError::Waited(w)
             | ClientError::Publishing { waited: w, .. }

@@ -13,7 +13,7 @@ use testcontainers::bollard::models::ExecConfig;
 
 /// How a command run in a container ended and what it printed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Finished {
+pub(crate) struct Finished {
     /// `None` when Docker knows no exit code (the container stopped under the command).
     pub exit_code: Option<i64>,
     pub stdout: String,
@@ -69,7 +69,7 @@ pub struct ExecError {
 }
 
 /// `cmd` as a message shows it: `` `rabbitmqctl stop` ``.
-pub fn shown(cmd: &[String]) -> String {
+pub(crate) fn shown(cmd: &[String]) -> String {
     format!(
         "`{}`",
         shlex::try_join(cmd.iter().map(String::as_str)).unwrap_or_else(|_| cmd.join(" "))
@@ -79,7 +79,7 @@ pub fn shown(cmd: &[String]) -> String {
 /// Runs `cmd` (an argv, no shell unless it names one) in container `id`, called `name` in
 /// messages, and waits until it ends: its exit code and output. A non-zero exit code is
 /// not an error here; the caller decides what it means.
-pub async fn run(
+pub(crate) async fn run(
     docker: &Docker,
     id: &str,
     name: &str,

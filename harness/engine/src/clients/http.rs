@@ -32,7 +32,7 @@ pub enum Target {
 }
 
 /// The base URL of `target`.
-pub fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
+pub(crate) fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
     match target {
         Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
         Target::Replica(n) => ctx

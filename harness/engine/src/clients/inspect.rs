@@ -15,7 +15,7 @@ pub async fn get_json<T: DeserializeOwned>(
 }
 
 /// GETs `url` (with an Authorization header if given) and parses its JSON.
-pub async fn get_json_with<T: DeserializeOwned>(
+pub(crate) async fn get_json_with<T: DeserializeOwned>(
     ctx: &RunContext,
     url: String,
     authorization: Option<String>,

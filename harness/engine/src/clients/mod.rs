@@ -4,7 +4,7 @@
 pub mod amqp;
 mod error;
 mod exchange;
-pub mod exec;
+pub(crate) mod exec;
 pub mod http;
 pub mod inspect;
 pub mod raw;
@@ -12,3 +12,4 @@ pub mod routes;
 
 pub use error::{ClientError, RawStage, ResponseError};
 pub use exchange::{Client, Credentials, Exchange, Resource, SentLog};
+pub use exec::{ExecError, Stage};

@@ -34,7 +34,7 @@ pub async fn send_raw(
 }
 
 /// [`send_raw`] to `addr` (`host:port`).
-pub async fn send_raw_to(
+pub(crate) async fn send_raw_to(
     addr: &str,
     method: &str,
     path: &str,

@@ -69,7 +69,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
 }
 
 /// For each scope the route table names, the `Authorization` header value of a token
-/// for `client` lacking it ([`token_without`]), minted once per scope. Refused when a
+/// for `client` lacking it (`token_without`), minted once per scope. Refused when a
 /// route names no scope (a table the system file documents): a token lacking "no scope"
 /// lacks every route's, so no answer could tell a sound gateway from a broken one.
 pub async fn tokens_lacking_each_scope(

@@ -149,10 +149,10 @@ pub async fn skew(ctx: &RunContext, component: &str, offset_secs: i64) -> Result
 
 /// The largest clock skew a step applies, in seconds: about 100 years, far inside what
 /// the arithmetic and libfaketime can hold.
-pub const MAX_SKEW_SECONDS: u64 = 100 * 366 * 24 * 3600;
+pub(crate) const MAX_SKEW_SECONDS: u64 = 100 * 366 * 24 * 3600;
 
 /// The offset in seconds of a clock `amount` `unit`s `direction` (`ahead` or `behind`),
-/// or why it cannot be applied (beyond [`MAX_SKEW_SECONDS`]).
+/// or why it cannot be applied (beyond `MAX_SKEW_SECONDS`).
 pub fn skew_seconds(amount: i64, unit: &str, direction: &str) -> Result<i64, NemesisError> {
     let unit_secs: i64 = match unit.trim_end_matches('s') {
         "second" => 1,

@@ -103,7 +103,7 @@ pub enum NemesisError {
 
 impl NemesisError {
     /// Whether the run's early stop ended a wait inside the operation.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         matches!(self, NemesisError::ClockDidNotMove { waited, .. } if waited.is_cancelled())
     }
 }

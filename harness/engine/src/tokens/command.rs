@@ -16,7 +16,7 @@ use tokio::process::Command;
 use super::{CommandFailure, TokenError, Who};
 
 /// How long the command may take to print a token.
-pub const COMMAND_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const COMMAND_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The most of its stderr a message quotes.
 const STDERR_SHOWN: usize = 2000;

@@ -23,7 +23,6 @@ use serde_json::{Map, Value};
 
 use qalens_model::system::{Identity, JwtAlg};
 
-pub use command::COMMAND_DEADLINE;
 pub use error::{CommandFailure, Lacks, TokenError};
 
 /// Another key than the system's, to sign the tokens a gateway must refuse as wrongly
@@ -77,7 +76,7 @@ fn near_misses(scope: &str) -> [String; 2] {
 
 /// The scope of a token that must not pass a route needing `missing`: every scope of
 /// `all` but `missing`, and the near misses of `missing` that `all` does not hold.
-pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
+pub(crate) fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
     let misses = near_misses(missing);
     let misses = misses
         .iter()
@@ -127,7 +126,7 @@ pub enum TimeClaim {
 
 impl TimeClaim {
     /// The claim's name in a token.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TimeClaim::Nbf => "nbf",
             TimeClaim::Iat => "iat",
@@ -149,7 +148,7 @@ impl TimeClaim {
 }
 
 /// The extension a [`Abuse::CriticalExtension`] token marks critical, and sets.
-pub const UNKNOWN_EXTENSION: &str = "x-qalens-unknown-extension";
+pub(crate) const UNKNOWN_EXTENSION: &str = "x-qalens-unknown-extension";
 
 impl Abuse {
     fn name(self) -> &'static str {
@@ -263,8 +262,9 @@ impl Issuer {
         })
     }
 
-    /// HS256 with `secret` and no extra claims.
-    pub fn hs256(secret: &str) -> Self {
+    /// HS256 with `secret` and no extra claims (for tests).
+    #[cfg(test)]
+    pub(crate) fn hs256(secret: &str) -> Self {
         let identity = Identity {
             jwt: Some(qalens_model::system::Jwt {
                 alg: JwtAlg::HS256,
@@ -280,7 +280,7 @@ impl Issuer {
     }
 
     /// One line on the mode, as `qalens up` prints it.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.mode {
             Mode::Anonymous => "no identity: clients present no token".into(),
             Mode::Jwt(s) => format!("{:?} JWT", s.alg),
@@ -296,7 +296,7 @@ impl Issuer {
 
     /// Whether the tokens follow the scope asked for (a JWT the harness signs, or a
     /// command given `{scope}`); a static token is the same whatever is asked.
-    pub fn follows_scope(&self) -> bool {
+    pub(crate) fn follows_scope(&self) -> bool {
         matches!(self.mode, Mode::Jwt(_) | Mode::Command(_))
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use super::command::TokenCommand;
+use super::command::{COMMAND_DEADLINE, TokenCommand};
 use super::*;
 
 fn keys() -> PathBuf {

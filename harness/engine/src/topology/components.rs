@@ -25,13 +25,13 @@ use qalens_model::system::{Healthcheck, Link, ReadyLog, Service, Stream, System}
 /// Where the `qalens` binary is mounted in a fault proxy, which runs `qalens proxy`.
 const QALENS_IN_CONTAINER: &str = "/usr/local/bin/qalens";
 /// The port a fault proxy listens on for the caller.
-pub const PROXY_PORT: u16 = qalens_proxy::PORT;
+pub(crate) const PROXY_PORT: u16 = qalens_proxy::PORT;
 /// A fault proxy's control port (`/internal/fault`).
-pub const PROXY_CONTROL_PORT: u16 = qalens_proxy::CONTROL_PORT;
+pub(crate) const PROXY_CONTROL_PORT: u16 = qalens_proxy::CONTROL_PORT;
 
 /// One container of the topology.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Unit {
+pub(super) enum Unit {
     /// Replica `n` of a service (`None` for a service that is not numbered).
     Replica { service: String, n: Option<u8> },
     /// The fault proxy on link `i` of `x-qalens.links`.
@@ -40,7 +40,7 @@ pub enum Unit {
 
 /// When a container counts as ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ready {
+pub(super) enum Ready {
     /// Its `healthcheck` passes (run through Docker's exec API).
     Health(Healthcheck),
     /// It printed this line.
@@ -50,7 +50,7 @@ pub enum Ready {
 }
 
 /// Everything the containers of one topology share.
-pub struct Plan<'a> {
+pub(super) struct Plan<'a> {
     pub system: &'a System,
     pub run_id: &'a str,
     pub network: &'a str,
@@ -71,7 +71,7 @@ impl Plan<'_> {
 
     /// The name within the run (`api`, `gateway-2`, `link-api-ledger`): the
     /// component label, the step vocabulary, and the container name after the run id.
-    pub fn name(&self, unit: &Unit) -> String {
+    pub(super) fn name(&self, unit: &Unit) -> String {
         match unit {
             Unit::Replica { service, n: None } => service.clone(),
             Unit::Replica {
@@ -83,12 +83,12 @@ impl Plan<'_> {
     }
 
     /// The container name, which is also a host name on the network.
-    pub fn host(&self, unit: &Unit) -> String {
+    pub(super) fn host(&self, unit: &Unit) -> String {
         format!("{}-{}", self.run_id, self.name(unit))
     }
 
     /// Every container: each service's replicas, then the proxies.
-    pub fn units(&self) -> Vec<Unit> {
+    pub(super) fn units(&self) -> Vec<Unit> {
         let mut units: Vec<Unit> = self
             .system
             .services
@@ -105,13 +105,13 @@ impl Plan<'_> {
     }
 
     /// The unit's ready check.
-    pub fn ready(&self, unit: &Unit) -> Ready {
+    pub(super) fn ready(&self, unit: &Unit) -> Ready {
         ready_of(self.system, &self.name(unit))
     }
 
     /// A replica's environment: the file's, with every proxied link from this service
     /// rewired to its proxy, the replica number and the start-up defects.
-    pub fn environment(&self, service: &Service, n: Option<u8>) -> BTreeMap<String, String> {
+    pub(super) fn environment(&self, service: &Service, n: Option<u8>) -> BTreeMap<String, String> {
         let mut env = service.environment.clone();
         for &i in self.links {
             let link = self.link(i);
@@ -231,7 +231,7 @@ impl Plan<'_> {
     /// Creates and starts the unit's container; returns its id. A container that was
     /// created but did not start is removed by the caller's cleanup (it carries the
     /// run's labels).
-    pub async fn create_and_start(
+    pub(super) async fn create_and_start(
         &self,
         docker: &Docker,
         unit: &Unit,
@@ -257,7 +257,7 @@ impl Plan<'_> {
 
 /// The ready check of the container called `name` within the run: a proxy's log line, or
 /// its service's `healthcheck`, else its `x-qalens.ready` log line, else that it runs.
-pub fn ready_of(system: &System, name: &str) -> Ready {
+pub(super) fn ready_of(system: &System, name: &str) -> Ready {
     if name.starts_with("link-") {
         return Ready::Log(ReadyLog {
             log: qalens_proxy::READY_LINE.into(),
@@ -283,7 +283,7 @@ pub fn ready_of(system: &System, name: &str) -> Ready {
 /// Replaces the address `from` (`ledger:8080`) in `value` (`http://ledger:8080/x`) with
 /// `to`, only where it stands as a whole host (after the start, `/` or `@`), so
 /// `xledger:8080` is left alone.
-pub fn replace_address(value: &str, from: &str, to: &str) -> String {
+pub(crate) fn replace_address(value: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     let mut at_boundary = true;

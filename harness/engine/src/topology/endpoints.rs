@@ -16,7 +16,7 @@ use qalens_model::system::{ServicePort, System};
 /// The host at which published container ports are reached: the host of `DOCKER_HOST`
 /// when the engine is remote (`tcp://docker:2375` gives `docker`), else the loopback
 /// address. `TESTCONTAINERS_HOST_OVERRIDE` wins over both, as in testcontainers.
-pub fn engine_host() -> String {
+pub(crate) fn engine_host() -> String {
     engine_host_from(
         std::env::var("TESTCONTAINERS_HOST_OVERRIDE")
             .ok()
@@ -48,7 +48,7 @@ fn engine_host_from(host_override: Option<&str>, docker_host: Option<&str>) -> S
 }
 
 /// Host ports by container port, for one container as the engine sees it now.
-pub async fn published_ports(
+pub(crate) async fn published_ports(
     docker: &Docker,
     id: &str,
 ) -> Result<HashMap<u16, u16>, TopologyError> {
@@ -81,14 +81,14 @@ pub async fn published_ports(
 /// the OpenAPI document of `x-qalens.routes`): read and built once, when a topology is
 /// found running ([`super::Running`]), and handed out with every [`Endpoints`].
 #[derive(Clone)]
-pub struct FromFiles {
+pub(crate) struct FromFiles {
     identity: crate::tokens::Issuer,
     routes: Vec<qalens_model::system::routes::DocumentedRoute>,
 }
 
 impl FromFiles {
     /// Reads the files `system` names; an unreadable or wrong one is an error.
-    pub fn read(system: &System) -> Result<Self, TopologyError> {
+    pub(crate) fn read(system: &System) -> Result<Self, TopologyError> {
         let q = &system.qalens;
         let identity =
             crate::tokens::Issuer::from_system(q.identity.as_ref(), &system.dir, &system.file)
@@ -104,7 +104,7 @@ impl FromFiles {
 
 /// Every endpoint of a topology of `system` whose containers are `containers` (name
 /// within the run to container id), with the ports read from the engine now.
-pub async fn read(
+pub(crate) async fn read(
     docker: &Docker,
     run_id: &str,
     containers: &BTreeMap<String, String>,

@@ -5,7 +5,7 @@
 //! The container's image must have Debian's `libfaketime` (the offline image does; on an
 //! image without it the dynamic loader says it cannot preload the library and the
 //! processes run on the real clock, and the clock step fails saying so). The offset is
-//! read from [`TIMESTAMP_FILE`] on every clock read (`FAKETIME_NO_CACHE`), so writing the
+//! read from `TIMESTAMP_FILE` on every clock read (`FAKETIME_NO_CACHE`), so writing the
 //! file moves the clock of every process in the container at once; while the file is
 //! missing the clock is the real one. Monotonic clocks are not faked
 //! (`FAKETIME_DONT_FAKE_MONOTONIC`): timers and timeouts keep working, only the wall
@@ -13,11 +13,11 @@
 
 /// The multi-threaded variant of the library (the services are multi-threaded), where
 /// Debian's `libfaketime` puts it on x86-64.
-pub const LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+pub(crate) const LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 /// Where the offset is read from inside the container.
-pub const TIMESTAMP_FILE: &str = "/tmp/qalens-faketime";
+pub(crate) const TIMESTAMP_FILE: &str = "/tmp/qalens-faketime";
 
-/// The environment that preloads libfaketime with its offset in [`TIMESTAMP_FILE`].
+/// The environment that preloads libfaketime with its offset in `TIMESTAMP_FILE`.
 pub fn environment() -> [(&'static str, &'static str); 4] {
     [
         ("LD_PRELOAD", LIBRARY),
@@ -29,7 +29,7 @@ pub fn environment() -> [(&'static str, &'static str); 4] {
 
 /// The timestamp file named in a container's environment (`KEY=value` entries, as
 /// `docker inspect` shows them), if libfaketime is preloaded in it.
-pub fn timestamp_file(env: &[String]) -> Option<String> {
+pub(crate) fn timestamp_file(env: &[String]) -> Option<String> {
     let var = |name: &str| {
         env.iter()
             .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
@@ -42,7 +42,7 @@ pub fn timestamp_file(env: &[String]) -> Option<String> {
 
 /// The file's content for an offset of `secs` seconds from the real clock: libfaketime's
 /// relative form, `+600` or `-600`.
-pub fn offset_text(secs: i64) -> String {
+pub(crate) fn offset_text(secs: i64) -> String {
     format!("{secs:+}\n")
 }
 

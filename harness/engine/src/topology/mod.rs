@@ -5,10 +5,10 @@
 //! named `<run id>-<service>[-<n>]` (and `<run id>-link-<from>-<to>` for proxies), carry
 //! the labels of [`crate::cleanup`], and reach each other by service name (a network alias
 //! shared by a service's replicas). They start in `depends_on` order, everything
-//! independent at once ([`start`]), each waited on by its ready check ([`ready`]).
+//! independent at once (`start`), each waited on by its ready check (`ready`).
 
 mod components;
-pub mod endpoints;
+pub(crate) mod endpoints;
 mod error;
 pub mod faketime;
 mod pull;
@@ -30,7 +30,7 @@ use crate::cleanup;
 use qalens_model::images::Images;
 use qalens_model::system::System;
 
-pub use components::{PROXY_CONTROL_PORT, PROXY_PORT, replace_address};
+pub(crate) use components::PROXY_CONTROL_PORT;
 pub use error::{TopologyError, UnknownLink};
 pub use running::Running;
 
@@ -208,7 +208,7 @@ pub fn select_links(system: &System, spec: Option<&str>) -> Result<Vec<usize>, U
 }
 
 /// Where a test reaches each component: the Docker engine's host and the published
-/// ports ([`endpoints::engine_host`]), read from the engine ([`endpoints::read`]).
+/// ports (`endpoints::engine_host`), read from the engine (`endpoints::read`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoints {
     pub run_id: String,
@@ -247,7 +247,7 @@ impl Endpoints {
     /// Records that container `name` now publishes `now` (container port to
     /// `host:port`), and points every endpoint that used one of its old addresses at the
     /// new one.
-    pub fn moved(&mut self, name: &str, now: BTreeMap<u16, String>) {
+    pub(crate) fn moved(&mut self, name: &str, now: BTreeMap<u16, String>) {
         let before = self
             .containers
             .insert(name.to_string(), now.clone())
@@ -288,7 +288,7 @@ impl Endpoints {
 
 /// Waits until container `name` (id `id`) of a topology of `system`, started at `since`
 /// (Unix seconds), passes its ready check from the system file.
-pub async fn wait_ready(
+pub(crate) async fn wait_ready(
     docker: &Docker,
     system: &System,
     id: &str,
@@ -308,7 +308,7 @@ pub async fn wait_ready(
 }
 
 /// Switches on exactly `defects` in one service through its control API at `url`.
-pub async fn put_defects(
+pub(crate) async fn put_defects(
     http: &reqwest::Client,
     component: &str,
     url: &str,
@@ -431,11 +431,6 @@ impl Topology {
             started_in: started.elapsed(),
             timings: started_units.timings,
         })
-    }
-
-    /// The view of the topology that runs use.
-    pub fn running(&self) -> &Running {
-        &self.running
     }
 
     /// The endpoints as they were when the topology became ready.

@@ -17,7 +17,7 @@ use qalens_model::system::{Healthcheck, ReadyLog, Stream};
 /// Waits until container `id` (called `name` in messages) is ready, or fails at `deadline`.
 /// A log line counts only if printed at or after `since` (Unix seconds; 0 for the whole
 /// log), so a container started again is not taken as ready by its previous run's line.
-pub async fn wait(
+pub(super) async fn wait(
     docker: &Docker,
     id: &str,
     name: &str,

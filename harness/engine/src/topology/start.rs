@@ -18,7 +18,7 @@ use super::ready;
 use qalens_model::system::Condition;
 
 /// How long one container may take to become ready.
-pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
+pub(super) const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How far a group of containers (a service's replicas, or one proxy) has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ enum State {
 }
 
 /// The containers that started, by name within the run, and how long each took.
-pub struct Started {
+pub(super) struct Started {
     pub containers: BTreeMap<String, String>,
     /// In the order they became ready.
     pub timings: Vec<(String, Duration)>,
@@ -46,7 +46,7 @@ fn group_of(plan: &Plan, unit: &Unit) -> String {
 
 /// Starts every unit of `plan`; on the first failure the others are dropped (their
 /// containers carry the run's labels; the caller removes them).
-pub async fn start_all(docker: &Docker, plan: &Plan<'_>) -> Result<Started, TopologyError> {
+pub(super) async fn start_all(docker: &Docker, plan: &Plan<'_>) -> Result<Started, TopologyError> {
     let mut groups: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
     for unit in plan.units() {
         groups.entry(group_of(plan, &unit)).or_default().push(unit);

@@ -246,11 +246,11 @@ fn argv(key: &str, v: StringOrList) -> Result<Vec<String>, KeyError> {
 /// The longest duration a system file may give (a healthcheck interval, a rate-limit
 /// window): a year, 8760h. Longer ones are mistakes, and Docker keeps durations in
 /// nanoseconds.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A Compose duration (`1m30s`, `500ms`, `10s`; a bare number is seconds), at most
 /// [`MAX_DURATION`]. The error says what is wrong with it.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let shown = crate::input::shorten(s, 40);
     let not = || format!("\"{shown}\" is not a duration like 10s, 500ms or 1m30s");
     let too_long = || format!("\"{shown}\" is longer than a year (8760h), the most qalens accepts");

@@ -7,7 +7,7 @@ use serde_yaml_ng::Value;
 
 /// Substitutes variables in every string value of `value`, looking names up with `vars`.
 /// The error names the value's path (`services.api.image`) and what was wrong.
-pub fn value(
+pub(super) fn value(
     value: &mut Value,
     vars: &dyn Fn(&str) -> Option<String>,
     path: &str,
@@ -39,10 +39,10 @@ pub fn value(
 }
 
 /// How deep defaults may nest (`${A:-${B:-${C}}}` is 3 deep).
-pub const MAX_NESTING: usize = 16;
+pub(crate) const MAX_NESTING: usize = 16;
 
 /// Substitutes variables in one string.
-pub fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     nested(s, vars, 0)
 }
 

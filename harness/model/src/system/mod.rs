@@ -4,8 +4,8 @@
 //! `docs/system-file.md` at the repository root.
 //!
 //! Loading is: YAML (`serde_yaml_ng`), merge keys, Compose variable interpolation on
-//! string values ([`interpolate`]), then serde into the supported subset with unknown keys
-//! refused ([`compose`], [`qalens`]), then the cross-references (every service named in
+//! string values (`interpolate`), then serde into the supported subset with unknown keys
+//! refused (`compose`, `qalens`), then the cross-references (every service named in
 //! `depends_on`, links, the entry... exists, with the port it is reached on). Every
 //! problem is a [`SystemError`] naming the file, the service, the key and, where the
 //! parser knows it, the line; commands exit 2 on it before anything starts.
@@ -19,7 +19,7 @@ mod refs;
 pub mod routes;
 #[cfg(test)]
 mod tests;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 
-pub use compose::{BindMount, Condition, Healthcheck, Service, parse_duration};
+pub(crate) use compose::parse_duration;
+pub use compose::{BindMount, Condition, Healthcheck, Service};
 pub use error::{ErrorKind, SystemError};
 pub use qalens::{
     Broker, DefectHook, Gateway, Hooks, Identity, Jwt, JwtAlg, LimitKey, Link, Pack, Qalens, Queue,
@@ -114,7 +115,7 @@ pub type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The process environment, plus `QALENS_REFSYS_BIN` found as [`crate::images`] finds it
 /// when the variable is unset (so the reference file can mount `${QALENS_REFSYS_BIN}`).
-pub fn process_vars(name: &str) -> Option<String> {
+pub(crate) fn process_vars(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) => Some(v),
         Err(_) if name == "QALENS_REFSYS_BIN" => crate::images::refsys_binary()
@@ -125,7 +126,7 @@ pub fn process_vars(name: &str) -> Option<String> {
 }
 
 impl System {
-    /// Reads and checks `file` with the process environment ([`process_vars`]).
+    /// Reads and checks `file` with the process environment (`process_vars`).
     pub fn load(file: &Path) -> Result<Self, SystemError> {
         Self::load_with(file, &process_vars)
     }

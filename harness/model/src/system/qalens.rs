@@ -57,7 +57,7 @@ impl<'de> Deserialize<'de> for ServicePort {
 }
 
 impl ServicePort {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let (service, port) = s
             .rsplit_once(':')
             .ok_or_else(|| format!("{s:?} is not service:port"))?;
@@ -247,7 +247,7 @@ pub struct RateLimit {
 impl RateLimit {
     /// Whether this policy covers `method path`: the same method and the same path, or,
     /// when the declared path ends in `/`, any path under it. A query string is ignored.
-    pub fn covers(&self, method: &str, path: &str) -> bool {
+    pub(crate) fn covers(&self, method: &str, path: &str) -> bool {
         let Some((m, p)) = self.route.split_once(' ') else {
             return false;
         };

@@ -45,7 +45,7 @@ pub fn documented(routes: &Routes, dir: &Path) -> Result<Vec<DocumentedRoute>, S
 /// The operations of an OpenAPI 3 document (YAML or JSON). An operation is public when
 /// its own `security` is an empty list, or it has none and the document's is empty.
 /// The error starts with `LINE:COL: ` where the position is known, else with a space.
-pub fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, String> {
+pub(crate) fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, String> {
     super::yaml::prescan(text).map_err(|e| format!("{}:{}: {}", e.line, e.column, e.message))?;
     let doc: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(text).map_err(|e| match super::yaml::split_error(&e) {

@@ -13,11 +13,11 @@ use serde::de::{
 };
 
 /// The deepest nesting of mappings and lists accepted (a Compose file needs about ten).
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// A problem with its 1-based line and column (in characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
+pub(crate) struct Located {
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -25,7 +25,7 @@ pub struct Located {
 
 /// Refuses what the YAML parser should never see: a character YAML does not allow (NUL,
 /// other control characters) and nesting deeper than [`MAX_DEPTH`]. Linear in the text.
-pub fn prescan(text: &str) -> Result<(), Located> {
+pub(crate) fn prescan(text: &str) -> Result<(), Located> {
     for (n, line) in text.split('\n').enumerate() {
         for (col, c) in line.chars().enumerate() {
             if !allowed(c) {
@@ -162,7 +162,7 @@ fn depth(text: &str) -> Result<(), Located> {
 
 /// The line and column of a serde_yaml_ng error, and its message without the position
 /// it appends (` at line 3 column 5`), which the caller prints in front.
-pub fn split_error(e: &serde_yaml_ng::Error) -> (Option<(usize, usize)>, String) {
+pub(crate) fn split_error(e: &serde_yaml_ng::Error) -> (Option<(usize, usize)>, String) {
     let at = e.location().map(|l| (l.line(), l.column()));
     let message = strip_positions(&e.to_string());
     // serde_yaml_ng puts the path of the node in front (`services.web: ...`); the caller
@@ -205,7 +205,7 @@ fn strip_positions(message: &str) -> String {
 
 /// The line and column of the `---` or `...` that ends the first document, when content
 /// follows it (a system file is one document).
-pub fn second_document(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn second_document(text: &str) -> Option<(usize, usize)> {
     let mut content = false;
     for (n, line) in text.lines().enumerate() {
         let marker = line.starts_with("---") || line.starts_with("...");
@@ -221,7 +221,7 @@ pub fn second_document(text: &str) -> Option<(usize, usize)> {
 /// Parses `text` once, refusing a duplicate key at the key's own line and a local tag
 /// (`!reset`, `!foo`) at its node: serde_yaml_ng would report the first at the parent
 /// mapping and let the second through. Syntax errors come out here too.
-pub fn strict(text: &str) -> Result<(), serde_yaml_ng::Error> {
+pub(crate) fn strict(text: &str) -> Result<(), serde_yaml_ng::Error> {
     Walk.deserialize(serde_yaml_ng::Deserializer::from_str(text))
 }
 
@@ -362,13 +362,13 @@ impl<'de> Visitor<'de> for Key<'_> {
 
 /// One step of a key path: a mapping key or a list index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(crate) enum Seg {
     Key(String),
     Index(usize),
 }
 
 /// `services.web.volumes[0].source` as steps.
-pub fn segments(path: &str) -> Vec<Seg> {
+pub(crate) fn segments(path: &str) -> Vec<Seg> {
     let mut out = vec![];
     if path.is_empty() {
         return out;
@@ -393,7 +393,7 @@ pub fn segments(path: &str) -> Vec<Seg> {
 
 /// The line and column (1-based) of the node at `path` in `text`: of the key itself for a
 /// mapping key, of the item for a list index.
-pub fn locate_exact(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+pub(crate) fn locate_exact(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
     let d = serde_yaml_ng::Deserializer::from_str(text);
     match Locate(path).deserialize(d) {
         Ok(()) => None,
@@ -403,7 +403,7 @@ pub fn locate_exact(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
 
 /// [`locate_exact`], or when the whole path is not in the text (it came in through a
 /// merge key), the deepest part of it that is.
-pub fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+pub(crate) fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
     (1..=path.len())
         .rev()
         .find_map(|n| locate_exact(text, &path[..n]))

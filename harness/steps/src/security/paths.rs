@@ -17,7 +17,7 @@ const RAW_CONCURRENCY: usize = 8;
 
 /// One raw path to try, and what it aims at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rewrite {
+pub(super) struct Rewrite {
     pub method: String,
     /// Exactly what goes on the request line.
     pub path: String,
@@ -32,7 +32,7 @@ pub struct Rewrite {
 /// mean the target but start under another route ("cover") whose scope differs, and
 /// rewrites of the target's own path. A gateway that matches the raw path against its
 /// prefixes, or decodes and normalises it after routing, lets one of them through.
-pub fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
+pub(super) fn rewrites(routes: &[Route]) -> Vec<Rewrite> {
     // One cover per scope other than the target's is enough: the scope is what the
     // token has. A route without a scope (documented in the system file, not read from
     // the gateway) stands for its own: every other route covers it.
