@@ -240,24 +240,30 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
     let order = current_order(world)?;
     let deadline = Duration::from_secs(seconds);
     if expected == 0 {
-        // Nothing may appear during the whole window.
+        // Nothing may appear during the whole window, and the window only counts while
+        // the emails can be read: a read that fails ends the wait as a failure.
         let appeared = wait::until(deadline, || {
             let order = order.clone();
             async move {
-                let emails = emails_for(ctx, &order).await.map_err(|e| e.to_string())?;
-                if emails.is_empty() {
-                    Err("0 emails".to_string())
-                } else {
-                    Ok(Some(emails))
+                match emails_for(ctx, &order).await {
+                    Err(e) => Ok(Some(Err(e.to_string()))),
+                    Ok(emails) if emails.is_empty() => Err("0 emails".to_string()),
+                    Ok(emails) => Ok(Some(Ok(emails))),
                 }
             }
         })
         .await;
         return match appeared {
-            Ok(emails) => Err(StepError::expected(
+            Ok(Ok(emails)) => Err(StepError::expected(
                 format!("no email for order {}", order.id),
                 format!("{emails:?}"),
             )),
+            Ok(Err(unreadable)) => Err(format!(
+                "could not read the confirmation emails of order {}: {unreadable}",
+                order.id
+            )
+            .into()),
+            Err(waited) if waited.is_cancelled() => Err(waited.into()),
             Err(_) => Ok(()),
         };
     }
