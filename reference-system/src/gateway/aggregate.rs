@@ -96,7 +96,7 @@ async fn part(
 /// The identity and request-id headers of `headers` (set by the gateway from the token).
 fn identity(headers: &HeaderMap) -> reqwest::header::HeaderMap {
     let mut out = reqwest::header::HeaderMap::new();
-    for name in super::edge::IDENTITY_HEADERS
+    for name in super::IDENTITY_HEADERS
         .into_iter()
         .chain([contracts::headers::REQUEST_ID])
     {

@@ -40,13 +40,9 @@ use super::breaker::Permit;
 use super::paths::non_canonical;
 use super::ratelimit::{self, Algorithm, Decision, Quota};
 use super::routes_table::Route;
-use super::{AppState, FailMode, aggregate};
+use super::{AppState, FailMode, IDENTITY_HEADERS, aggregate};
 use crate::defects::{self, Defect};
 use crate::error::problem;
-
-/// Headers that carry the caller's identity downstream. The gateway sets them; a client
-/// that sends them has them stripped.
-pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-client-scopes"];
 
 /// Largest request body forwarded (bytes).
 const MAX_BODY: usize = 1 << 20;

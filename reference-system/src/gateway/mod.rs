@@ -37,6 +37,10 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod routes_table;
 
+/// Headers that carry the caller's identity downstream. The gateway sets them; a client
+/// that sends them has them stripped.
+pub const IDENTITY_HEADERS: [&str; 3] = ["x-client-id", "x-client-tier", "x-client-scopes"];
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
