@@ -18,8 +18,10 @@
 //!
 //! Tests run it on port 0 against a real upstream ([`Application::build`]).
 
-pub mod control;
-pub mod faults;
+#![warn(unreachable_pub)]
+
+mod control;
+mod faults;
 mod link;
 pub mod recorder;
 #[cfg(test)]
@@ -30,8 +32,8 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
-pub use control::{Control, FaultSwitch};
-pub use faults::{Direction, Fault};
+use control::Control;
+pub use faults::Fault;
 
 /// The line the proxy prints on stdout once it listens; the topology waits for it.
 pub const READY_LINE: &str = "qalens proxy ready";
@@ -121,21 +123,23 @@ impl Application {
     }
 
     /// Where callers connect.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
     /// Where the control API listens.
-    pub fn control_addr(&self) -> SocketAddr {
+    #[cfg(test)]
+    pub(crate) fn control_addr(&self) -> SocketAddr {
         self.control_listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
     /// The fault switch and request log the control API works on.
-    pub fn control(&self) -> Control {
+    #[cfg(test)]
+    pub(crate) fn control(&self) -> Control {
         self.control.clone()
     }
 
