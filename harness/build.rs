@@ -20,7 +20,7 @@ fn main() {
     files.sort();
     let mut out = String::from(
         "/// `(path under harness/, line of the step attribute, parameter types)`.\n\
-         pub static STEP_PARAMS: &[(&str, u32, &[&str])] = &[\n",
+         pub(super) static STEP_PARAMS: &[(&str, u32, &[&str])] = &[\n",
     );
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else {

@@ -12,6 +12,8 @@
 //! system model, the run engine, the steps and the reports are crates of their own
 //! (`qalens-model`, `qalens-engine`, `qalens-steps`, `qalens-report`).
 
+#![warn(unreachable_pub)]
+
 mod bench;
 pub mod cli;
 pub mod commands;

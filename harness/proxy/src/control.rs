@@ -15,7 +15,7 @@ use crate::recorder;
 /// The fault switch. Every connection watches it, so a change reaches a held chunk or
 /// an idle connection at once, without polling.
 #[derive(Clone)]
-pub struct FaultSwitch(Arc<watch::Sender<Fault>>);
+pub(crate) struct FaultSwitch(Arc<watch::Sender<Fault>>);
 
 impl Default for FaultSwitch {
     fn default() -> Self {
@@ -25,12 +25,12 @@ impl Default for FaultSwitch {
 
 impl FaultSwitch {
     /// The fault in effect now.
-    pub fn get(&self) -> Fault {
+    pub(crate) fn get(&self) -> Fault {
         *self.0.borrow()
     }
 
     /// Puts `fault` in effect for every connection, open or new.
-    pub fn set(&self, fault: Fault) {
+    pub(crate) fn set(&self, fault: Fault) {
         self.0.send_replace(fault);
     }
 
@@ -41,13 +41,13 @@ impl FaultSwitch {
 
 /// What the control API works on: the fault switch and the request log.
 #[derive(Clone, Default)]
-pub struct Control {
+pub(crate) struct Control {
     pub fault: FaultSwitch,
     pub requests: recorder::Log,
 }
 
 /// The control API's routes.
-pub fn router(control: Control) -> axum::Router {
+pub(crate) fn router(control: Control) -> axum::Router {
     async fn read(State(c): State<Control>) -> Json<Fault> {
         Json(c.fault.get())
     }

@@ -18,8 +18,10 @@
 //!
 //! Tests run it on port 0 against a real upstream ([`Application::build`]).
 
-pub mod control;
-pub mod faults;
+#![warn(unreachable_pub)]
+
+mod control;
+mod faults;
 mod link;
 pub mod recorder;
 #[cfg(test)]
@@ -30,8 +32,8 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
-pub use control::{Control, FaultSwitch};
-pub use faults::{Direction, Fault};
+use control::Control;
+pub use faults::Fault;
 
 /// The line the proxy prints on stdout once it listens; the topology waits for it.
 pub const READY_LINE: &str = "qalens proxy ready";
@@ -42,11 +44,20 @@ pub const CONTROL_PORT: u16 = 9090;
 
 /// A configuration variable that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("environment variable {name}={value:?} is invalid: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub value: String,
-    pub reason: String,
+pub enum ConfigError {
+    /// `PROXY_UPSTREAM` is unset or empty.
+    #[error(
+        "environment variable PROXY_UPSTREAM=\"\" is invalid: the proxy needs an upstream \
+         host:port"
+    )]
+    NoUpstream,
+    /// A `*_BIND` variable that is not a socket address (`0.0.0.0:8080`).
+    #[error("environment variable {name}={value:?} is invalid: {cause}")]
+    NotAnAddress {
+        name: &'static str,
+        value: String,
+        cause: std::net::AddrParseError,
+    },
 }
 
 /// Where the proxy listens and where it forwards to.
@@ -64,40 +75,33 @@ impl Config {
     /// Reads `PROXY_BIND`, `PROXY_CONTROL_BIND` (or `REFSYS_CONTROL_BIND`) and
     /// `PROXY_UPSTREAM`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let upstream = std::env::var("PROXY_UPSTREAM").unwrap_or_default();
-        if upstream.is_empty() {
-            return Err(ConfigError {
-                name: "PROXY_UPSTREAM",
-                value: upstream,
-                reason: "the proxy needs an upstream host:port".into(),
-            });
-        }
-        let any = SocketAddr::from(([0, 0, 0, 0], 0));
-        let control_default = parse_or(
-            "REFSYS_CONTROL_BIND",
-            SocketAddr::new(any.ip(), CONTROL_PORT),
-        )?;
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`] with the variables looked up in `var`; an empty one counts as
+    /// unset.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        let Some(upstream) = var("PROXY_UPSTREAM") else {
+            return Err(ConfigError::NoUpstream);
+        };
+        let addr = |name: &'static str, default: SocketAddr| match var(name) {
+            None => Ok(default),
+            Some(value) => {
+                value
+                    .parse()
+                    .map_err(|cause| ConfigError::NotAnAddress { name, value, cause })
+            }
+        };
+        let any = std::net::Ipv4Addr::UNSPECIFIED.into();
+        // The former name is read first, so a wrong value in it is an error even when
+        // PROXY_CONTROL_BIND is set.
+        let control_default = addr("REFSYS_CONTROL_BIND", SocketAddr::new(any, CONTROL_PORT))?;
         Ok(Self {
-            bind: parse_or("PROXY_BIND", SocketAddr::new(any.ip(), PORT))?,
-            control_bind: parse_or("PROXY_CONTROL_BIND", control_default)?,
+            bind: addr("PROXY_BIND", SocketAddr::new(any, PORT))?,
+            control_bind: addr("PROXY_CONTROL_BIND", control_default)?,
             upstream,
         })
-    }
-}
-
-/// `name` parsed as `T`, or `default` when it is unset or empty.
-fn parse_or<T>(name: &'static str, default: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => v.parse().map_err(|e: T::Err| ConfigError {
-            name,
-            value: v,
-            reason: e.to_string(),
-        }),
-        _ => Ok(default),
     }
 }
 
@@ -121,21 +125,23 @@ impl Application {
     }
 
     /// Where callers connect.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
     /// Where the control API listens.
-    pub fn control_addr(&self) -> SocketAddr {
+    #[cfg(test)]
+    pub(crate) fn control_addr(&self) -> SocketAddr {
         self.control_listener
             .local_addr()
             .expect("a bound listener has an address")
     }
 
     /// The fault switch and request log the control API works on.
-    pub fn control(&self) -> Control {
+    #[cfg(test)]
+    pub(crate) fn control(&self) -> Control {
         self.control.clone()
     }
 
@@ -167,5 +173,58 @@ impl Application {
         };
         control_api.abort();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::{Config, ConfigError};
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_upstream_is_required_and_the_rest_has_defaults() {
+        let c = config(&[("PROXY_UPSTREAM", "payments:8080"), ("PROXY_BIND", "")]).unwrap();
+        assert_eq!(c.upstream, "payments:8080");
+        assert_eq!(c.bind.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.control_bind.to_string(), "0.0.0.0:9090");
+        for vars in [&[][..], &[("PROXY_UPSTREAM", "")]] {
+            assert_eq!(
+                config(vars).unwrap_err().to_string(),
+                "environment variable PROXY_UPSTREAM=\"\" is invalid: the proxy needs an \
+                 upstream host:port"
+            );
+        }
+    }
+
+    #[test]
+    fn the_control_address_falls_back_to_its_former_name() {
+        let upstream = ("PROXY_UPSTREAM", "payments:8080");
+        let c = config(&[upstream, ("REFSYS_CONTROL_BIND", "127.0.0.1:7000")]).unwrap();
+        assert_eq!(c.control_bind.to_string(), "127.0.0.1:7000");
+        let c = config(&[
+            upstream,
+            ("REFSYS_CONTROL_BIND", "127.0.0.1:7000"),
+            ("PROXY_CONTROL_BIND", "127.0.0.1:7001"),
+        ])
+        .unwrap();
+        assert_eq!(c.control_bind.to_string(), "127.0.0.1:7001");
+    }
+
+    #[test]
+    fn an_address_that_does_not_parse_is_named_with_its_value() {
+        let e = config(&[("PROXY_UPSTREAM", "payments:8080"), ("PROXY_BIND", "nope")]);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "environment variable PROXY_BIND=\"nope\" is invalid: invalid socket address syntax"
+        );
     }
 }

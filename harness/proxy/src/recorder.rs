@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 /// How many requests the proxy keeps (oldest dropped first).
-pub const KEEP: usize = 2000;
+pub(crate) const KEEP: usize = 2000;
 /// The largest request head or body that is recorded; a larger one stops recording of
 /// its connection.
 const MAX_PART: usize = 256 * 1024;
@@ -43,7 +43,7 @@ impl std::fmt::Display for Recorded {
 
 /// The shared log of recorded requests.
 #[derive(Debug, Clone, Default)]
-pub struct Log(Arc<Mutex<(u64, VecDeque<Recorded>)>>);
+pub(crate) struct Log(Arc<Mutex<(u64, VecDeque<Recorded>)>>);
 
 impl Log {
     fn push(&self, mut r: Recorded) {
@@ -57,7 +57,7 @@ impl Log {
     }
 
     /// Every kept request, oldest first.
-    pub fn all(&self) -> Vec<Recorded> {
+    pub(crate) fn all(&self) -> Vec<Recorded> {
         let log = self.0.lock().unwrap_or_else(|e| e.into_inner());
         log.1.iter().cloned().collect()
     }
@@ -65,7 +65,7 @@ impl Log {
 
 /// Parses the caller-to-upstream bytes of one connection.
 #[derive(Debug)]
-pub struct Parser {
+pub(crate) struct Parser {
     log: Log,
     buf: Vec<u8>,
     /// A head was parsed; waiting for this many body bytes.
@@ -135,7 +135,7 @@ fn parse_head(head: &[u8]) -> Option<(Recorded, usize)> {
 }
 
 impl Parser {
-    pub fn new(log: Log) -> Self {
+    pub(crate) fn new(log: Log) -> Self {
         Self {
             log,
             buf: Vec::new(),
@@ -145,7 +145,7 @@ impl Parser {
     }
 
     /// Feeds the next chunk the caller sent.
-    pub fn feed(&mut self, chunk: &[u8]) {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
         if self.given_up {
             return;
         }

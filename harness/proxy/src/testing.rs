@@ -11,13 +11,13 @@ use tokio::sync::mpsc;
 use crate::{Application, Config, Control};
 
 /// An upstream that echoes every byte back.
-pub async fn echo_server() -> SocketAddr {
+pub(crate) async fn echo_server() -> SocketAddr {
     witnessed_echo_server().await.0
 }
 
 /// An upstream that echoes every byte back and reports what it received on `seen`
 /// before answering: the callee's work.
-pub async fn witnessed_echo_server() -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>) {
+pub(crate) async fn witnessed_echo_server() -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -42,19 +42,19 @@ pub async fn witnessed_echo_server() -> (SocketAddr, mpsc::UnboundedReceiver<Vec
 }
 
 /// A running proxy: where callers connect, where its control API listens, its control.
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub addr: SocketAddr,
     pub control_addr: SocketAddr,
     pub control: Control,
 }
 
 /// A proxy in front of an echo server.
-pub async fn proxy() -> Proxy {
+pub(crate) async fn proxy() -> Proxy {
     proxy_to(echo_server().await).await
 }
 
 /// A proxy in front of `upstream`.
-pub async fn proxy_to(upstream: SocketAddr) -> Proxy {
+pub(crate) async fn proxy_to(upstream: SocketAddr) -> Proxy {
     let app = Application::build(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         control_bind: "127.0.0.1:0".parse().unwrap(),
@@ -72,7 +72,7 @@ pub async fn proxy_to(upstream: SocketAddr) -> Proxy {
 }
 
 /// Reads exactly `n` bytes, or `None` if they do not all arrive within `within`.
-pub async fn read_n(sock: &mut TcpStream, n: usize, within: Duration) -> Option<Vec<u8>> {
+pub(crate) async fn read_n(sock: &mut TcpStream, n: usize, within: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; n];
     tokio::time::timeout(within, sock.read_exact(&mut buf))
         .await
@@ -82,7 +82,7 @@ pub async fn read_n(sock: &mut TcpStream, n: usize, within: Duration) -> Option<
 }
 
 /// Asserts that exactly `want` arrives (within 5 s).
-pub async fn expect_bytes(sock: &mut TcpStream, want: &[u8]) {
+pub(crate) async fn expect_bytes(sock: &mut TcpStream, want: &[u8]) {
     assert_eq!(
         read_n(sock, want.len(), Duration::from_secs(5))
             .await
@@ -94,7 +94,7 @@ pub async fn expect_bytes(sock: &mut TcpStream, want: &[u8]) {
 }
 
 /// Asserts that the connection is closed or reset within 5 s, with nothing read.
-pub async fn expect_cut(sock: &mut TcpStream, why: &str) {
+pub(crate) async fn expect_cut(sock: &mut TcpStream, why: &str) {
     let mut buf = [0u8; 64];
     let cut = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf))
         .await
@@ -103,7 +103,7 @@ pub async fn expect_cut(sock: &mut TcpStream, why: &str) {
 }
 
 /// Waits (5 s at most) until the upstream received exactly `want`.
-pub async fn upstream_got(seen: &mut mpsc::UnboundedReceiver<Vec<u8>>, want: &[u8]) {
+pub(crate) async fn upstream_got(seen: &mut mpsc::UnboundedReceiver<Vec<u8>>, want: &[u8]) {
     let mut got = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         while got.len() < want.len() {

@@ -120,7 +120,7 @@ impl<Wr: writer::Normalized> writer::Normalized for AttachLogs<Wr> {}
 
 /// What every container of the run wrote since `since`, component by component, the
 /// last [`MAX_LINES`] lines of each; components that wrote nothing are left out.
-pub async fn component_logs(ctx: &RunContext, since: SystemTime) -> String {
+pub(crate) async fn component_logs(ctx: &RunContext, since: SystemTime) -> String {
     // Docker's `since` has a resolution of one second: start a second early.
     let since = since
         .duration_since(UNIX_EPOCH)

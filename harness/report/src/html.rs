@@ -50,7 +50,7 @@ pub fn anchor(location: &str) -> String {
 
 /// Lanes for intervals `(start, end)`: each interval gets the lowest lane whose previous
 /// interval ended at or before its start, so overlapping intervals never share a lane.
-pub fn lanes(intervals: &[(f64, f64)]) -> Vec<usize> {
+pub(crate) fn lanes(intervals: &[(f64, f64)]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..intervals.len()).collect();
     order.sort_by(|&a, &b| intervals[a].0.total_cmp(&intervals[b].0));
     let mut ends: Vec<f64> = Vec::new();
@@ -73,7 +73,7 @@ pub fn lanes(intervals: &[(f64, f64)]) -> Vec<usize> {
 
 /// Where things sit on the timeline, in percent of its width.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub left: f64,
     pub width: f64,
     pub lane: usize,
@@ -82,14 +82,14 @@ pub struct Placed {
 /// The timeline's layout: scenario bars and fault spans on a shared axis from the first
 /// start to the last end; a fault still in effect at the end runs to the end.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub start: SystemTime,
     pub length: Duration,
     pub scenarios: Vec<Placed>,
     pub faults: Vec<Placed>,
 }
 
-pub fn timeline(scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> Timeline {
+pub(crate) fn timeline(scenarios: &[ScenarioRecord], faults: &[FaultSpan]) -> Timeline {
     let starts = scenarios
         .iter()
         .map(|s| s.started)

@@ -6,6 +6,8 @@
 //! scenarios as skipped ([`verdicts`]). [`attach`] adds the components' logs to a failed
 //! scenario; [`retime`] starts a scenario's clock when the scheduler granted it.
 
+#![warn(unreachable_pub)]
+
 pub mod attach;
 pub mod html;
 pub mod messages;
@@ -14,9 +16,8 @@ mod recorder;
 pub mod retime;
 pub mod verdicts;
 
-pub use recorder::{
-    Recorder, ScenarioRecord, StepRecord, StepStatus, Verdict, count, scenario_key, tally,
-};
+pub use recorder::{Recorder, ScenarioRecord, StepRecord, StepStatus, Verdict};
+pub(crate) use recorder::{count, scenario_key, tally};
 
 pub use qalens_engine::faults::FaultSpan;
 

@@ -20,7 +20,7 @@ pub struct Summary {
 
 impl Summary {
     /// How many scenarios have this [verdict](ScenarioRecord::verdict).
-    pub fn count(&self, verdict: Verdict) -> usize {
+    pub(crate) fn count(&self, verdict: Verdict) -> usize {
         crate::count(&self.scenarios, verdict)
     }
 
@@ -36,12 +36,6 @@ impl Summary {
     /// Scenarios a fail-fast run stopped before their verdict ([`qalens_engine::stop`]).
     pub fn cancelled(&self) -> usize {
         self.count(Verdict::Cancelled)
-    }
-
-    /// Adds the scenarios and parse errors of another run.
-    pub fn merge(&mut self, other: Summary) {
-        self.scenarios.extend(other.scenarios);
-        self.parse_errors.extend(other.parse_errors);
     }
 
     /// True only when at least one scenario ran, every one passed, and every file parsed.
@@ -128,7 +122,7 @@ pub fn step_error(err: &event::StepError) -> String {
 
 /// The first tag that names a lens (not a scheduling tag: `@serial`, `@uses:`,
 /// `@disrupts:`): the scenario's, then the rule's, then the feature's.
-pub fn lens_of(
+pub(crate) fn lens_of(
     feature: &gherkin::Feature,
     rule: Option<&gherkin::Rule>,
     scenario: &gherkin::Scenario,

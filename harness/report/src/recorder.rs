@@ -29,7 +29,7 @@ pub enum StepStatus {
 }
 
 impl StepStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Passed => "passed",
             Self::Failed => "failed",
@@ -40,7 +40,7 @@ impl StepStatus {
     }
 
     /// Whether the scenario's later steps did not run because of how this one ended.
-    pub fn stopped_the_scenario(self) -> bool {
+    pub(crate) fn stopped_the_scenario(self) -> bool {
         matches!(self, Self::Failed | Self::Undefined | Self::Cancelled)
     }
 
@@ -67,13 +67,13 @@ pub enum Verdict {
 }
 
 /// How many of `scenarios` have this verdict.
-pub fn count(scenarios: &[ScenarioRecord], verdict: Verdict) -> usize {
+pub(crate) fn count(scenarios: &[ScenarioRecord], verdict: Verdict) -> usize {
     scenarios.iter().filter(|s| s.verdict() == verdict).count()
 }
 
 /// `(passed, failed, total time)` of `scenarios` grouped by `key`, sorted by key (a
 /// cancelled scenario adds its time only).
-pub fn tally(
+pub(crate) fn tally(
     scenarios: &[ScenarioRecord],
     key: impl Fn(&ScenarioRecord) -> String,
 ) -> std::collections::BTreeMap<String, (usize, usize, Duration)> {
@@ -102,7 +102,7 @@ impl Verdict {
     }
 
     /// `passed`, `failed` or `cancelled`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Passed => "passed",
             Self::Failed => "failed",
@@ -138,7 +138,7 @@ pub struct StepRecord {
 
 impl StepRecord {
     /// A step that has not run (yet).
-    pub fn not_run(step: &gherkin::Step, background: bool) -> Self {
+    pub(crate) fn not_run(step: &gherkin::Step, background: bool) -> Self {
         Self {
             keyword: step.keyword.clone(),
             ty: step.ty,
@@ -233,7 +233,7 @@ impl ScenarioRecord {
 }
 
 /// See [`scenario_key`].
-pub type Key = (String, usize, usize);
+pub(crate) type Key = (String, usize, usize);
 
 struct Open {
     record: ScenarioRecord,
@@ -365,7 +365,7 @@ impl Recorder {
 }
 
 /// A scenario's key while it runs: its feature file (or feature name), line and column.
-pub fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
+pub(crate) fn scenario_key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> Key {
     let path = feature
         .path
         .as_ref()

@@ -33,7 +33,7 @@ impl<W: World, Wr: Writer<W>> Writer<W> for CancelledAsSkipped<Wr> {
 }
 
 /// The event as JUnit and Cucumber JSON should see it.
-pub fn translate<W>(value: Cucumber<W>) -> Cucumber<W> {
+pub(crate) fn translate<W>(value: Cucumber<W>) -> Cucumber<W> {
     match value {
         Cucumber::Feature(f, Feature::Scenario(sc, ev)) => {
             let ev = skip_cancellation(&f, None, &sc, ev);

@@ -5,13 +5,14 @@ use std::process::ExitStatus;
 
 use jsonwebtoken::Algorithm;
 use qalens_model::system::JwtAlg;
+use qalens_model::system::keys::PrivateKeyError;
 
 /// Why the [`super::Issuer`] could not make a token (or be made).
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// The system file's private key cannot sign (the model's message names the file).
     #[error("{0}")]
-    Key(String),
+    Key(PrivateKeyError),
     /// The built-in other key (for wrongly signed tokens) did not load.
     #[error("{0}")]
     OtherKey(jsonwebtoken::errors::Error),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use qalens_model::system::routes::RoutesError;
 use testcontainers::bollard::errors::Error as DockerError;
 
 use crate::cleanup::CleanupError;
@@ -99,7 +100,7 @@ pub enum TopologyError {
     #[error("x-qalens.identity: {0}")]
     Identity(TokenError),
     #[error("x-qalens.routes: {0}")]
-    Routes(String),
+    Routes(RoutesError),
     #[error("the topology has no {container}")]
     NoContainer { container: String },
     #[error("{container} has no host port for {port} (is it running?)")]

@@ -226,12 +226,12 @@ impl Service {
 /// A problem in one key of a service.
 pub(super) type KeyError = (String, ErrorKind);
 
-fn wrong(key: &str, msg: impl Into<String>) -> KeyError {
-    (key.to_string(), ErrorKind::WrongType(msg.into()))
+fn wrong(key: &str, msg: impl std::fmt::Display) -> KeyError {
+    (key.to_string(), ErrorKind::WrongType(msg.to_string()))
 }
 
-fn invalid(key: &str, msg: impl Into<String>) -> KeyError {
-    (key.to_string(), ErrorKind::Invalid(msg.into()))
+fn invalid(key: &str, msg: impl std::fmt::Display) -> KeyError {
+    (key.to_string(), ErrorKind::Invalid(msg.to_string()))
 }
 
 fn argv(key: &str, v: StringOrList) -> Result<Vec<String>, KeyError> {
@@ -248,12 +248,22 @@ fn argv(key: &str, v: StringOrList) -> Result<Vec<String>, KeyError> {
 /// nanoseconds.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Why a duration is refused; each variant holds the value as shown (at most 40
+/// characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum DurationError {
+    #[error("\"{0}\" is not a duration like 10s, 500ms or 1m30s")]
+    NotADuration(String),
+    #[error("\"{0}\" is longer than a year (8760h), the most qalens accepts")]
+    TooLong(String),
+}
+
 /// A Compose duration (`1m30s`, `500ms`, `10s`; a bare number is seconds), at most
-/// [`MAX_DURATION`]. The error says what is wrong with it.
-pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let shown = crate::input::shorten(s, 40);
-    let not = || format!("\"{shown}\" is not a duration like 10s, 500ms or 1m30s");
-    let too_long = || format!("\"{shown}\" is longer than a year (8760h), the most qalens accepts");
+/// [`MAX_DURATION`].
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let shown = || crate::input::shorten(s, 40).to_string();
+    let not = || DurationError::NotADuration(shown());
+    let too_long = || DurationError::TooLong(shown());
     let s = s.trim();
     if let Ok(secs) = s.parse::<u64>() {
         let d = Duration::from_secs(secs);
@@ -302,45 +312,80 @@ fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration,
     }
 }
 
+/// Why a container name, a network alias or an environment variable's name is refused;
+/// each variant holds the name as shown (at most 40 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum NameError {
+    #[error("a name cannot be empty")]
+    Empty,
+    #[error(
+        "\"{0}\" is not a name Docker accepts: use letters, digits, `_`, `.` and `-`, \
+         starting with a letter or a digit"
+    )]
+    NotDocker(String),
+    #[error("\"{shown}\" is {len} characters long; a name is at most 63 (a DNS label)")]
+    TooLong { shown: String, len: usize },
+    #[error("\"{0}\" is not a variable name: a name is not empty and has no `=`")]
+    NotAVariable(String),
+}
+
 /// Docker's and DNS's rule for a name qalens gives a container or a network alias: 1 to
 /// 63 letters, digits, `_`, `.` or `-`, starting with a letter or a digit.
-pub(super) fn check_name(name: &str) -> Result<(), String> {
-    let shown = crate::input::shorten(name, 40);
+pub(super) fn check_name(name: &str) -> Result<(), NameError> {
+    let shown = || crate::input::shorten(name, 40).to_string();
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if name.is_empty() {
-        Err("a name cannot be empty".into())
+        Err(NameError::Empty)
     } else if !first_ok || !rest_ok {
-        Err(format!(
-            "\"{shown}\" is not a name Docker accepts: use letters, digits, `_`, `.` and `-`, \
-             starting with a letter or a digit"
-        ))
+        Err(NameError::NotDocker(shown()))
     } else if name.len() > 63 {
-        Err(format!(
-            "\"{shown}\" is {} characters long; a name is at most 63 (a DNS label)",
-            name.len()
-        ))
+        Err(NameError::TooLong {
+            shown: shown(),
+            len: name.len(),
+        })
     } else {
         Ok(())
     }
 }
 
+/// Why an image reference is refused; each variant holds the reference as shown (at
+/// most 60 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ImageNameError {
+    #[error("image \"{0}\" has a digest (@sha256:...); qalens takes NAME[:TAG]")]
+    Digest(String),
+    #[error("image \"{0}\" has a name longer than 255 characters, the most Docker accepts")]
+    NameTooLong(String),
+    #[error(
+        "image \"{0}\" has a tag Docker does not accept: up to 128 letters, digits, `_`, \
+         `.`, `-`"
+    )]
+    Tag(String),
+    #[error("image \"{0}\" has a registry part Docker does not accept")]
+    Registry(String),
+    #[error(
+        "image \"{0}\" is not a Docker image name: lower-case letters, digits and `.`, `_`, \
+         `-` between them, parts separated by `/`"
+    )]
+    Name(String),
+}
+
 /// The image reference as Docker reads it: `[DOMAIN[:PORT]/]PATH[:TAG]`, the path in
 /// lower case, at most 255 characters, the tag at most 128.
-fn check_image(image: &str) -> Result<(), String> {
-    let shown = crate::input::shorten(image, 60);
-    let bad = |why: &str| Err(format!("image \"{shown}\" {why}"));
+fn check_image(image: &str) -> Result<(), ImageNameError> {
+    let shown = || crate::input::shorten(image, 60).to_string();
     let last_slash = image.rfind('/').map_or(0, |i| i + 1);
     let (name, tag) = match image[last_slash..].rfind(':') {
         Some(i) => (&image[..last_slash + i], Some(&image[last_slash + i + 1..])),
         None => (image, None),
     };
     if image.contains('@') {
-        return bad("has a digest (@sha256:...); qalens takes NAME[:TAG]");
+        return Err(ImageNameError::Digest(shown()));
     }
     if name.len() > 255 {
-        return bad("has a name longer than 255 characters, the most Docker accepts");
+        return Err(ImageNameError::NameTooLong(shown()));
     }
     if let Some(tag) = tag {
         let ok = tag.len() <= 128
@@ -352,9 +397,7 @@ fn check_image(image: &str) -> Result<(), String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok {
-            return bad(
-                "has a tag Docker does not accept: up to 128 letters, digits, `_`, `.`, `-`",
-            );
+            return Err(ImageNameError::Tag(shown()));
         }
     }
     let mut parts: Vec<&str> = name.split('/').collect();
@@ -368,7 +411,7 @@ fn check_image(image: &str) -> Result<(), String> {
             && d.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
         if !ok {
-            return bad("has a registry part Docker does not accept");
+            return Err(ImageNameError::Registry(shown()));
         }
     }
     let component_ok = |p: &str| {
@@ -384,20 +427,16 @@ fn check_image(image: &str) -> Result<(), String> {
             })
     };
     if !parts.iter().all(|p| component_ok(p)) {
-        return bad(
-            "is not a Docker image name: lower-case letters, digits and `.`, `_`, `-` \
-             between them, parts separated by `/`",
-        );
+        return Err(ImageNameError::Name(shown()));
     }
     Ok(())
 }
 
 /// An environment variable's name: not empty, no `=`.
-pub(super) fn check_env_name(name: &str) -> Result<(), String> {
+pub(super) fn check_env_name(name: &str) -> Result<(), NameError> {
     if name.is_empty() || name.contains('=') {
-        let shown = crate::input::shorten(name, 40);
-        return Err(format!(
-            "\"{shown}\" is not a variable name: a name is not empty and has no `=`"
+        return Err(NameError::NotAVariable(
+            crate::input::shorten(name, 40).to_string(),
         ));
     }
     Ok(())

@@ -5,13 +5,36 @@
 
 use serde_yaml_ng::Value;
 
+/// Why a value's variables cannot be substituted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum InterpolationError {
+    /// Defaults nest deeper than [`MAX_NESTING`].
+    #[error(
+        "variables nest more than {MAX_NESTING} deep (`${{A:-${{B:-...}}}}`): simplify the \
+         default"
+    )]
+    TooDeep,
+    /// A `${` with no `}`; `shown` is the value, at most 60 characters.
+    #[error("unterminated \"${{\" in \"{shown}\"")]
+    Unterminated { shown: String },
+    /// `${...}` whose expression does not start with a name.
+    #[error("\"${{{expr}}}\" does not start with a variable name")]
+    NoName { expr: String },
+    /// `${NAME:?message}` or `${NAME?message}` with `NAME` unset (or empty, for `:?`).
+    #[error("{name} is required: {message}")]
+    Required { name: String, message: String },
+    /// After the name comes something other than `:-`, `-`, `:?` or `?`.
+    #[error("\"${{{expr}}}\": after the name only :-, -, :? or ? may follow")]
+    BadOperator { expr: String },
+}
+
 /// Substitutes variables in every string value of `value`, looking names up with `vars`.
 /// The error names the value's path (`services.api.image`) and what was wrong.
 pub(super) fn value(
     value: &mut Value,
     vars: &dyn Fn(&str) -> Option<String>,
     path: &str,
-) -> Result<(), (String, String)> {
+) -> Result<(), (String, InterpolationError)> {
     match value {
         Value::String(s) => {
             *s = string(s, vars).map_err(|e| (path.to_string(), e))?;
@@ -42,16 +65,20 @@ pub(super) fn value(
 pub(crate) const MAX_NESTING: usize = 16;
 
 /// Substitutes variables in one string.
-pub(super) fn string(s: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn string(
+    s: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, InterpolationError> {
     nested(s, vars, 0)
 }
 
-fn nested(s: &str, vars: &dyn Fn(&str) -> Option<String>, depth: usize) -> Result<String, String> {
+fn nested(
+    s: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<String, InterpolationError> {
     if depth >= MAX_NESTING {
-        return Err(format!(
-            "variables nest more than {MAX_NESTING} deep (`${{A:-${{B:-...}}}}`): simplify \
-             the default"
-        ));
+        return Err(InterpolationError::TooDeep);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -62,11 +89,8 @@ fn nested(s: &str, vars: &dyn Fn(&str) -> Option<String>, depth: usize) -> Resul
             out.push('$');
             rest = tail;
         } else if let Some(braced) = after.strip_prefix('{') {
-            let end = closing_brace(braced).ok_or_else(|| {
-                format!(
-                    "unterminated \"${{\" in \"{}\"",
-                    crate::input::shorten(s, 60)
-                )
+            let end = closing_brace(braced).ok_or_else(|| InterpolationError::Unterminated {
+                shown: crate::input::shorten(s, 60).to_string(),
             })?;
             out.push_str(&braced_expr(&braced[..end], vars, depth)?);
             rest = &braced[end + 1..];
@@ -119,14 +143,18 @@ fn braced_expr(
     expr: &str,
     vars: &dyn Fn(&str) -> Option<String>,
     depth: usize,
-) -> Result<String, String> {
+) -> Result<String, InterpolationError> {
     let len = name_len(expr);
     let (name, op) = expr.split_at(len);
     if name.is_empty() {
-        return Err(format!(
-            "\"${{{expr}}}\" does not start with a variable name"
-        ));
+        return Err(InterpolationError::NoName {
+            expr: expr.to_string(),
+        });
     }
+    let required = |message: &str| InterpolationError::Required {
+        name: name.to_string(),
+        message: message.to_string(),
+    };
     let value = vars(name);
     let set_nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
     let arg = |prefix: &str| op.strip_prefix(prefix);
@@ -146,14 +174,14 @@ fn braced_expr(
     } else if let Some(message) = arg(":?") {
         match value {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(format!("{name} is required: {message}")),
+            _ => Err(required(message)),
         }
     } else if let Some(message) = arg("?") {
-        value.ok_or_else(|| format!("{name} is required: {message}"))
+        value.ok_or_else(|| required(message))
     } else {
-        Err(format!(
-            "\"${{{expr}}}\": after the name only :-, -, :? or ? may follow"
-        ))
+        Err(InterpolationError::BadOperator {
+            expr: expr.to_string(),
+        })
     }
 }
 
@@ -186,11 +214,20 @@ mod tests {
     #[test]
     fn malformed_and_required_variables_are_errors() {
         let s = |t: &str| string(t, &vars);
-        assert!(s("${IMAGE").unwrap_err().contains("unterminated"));
-        assert!(s("${:-x}").unwrap_err().contains("variable name"));
-        assert!(s("${IMAGE/x}").unwrap_err().contains("may follow"));
+        assert_eq!(
+            s("${IMAGE").unwrap_err().to_string(),
+            r#"unterminated "${" in "${IMAGE""#
+        );
+        assert_eq!(
+            s("${:-x}").unwrap_err().to_string(),
+            r#""${:-x}" does not start with a variable name"#
+        );
+        assert_eq!(
+            s("${IMAGE/x}").unwrap_err().to_string(),
+            r#""${IMAGE/x}": after the name only :-, -, :? or ? may follow"#
+        );
         let e = s("${UNSET:?build refsys first}").unwrap_err();
-        assert_eq!(e, "UNSET is required: build refsys first");
+        assert_eq!(e.to_string(), "UNSET is required: build refsys first");
         assert!(s("${EMPTY:?no}").is_err());
     }
 
@@ -199,6 +236,9 @@ mod tests {
         let deep = |n: usize| format!("{}x{}", "${U:-".repeat(n), "}".repeat(n));
         assert_eq!(string(&deep(super::MAX_NESTING - 1), &vars).unwrap(), "x");
         let e = string(&deep(5_000), &vars).unwrap_err();
-        assert!(e.contains("nest more than 16 deep"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "variables nest more than 16 deep (`${A:-${B:-...}}`): simplify the default"
+        );
     }
 }

@@ -212,7 +212,7 @@ impl System {
                 .at(at.or(Some((1, 1))))
         })?;
         interpolate::value(&mut value, vars, "").map_err(|(path, e)| {
-            SystemError::new(file, ErrorKind::Interpolation(e)).at_path(&path)
+            SystemError::new(file, ErrorKind::Interpolation(e.to_string())).at_path(&path)
         })?;
         let raw: RawFile =
             serde_path_to_error::deserialize(value).map_err(|e| shape_error(file, text, e))?;

@@ -56,18 +56,29 @@ impl<'de> Deserialize<'de> for ServicePort {
     }
 }
 
+/// Why a value is not `service:port`; each variant holds the value as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ServicePortError {
+    #[error("{0:?} is not service:port")]
+    NoPort(String),
+    #[error("{0:?}: the port must be 1-65535")]
+    BadPort(String),
+    #[error("{0:?} has no service")]
+    NoService(String),
+}
+
 impl ServicePort {
-    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, ServicePortError> {
         let (service, port) = s
             .rsplit_once(':')
-            .ok_or_else(|| format!("{s:?} is not service:port"))?;
+            .ok_or_else(|| ServicePortError::NoPort(s.to_string()))?;
         let port = port
             .parse::<u16>()
             .ok()
             .filter(|p| *p > 0)
-            .ok_or_else(|| format!("{s:?}: the port must be 1-65535"))?;
+            .ok_or_else(|| ServicePortError::BadPort(s.to_string()))?;
         if service.is_empty() {
-            return Err(format!("{s:?} has no service"));
+            return Err(ServicePortError::NoService(s.to_string()));
         }
         Ok(Self {
             service: service.to_string(),

@@ -66,8 +66,8 @@ impl Checker<'_> {
             .key(key))
     }
 
-    fn invalid(&self, key: &str, msg: impl Into<String>) -> SystemError {
-        self.error(ErrorKind::Invalid(msg.into())).key(key)
+    fn invalid(&self, key: &str, msg: impl std::fmt::Display) -> SystemError {
+        self.error(ErrorKind::Invalid(msg.to_string())).key(key)
     }
 }
 
@@ -463,23 +463,30 @@ fn names(c: &Checker) -> Check {
     Ok(())
 }
 
+/// Why a route is not `METHOD /path`; each variant holds the route as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum RouteError {
+    #[error("{0:?} is not METHOD /path (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)")]
+    NotMethodPath(String),
+    /// The path goes into a request line as it is.
+    #[error(
+        "the path of {0:?} holds a space, a control or a non-ASCII character: write it as \
+         it goes into a request (percent-encoded)"
+    )]
+    NotPrintableAscii(String),
+}
+
 /// `METHOD /path`.
-fn check_route(route: &str) -> Result<(), String> {
+fn check_route(route: &str) -> Result<(), RouteError> {
     const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
     match route.split_once(' ') {
         Some((m, p)) if METHODS.contains(&m) && p.starts_with('/') => {
-            // The path goes into a request line as it is.
             if p.chars().all(|ch| ch.is_ascii_graphic()) {
                 Ok(())
             } else {
-                Err(format!(
-                    "the path of {route:?} holds a space, a control or a non-ASCII character: \
-                     write it as it goes into a request (percent-encoded)"
-                ))
+                Err(RouteError::NotPrintableAscii(route.to_string()))
             }
         }
-        _ => Err(format!(
-            "{route:?} is not METHOD /path (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)"
-        )),
+        _ => Err(RouteError::NotMethodPath(route.to_string())),
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{Action, BOTH, Direction};
 
-pub const DIRECTIONS: &[Direction] = BOTH;
+pub(crate) const DIRECTIONS: &[Direction] = BOTH;
 
 /// The partition is the fault: the chunk waits until the fault changes.
 pub(crate) const ON_CHUNK: Action = Action::Hold;

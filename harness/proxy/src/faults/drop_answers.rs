@@ -6,7 +6,7 @@
 
 use super::{Action, Direction};
 
-pub const DIRECTIONS: &[Direction] = &[Direction::Answers];
+pub(crate) const DIRECTIONS: &[Direction] = &[Direction::Answers];
 
 /// The callee did the work; the answer is lost with the connection.
 pub(crate) const ON_CHUNK: Action = Action::Cut;

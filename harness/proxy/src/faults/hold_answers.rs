@@ -4,7 +4,7 @@
 
 use super::{Action, Direction};
 
-pub const DIRECTIONS: &[Direction] = &[Direction::Answers];
+pub(crate) const DIRECTIONS: &[Direction] = &[Direction::Answers];
 
 pub(crate) const ON_CHUNK: Action = Action::Hold;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Action, BOTH, Direction};
 
-pub const DIRECTIONS: &[Direction] = BOTH;
+pub(crate) const DIRECTIONS: &[Direction] = BOTH;
 
 /// The added latency is the fault itself.
 pub(crate) fn on_chunk(ms: u64) -> Action {

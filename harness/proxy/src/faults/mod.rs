@@ -3,11 +3,11 @@
 //! and what it does to a chunk going one of those ways (an `Action`). A chunk going the
 //! other way passes untouched. One fault is in effect at a time; [`Fault::None`] heals.
 
-pub mod blackhole;
-pub mod drop_answers;
-pub mod hold_answers;
-pub mod latency;
-pub mod reset;
+mod blackhole;
+mod drop_answers;
+mod hold_answers;
+mod latency;
+mod reset;
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub enum Fault {
 
 /// Which way traffic flows: requests from the caller to the callee, answers back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     Requests,
     Answers,
 }
@@ -61,7 +61,7 @@ pub(crate) enum Action {
 
 impl Fault {
     /// The directions the fault acts on.
-    pub fn directions(self) -> &'static [Direction] {
+    pub(crate) fn directions(self) -> &'static [Direction] {
         match self {
             Fault::None => &[],
             Fault::Latency { .. } => latency::DIRECTIONS,

@@ -3,7 +3,7 @@
 
 use super::{Action, BOTH, Direction};
 
-pub const DIRECTIONS: &[Direction] = BOTH;
+pub(crate) const DIRECTIONS: &[Direction] = BOTH;
 
 /// Nothing passes once a reset is asked for.
 pub(crate) const ON_CHUNK: Action = Action::Cut;
