@@ -12,7 +12,8 @@ use lapin::types::FieldTable;
 use serde_json::Value;
 
 use crate::domain::{
-    EventRecorder, RecordedEvent, current_order, emails_for, peek, publish_sentinel, require, state,
+    EventRecorder, RecordedEvent, current_order, emails_for, peek, publish_sentinel, require,
+    sentinel_handled, state,
 };
 use qalens_engine::checks::{contract, fresh_example, publish_example};
 use qalens_engine::clients::amqp::{channel, take_from};
@@ -196,27 +197,15 @@ async fn examples_handled(world: &mut QaWorld, seconds: u64) -> StepResult {
         .clone()
         .ok_or("no examples were published before this step")?;
     // The queue is handled in order: once the sentinel's email exists, so is the rest.
-    wait::until(Duration::from_secs(seconds), || {
-        let sentinel = sentinel.clone();
-        async move {
-            let emails = emails_for(ctx, &sentinel)
-                .await
-                .map_err(|e| e.to_string())?;
-            if emails.is_empty() {
-                Err("the sentinel behind the examples has no email yet".to_string())
-            } else {
-                Ok(Some(()))
-            }
-        }
-    })
-    .await
-    .map_err(|waited| {
-        waited.map(|seen| {
-            format!(
-                "the email consumer did not get through the examples within {seconds} s: {seen}"
-            )
-        })
-    })?;
+    sentinel_handled(ctx, &sentinel, Duration::from_secs(seconds))
+        .await
+        .map_err(|waited| {
+            waited.map(|seen| {
+                format!(
+                    "the email consumer did not get through the examples within {seconds} s: {seen}"
+                )
+            })
+        })?;
     let mut problems = vec![];
     for (contract_id, message_id, body) in &peek(world).examples {
         if let Some((reason, _)) =

@@ -7,11 +7,14 @@ use contracts::{
     EmailRecord, ORDER_EVENTS_EXCHANGE, OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced,
     OrderStatus, OrderView,
 };
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use qalens_engine::clients::amqp::{Outgoing, publish};
 use qalens_engine::clients::inspect::get_json;
 use qalens_engine::context::RunContext;
+use qalens_engine::wait::{self, Waited};
 use qalens_model::system::Pack;
 use qalens_steps::StepError;
 use qalens_steps::world::QaWorld;
@@ -228,4 +231,23 @@ pub(crate) async fn emails_for(
         ),
     )
     .await?)
+}
+
+/// Waits up to `deadline` for the sentinel's email. The email consumer handles its queue
+/// in order, so once the sentinel's email exists every message published before it was
+/// handled. On a timeout, says what was seen last.
+pub(crate) async fn sentinel_handled(
+    ctx: &RunContext,
+    sentinel: &OrderView,
+    deadline: Duration,
+) -> Result<(), Waited> {
+    wait::until(deadline, || async move {
+        let emails = emails_for(ctx, sentinel).await.map_err(|e| e.to_string())?;
+        if emails.is_empty() {
+            Err("no email for the sentinel yet".to_string())
+        } else {
+            Ok(Some(()))
+        }
+    })
+    .await
 }

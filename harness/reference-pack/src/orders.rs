@@ -8,7 +8,7 @@ use contracts::{EmailRecord, OrderStatus, OrderView, PlaceOrderRequest};
 use cucumber::{then, when};
 use serde::de::DeserializeOwned;
 
-use crate::domain::{current_order, emails_for, peek, require, set_order, state};
+use crate::domain::{current_order, emails_for, peek, require, sentinel_handled, set_order, state};
 use qalens_engine::checks::exchange::check_json_field;
 use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
@@ -269,27 +269,15 @@ async fn emails_within(world: &mut QaWorld, seconds: u64, expected: usize) -> St
     }
     if let Some(sentinel) = peek(world).sentinel.clone() {
         // Every message published before the sentinel is handled once its email exists.
-        wait::until(deadline, || {
-            let sentinel = sentinel.clone();
-            async move {
-                let emails = emails_for(ctx, &sentinel)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if emails.is_empty() {
-                    Err("no email for the sentinel yet".to_string())
-                } else {
-                    Ok(Some(()))
-                }
-            }
-        })
-        .await
-        .map_err(|waited| {
-            waited.map(|seen| {
-                format!(
-                    "the consumer did not reach the sentinel message within {seconds} s: {seen}"
-                )
-            })
-        })?;
+        sentinel_handled(ctx, &sentinel, deadline)
+            .await
+            .map_err(|waited| {
+                waited.map(|seen| {
+                    format!(
+                        "the consumer did not reach the sentinel message within {seconds} s: {seen}"
+                    )
+                })
+            })?;
     }
     // After the sentinel the emails are final: one look instead of the whole deadline.
     let patience = if peek(world).sentinel.is_some() {
