@@ -145,6 +145,19 @@ fn status(s: &ScenarioRecord) -> &'static str {
     s.verdict().as_str()
 }
 
+/// The `<head>` of a qalens page: its title (escaped) and its own style sheets, which are
+/// constants of this program and so go in as they are.
+pub fn page_head(title: &str, styles: &[&'static str]) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { @for css in styles { (PreEscaped(*css)) } }
+        }
+    }
+}
+
 pub const CSS: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:0 1.5em 3em;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.4em;margin:.8em 0 .3em}h2{font-size:1.15em;margin:1.4em 0 .4em}
@@ -245,13 +258,7 @@ pub fn render(info: &RunInfo, scenarios: &[ScenarioRecord], faults: &[FaultSpan]
     html! {
         (DOCTYPE) "\n"
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "qalens run " (info.run_id) ": " (verdict) }
-                // The page's own style sheet, a constant.
-                style { (PreEscaped(CSS)) }
-            }
+            (page_head(&format!("qalens run {}: {verdict}", info.run_id), &[CSS]))
             body {
                 "\n"
                 h1 { "qalens run " code { (info.run_id) } ": " span class=(verdict) { (verdict) } }

@@ -8,11 +8,11 @@
 //! when the self-test wrote one). A defect whose runs stopped at the first failing
 //! scenario says so: the scenarios after it were not run.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use std::collections::BTreeSet;
 
 use super::{Caught, Matrix, Variant};
-use qalens_report::html::CSS;
+use qalens_report::html::{CSS, page_head};
 
 const MORE_CSS: &str = r#"
 table.matrix td,table.matrix th{border:1px solid #ddd;vertical-align:top}
@@ -39,13 +39,7 @@ pub(crate) fn render(m: &Matrix) -> String {
     html! {
         (DOCTYPE) "\n"
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "qalens selftest: " (verdict) }
-                // The pages' own style sheets, constants.
-                style { (PreEscaped(CSS)) (PreEscaped(MORE_CSS)) }
-            }
+            (page_head(&format!("qalens selftest: {verdict}"), &[CSS, MORE_CSS]))
             body {
                 "\n"
                 h1 { "qalens selftest: " span class=(verdict) { (verdict) } }
