@@ -108,7 +108,15 @@ impl Framer {
                 State::Head(buf) => {
                     let before = buf.len();
                     buf.extend_from_slice(input);
-                    let looks = starts_like(self.side, buf);
+                    let looks = starts_like(self.side, buf).and_then(|ok| {
+                        // A line protocol whose commands look like a method (`EHLO x`)
+                        // is told apart by its first line, so it is never held.
+                        if ok {
+                            first_line_ok(self.side, buf)
+                        } else {
+                            Some(false)
+                        }
+                    });
                     let end = find(buf, b"\r\n\r\n");
                     match (looks, end) {
                         (Some(false), _) => {
@@ -220,6 +228,27 @@ fn starts_like(side: Side, buf: &[u8]) -> Option<bool> {
             }
         }
     }
+}
+
+/// Whether the first line of `buf` is a request line (`METHOD TARGET HTTP/1.x`) or a
+/// status line (`HTTP/1.x NNN ...`); `None` until it is complete.
+fn first_line_ok(side: Side, buf: &[u8]) -> Option<bool> {
+    let end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let Ok(line) = std::str::from_utf8(&buf[..end]) else {
+        return Some(false);
+    };
+    let parts: Vec<&str> = line.splitn(3, ' ').collect();
+    Some(match side {
+        Side::Requests => {
+            parts.len() == 3 && !parts[2].contains(' ') && parts[2].starts_with("HTTP/1.")
+        }
+        Side::Answers => {
+            parts.len() >= 2
+                && parts[0].starts_with("HTTP/1.")
+                && parts[1].len() == 3
+                && parts[1].bytes().all(|b| b.is_ascii_digit())
+        }
+    })
 }
 
 /// The head and how its body is framed, or `None` for a head the framer cannot follow.
@@ -452,6 +481,11 @@ mod tests {
                 Side::Requests,
                 b"GET /x SPDY/3\r\n\r\nGET /y HTTP/1.1\r\n\r\n",
             ),
+            // A line protocol whose commands look like methods: given up at its first
+            // line, never held waiting for a blank line.
+            (Side::Requests, b"EHLO client.example\r\n"),
+            (Side::Requests, b"SET key value\r\n"),
+            (Side::Answers, b"HTTP/1.1 OK but not a status\r\n"),
             (
                 Side::Requests,
                 b"POST /x HTTP/1.1\r\ncontent-length: many\r\n\r\n",
