@@ -14,6 +14,18 @@ Feature: Work whose answer or confirm was lost is neither lost nor done twice
     And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
 
   @partial-failure @disrupts:payments
+  Scenario: A charge whose answer is lost for this scenario alone is retried with its key: confirmed and charged once
+    Given a free client "lost-own-charge-answer"
+    When the link from orders to payments drops the answers to this scenario's requests
+    And the client places an order for 1 of "SKU-1"
+    Then within 2 seconds the order's charge is CHARGED
+    When the link from orders to payments is healed for this scenario's requests
+    Then within 10 seconds the order is CONFIRMED
+    And within 5 seconds the order's charge is CHARGED
+    And within 10 seconds no charge of the scenario stands without a confirmed order
+    And within 10 seconds no stock of the scenario stays reserved for an order that is not confirmed
+
+  @partial-failure @disrupts:payments
   Scenario: Answers from payments are held past the saga's deadline: the order is cancelled and its charge refunded
     Given a free client "held-charge-answers"
     When the link from orders to payments holds the answers

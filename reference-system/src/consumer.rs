@@ -317,10 +317,13 @@ impl<H: Handler> Consumer<H> {
             if let Some(id) = &message_id {
                 self.stats.count_attempt(id);
             }
-            let mut outcome = self
-                .handler
-                .handle(message_id.as_deref(), &delivery.data)
-                .await;
+            // The message is handled under the trace context its publisher sent.
+            let cx = crate::propagation::from_amqp(delivery.properties.headers().as_ref());
+            let mut outcome = opentelemetry::context::FutureExt::with_context(
+                self.handler.handle(message_id.as_deref(), &delivery.data),
+                cx,
+            )
+            .await;
             if defects::on(Defect::AutoAck) {
                 // The broker forgot the delivery when it sent it: whatever happened is final.
                 self.stats.acked.fetch_add(1, Ordering::Relaxed);

@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
+pub mod propagation;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

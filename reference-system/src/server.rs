@@ -3,7 +3,8 @@
 //! the background work (outbox relay, consumers, recovery) and wait for it to finish.
 //!
 //! A service implements [`Service`] on its `Config`; [`Application::build`] does the rest,
-//! the same way for all of them, and returns the bound address so tests run the real
+//! the same way for all of them (every request served under the trace context it
+//! carries, [`crate::propagation`]), and returns the bound address so tests run the real
 //! server on port 0.
 
 use std::future::Future;
@@ -82,6 +83,8 @@ impl Application {
     pub async fn build<S: Service>(config: S) -> anyhow::Result<Self> {
         let bind = config.bind();
         let (router, background) = config.assemble().await?;
+        // Outermost: every request is served under the trace context it carries.
+        let router = router.layer(axum::middleware::from_fn(crate::propagation::layer));
         Ok(Self {
             name: S::NAME,
             listener: TcpListener::bind(bind).await?,

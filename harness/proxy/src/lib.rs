@@ -3,8 +3,10 @@
 //! carries HTTP, AMQP and Redis alike, and injects one fault at a time, switched on its
 //! control port ([`control`]). Each fault is data with the directions it acts on; each
 //! has its module in [`faults`]: latency, black hole, reset, held answers and dropped
-//! answers. It also records the HTTP requests callers send over the link ([`recorder`]),
-//! so the harness can check them against their contracts.
+//! answers. A fault may also be scoped to one scenario's HTTP requests, named by their
+//! W3C baggage, while every other request passes byte for byte. It also records the HTTP
+//! requests callers send over the link ([`recorder`]), so the harness can check them
+//! against their contracts.
 //!
 //! `qalens proxy` runs it; the topology starts one per proxied link, in a container with
 //! the `qalens` binary mounted in. Configuration (environment, with defaults):
@@ -15,6 +17,10 @@
 //!   `{"mode": "none" | "latency" | "blackhole" | "reset" | "holdanswers" |
 //!   "dropanswers", "ms": N}` (`ms` for `latency` only), `GET` to read it;
 //!   `GET /internal/requests`: the last requests callers sent, oldest first.
+//!   `PUT /internal/fault/scoped/{scenario}` with `{"mode": "none" | "latency" |
+//!   "abort" | "dropanswer" | "holdanswer", ...}` faults only the HTTP requests whose
+//!   baggage names the scenario ([`faults::scoped`], [`mark`]); `GET
+//!   /internal/fault/scoped` lists the scenarios' faults.
 //!
 //! Tests run it on port 0 against a real upstream ([`Application::build`]).
 
@@ -22,7 +28,9 @@
 
 mod control;
 mod faults;
+mod http1;
 mod link;
+pub mod mark;
 pub mod recorder;
 #[cfg(test)]
 mod testing;
@@ -33,7 +41,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 use control::Control;
-pub use faults::Fault;
+pub use faults::{Fault, ScopedFault};
 
 /// The line the proxy prints on stdout once it listens; the topology waits for it.
 pub const READY_LINE: &str = "qalens proxy ready";

@@ -120,3 +120,76 @@ pub(crate) async fn upstream_got(seen: &mut mpsc::UnboundedReceiver<Vec<u8>>, wa
         "the request must reach the callee"
     );
 }
+
+/// An HTTP/1.1 upstream (keep-alive) that answers every request 200 with its path as
+/// the body, and reports each request's path and the scenario its baggage names on
+/// `seen` before answering.
+pub(crate) async fn http_upstream() -> (
+    SocketAddr,
+    mpsc::UnboundedReceiver<(String, Option<String>)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let tx = tx.clone();
+            async move {
+                let scenario = crate::mark::scenario_of(
+                    headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.to_str().unwrap_or(""))),
+                );
+                let _ = tx.send((uri.path().to_string(), scenario));
+                uri.path().to_string()
+            }
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, rx)
+}
+
+/// A GET of `path` whose baggage names `scenario` (none without it), beside another
+/// baggage entry.
+pub(crate) fn marked_get(path: &str, scenario: Option<&str>) -> Vec<u8> {
+    let baggage = match scenario {
+        Some(s) => format!("baggage: tenant=t1,qalens.scenario={s}\r\n"),
+        None => String::new(),
+    };
+    format!("GET {path} HTTP/1.1\r\nhost: callee\r\n{baggage}\r\n").into_bytes()
+}
+
+/// Reads one whole answer (head and `content-length` body) as it came, within 5 s.
+pub(crate) async fn read_answer(sock: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if got.len() >= end + 4 + len {
+                assert_eq!(got.len(), end + 4 + len, "nothing more than one answer");
+                return got;
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .expect("an open connection");
+        assert!(
+            n > 0,
+            "the connection closed mid-answer: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Sends `request` and reads its answer.
+pub(crate) async fn roundtrip(sock: &mut TcpStream, request: &[u8]) -> Vec<u8> {
+    sock.write_all(request).await.unwrap();
+    read_answer(sock).await
+}

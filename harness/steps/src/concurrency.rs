@@ -21,7 +21,7 @@ use tokio::sync::Barrier;
 use super::StepResult;
 use crate::StepError;
 use crate::packs::default_scopes;
-use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog};
+use crate::world::{Client, Credentials, Exchange, Mark, QaWorld, Race, SentLog};
 use qalens_engine::checks::exchange::{created, json_field};
 use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
@@ -56,12 +56,13 @@ fn check_count(n: usize) -> StepResult {
 fn json_call(
     ctx: &RunContext,
     sent: &SentLog,
+    mark: &Mark,
     client: &Client,
     method: &str,
     path: &str,
     body: &str,
 ) -> Result<Call, StepError> {
-    let mut call = Call::as_client(ctx, sent, client, method, Target::FrontDoor, path)?
+    let mut call = Call::as_client(ctx, sent, mark, client, method, Target::FrontDoor, path)?
         .header("content-type", "application/json");
     call.body = Some(body.to_string());
     Ok(call)
@@ -129,6 +130,7 @@ async fn clients_send_at_once(
         calls.push(json_call(
             &ctx,
             &world.sent,
+            &world.mark,
             &client,
             &method,
             &path,
@@ -166,8 +168,16 @@ async fn copies_at_once(
     let value = world.scoped(&value);
     let fill = |t: &str| world.fill(t).replace(CLIENT, &client.id);
     let (path, body) = (fill(&path), fill(&docstring(step)?));
-    let call = json_call(&*world.ctx()?, &world.sent, &client, &method, &path, &body)?
-        .header(&header, &value);
+    let call = json_call(
+        &*world.ctx()?,
+        &world.sent,
+        &world.mark,
+        &client,
+        &method,
+        &path,
+        &body,
+    )?
+    .header(&header, &value);
     let answers = release_together(vec![call; n]).await?;
     record(world, path, vec![sender; n], answers);
     Ok(())
@@ -287,6 +297,7 @@ fn created_reads(world: &QaWorld) -> Result<Vec<(String, Call)>, StepError> {
         let call = Call::as_client(
             &*world.ctx()?,
             &world.sent,
+            &world.mark,
             client,
             "GET",
             Target::FrontDoor,

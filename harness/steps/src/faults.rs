@@ -4,6 +4,10 @@
 //! is also recorded in the run's fault log ([`qalens_engine::faults`]) for the HTML timeline. Scenarios that apply faults to
 //! shared components claim them (`@disrupts:db`, see `qalens_engine::scheduler`) so they run
 //! alone with every scenario that uses them.
+//!
+//! A fault "for this scenario's requests" acts only on the HTTP requests that carry the
+//! scenario's mark (its baggage, see `qalens_engine::clients::mark`) over a link, on a
+//! system that propagates it; every other request on the link passes untouched.
 
 use std::time::Duration;
 
@@ -12,9 +16,9 @@ use cucumber::{then, when};
 use super::StepResult;
 use crate::world::QaWorld;
 use qalens_engine::clients::http::Target;
-use qalens_engine::nemesis::{Applied, apply, running, set_link};
+use qalens_engine::nemesis::{Applied, apply, running, set_link, set_scoped};
 use qalens_engine::wait;
-use qalens_proxy::Fault;
+use qalens_proxy::{Fault, ScopedFault};
 
 #[when(regex = r"^the (\S+) container is (stopped|killed|paused|unpaused|started|restarted)$")]
 async fn container_op(world: &mut QaWorld, component: String, op: String) -> StepResult {
@@ -147,4 +151,59 @@ async fn link_answers(world: &mut QaWorld, from: String, to: String, what: Strin
     let name = set_link(&*world.ctx()?, &from, &to, fault).await?;
     world.faults.push(Applied::Link(name));
     Ok(())
+}
+
+/// Puts `fault` on the scenario's own requests over the link from `from` to `to` (those
+/// whose baggage names the scenario) and records it; every other request passes.
+async fn scoped(
+    world: &mut QaWorld,
+    from: &str,
+    to: &str,
+    fault: ScopedFault,
+    what: &str,
+) -> StepResult {
+    let run = world.run()?;
+    let scenario = world.mark.scenario().to_string();
+    let link = set_scoped(&run.context(), from, to, &scenario, fault).await?;
+    let applied = Applied::Scoped { link, scenario };
+    world.faults.retain(|f| *f != applied);
+    if fault == ScopedFault::None {
+        run.faults().healed(&applied.target());
+    } else {
+        run.faults().applied(
+            &applied.target(),
+            &format!("{what} for this scenario's requests"),
+        );
+        world.faults.push(applied);
+    }
+    Ok(())
+}
+
+#[when(expr = "the link from {word} to {word} answers {int} for this scenario's requests")]
+async fn scoped_abort(world: &mut QaWorld, from: String, to: String, status: u16) -> StepResult {
+    let what = format!("answers {status}");
+    scoped(world, &from, &to, ScopedFault::Abort { status }, &what).await
+}
+
+#[when(expr = "the link from {word} to {word} delays this scenario's requests by {int} ms")]
+async fn scoped_latency(world: &mut QaWorld, from: String, to: String, ms: u64) -> StepResult {
+    let what = format!("delays the answers by {ms} ms");
+    scoped(world, &from, &to, ScopedFault::Latency { ms }, &what).await
+}
+
+#[when(
+    regex = r"^the link from (\S+) to (\S+) (drops|holds) the answers to this scenario's requests$"
+)]
+async fn scoped_answers(world: &mut QaWorld, from: String, to: String, what: String) -> StepResult {
+    let fault = if what == "holds" {
+        ScopedFault::HoldAnswer { ms: None }
+    } else {
+        ScopedFault::DropAnswer
+    };
+    scoped(world, &from, &to, fault, &format!("{what} the answers")).await
+}
+
+#[when(expr = "the link from {word} to {word} is healed for this scenario's requests")]
+async fn scoped_heal(world: &mut QaWorld, from: String, to: String) -> StepResult {
+    scoped(world, &from, &to, ScopedFault::None, "healed").await
 }

@@ -68,6 +68,7 @@ async fn call_every_route_other_scopes(world: &mut QaWorld) -> StepResult {
             let body = (method != "GET").then_some("{}");
             let ex = send_raw(
                 &ctx,
+                &world.mark,
                 Target::FrontDoor,
                 method,
                 &route.prefix,

@@ -12,7 +12,7 @@ use qalens_engine::context::{Run, RunContext};
 
 use crate::StepError;
 
-pub use qalens_engine::clients::{Client, Credentials, Exchange, Resource, SentLog};
+pub use qalens_engine::clients::{Client, Credentials, Exchange, Mark, Resource, SentLog};
 
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
@@ -21,6 +21,9 @@ pub struct QaWorld {
     pub run: Option<Arc<Run>>,
     /// Unique per scenario, e.g. `s3f9a1c2e`; prefixes every name the scenario creates.
     pub scenario_id: String,
+    /// The mark every HTTP request of the scenario carries: its trace and a baggage
+    /// entry naming [`QaWorld::scenario_id`].
+    pub mark: Mark,
     /// The client the scenario acts as.
     pub client: Option<Client>,
     /// The last HTTP exchange, shown when a check fails.
@@ -104,9 +107,11 @@ impl Default for QaWorld {
 impl QaWorld {
     pub fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
+        let scenario_id = format!("s{}", &id[..8]);
         Self {
             run: None,
-            scenario_id: format!("s{}", &id[..8]),
+            mark: Mark::new(&scenario_id),
+            scenario_id,
             client: None,
             last: None,
             batch: vec![],
@@ -171,13 +176,14 @@ impl QaWorld {
         }
     }
 
-    /// A call as the scenario's client (its credentials included), recorded in
-    /// [`QaWorld::sent`] when it goes to the entry point.
+    /// A call as the scenario's client (its credentials included) with its mark,
+    /// recorded in [`QaWorld::sent`] when it goes to the entry point.
     pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, StepError> {
         Ok(Call::with_authorization(
             &*self.ctx()?,
             self.authorization()?,
             &self.sent,
+            &self.mark,
             method,
             target,
             path,

@@ -93,9 +93,10 @@ async fn part(
     }
 }
 
-/// The identity and request-id headers of `headers` (set by the gateway from the token).
+/// The identity and request-id headers of `headers` (set by the gateway from the token),
+/// with the request's trace context and baggage.
 fn identity(headers: &HeaderMap) -> reqwest::header::HeaderMap {
-    let mut out = reqwest::header::HeaderMap::new();
+    let mut out = crate::propagation::headers();
     for name in super::IDENTITY_HEADERS
         .into_iter()
         .chain([contracts::headers::REQUEST_ID])

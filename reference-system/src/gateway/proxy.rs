@@ -42,10 +42,14 @@ pub async fn forward(
         .timeout(timeout)
         .body(body);
     for (name, value) in headers {
-        if !NOT_FORWARDED.contains(&name.as_str()) {
+        let name_str = name.as_str();
+        if !NOT_FORWARDED.contains(&name_str) && !crate::propagation::HEADERS.contains(&name_str) {
             req = req.header(name, value);
         }
     }
+    // The trace context and baggage go on from the request's context, as an
+    // instrumented proxy passes them.
+    req = req.headers(crate::propagation::headers());
     let res = req.send().await.map_err(classify)?;
     let status = res.status();
     let res_headers = res.headers().clone();

@@ -1,5 +1,7 @@
 //! Orders' clients for payments and inventory. Every call is idempotent (keyed by the
-//! order id), so the saga may repeat any of them after a timeout or a crash.
+//! order id), so the saga may repeat any of them after a timeout or a crash. Every call
+//! carries the current trace context and baggage (the order's, see
+//! [`crate::propagation`]).
 
 use std::time::Duration;
 
@@ -83,6 +85,7 @@ impl Clients {
             .http
             .post(format!("{}/inventory/reservations", self.inventory))
             .json(&body)
+            .headers(crate::propagation::headers())
             .send()
             .await
             .map_err(|e| transport("inventory", e))?;
@@ -97,6 +100,7 @@ impl Clients {
                 "{}/inventory/reservations/{order_id}/release",
                 self.inventory
             ))
+            .headers(crate::propagation::headers())
             .send()
             .await
             .map_err(|e| transport("inventory", e))?;
@@ -134,6 +138,7 @@ impl Clients {
             .post(format!("{}/payments/charges", self.payments))
             .header("idempotency-key", key.to_string())
             .json(&body)
+            .headers(crate::propagation::headers())
             .send()
             .await
             .map_err(|e| transport("payments", e))?;
@@ -148,6 +153,7 @@ impl Clients {
                 "{}/payments/refunds-by-order/{order_id}",
                 self.payments
             ))
+            .headers(crate::propagation::headers())
             .send()
             .await
             .map_err(|e| transport("payments", e))?;

@@ -3,7 +3,8 @@
 //! broker confirmed it. A broker outage delays events; it never loses one. A crash between
 //! the confirm and the mark republishes the event, which consumers deduplicate. A confirm
 //! that does not come within [`CONFIRM_TIMEOUT`] (a partitioned link holds it) counts as
-//! a failed publish: the relay drops the connection and publishes the row again.
+//! a failed publish: the relay drops the connection and publishes the row again. Each
+//! message carries its order's trace context and baggage in its AMQP headers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,7 +131,12 @@ impl Relay {
             .with_message_id(row.event_id.as_str().into())
             .with_type(row.event_type.as_str().into())
             .with_content_type("application/json".into())
-            .with_delivery_mode(2);
+            .with_delivery_mode(2)
+            // The order's trace context and baggage, as an instrumented publisher sends them.
+            .with_headers(crate::propagation::amqp_headers(
+                &crate::propagation::from_map(&row.trace_context),
+                Default::default(),
+            ));
         let confirm = channel
             .basic_publish(
                 contracts::ORDER_EVENTS_EXCHANGE.into(),

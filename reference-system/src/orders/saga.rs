@@ -96,7 +96,15 @@ impl Saga {
         let saga = self.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            if let Err(e) = saga.drive(id).await {
+            // The saga goes on under the trace of the request that placed the order,
+            // whether that request spawned it or recovery resumed it.
+            let cx = match saga.store.get(id).await {
+                Ok(Some(record)) => crate::propagation::from_map(&record.trace_context),
+                _ => opentelemetry::Context::new(),
+            };
+            if let Err(e) =
+                opentelemetry::context::FutureExt::with_context(saga.drive(id), cx).await
+            {
                 tracing::error!(%id, error = format!("{e:#}"), "saga failed; recovery will retry");
             }
         });

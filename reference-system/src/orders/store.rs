@@ -1,9 +1,12 @@
 //! Orders' own database: orders with their saga step, idempotency keys and the
-//! transactional outbox.
+//! transactional outbox. An order and its events keep the trace context of the request
+//! that placed it ([`crate::propagation`]), so its saga (recovered or not) and its
+//! messages carry it on.
 //!
 //! **Invariant:** an order's state change and the event announcing it are written in one
 //! transaction, so an event exists if and only if the change happened.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use contracts::{OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced, OrderStatus, OrderView};
@@ -24,7 +27,8 @@ CREATE TABLE IF NOT EXISTS orders (
     step TEXT NOT NULL,
     reason TEXT,
     compensation_pending INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    trace_context TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -37,7 +41,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     event_type TEXT NOT NULL,
     routing_key TEXT NOT NULL,
     payload TEXT NOT NULL,
-    published INTEGER NOT NULL DEFAULT 0
+    published INTEGER NOT NULL DEFAULT 0,
+    trace_context TEXT NOT NULL DEFAULT '{}'
 );
 ";
 
@@ -83,6 +88,8 @@ pub struct OrderRecord {
     pub step: Step,
     pub compensation_pending: bool,
     pub created_ms: u64,
+    /// The trace context of the request that placed it, as a text map.
+    pub trace_context: HashMap<String, String>,
 }
 
 /// An event waiting in the outbox.
@@ -93,6 +100,8 @@ pub struct OutboxRow {
     pub event_type: String,
     pub routing_key: String,
     pub payload: String,
+    /// The trace context of the order it is about, as a text map.
+    pub trace_context: HashMap<String, String>,
 }
 
 pub struct NewOrder {
@@ -115,7 +124,19 @@ pub fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-const SELECT: &str = "SELECT id, customer, sku, quantity, amount_cents, status, step, reason, compensation_pending, created_ms FROM orders";
+const SELECT: &str = "SELECT id, customer, sku, quantity, amount_cents, status, step, reason, compensation_pending, created_ms, trace_context FROM orders";
+
+/// A trace context kept as a text map, read back; a value the service never writes
+/// fails the read.
+fn read_trace(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<HashMap<String, String>> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|_| db::unknown_value(column, "trace context", &text))
+}
+
+/// The current trace context as the text it is kept as.
+fn current_trace() -> String {
+    serde_json::to_string(&crate::propagation::current_map()).unwrap_or_else(|_| "{}".into())
+}
 
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
     let status: String = row.get(5)?;
@@ -135,6 +156,7 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
         step: Step::parse(&step).ok_or_else(|| db::unknown_value(6, "saga step", &step))?,
         compensation_pending: row.get::<_, i64>(8)? != 0,
         created_ms: row.get(9)?,
+        trace_context: read_trace(row, 10)?,
     })
 }
 
@@ -147,16 +169,21 @@ fn read(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<OrderR
     .optional()
 }
 
-fn insert_event(tx: &rusqlite::Transaction<'_>, event: &OrderEvent) -> rusqlite::Result<()> {
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    event: &OrderEvent,
+    trace: &str,
+) -> rusqlite::Result<()> {
     let payload = serde_json::to_string(event)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
-        "INSERT INTO outbox (event_id, event_type, routing_key, payload) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (event_id, event_type, routing_key, payload, trace_context) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             event.event_id().to_string(),
             event.type_name(),
             event.routing_key(),
-            payload
+            payload,
+            trace
         ],
     )?;
     Ok(())
@@ -188,6 +215,7 @@ fn insert_order(
     order: &NewOrder,
     idempotency_key: Option<&str>,
     insert_key: &str,
+    trace: &str,
 ) -> rusqlite::Result<OrderView> {
     let id = Uuid::now_v7();
     let view = OrderView {
@@ -200,8 +228,8 @@ fn insert_order(
         reason: None,
     };
     tx.execute(
-        "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO orders (id, customer, sku, quantity, amount_cents, status, step, created_ms, trace_context)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             id.to_string(),
             view.customer,
@@ -210,7 +238,8 @@ fn insert_order(
             view.amount_cents,
             view.status.as_str(),
             Step::New.as_str(),
-            now_ms()
+            now_ms(),
+            trace
         ],
     )?;
     if let Some(key) = idempotency_key {
@@ -228,6 +257,7 @@ fn insert_order(
             sku: view.sku.clone(),
             quantity: view.quantity,
         }),
+        trace,
     )?;
     Ok(view)
 }
@@ -265,6 +295,7 @@ impl Store {
         if crate::defects::on(crate::defects::Defect::IdempotencyCheckThenAct) {
             return self.place_check_then_act(order, idempotency_key).await;
         }
+        let trace = current_trace();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
@@ -273,7 +304,7 @@ impl Store {
                 {
                     return Ok(Placed::Existing(view));
                 }
-                let view = insert_order(&tx, &order, idempotency_key.as_deref(), "INSERT")?;
+                let view = insert_order(&tx, &order, idempotency_key.as_deref(), "INSERT", &trace)?;
                 tx.commit()?;
                 Ok(Placed::Created(view))
             })
@@ -297,11 +328,17 @@ impl Store {
             }
             tokio::time::sleep(crate::defects::CHECK_TO_ACT).await;
         }
+        let trace = current_trace();
         self.db
             .call(move |conn| {
                 let tx = conn.transaction()?;
-                let view =
-                    insert_order(&tx, &order, idempotency_key.as_deref(), "INSERT OR IGNORE")?;
+                let view = insert_order(
+                    &tx,
+                    &order,
+                    idempotency_key.as_deref(),
+                    "INSERT OR IGNORE",
+                    &trace,
+                )?;
                 tx.commit()?;
                 Ok(Placed::Created(view))
             })
@@ -338,6 +375,9 @@ impl Store {
                     return Ok(());
                 }
                 let v = record.view;
+                // The order's events carry the trace of the request that placed it.
+                let trace = serde_json::to_string(&record.trace_context)
+                    .unwrap_or_else(|_| "{}".into());
                 match outcome {
                     Outcome::Confirmed => {
                         tx.execute(
@@ -354,6 +394,7 @@ impl Store {
                                 quantity: v.quantity,
                                 amount_cents: v.amount_cents,
                             }),
+                            &trace,
                         )?;
                     }
                     Outcome::Cancelled {
@@ -372,6 +413,7 @@ impl Store {
                                 customer: v.customer,
                                 reason,
                             }),
+                            &trace,
                         )?;
                     }
                 }
@@ -421,7 +463,7 @@ impl Store {
             .call(move |conn| {
                 crate::db::query_all(
                     conn,
-                    "SELECT seq, event_id, event_type, routing_key, payload FROM outbox
+                    "SELECT seq, event_id, event_type, routing_key, payload, trace_context FROM outbox
                      WHERE published = 0 ORDER BY seq LIMIT ?1",
                     params![limit as i64],
                     |r| {
@@ -431,6 +473,7 @@ impl Store {
                             event_type: r.get(2)?,
                             routing_key: r.get(3)?,
                             payload: r.get(4)?,
+                            trace_context: read_trace(r, 5)?,
                         })
                     },
                 )

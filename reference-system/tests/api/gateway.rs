@@ -432,3 +432,149 @@ async fn the_summary_degrades_per_part_and_is_complete_when_every_part_answers()
     assert_eq!(body["payment"]["status"], "CHARGED", "{body}");
     assert_eq!(body["reservation"], reservation, "{body}");
 }
+
+/// A mark sent to the gateway (W3C trace context and baggage) reaches orders, and from
+/// orders every call its saga makes to inventory and payments, and the summary's calls:
+/// the same trace, the same baggage. A request without one leads to calls without one.
+#[tokio::test]
+async fn a_requests_trace_context_and_baggage_reach_every_call_it_causes() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{TRACE}-00f067aa0ba902b7-01");
+    let redis = TestRedis::start().await;
+    let inventory = MockServer::start().await;
+    let payments = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/inventory/reservations"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "RESERVED"})))
+        .mount(&inventory)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/payments/charges"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"status": "CHARGED"})))
+        .mount(&payments)
+        .await;
+    let orders = crate::helpers::spawn_orders_with(
+        crate::helpers::temp_db("orders"),
+        NO_BROKER,
+        &payments.uri(),
+        &inventory.uri(),
+        Duration::from_secs(600),
+    )
+    .await;
+    let gw = spawn_gateway_with(&redis, &orders.url(""), &payments.uri(), &inventory.uri()).await;
+    let alice = token("alice", "orders:read orders:write", 3600);
+
+    let place = |marked: bool| {
+        let mut req = gw
+            .http
+            .post(gw.url("/orders"))
+            .header("authorization", &alice)
+            .json(&json!({"customer": "alice", "sku": "SKU-1", "quantity": 1}));
+        if marked {
+            req = req
+                .header("traceparent", &traceparent)
+                .header("baggage", "qalens.scenario=s-prop,tenant=t1");
+        }
+        req.send()
+    };
+    let res = place(true).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let order: contracts::OrderView = res.json().await.unwrap();
+    crate::helpers::eventually(Duration::from_secs(10), || async {
+        let o: contracts::OrderView = orders
+            .http
+            .get(orders.url(&format!("/internal/orders/{}", order.id)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if o.status == contracts::OrderStatus::Confirmed {
+            Ok(())
+        } else {
+            Err(format!("{o:?}"))
+        }
+    })
+    .await;
+    let summary = gw
+        .http
+        .get(gw.url(&format!("/orders/{}/summary", order.id)))
+        .header("authorization", &alice)
+        .header("traceparent", &traceparent)
+        .header("baggage", "qalens.scenario=s-prop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(summary.status(), 200);
+
+    let mut calls = inventory.received_requests().await.unwrap();
+    calls.extend(payments.received_requests().await.unwrap());
+    let paths: Vec<String> = calls.iter().map(|r| r.url.path().to_string()).collect();
+    for want in ["/inventory/reservations", "/payments/charges"] {
+        assert!(
+            paths.iter().any(|p| p == want),
+            "{want} not called: {paths:?}"
+        );
+    }
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/inventory/reservations/")),
+        "the summary reads the reservation: {paths:?}"
+    );
+    for call in &calls {
+        let header = |name: &str| {
+            call.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let tp = header("traceparent");
+        assert!(
+            tp.starts_with(&format!("00-{TRACE}-")),
+            "{}: {tp:?}",
+            call.url
+        );
+        let baggage = header("baggage");
+        assert!(
+            baggage.contains("qalens.scenario=s-prop"),
+            "{}: {baggage:?}",
+            call.url
+        );
+    }
+
+    // Unmarked: nothing is made up on the way.
+    let before = calls.len();
+    let res = place(false).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let unmarked: Vec<_> = crate::helpers::eventually(Duration::from_secs(10), || async {
+        let mut all = inventory.received_requests().await.unwrap();
+        all.extend(payments.received_requests().await.unwrap());
+        if all.len() >= before + 2 {
+            Ok(all)
+        } else {
+            Err(format!("{} calls", all.len()))
+        }
+    })
+    .await;
+    for call in unmarked.iter().filter(|c| {
+        c.headers
+            .get("traceparent")
+            .is_none_or(|v| !v.to_str().unwrap().contains(TRACE))
+    }) {
+        assert!(call.headers.get("baggage").is_none(), "{}", call.url);
+        assert!(call.headers.get("traceparent").is_none(), "{}", call.url);
+    }
+    assert_eq!(
+        unmarked
+            .iter()
+            .filter(|c| c.headers.get("traceparent").is_none())
+            .count(),
+        2,
+        "the unmarked order's reservation and charge"
+    );
+}

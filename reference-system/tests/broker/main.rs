@@ -79,6 +79,7 @@ fn all_tests() -> Vec<Test> {
         test!(email::the_consumer_reports_the_depths_the_broker_reports),
         test!(analytics::each_event_type_is_counted_once_per_message_id),
         test!(relay::an_order_s_events_are_published_persistent_with_their_event_id),
+        test!(relay::an_order_s_events_carry_the_trace_context_of_the_request_that_placed_it),
         test!(
             outage::orders_complete_during_a_broker_outage_and_their_events_arrive_after_it,
             exclusive

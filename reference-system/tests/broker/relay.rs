@@ -102,6 +102,53 @@ pub async fn place_and_settle(
     .await
 }
 
+/// A mark as the harness sends it: W3C trace context and baggage.
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+const BAGGAGE: &str = "qalens.scenario=s-relay,tenant=t1";
+
+/// The messages of an order placed with a trace context and baggage carry them in their
+/// AMQP headers, those of its saga's end included; an order placed without carries none.
+pub async fn an_order_s_events_carry_the_trace_context_of_the_request_that_placed_it(
+    broker: Arc<Broker>,
+) {
+    let url = broker.vhost("relay-trace").await;
+    let (_conn, ch) = connect(&url).await;
+    let queue = unique("relay-trace-tap");
+    tap(&ch, &queue).await;
+    let shop = shop(&url).await;
+
+    let res = shop
+        .orders
+        .http
+        .post(shop.orders.url("/orders"))
+        .header("x-client-id", "kim")
+        .header("traceparent", TRACEPARENT)
+        .header("baggage", BAGGAGE)
+        .json(&json!({"customer": "kim", "sku": "SKU-1", "quantity": 1}))
+        .send()
+        .await
+        .expect("POST /orders");
+    assert_eq!(res.status(), 201);
+    let marked: OrderView = res.json().await.unwrap();
+    let unmarked = place_and_settle(&shop.orders, "lou", "SKU-1", 1).await;
+
+    let mut read = vec![];
+    for m in events_of(&ch, &queue, &marked, 2, &mut read).await {
+        assert_eq!(
+            m.headers.get("traceparent").map(String::as_str),
+            Some(TRACEPARENT),
+            "{m:?}"
+        );
+        let baggage = m.headers.get("baggage").cloned().unwrap_or_default();
+        assert!(baggage.contains("qalens.scenario=s-relay"), "{m:?}");
+        assert!(baggage.contains("tenant=t1"), "{m:?}");
+    }
+    for m in events_of(&ch, &queue, &unmarked, 2, &mut read).await {
+        assert!(!m.headers.contains_key("traceparent"), "{m:?}");
+        assert!(!m.headers.contains_key("baggage"), "{m:?}");
+    }
+}
+
 /// Orders' count of outbox rows not yet confirmed by the broker.
 pub async fn outbox_pending(orders: &TestApp) -> u64 {
     let v: serde_json::Value = get(orders, "/internal/outbox").await;

@@ -333,6 +333,8 @@ pub struct Message {
     pub delivery_mode: Option<u8>,
     /// The first `x-death` entry, if it was dead-lettered.
     pub death: Option<Death>,
+    /// Its text headers (trace context and baggage among them).
+    pub headers: std::collections::BTreeMap<String, String>,
     pub body: Vec<u8>,
 }
 
@@ -387,6 +389,19 @@ fn message(d: &lapin::message::Delivery) -> Message {
         content_type: p.content_type().as_ref().map(|s| s.as_str().to_string()),
         delivery_mode: *p.delivery_mode(),
         death: p.headers().as_ref().and_then(death),
+        headers: p
+            .headers()
+            .as_ref()
+            .map(|h| {
+                h.inner()
+                    .iter()
+                    .filter(|(_, v)| {
+                        matches!(v, AMQPValue::LongString(_) | AMQPValue::ShortString(_))
+                    })
+                    .map(|(k, v)| (k.as_str().to_string(), text(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         body: d.data.clone(),
     }
 }

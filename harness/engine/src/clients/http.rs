@@ -1,10 +1,11 @@
 //! The HTTP client: where a request goes (the front door or one gateway replica), a
 //! request described before it is sent, and the Authorization header the scenario's
-//! client presents, from the system file's identity ([`crate::tokens::Issuer`]).
+//! client presents, from the system file's identity ([`crate::tokens::Issuer`]). Every
+//! request carries its scenario's mark ([`Mark`]).
 
 use serde::Serialize;
 
-use crate::clients::{Client, ClientError, Credentials, Exchange, SentLog};
+use crate::clients::{Client, ClientError, Credentials, Exchange, Mark, SentLog};
 use crate::context::RunContext;
 use crate::tokens::{TOKEN_TTL, now};
 
@@ -57,16 +58,20 @@ pub struct Call {
     /// Where [`Call::send`] records the exchange: the scenario's log of what it sent
     /// through the entry point.
     pub record: Option<crate::clients::SentLog>,
+    /// The scenario's mark, put on the request when it is sent (a new span each time).
+    pub mark: Mark,
     /// The run's pooled client.
     http: reqwest::Client,
 }
 
 impl Call {
     /// A call as `client` (its credentials included), whoever the scenario's client is;
-    /// recorded in `sent` (the scenario's log) when it goes to the entry point.
+    /// recorded in `sent` (the scenario's log) when it goes to the entry point, and
+    /// carrying the scenario's `mark`.
     pub fn as_client(
         ctx: &RunContext,
         sent: &SentLog,
+        mark: &Mark,
         client: &Client,
         method: &str,
         target: Target,
@@ -76,6 +81,7 @@ impl Call {
             ctx,
             authorization_of(ctx, client)?,
             sent,
+            mark,
             method,
             target,
             path,
@@ -87,6 +93,7 @@ impl Call {
         ctx: &RunContext,
         authorization: Option<String>,
         sent: &SentLog,
+        mark: &Mark,
         method: &str,
         target: Target,
         path: &str,
@@ -106,6 +113,7 @@ impl Call {
             headers,
             body: None,
             record: matches!(target, Target::FrontDoor).then(|| sent.clone()),
+            mark: mark.clone(),
             http: ctx.http.clone(),
         })
     }
@@ -123,8 +131,15 @@ impl Call {
     }
 
     /// Sends it and returns the exchange (no response is an error naming the call).
+    /// The scenario's mark goes first, so a header the step sets itself (a `baggage` of
+    /// its own) is sent too.
     pub async fn send(&self) -> Result<Exchange, ClientError> {
-        let mut req = self.http.request(self.method.clone(), &self.url);
+        let mut marked = reqwest::header::HeaderMap::new();
+        self.mark.inject(&mut marked);
+        let mut req = self
+            .http
+            .request(self.method.clone(), &self.url)
+            .headers(marked);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -185,21 +200,38 @@ mod tests {
             .await;
         let ctx = context(&gateway.uri());
         let sent = SentLog::default();
+        let mark = Mark::new("s1");
         let alice = client("items:read");
 
-        let ex = Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
-            .unwrap()
-            .send()
-            .await
-            .unwrap();
+        let ex = Call::as_client(
+            &ctx,
+            &sent,
+            &mark,
+            &alice,
+            "GET",
+            Target::FrontDoor,
+            "/items",
+        )
+        .unwrap()
+        .send()
+        .await
+        .unwrap();
         assert_eq!((ex.status, ex.body.as_str()), (200, "[]"));
         assert_eq!(ex.url, format!("{}/items", gateway.uri()));
         // A replica is not the entry point: the scenario's log does not record it.
-        Call::as_client(&ctx, &sent, &alice, "GET", Target::Replica(1), "/items")
-            .unwrap()
-            .send()
-            .await
-            .unwrap();
+        Call::as_client(
+            &ctx,
+            &sent,
+            &mark,
+            &alice,
+            "GET",
+            Target::Replica(1),
+            "/items",
+        )
+        .unwrap()
+        .send()
+        .await
+        .unwrap();
         let log = sent.lock().unwrap().clone();
         assert_eq!(log.len(), 1, "only the front door's exchange is recorded");
         assert_eq!(log[0].url, ex.url);
@@ -207,13 +239,26 @@ mod tests {
         // What the gateway received is a token the system's secret verifies, for alice.
         let received = gateway.received_requests().await.unwrap();
         assert_eq!(received.len(), 2);
+        let mut spans = std::collections::BTreeSet::new();
         for request in &received {
+            // Both carry the scenario's mark: its trace, a span of their own, its baggage.
+            let traceparent = request.headers["traceparent"].to_str().unwrap();
+            assert!(
+                traceparent.starts_with(&format!("00-{}-", mark.trace_id())),
+                "{traceparent}"
+            );
+            spans.insert(traceparent.to_string());
+            assert_eq!(
+                request.headers["baggage"].to_str().unwrap(),
+                "qalens.scenario=s1"
+            );
             let header = authorization(request).expect("an Authorization header");
             let claims = verified_claims(&header).unwrap();
             assert_eq!(claims["sub"], "alice-s1");
             assert_eq!(claims["tier"], "paid");
             assert_eq!(claims["scope"], "items:read");
         }
+        assert_eq!(spans.len(), 2, "a new span per request: {spans:?}");
     }
 
     #[tokio::test]
@@ -225,18 +270,27 @@ mod tests {
             .await;
         let ctx = context(&gateway.uri());
         let sent = SentLog::default();
+        let mark = Mark::new("s1");
         let mut anonymous = client("items:read");
         anonymous.credentials = Credentials::None;
         let mut forger = client("items:read");
         forger.credentials = Credentials::Raw("Bearer not.a-jwt".into());
         for who in [&anonymous, &forger] {
-            let ex = Call::as_client(&ctx, &sent, who, "POST", Target::FrontDoor, "/baskets")
-                .unwrap()
-                .json(&serde_json::json!({"sku": "A-1"}))
-                .unwrap()
-                .send()
-                .await
-                .unwrap();
+            let ex = Call::as_client(
+                &ctx,
+                &sent,
+                &mark,
+                who,
+                "POST",
+                Target::FrontDoor,
+                "/baskets",
+            )
+            .unwrap()
+            .json(&serde_json::json!({"sku": "A-1"}))
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
             assert_eq!(ex.status, 401);
             assert_eq!(ex.request_body.as_deref(), Some(r#"{"sku":"A-1"}"#));
         }
@@ -260,22 +314,47 @@ mod tests {
     async fn a_call_that_cannot_be_made_or_gets_no_answer_says_which() {
         let ctx = context("http://127.0.0.1:1");
         let sent = SentLog::default();
+        let mark = Mark::new("s1");
         let alice = client("items:read");
-        let e =
-            Call::as_client(&ctx, &sent, &alice, "GET", Target::Replica(3), "/items").unwrap_err();
+        let e = Call::as_client(
+            &ctx,
+            &sent,
+            &mark,
+            &alice,
+            "GET",
+            Target::Replica(3),
+            "/items",
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "there is no gateway replica 3: the topology has 1"
         );
-        let e =
-            Call::as_client(&ctx, &sent, &alice, "GE T", Target::FrontDoor, "/items").unwrap_err();
+        let e = Call::as_client(
+            &ctx,
+            &sent,
+            &mark,
+            &alice,
+            "GE T",
+            Target::FrontDoor,
+            "/items",
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "\"GE T\" is not an HTTP method");
         // Nothing listens on port 1: no response, and the message names the call.
-        let e = Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
-            .unwrap()
-            .send()
-            .await
-            .unwrap_err();
+        let e = Call::as_client(
+            &ctx,
+            &sent,
+            &mark,
+            &alice,
+            "GET",
+            Target::FrontDoor,
+            "/items",
+        )
+        .unwrap()
+        .send()
+        .await
+        .unwrap_err();
         assert!(matches!(e, ClientError::NoResponse { .. }), "{e:?}");
         assert!(
             e.to_string()

@@ -7,9 +7,11 @@ mod exchange;
 pub(crate) mod exec;
 pub mod http;
 pub mod inspect;
+pub mod mark;
 pub mod raw;
 pub mod routes;
 
 pub use error::{ClientError, RawStage, ResponseError};
 pub use exchange::{Client, Credentials, Exchange, Resource, SentLog};
 pub use exec::{ExecError, Stage};
+pub use mark::Mark;

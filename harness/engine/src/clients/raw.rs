@@ -1,5 +1,6 @@
 //! A raw HTTP/1.1 client: the request line goes on the wire exactly as written, which an
-//! HTTP client library would normalise (reqwest drops `..` and turns `\\` into `/`).
+//! HTTP client library would normalise (reqwest drops `..` and turns `\\` into `/`). The
+//! request carries its scenario's mark ([`Mark`]) like any other.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::http::{Target, base_url};
 use crate::clients::error::{RawStage, ResponseError};
-use crate::clients::{ClientError, Exchange};
+use crate::clients::{ClientError, Exchange, Mark};
 use crate::context::RunContext;
 
 /// Longest wait for one raw exchange.
@@ -17,6 +18,7 @@ const RAW_TIMEOUT: Duration = Duration::from_secs(10);
 /// written (only a space, CR or LF, which would end the request line, is refused).
 pub async fn send_raw(
     ctx: &RunContext,
+    mark: &Mark,
     target: Target,
     method: &str,
     path: &str,
@@ -30,12 +32,13 @@ pub async fn send_raw(
     else {
         return Err(ClientError::NotHttp { base });
     };
-    send_raw_to(addr, method, path, authorization, body).await
+    send_raw_to(addr, mark, method, path, authorization, body).await
 }
 
 /// [`send_raw`] to `addr` (`host:port`).
 pub(crate) async fn send_raw_to(
     addr: &str,
+    mark: &Mark,
     method: &str,
     path: &str,
     authorization: Option<&str>,
@@ -47,6 +50,9 @@ pub(crate) async fn send_raw_to(
         });
     }
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in mark.headers() {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
     if let Some(a) = authorization {
         request.push_str(&format!("Authorization: {a}\r\n"));
     }
@@ -161,9 +167,10 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, ResponseError> {
 mod tests {
     use super::*;
 
-    /// What a listener on a local port receives: the raw writer keeps the path as written,
-    /// while reqwest (through the `url` crate) normalises dot segments and backslashes.
-    async fn request_line_received(send: impl AsyncFnOnce(String)) -> String {
+    /// The request head a listener on a local port receives: the raw writer keeps the
+    /// path as written, while reqwest (through the `url` crate) normalises dot segments
+    /// and backslashes.
+    async fn head_received(send: impl AsyncFnOnce(String)) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let server = tokio::spawn(async move {
@@ -182,11 +189,7 @@ mod tests {
             )
             .await
             .unwrap();
-            String::from_utf8_lossy(&got)
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            String::from_utf8_lossy(&got).into_owned()
         });
         send(addr).await;
         server.await.unwrap()
@@ -200,24 +203,37 @@ mod tests {
             "//admin/routes",
             "/a/%2e%2e/%2F/%00;x",
         ] {
-            let line = request_line_received(async |addr: String| {
-                let ex = send_raw_to(&addr, "GET", path, Some("Bearer t"), None)
+            let mark = Mark::new("s1");
+            let head = head_received(async |addr: String| {
+                let ex = send_raw_to(&addr, &mark, "GET", path, Some("Bearer t"), None)
                     .await
                     .unwrap();
                 assert_eq!(ex.status, 200);
                 assert_eq!(ex.body, "abc");
             })
             .await;
-            assert_eq!(line, format!("GET {path} HTTP/1.1"));
+            assert_eq!(
+                head.lines().next(),
+                Some(format!("GET {path} HTTP/1.1").as_str())
+            );
+            // The scenario's mark is on it like on any other request.
+            assert!(
+                head.contains("\r\nbaggage: qalens.scenario=s1\r\n"),
+                "{head}"
+            );
+            assert!(
+                head.contains(&format!("\r\ntraceparent: 00-{}-", mark.trace_id())),
+                "{head}"
+            );
         }
     }
 
     #[tokio::test]
     async fn reqwest_would_have_normalised_them() {
-        let line = request_line_received(async |addr: String| {
+        let head = head_received(async |addr: String| {
             let _ = reqwest::get(format!("http://{addr}/limited/fixed/../../admin\\routes")).await;
         })
         .await;
-        assert_eq!(line, "GET /admin/routes HTTP/1.1");
+        assert_eq!(head.lines().next(), Some("GET /admin/routes HTTP/1.1"));
     }
 }

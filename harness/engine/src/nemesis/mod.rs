@@ -1,8 +1,8 @@
 //! The nemesis, in Jepsen's sense: each fault a scenario applies is data ([`Applied`])
 //! with its heal, and [`heal_all`] undoes whatever is still in effect when the scenario
-//! ends. Here are the operations (a container's, [`apply`]; a link's, [`set_link`]; a
-//! clock's, [`clock::skew`]); the steps that apply them are `steps::faults` and
-//! `steps::clock`.
+//! ends. Here are the operations (a container's, [`apply`]; a link's, [`set_link`]; one
+//! scenario's requests on a link, [`set_scoped`]; a clock's, [`clock::skew`]); the steps
+//! that apply them are `steps::faults` and `steps::clock`.
 
 pub mod clock;
 mod error;
@@ -32,6 +32,27 @@ pub enum Applied {
     Link(String),
     /// A skewed clock: heal by setting its offset back to zero.
     Skewed(String),
+    /// A fault on one scenario's requests over a link (`api-db`): heal by clearing that
+    /// scenario's fault; other scenarios' faults on the link stay.
+    Scoped { link: String, scenario: String },
+}
+
+impl Applied {
+    /// What the run's fault log names it by: the component or link, and for a scoped
+    /// fault the scenario whose requests it faults.
+    pub fn target(&self) -> String {
+        match self {
+            Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) | Applied::Skewed(c) => {
+                c.clone()
+            }
+            Applied::Scoped { link, scenario } => scoped_target(link, scenario),
+        }
+    }
+}
+
+/// The fault log's name for a fault on `scenario`'s requests over `link`.
+pub fn scoped_target(link: &str, scenario: &str) -> String {
+    format!("{link} for {scenario}")
 }
 
 pub fn container(ctx: &RunContext, component: &str) -> Result<String, NemesisError> {
@@ -270,6 +291,36 @@ pub async fn set_link(
     Ok(name)
 }
 
+/// Sets the fault on the requests of `scenario` (those whose baggage names it) over the
+/// link from `from` to `to`; [`qalens_proxy::ScopedFault::None`] heals them. Every other
+/// request on the link passes untouched.
+pub async fn set_scoped(
+    ctx: &RunContext,
+    from: &str,
+    to: &str,
+    scenario: &str,
+    fault: qalens_proxy::ScopedFault,
+) -> Result<String, NemesisError> {
+    let (name, url) = link_url(ctx, from, to)?;
+    let res = match ctx
+        .http
+        .put(format!("{url}/internal/fault/scoped/{scenario}"))
+        .json(&fault)
+        .send()
+        .await
+    {
+        Ok(res) => res,
+        Err(cause) => return Err(NemesisError::ProxySilent { link: name, cause }),
+    };
+    if !res.status().is_success() {
+        return Err(NemesisError::ProxyStatus {
+            link: name,
+            status: res.status(),
+        });
+    }
+    Ok(name)
+}
+
 /// Undoes every fault of `faults` (a scenario's, still in effect), newest first.
 pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
     while let Some(fault) = faults.pop() {
@@ -283,11 +334,21 @@ pub async fn heal_all(run: &Run, faults: &mut Vec<Applied>) {
                     .map(|_| ()),
                 None => Err(NemesisError::MalformedLink { name: name.clone() }),
             },
+            Applied::Scoped { link, scenario } => match link.split_once('-') {
+                Some((from, to)) => set_scoped(
+                    &run.context(),
+                    from,
+                    to,
+                    scenario,
+                    qalens_proxy::ScopedFault::None,
+                )
+                .await
+                .map(|_| ()),
+                None => Err(NemesisError::MalformedLink { name: link.clone() }),
+            },
         };
         match result {
-            Ok(()) => run.faults().healed(match &fault {
-                Applied::Down(c) | Applied::Paused(c) | Applied::Link(c) | Applied::Skewed(c) => c,
-            }),
+            Ok(()) => run.faults().healed(&fault.target()),
             Err(e) => eprintln!("qalens: could not undo {fault:?}: {e}"),
         }
     }

@@ -94,6 +94,56 @@ async fn a_link_fault_is_set_then_healed_and_the_fault_log_records_the_heal() {
 }
 
 #[tokio::test]
+async fn a_scoped_fault_is_set_for_its_scenario_and_healed_for_it_alone() {
+    let proxy = MockServer::start().await;
+    for (body, scenario) in [
+        (json!({"mode": "abort", "status": 503}), "s1"),
+        (json!({"mode": "none"}), "s1"),
+    ] {
+        Mock::given(method("PUT"))
+            .and(path(format!(
+                "/api-ledger/internal/fault/scoped/{scenario}"
+            )))
+            .and(body_json(&body))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&proxy)
+            .await;
+    }
+    let run = run_with_links(&proxy.uri());
+    let name = set_scoped(
+        &run.context(),
+        "api",
+        "ledger",
+        "s1",
+        qalens_proxy::ScopedFault::Abort { status: 503 },
+    )
+    .await
+    .unwrap();
+    assert_eq!(name, "api-ledger");
+    let applied = Applied::Scoped {
+        link: name,
+        scenario: "s1".into(),
+    };
+    assert_eq!(applied.target(), "api-ledger for s1");
+    run.faults().applied(&applied.target(), "answers 503");
+    // Another scenario's fault on the same link is its own span.
+    run.faults().applied("api-ledger for s2", "answers 502");
+    let mut faults = vec![applied];
+
+    heal_all(&run, &mut faults).await;
+    assert!(faults.is_empty());
+    proxy.verify().await;
+    let spans = run.faults().take();
+    assert_eq!(spans.len(), 2);
+    assert!(spans[0].healed.is_some(), "{spans:?}");
+    assert_eq!(
+        spans[1].healed, None,
+        "the other scenario's fault stays: {spans:?}"
+    );
+}
+
+#[tokio::test]
 async fn faults_are_healed_newest_first_and_a_refused_heal_stays_open_in_the_log() {
     let proxy = MockServer::start().await;
     expect_fault(&proxy, "api-ledger", json!({"mode": "none"}), 200).await;

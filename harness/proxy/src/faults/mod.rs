@@ -2,12 +2,16 @@
 //! A fault is data: its parameters, the directions it acts on ([`Fault::directions`]),
 //! and what it does to a chunk going one of those ways (an `Action`). A chunk going the
 //! other way passes untouched. One fault is in effect at a time; [`Fault::None`] heals.
+//! Beside it, each scenario may have a fault on its own requests ([`scoped`]).
 
 mod blackhole;
 mod drop_answers;
 mod hold_answers;
 mod latency;
 mod reset;
+pub(crate) mod scoped;
+
+pub use scoped::ScopedFault;
 
 use std::time::Duration;
 

@@ -338,6 +338,30 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
+        description: "A fault on this scenario's requests only: the link's proxy answers the HTTP requests whose W3C baggage names the scenario with this status itself (they never reach the callee), and passes every other request untouched. The system must propagate trace context and baggage from the scenario's requests to its calls. Undone when the scenario ends.",
+        example: "When the link from api to db answers 503 for this scenario's requests",
+        needs: &[Need::Link],
+    },
+    StepDoc {
+        domain: "faults",
+        description: "A fault on this scenario's requests only: the answers to its requests over the link reach the caller this many milliseconds late (the callee does the work on time); other requests pass untouched.",
+        example: "When the link from api to db delays this scenario's requests by 1500 ms",
+        needs: &[Need::Link],
+    },
+    StepDoc {
+        domain: "faults",
+        description: "A one-way fault on this scenario's requests only: they reach the callee, which does the work, and their answers are dropped (the proxy cuts the connection as the answer starts: a lost answer) or held until the fault is healed. Other requests pass untouched.",
+        example: "When the link from api to db drops the answers to this scenario's requests",
+        needs: &[Need::Link],
+    },
+    StepDoc {
+        domain: "faults",
+        description: "Heal the fault on this scenario's requests over a link (held answers are delivered); other scenarios' faults on the link stay.",
+        example: "When the link from api to db is healed for this scenario's requests",
+        needs: &[Need::Link],
+    },
+    StepDoc {
+        domain: "faults",
         description: "Wait until a component's container has stopped by itself (a crash); it is started again when the scenario ends unless a step starts it.",
         example: "Then within 10 seconds the worker container has stopped",
         needs: &[],

@@ -137,6 +137,7 @@ async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
     let ctx = world.ctx()?;
     let routes = fetch_routes(&ctx).await?;
     let rewrites = rewrites(&routes);
+    let mark = &world.mark;
     let tokens = if with_token {
         tokens_lacking_each_scope(&ctx.endpoints.identity, &client, &routes).await?
     } else {
@@ -150,6 +151,7 @@ async fn sweep(world: &mut QaWorld, with_token: bool) -> StepResult {
                 let body = (rw.method != "GET").then_some("{}");
                 let ex = send_raw(
                     &ctx,
+                    mark,
                     Target::FrontDoor,
                     &rw.method,
                     &rw.path,
@@ -225,7 +227,16 @@ async fn no_rewrite_2xx(world: &mut QaWorld) -> StepResult {
 async fn raw_one(world: &mut QaWorld, target: Target, method: &str, path: &str) -> StepResult {
     let auth = world.authorization()?;
     let body = (method != "GET").then_some("{}");
-    let ex = send_raw(&*world.ctx()?, target, method, path, auth.as_deref(), body).await?;
+    let ex = send_raw(
+        &*world.ctx()?,
+        &world.mark,
+        target,
+        method,
+        path,
+        auth.as_deref(),
+        body,
+    )
+    .await?;
     world.batch = vec![ex.clone()];
     world.last = Some(ex);
     Ok(())
