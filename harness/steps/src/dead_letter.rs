@@ -47,7 +47,18 @@ async fn dead_lettered(world: &mut QaWorld, seconds: u64, queue: String) -> Step
         .ok_or("no message was published before this step")?;
     let deadline = Duration::from_secs(seconds);
     let ctx = world.ctx()?;
-    let watch = Watch::start(&ctx, &queue).await;
+    // Redeliveries are counted from the message's publication when they were counted
+    // then, else from now.
+    let published = world
+        .queued
+        .iter()
+        .rev()
+        .find(|q| q.key == key && q.queue == queue)
+        .and_then(Watch::since_published);
+    let watch = match published {
+        Some(w) => w,
+        None => Watch::start(&ctx, &queue).await,
+    };
     if let Some(dlq) = dead_letter_of(&ctx, &queue)? {
         let Err(waited) = await_taken(&ctx, &dlq, &key, deadline).await else {
             return Ok(());

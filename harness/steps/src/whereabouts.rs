@@ -31,6 +31,15 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
+    /// What was noted of `q`'s queue when `q` was published into it, if the broker's
+    /// redeliveries were counted then: a longer view than the step's own.
+    pub(crate) fn since_published(q: &Queued) -> Option<Self> {
+        q.redeliveries_before.map(|before| Self {
+            started: q.at,
+            redeliveries: Some(before),
+        })
+    }
+
     /// Notes `queue` as it is now.
     pub(crate) async fn start(ctx: &RunContext, queue: &str) -> Self {
         let redeliveries = if broker::has_management(ctx) {
