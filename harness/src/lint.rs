@@ -341,10 +341,27 @@ fn disturbed_by(components: &Components, step: &str) -> Option<String> {
     Some(components.service_of(target))
 }
 
+/// Whether a step resets or measures a queue as a whole, which only a scenario that holds
+/// the broker alone may do: emptying a queue (it would purge other scenarios' messages)
+/// and counting the redeliveries the broker made from it (other scenarios' messages
+/// would count too).
+fn needs_the_broker_alone(step: &str) -> bool {
+    static QUEUE_STATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r#"^(?:the queue "[^"]*" is empty|(?:within \d+ seconds )?the message was redelivered .*)$"#,
+        )
+        .ok()
+    });
+    QUEUE_STATE.as_ref().is_some_and(|r| r.is_match(step))
+}
+
 /// A scenario whose steps apply a fault must claim the component with `@disrupts:` (or
-/// be `@serial`): otherwise it would run beside scenarios that use it.
+/// be `@serial`): otherwise it would run beside scenarios that use it. One whose steps
+/// empty a queue or count its redeliveries must so claim the broker (`broker`, the
+/// service of `x-qalens.broker`).
 fn check_faults_are_claimed(
     components: &Components,
+    broker: Option<&str>,
     path: &str,
     feature: &gherkin::Feature,
     report: &mut Report,
@@ -376,6 +393,18 @@ fn check_faults_are_claimed(
                     at: format!("{path}:{}", step.position.line),
                     message: format!(
                         "`{}{}` disrupts {c}, but the scenario does not claim it: tag it `@disrupts:{c}` so no scenario that uses {c} runs meanwhile",
+                        step.keyword, step.value
+                    ),
+                });
+            }
+            if let Some(b) = broker
+                && needs_the_broker_alone(&step.value)
+                && !claim.holds_alone(b)
+            {
+                report.problems.push(Problem {
+                    at: format!("{path}:{}", step.position.line),
+                    message: format!(
+                        "`{}{}` needs the broker's queues to itself, but the scenario shares {b} with scenarios that publish and consume meanwhile: tag it `@disrupts:{b}`",
                         step.keyword, step.value
                     ),
                 });
@@ -428,6 +457,10 @@ pub(crate) fn check_with(
         .or(reference.as_ref())
         .map(Components::of)
         .unwrap_or_default();
+    let broker = system
+        .or(reference.as_ref())
+        .and_then(|s| s.qalens.broker.as_ref())
+        .map(|b| b.service.clone());
     for file in files {
         report.files += 1;
         let path = file.display().to_string();
@@ -454,7 +487,7 @@ pub(crate) fn check_with(
             .iter()
             .chain(feature.rules.iter().filter_map(|r| r.background.as_ref()));
         check_claims(&components, &lines, &path, &feature, &mut report);
-        check_faults_are_claimed(&components, &path, &feature, &mut report);
+        check_faults_are_claimed(&components, broker.as_deref(), &path, &feature, &mut report);
         for step in backgrounds.flat_map(|b| b.steps.iter()) {
             check_step(defs, &path, step, &mut suggestions, &mut report);
         }
@@ -619,6 +652,29 @@ mod tests {
         );
         assert!(report.problems[0].message.contains("@disrupts:rabbitmq"));
         assert!(report.problems[1].message.contains("@disrupts:gateway"));
+    }
+
+    #[test]
+    fn emptying_a_queue_or_counting_its_redeliveries_needs_the_broker_alone() {
+        let p = write(
+            "queue_state.feature",
+            "@uses:rabbitmq\nFeature: f\n\n  Scenario: shares the broker\n    Given the queue \"jobs\" is empty\n    When the message \"x\" is published to the queue \"jobs\"\n    Then within 5 seconds the message was redelivered at least 2 times\n\n  @disrupts:rabbitmq\n  Scenario: holds it alone\n    Given the queue \"jobs\" is empty\n    Then within 5 seconds the message was redelivered at least 2 times\n\n  @serial\n  Scenario: holds everything\n    Given the queue \"jobs\" is empty\n",
+        );
+        let report = check(std::slice::from_ref(&p));
+        let at: Vec<&str> = report.problems.iter().map(|p| p.at.as_str()).collect();
+        let path = p.display().to_string();
+        assert_eq!(
+            at,
+            [format!("{path}:5"), format!("{path}:7")],
+            "{:#?}",
+            report.problems
+        );
+        for problem in &report.problems {
+            assert!(
+                problem.message.contains("tag it `@disrupts:rabbitmq`"),
+                "{problem}"
+            );
+        }
     }
 
     #[test]

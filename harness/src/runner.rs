@@ -15,6 +15,7 @@ use cucumber::{World as _, writer};
 
 use crate::shard::{self, Shard};
 use qalens_engine::cleanup;
+use qalens_engine::clients::amqp;
 use qalens_engine::context::{Run, RunContext};
 use qalens_engine::contracts;
 use qalens_engine::scheduler::Scheduler;
@@ -27,6 +28,11 @@ use qalens_report::retime::Retime;
 use qalens_report::verdicts::CancelledAsSkipped;
 use qalens_report::{self as report, Recorder, Verdict};
 use qalens_steps::world::QaWorld;
+
+/// How long the purge before a scenario that holds the broker alone waits for a broker
+/// that does not answer yet (started again by an earlier scenario's heal, it boots while
+/// the next scenario starts).
+const QUEUE_RESET: Duration = Duration::from_secs(30);
 
 /// The feature files when a command is given none.
 pub(crate) const DEFAULT_FEATURES: &str = "features";
@@ -543,12 +549,28 @@ async fn run_scenarios(
                 .chain(rule.iter().flat_map(|r| r.tags.iter()))
                 .chain(scenario.tags.iter());
             let claim = run.components().claim_or_everything(tags);
+            // A scenario that holds the broker alone starts from empty declared queues:
+            // whatever earlier scenarios left there (a backlog, a message no consumer
+            // takes) cannot reach it, and no scenario that could be publishing runs.
+            let empty_queues = run
+                .context()
+                .system
+                .qalens
+                .broker
+                .as_ref()
+                .is_some_and(|b| claim.holds_alone(&b.service));
             Box::pin(async move {
-                world.run = Some(run);
+                world.run = Some(run.clone());
                 tokio::select! {
                     biased;
                     () = stop.wait() => panic!("{}", stop::CANCELLED),
                     grant = scheduler.acquire(claim) => world.grant = Some(grant),
+                }
+                if empty_queues {
+                    let ctx = run.context();
+                    if let Err(waited) = amqp::purge_declared(&ctx, QUEUE_RESET).await {
+                        panic!("emptying the declared queues before the scenario: {waited}");
+                    }
                 }
             })
         })

@@ -142,6 +142,13 @@ impl Claim {
         self.disrupts != Scope::Only(BTreeSet::new())
     }
 
+    /// Whether it has `component` to itself: it disrupts it (or everything), so no
+    /// scenario that uses or disrupts `component` runs while it holds its grant. Only such
+    /// a scenario may reset shared state of `component`, such as a broker's queues.
+    pub fn holds_alone(&self, component: &str) -> bool {
+        self.disrupts.covers(component)
+    }
+
     /// Whether the two may not run at the same time.
     pub(crate) fn conflicts(&self, other: &Claim) -> bool {
         self.disrupts.meets(&other.uses) || other.disrupts.meets(&self.uses)
@@ -494,6 +501,25 @@ mod tests {
         assert_eq!(c(&["@serial"]).disrupts, Scope::All);
         assert!(is_scheduling_tag("@disrupts:mailer") && is_scheduling_tag("serial"));
         assert!(!is_scheduling_tag("@partial-failure"));
+    }
+
+    #[test]
+    fn only_a_disruptor_holds_a_component_alone() {
+        let alone = c(&["@disrupts:rabbitmq", "@uses:api"]);
+        assert!(alone.holds_alone("rabbitmq") && !alone.holds_alone("api"));
+        assert!(c(&["@serial"]).holds_alone("rabbitmq"));
+        // A user, and a scenario without claims (it uses everything), share the broker.
+        assert!(!c(&["@uses:rabbitmq,api"]).holds_alone("rabbitmq"));
+        assert!(!c(&["@checkout"]).holds_alone("rabbitmq"));
+        // Which is why nothing that uses it runs meanwhile.
+        for other in [
+            &["@uses:rabbitmq"][..],
+            &["@checkout"],
+            &["@disrupts:rabbitmq"],
+        ] {
+            assert!(alone.conflicts(&c(other)), "{other:?}");
+        }
+        assert!(!alone.conflicts(&c(&["@uses:api,ledger"])));
     }
 
     #[test]

@@ -156,7 +156,9 @@ async fn burst(world: &mut QaWorld, n: usize, kind: String) -> StepResult {
         .collect::<Result<Vec<_>, _>>()?;
     publish_burst(ctx, &msgs).await?;
     world.burst = msgs.iter().map(|m| m.key.clone()).collect();
-    world.message = msgs.last().cloned();
+    if let Some(last) = msgs.last() {
+        world.remember_last(last.clone());
+    }
     Ok(())
 }
 

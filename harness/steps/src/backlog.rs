@@ -1,7 +1,9 @@
-//! Backlogs: how many messages
-//! wait in a queue (the broker's count, from a passive declare, so it works on any
-//! queue of any system), and whether any message of a burst (a pack publishes it) reached
-//! a dead-letter queue. Single messages, duplicates and poison messages: [`super::queue`].
+//! Backlogs: how many messages wait in a queue (the broker's count, from a passive
+//! declare, so it works on any queue of any system), and whether any message of the
+//! scenario's burst (`When 400 messages "..." are published to the queue "jobs"`, or a
+//! pack's) reached a dead-letter queue. A wait that fails says what the queue holds
+//! instead ([`crate::whereabouts`]). Single messages, duplicates and poison messages:
+//! [`super::queue`].
 
 use std::time::Duration;
 
@@ -9,15 +11,40 @@ use cucumber::then;
 
 use super::StepResult;
 use crate::StepError;
+use crate::whereabouts::{self, Watch};
 use crate::world::QaWorld;
 use qalens_engine::clients::amqp::{MAX_BURST, ready_in, scan};
 use qalens_engine::context::RunContext;
 use qalens_engine::wait;
 
+/// `waited`, a wait on `queue` that failed, with what the queue holds now
+/// ([`whereabouts::describe`]) unless the early stop cut it short.
+async fn with_queue_state(
+    ctx: &RunContext,
+    world: &QaWorld,
+    queue: &str,
+    watch: &Watch,
+    waited: wait::Waited,
+    message: impl FnOnce(String) -> String,
+) -> StepError {
+    let there = if waited.is_cancelled() {
+        String::new()
+    } else {
+        format!(
+            "\n{}",
+            whereabouts::describe(ctx, world, queue, Some(watch)).await
+        )
+    };
+    waited
+        .map(|seen| format!("{}{there}", message(seen)))
+        .into()
+}
+
 #[then(expr = "within {int} seconds the queue {string} has {int} message(s) ready")]
 async fn queue_depth(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
     let ctx = world.ctx()?;
-    wait::until(Duration::from_secs(seconds), || {
+    let watch = Watch::start(&ctx, &queue).await;
+    let outcome = wait::until(Duration::from_secs(seconds), || {
         let queue = queue.clone();
         let ctx = ctx.clone();
         async move {
@@ -27,19 +54,23 @@ async fn queue_depth(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -
             }
         }
     })
-    .await
-    .map_err(|waited| {
-        waited.map(|seen| {
+    .await;
+    let Err(waited) = outcome else {
+        return Ok(());
+    };
+    Err(
+        with_queue_state(&ctx, world, &queue, &watch, waited, |seen| {
             format!("expected {n} message(s) ready in {queue} within {seconds} s, saw {seen}")
         })
-    })?;
-    Ok(())
+        .await,
+    )
 }
 
 #[then(expr = "within {int} seconds the queue {string} has at least {int} message(s) ready")]
 async fn queue_backlog(world: &mut QaWorld, seconds: u64, queue: String, n: u32) -> StepResult {
     let ctx = world.ctx()?;
-    wait::until(Duration::from_secs(seconds), || {
+    let watch = Watch::start(&ctx, &queue).await;
+    let outcome = wait::until(Duration::from_secs(seconds), || {
         let queue = queue.clone();
         let ctx = ctx.clone();
         async move {
@@ -49,13 +80,16 @@ async fn queue_backlog(world: &mut QaWorld, seconds: u64, queue: String, n: u32)
             }
         }
     })
-    .await
-    .map_err(|waited| waited.map(|seen| {
+    .await;
+    let Err(waited) = outcome else {
+        return Ok(());
+    };
+    Err(with_queue_state(&ctx, world, &queue, &watch, waited, |seen| {
         format!(
             "expected at least {n} message(s) ready in {queue} within {seconds} s (a backlog the broker keeps), saw {seen}"
         )
-    }))?;
-    Ok(())
+    })
+    .await)
 }
 
 /// Every message in `queue` (up to [`MAX_BURST`] and a margin), read without taking any

@@ -147,7 +147,8 @@ async fn publish_broken_example(
         )
         .into());
     }
-    world.message = Some(publish_example(&ctx, c, &body).await?);
+    let msg = publish_example(&ctx, c, &body).await?;
+    world.remember_last(msg);
     Ok(())
 }
 

@@ -38,6 +38,9 @@ pub struct QaWorld {
     pub message: Option<Outgoing>,
     /// The keys ([`qalens_engine::clients::amqp::KEY_HEADER`]) of the last burst of messages.
     pub burst: Vec<String>,
+    /// Every message the scenario published straight into a queue the system file
+    /// declares, oldest first: where a failure message looks for them.
+    pub queued: Vec<Queued>,
     /// Faults in effect, undone at the end of the scenario.
     pub faults: Vec<qalens_engine::nemesis::Applied>,
     /// Per-scenario state of the packs, one value per type ([`Extensions`]).
@@ -62,6 +65,25 @@ pub struct QaWorld {
     /// The last requests sent at once, with who sent each.
     pub race: Race,
 }
+
+/// A message the scenario published straight into a declared queue.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub queue: String,
+    /// Its key ([`qalens_engine::clients::amqp::KEY_HEADER`]).
+    pub key: String,
+    /// The start of its body, as a failure message shows it.
+    pub body: String,
+    /// When it was published.
+    pub at: std::time::Instant,
+    /// The redeliveries the broker had counted from `queue` just before (the management
+    /// API's statistics), when the system file declares the management API.
+    pub redeliveries_before: Option<u64>,
+}
+
+/// The placeholder for the scenario's last message id in paths and bodies
+/// ([`QaWorld::fill`]).
+pub const MESSAGE_ID: &str = "message_id";
 
 /// The last requests a scenario sent at once: the path they were sent to and, for each
 /// answer in sending order, the name of the client that sent it.
@@ -118,6 +140,7 @@ impl QaWorld {
             subject: None,
             message: None,
             burst: vec![],
+            queued: vec![],
             faults: vec![],
             ext: Extensions::default(),
             clients: Default::default(),
@@ -137,6 +160,13 @@ impl QaWorld {
             .fold(text.to_string(), |t, (name, value)| {
                 t.replace(&format!("{{{name}}}"), value)
             })
+    }
+
+    /// `text` filled in for a message about to be published with `message_id`:
+    /// `{message_id}` is that message's own id, the other placeholders as in
+    /// [`QaWorld::fill`].
+    pub fn fill_for_message(&self, text: &str, message_id: &str) -> String {
+        self.fill(&text.replace(&format!("{{{MESSAGE_ID}}}"), message_id))
     }
 
     /// `name` made unique to this scenario.
@@ -177,7 +207,9 @@ impl QaWorld {
     }
 
     /// A call as the scenario's client (its credentials included) with its mark,
-    /// recorded in [`QaWorld::sent`] when it goes to the entry point.
+    /// recorded in [`QaWorld::sent`] when it goes to the entry point. `{name}`
+    /// placeholders of [`QaWorld::values`] in `path` are filled in (`{message_id}`,
+    /// `{product}`).
     pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, StepError> {
         Ok(Call::with_authorization(
             &*self.ctx()?,
@@ -186,7 +218,7 @@ impl QaWorld {
             &self.mark,
             method,
             target,
-            path,
+            &self.fill(path),
         )?)
     }
 
@@ -198,10 +230,47 @@ impl QaWorld {
         Ok(())
     }
 
-    /// Publishes `msg` and makes it the scenario's last message.
+    /// Publishes `msg` and makes it the scenario's last message: `{message_id}` stands
+    /// for its message id in later paths and bodies.
     pub async fn publish_as_last(&mut self, msg: Outgoing) -> Result<(), StepError> {
         amqp::publish(&*self.ctx()?, &msg).await?;
-        self.message = Some(msg);
+        self.remember_last(msg);
         Ok(())
+    }
+
+    /// Makes `msg` (published) the scenario's last message.
+    pub fn remember_last(&mut self, msg: Outgoing) {
+        match &msg.message_id {
+            Some(id) => self.values.insert(MESSAGE_ID.into(), id.clone()),
+            None => self.values.remove(MESSAGE_ID),
+        };
+        self.message = Some(msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_message_id_fills_later_paths_and_bodies() {
+        let mut world = QaWorld::new();
+        // Before any message, the placeholder stays as written.
+        assert_eq!(world.fill("/ledger/{message_id}"), "/ledger/{message_id}");
+        let msg = Outgoing::json("", "jobs", "m-1", b"job m-1".to_vec());
+        world.remember_last(msg.clone());
+        assert_eq!(world.fill("/ledger/jobs/{message_id}"), "/ledger/jobs/m-1");
+        assert_eq!(
+            world.fill(r#"{"ref": "{message_id}"}"#),
+            r#"{"ref": "m-1"}"#
+        );
+        // A message about to be published sees its own id, not the last one's.
+        assert_eq!(world.fill_for_message("job {message_id}", "m-2"), "job m-2");
+        // One published without a message id leaves none to stand in.
+        world.remember_last(Outgoing {
+            message_id: None,
+            ..msg
+        });
+        assert_eq!(world.fill("/ledger/{message_id}"), "/ledger/{message_id}");
     }
 }

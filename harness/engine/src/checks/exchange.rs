@@ -53,9 +53,19 @@ pub fn json_field<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_
     })
 }
 
+/// The value at `field` of `v`: a JSON pointer (RFC 6901: `/count`, `/items/0/id`) when
+/// it starts with `/`, else a dotted path ([`json_field`]).
+pub fn json_at<'a>(v: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    if field.starts_with('/') {
+        v.pointer(field)
+    } else {
+        json_field(v, field)
+    }
+}
+
 /// Whether `v` is `expected`: a string equal to it, or another value whose JSON text is
 /// it (`3`, `true`, `null`).
-pub(crate) fn json_is(v: &serde_json::Value, expected: &str) -> bool {
+pub fn json_is(v: &serde_json::Value, expected: &str) -> bool {
     match v {
         serde_json::Value::String(s) => s == expected,
         other => serde_json::from_str::<serde_json::Value>(expected).is_ok_and(|e| e == *other),
@@ -148,6 +158,16 @@ mod tests {
             elapsed: std::time::Duration::ZERO,
             sent_at: std::time::Instant::now(),
         }
+    }
+
+    #[test]
+    fn a_field_starting_with_a_slash_is_a_json_pointer() {
+        let v = serde_json::json!({"count": 1, "a.b": {"c": [5]}, "m~n": true});
+        assert!(json_is(json_at(&v, "/count").unwrap(), "1"));
+        assert!(json_is(json_at(&v, "/a.b/c/0").unwrap(), "5"));
+        assert!(json_is(json_at(&v, "/m~0n").unwrap(), "true"));
+        assert!(json_is(json_at(&v, "count").unwrap(), "1"));
+        assert!(json_at(&v, "/missing").is_none());
     }
 
     #[test]

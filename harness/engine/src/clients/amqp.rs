@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lapin::options::{
     BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
-    QueueDeclareOptions,
+    QueueDeclareOptions, QueuePurgeOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -203,8 +203,18 @@ pub async fn publish_burst(ctx: &RunContext, msgs: &[Outgoing]) -> Result<(), Cl
     })
 }
 
-/// Messages ready (waiting for a consumer) in `queue`, from a passive declare.
-pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, ClientError> {
+/// What a passive declare tells of a queue, as the broker sees it at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Depth {
+    /// Messages waiting for a consumer (not delivered, or delivered and put back).
+    pub ready: u32,
+    /// Consumers subscribed to the queue.
+    pub consumers: u32,
+}
+
+/// The queue's ready messages and consumers, from a passive declare (any queue of any
+/// RabbitMQ, exact at the moment the broker answers).
+pub async fn depth(ctx: &RunContext, queue: &str) -> Result<Depth, ClientError> {
     let (conn, ch) = channel(ctx).await?;
     let q = ch
         .queue_declare(
@@ -221,7 +231,77 @@ pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, ClientError>
             cause,
         })?;
     let _ = conn.close(200, "done".into()).await;
-    Ok(q.message_count())
+    Ok(Depth {
+        ready: q.message_count(),
+        consumers: q.consumer_count(),
+    })
+}
+
+/// Messages ready (waiting for a consumer) in `queue`, from a passive declare.
+pub async fn ready_in(ctx: &RunContext, queue: &str) -> Result<u32, ClientError> {
+    Ok(depth(ctx, queue).await?.ready)
+}
+
+/// Whether the broker refused an operation because the queue does not exist.
+fn not_found(e: &lapin::Error) -> bool {
+    matches!(e.kind(), lapin::ErrorKind::ProtocolError(a) if a.get_id() == 404)
+}
+
+/// Removes every ready message of `queue`: how many, or `None` when the broker has no
+/// such queue (its consumer has not declared it yet). Messages a consumer holds (delivered,
+/// not yet acknowledged) are not ready and stay: the broker purges only what waits.
+pub async fn purge(ctx: &RunContext, queue: &str) -> Result<Option<u32>, ClientError> {
+    let (conn, ch) = channel(ctx).await?;
+    let purged = ch
+        .queue_purge(queue.into(), QueuePurgeOptions::default())
+        .await;
+    let _ = conn.close(200, "done".into()).await;
+    match purged {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(cause) => Err(ClientError::Purging {
+            queue: queue.to_string(),
+            cause,
+        }),
+    }
+}
+
+/// Every queue the system file declares (`x-qalens.broker.queues`) and every dead-letter
+/// queue it names, each once, in the file's order.
+pub fn declared_queues(ctx: &RunContext) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for q in ctx.system.qalens.broker.iter().flat_map(|b| &b.queues) {
+        for name in std::iter::once(&q.name).chain(q.dead_letter.as_ref()) {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Purges every declared queue ([`declared_queues`]) before a scenario that holds the
+/// broker alone, so it starts from empty queues whatever earlier scenarios left there. A
+/// broker that does not answer yet (started again after an outage) is waited for, up to
+/// `deadline`. The queues purged, with how many messages each had ready.
+pub async fn purge_declared(
+    ctx: &RunContext,
+    deadline: Duration,
+) -> Result<Vec<(String, u32)>, wait::Waited> {
+    let queues = declared_queues(ctx);
+    wait::until(deadline, || {
+        let queues = queues.clone();
+        async move {
+            let mut purged = vec![];
+            for queue in queues {
+                if let Some(n) = purge(ctx, &queue).await? {
+                    purged.push((queue, n));
+                }
+            }
+            Ok::<_, ClientError>(Some(purged))
+        }
+    })
+    .await
 }
 
 pub(crate) fn x_death(headers: &FieldTable) -> Option<(String, i64)> {
@@ -263,6 +343,47 @@ pub async fn scan(
     limit: usize,
     mut visit: impl FnMut(Option<String>, (String, i64)) -> bool,
 ) -> Result<(), ClientError> {
+    read_head(ctx, queue, limit, |m| {
+        let death = m.death.clone().unwrap_or(("(no x-death header)".into(), 0));
+        visit(m.key.clone(), death)
+    })
+    .await
+}
+
+/// One message read from a queue without taking it out, as a failure message shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peeked {
+    /// Its [`KEY_HEADER`], else its message id.
+    pub key: Option<String>,
+    /// Its body, as text (bytes that are not UTF-8 replaced).
+    pub body: String,
+    /// Whether the broker had delivered it before (to a consumer that put it back, or to
+    /// an earlier look).
+    pub redelivered: bool,
+    /// Its first x-death reason and count, if it was dead-lettered.
+    pub death: Option<(String, i64)>,
+}
+
+/// The first `limit` messages ready in `queue`, head first, each put back in order.
+pub async fn peek(ctx: &RunContext, queue: &str, limit: usize) -> Result<Vec<Peeked>, ClientError> {
+    let mut seen = vec![];
+    read_head(ctx, queue, limit, |m| {
+        seen.push(m.clone());
+        false
+    })
+    .await?;
+    Ok(seen)
+}
+
+/// Reads `queue` from its head, at most `limit` messages, and shows `visit` each one. The
+/// message `visit` returns `true` for is taken out (acked) and ends the read; every other
+/// message read is put back, in order.
+async fn read_head(
+    ctx: &RunContext,
+    queue: &str,
+    limit: usize,
+    mut visit: impl FnMut(&Peeked) -> bool,
+) -> Result<(), ClientError> {
     let (conn, ch) = channel(ctx).await?;
     let mut last_held = None;
     let result = async {
@@ -278,14 +399,14 @@ pub async fn scan(
                 break;
             };
             let props = &msg.delivery.properties;
-            let key = key_of(props)
-                .or_else(|| props.message_id().as_ref().map(|m| m.as_str().to_string()));
-            let death = props
-                .headers()
-                .as_ref()
-                .and_then(x_death)
-                .unwrap_or(("(no x-death header)".into(), 0));
-            if visit(key, death) {
+            let peeked = Peeked {
+                key: key_of(props)
+                    .or_else(|| props.message_id().as_ref().map(|m| m.as_str().to_string())),
+                body: String::from_utf8_lossy(&msg.delivery.data).into_owned(),
+                redelivered: msg.delivery.redelivered,
+                death: props.headers().as_ref().and_then(x_death),
+            };
+            if visit(&peeked) {
                 msg.delivery
                     .ack(Default::default())
                     .await

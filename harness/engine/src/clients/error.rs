@@ -123,6 +123,32 @@ pub enum ClientError {
     UnknownQueue { queue: String, cause: lapin::Error },
     #[error("reading {queue}: {cause}")]
     Reading { queue: String, cause: lapin::Error },
+    #[error("purging {queue}: {cause}")]
+    Purging { queue: String, cause: lapin::Error },
+    #[error("the broker's AMQP URL {url:?} does not parse: {why}")]
+    BadAmqpUrl { url: String, why: String },
+
+    // The broker's operator views (`broker.rs`).
+    #[error("the system file declares no broker (x-qalens.broker)")]
+    NoBroker,
+    #[error("the topology has no container {name:?} for the broker")]
+    NoBrokerContainer { name: String },
+    #[error(transparent)]
+    Exec(#[from] super::ExecError),
+    #[error("{command} in {container} exited with {exit_code:?}: {output}")]
+    BrokerTool {
+        command: String,
+        container: String,
+        exit_code: Option<i64>,
+        output: String,
+    },
+    #[error("the broker lists no queue {queue:?} in vhost {vhost:?}")]
+    NotListed { queue: String, vhost: String },
+    #[error(
+        "the system file declares no management API for the broker \
+         (x-qalens.broker.management_port): RabbitMQ counts redeliveries only there"
+    )]
+    NoManagement,
     /// An observation while waiting for a message ([`super::amqp::await_taken`]).
     #[error("message {key} not in {queue}")]
     NotInQueue { key: String, queue: String },

@@ -2,6 +2,7 @@
 //! packs use them; they hold no per-scenario state.
 
 pub mod amqp;
+pub mod broker;
 mod error;
 mod exchange;
 pub(crate) mod exec;

@@ -38,6 +38,18 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
+        description: "Poll GET through the entry point, as the client, until its 2xx JSON answer has this value at this field: a JSON pointer (/count) or a dotted path. For effects that come later (a ledger answering {\"count\": 0} until a consumer applied the job). Placeholders of earlier steps are filled in ({message_id}). A failure adds what the queues the scenario published to hold: what sits at their head, which of its messages a consumer holds.",
+        example: "Then within 10 seconds the JSON field \"/count\" of GET \"/ledger/jobs/{message_id}\" is \"1\"",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "http",
+        description: "As the step above, once per message of the scenario's burst: {message_id} in the path is each message's id. Fails saying how many never got the value.",
+        example: "Then within 30 seconds the JSON field \"/count\" of GET \"/ledger/jobs/{message_id}\" is \"1\" for every message of the burst",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "http",
         description: "Send one request through the front door as the client.",
         example: "When the client sends GET \"/items/123\"",
         needs: &[],
@@ -242,7 +254,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Publish any body to any exchange. An optional table of | property | value | rows sets `message-id` (made unique to the scenario; `(none)` sends none), `content-type` and `header NAME`; by default a fresh message id and no content type. A message no queue receives fails the step.",
+        description: "Publish any body to any exchange. An optional table of | property | value | rows sets `message-id` (made unique to the scenario; `(none)` sends none), `content-type` and `header NAME`; by default a fresh message id and no content type. {message_id} in the body is the message's own id; in later steps' paths and bodies it is this message's. A message no queue receives fails the step.",
         example: "When the message '{\"hello\": 1}' is published to the exchange \"shop.events\" with routing key \"order.confirmed\"",
         needs: &[Need::Broker],
     },
@@ -254,14 +266,50 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Publish any body straight into a queue the system file declares (x-qalens.broker.queues), through the default exchange; it becomes the scenario's last message.",
+        description: "Publish any body straight into a queue the system file declares (x-qalens.broker.queues), through the default exchange, with a message id unique to the scenario; it becomes the scenario's last message. {message_id} in the body is its own id, and in later steps' paths and bodies this message's.",
         example: "When the message \"this is not a job\" is published to the queue \"jobs\"",
         needs: &[Need::Broker],
     },
     StepDoc {
         domain: "queue",
-        description: "Wait until the scenario's last message is in the dead-letter queue the system file declares for this queue. A queue with none fails, saying whether a consumer took the message (dropped) or it still waits there.",
+        description: "Wait until the scenario's last message is in the dead-letter queue the system file declares for this queue. A queue with none fails. Either failure says where the message is: still ready (at which position), held by a consumer that has not acknowledged it, or taken; what sits at the head of the queue; and how often the broker redelivered meanwhile (with a management API).",
         example: "Then within 10 seconds the message from the queue \"jobs\" is dead-lettered",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish N messages straight into a declared queue, all in flight at once with confirms, each with a message id of its own ({message_id} in the body is each one's own id): the scenario's burst. The last one becomes the scenario's last message. 1 to 5000.",
+        example: "When 200 messages \"job {message_id}\" are published to the queue \"jobs\"",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Publish N messages to any exchange with a routing key, as the burst into a queue does: each with a message id of its own, the scenario's burst.",
+        example: "When 400 messages '{\"id\": \"{message_id}\"}' are published to the exchange \"shop.events\" with routing key \"order.placed\"",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Empty a declared queue: purge what waits in it, then wait up to 5 s (purging again) for what its consumers hold. Fails naming the messages a consumer holds and never acknowledges: a purge cannot remove them. Needs the broker to the scenario alone (`@disrupts:` the broker; `qalens check` says so), which also purges every declared queue before the scenario starts.",
+        example: "Given the queue \"jobs\" is empty",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Wait until a queue has exactly N consumers (a passive declare): a consumer that died, or one that came back.",
+        example: "Then within 10 seconds the queue \"jobs\" has 1 consumer",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Wait until exactly N messages of a queue are delivered to its consumers and not acknowledged (rabbitmqctl list_queues in the broker's container, through Docker: exact, unlike the management API's statistics). 0 after 0 ready: every message was handled.",
+        example: "Then within 10 seconds the queue \"jobs\" has 0 messages unacknowledged",
+        needs: &[Need::Broker],
+    },
+    StepDoc {
+        domain: "queue",
+        description: "Wait until the broker has redelivered from its queue at least N times since the scenario's last message was published into it: a consumer that puts back what it cannot handle. Counts the management API's statistics (x-qalens.broker.management_port; they lag by up to 5 s), so it needs the broker to the scenario alone (`@disrupts:` the broker).",
+        example: "Then within 15 seconds the message was redelivered at least 3 times",
         needs: &[Need::Broker],
     },
     StepDoc {
@@ -284,7 +332,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "queue",
-        description: "Read every message in a dead-letter queue (each put back) and fail if any belongs to the scenario's last burst, with the x-death reasons seen (maxlen: dropped by a length bound).",
+        description: "Read every message in a dead-letter queue (each put back) and fail if any belongs to the scenario's last burst (`When 400 messages ... are published ...`, or a pack's), with the x-death reasons seen (maxlen: dropped by a length bound).",
         example: "Then no message of the burst is in the dead-letter queue \"jobs.dlq\"",
         needs: &[Need::Broker],
     },
@@ -506,13 +554,13 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "security",
-        description: "As the named client, this path ({id} becomes the created resource's id) answers this method with 2xx.",
+        description: "As the named client, this path answers this method with 2xx. {id} becomes the created resource's id; a path without {id} needs no created resource. Placeholders of earlier steps ({message_id}, {product}) are filled in.",
         example: "Then client \"owner\" can GET \"/carts/{id}/summary\"",
         needs: &[],
     },
     StepDoc {
         domain: "security",
-        description: "Wait until, as the named client, this path ({id} becomes the created resource's id) answers this method with 2xx: for what the system creates in the background after the resource (an order's charge).",
+        description: "Wait until, as the named client, this path answers this method with 2xx: for what the system creates in the background (a charge after its cart, a consumer's effect after its message). {id} becomes the created resource's id; a path without {id} needs no created resource.",
         example: "Then within 10 seconds client \"owner\" can GET \"/ledger/entries?cart_id={id}\"",
         needs: &[],
     },

@@ -56,7 +56,8 @@ async fn send_as(
         call = call.header(h, v);
     }
     if let Some(b) = body {
-        call.body = Some(b);
+        // `{message_id}` and the other values earlier steps made.
+        call.body = Some(world.fill(&b));
         call = call.header("content-type", "application/json");
     }
     let ex = call.send().await?;
@@ -212,8 +213,14 @@ async fn does_not_reveal(world: &mut QaWorld) -> StepResult {
     }
 }
 
-/// `path` with `{id}` replaced by the created resource's id, or the resource itself.
+/// `path` with `{id}` replaced by the created resource's id, or the resource itself. A
+/// path without `{id}` needs no resource: it is any path of the system.
 fn resource_path(world: &QaWorld, path: Option<&str>) -> Result<String, StepError> {
+    if let Some(p) = path
+        && !p.contains(ID)
+    {
+        return Ok(p.to_string());
+    }
     let resource = world.resource.as_ref().ok_or(
         "no resource was created before this step: start with `When client \"a\" creates a resource with POST ...`",
     )?;
@@ -419,6 +426,27 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    #[test]
+    fn only_a_path_with_an_id_needs_a_created_resource() {
+        let mut world = QaWorld::new();
+        assert_eq!(
+            resource_path(&world, Some("/ledger/jobs/42")).unwrap(),
+            "/ledger/jobs/42"
+        );
+        let e = resource_path(&world, Some("/carts/{id}")).unwrap_err();
+        assert!(e.to_string().contains("no resource was created"), "{e}");
+        assert!(resource_path(&world, None).is_err());
+        world.resource = Some(Resource {
+            path: "/carts/7".into(),
+            id: "7".into(),
+        });
+        assert_eq!(
+            resource_path(&world, Some("/carts/{id}/summary")).unwrap(),
+            "/carts/7/summary"
+        );
+        assert_eq!(resource_path(&world, None).unwrap(), "/carts/7");
+    }
+
     #[test]
     fn missing_ids_keep_the_shape() {
         let id = uuid::Uuid::new_v4().to_string();
