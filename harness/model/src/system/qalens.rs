@@ -123,7 +123,8 @@ pub struct Jwt {
     pub claims: BTreeMap<String, serde_json::Value>,
 }
 
-/// A list of routes, or an OpenAPI 3 document (operations with `security: []` are public).
+/// A list of routes, or an OpenAPI 3 document (operations with `security: []` are public;
+/// the scopes an operation's security requirements list are the scopes it needs).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Routes {
@@ -145,6 +146,9 @@ pub struct Route {
     pub path: String,
     #[serde(default)]
     pub public: bool,
+    /// The scope a token needs for the route (several, space-separated: the route opens
+    /// to a token holding any of them). The scoped sweeps need it on every protected route.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -338,6 +338,16 @@ pub(super) fn check(system: &System) -> Check {
             for (i, r) in routes.iter().enumerate() {
                 check_route(&format!("{} {}", r.method, r.path))
                     .map_err(|e| c.invalid(&format!("x-qalens.routes[{i}]"), e))?;
+                if let Some(scope) = &r.scope {
+                    let key = format!("x-qalens.routes[{i}].scope");
+                    if r.public {
+                        return Err(c.invalid(
+                            &key,
+                            "a public route needs no scope: leave `scope` out, or `public`",
+                        ));
+                    }
+                    check_scope(scope).map_err(|e| c.invalid(&key, e))?;
+                }
             }
         }
         None => {}
@@ -461,6 +471,25 @@ fn names(c: &Checker) -> Check {
         }
     }
     Ok(())
+}
+
+/// A route's scope: one or more scope tokens (RFC 6749 3.3: printable ASCII but `"` and
+/// `\`), separated by spaces.
+fn check_scope(scope: &str) -> Result<(), String> {
+    if scope.trim().is_empty() {
+        return Err(
+            "the scope is empty: name the scope a token needs, or leave `scope` out".into(),
+        );
+    }
+    match scope.split(' ').filter(|w| !w.is_empty()).find(|w| {
+        !w.chars()
+            .all(|ch| ch.is_ascii_graphic() && ch != '"' && ch != '\\')
+    }) {
+        Some(w) => Err(format!(
+            "{w:?} is not a scope: printable ASCII without `\"` or `\\`, scopes separated by spaces"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `METHOD /path`.

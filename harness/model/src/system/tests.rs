@@ -374,6 +374,8 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "token": "t", "command": ["x"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x", "limit": 5, "window": "60s", "per": "tenant" }] }),
         serde_json::json!({ "packs": ["other"] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/h", "public": true, "scope": "ops" }] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/a", "scope": "a \"b\"" }] }),
     ] {
         assert!(!validator.is_valid(&bad), "{bad}");
     }
@@ -384,6 +386,8 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "token": "t" } }),
         serde_json::json!({ "identity": { "command": ["./token.sh", "{client}", "{tier}", "{scope}"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/admin", "scope": "admin ops:write" }, { "method": "GET", "path": "/h", "public": true }] }),
+        serde_json::json!({ "routes": { "openapi": "api.yaml" } }),
     ] {
         let errors: Vec<String> = validator
             .iter_errors(&good)
@@ -506,6 +510,21 @@ fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column(
             format!("{MINIMAL}x-qalens:\n  routes: [{{ method: GET, path: \"/a b\" }}]\n"),
             "6:12",
             "holds a space",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /h, public: true, scope: ops }}\n"),
+            "7:46",
+            "a public route needs no scope",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /a, scope: ' ' }}\n"),
+            "7:32",
+            "the scope is empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /a, scope: 'a \"b\"' }}\n"),
+            "7:32",
+            "\"\\\"b\\\"\" is not a scope",
         ),
         (
             format!("{MINIMAL}x-qalens:\n  broker: {{ service: web, port: 8080, queues: [{{ name: {} }}] }}\n", "q".repeat(300)),
