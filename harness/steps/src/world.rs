@@ -44,8 +44,12 @@ pub struct QaWorld {
     pub clients: std::collections::BTreeMap<String, Client>,
     /// The resource the scenario created last with `When client ... creates a resource`.
     pub resource: Option<Resource>,
-    /// Each path rewrite of the last rewrite batch (what it tried) with its exchange.
-    pub rewrites: Vec<(String, Exchange)>,
+    /// The last path-rewrite sweep: each route's plain path and each rewrite, with what
+    /// it presented and its exchange.
+    pub rewrites: RewriteSweep,
+    /// The tokens the last scoped route sweep presented, one per exchange of
+    /// [`QaWorld::batch`]; empty after any other sweep.
+    pub scoped: ScopedSweep,
     /// The components the scenario holds ([`qalens_engine::scheduler`]); released after its
     /// faults are healed.
     pub grant: Option<qalens_engine::scheduler::Grant>,
@@ -66,6 +70,43 @@ pub struct QaWorld {
 pub struct Race {
     pub path: String,
     pub answers: Vec<(String, Exchange)>,
+}
+
+/// The requests of a path-rewrite sweep, in sending order.
+#[derive(Debug, Default, Clone)]
+pub struct RewriteSweep {
+    /// Each route's own path, not rewritten, with the credentials its rewrites present:
+    /// a route that lets them through on its plain path has another fault than path
+    /// confusion.
+    pub controls: Vec<SweepRequest>,
+    pub rewrites: Vec<SweepRequest>,
+}
+
+/// A route sweep whose token the step chose per route: what each request presented.
+#[derive(Debug, Default, Clone)]
+pub struct ScopedSweep {
+    /// What a 2xx answer shows about the gateway, for the first line of a failure.
+    pub fault: &'static str,
+    /// For each exchange of the batch: the scope its route needs and the scopes of the
+    /// token it presented.
+    pub presented: Vec<(String, String)>,
+}
+
+/// One request of a path-rewrite sweep.
+#[derive(Debug, Clone)]
+pub struct SweepRequest {
+    /// What it tried: `a ; suffix`, `dot segments via /limited/fixed`; `its plain path`.
+    pub trick: String,
+    /// The route it aims at: its method and prefix.
+    pub method: String,
+    pub route: String,
+    /// The scope that route needs (space-separated; empty without a token).
+    pub needs: String,
+    /// The route it starts under, for a rewrite through another route.
+    pub via: Option<String>,
+    /// The scope of the token it presented; `None`: it presented no token.
+    pub holding: Option<String>,
+    pub exchange: Exchange,
 }
 
 /// Typed per-scenario state for packs: one value per type, created on first use, dropped
@@ -117,7 +158,8 @@ impl QaWorld {
             ext: Extensions::default(),
             clients: Default::default(),
             resource: None,
-            rewrites: vec![],
+            rewrites: RewriteSweep::default(),
+            scoped: ScopedSweep::default(),
             grant: None,
             sent: SentLog::default(),
             values: Default::default(),

@@ -34,6 +34,9 @@ pub enum Target {
 /// The base URL of `target`.
 pub(crate) fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
     match target {
+        Target::FrontDoor if ctx.endpoints.gateway.is_empty() => Err(ClientError::NoEntry {
+            file: ctx.system.file.display().to_string(),
+        }),
         Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
         Target::Replica(n) => ctx
             .endpoints
@@ -270,6 +273,17 @@ mod tests {
         let e =
             Call::as_client(&ctx, &sent, &alice, "GE T", Target::FrontDoor, "/items").unwrap_err();
         assert_eq!(e.to_string(), "\"GE T\" is not an HTTP method");
+        // A system file without x-qalens.entry: no request through it, and no builder
+        // error either, but the key to add.
+        let mut no_entry = context("http://127.0.0.1:1");
+        no_entry.endpoints.gateway = String::new();
+        let e = Call::as_client(&no_entry, &sent, &alice, "GET", Target::FrontDoor, "/items")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shop.yml has no x-qalens.entry: there is no entry point to send requests \
+             through; add `entry: SERVICE:PORT` (the door clients use) to its x-qalens section"
+        );
         // Nothing listens on port 1: no response, and the message names the call.
         let e = Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
             .unwrap()

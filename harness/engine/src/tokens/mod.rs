@@ -66,28 +66,40 @@ impl Who<'_> {
 /// A token lifetime long enough for any scenario (seconds).
 pub const TOKEN_TTL: u64 = 3600;
 
-/// Scopes that are not `scope` but look like it to a sloppy comparison: it cut short by
-/// one character and it extended by one.
+/// Scopes that are not `scope` but look like it to a sloppy comparison (by prefix or
+/// substring): it cut short by one character and it extended by one.
 fn near_misses(scope: &str) -> [String; 2] {
     let mut cut = scope.to_string();
     cut.pop();
     [cut, format!("{scope}x")]
 }
 
-/// The scope of a token that must not pass a route needing `missing`: every scope of
-/// `all` but `missing`, and the near misses of `missing` that `all` does not hold.
-pub(crate) fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
-    let misses = near_misses(missing);
-    let misses = misses
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.is_empty() && !all.contains(s));
+/// The scope of a token that must not pass a route opened by `missing` (its scopes,
+/// space-separated): every scope of `all` but those. No near miss of them: a gateway
+/// that lets such a token through has a fault of its own ([`near_misses_of`]), which a
+/// sweep aimed at another fault must not stumble on.
+pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
+    let missing: Vec<&str> = missing.split_whitespace().collect();
     all.iter()
         .copied()
-        .filter(|s| *s != missing)
-        .chain(misses)
+        .filter(|s| !missing.contains(s))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The scope of a token holding only near misses of `scope`'s words (each cut short by
+/// one character and extended by one), none of them a scope of `all`: a gateway that
+/// compares scopes by prefix or substring lets it through.
+pub fn near_misses_of(all: &std::collections::BTreeSet<&str>, scope: &str) -> String {
+    let mut out: Vec<String> = vec![];
+    for word in scope.split_whitespace() {
+        for miss in near_misses(word) {
+            if !miss.is_empty() && !all.contains(miss.as_str()) && !out.contains(&miss) {
+                out.push(miss);
+            }
+        }
+    }
+    out.join(" ")
 }
 
 /// A hostile token the identity steps present.
