@@ -336,10 +336,13 @@ pub(crate) async fn start(
     let run_id = topology.run_id.clone();
     println!("qalens: starting topology {run_id} ...");
     let topo = Topology::start(docker, topology).await?;
+    let entry = match topo.endpoints().gateway.as_str() {
+        "" => "no entry point: the system file has no x-qalens.entry".to_string(),
+        url => format!("gateway {url}"),
+    };
     println!(
-        "qalens: topology {run_id} started in {:.1} s (gateway {})",
+        "qalens: topology {run_id} started in {:.1} s ({entry})",
         topo.started_in().as_secs_f64(),
-        topo.endpoints().gateway
     );
     if timings {
         let mut timings = topo.timings().to_vec();
