@@ -6,19 +6,16 @@ use serde::Serialize;
 
 use crate::clients::{Client, ClientError, Credentials, Exchange, SentLog};
 use crate::context::RunContext;
-use crate::tokens::{TOKEN_TTL, now};
 
 /// The Authorization header value `client` presents, if any: for a valid token, what
-/// the system file's identity gives this client (a JWT, the static token, or the token
-/// its command printed when the identity step fetched it: this never runs the command).
+/// the system file's identity gives this client (a JWT, the same one for its lifetime;
+/// the static token; or the token its command printed when the identity step fetched
+/// it: this never runs the command). See [`crate::tokens::Issuer::presented`].
 pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, ClientError> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
-        Credentials::Valid => ctx
-            .endpoints
-            .identity
-            .fetched(&client.who(), now() + TOKEN_TTL)?,
+        Credentials::Valid => ctx.endpoints.identity.presented(&client.who())?,
     })
 }
 
@@ -217,6 +214,35 @@ mod tests {
             assert_eq!(claims["tier"], "paid");
             assert_eq!(claims["scope"], "items:read");
         }
+    }
+
+    /// A front door that pins clients by their Authorization header (nginx's `hash
+    /// $http_authorization`) must see one token per client, whatever the second.
+    #[tokio::test]
+    async fn a_client_presents_the_same_token_request_after_request() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let sent = SentLog::default();
+        let alice = client("items:read");
+        for _ in 0..2 {
+            Call::as_client(&ctx, &sent, &alice, "GET", Target::FrontDoor, "/items")
+                .unwrap()
+                .send()
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let received = gateway.received_requests().await.unwrap();
+        let presented: Vec<Option<String>> = received.iter().map(authorization).collect();
+        assert_eq!(presented.len(), 2);
+        assert_eq!(
+            presented[0], presented[1],
+            "the token changed between requests"
+        );
     }
 
     #[tokio::test]

@@ -66,6 +66,10 @@ impl Who<'_> {
 /// A token lifetime long enough for any scenario (seconds).
 pub const TOKEN_TTL: u64 = 3600;
 
+/// How long before its expiry a kept token is replaced by a new one (seconds): a request
+/// never presents a token that may expire on its way.
+pub(crate) const RENEW_BEFORE: u64 = 60;
+
 /// Scopes that are not `scope` but look like it to a sloppy comparison (by prefix or
 /// substring): it cut short by one character and it extended by one.
 fn near_misses(scope: &str) -> [String; 2] {
@@ -203,7 +207,13 @@ struct Signer {
     wrong: EncodingKey,
     /// Extra claims; placeholders in string values are filled per client.
     claims: BTreeMap<String, Value>,
+    /// The token each client presents ([`Issuer::presented`]) and its `exp`, by client,
+    /// tier and scope.
+    kept: std::sync::Mutex<std::collections::HashMap<Holder, (String, u64)>>,
 }
+
+/// Who holds a kept token: client, tier and scope.
+type Holder = (String, String, String);
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -255,6 +265,7 @@ impl Issuer {
                     key,
                     wrong,
                     claims: j.claims.clone(),
+                    kept: Default::default(),
                 };
                 Mode::Jwt(Arc::new(signer))
             }
@@ -342,6 +353,34 @@ impl Issuer {
                 })?
             ),
         }))
+    }
+
+    /// The `Authorization` header value a client presents as its valid token: one and
+    /// the same for the token's lifetime. A JWT is signed once per client, tier and scope
+    /// (valid for [`TOKEN_TTL`]) and signed again only when it is within
+    /// [`RENEW_BEFORE`] of its expiry; a front door that pins clients by their
+    /// `Authorization` header then keeps a client on one replica. A narrowed scope is
+    /// another token. A static token is always the same; a command's is the one it
+    /// printed (fetched with [`Issuer::valid`] first); `None` without an identity.
+    pub fn presented(&self, who: &Who) -> Result<Option<String>, TokenError> {
+        let Mode::Jwt(s) = &self.mode else {
+            return self.fetched(who, now() + TOKEN_TTL);
+        };
+        let key = (
+            who.client.to_string(),
+            who.tier_name().to_string(),
+            who.scope.to_string(),
+        );
+        let mut kept = s.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((token, exp)) = kept.get(&key)
+            && now() + RENEW_BEFORE < *exp
+        {
+            return Ok(Some(token.clone()));
+        }
+        let exp = now() + TOKEN_TTL;
+        let token = format!("Bearer {}", s.sign(who, exp, false)?);
+        kept.insert(key, (token.clone(), exp));
+        Ok(Some(token))
     }
 
     /// The `Authorization` header value of a hostile token for `who`, or why this

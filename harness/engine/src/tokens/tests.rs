@@ -441,3 +441,57 @@ fn a_presented_token_is_decoded_for_failure_messages() {
     assert_eq!(decoded("Bearer not.a-jwt"), None);
     assert_eq!(decoded("Basic abc"), None);
 }
+
+/// A front door that pins clients by their Authorization header must see one token per
+/// client: the token a client presents stays the same across seconds (a token signed
+/// per request changed with its `exp` every second), until it nearly expires.
+#[test]
+fn a_client_presents_one_token_for_its_lifetime() {
+    let issuer = Issuer::hs256("s3cret");
+    let first = issuer.presented(&who()).unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(issuer.presented(&who()).unwrap().unwrap(), first);
+    let claims = parts(&first).1;
+    assert!(
+        claims["exp"].as_u64().unwrap() >= now() + TOKEN_TTL - 5,
+        "{claims}"
+    );
+    // A clone of the issuer (each scenario's context holds one) keeps the same token.
+    assert_eq!(issuer.clone().presented(&who()).unwrap().unwrap(), first);
+
+    // Another scope is another token; asked again, the same one.
+    let narrow = Who {
+        scope: "items:read",
+        ..who()
+    };
+    let other = issuer.presented(&narrow).unwrap().unwrap();
+    assert_ne!(other, first);
+    assert_eq!(issuer.presented(&narrow).unwrap().unwrap(), other);
+
+    // A kept token within RENEW_BEFORE of its expiry is signed again.
+    let Mode::Jwt(signer) = &issuer.mode else {
+        unreachable!("an HS256 issuer signs")
+    };
+    for (_, exp) in signer.kept.lock().unwrap().values_mut() {
+        *exp = now() + RENEW_BEFORE - 1;
+    }
+    let renewed = issuer.presented(&who()).unwrap().unwrap();
+    assert_ne!(renewed, first);
+    assert_eq!(issuer.presented(&who()).unwrap().unwrap(), renewed);
+
+    // A static token is the same token anyway.
+    let fixed = Issuer::from_system(
+        Some(&Identity {
+            jwt: None,
+            token: Some("t0k".into()),
+            command: None,
+        }),
+        Path::new("."),
+        Path::new("shop.yml"),
+    )
+    .unwrap();
+    assert_eq!(
+        fixed.presented(&who()).unwrap().as_deref(),
+        Some("Bearer t0k")
+    );
+}
