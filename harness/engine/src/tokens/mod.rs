@@ -297,6 +297,7 @@ impl Issuer {
             }),
             token: None,
             command: None,
+            scopes: vec![],
         };
         Self::from_system(Some(&identity), Path::new("."), Path::new("(built in)"))
             .unwrap_or_else(|e| unreachable!("an HS256 secret always makes a key: {e}"))

@@ -32,6 +32,7 @@ fn jwt_issuer(alg: JwtAlg, key: &str) -> Issuer {
         }),
         token: None,
         command: None,
+        scopes: vec![],
     };
     Issuer::from_system(Some(&identity), &keys(), Path::new("shop.yml")).unwrap()
 }
@@ -152,6 +153,7 @@ fn a_key_file_that_is_not_the_algorithms_key_is_refused_naming_it() {
         }),
         token: None,
         command: None,
+        scopes: vec![],
     };
     for (alg, key) in [
         (JwtAlg::RS256, "test-only-es256-private.pem"),
@@ -172,6 +174,7 @@ fn a_static_token_or_a_command_cannot_make_hostile_tokens_and_says_why() {
         jwt: None,
         token: Some("t0ken".into()),
         command: None,
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
     assert_eq!(
@@ -211,6 +214,7 @@ async fn the_command_prints_a_token_per_client_from_placeholders_and_environment
         jwt: None,
         token: None,
         command: Some(argv),
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&identity), &dir, Path::new("f.yml")).unwrap();
     // The path for callers that cannot wait never runs the command.
@@ -416,6 +420,7 @@ fn hostile_claims_and_headers_are_signed_by_the_systems_key_for_every_algorithm(
         jwt: None,
         token: Some("t0ken".into()),
         command: None,
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
     let e = issuer
@@ -485,6 +490,7 @@ fn a_client_presents_one_token_for_its_lifetime() {
             jwt: None,
             token: Some("t0k".into()),
             command: None,
+            scopes: vec![],
         }),
         Path::new("."),
         Path::new("shop.yml"),

@@ -91,7 +91,7 @@ pub struct Gateway {
     pub replica_env: Option<String>,
 }
 
-/// Exactly one of `jwt`, `token` or `command`.
+/// Exactly one of `jwt`, `token` or `command`, and the default scopes of a client.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
@@ -101,6 +101,10 @@ pub struct Identity {
     /// A command that prints a token; `{client}`, `{tier}` and `{scope}` in its
     /// arguments are replaced (see `tokens::command`).
     pub command: Option<Vec<String>>,
+    /// The scopes an ordinary client's token carries unless a step narrows them (`Given a
+    /// free client`); an admin client has `admin` too. An enabled pack may add its own.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -321,6 +321,16 @@ pub(super) fn check(system: &System) -> Check {
         {
             return Err(c.invalid("x-qalens.identity.command", "the command is empty"));
         }
+        for (i, scope) in id.scopes.iter().enumerate() {
+            let key = format!("x-qalens.identity.scopes[{i}]");
+            check_scope(scope).map_err(|e| c.invalid(&key, e))?;
+            if scope.contains(' ') {
+                return Err(c.invalid(
+                    &key,
+                    format!("{scope:?} holds a space: list each scope as an item of its own"),
+                ));
+            }
+        }
     }
     match &q.routes {
         Some(Routes::OpenApi(o)) => {

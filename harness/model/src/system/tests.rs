@@ -372,6 +372,8 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "private_key": "k.pem" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "RS256", "secret": "s" } } }),
         serde_json::json!({ "identity": { "token": "t", "command": ["x"] } }),
+        serde_json::json!({ "identity": { "scopes": ["a"] } }),
+        serde_json::json!({ "identity": { "token": "t", "scopes": ["a b"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x", "limit": 5, "window": "60s", "per": "tenant" }] }),
         serde_json::json!({ "packs": ["other"] }),
         serde_json::json!({ "routes": [{ "method": "GET", "path": "/h", "public": true, "scope": "ops" }] }),
@@ -384,6 +386,7 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "ES256", "private_key": "k.pem", "claims": { "aud": "shop" } } } }),
         serde_json::json!({ "identity": { "token": "t" } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" }, "scopes": ["catalog:read", "orders:read"] } }),
         serde_json::json!({ "identity": { "command": ["./token.sh", "{client}", "{tier}", "{scope}"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
         serde_json::json!({ "routes": [{ "method": "GET", "path": "/admin", "scope": "admin ops:write" }, { "method": "GET", "path": "/h", "public": true }] }),
@@ -500,6 +503,11 @@ fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column(
             format!("{MINIMAL}x-qalens:\n  gateway: {{ service: web, port: 8080, replica_env: \"A=B\" }}\n"),
             "6:40",
             "\"A=B\" is not a variable name",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ token: t, scopes: [a, 'b c'] }}\n"),
+            "6:37",
+            "\"b c\" holds a space: list each scope as an item of its own",
         ),
         (
             format!("{MINIMAL}x-qalens:\n  identity: {{ command: [\"\"] }}\n"),

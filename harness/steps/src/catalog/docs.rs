@@ -8,13 +8,13 @@ use super::{Need, StepDoc};
 pub const DOCS: &[StepDoc] = &[
     StepDoc {
         domain: "identity",
-        description: "Act as a new client of a tier (free or paid) with every non-admin scope; the name is made unique to the scenario.",
+        description: "Act as a new client of a tier (free or paid) whose token holds the default scopes: x-qalens.identity.scopes, then those an enabled pack adds (the reference pack: every non-admin scope of its gateway); no scope without either. The name is made unique to the scenario.",
         example: "Given a free client \"alice\"",
         needs: &[],
     },
     StepDoc {
         domain: "identity",
-        description: "Act as a client that also has the admin scope.",
+        description: "Act as a client whose token holds the scope `admin` besides the default scopes.",
         example: "Given an admin client \"ops\"",
         needs: &[],
     },
