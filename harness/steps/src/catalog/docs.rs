@@ -296,7 +296,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "faults",
-        description: "Skew one container's wall clock by seconds, minutes or hours ahead or behind (libfaketime; monotonic clocks untouched). Works on any container started with libfaketime preloaded (every reference service is); waits until a process in it sees the new clock. Set right when the scenario ends. At most about 100 years either way; `qalens check` flags a larger skew and a container the system file lacks.",
+        description: "Skew one container's wall clock by seconds, minutes or hours ahead or behind (libfaketime; monotonic clocks untouched). Works on any container whose image has libfaketime and whose service's environment in the system file preloads it (every reference service does; docs/system-file.md, \"Clock skew on your own image\"); waits until a process in it sees the new clock. Set right when the scenario ends. At most about 100 years either way; `qalens check` flags a larger skew, a container the system file lacks and one that does not preload libfaketime.",
         example: "When the clock of the gateway-1 container is 10 minutes ahead",
         needs: &[],
     },
