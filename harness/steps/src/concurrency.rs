@@ -22,7 +22,7 @@ use super::StepResult;
 use crate::StepError;
 use crate::batch::{describe_split, per_replica, sample};
 use crate::packs::default_scopes;
-use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog};
+use crate::world::{Client, Credentials, Exchange, QaWorld, Race, SentLog, hinted};
 use qalens_engine::checks::exchange::{created, json_field};
 use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
@@ -211,15 +211,27 @@ async fn exactly_n_2xx(world: &mut QaWorld, n: usize) -> StepResult {
         true => format!("response {} that was 2xx", n + 1),
         false => "the first response that was not 2xx".to_string(),
     };
-    Err(format!(
+    let message = format!(
         "expected exactly {n} of {} responses to be 2xx, saw {seen} ({}){split}\n{which}:\n{}",
         world.batch.len(),
         status_counts(world.batch.iter()),
         sample(&world.batch, n, ok)
             .map(ToString::to_string)
             .unwrap_or_default()
-    )
-    .into())
+    );
+    let hint = match seen < n {
+        // The requests sent at once came from their own clients: the first sender's.
+        true => {
+            let sender = world
+                .race
+                .answers
+                .first()
+                .and_then(|(n, _)| world.clients.get(n));
+            world.refused_hint(sender.or(world.client.as_ref()), &world.batch)
+        }
+        false => None,
+    };
+    Err(hinted(message, hint).into())
 }
 
 /// The JSON value at `field` of `e`'s body, as text (`null` when it has none).

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use super::StepResult;
 use crate::StepError;
 use crate::batch::{describe_split, per_replica, sample};
-use crate::world::{Exchange, QaWorld};
+use crate::world::{Exchange, QaWorld, hinted};
 use qalens_engine::checks::exchange::{check_json_field, header};
 use qalens_engine::clients::http::{Call, Target};
 
@@ -165,14 +165,17 @@ async fn sends_n_at_once_on(
 async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
     let last = last(world)?;
     if last.status == expected {
-        Ok(())
-    } else {
-        Err(StepError::expected_after(
-            format!("status {expected}"),
-            last.status.to_string(),
-            world.last.as_ref(),
-        ))
+        return Ok(());
     }
+    let hint = match (200..300).contains(&expected) {
+        true => world.refused_hint(world.client.as_ref(), std::slice::from_ref(last)),
+        false => None,
+    };
+    Err(StepError::expected_after(
+        format!("status {expected}"),
+        hinted(last.status.to_string(), hint),
+        world.last.as_ref(),
+    ))
 }
 
 fn status_counts(batch: &[Exchange]) -> String {
@@ -206,12 +209,16 @@ async fn exactly_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult
         Some(e) => ("the first response with another status".to_string(), e),
         None => return Err("no requests were sent before this step".into()),
     };
-    Err(format!(
+    let hint = match (200..300).contains(&status) && seen < n {
+        true => world.refused_hint(world.client.as_ref(), &world.batch),
+        false => None,
+    };
+    let message = format!(
         "expected exactly {n} of {} responses with status {status}, saw {seen} ({}){split}\n{which}:\n{example}",
         world.batch.len(),
         status_counts(&world.batch),
-    )
-    .into())
+    );
+    Err(hinted(message, hint).into())
 }
 
 #[then(expr = "at least {int} of the responses had status {int}")]
@@ -233,7 +240,17 @@ async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResul
 #[then(expr = "the first {int} responses had status {int} and the rest {int}")]
 async fn first_n_then_rest(world: &mut QaWorld, n: usize, first: u16, rest: u16) -> StepResult {
     let replicas = world.ctx()?.endpoints.gateways.clone();
-    first_then_rest(&world.batch, n, first, rest, &replicas)
+    first_then_rest(&world.batch, n, first, rest, &replicas).map_err(|e| {
+        let refused = world.batch.iter().take(n).any(|e| e.status == 401);
+        let hint = match (200..300).contains(&first) && refused {
+            true => world.refused_hint(
+                world.client.as_ref(),
+                &world.batch[..n.min(world.batch.len())],
+            ),
+            false => None,
+        };
+        hinted(e.to_string(), hint).into()
+    })
 }
 
 /// The first `n` of `batch` had status `first` and the others, at least one, `rest`. A

@@ -14,7 +14,7 @@ use cucumber::{then, when};
 
 use super::StepResult;
 use crate::StepError;
-use crate::world::{Exchange, QaWorld};
+use crate::world::{Exchange, QaWorld, hinted};
 use qalens_engine::checks::exchange::{header, param, retry_after, sf_params};
 use qalens_engine::clients::http::Target;
 use qalens_engine::context::RunContext;
@@ -112,13 +112,14 @@ async fn each_succeeded(world: &mut QaWorld) -> StepResult {
             p.route
         ),
     };
-    Err(format!(
+    let hint = world.refused_hint(world.client.as_ref(), std::slice::from_ref(refused));
+    let message = format!(
         "request {} of {n} answered {}, within {}{shared}\n{refused}",
         i + 1,
         refused.status,
         describe(&p)
-    )
-    .into())
+    );
+    Err(hinted(message, hint).into())
 }
 
 #[when(expr = "the client sends one more such request")]

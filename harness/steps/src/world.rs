@@ -64,6 +64,19 @@ pub struct QaWorld {
     pub race: Race,
 }
 
+/// `message` with `hint`, if any, as its second line: under the line that says what failed,
+/// above the exchanges it shows.
+pub fn hinted(message: impl Into<String>, hint: Option<String>) -> String {
+    let message = message.into();
+    let Some(hint) = hint else {
+        return message;
+    };
+    match message.split_once('\n') {
+        Some((first, rest)) => format!("{first}\n{hint}\n{rest}"),
+        None => format!("{message}\n{hint}"),
+    }
+}
+
 /// The last requests a scenario sent at once: the path they were sent to and, for each
 /// answer in sending order, the name of the client that sent it.
 #[derive(Debug, Default)]
@@ -213,6 +226,18 @@ impl QaWorld {
         }
     }
 
+    /// When a request of `batch` sent with `client`'s valid token (a positive control) got
+    /// 401: what to check in x-qalens.identity, naming what the token carried
+    /// ([`qalens_engine::tokens::Issuer::refused_hint`]). `None` for any other answer or
+    /// credentials.
+    pub fn refused_hint(&self, client: Option<&Client>, batch: &[Exchange]) -> Option<String> {
+        let client = client.filter(|c| c.credentials == Credentials::Valid)?;
+        batch.iter().find(|e| e.status == 401)?;
+        let ctx = self.ctx().ok()?;
+        let authorization = authorization_of(&ctx, client).ok()??;
+        ctx.endpoints.identity.refused_hint(&authorization)
+    }
+
     /// A call as the scenario's client (its credentials included), recorded in
     /// [`QaWorld::sent`] when it goes to the entry point.
     pub fn call(&self, method: &str, target: Target, path: &str) -> Result<Call, StepError> {
@@ -239,5 +264,21 @@ impl QaWorld {
         amqp::publish(&*self.ctx()?, &msg).await?;
         self.message = Some(msg);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_goes_under_the_first_line_of_a_message() {
+        let hint = || Some("check x-qalens.identity".to_string());
+        assert_eq!(
+            hinted("request 1 of 5 answered 401\nGET /x", hint()),
+            "request 1 of 5 answered 401\ncheck x-qalens.identity\nGET /x"
+        );
+        assert_eq!(hinted("401", hint()), "401\ncheck x-qalens.identity");
+        assert_eq!(hinted("401\nGET /x", None), "401\nGET /x");
     }
 }

@@ -432,6 +432,36 @@ impl Issuer {
         Ok(format!("Bearer {token}"))
     }
 
+    /// What to check when the gateway answered 401 to `authorization`, a valid token of
+    /// this identity, as a positive control: the identity probably does not match what
+    /// the gateway verifies (a wrong secret passes every hostile-token check and fails only
+    /// these). Names what the token carried; `None` without an identity.
+    pub fn refused_hint(&self, authorization: &str) -> Option<String> {
+        let carried = decoded(authorization)
+            .map(|t| format!("; the token carried {t}"))
+            .unwrap_or_default();
+        let file = &self.file;
+        Some(match &self.mode {
+            Mode::Anonymous => return None,
+            Mode::Jwt(s) => format!(
+                "the gateway refused (401) a valid token qalens signed with x-qalens.identity \
+                 of {file}: check that it matches what the gateway verifies (the secret or \
+                 key, alg {:?}, and the issuer and audience claims it expects, set in \
+                 x-qalens.identity.jwt.claims){carried}",
+                s.alg
+            ),
+            Mode::Static(_) => format!(
+                "the gateway refused (401) the static token of x-qalens.identity.token in \
+                 {file}: check that it is the token the gateway expects"
+            ),
+            Mode::Command(c) => format!(
+                "the gateway refused (401) the token {} printed (x-qalens.identity.command in \
+                 {file}): check that it prints a token the gateway accepts{carried}",
+                c.shown()
+            ),
+        })
+    }
+
     /// Why a step that needs the harness to sign tokens cannot run on this system.
     pub fn cannot(&self, what: &str) -> TokenError {
         TokenError::Cannot {

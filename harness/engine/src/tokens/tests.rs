@@ -501,3 +501,38 @@ fn a_client_presents_one_token_for_its_lifetime() {
         Some("Bearer t0k")
     );
 }
+
+/// A wrong secret passes every hostile-token scenario and fails only the positive
+/// controls with a bare 401: the hint says what to check and what the token carried.
+#[test]
+fn a_refused_valid_token_names_the_identity_to_check_and_its_claims() {
+    let issuer = Issuer::hs256("s3cret");
+    let token = issuer.presented(&who()).unwrap().unwrap();
+    let hint = issuer.refused_hint(&token).unwrap();
+    for part in [
+        "the gateway refused (401) a valid token qalens signed with x-qalens.identity",
+        "the secret or key, alg HS256, and the issuer and audience claims",
+        "the token carried header {\"alg\":\"HS256\",\"typ\":\"JWT\"}, claims {",
+        "\"sub\":\"alice-s1\"",
+    ] {
+        assert!(hint.contains(part), "no {part:?} in {hint}");
+    }
+    let fixed = Issuer::from_system(
+        Some(&Identity {
+            jwt: None,
+            token: Some("t0k".into()),
+            command: None,
+            scopes: vec![],
+        }),
+        Path::new("."),
+        Path::new("shop.yml"),
+    )
+    .unwrap();
+    let hint = fixed.refused_hint("Bearer t0k").unwrap();
+    assert!(
+        hint.contains("the static token of x-qalens.identity.token in shop.yml"),
+        "{hint}"
+    );
+    let anonymous = Issuer::from_system(None, Path::new("."), Path::new("shop.yml")).unwrap();
+    assert_eq!(anonymous.refused_hint("Bearer x"), None);
+}
