@@ -50,7 +50,9 @@ impl Patterns {
                 r"^the client presents (an expired token|a token signed with the wrong key|an unsigned alg-none token|a tampered token|a token that expired \d+ seconds? ago|a token that is not valid before .+ from now|a token issued .+ in the future|a token that expires in .+|a token without an expiry|a token whose crit header names an unknown extension|a token whose \S+ claim is not a number)$",
             ),
             scope: re(r#"^the client's token has only the scope ""#),
-            declared: re(r#"^the client sends the declared limit of (\S+) requests to "([^"]*)"$"#),
+            declared: re(
+                r#"^the client sends the declared limit of (\S+) requests to "([^"]*)"(?: on gateway replica \d+)?$"#,
+            ),
         }
     }
 }
@@ -183,7 +185,7 @@ mod tests {
         \x20   And the client presents a malformed token\n\
         \x20   And the client's token has only the scope \"items:read\"\n\
         \x20   When the client sends the declared limit of GET requests to \"/limited/mine\"\n\
-        \x20   And the client sends the declared limit of GET requests to \"/api/catalog\"\n\
+        \x20   And the client sends the declared limit of GET requests to \"/api/catalog\" on gateway replica 2\n\
         \n  Scenario Outline: o\n\
         \x20   When the client sends the declared limit of GET requests to \"<path>\"\n\
         \x20   Examples:\n\

@@ -5,6 +5,19 @@
 
 use crate::world::Exchange;
 
+/// The gateway replica (1-based) `e` went to straight, by its URL; `None` for the front
+/// door. `replicas` are the replicas' base URLs, replica 1 first.
+pub(crate) fn replica_of(replicas: &[String], e: &Exchange) -> Option<usize> {
+    replicas
+        .iter()
+        .position(|base| {
+            e.url
+                .strip_prefix(base.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        })
+        .map(|i| i + 1)
+}
+
 /// How many requests went to each gateway replica and how many of those `matched`, in
 /// replica order; `None` unless every exchange of `batch` went straight to a replica.
 /// `replicas` are the replicas' base URLs (`http://host:port`), replica 1 first.
@@ -18,11 +31,7 @@ pub(crate) fn per_replica(
     }
     let mut split = vec![(0, 0); replicas.len()];
     for e in batch {
-        let k = replicas.iter().position(|base| {
-            e.url
-                .strip_prefix(base.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
-        })?;
+        let k = replica_of(replicas, e)? - 1;
         split[k].0 += 1;
         if matched(e) {
             split[k].1 += 1;

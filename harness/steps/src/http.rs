@@ -178,6 +178,51 @@ async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
     ))
 }
 
+/// Whatever refusal a system chooses (401, 403 or 404 for a route a client may not see),
+/// the last response had one of these statuses.
+#[then(regex = r"^the response status is one of (\d{3}(?:(?:,| or|, or) \d{3})+)$")]
+async fn response_status_is_one_of(world: &mut QaWorld, statuses: String) -> StepResult {
+    let allowed = statuses_in(&statuses)?;
+    let last = last(world)?;
+    if allowed.contains(&last.status) {
+        return Ok(());
+    }
+    let hint = match allowed.iter().any(|s| (200..300).contains(s)) {
+        true => world.refused_hint(world.client.as_ref(), std::slice::from_ref(last)),
+        false => None,
+    };
+    Err(StepError::expected_after(
+        format!("a status of {statuses}"),
+        hinted(last.status.to_string(), hint),
+        world.last.as_ref(),
+    ))
+}
+
+/// The statuses of `401, 403 or 404`.
+fn statuses_in(list: &str) -> Result<Vec<u16>, StepError> {
+    list.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u16>() {
+            Ok(n) if (100..=599).contains(&n) => Ok(n),
+            _ => Err(format!("{s} is not an HTTP status (100 to 599)").into()),
+        })
+        .collect()
+}
+
+/// The last response's status is not in this class: `2xx` for "not let through".
+#[then(regex = r"^the response status is not ([1-5])xx$")]
+async fn response_status_is_not_class(world: &mut QaWorld, class: u16) -> StepResult {
+    let last = last(world)?;
+    if last.status / 100 != class {
+        return Ok(());
+    }
+    Err(StepError::expected_after(
+        format!("a status other than {class}xx"),
+        last.status.to_string(),
+        world.last.as_ref(),
+    ))
+}
+
 fn status_counts(batch: &[Exchange]) -> String {
     let mut counts = std::collections::BTreeMap::new();
     for e in batch {
@@ -433,6 +478,14 @@ mod tests {
             fault(429, pj, r#"{"type": 7}"#),
             "its \"type\" member is 7, not a string"
         );
+    }
+
+    #[test]
+    fn a_list_of_statuses_reads_with_commas_and_or() {
+        assert_eq!(statuses_in("401, 403, 404").unwrap(), [401, 403, 404]);
+        assert_eq!(statuses_in("401, 403 or 404").unwrap(), [401, 403, 404]);
+        assert_eq!(statuses_in("401 or 403").unwrap(), [401, 403]);
+        assert!(statuses_in("401, 999").is_err());
     }
 
     fn batch(statuses: &[u16]) -> Vec<Exchange> {

@@ -86,6 +86,18 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
+        description: "The last response had one of these statuses (comma-separated, the last after `,` or `or`): for a refusal whose status the system may choose, such as 401, 403 or 404 for a route a client may not see.",
+        example: "Then the response status is one of 401, 403, 404",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "http",
+        description: "The last response's status is not in this class (1xx to 5xx): `not 2xx` for a request that must not get through, whatever refusal answers it.",
+        example: "Then the response status is not 2xx",
+        needs: &[],
+    },
+    StepDoc {
+        domain: "http",
         description: "Exactly this many responses of the last batch had this status.",
         example: "Then exactly 5 of the responses had status 200",
         needs: &[],
@@ -134,21 +146,27 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "rate-limit",
+        description: "Send the declared limit (as the step above) one after another straight to one gateway replica (1-based), past the entry point: the limit one replica enforces on its own, however the entry point balances. `When the client sends one more such request` then goes to the same replica. `qalens check` flags a replica beyond the gateway's `deploy.replicas`.",
+        example: "When the client sends the declared limit of GET requests to \"/limited/fixed\" on gateway replica 2",
+        needs: &[Need::Gateway],
+    },
+    StepDoc {
+        domain: "rate-limit",
         description: "Every request of the last batch answered 2xx; a refusal names the declared policy (and, for a count per ip or global, that other scenarios share it).",
         example: "Then each of them succeeded",
         needs: &[],
     },
     StepDoc {
         domain: "rate-limit",
-        description: "Send the last batch's request once more; fails as inconclusive if the batch took longer than the declared window.",
+        description: "Send the last batch's request once more, where the batch went (the entry point, or the one gateway replica it was sent to); fails as inconclusive if the batch took longer than the declared window.",
         example: "When the client sends one more such request",
-        needs: &[Need::Entry],
+        needs: &[],
     },
     StepDoc {
         domain: "rate-limit",
         description: "Send the last batch's request once more, to another route; fails as inconclusive unless the batch and this request all fell within that route's declared window (so a count shared between the two routes would refuse it).",
         example: "When the client sends one more such request, to \"/limited/short\"",
-        needs: &[Need::Entry],
+        needs: &[],
     },
     StepDoc {
         domain: "rate-limit",
