@@ -632,3 +632,32 @@ fn named_files_must_be_regular_and_an_openapi_document() {
     ));
     assert!(e.to_string().contains("not a regular file"), "{e}");
 }
+
+/// A missing image named only the first service using it; the user fixed that one and
+/// met the same error on the next. It names every service using it now.
+#[test]
+fn a_missing_image_names_every_service_that_uses_it() {
+    let error = |services: &[&str]| {
+        SystemError::new(
+            "shop.yml",
+            ErrorKind::MissingImage {
+                image: "shop/web:2.3".into(),
+                services: services.iter().map(|s| s.to_string()).collect(),
+                why: "no such image".into(),
+            },
+        )
+        .service(services[0])
+        .key("image")
+        .to_string()
+    };
+    assert_eq!(
+        error(&["web", "worker"]),
+        "shop.yml: service \"web\", key \"image\": image shop/web:2.3 is not on this Docker \
+         engine and cannot be pulled (services \"web\", \"worker\" use it): no such image"
+    );
+    assert_eq!(
+        error(&["web"]),
+        "shop.yml: service \"web\", key \"image\": image shop/web:2.3 is not on this Docker \
+         engine and cannot be pulled: no such image"
+    );
+}
