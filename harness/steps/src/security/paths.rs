@@ -21,6 +21,9 @@ use qalens_engine::clients::routes::{
     Holding, Presented, Route, fetch_routes, tokens_for_each_scope,
 };
 
+/// What a sweep's control tried: a route's own path, not rewritten.
+const PLAIN: &str = "its plain path";
+
 /// Raw requests in flight at once during a rewrite sweep.
 const RAW_CONCURRENCY: usize = 8;
 
@@ -155,7 +158,7 @@ fn plain_paths(routes: &[Route]) -> Vec<Rewrite> {
                     path: route.prefix.clone(),
                     target: route.prefix.clone(),
                     scope: route.scope.clone(),
-                    kind: "its plain path".into(),
+                    kind: PLAIN.into(),
                     via: None,
                 });
             }
@@ -252,13 +255,14 @@ fn list(requests: &[&SweepRequest], shown: usize) -> String {
         .iter()
         .take(shown)
         .map(|r| {
+            let what = match r.trick == PLAIN {
+                true => "the route's own path".to_string(),
+                false => format!("{} toward {} {}", r.trick, r.method, r.route),
+            };
             format!(
-                "- {} {} ({} toward {} {}) {}:\n{}",
+                "- {} {} ({what}) {}:\n{}",
                 r.method,
                 r.exchange.url,
-                r.trick,
-                r.method,
-                r.route,
                 presented(r),
                 r.exchange
             )
@@ -418,15 +422,8 @@ mod tests {
         let holding = Some("orders:read adminx");
         let sweep = RewriteSweep {
             controls: vec![
-                sent("/admin", "its plain path", "/admin", None, holding, 200),
-                sent(
-                    "/orders",
-                    "its plain path",
-                    "/orders",
-                    None,
-                    Some("admin"),
-                    403,
-                ),
+                sent("/admin", PLAIN, "/admin", None, holding, 200),
+                sent("/orders", PLAIN, "/orders", None, Some("admin"), 403),
             ],
             rewrites: vec![
                 sent("/admin;", "a `;` suffix", "/admin", None, holding, 200),
@@ -454,7 +451,7 @@ mod tests {
         assert!(!e.contains("path confusion: "), "{e}");
         assert!(
             e.contains(
-                "with a token holding the scopes \"orders:read adminx\" (the route needs \"admin\""
+                "/admin (the route's own path) with a token holding the scopes \"orders:read adminx\" (the route needs \"admin\""
             ),
             "{e}"
         );
@@ -464,22 +461,8 @@ mod tests {
     fn a_rewrite_through_another_route_to_one_that_refuses_the_token_is_path_confusion() {
         let sweep = RewriteSweep {
             controls: vec![
-                sent(
-                    "/admin",
-                    "its plain path",
-                    "/admin",
-                    None,
-                    Some("orders:read"),
-                    403,
-                ),
-                sent(
-                    "/orders",
-                    "its plain path",
-                    "/orders",
-                    None,
-                    Some("admin"),
-                    403,
-                ),
+                sent("/admin", PLAIN, "/admin", None, Some("orders:read"), 403),
+                sent("/orders", PLAIN, "/orders", None, Some("admin"), 403),
             ],
             rewrites: vec![
                 sent(
@@ -518,22 +501,8 @@ mod tests {
     fn without_a_token_a_rewrite_through_an_unprotected_route_blames_that_route() {
         let sweep = RewriteSweep {
             controls: vec![
-                sent(
-                    "/api/export",
-                    "its plain path",
-                    "/api/export",
-                    None,
-                    None,
-                    200,
-                ),
-                sent(
-                    "/api/catalog",
-                    "its plain path",
-                    "/api/catalog",
-                    None,
-                    None,
-                    401,
-                ),
+                sent("/api/export", PLAIN, "/api/export", None, None, 200),
+                sent("/api/catalog", PLAIN, "/api/catalog", None, None, 401),
             ],
             rewrites: vec![sent(
                 "/api/export\\..\\..\\api\\catalog",
