@@ -239,6 +239,7 @@ mod tests {
             \x20   And the client sends GET \"/x\" to gateway replica 3\n\
             \x20   And the client sends GET \"/x\" to gateway replica 0\n\
             \x20   And the client sends GET \"/x\" to gateway replica 99\n\
+            \x20   And the client sends the declared limit of GET requests to \"/limited/fixed\" on gateway replica 4\n\
             \x20   Then the responses came from all 4 gateway replicas\n\
             \x20   And the request api sent to ledger conforms to contract ReservationRequest v1\n\
             \x20   And the request api sent to ledger conforms to contract ReservationRequest v9\n\
@@ -254,16 +255,22 @@ mod tests {
                 "f.feature:6",
                 "f.feature:7",
                 "f.feature:8",
-                "f.feature:10",
-                "f.feature:11"
+                "f.feature:9",
+                "f.feature:11",
+                "f.feature:12"
             ],
             "{problems:#?}"
         );
         assert!(problems[0].message.contains("no container `nosuch`"));
         assert!(problems[1].message.contains("replicas 1 to 3"));
-        assert!(problems[3].message.contains("has 3 replica(s)"));
         assert!(
-            problems[4]
+            problems[3]
+                .message
+                .contains("there is no gateway replica 4")
+        );
+        assert!(problems[4].message.contains("has 3 replica(s)"));
+        assert!(
+            problems[5]
                 .message
                 .contains("no contract ReservationRequest v9")
         );

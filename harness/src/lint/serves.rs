@@ -300,6 +300,20 @@ mod tests {
             "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /orders, scope: orders:read }}\n"
         ));
         assert!(problems(&scoped, SWEEPS).is_empty());
+        // `qalens steps --system` offers the scoped sweeps only where they can run.
+        let scoped_sweeps: Vec<_> = qalens_steps::catalog::entries()
+            .into_iter()
+            .filter(|e| e.needs.contains(&Need::RouteScopes))
+            .collect();
+        assert_eq!(scoped_sweeps.len(), 3, "{scoped_sweeps:#?}");
+        for e in &scoped_sweeps {
+            assert!(
+                !qalens_steps::catalog::serves(&unscoped, e),
+                "{}",
+                e.example
+            );
+            assert!(qalens_steps::catalog::serves(&scoped, e), "{}", e.example);
+        }
         assert!(problems(&parse(identity), SWEEPS).is_empty());
         // A static token cannot lack a scope, whatever the routes say.
         let static_token = parse("  entry: gw:8080\n  identity: { token: t }\n");
