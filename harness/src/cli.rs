@@ -153,7 +153,9 @@ pub struct TokenArgs {
     pub client: String,
     #[arg(long, value_enum, default_value_t = TierArg::Free)]
     pub tier: TierArg,
-    /// Space-separated scopes (default: every non-admin route scope).
+    /// Space-separated scopes (default: the file's x-qalens.identity.scopes, then the
+    /// scopes an enabled pack adds, such as the reference pack's non-admin scopes; none
+    /// without either).
     #[arg(long)]
     pub scope: Option<String>,
     /// Lifetime in seconds (a JWT's `exp`; a static or command token is as it is).

@@ -206,7 +206,7 @@ pub(crate) async fn run(
     if let Ok(summary) = &outcome
         && !summary.success()
     {
-        save_logs(&topo).await;
+        save_logs(&topo, &options).await;
         if options.keep_on_failure {
             let endpoints = topo.current_endpoints().await;
             topo.detach();
@@ -278,7 +278,7 @@ pub(crate) async fn run_attached(
     }
     let summary = outcome?;
     if !summary.success() {
-        save_logs(&system).await;
+        save_logs(&system, &options).await;
     }
     Ok(RunReport {
         run_id: run_id.to_string(),
@@ -289,12 +289,35 @@ pub(crate) async fn run_attached(
     })
 }
 
-/// Writes every component's logs to `$QALENS_LOG_DIR/<run id>/` (default
-/// `target/qalens/logs`) so a failed run can be diagnosed after its teardown.
-async fn save_logs(system: &Running) {
-    let base = std::env::var_os("QALENS_LOG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/qalens/logs"));
+/// Where a failed run's component logs go ([`save_logs`] adds `<run id>/`):
+/// `$QALENS_LOG_DIR` (`log_dir`), else a `logs` folder beside the first report the run
+/// writes (`--html`, `--junit`, `--json`, `--messages`), else `qalens-logs` in the
+/// system's temporary folder. Never the current directory's `target/`, which is nobody's
+/// output folder when qalens runs from another project.
+fn logs_dir(options: &RunOptions, log_dir: Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(dir) = log_dir.filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let reports = [
+        &options.html,
+        &options.junit,
+        &options.json,
+        &options.messages,
+    ];
+    match reports.into_iter().flatten().next() {
+        Some(report) => report
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .join("logs"),
+        None => std::env::temp_dir().join("qalens-logs"),
+    }
+}
+
+/// Writes every component's logs to [`logs_dir`]`/<run id>/` so a failed run can be
+/// diagnosed after its teardown.
+async fn save_logs(system: &Running, options: &RunOptions) {
+    let base = logs_dir(options, std::env::var_os("QALENS_LOG_DIR"));
     let dir = base.join(system.run_id());
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("qalens: cannot write logs to {}: {e}", dir.display());
@@ -342,10 +365,13 @@ pub(crate) async fn start(
     let run_id = topology.run_id.clone();
     println!("qalens: starting topology {run_id} ...");
     let topo = Topology::start(docker, topology).await?;
+    let entry = match topo.endpoints().gateway.as_str() {
+        "" => "no entry point: the system file has no x-qalens.entry".to_string(),
+        url => format!("gateway {url}"),
+    };
     println!(
-        "qalens: topology {run_id} started in {:.1} s (gateway {})",
+        "qalens: topology {run_id} started in {:.1} s ({entry})",
         topo.started_in().as_secs_f64(),
-        topo.endpoints().gateway
     );
     if timings {
         let mut timings = topo.timings().to_vec();
@@ -611,5 +637,34 @@ fn failed_on_its_own(finished: &cucumber::event::ScenarioFinished) -> bool {
         F::StepSkipped => true,
         F::BeforeHookFailed(info) => failed(qalens_report::progress::panic_text(info)),
         F::StepFailed(_, _, err) => failed(qalens_report::progress::step_error(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A failed run wrote its logs under the current directory's `target/`: a run from
+    /// any other project scattered them there. They go beside the reports now.
+    #[test]
+    fn a_failed_runs_logs_go_beside_its_reports_or_where_qalens_log_dir_says() {
+        let mut options = RunOptions::new(vec![PathBuf::from("features")]);
+        options.junit = Some(PathBuf::from("out/ci/junit.xml"));
+        options.html = Some(PathBuf::from("reports/run.html"));
+        assert_eq!(logs_dir(&options, None), Path::new("reports/logs"));
+        options.html = None;
+        assert_eq!(logs_dir(&options, None), Path::new("out/ci/logs"));
+        options.junit = Some(PathBuf::from("junit.xml"));
+        assert_eq!(logs_dir(&options, None), Path::new("./logs"));
+        assert_eq!(
+            logs_dir(&options, Some("/var/tmp/x".into())),
+            Path::new("/var/tmp/x")
+        );
+        options.junit = None;
+        let none = logs_dir(&options, None);
+        assert_eq!(none, std::env::temp_dir().join("qalens-logs"));
+        assert!(!none.starts_with("target"), "{none:?}");
     }
 }

@@ -35,15 +35,23 @@ const EXPECTED: &[(&str, u32, Verdict)] = &[
         5,
         Err(&[
             "request 6 of 12 should have got 429, got 200",
-            "12×200 overall",
+            "12×200 overall); status 200: 4/4/4 per replica (of 4/4/4 sent); no replica let \
+             more than 5 through on its own, together they let 12: each replica keeps a count \
+             of its own (a per-instance counter)",
         ]),
     ),
     (
         "shared_counter.feature",
         11,
-        Err(&["expected exactly 5 of 30 responses with status 200, saw 15"]),
+        Err(&[
+            "expected exactly 5 of 30 responses with status 200, saw 15",
+            "5/5/5 per replica (of 10/10/10 sent); no replica let more than 5 through on its \
+             own, together they let 15: each replica keeps a count of its own",
+            "\nresponse 6 with status 200:\n",
+        ]),
     ),
     ("shared_counter.feature", 16, Ok(())),
+    ("shared_counter.feature", 21, Ok(())),
     (
         "unprotected_route.feature",
         14,
@@ -55,6 +63,17 @@ const EXPECTED: &[(&str, u32, Verdict)] = &[
         Err(&["1 of 4 routes did not answer 401", "/api/export", "-> 200"]),
     ),
     ("unprotected_route.feature", 17, Ok(())),
+    ("unprotected_route.feature", 22, Ok(())),
+    (
+        "path_confusion.feature",
+        9,
+        Err(&[
+            "1 of 4 routes answered 2xx on their own path, not rewritten: they do not ask for \
+             a token at all (an unprotected route). That is not path confusion;",
+            "- GET http://",
+            "/api/export (the route's own path) without a token:",
+        ]),
+    ),
     (
         "poison_message.feature",
         22,

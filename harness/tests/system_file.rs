@@ -46,8 +46,8 @@ fn run_with_a_missing_image_exits_2_and_starts_nothing() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
-            "{}:7:5: service \"web\", key \"image\": image qalens-no-such-image:never is not on \
-             this Docker engine and cannot be pulled",
+            "{}:8:5: service \"web\", key \"image\": image qalens-no-such-image:never is not on \
+             this Docker engine and cannot be pulled (services \"web\", \"worker\" use it)",
             file.display()
         )),
         "{err}"

@@ -17,3 +17,10 @@ Feature: The rate-limit count is shared by every gateway replica
     Given a free client "single"
     When the client sends 6 GET requests to "/limited/one-replica" at once on gateway replica 2
     Then exactly 5 of the responses had status 200
+
+  Scenario: One replica on its own refuses the request after the declared limit
+    Given a free client "solo"
+    When the client sends the declared limit of GET requests to "/limited/solo" on gateway replica 2
+    Then each of them succeeded
+    When the client sends one more such request
+    Then the response status is not 2xx

@@ -18,3 +18,9 @@ Feature: Every documented route rejects unauthenticated requests
     Given a free client "member"
     When the client sends GET "/api/catalog"
     Then the response status is 200
+
+  Scenario: A path the shop does not document is refused without a token
+    Given a free client "stranger"
+    And the client presents no token
+    When the client sends GET "/api/unknown"
+    Then the response status is one of 401, 403, 404

@@ -1,5 +1,6 @@
 //! Names and numbers in steps checked against the system file in use, beside those
-//! [`super::system_names`] checks: the container a clock step skews, the gateway
+//! [`super::system_names`] checks: the container a clock step skews (it must exist and
+//! preload libfaketime in its environment), the gateway
 //! replica a step addresses (1 to the gateway's `deploy.replicas`), and the contract and
 //! version a contract step names.
 
@@ -40,6 +41,9 @@ pub(super) struct Known<'s> {
     gateway: Option<(&'s str, usize)>,
     /// `(name, version)` of each contract (`None`: the file names no contracts).
     contracts: Option<Vec<(String, u32)>>,
+    /// The containers whose service's environment does not preload libfaketime, with
+    /// that service: a clock step cannot skew them.
+    without_faketime: std::collections::BTreeMap<String, String>,
 }
 
 impl<'s> Known<'s> {
@@ -69,11 +73,29 @@ impl<'s> Known<'s> {
             _ => None,
         }
         .or_else(|| qalens_steps::packs::default_registry(system).map(ids));
+        let without_faketime = system
+            .services
+            .values()
+            .filter(|s| {
+                let env: Vec<String> = s
+                    .environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                qalens_engine::topology::faketime::timestamp_file(&env).is_none()
+            })
+            .flat_map(|s| {
+                s.replica_names()
+                    .into_iter()
+                    .map(|(_, container)| (container, s.name.clone()))
+            })
+            .collect();
         Self {
             system,
             containers,
             gateway,
             contracts,
+            without_faketime,
         }
     }
 }
@@ -105,14 +127,21 @@ pub(super) fn check(
     for step in steps {
         let text = &step.value;
         let mut found = vec![];
-        if let Some(c) = p.clock.captures(text)
-            && !containers.iter().any(|k| *k == c[1])
-        {
-            found.push(format!(
-                "{file} has no container `{}` to skew the clock of; its containers are {}",
-                shorten(&c[1], 60),
-                containers.join(", ")
-            ));
+        if let Some(c) = p.clock.captures(text) {
+            if !containers.iter().any(|k| *k == c[1]) {
+                found.push(format!(
+                    "{file} has no container `{}` to skew the clock of; its containers are {}",
+                    shorten(&c[1], 60),
+                    containers.join(", ")
+                ));
+            } else if let Some(service) = known.without_faketime.get(&c[1]) {
+                found.push(format!(
+                    "the clock of {} cannot be skewed: its service {service:?} in {file} does \
+                     not preload libfaketime; {}",
+                    &c[1],
+                    qalens_engine::topology::faketime::how_to_enable()
+                ));
+            }
         }
         let replica = p
             .replica
@@ -126,13 +155,16 @@ pub(super) fn check(
                     .map(|m| (m.as_str(), true))
             });
         if let Some((n, all)) = replica {
+            // Without a gateway, the step's catalog need says so (`serves`).
             match gateway {
-                None => found.push(format!(
-                    "{file} declares no gateway (x-qalens.gateway), so no step can address a gateway replica"
-                )),
+                None => {}
                 Some((service, count)) => {
                     let fits = n.parse::<usize>().ok().is_some_and(|n| {
-                        if all { n == count } else { (1..=count).contains(&n) }
+                        if all {
+                            n == count
+                        } else {
+                            (1..=count).contains(&n)
+                        }
                     });
                     if !fits {
                         found.push(if all {
@@ -207,6 +239,7 @@ mod tests {
             \x20   And the client sends GET \"/x\" to gateway replica 3\n\
             \x20   And the client sends GET \"/x\" to gateway replica 0\n\
             \x20   And the client sends GET \"/x\" to gateway replica 99\n\
+            \x20   And the client sends the declared limit of GET requests to \"/limited/fixed\" on gateway replica 4\n\
             \x20   Then the responses came from all 4 gateway replicas\n\
             \x20   And the request api sent to ledger conforms to contract ReservationRequest v1\n\
             \x20   And the request api sent to ledger conforms to contract ReservationRequest v9\n\
@@ -222,18 +255,56 @@ mod tests {
                 "f.feature:6",
                 "f.feature:7",
                 "f.feature:8",
-                "f.feature:10",
-                "f.feature:11"
+                "f.feature:9",
+                "f.feature:11",
+                "f.feature:12"
             ],
             "{problems:#?}"
         );
         assert!(problems[0].message.contains("no container `nosuch`"));
         assert!(problems[1].message.contains("replicas 1 to 3"));
-        assert!(problems[3].message.contains("has 3 replica(s)"));
         assert!(
-            problems[4]
+            problems[3]
+                .message
+                .contains("there is no gateway replica 4")
+        );
+        assert!(problems[4].message.contains("has 3 replica(s)"));
+        assert!(
+            problems[5]
                 .message
                 .contains("no contract ReservationRequest v9")
+        );
+    }
+}
+
+#[cfg(test)]
+mod faketime_tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The shop's services do not preload libfaketime: a clock step on one of them is
+    /// located before anything starts, saying what to add, instead of failing at run time.
+    #[test]
+    fn a_clock_step_on_a_container_without_libfaketime_is_located() {
+        let file =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/nginx-shop/qalens.yml");
+        let shop = System::load_with(&file, &|_| None).unwrap();
+        let text = "Feature: f\n  Scenario: s\n\
+            \x20   When the clock of the gateway-2 container is 5 minutes ahead\n";
+        let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default()).unwrap();
+        let mut problems = vec![];
+        check(&Known::of(&shop), "f.feature", &feature, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].at, "f.feature:3");
+        let m = &problems[0].message;
+        assert!(
+            m.starts_with("the clock of gateway-2 cannot be skewed: its service \"gateway\" in "),
+            "{m}"
+        );
+        assert!(
+            m.contains("LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
+            "{m}"
         );
     }
 }

@@ -1,8 +1,12 @@
 //! Steps the system file cannot serve, found before anything starts: a hostile token the
 //! identity mode cannot make (an expired token, or one with chosen time claims or a
 //! `crit` header, with a static token or a command), a
-//! narrowed scope a static token ignores, and a declared rate limit of a route no policy
-//! covers. Scenario outlines are checked once per row of their examples.
+//! narrowed scope a static token ignores, a declared rate limit of a route no policy
+//! covers, and a step whose catalog entry needs what the file lacks (the entry point,
+//! the gateway, the routes' scopes: [`Need::unmet`]). Scenario outlines are checked once
+//! per row of their examples.
+
+use std::sync::LazyLock;
 
 use cucumber::codegen::Regex;
 use cucumber::gherkin;
@@ -10,6 +14,27 @@ use cucumber::gherkin;
 use crate::lint::Problem;
 use qalens_model::system::RateLimit;
 use qalens_model::system::System;
+use qalens_steps::catalog::Need;
+
+/// The needs [`Need::unmet`] explains, with the step patterns whose entries have them.
+fn needing() -> &'static [(Regex, Vec<Need>)] {
+    static NEEDING: LazyLock<Vec<(Regex, Vec<Need>)>> = LazyLock::new(|| {
+        qalens_steps::catalog::entries()
+            .into_iter()
+            .filter_map(|e| {
+                let needs: Vec<Need> = e
+                    .needs
+                    .iter()
+                    .copied()
+                    .filter(|n| matches!(n, Need::Entry | Need::Gateway | Need::RouteScopes))
+                    .collect();
+                let regex = Regex::new(&e.pattern).ok()?;
+                (!needs.is_empty()).then_some((regex, needs))
+            })
+            .collect()
+    });
+    &NEEDING
+}
 
 struct Patterns {
     signed: Regex,
@@ -25,7 +50,9 @@ impl Patterns {
                 r"^the client presents (an expired token|a token signed with the wrong key|an unsigned alg-none token|a tampered token|a token that expired \d+ seconds? ago|a token that is not valid before .+ from now|a token issued .+ in the future|a token that expires in .+|a token without an expiry|a token whose crit header names an unknown extension|a token whose \S+ claim is not a number)$",
             ),
             scope: re(r#"^the client's token has only the scope ""#),
-            declared: re(r#"^the client sends the declared limit of (\S+) requests to "([^"]*)"$"#),
+            declared: re(
+                r#"^the client sends the declared limit of (\S+) requests to "([^"]*)"(?: on gateway replica \d+)?$"#,
+            ),
         }
     }
 }
@@ -72,7 +99,11 @@ pub(crate) fn check(system: &System, feature: &gherkin::Feature, path: &str) -> 
         } else {
             None
         };
-        if let Some(message) = message {
+        let unmet = needing()
+            .iter()
+            .filter(|(r, _)| r.is_match(&text))
+            .flat_map(|(_, needs)| needs.iter().filter_map(|n| n.unmet(system)));
+        for message in message.into_iter().chain(unmet) {
             problems.push(Problem {
                 at: format!("{path}:{line}"),
                 message,
@@ -154,7 +185,7 @@ mod tests {
         \x20   And the client presents a malformed token\n\
         \x20   And the client's token has only the scope \"items:read\"\n\
         \x20   When the client sends the declared limit of GET requests to \"/limited/mine\"\n\
-        \x20   And the client sends the declared limit of GET requests to \"/api/catalog\"\n\
+        \x20   And the client sends the declared limit of GET requests to \"/api/catalog\" on gateway replica 2\n\
         \n  Scenario Outline: o\n\
         \x20   When the client sends the declared limit of GET requests to \"<path>\"\n\
         \x20   Examples:\n\
@@ -219,6 +250,109 @@ mod tests {
                 e.example
             );
         }
+    }
+
+    fn parse(x_qalens: &str) -> System {
+        let text = format!(
+            "services:\n  gw:\n    image: \"img:1\"\n    scale: 3\n    expose: [8080]\n\
+             x-qalens:\n{x_qalens}"
+        );
+        System::parse(
+            std::path::Path::new("gw.yml"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            &text,
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    const SWEEPS: &str = "Feature: f\n  Scenario: s\n\
+        \x20   Given a free client \"c\"\n\
+        \x20   When the client sends path rewrites toward every route in the gateway's route table, each with a token lacking that route's scope\n\
+        \x20   And the client calls every route in the gateway's route table with a token holding every other scope of the table\n\
+        \x20   And the client calls every route in the gateway's route table with a token holding only near misses of the route's scope\n\
+        \x20   And the client sends path rewrites toward every route in the gateway's route table without a token\n";
+
+    /// The scoped sweeps need every route's scope: a route list without scopes cannot
+    /// serve them (each is located, naming the route and the key), one with scopes can,
+    /// and so can a file without routes (the gateway's own /admin/routes).
+    #[test]
+    fn a_scoped_sweep_without_route_scopes_is_located() {
+        let identity = "  entry: gw:8080\n  identity: { jwt: { alg: HS256, secret: s } }\n";
+        let unscoped = parse(&format!(
+            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /orders }}\n"
+        ));
+        let found = problems(&unscoped, SWEEPS);
+        let at: Vec<&str> = found.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(
+            at,
+            ["f.feature:4", "f.feature:5", "f.feature:6"],
+            "{found:#?}"
+        );
+        for p in &found {
+            assert!(
+                p.message.contains("gw.yml names no scope for GET /orders")
+                    && p.message.contains("its `scope` in x-qalens.routes"),
+                "{p}"
+            );
+        }
+        let scoped = parse(&format!(
+            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /orders, scope: orders:read }}\n"
+        ));
+        assert!(problems(&scoped, SWEEPS).is_empty());
+        // `qalens steps --system` offers the scoped sweeps only where they can run.
+        let scoped_sweeps: Vec<_> = qalens_steps::catalog::entries()
+            .into_iter()
+            .filter(|e| e.needs.contains(&Need::RouteScopes))
+            .collect();
+        assert_eq!(scoped_sweeps.len(), 3, "{scoped_sweeps:#?}");
+        for e in &scoped_sweeps {
+            assert!(
+                !qalens_steps::catalog::serves(&unscoped, e),
+                "{}",
+                e.example
+            );
+            assert!(qalens_steps::catalog::serves(&scoped, e), "{}", e.example);
+        }
+        assert!(problems(&parse(identity), SWEEPS).is_empty());
+        // A static token cannot lack a scope, whatever the routes say.
+        let static_token = parse("  entry: gw:8080\n  identity: { token: t }\n");
+        let found = problems(&static_token, SWEEPS);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(
+            found[0].message.contains("one static token"),
+            "{}",
+            found[0]
+        );
+    }
+
+    /// Without x-qalens.entry every step that sends through it is located (a run would
+    /// fail each with a builder error), and without x-qalens.gateway every replica step.
+    #[test]
+    fn steps_that_need_the_entry_or_the_gateway_are_located_without_them() {
+        let text = "Feature: f\n  Scenario: s\n\
+            \x20   Given a free client \"c\"\n\
+            \x20   When the client sends GET \"/x\"\n\
+            \x20   And the client sends 12 GET requests to \"/x\" round-robin across the gateway replicas\n\
+            \x20   Then the response status is 200\n";
+        let bare = parse("  identity: { token: t }\n");
+        let found = problems(&bare, text);
+        let at: Vec<&str> = found.iter().map(|p| p.at.as_str()).collect();
+        assert_eq!(at, ["f.feature:4", "f.feature:5"], "{found:#?}");
+        assert!(
+            found[0]
+                .message
+                .contains("gw.yml names none: add `entry: SERVICE:PORT`"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            found[1].message.contains("declares no gateway"),
+            "{}",
+            found[1]
+        );
+        let full = parse("  entry: gw:8080\n  gateway: { service: gw, port: 8080 }\n");
+        assert!(problems(&full, text).is_empty());
     }
 
     #[test]

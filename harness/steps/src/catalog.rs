@@ -17,10 +17,32 @@ pub use crate::doc::{Need, StepDoc};
 pub use docs::DOCS;
 
 impl Need {
+    /// Why `system` cannot serve a step with this need, naming the key that would fix it;
+    /// `None` when it can. For the needs `qalens check` flags with file and line (the
+    /// entry point, the gateway, the routes' scopes); the others `qalens check` reports
+    /// by the names steps use (a queue, a link, a contract).
+    pub fn unmet(self, system: &qalens_model::system::System) -> Option<String> {
+        let file = system.file.display();
+        let q = &system.qalens;
+        match self {
+            Need::Entry if q.entry.is_none() => Some(format!(
+                "this step sends through the entry point, and {file} names none: add \
+                 `entry: SERVICE:PORT` (the door clients use) to its x-qalens section"
+            )),
+            Need::Gateway if q.gateway.is_none() => Some(format!(
+                "{file} declares no gateway (x-qalens.gateway), so no step can address a \
+                 gateway replica: add `gateway: {{ service: SERVICE, port: PORT }}`"
+            )),
+            Need::RouteScopes => route_scopes_unmet(system),
+            _ => None,
+        }
+    }
+
     /// Whether `system` declares it.
     pub(crate) fn met_by(self, system: &qalens_model::system::System) -> bool {
         let q = &system.qalens;
         match self {
+            Need::Entry | Need::Gateway | Need::RouteScopes => self.unmet(system).is_none(),
             Need::Broker => q.broker.is_some(),
             Need::Link => !q.links.is_empty(),
             Need::Contracts => {
@@ -36,6 +58,45 @@ impl Need {
                 .is_some_and(|p| system.dir.join(p).is_file()),
         }
     }
+}
+
+/// Why the scoped route sweeps cannot run on `system`: its identity cannot make a token
+/// with a chosen scope, or a protected route it documents names no scope.
+fn route_scopes_unmet(system: &qalens_model::system::System) -> Option<String> {
+    use qalens_model::system::routes;
+    let file = system.file.display();
+    let q = &system.qalens;
+    let identity = q.identity.as_ref();
+    if !identity.is_some_and(|i| i.jwt.is_some() || i.command.is_some()) {
+        let has = match identity {
+            None => "has no x-qalens.identity",
+            Some(_) => "gives every client one static token (x-qalens.identity.token)",
+        };
+        return Some(format!(
+            "this step presents a token lacking each route's scope, and {file} {has}: it \
+             needs x-qalens.identity.jwt or a command that reads {{scope}}"
+        ));
+    }
+    let documented = match &q.routes {
+        // The gateway's own table, read at run time, names a scope per route.
+        None => return None,
+        Some(r) => routes::documented(r, &system.dir).ok()?,
+    };
+    let route = routes::unscoped(&documented)?;
+    let how = match &q.routes {
+        Some(qalens_model::system::Routes::OpenApi(o)) => format!(
+            "list its scopes in the operation's security requirements of {} \
+             (`security: [{{ bearer: [SCOPE] }}]`)",
+            o.openapi.display()
+        ),
+        _ => "give every route that is not public its `scope` in x-qalens.routes".to_string(),
+    };
+    Some(format!(
+        "this step presents a token lacking each route's scope, and {file} names no scope \
+         for {}: {how}, or leave x-qalens.routes out so qalens reads the gateway's own \
+         /admin/routes",
+        route.name()
+    ))
 }
 
 /// A step definition as registered with cucumber.

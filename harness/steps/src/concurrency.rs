@@ -20,8 +20,9 @@ use tokio::sync::Barrier;
 
 use super::StepResult;
 use crate::StepError;
+use crate::batch::{describe_split, per_replica, sample};
 use crate::packs::default_scopes;
-use crate::world::{Client, Credentials, Exchange, Mark, QaWorld, Race, SentLog};
+use crate::world::{Client, Credentials, Exchange, Mark, QaWorld, Race, SentLog, hinted};
 use qalens_engine::checks::exchange::{created, json_field};
 use qalens_engine::clients::ClientError;
 use qalens_engine::clients::http::{Call, Target};
@@ -208,23 +209,39 @@ async fn exactly_n_2xx(world: &mut QaWorld, n: usize) -> StepResult {
     if world.batch.is_empty() {
         return Err("no requests were sent before this step".into());
     }
-    let ok = |e: &&Exchange| (200..300).contains(&e.status);
-    let seen = world.batch.iter().filter(ok).count();
+    let ok = |e: &Exchange| (200..300).contains(&e.status);
+    let seen = world.batch.iter().filter(|e| ok(e)).count();
     if seen == n {
         return Ok(());
     }
-    let example = world
-        .batch
-        .iter()
-        .find(|e| !(200..300).contains(&e.status))
-        .or(world.batch.first());
-    Err(format!(
-        "expected exactly {n} of {} responses to be 2xx, saw {seen} ({})\nan exchange:\n{}",
+    let split = per_replica(&world.ctx()?.endpoints.gateways, &world.batch, ok)
+        .map(|s| format!("; {}", describe_split(&s, Some(n))))
+        .unwrap_or_default();
+    let which = match seen > n {
+        true => format!("response {} that was 2xx", n + 1),
+        false => "the first response that was not 2xx".to_string(),
+    };
+    let message = format!(
+        "expected exactly {n} of {} responses to be 2xx, saw {seen} ({}){split}\n{which}:\n{}",
         world.batch.len(),
         status_counts(world.batch.iter()),
-        example.map(ToString::to_string).unwrap_or_default()
-    )
-    .into())
+        sample(&world.batch, n, ok)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
+    let hint = match seen < n {
+        // The requests sent at once came from their own clients: the first sender's.
+        true => {
+            let sender = world
+                .race
+                .answers
+                .first()
+                .and_then(|(n, _)| world.clients.get(n));
+            world.refused_hint(sender.or(world.client.as_ref()), &world.batch)
+        }
+        false => None,
+    };
+    Err(hinted(message, hint).into())
 }
 
 /// The JSON value at `field` of `e`'s body, as text (`null` when it has none).

@@ -32,4 +32,13 @@ pub enum Need {
     Jwt,
     /// An OpenAPI document in `x-qalens.contracts`.
     OpenApi,
+    /// The entry point (`x-qalens.entry`): the step sends requests through it.
+    Entry,
+    /// A gateway whose replicas steps address one by one (`x-qalens.gateway`).
+    Gateway,
+    /// The scope of every route the sweep calls (`scope` in `x-qalens.routes`, the
+    /// security requirements of its OpenAPI document, or, without `routes`, the
+    /// gateway's own `/admin/routes`) and tokens that follow the scope asked for (a JWT
+    /// identity or a command).
+    RouteScopes,
 }

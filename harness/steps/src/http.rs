@@ -8,7 +8,8 @@ use futures::future::join_all;
 
 use super::StepResult;
 use crate::StepError;
-use crate::world::{Exchange, QaWorld};
+use crate::batch::{describe_split, per_replica, sample};
+use crate::world::{Exchange, QaWorld, hinted};
 use qalens_engine::checks::exchange::{check_json_field, header};
 use qalens_engine::clients::http::{Call, Target};
 
@@ -164,14 +165,62 @@ async fn sends_n_at_once_on(
 async fn response_status_is(world: &mut QaWorld, expected: u16) -> StepResult {
     let last = last(world)?;
     if last.status == expected {
-        Ok(())
-    } else {
-        Err(StepError::expected_after(
-            format!("status {expected}"),
-            last.status.to_string(),
-            world.last.as_ref(),
-        ))
+        return Ok(());
     }
+    let hint = match (200..300).contains(&expected) {
+        true => world.refused_hint(world.client.as_ref(), std::slice::from_ref(last)),
+        false => None,
+    };
+    Err(StepError::expected_after(
+        format!("status {expected}"),
+        hinted(last.status.to_string(), hint),
+        world.last.as_ref(),
+    ))
+}
+
+/// Whatever refusal a system chooses (401, 403 or 404 for a route a client may not see),
+/// the last response had one of these statuses.
+#[then(regex = r"^the response status is one of (\d{3}(?:(?:,| or|, or) \d{3})+)$")]
+async fn response_status_is_one_of(world: &mut QaWorld, statuses: String) -> StepResult {
+    let allowed = statuses_in(&statuses)?;
+    let last = last(world)?;
+    if allowed.contains(&last.status) {
+        return Ok(());
+    }
+    let hint = match allowed.iter().any(|s| (200..300).contains(s)) {
+        true => world.refused_hint(world.client.as_ref(), std::slice::from_ref(last)),
+        false => None,
+    };
+    Err(StepError::expected_after(
+        format!("a status of {statuses}"),
+        hinted(last.status.to_string(), hint),
+        world.last.as_ref(),
+    ))
+}
+
+/// The statuses of `401, 403 or 404`.
+fn statuses_in(list: &str) -> Result<Vec<u16>, StepError> {
+    list.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u16>() {
+            Ok(n) if (100..=599).contains(&n) => Ok(n),
+            _ => Err(format!("{s} is not an HTTP status (100 to 599)").into()),
+        })
+        .collect()
+}
+
+/// The last response's status is not in this class: `2xx` for "not let through".
+#[then(regex = r"^the response status is not ([1-5])xx$")]
+async fn response_status_is_not_class(world: &mut QaWorld, class: u16) -> StepResult {
+    let last = last(world)?;
+    if last.status / 100 != class {
+        return Ok(());
+    }
+    Err(StepError::expected_after(
+        format!("a status other than {class}xx"),
+        last.status.to_string(),
+        world.last.as_ref(),
+    ))
 }
 
 fn status_counts(batch: &[Exchange]) -> String {
@@ -191,22 +240,30 @@ async fn exactly_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResult
     if world.batch.is_empty() {
         return Err("no requests were sent before this step".into());
     }
-    let seen = world.batch.iter().filter(|e| e.status == status).count();
+    let had = |e: &Exchange| e.status == status;
+    let seen = world.batch.iter().filter(|e| had(e)).count();
     if seen == n {
-        Ok(())
-    } else {
-        let example = world
-            .batch
-            .iter()
-            .find(|e| e.status != status)
-            .or(world.batch.last());
-        Err(format!(
-            "expected exactly {n} of {} responses with status {status}, saw {seen} ({})\nan exchange:\n{}",
-            world.batch.len(),
-            status_counts(&world.batch),
-            example.map(ToString::to_string).unwrap_or_default()
-        ).into())
+        return Ok(());
     }
+    let replicas = &world.ctx()?.endpoints.gateways;
+    let split = per_replica(replicas, &world.batch, had)
+        .map(|s| format!("; {}", describe_split(&s, Some(n))))
+        .unwrap_or_default();
+    let (which, example) = match sample(&world.batch, n, had) {
+        Some(e) if seen > n && had(e) => (format!("response {} with status {status}", n + 1), e),
+        Some(e) => ("the first response with another status".to_string(), e),
+        None => return Err("no requests were sent before this step".into()),
+    };
+    let hint = match (200..300).contains(&status) && seen < n {
+        true => world.refused_hint(world.client.as_ref(), &world.batch),
+        false => None,
+    };
+    let message = format!(
+        "expected exactly {n} of {} responses with status {status}, saw {seen} ({}){split}\n{which}:\n{example}",
+        world.batch.len(),
+        status_counts(&world.batch),
+    );
+    Err(hinted(message, hint).into())
 }
 
 #[then(expr = "at least {int} of the responses had status {int}")]
@@ -227,11 +284,30 @@ async fn at_least_n_had(world: &mut QaWorld, n: usize, status: u16) -> StepResul
 
 #[then(expr = "the first {int} responses had status {int} and the rest {int}")]
 async fn first_n_then_rest(world: &mut QaWorld, n: usize, first: u16, rest: u16) -> StepResult {
-    first_then_rest(&world.batch, n, first, rest)
+    let replicas = world.ctx()?.endpoints.gateways.clone();
+    first_then_rest(&world.batch, n, first, rest, &replicas).map_err(|e| {
+        let refused = world.batch.iter().take(n).any(|e| e.status == 401);
+        let hint = match (200..300).contains(&first) && refused {
+            true => world.refused_hint(
+                world.client.as_ref(),
+                &world.batch[..n.min(world.batch.len())],
+            ),
+            false => None,
+        };
+        hinted(e.to_string(), hint).into()
+    })
 }
 
-/// The first `n` of `batch` had status `first` and the others, at least one, `rest`.
-fn first_then_rest(batch: &[Exchange], n: usize, first: u16, rest: u16) -> StepResult {
+/// The first `n` of `batch` had status `first` and the others, at least one, `rest`. A
+/// failure on a batch sent to the gateway `replicas` one by one shows how the `first`
+/// answers split over them.
+fn first_then_rest(
+    batch: &[Exchange],
+    n: usize,
+    first: u16,
+    rest: u16,
+    replicas: &[String],
+) -> StepResult {
     if batch.len() <= n {
         return Err(format!(
             "expected the first {n} responses and at least one more, but the batch had {} \
@@ -244,8 +320,11 @@ fn first_then_rest(batch: &[Exchange], n: usize, first: u16, rest: u16) -> StepR
     for (i, e) in batch.iter().enumerate() {
         let expected = if i < n { first } else { rest };
         if e.status != expected {
+            let split = per_replica(replicas, batch, |e| e.status == first)
+                .map(|s| format!("; status {first}: {}", describe_split(&s, Some(n))))
+                .unwrap_or_default();
             return Err(format!(
-                "request {} of {} should have got {expected}, got {} ({} overall)\n{e}",
+                "request {} of {} should have got {expected}, got {} ({} overall){split}\n{e}",
                 i + 1,
                 batch.len(),
                 e.status,
@@ -401,6 +480,14 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_list_of_statuses_reads_with_commas_and_or() {
+        assert_eq!(statuses_in("401, 403, 404").unwrap(), [401, 403, 404]);
+        assert_eq!(statuses_in("401, 403 or 404").unwrap(), [401, 403, 404]);
+        assert_eq!(statuses_in("401 or 403").unwrap(), [401, 403]);
+        assert!(statuses_in("401, 999").is_err());
+    }
+
     fn batch(statuses: &[u16]) -> Vec<Exchange> {
         statuses
             .iter()
@@ -419,12 +506,31 @@ mod tests {
 
     #[test]
     fn first_n_then_rest_needs_the_split_and_a_rest() {
-        assert!(first_then_rest(&batch(&[200, 200, 429]), 2, 200, 429).is_ok());
+        assert!(first_then_rest(&batch(&[200, 200, 429]), 2, 200, 429, &[]).is_ok());
         // A 429 too early, a 200 too late, no rest at all, an empty batch: all fail.
-        assert!(first_then_rest(&batch(&[200, 429, 429]), 2, 200, 429).is_err());
-        assert!(first_then_rest(&batch(&[200, 200, 200]), 2, 200, 429).is_err());
-        assert!(first_then_rest(&batch(&[200, 200]), 2, 200, 429).is_err());
-        let empty = first_then_rest(&[], 5, 200, 429).unwrap_err().to_string();
+        assert!(first_then_rest(&batch(&[200, 429, 429]), 2, 200, 429, &[]).is_err());
+        assert!(first_then_rest(&batch(&[200, 200, 200]), 2, 200, 429, &[]).is_err());
+        assert!(first_then_rest(&batch(&[200, 200]), 2, 200, 429, &[]).is_err());
+        // Sent round-robin to three replicas, all 12 granted: the failure shows 4/4/4.
+        let replicas: Vec<String> = (1..=3).map(|k| format!("http://127.0.0.1:{k}")).collect();
+        let mut spread = batch(&[200; 12]);
+        for (i, e) in spread.iter_mut().enumerate() {
+            e.url = format!("{}/limited", replicas[i % 3]);
+        }
+        let e = first_then_rest(&spread, 5, 200, 429, &replicas)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "request 6 of 12 should have got 429, got 200 (12×200 overall); status 200: \
+                 4/4/4 per replica (of 4/4/4 sent); no replica let more than 5 through on its \
+                 own, together they let 12"
+            ),
+            "{e}"
+        );
+        let empty = first_then_rest(&[], 5, 200, 429, &[])
+            .unwrap_err()
+            .to_string();
         assert!(empty.contains("the batch had 0"), "{empty}");
     }
 }

@@ -7,6 +7,7 @@
 #![warn(unreachable_pub)]
 
 mod backlog;
+mod batch;
 pub mod catalog;
 mod claims;
 mod clock;

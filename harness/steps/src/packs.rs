@@ -88,13 +88,23 @@ pub fn default_registry(system: &System) -> Option<&'static Registry> {
     enabled_in(system).find_map(|p| p.contracts).map(|f| f())
 }
 
-/// The scopes a client's token carries unless a step narrows them: what the enabled packs
-/// need (empty without a pack: a static token or a token command decides).
+/// The scopes a client's token carries unless a step narrows them: those
+/// `x-qalens.identity.scopes` declares, then those the enabled packs need, each once
+/// (empty with neither: the token holds no scope).
 pub fn default_scopes(system: &System) -> String {
-    enabled_in(system)
-        .map(|p| p.scopes)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let declared = system
+        .qalens
+        .identity
+        .iter()
+        .flat_map(|i| i.scopes.iter().map(String::as_str));
+    let from_packs = enabled_in(system).flat_map(|p| p.scopes.split_whitespace());
+    let mut scopes: Vec<&str> = vec![];
+    for scope in declared.chain(from_packs) {
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    scopes.join(" ")
 }
 
 /// What `qalens bench` times: a path served by one service, straight to it and through
@@ -112,4 +122,30 @@ pub struct BenchProbe {
 /// The bench probe of the first enabled pack that has one.
 pub fn bench_probe(system: &System) -> Option<BenchProbe> {
     enabled_in(system).find_map(|p| p.bench_probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn system(identity: &str) -> System {
+        let text = format!(
+            "services:\n  gw:\n    image: \"img:1\"\n    expose: [8080]\nx-qalens:\n  entry: gw:8080\n{identity}"
+        );
+        System::parse(Path::new("gw.yml"), Path::new("."), &text, &|_| None).unwrap()
+    }
+
+    /// Without a pack, "a free client" held no scope although the catalog said "every
+    /// non-admin scope": x-qalens.identity.scopes now says what an ordinary client holds.
+    #[test]
+    fn an_ordinary_client_holds_the_scopes_the_identity_declares() {
+        let declared = system(
+            "  identity:\n    jwt: { alg: HS256, secret: s }\n    scopes: [catalog:read, orders:read]\n",
+        );
+        assert_eq!(default_scopes(&declared), "catalog:read orders:read");
+        let none = system("  identity:\n    jwt: { alg: HS256, secret: s }\n");
+        assert_eq!(default_scopes(&none), "");
+    }
 }

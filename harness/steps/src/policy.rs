@@ -14,7 +14,8 @@ use cucumber::{then, when};
 
 use super::StepResult;
 use crate::StepError;
-use crate::world::{Exchange, QaWorld};
+use crate::batch::replica_of;
+use crate::world::{Exchange, QaWorld, hinted};
 use qalens_engine::checks::exchange::{header, param, retry_after, sf_params};
 use qalens_engine::clients::http::Target;
 use qalens_engine::context::RunContext;
@@ -72,12 +73,36 @@ fn describe(p: &RateLimit) -> String {
 
 #[when(expr = "the client sends the declared limit of {word} requests to {string}")]
 async fn sends_declared_limit(world: &mut QaWorld, method: String, path: String) -> StepResult {
-    let p = policy(&*world.ctx()?, &method, &path)?;
+    send_declared_limit(world, &method, &path, Target::FrontDoor).await
+}
+
+/// The same, one after another, straight to one replica: the limit one replica enforces
+/// on its own, whichever replica the entry point would pick.
+#[when(
+    expr = "the client sends the declared limit of {word} requests to {string} on gateway replica {int}"
+)]
+async fn sends_declared_limit_on(
+    world: &mut QaWorld,
+    method: String,
+    path: String,
+    replica: usize,
+) -> StepResult {
+    send_declared_limit(world, &method, &path, Target::Replica(replica)).await
+}
+
+/// Sends the declared limit of `method path` to `target`, one after another, as the batch.
+async fn send_declared_limit(
+    world: &mut QaWorld,
+    method: &str,
+    path: &str,
+    target: Target,
+) -> StepResult {
+    let p = policy(&*world.ctx()?, method, path)?;
     let n = limit_of(&p)?;
     if p.per == LimitKey::Client {
         world.client()?;
     }
-    let call = world.call(&method, Target::FrontDoor, &path)?;
+    let call = world.call(method, target, path)?;
     let mut batch = Vec::with_capacity(n as usize);
     for _ in 0..n {
         batch.push(call.send().await?);
@@ -112,13 +137,14 @@ async fn each_succeeded(world: &mut QaWorld) -> StepResult {
             p.route
         ),
     };
-    Err(format!(
+    let hint = world.refused_hint(world.client.as_ref(), std::slice::from_ref(refused));
+    let message = format!(
         "request {} of {n} answered {}, within {}{shared}\n{refused}",
         i + 1,
         refused.status,
         describe(&p)
-    )
-    .into())
+    );
+    Err(hinted(message, hint).into())
 }
 
 #[when(expr = "the client sends one more such request")]
@@ -132,9 +158,10 @@ async fn one_more_elsewhere(world: &mut QaWorld, path: String) -> StepResult {
     one_more_to(world, Some(path)).await
 }
 
-/// Sends one more request like the batch's first, to `path` if given (its route's
-/// declared policy then sets the window), and refuses a verdict when the batch and this
-/// request did not all fall within that window.
+/// Sends one more request like the batch's first, where it went (the entry point, or
+/// the one replica the batch went to), to `path` if given (its route's declared policy
+/// then sets the window), and refuses a verdict when the batch and this request did not
+/// all fall within that window.
 async fn one_more_to(world: &mut QaWorld, path: Option<String>) -> StepResult {
     let first = world
         .batch
@@ -143,8 +170,20 @@ async fn one_more_to(world: &mut QaWorld, path: Option<String>) -> StepResult {
         .ok_or("no request was sent before this step")?;
     let (method, batch_path) = route_of(&first)?;
     let path = path.unwrap_or(batch_path);
-    let p = policy(&*world.ctx()?, &method, &path)?;
-    let call = world.call(&method, Target::FrontDoor, &path)?;
+    let ctx = world.ctx()?;
+    let p = policy(&ctx, &method, &path)?;
+    let target = match replica_of(&ctx.endpoints.gateways, &first) {
+        Some(k)
+            if world
+                .batch
+                .iter()
+                .all(|e| replica_of(&ctx.endpoints.gateways, e) == Some(k)) =>
+        {
+            Target::Replica(k)
+        }
+        _ => Target::FrontDoor,
+    };
+    let call = world.call(&method, target, &path)?;
     let e = call.send().await?;
     // A window that ended while the batch was sent would let this request through
     // rightly (or, on another route, leave the batch out of its count): that is no

@@ -50,8 +50,12 @@ pub struct QaWorld {
     pub clients: std::collections::BTreeMap<String, Client>,
     /// The resource the scenario created last with `When client ... creates a resource`.
     pub resource: Option<Resource>,
-    /// Each path rewrite of the last rewrite batch (what it tried) with its exchange.
-    pub rewrites: Vec<(String, Exchange)>,
+    /// The last path-rewrite sweep: each route's plain path and each rewrite, with what
+    /// it presented and its exchange.
+    pub rewrites: RewriteSweep,
+    /// The tokens the last scoped route sweep presented, one per exchange of
+    /// [`QaWorld::batch`]; empty after any other sweep.
+    pub scoped: ScopedSweep,
     /// The components the scenario holds ([`qalens_engine::scheduler`]); released after its
     /// faults are healed.
     pub grant: Option<qalens_engine::scheduler::Grant>,
@@ -85,12 +89,62 @@ pub struct Queued {
 /// ([`QaWorld::fill`]).
 pub const MESSAGE_ID: &str = "message_id";
 
+/// `message` with `hint`, if any, as its second line: under the line that says what failed,
+/// above the exchanges it shows.
+pub fn hinted(message: impl Into<String>, hint: Option<String>) -> String {
+    let message = message.into();
+    let Some(hint) = hint else {
+        return message;
+    };
+    match message.split_once('\n') {
+        Some((first, rest)) => format!("{first}\n{hint}\n{rest}"),
+        None => format!("{message}\n{hint}"),
+    }
+}
+
 /// The last requests a scenario sent at once: the path they were sent to and, for each
 /// answer in sending order, the name of the client that sent it.
 #[derive(Debug, Default)]
 pub struct Race {
     pub path: String,
     pub answers: Vec<(String, Exchange)>,
+}
+
+/// The requests of a path-rewrite sweep, in sending order.
+#[derive(Debug, Default, Clone)]
+pub struct RewriteSweep {
+    /// Each route's own path, not rewritten, with the credentials its rewrites present:
+    /// a route that lets them through on its plain path has another fault than path
+    /// confusion.
+    pub controls: Vec<SweepRequest>,
+    pub rewrites: Vec<SweepRequest>,
+}
+
+/// A route sweep whose token the step chose per route: what each request presented.
+#[derive(Debug, Default, Clone)]
+pub struct ScopedSweep {
+    /// What a 2xx answer shows about the gateway, for the first line of a failure.
+    pub fault: &'static str,
+    /// For each exchange of the batch: the scope its route needs and the scopes of the
+    /// token it presented.
+    pub presented: Vec<(String, String)>,
+}
+
+/// One request of a path-rewrite sweep.
+#[derive(Debug, Clone)]
+pub struct SweepRequest {
+    /// What it tried: `a ; suffix`, `dot segments via /limited/fixed`; `its plain path`.
+    pub trick: String,
+    /// The route it aims at: its method and prefix.
+    pub method: String,
+    pub route: String,
+    /// The scope that route needs (space-separated; empty without a token).
+    pub needs: String,
+    /// The route it starts under, for a rewrite through another route.
+    pub via: Option<String>,
+    /// The scope of the token it presented; `None`: it presented no token.
+    pub holding: Option<String>,
+    pub exchange: Exchange,
 }
 
 /// Typed per-scenario state for packs: one value per type, created on first use, dropped
@@ -145,7 +199,8 @@ impl QaWorld {
             ext: Extensions::default(),
             clients: Default::default(),
             resource: None,
-            rewrites: vec![],
+            rewrites: RewriteSweep::default(),
+            scoped: ScopedSweep::default(),
             grant: None,
             sent: SentLog::default(),
             values: Default::default(),
@@ -204,6 +259,18 @@ impl QaWorld {
             Some(client) => Ok(authorization_of(&*self.ctx()?, client)?),
             None => Ok(None),
         }
+    }
+
+    /// When a request of `batch` sent with `client`'s valid token (a positive control) got
+    /// 401: what to check in x-qalens.identity, naming what the token carried
+    /// ([`qalens_engine::tokens::Issuer::refused_hint`]). `None` for any other answer or
+    /// credentials.
+    pub fn refused_hint(&self, client: Option<&Client>, batch: &[Exchange]) -> Option<String> {
+        let client = client.filter(|c| c.credentials == Credentials::Valid)?;
+        batch.iter().find(|e| e.status == 401)?;
+        let ctx = self.ctx().ok()?;
+        let authorization = authorization_of(&ctx, client).ok()??;
+        ctx.endpoints.identity.refused_hint(&authorization)
     }
 
     /// A call as the scenario's client (its credentials included) with its mark,
@@ -272,5 +339,16 @@ mod tests {
             ..msg
         });
         assert_eq!(world.fill("/ledger/{message_id}"), "/ledger/{message_id}");
+    }
+
+    #[test]
+    fn a_hint_goes_under_the_first_line_of_a_message() {
+        let hint = || Some("check x-qalens.identity".to_string());
+        assert_eq!(
+            hinted("request 1 of 5 answered 401\nGET /x", hint()),
+            "request 1 of 5 answered 401\ncheck x-qalens.identity\nGET /x"
+        );
+        assert_eq!(hinted("401", hint()), "401\ncheck x-qalens.identity");
+        assert_eq!(hinted("401\nGET /x", None), "401\nGET /x");
     }
 }

@@ -18,6 +18,11 @@ pub enum ClientError {
     Waited(#[from] Waited),
 
     // HTTP.
+    #[error(
+        "{file} has no x-qalens.entry: there is no entry point to send requests through; \
+         add `entry: SERVICE:PORT` (the door clients use) to its x-qalens section"
+    )]
+    NoEntry { file: String },
     #[error("there is no gateway replica {n}: the topology has {replicas}")]
     NoReplica { n: usize, replicas: usize },
     #[error("{method:?} is not an HTTP method")]
@@ -79,10 +84,12 @@ pub enum ClientError {
     #[error("the gateway's route table is empty")]
     EmptyRouteTable,
     #[error(
-        "the route table names no scope for {prefix}: a token lacking one route's scope needs \
-         the gateway's own table (x-qalens.routes documents no scopes)"
+        "the route table names no scope for {route}: give it a `scope` in x-qalens.routes, or \
+         a security requirement with scopes in the OpenAPI document x-qalens.routes names (a \
+         token lacking \"no scope\" lacks every route's, so no answer could tell a sound \
+         gateway from a broken one)"
     )]
-    RouteWithoutScope { prefix: String },
+    RouteWithoutScope { route: String },
     #[error("the system file has no x-qalens.identity: no token to narrow")]
     NoIdentity,
 

@@ -7,19 +7,16 @@ use serde::Serialize;
 
 use crate::clients::{Client, ClientError, Credentials, Exchange, Mark, SentLog};
 use crate::context::RunContext;
-use crate::tokens::{TOKEN_TTL, now};
 
 /// The Authorization header value `client` presents, if any: for a valid token, what
-/// the system file's identity gives this client (a JWT, the static token, or the token
-/// its command printed when the identity step fetched it: this never runs the command).
+/// the system file's identity gives this client (a JWT, the same one for its lifetime;
+/// the static token; or the token its command printed when the identity step fetched
+/// it: this never runs the command). See [`crate::tokens::Issuer::presented`].
 pub fn authorization_of(ctx: &RunContext, client: &Client) -> Result<Option<String>, ClientError> {
     Ok(match &client.credentials {
         Credentials::None => None,
         Credentials::Raw(v) => Some(v.clone()),
-        Credentials::Valid => ctx
-            .endpoints
-            .identity
-            .fetched(&client.who(), now() + TOKEN_TTL)?,
+        Credentials::Valid => ctx.endpoints.identity.presented(&client.who())?,
     })
 }
 
@@ -35,6 +32,9 @@ pub enum Target {
 /// The base URL of `target`.
 pub(crate) fn base_url(ctx: &RunContext, target: Target) -> Result<String, ClientError> {
     match target {
+        Target::FrontDoor if ctx.endpoints.gateway.is_empty() => Err(ClientError::NoEntry {
+            file: ctx.system.file.display().to_string(),
+        }),
         Target::FrontDoor => Ok(ctx.endpoints.gateway.clone()),
         Target::Replica(n) => ctx
             .endpoints
@@ -261,6 +261,43 @@ mod tests {
         assert_eq!(spans.len(), 2, "a new span per request: {spans:?}");
     }
 
+    /// A front door that pins clients by their Authorization header (nginx's `hash
+    /// $http_authorization`) must see one token per client, whatever the second.
+    #[tokio::test]
+    async fn a_client_presents_the_same_token_request_after_request() {
+        let gateway = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&gateway)
+            .await;
+        let ctx = context(&gateway.uri());
+        let sent = SentLog::default();
+        let alice = client("items:read");
+        for _ in 0..2 {
+            Call::as_client(
+                &ctx,
+                &sent,
+                &Mark::new("s1"),
+                &alice,
+                "GET",
+                Target::FrontDoor,
+                "/items",
+            )
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        let received = gateway.received_requests().await.unwrap();
+        let presented: Vec<Option<String>> = received.iter().map(authorization).collect();
+        assert_eq!(presented.len(), 2);
+        assert_eq!(
+            presented[0], presented[1],
+            "the token changed between requests"
+        );
+    }
+
     #[tokio::test]
     async fn a_client_without_a_token_sends_none_and_a_raw_one_sends_it_as_given() {
         let gateway = MockServer::start().await;
@@ -341,6 +378,25 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "\"GE T\" is not an HTTP method");
+        // A system file without x-qalens.entry: no request through it, and no builder
+        // error either, but the key to add.
+        let mut no_entry = context("http://127.0.0.1:1");
+        no_entry.endpoints.gateway = String::new();
+        let e = Call::as_client(
+            &no_entry,
+            &sent,
+            &mark,
+            &alice,
+            "GET",
+            Target::FrontDoor,
+            "/items",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shop.yml has no x-qalens.entry: there is no entry point to send requests \
+             through; add `entry: SERVICE:PORT` (the door clients use) to its x-qalens section"
+        );
         // Nothing listens on port 1: no response, and the message names the call.
         let e = Call::as_client(
             &ctx,

@@ -1,5 +1,6 @@
 //! The gateway's route table: the protected routes the system file documents
-//! (`x-qalens.routes`), or else the table the gateway serves itself.
+//! (`x-qalens.routes`, a list or an OpenAPI document), or else the table the gateway
+//! serves itself on `/admin/routes`, and the tokens the scoped sweeps present on them.
 
 use contract_tools::jwt::Tier;
 use serde::Deserialize;
@@ -9,13 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::clients::inspect::get_json_with as inspect_with;
 use crate::clients::{Client, ClientError};
 use crate::context::RunContext;
-use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, now};
+use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, near_misses_of, now};
 
-/// A route as the gateway serves it on `/admin/routes`.
+/// A route of the table: a path prefix, its methods and the scopes that open it. The
+/// gateway's `/admin/routes` answers `{"routes": [{"prefix": "/orders", "methods":
+/// ["GET"], "scope": "orders:read"}, ...]}` (other members are ignored;
+/// docs/system-file.md).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Route {
     pub prefix: String,
     pub methods: Vec<String>,
+    /// The scope a token needs (several, space-separated: a token holding none of them
+    /// must be refused); empty when the system file documents none.
     pub scope: String,
 }
 
@@ -25,8 +31,9 @@ struct Table {
 }
 
 /// The routes to sweep: the protected routes the system file documents
-/// (`x-qalens.routes`, public ones left out) or, when it documents none, the gateway's
-/// own table, read through the front door with a harness-minted admin token.
+/// (`x-qalens.routes`, public ones left out, with the scopes it names) or, when it
+/// documents none, the gateway's own table, read through the front door with a
+/// harness-minted admin token.
 pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
     if !ctx.endpoints.routes.is_empty() {
         let routes: Vec<Route> = ctx
@@ -37,7 +44,7 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
             .map(|r| Route {
                 prefix: r.path.clone(),
                 methods: vec![r.method.clone()],
-                scope: String::new(),
+                scope: r.scopes.join(" "),
             })
             .collect();
         if routes.is_empty() {
@@ -56,66 +63,82 @@ pub async fn fetch_routes(ctx: &RunContext) -> Result<Vec<Route>, ClientError> {
         .identity
         .valid(&admin, crate::tokens::now() + crate::tokens::TOKEN_TTL)
         .await?;
-    let table: Table = inspect_with(
-        ctx,
-        format!("{}/admin/routes", ctx.endpoints.gateway),
-        token,
-    )
-    .await?;
+    let base = crate::clients::http::base_url(ctx, crate::clients::http::Target::FrontDoor)?;
+    let table: Table = inspect_with(ctx, format!("{base}/admin/routes"), token).await?;
     if table.routes.is_empty() {
         return Err(ClientError::EmptyRouteTable);
     }
     Ok(table.routes)
 }
 
-/// For each scope the route table names, the `Authorization` header value of a token
-/// for `client` lacking it (`token_without`), minted once per scope. Refused when a
-/// route names no scope (a table the system file documents): a token lacking "no scope"
-/// lacks every route's, so no answer could tell a sound gateway from a broken one.
-pub async fn tokens_lacking_each_scope(
+/// A token a scoped sweep presents: its `Authorization` header value and the scope it
+/// holds, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub authorization: String,
+    /// Space-separated, as in the token's `scope` claim.
+    pub scope: String,
+}
+
+/// Which scopes the token a scoped sweep presents on a route holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// Every scope the table names except the route's ([`every_scope_but`]).
+    EveryOtherScope,
+    /// Only near misses of the route's scope ([`near_misses_of`]), `adminx` for `admin`.
+    NearMisses,
+}
+
+/// For each scope the route table names (a route's [`Route::scope`]), a token for
+/// `client` that must not pass that route, holding what `holding` says; minted once per
+/// scope. Refused when a route names no scope (a table the system file documents
+/// without scopes): a token lacking "no scope" lacks every route's, so no answer could
+/// tell a sound gateway from a broken one.
+pub async fn tokens_for_each_scope(
     identity: &Issuer,
     client: &Client,
     routes: &[Route],
-) -> Result<BTreeMap<String, String>, ClientError> {
-    if let Some(r) = routes.iter().find(|r| r.scope.is_empty()) {
+    holding: Holding,
+) -> Result<BTreeMap<String, Presented>, ClientError> {
+    if let Some(r) = routes.iter().find(|r| r.scope.trim().is_empty()) {
         return Err(ClientError::RouteWithoutScope {
-            prefix: r.prefix.clone(),
+            route: format!("{} {}", r.methods.join(","), r.prefix),
         });
     }
-    let all: BTreeSet<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
-    let mut tokens = BTreeMap::new();
-    for scope in &all {
-        tokens.insert(
-            scope.to_string(),
-            token_without(identity, client, &all, scope).await?,
-        );
-    }
-    Ok(tokens)
-}
-
-/// The `Authorization` header value of a token for `client` with the scope
-/// [`every_scope_but`] gives. Refused when the system's tokens do not follow the scope
-/// asked for (a static token might hold `missing` after all, and a 2xx would mean
-/// nothing) or it has no identity.
-async fn token_without(
-    identity: &Issuer,
-    client: &Client,
-    all: &BTreeSet<&str>,
-    missing: &str,
-) -> Result<String, ClientError> {
-    let scope = every_scope_but(all, missing);
-    let who = Who {
-        client: &client.id,
-        tier: client.tier,
-        scope: &scope,
-    };
     if !identity.follows_scope() {
         return Err(identity.cannot("a token lacking one route's scope").into());
     }
-    identity
-        .valid(&who, now() + TOKEN_TTL)
-        .await?
-        .ok_or(ClientError::NoIdentity)
+    let all: BTreeSet<&str> = routes
+        .iter()
+        .flat_map(|r| r.scope.split_whitespace())
+        .collect();
+    let mut tokens = BTreeMap::new();
+    for route in routes {
+        if tokens.contains_key(&route.scope) {
+            continue;
+        }
+        let scope = match holding {
+            Holding::EveryOtherScope => every_scope_but(&all, &route.scope),
+            Holding::NearMisses => near_misses_of(&all, &route.scope),
+        };
+        let who = Who {
+            client: &client.id,
+            tier: client.tier,
+            scope: &scope,
+        };
+        let authorization = identity
+            .valid(&who, now() + TOKEN_TTL)
+            .await?
+            .ok_or(ClientError::NoIdentity)?;
+        tokens.insert(
+            route.scope.clone(),
+            Presented {
+                authorization,
+                scope,
+            },
+        );
+    }
+    Ok(tokens)
 }
 
 #[cfg(test)]
@@ -132,6 +155,7 @@ mod tests {
             method: method.into(),
             path: path.into(),
             public,
+            scopes: vec![],
         }
     }
 
@@ -192,25 +216,57 @@ mod tests {
             (&"qalens-harness".into(), &"admin".into(), &"paid".into())
         );
 
-        // Each scope gets a token lacking exactly it (and its near misses).
+        // Each scope gets a token lacking exactly it, and no near miss of it.
         let alice = client("items:read baskets:write");
-        let tokens = tokens_lacking_each_scope(&ctx.endpoints.identity, &alice, &routes)
+        let identity = &ctx.endpoints.identity;
+        let tokens = tokens_for_each_scope(identity, &alice, &routes, Holding::EveryOtherScope)
             .await
             .unwrap();
-        let scope_of = |scope: &str| {
-            verified_claims(&tokens[scope]).unwrap()["scope"]
+        let scope_of = |tokens: &BTreeMap<String, Presented>, scope: &str| {
+            let presented = &tokens[scope];
+            let claim = verified_claims(&presented.authorization).unwrap()["scope"]
                 .as_str()
                 .unwrap()
-                .to_string()
+                .to_string();
+            assert_eq!(claim, presented.scope, "the scope shown is the token's");
+            claim
         };
+        assert_eq!(scope_of(&tokens, "items:read"), "baskets:write");
+        assert_eq!(scope_of(&tokens, "baskets:write"), "items:read");
+        // The near-miss tokens hold only near misses of the route's scope.
+        let tokens = tokens_for_each_scope(identity, &alice, &routes, Holding::NearMisses)
+            .await
+            .unwrap();
+        assert_eq!(scope_of(&tokens, "items:read"), "items:rea items:readx");
         assert_eq!(
-            scope_of("items:read"),
-            "baskets:write items:rea items:readx"
+            scope_of(&tokens, "baskets:write"),
+            "baskets:writ baskets:writex"
         );
-        assert_eq!(
-            scope_of("baskets:write"),
-            "items:read baskets:writ baskets:writex"
-        );
+    }
+
+    #[tokio::test]
+    async fn documented_scopes_make_the_scoped_tokens_without_asking_the_gateway() {
+        let gateway = MockServer::start().await;
+        let mut ctx = context(&gateway.uri());
+        let mut admin = documented("GET", "/admin", false);
+        admin.scopes = vec!["admin".into()];
+        let mut catalog = documented("GET", "/catalog", false);
+        catalog.scopes = vec!["catalog:read".into(), "catalog:write".into()];
+        ctx.endpoints.routes = vec![admin, catalog];
+        let routes = fetch_routes(&ctx).await.unwrap();
+        let scopes: Vec<&str> = routes.iter().map(|r| r.scope.as_str()).collect();
+        assert_eq!(scopes, ["admin", "catalog:read catalog:write"]);
+        let tokens = tokens_for_each_scope(
+            &ctx.endpoints.identity,
+            &client("x"),
+            &routes,
+            Holding::EveryOtherScope,
+        )
+        .await
+        .unwrap();
+        assert_eq!(tokens["admin"].scope, "catalog:read catalog:write");
+        assert_eq!(tokens["catalog:read catalog:write"].scope, "admin");
+        assert!(gateway.received_requests().await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -232,13 +288,19 @@ mod tests {
             methods: vec!["GET".into()],
             scope: String::new(),
         }];
-        let e = tokens_lacking_each_scope(&ctx.endpoints.identity, &client("x"), &documented)
-            .await
-            .unwrap_err();
+        let e = tokens_for_each_scope(
+            &ctx.endpoints.identity,
+            &client("x"),
+            &documented,
+            Holding::EveryOtherScope,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, ClientError::RouteWithoutScope { .. }), "{e:?}");
         assert!(
             e.to_string()
-                .starts_with("the route table names no scope for /items: ")
+                .starts_with("the route table names no scope for GET /items: "),
+            "{e}"
         );
     }
 }

@@ -55,9 +55,10 @@ pub enum NemesisError {
         cause: DockerError,
     },
     #[error(
-        "the {component} container was not started with libfaketime preloaded (LD_PRELOAD \
-         naming libfaketime and FAKETIME_TIMESTAMP_FILE in its environment; the topology adds \
-         them with topology::faketime::preload), so its clock cannot be skewed"
+        "the {component} container does not preload libfaketime (LD_PRELOAD naming it and an \
+         absolute FAKETIME_TIMESTAMP_FILE in its environment), so its clock cannot be \
+         skewed: {}",
+        crate::topology::faketime::how_to_enable()
     )]
     NoFaketime { component: String },
     #[error("{0}")]

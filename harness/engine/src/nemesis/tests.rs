@@ -225,3 +225,27 @@ async fn an_operation_names_its_component_and_fails_cleanly_without_an_engine() 
         "{e}"
     );
 }
+
+/// Skewing the clock of a container without libfaketime says what the user does about
+/// it (the package and the environment), not which Rust function qalens uses.
+#[test]
+fn a_clock_that_cannot_be_skewed_says_how_to_enable_it() {
+    let e = NemesisError::NoFaketime {
+        component: "shop-1".into(),
+    }
+    .to_string();
+    assert!(!e.contains("::"), "{e}");
+    assert!(
+        e.starts_with("the shop-1 container does not preload libfaketime"),
+        "{e}"
+    );
+    for part in [
+        "apt-get install libfaketime",
+        "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "FAKETIME_TIMESTAMP_FILE=/tmp/qalens-faketime",
+        "in the system file",
+        "docs/system-file.md",
+    ] {
+        assert!(e.contains(part), "no {part:?} in {e}");
+    }
+}

@@ -66,28 +66,44 @@ impl Who<'_> {
 /// A token lifetime long enough for any scenario (seconds).
 pub const TOKEN_TTL: u64 = 3600;
 
-/// Scopes that are not `scope` but look like it to a sloppy comparison: it cut short by
-/// one character and it extended by one.
+/// How long before its expiry a kept token is replaced by a new one (seconds): a request
+/// never presents a token that may expire on its way.
+pub(crate) const RENEW_BEFORE: u64 = 60;
+
+/// Scopes that are not `scope` but look like it to a sloppy comparison (by prefix or
+/// substring): it cut short by one character and it extended by one.
 fn near_misses(scope: &str) -> [String; 2] {
     let mut cut = scope.to_string();
     cut.pop();
     [cut, format!("{scope}x")]
 }
 
-/// The scope of a token that must not pass a route needing `missing`: every scope of
-/// `all` but `missing`, and the near misses of `missing` that `all` does not hold.
-pub(crate) fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
-    let misses = near_misses(missing);
-    let misses = misses
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.is_empty() && !all.contains(s));
+/// The scope of a token that must not pass a route opened by `missing` (its scopes,
+/// space-separated): every scope of `all` but those. No near miss of them: a gateway
+/// that lets such a token through has a fault of its own ([`near_misses_of`]), which a
+/// sweep aimed at another fault must not stumble on.
+pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) -> String {
+    let missing: Vec<&str> = missing.split_whitespace().collect();
     all.iter()
         .copied()
-        .filter(|s| *s != missing)
-        .chain(misses)
+        .filter(|s| !missing.contains(s))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The scope of a token holding only near misses of `scope`'s words (each cut short by
+/// one character and extended by one), none of them a scope of `all`: a gateway that
+/// compares scopes by prefix or substring lets it through.
+pub fn near_misses_of(all: &std::collections::BTreeSet<&str>, scope: &str) -> String {
+    let mut out: Vec<String> = vec![];
+    for word in scope.split_whitespace() {
+        for miss in near_misses(word) {
+            if !miss.is_empty() && !all.contains(miss.as_str()) && !out.contains(&miss) {
+                out.push(miss);
+            }
+        }
+    }
+    out.join(" ")
 }
 
 /// A hostile token the identity steps present.
@@ -191,7 +207,13 @@ struct Signer {
     wrong: EncodingKey,
     /// Extra claims; placeholders in string values are filled per client.
     claims: BTreeMap<String, Value>,
+    /// The token each client presents ([`Issuer::presented`]) and its `exp`, by client,
+    /// tier and scope.
+    kept: std::sync::Mutex<std::collections::HashMap<Holder, (String, u64)>>,
 }
+
+/// Who holds a kept token: client, tier and scope.
+type Holder = (String, String, String);
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -243,6 +265,7 @@ impl Issuer {
                     key,
                     wrong,
                     claims: j.claims.clone(),
+                    kept: Default::default(),
                 };
                 Mode::Jwt(Arc::new(signer))
             }
@@ -274,6 +297,7 @@ impl Issuer {
             }),
             token: None,
             command: None,
+            scopes: vec![],
         };
         Self::from_system(Some(&identity), Path::new("."), Path::new("(built in)"))
             .unwrap_or_else(|e| unreachable!("an HS256 secret always makes a key: {e}"))
@@ -332,6 +356,34 @@ impl Issuer {
         }))
     }
 
+    /// The `Authorization` header value a client presents as its valid token: one and
+    /// the same for the token's lifetime. A JWT is signed once per client, tier and scope
+    /// (valid for [`TOKEN_TTL`]) and signed again only when it is within
+    /// [`RENEW_BEFORE`] of its expiry; a front door that pins clients by their
+    /// `Authorization` header then keeps a client on one replica. A narrowed scope is
+    /// another token. A static token is always the same; a command's is the one it
+    /// printed (fetched with [`Issuer::valid`] first); `None` without an identity.
+    pub fn presented(&self, who: &Who) -> Result<Option<String>, TokenError> {
+        let Mode::Jwt(s) = &self.mode else {
+            return self.fetched(who, now() + TOKEN_TTL);
+        };
+        let key = (
+            who.client.to_string(),
+            who.tier_name().to_string(),
+            who.scope.to_string(),
+        );
+        let mut kept = s.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((token, exp)) = kept.get(&key)
+            && now() + RENEW_BEFORE < *exp
+        {
+            return Ok(Some(token.clone()));
+        }
+        let exp = now() + TOKEN_TTL;
+        let token = format!("Bearer {}", s.sign(who, exp, false)?);
+        kept.insert(key, (token.clone(), exp));
+        Ok(Some(token))
+    }
+
     /// The `Authorization` header value of a hostile token for `who`, or why this
     /// system's identity mode cannot make one.
     pub fn abused(&self, who: &Who, abuse: Abuse, ttl: u64) -> Result<String, TokenError> {
@@ -378,6 +430,36 @@ impl Issuer {
             }
         };
         Ok(format!("Bearer {token}"))
+    }
+
+    /// What to check when the gateway answered 401 to `authorization`, a valid token of
+    /// this identity, as a positive control: the identity probably does not match what
+    /// the gateway verifies (a wrong secret passes every hostile-token check and fails only
+    /// these). Names what the token carried; `None` without an identity.
+    pub fn refused_hint(&self, authorization: &str) -> Option<String> {
+        let carried = decoded(authorization)
+            .map(|t| format!("; the token carried {t}"))
+            .unwrap_or_default();
+        let file = &self.file;
+        Some(match &self.mode {
+            Mode::Anonymous => return None,
+            Mode::Jwt(s) => format!(
+                "the gateway refused (401) a valid token qalens signed with x-qalens.identity \
+                 of {file}: check that it matches what the gateway verifies (the secret or \
+                 key, alg {:?}, and the issuer and audience claims it expects, set in \
+                 x-qalens.identity.jwt.claims){carried}",
+                s.alg
+            ),
+            Mode::Static(_) => format!(
+                "the gateway refused (401) the static token of x-qalens.identity.token in \
+                 {file}: check that it is the token the gateway expects"
+            ),
+            Mode::Command(c) => format!(
+                "the gateway refused (401) the token {} printed (x-qalens.identity.command in \
+                 {file}): check that it prints a token the gateway accepts{carried}",
+                c.shown()
+            ),
+        })
     }
 
     /// Why a step that needs the harness to sign tokens cannot run on this system.

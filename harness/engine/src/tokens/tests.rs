@@ -32,6 +32,7 @@ fn jwt_issuer(alg: JwtAlg, key: &str) -> Issuer {
         }),
         token: None,
         command: None,
+        scopes: vec![],
     };
     Issuer::from_system(Some(&identity), &keys(), Path::new("shop.yml")).unwrap()
 }
@@ -152,6 +153,7 @@ fn a_key_file_that_is_not_the_algorithms_key_is_refused_naming_it() {
         }),
         token: None,
         command: None,
+        scopes: vec![],
     };
     for (alg, key) in [
         (JwtAlg::RS256, "test-only-es256-private.pem"),
@@ -172,6 +174,7 @@ fn a_static_token_or_a_command_cannot_make_hostile_tokens_and_says_why() {
         jwt: None,
         token: Some("t0ken".into()),
         command: None,
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
     assert_eq!(
@@ -211,6 +214,7 @@ async fn the_command_prints_a_token_per_client_from_placeholders_and_environment
         jwt: None,
         token: None,
         command: Some(argv),
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&identity), &dir, Path::new("f.yml")).unwrap();
     // The path for callers that cannot wait never runs the command.
@@ -302,19 +306,25 @@ async fn the_command_leaves_the_runtime_thread_free_while_it_runs() {
 }
 
 #[test]
-fn every_scope_but_leaves_out_the_routes_own_and_adds_its_near_misses() {
+fn every_scope_but_leaves_out_the_routes_own_and_no_near_miss_of_it() {
     let all: BTreeSet<&str> = ["items:read", "items:write", "admin"].into();
     let scope = every_scope_but(&all, "items:write");
     let granted: BTreeSet<&str> = scope.split(' ').collect();
-    assert_eq!(
-        granted,
-        ["admin", "items:read", "items:writ", "items:writex"].into()
-    );
-    // A near miss that is a real scope of the table is not added twice, and a
-    // one-letter scope has no empty near miss.
-    let all: BTreeSet<&str> = ["ab", "abx", "b"].into();
-    assert_eq!(every_scope_but(&all, "ab"), "abx b a");
-    assert_eq!(every_scope_but(&all, "b"), "ab abx bx");
+    // No `items:writex` or `items:writ`: a token of the path-confusion sweep that a
+    // substring comparison lets through would blame the paths for the scopes' fault.
+    assert_eq!(granted, ["admin", "items:read"].into());
+    // A route opened by several scopes: the token holds none of them.
+    assert_eq!(every_scope_but(&all, "admin items:read"), "items:write");
+}
+
+#[test]
+fn near_misses_of_a_scope_are_cut_and_extended_and_never_real_scopes() {
+    let all: BTreeSet<&str> = ["admin", "items:read", "items:rea"].into();
+    assert_eq!(near_misses_of(&all, "admin"), "admi adminx");
+    // `items:rea` is a real scope of the table: not a near miss.
+    assert_eq!(near_misses_of(&all, "items:read"), "items:readx");
+    // A one-letter scope has no empty near miss.
+    assert_eq!(near_misses_of(&all, "a"), "ax");
 }
 
 /// The header and claims of a token, as JSON.
@@ -410,6 +420,7 @@ fn hostile_claims_and_headers_are_signed_by_the_systems_key_for_every_algorithm(
         jwt: None,
         token: Some("t0ken".into()),
         command: None,
+        scopes: vec![],
     };
     let issuer = Issuer::from_system(Some(&fixed), Path::new("."), Path::new("shop.yml")).unwrap();
     let e = issuer
@@ -434,4 +445,94 @@ fn a_presented_token_is_decoded_for_failure_messages() {
     );
     assert_eq!(decoded("Bearer not.a-jwt"), None);
     assert_eq!(decoded("Basic abc"), None);
+}
+
+/// A front door that pins clients by their Authorization header must see one token per
+/// client: the token a client presents stays the same across seconds (a token signed
+/// per request changed with its `exp` every second), until it nearly expires.
+#[test]
+fn a_client_presents_one_token_for_its_lifetime() {
+    let issuer = Issuer::hs256("s3cret");
+    let first = issuer.presented(&who()).unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(issuer.presented(&who()).unwrap().unwrap(), first);
+    let claims = parts(&first).1;
+    assert!(
+        claims["exp"].as_u64().unwrap() >= now() + TOKEN_TTL - 5,
+        "{claims}"
+    );
+    // A clone of the issuer (each scenario's context holds one) keeps the same token.
+    assert_eq!(issuer.clone().presented(&who()).unwrap().unwrap(), first);
+
+    // Another scope is another token; asked again, the same one.
+    let narrow = Who {
+        scope: "items:read",
+        ..who()
+    };
+    let other = issuer.presented(&narrow).unwrap().unwrap();
+    assert_ne!(other, first);
+    assert_eq!(issuer.presented(&narrow).unwrap().unwrap(), other);
+
+    // A kept token within RENEW_BEFORE of its expiry is signed again.
+    let Mode::Jwt(signer) = &issuer.mode else {
+        unreachable!("an HS256 issuer signs")
+    };
+    for (_, exp) in signer.kept.lock().unwrap().values_mut() {
+        *exp = now() + RENEW_BEFORE - 1;
+    }
+    let renewed = issuer.presented(&who()).unwrap().unwrap();
+    assert_ne!(renewed, first);
+    assert_eq!(issuer.presented(&who()).unwrap().unwrap(), renewed);
+
+    // A static token is the same token anyway.
+    let fixed = Issuer::from_system(
+        Some(&Identity {
+            jwt: None,
+            token: Some("t0k".into()),
+            command: None,
+            scopes: vec![],
+        }),
+        Path::new("."),
+        Path::new("shop.yml"),
+    )
+    .unwrap();
+    assert_eq!(
+        fixed.presented(&who()).unwrap().as_deref(),
+        Some("Bearer t0k")
+    );
+}
+
+/// A wrong secret passes every hostile-token scenario and fails only the positive
+/// controls with a bare 401: the hint says what to check and what the token carried.
+#[test]
+fn a_refused_valid_token_names_the_identity_to_check_and_its_claims() {
+    let issuer = Issuer::hs256("s3cret");
+    let token = issuer.presented(&who()).unwrap().unwrap();
+    let hint = issuer.refused_hint(&token).unwrap();
+    for part in [
+        "the gateway refused (401) a valid token qalens signed with x-qalens.identity",
+        "the secret or key, alg HS256, and the issuer and audience claims",
+        "the token carried header {\"alg\":\"HS256\",\"typ\":\"JWT\"}, claims {",
+        "\"sub\":\"alice-s1\"",
+    ] {
+        assert!(hint.contains(part), "no {part:?} in {hint}");
+    }
+    let fixed = Issuer::from_system(
+        Some(&Identity {
+            jwt: None,
+            token: Some("t0k".into()),
+            command: None,
+            scopes: vec![],
+        }),
+        Path::new("."),
+        Path::new("shop.yml"),
+    )
+    .unwrap();
+    let hint = fixed.refused_hint("Bearer t0k").unwrap();
+    assert!(
+        hint.contains("the static token of x-qalens.identity.token in shop.yml"),
+        "{hint}"
+    );
+    let anonymous = Issuer::from_system(None, Path::new("."), Path::new("shop.yml")).unwrap();
+    assert_eq!(anonymous.refused_hint("Bearer x"), None);
 }

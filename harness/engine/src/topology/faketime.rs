@@ -27,9 +27,24 @@ pub fn environment() -> [(&'static str, &'static str); 4] {
     ]
 }
 
+/// What a user does so that a service's clock can be skewed: one line for messages.
+pub fn how_to_enable() -> String {
+    let env: Vec<String> = environment()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "install Debian's libfaketime in its image (apt-get install libfaketime) and give \
+         the service, in the system file, the environment {} (docs/system-file.md, \
+         \"Clock skew on your own image\")",
+        env.join(" ")
+    )
+}
+
 /// The timestamp file named in a container's environment (`KEY=value` entries, as
-/// `docker inspect` shows them), if libfaketime is preloaded in it.
-pub(crate) fn timestamp_file(env: &[String]) -> Option<String> {
+/// `docker inspect` shows them, or a system file's service environment), if
+/// libfaketime is preloaded in it.
+pub fn timestamp_file(env: &[String]) -> Option<String> {
     let var = |name: &str| {
         env.iter()
             .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))

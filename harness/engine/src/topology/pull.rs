@@ -1,5 +1,6 @@
 //! Before anything starts: every image of the file is on the Docker engine, or can be
-//! pulled. A missing image is a [`SystemError`] naming the first service that uses it.
+//! pulled. A missing image is a [`SystemError`] located at the first service that uses
+//! it and naming every one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,11 +16,15 @@ const PULL_DEADLINE: Duration = Duration::from_secs(300);
 
 /// Checks every image of `system` on `docker`, pulling what the engine does not have.
 pub async fn check_images(docker: &Docker, system: &System) -> Result<(), SystemError> {
-    let mut images: BTreeMap<String, &str> = BTreeMap::new();
+    let mut images: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, s) in &system.services {
-        images.entry(s.image.to_string()).or_insert(name);
+        images
+            .entry(s.image.to_string())
+            .or_default()
+            .push(name.clone());
     }
-    for (image, service) in images {
+    for (image, services) in images {
+        let service = services[0].clone();
         if docker.inspect_image(&image).await.is_ok() {
             continue;
         }
@@ -28,10 +33,11 @@ pub async fn check_images(docker: &Docker, system: &System) -> Result<(), System
                 &system.file,
                 ErrorKind::MissingImage {
                     image: image.clone(),
+                    services: services.clone(),
                     why,
                 },
             )
-            .service(service)
+            .service(&service)
             .key("image");
             // Named at the service's `image` key, when the file still reads as it did.
             match qalens_model::input::read_text(&system.file, qalens_model::input::MAX_TEXT_BYTES)

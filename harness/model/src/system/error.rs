@@ -39,8 +39,13 @@ pub enum ErrorKind {
     UnknownService { name: String, known: Vec<String> },
     /// A variable that cannot be substituted (`${VAR:?message}` unset, bad syntax).
     Interpolation(String),
-    /// The Docker engine does not have the image and cannot pull it.
-    MissingImage { image: String, why: String },
+    /// The Docker engine does not have the image and cannot pull it. `services` are every
+    /// service that uses it, sorted (the error is located at the first one's `image`).
+    MissingImage {
+        image: String,
+        services: Vec<String>,
+        why: String,
+    },
     /// Anything else the file says that qalens cannot do (a writable bind mount).
     Invalid(String),
 }
@@ -157,8 +162,24 @@ impl SystemError {
                 known.join(", ")
             ),
             ErrorKind::Interpolation(e) => format!("variable substitution failed: {e}"),
-            ErrorKind::MissingImage { image, why } => {
-                format!("image {image} is not on this Docker engine and cannot be pulled: {why}")
+            ErrorKind::MissingImage {
+                image,
+                services,
+                why,
+            } => {
+                let users = match services.as_slice() {
+                    [] | [_] => String::new(),
+                    all => format!(
+                        " (services {} use it)",
+                        all.iter()
+                            .map(|s| format!("{s:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                format!(
+                    "image {image} is not on this Docker engine and cannot be pulled{users}: {why}"
+                )
             }
             ErrorKind::Invalid(e) => e.clone(),
         };

@@ -102,7 +102,7 @@ pub struct Gateway {
     pub replica_env: Option<String>,
 }
 
-/// Exactly one of `jwt`, `token` or `command`.
+/// Exactly one of `jwt`, `token` or `command`, and the default scopes of a client.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
@@ -112,6 +112,10 @@ pub struct Identity {
     /// A command that prints a token; `{client}`, `{tier}` and `{scope}` in its
     /// arguments are replaced (see `tokens::command`).
     pub command: Option<Vec<String>>,
+    /// The scopes an ordinary client's token carries unless a step narrows them (`Given a
+    /// free client`); an admin client has `admin` too. An enabled pack may add its own.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -134,7 +138,8 @@ pub struct Jwt {
     pub claims: BTreeMap<String, serde_json::Value>,
 }
 
-/// A list of routes, or an OpenAPI 3 document (operations with `security: []` are public).
+/// A list of routes, or an OpenAPI 3 document (operations with `security: []` are public;
+/// the scopes an operation's security requirements list are the scopes it needs).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Routes {
@@ -156,6 +161,9 @@ pub struct Route {
     pub path: String,
     #[serde(default)]
     pub public: bool,
+    /// The scope a token needs for the route (several, space-separated: the route opens
+    /// to a token holding any of them). The scoped sweeps need it on every protected route.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -321,6 +321,16 @@ pub(super) fn check(system: &System) -> Check {
         {
             return Err(c.invalid("x-qalens.identity.command", "the command is empty"));
         }
+        for (i, scope) in id.scopes.iter().enumerate() {
+            let key = format!("x-qalens.identity.scopes[{i}]");
+            check_scope(scope).map_err(|e| c.invalid(&key, e))?;
+            if scope.contains(' ') {
+                return Err(c.invalid(
+                    &key,
+                    format!("{scope:?} holds a space: list each scope as an item of its own"),
+                ));
+            }
+        }
     }
     match &q.routes {
         Some(Routes::OpenApi(o)) => {
@@ -338,6 +348,16 @@ pub(super) fn check(system: &System) -> Check {
             for (i, r) in routes.iter().enumerate() {
                 check_route(&format!("{} {}", r.method, r.path))
                     .map_err(|e| c.invalid(&format!("x-qalens.routes[{i}]"), e))?;
+                if let Some(scope) = &r.scope {
+                    let key = format!("x-qalens.routes[{i}].scope");
+                    if r.public {
+                        return Err(c.invalid(
+                            &key,
+                            "a public route needs no scope: leave `scope` out, or `public`",
+                        ));
+                    }
+                    check_scope(scope).map_err(|e| c.invalid(&key, e))?;
+                }
             }
         }
         None => {}
@@ -474,6 +494,33 @@ enum RouteError {
          it goes into a request (percent-encoded)"
     )]
     NotPrintableAscii(String),
+}
+
+/// Why a route's scope is not one or more scope tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ScopeError {
+    #[error("the scope is empty: name the scope a token needs, or leave `scope` out")]
+    Empty,
+    /// The word that is not a scope token.
+    #[error(
+        "{0:?} is not a scope: printable ASCII without `\"` or `\\`, scopes separated by spaces"
+    )]
+    NotAToken(String),
+}
+
+/// A route's scope: one or more scope tokens (RFC 6749 3.3: printable ASCII but `"` and
+/// `\`), separated by spaces.
+fn check_scope(scope: &str) -> Result<(), ScopeError> {
+    if scope.trim().is_empty() {
+        return Err(ScopeError::Empty);
+    }
+    match scope.split(' ').filter(|w| !w.is_empty()).find(|w| {
+        !w.chars()
+            .all(|ch| ch.is_ascii_graphic() && ch != '"' && ch != '\\')
+    }) {
+        Some(w) => Err(ScopeError::NotAToken(w.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// `METHOD /path`.

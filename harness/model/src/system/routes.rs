@@ -1,6 +1,7 @@
 //! The routes a system file documents (`x-qalens.routes`): a list, or an OpenAPI 3
-//! document whose operations with `security: []` are public. The route sweep reads them
-//! when the gateway has no route endpoint of its own.
+//! document whose operations with `security: []` are public and whose security
+//! requirements name the scopes an operation needs. The route sweep reads them instead
+//! of the gateway's own `/admin/routes`.
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,29 @@ pub struct DocumentedRoute {
     pub path: String,
     /// Open to anybody by design (`public: true`, or `security: []` in OpenAPI).
     pub public: bool,
+    /// The scopes that open it, sorted (`scope: "a b"`, or every scope its OpenAPI
+    /// security requirements list); empty when the file names none. A token holding none
+    /// of them must be refused.
+    pub scopes: Vec<String>,
+}
+
+impl DocumentedRoute {
+    /// `GET /orders`.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// The first protected route of `routes` that names no scope: the scoped sweeps cannot
+/// make a token lacking its scope.
+pub fn unscoped(routes: &[DocumentedRoute]) -> Option<&DocumentedRoute> {
+    routes.iter().find(|r| !r.public && r.scopes.is_empty())
+}
+
+/// `scope` split into its words, sorted, each once.
+pub(crate) fn scope_words(scope: &str) -> Vec<String> {
+    let words: std::collections::BTreeSet<&str> = scope.split_whitespace().collect();
+    words.into_iter().map(str::to_string).collect()
 }
 
 const METHODS: [&str; 8] = [
@@ -81,6 +105,7 @@ pub fn documented(routes: &Routes, dir: &Path) -> Result<Vec<DocumentedRoute>, R
                 method: r.method.to_ascii_uppercase(),
                 path: r.path.clone(),
                 public: r.public,
+                scopes: r.scope.as_deref().map(scope_words).unwrap_or_default(),
             })
             .collect()),
         Routes::OpenApi(o) => {
@@ -94,7 +119,9 @@ pub fn documented(routes: &Routes, dir: &Path) -> Result<Vec<DocumentedRoute>, R
 }
 
 /// The operations of an OpenAPI 3 document (YAML or JSON). An operation is public when
-/// its own `security` is an empty list, or it has none and the document's is empty.
+/// its own `security` is an empty list, or it has none and the document's is empty. Its
+/// scopes are every scope its security requirements (its own, else the document's) list,
+/// whatever the scheme: `[{bearer: [orders:read]}]` needs `orders:read`.
 pub(crate) fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, DocumentError> {
     super::yaml::prescan(text).map_err(|e| DocumentError::Unreadable {
         line: e.line,
@@ -112,6 +139,21 @@ pub(crate) fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, DocumentE
     let empty =
         |v: Option<&serde_yaml_ng::Value>| v.and_then(|s| s.as_sequence()).map(Vec::is_empty);
     let global_public = empty(doc.get("security")).unwrap_or(false);
+    // Every scope the requirement objects of a `security` list name, sorted and once.
+    let scopes = |v: Option<&serde_yaml_ng::Value>| -> Option<Vec<String>> {
+        let list = v?.as_sequence()?;
+        let words: std::collections::BTreeSet<String> = list
+            .iter()
+            .filter_map(|requirement| requirement.as_mapping())
+            .flat_map(|schemes| schemes.values())
+            .filter_map(|s| s.as_sequence())
+            .flatten()
+            .filter_map(|s| s.as_str())
+            .flat_map(|s| s.split_whitespace().map(str::to_string))
+            .collect();
+        Some(words.into_iter().collect())
+    };
+    let global_scopes = scopes(doc.get("security")).unwrap_or_default();
     let paths = doc
         .get("paths")
         .and_then(|p| p.as_mapping())
@@ -126,10 +168,15 @@ pub(crate) fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, DocumentE
             let Some(method) = method.as_str().filter(|m| METHODS.contains(m)) else {
                 continue;
             };
+            let public = empty(op.get("security")).unwrap_or(global_public);
             routes.push(DocumentedRoute {
                 method: method.to_ascii_uppercase(),
                 path: path.to_string(),
-                public: empty(op.get("security")).unwrap_or(global_public),
+                public,
+                scopes: match public {
+                    true => vec![],
+                    false => scopes(op.get("security")).unwrap_or_else(|| global_scopes.clone()),
+                },
             });
         }
     }
@@ -188,5 +235,66 @@ paths:
             e.to_string().starts_with("3:1: not an OpenAPI document: "),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_scopes_of_security_requirements_are_the_scopes_an_operation_needs() {
+        let doc = r#"
+openapi: 3.0.3
+security: [{ oauth: [catalog:read] }]
+paths:
+  /health:
+    get: { security: [] }
+  /catalog:
+    get: {}
+  /admin:
+    get: { security: [{ oauth: [admin] }, { apiKey: [] }] }
+    delete: { security: [{ oauth: [admin, admin:write] }] }
+  /carts:
+    post: { security: [{ bearer: [] }] }
+"#;
+        let scopes: Vec<(String, Vec<String>)> = from_openapi(doc)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.name(), r.scopes))
+            .collect();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            scopes,
+            vec![
+                ("GET /health".into(), words(&[])),
+                ("GET /catalog".into(), words(&["catalog:read"])),
+                ("GET /admin".into(), words(&["admin"])),
+                ("DELETE /admin".into(), words(&["admin", "admin:write"])),
+                ("POST /carts".into(), words(&[])),
+            ]
+        );
+        let routes = from_openapi(doc).unwrap();
+        assert_eq!(
+            unscoped(&routes).map(DocumentedRoute::name).as_deref(),
+            Some("POST /carts")
+        );
+    }
+
+    #[test]
+    fn a_listed_route_s_scope_is_split_into_its_words() {
+        let routes = Routes::List(vec![
+            super::super::Route {
+                method: "get".into(),
+                path: "/admin".into(),
+                public: false,
+                scope: Some("admin  ops".into()),
+            },
+            super::super::Route {
+                method: "GET".into(),
+                path: "/health".into(),
+                public: true,
+                scope: None,
+            },
+        ]);
+        let routes = documented(&routes, Path::new(".")).unwrap();
+        assert_eq!(routes[0].name(), "GET /admin");
+        assert_eq!(routes[0].scopes, ["admin", "ops"]);
+        assert!(unscoped(&routes).is_none(), "a public route needs no scope");
     }
 }

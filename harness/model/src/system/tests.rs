@@ -372,8 +372,12 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "private_key": "k.pem" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "RS256", "secret": "s" } } }),
         serde_json::json!({ "identity": { "token": "t", "command": ["x"] } }),
+        serde_json::json!({ "identity": { "scopes": ["a"] } }),
+        serde_json::json!({ "identity": { "token": "t", "scopes": ["a b"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x", "limit": 5, "window": "60s", "per": "tenant" }] }),
         serde_json::json!({ "packs": ["other"] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/h", "public": true, "scope": "ops" }] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/a", "scope": "a \"b\"" }] }),
     ] {
         assert!(!validator.is_valid(&bad), "{bad}");
     }
@@ -382,8 +386,11 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "ES256", "private_key": "k.pem", "claims": { "aud": "shop" } } } }),
         serde_json::json!({ "identity": { "token": "t" } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" }, "scopes": ["catalog:read", "orders:read"] } }),
         serde_json::json!({ "identity": { "command": ["./token.sh", "{client}", "{tier}", "{scope}"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
+        serde_json::json!({ "routes": [{ "method": "GET", "path": "/admin", "scope": "admin ops:write" }, { "method": "GET", "path": "/h", "public": true }] }),
+        serde_json::json!({ "routes": { "openapi": "api.yaml" } }),
     ] {
         let errors: Vec<String> = validator
             .iter_errors(&good)
@@ -498,6 +505,11 @@ fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column(
             "\"A=B\" is not a variable name",
         ),
         (
+            format!("{MINIMAL}x-qalens:\n  identity: {{ token: t, scopes: [a, 'b c'] }}\n"),
+            "6:37",
+            "\"b c\" holds a space: list each scope as an item of its own",
+        ),
+        (
             format!("{MINIMAL}x-qalens:\n  identity: {{ command: [\"\"] }}\n"),
             "6:15",
             "the command is empty",
@@ -506,6 +518,21 @@ fn values_docker_or_the_steps_would_refuse_are_refused_at_their_line_and_column(
             format!("{MINIMAL}x-qalens:\n  routes: [{{ method: GET, path: \"/a b\" }}]\n"),
             "6:12",
             "holds a space",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /h, public: true, scope: ops }}\n"),
+            "7:46",
+            "a public route needs no scope",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /a, scope: ' ' }}\n"),
+            "7:32",
+            "the scope is empty",
+        ),
+        (
+            format!("{MINIMAL}x-qalens:\n  routes:\n    - {{ method: GET, path: /a, scope: 'a \"b\"' }}\n"),
+            "7:32",
+            "\"\\\"b\\\"\" is not a scope",
         ),
         (
             format!("{MINIMAL}x-qalens:\n  broker: {{ service: web, port: 8080, queues: [{{ name: {} }}] }}\n", "q".repeat(300)),
@@ -604,4 +631,33 @@ fn named_files_must_be_regular_and_an_openapi_document() {
         "{MINIMAL}x-qalens:\n  identity: {{ jwt: {{ alg: RS256, private_key: /dev/zero }} }}\n"
     ));
     assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
+/// A missing image named only the first service using it; the user fixed that one and
+/// met the same error on the next. It names every service using it now.
+#[test]
+fn a_missing_image_names_every_service_that_uses_it() {
+    let error = |services: &[&str]| {
+        SystemError::new(
+            "shop.yml",
+            ErrorKind::MissingImage {
+                image: "shop/web:2.3".into(),
+                services: services.iter().map(|s| s.to_string()).collect(),
+                why: "no such image".into(),
+            },
+        )
+        .service(services[0])
+        .key("image")
+        .to_string()
+    };
+    assert_eq!(
+        error(&["web", "worker"]),
+        "shop.yml: service \"web\", key \"image\": image shop/web:2.3 is not on this Docker \
+         engine and cannot be pulled (services \"web\", \"worker\" use it): no such image"
+    );
+    assert_eq!(
+        error(&["web"]),
+        "shop.yml: service \"web\", key \"image\": image shop/web:2.3 is not on this Docker \
+         engine and cannot be pulled: no such image"
+    );
 }

@@ -20,7 +20,7 @@ use cucumber::{then, when};
 
 use super::StepResult;
 use crate::StepError;
-use crate::world::{Client, Exchange, QaWorld, Resource};
+use crate::world::{Client, Exchange, QaWorld, Resource, hinted};
 use qalens_engine::checks::exchange::{created, header};
 use qalens_engine::clients::http::{Call, Target};
 
@@ -234,14 +234,15 @@ async fn can(world: &mut QaWorld, name: &str, method: &str, path: Option<&str>) 
     let path = resource_path(world, path)?;
     let ex = send_as(world, name, method, &path, None, None).await?;
     if (200..300).contains(&ex.status) {
-        Ok(())
-    } else {
-        Err(StepError::expected_of(
-            format!("client {name:?} to be allowed {method} {path} (2xx)"),
-            ex.status.to_string(),
-            &ex,
-        ))
+        return Ok(());
     }
+    let client = named(world, name)?;
+    let hint = world.refused_hint(Some(&client), std::slice::from_ref(&ex));
+    Err(StepError::expected_of(
+        format!("client {name:?} to be allowed {method} {path} (2xx)"),
+        hinted(ex.status.to_string(), hint),
+        &ex,
+    ))
 }
 
 /// Statuses that refuse a client another client's resource: 404 (preferred: it does not
