@@ -238,6 +238,21 @@ impl System {
     pub fn service_names(&self) -> Vec<String> {
         self.services.keys().cloned().collect()
     }
+
+    /// The service a container name within the run belongs to, with the replica number
+    /// it names: a service (`db`, `gateway`: every replica, `None`) or one replica of a
+    /// numbered service (`gateway-2`: `Some(2)`). A service's own name wins.
+    pub fn callee(&self, name: &str) -> Option<(&Service, Option<u8>)> {
+        if let Some(s) = self.services.get(name) {
+            return Some((s, None));
+        }
+        self.services.values().find_map(|s| {
+            s.replica_names()
+                .into_iter()
+                .find(|(_, replica)| replica == name)
+                .and_then(|(n, _)| Some((s, Some(n?))))
+        })
+    }
 }
 
 /// A serde error on the parsed file: the path names service and key; the line comes from
