@@ -41,6 +41,8 @@ pub enum ErrorKind {
     Interpolation(String),
     /// The Docker engine does not have the image and cannot pull it.
     MissingImage { image: String, why: String },
+    /// The image of a service's `build` could not be built.
+    BuildFailed { image: String, why: String },
     /// Anything else the file says that qalens cannot do (a writable bind mount).
     Invalid(String),
 }
@@ -159,6 +161,9 @@ impl SystemError {
             ErrorKind::Interpolation(e) => format!("variable substitution failed: {e}"),
             ErrorKind::MissingImage { image, why } => {
                 format!("image {image} is not on this Docker engine and cannot be pulled: {why}")
+            }
+            ErrorKind::BuildFailed { image, why } => {
+                format!("building image {image} failed: {why}")
             }
             ErrorKind::Invalid(e) => e.clone(),
         };

@@ -10,6 +10,7 @@
 //! problem is a [`SystemError`] naming the file, the service, the key and, where the
 //! parser knows it, the line; commands exit 2 on it before anything starts.
 
+pub mod build;
 mod compose;
 mod error;
 mod interpolate;

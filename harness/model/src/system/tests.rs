@@ -285,6 +285,80 @@ fn a_takeover_link_needs_no_variable_and_claims_a_callee_once() {
     }
 }
 
+/// `build:` names a context beside the file; the image it runs is named after `image` (or
+/// the service) and tagged with the digest of what the build reads.
+#[test]
+fn a_service_may_be_built_from_a_context_beside_the_file() {
+    let dir = std::env::temp_dir().join(format!("qalens-build-file-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web/Dockerfile"), "ARG BASE\nFROM ${BASE}\n").unwrap();
+    std::fs::write(dir.join("web/Other"), "FROM scratch\n").unwrap();
+    let load = |services: &str| {
+        let file = dir.join("shop.yml");
+        std::fs::write(&file, format!("services:\n{services}")).unwrap();
+        System::load_with(&file, &|v| {
+            (v == "BASE_IMAGE").then(|| "qalens-base:1".into())
+        })
+    };
+    let s = load(
+        "  Web:\n    build: { context: web, args: { BASE: \"${BASE_IMAGE}\", N: 3 } }\n  \
+         api:\n    image: shop/api:2.3\n    build: ./web\n  \
+         cron:\n    build: { context: ./web, dockerfile: Other, args: [BASE=x] }\n",
+    )
+    .unwrap();
+    let web = &s.services["Web"];
+    let build = web.build.as_ref().unwrap();
+    assert_eq!(build.context, dir.join("web").canonicalize().unwrap());
+    assert_eq!(build.dockerfile, "Dockerfile");
+    let args: Vec<_> = build.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(args, ["BASE=qalens-base:1", "N=3"]);
+    assert_eq!(
+        web.image.to_string(),
+        format!("qalens-build/web:{}", build.tag())
+    );
+    let api = &s.services["api"];
+    assert_eq!(api.image.name, "shop/api");
+    assert_eq!(api.image.tag, api.build.as_ref().unwrap().tag());
+    assert_ne!(
+        api.image.tag, web.image.tag,
+        "other arguments, another image"
+    );
+    let cron = s.services["cron"].build.as_ref().unwrap();
+    assert_eq!(
+        (cron.dockerfile.as_str(), cron.args["BASE"].as_str()),
+        ("Other", "x")
+    );
+    for (services, key, says) in [
+        (
+            "  web:\n    expose: [80]\n",
+            "image",
+            "every service needs an image, or a `build`",
+        ),
+        ("  web:\n    build: ./nowhere\n", "build", "cannot be used"),
+        (
+            "  web:\n    build: { context: web, dockerfile: Missing }\n",
+            "build",
+            "does not exist",
+        ),
+        (
+            "  web:\n    build: { context: web, target: prod }\n",
+            "build.target",
+            "unsupported key: unknown field `target`",
+        ),
+        (
+            "  web:\n    build: { context: web, args: { \"\": x } }\n",
+            "build.args.",
+            "not a variable name",
+        ),
+    ] {
+        let e = load(services).expect_err(services);
+        assert_eq!(e.key.as_deref(), Some(key), "{services}: {e}");
+        assert!(e.to_string().contains(says), "{services}: {e}");
+        assert!(e.line.is_some(), "{services}: {e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn writable_binds_named_volumes_and_missing_sources_are_refused() {
     for (volume, says) in [
