@@ -503,7 +503,12 @@ fn the_reference_section_validates_against_the_json_schema() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/nginx-shop/qalens.yml"
     );
-    for path in [REFERENCE_FILE, example] {
+    // And the one with a JWT identity and a takeover link.
+    let apache = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/apache-shop/qalens.yml"
+    );
+    for path in [REFERENCE_FILE, example, apache] {
         let text = std::fs::read_to_string(path).unwrap();
         let file: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
         let section = &file["x-qalens"];
