@@ -1,8 +1,10 @@
 //! qalens on software it did not write: `examples/nginx-shop` (stock nginx, RabbitMQ,
-//! amqp-tools and pika) is run once, in a shuffled order, and the report must hold
-//! exactly the verdicts its README documents: which scenarios fail, with which messages,
-//! and which pass. Shuffled, so no verdict leans on what ran before it: the queue lenses
-//! pass on the careful worker and fail on the naive one whichever ran first.
+//! amqp-tools and pika) and `examples/apache-shop` (stock Apache httpd with
+//! mod_auth_openidc) are each run once, shuffled, by a `qalens` that finds no `refsys`
+//! binary (neither system needs one), and each report must hold exactly the verdicts its
+//! README documents: which scenarios fail, with which messages, and which pass. Shuffled,
+//! so no verdict leans on what ran before it: the queue lenses pass on nginx-shop's
+//! careful worker and fail on the naive one whichever ran first.
 #![allow(clippy::unwrap_used)] // A test fails by panicking; unwrap says where.
 
 mod common;
@@ -111,8 +113,186 @@ const EXPECTED: &[(&str, u32, Verdict)] = &[
     ("backlog.feature", 19, Ok(())),
 ];
 
+/// Every scenario of `examples/apache-shop`, as [`EXPECTED`] for nginx-shop.
+const APACHE_EXPECTED: &[(&str, u32, Verdict)] = &[
+    ("unprotected_route.feature", 14, Ok(())),
+    ("unprotected_route.feature", 15, Ok(())),
+    ("unprotected_route.feature", 16, Ok(())),
+    ("unprotected_route.feature", 17, Ok(())),
+    ("unprotected_route.feature", 18, Ok(())),
+    ("unprotected_route.feature", 19, Ok(())),
+    ("unprotected_route.feature", 21, Ok(())),
+    (
+        "hostile_tokens.feature",
+        15,
+        Err(&[
+            "3 of 3 routes did not answer 401 with a Bearer challenge",
+            "\"nbf\":",
+            "/api/account\n",
+            "-> 200",
+        ]),
+    ),
+    (
+        "hostile_tokens.feature",
+        16,
+        Err(&["3 of 3 routes did not answer 401", "\"iat\":"]),
+    ),
+    (
+        "hostile_tokens.feature",
+        20,
+        Err(&["3 of 3 routes did not answer 401", "claims {\"scope\""]),
+    ),
+    (
+        "hostile_tokens.feature",
+        24,
+        Err(&[
+            "3 of 3 routes did not answer 401",
+            "\"crit\":[\"x-qalens-unknown-extension\"]",
+        ]),
+    ),
+    (
+        "hostile_tokens.feature",
+        25,
+        Err(&["3 of 3 routes did not answer 401", "\"nbf\":\"garbage\""]),
+    ),
+    (
+        "hostile_tokens.feature",
+        26,
+        Err(&["3 of 3 routes did not answer 401", "\"exp\":\"garbage\""]),
+    ),
+    ("scopes.feature", 7, Ok(())),
+    ("scopes.feature", 13, Err(&["expected status 403, saw 401"])),
+    ("scopes.feature", 19, Err(&["expected status 200, saw 401"])),
+    ("link_faults.feature", 8, Ok(())),
+    (
+        "link_faults.feature",
+        14,
+        Err(&[
+            "expected exactly 9 of 9 responses with status 200, saw 6",
+            "3× no response",
+            "/api/account\n",
+            "-> no response after",
+        ]),
+    ),
+    (
+        "link_faults.feature",
+        20,
+        Err(&[
+            "expected every response within 2000 ms; the slowest took",
+            "/api/account\n",
+        ]),
+    ),
+];
+
 fn example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/nginx-shop")
+}
+
+/// A `qalens` that finds no `refsys`: the test binary hard-linked into a directory of its
+/// own (nothing beside it, nor one folder up), run without `QALENS_REFSYS_BIN`. A system of
+/// the user's own must run without the reference system's binary.
+struct WithoutRefsys {
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+impl WithoutRefsys {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("qalens-{name}-{}", std::process::id()));
+        let bin = dir.join("bin/qalens");
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        let _ = std::fs::remove_file(&bin);
+        if std::fs::hard_link(env!("CARGO_BIN_EXE_qalens"), &bin).is_err() {
+            std::fs::copy(env!("CARGO_BIN_EXE_qalens"), &bin).unwrap();
+        }
+        for beside in [dir.join("bin/refsys"), dir.join("refsys")] {
+            assert!(!beside.exists(), "{} would be found", beside.display());
+        }
+        Self { dir, bin }
+    }
+
+    fn qalens(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.bin);
+        cmd.args(args)
+            .env_remove("QALENS_REFSYS_BIN")
+            .env_remove("QALENS_BIN")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+}
+
+impl Drop for WithoutRefsys {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs every feature of `examples/<name>` once, shuffled, by a `qalens` without `refsys`,
+/// and checks each scenario's verdict against `expected`.
+fn assert_verdicts(name: &str, expected: &[(&str, u32, Verdict)]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
+    let system = dir.join("qalens.yml");
+    let features = dir.join("features");
+    let report = std::env::temp_dir().join(format!("qalens-{name}-{}.json", std::process::id()));
+    let bare = WithoutRefsys::new(name);
+    let child = bare
+        .qalens(&[
+            "run",
+            "--shuffle",
+            "--system",
+            system.to_str().unwrap(),
+            features.to_str().unwrap(),
+            "--json",
+            report.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (status, output) = finish(child);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "some scenarios must fail, nothing else go wrong:\n{output}"
+    );
+    assert_nothing_left(pid, &output);
+    let text = std::fs::read_to_string(&report).expect("the JSON report");
+    let _ = std::fs::remove_file(&report);
+    let seen = outcomes(&serde_json::from_str(&text).expect("JSON"));
+
+    let expected: BTreeMap<(String, u64), Verdict> = expected
+        .iter()
+        .map(|(f, l, v)| ((f.to_string(), u64::from(*l)), *v))
+        .collect();
+    assert_eq!(
+        seen.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the scenarios run are not the scenarios documented\n{output}"
+    );
+    let mut wrong = vec![];
+    for (at, verdict) in &expected {
+        let errors = &seen[at];
+        match verdict {
+            Ok(()) if !errors.is_empty() => {
+                wrong.push(format!("{at:?} should pass, failed: {errors:?}"))
+            }
+            Err(_) if errors.is_empty() => wrong.push(format!("{at:?} should fail, passed")),
+            Err(parts) => {
+                let message = errors.join("\n");
+                for part in *parts {
+                    if !message.contains(part) {
+                        wrong.push(format!(
+                            "{at:?} failed without {part:?} in its message: {message}"
+                        ));
+                    }
+                }
+            }
+            Ok(()) => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}\n\n{output}", wrong.join("\n"));
 }
 
 /// Each scenario's outcome from a Cucumber JSON report: the step errors, empty when it
@@ -149,63 +329,15 @@ fn outcomes(report: &serde_json::Value) -> BTreeMap<(String, u64), Vec<String>> 
 
 #[test]
 fn qalens_finds_the_documented_faults_in_the_stock_nginx_shop() {
-    let system = example().join("qalens.yml");
-    let features = example().join("features");
-    let report = std::env::temp_dir().join(format!("qalens-example-{}.json", std::process::id()));
-    let child = qalens(&[
-        "run",
-        "--system",
-        system.to_str().unwrap(),
-        features.to_str().unwrap(),
-        "--json",
-        report.to_str().unwrap(),
-        "--shuffle",
-    ])
-    .spawn()
-    .unwrap();
-    let pid = child.id();
-    let (status, output) = finish(child);
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "some scenarios must fail, nothing else go wrong:\n{output}"
-    );
-    assert_nothing_left(pid, &output);
-    let text = std::fs::read_to_string(&report).expect("the JSON report");
-    let _ = std::fs::remove_file(&report);
-    let seen = outcomes(&serde_json::from_str(&text).expect("JSON"));
+    assert_verdicts("nginx-shop", EXPECTED);
+}
 
-    let expected: BTreeMap<(String, u64), Verdict> = EXPECTED
-        .iter()
-        .map(|(f, l, v)| ((f.to_string(), u64::from(*l)), *v))
-        .collect();
-    assert_eq!(
-        seen.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "the scenarios run are not the scenarios documented\n{output}"
-    );
-    let mut wrong = vec![];
-    for (at, verdict) in &expected {
-        let errors = &seen[at];
-        match verdict {
-            Ok(()) if !errors.is_empty() => {
-                wrong.push(format!("{at:?} should pass, failed: {errors:?}"))
-            }
-            Err(_) if errors.is_empty() => wrong.push(format!("{at:?} should fail, passed")),
-            Err(parts) => {
-                let message = errors.join("\n");
-                for part in *parts {
-                    if !message.contains(part) {
-                        wrong.push(format!(
-                            "{at:?} failed without {part:?} in its message: {message}"
-                        ));
-                    }
-                }
-            }
-            Ok(()) => {}
-        }
-    }
-    assert!(wrong.is_empty(), "{}\n\n{output}", wrong.join("\n"));
+/// Apache httpd verifies the JWTs itself (mod_auth_openidc) and its front door reads the
+/// replicas' addresses from a configuration file: the link fault reaches replica 2 through
+/// a proxy that took over its name.
+#[test]
+fn qalens_finds_the_documented_faults_in_the_stock_apache_shop() {
+    assert_verdicts("apache-shop", APACHE_EXPECTED);
 }
 
 /// `x-qalens.contracts` names the shop's OpenAPI document: both scenarios pass against

@@ -55,6 +55,91 @@ fn run_with_a_missing_image_exits_2_and_starts_nothing() {
     assert!(owned_by(pid).is_empty(), "something was started:\n{err}");
 }
 
+/// `build:` builds the image before anything starts, once: a second check finds the image
+/// its context's digest names. A failed build names the system file's line and the
+/// Dockerfile's.
+#[test]
+fn check_builds_an_image_once_and_a_failed_build_names_both_files_lines() {
+    let dir = std::env::temp_dir().join(format!("qalens-build-{}", std::process::id()));
+    let features = dir.join("features");
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::create_dir_all(&features).unwrap();
+    let file = dir.join("shop.yml");
+    std::fs::write(
+        &file,
+        "services:\n  web:\n    command: [cat, /stamp]\n    build:\n      context: web\n      \
+         args: { BASE: \"${QALENS_RUNTIME_IMAGE:-debian:bookworm-slim}\" }\n",
+    )
+    .unwrap();
+    // Content no earlier run built: the first check must build it.
+    let stamp = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+    std::fs::write(dir.join("web/stamp"), &stamp).unwrap();
+    std::fs::write(
+        dir.join("web/Dockerfile"),
+        "ARG BASE\nFROM ${BASE}\nCOPY stamp /stamp\n",
+    )
+    .unwrap();
+    let check = || {
+        qalens(&[
+            "check",
+            "--system",
+            file.to_str().unwrap(),
+            features.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+    };
+    let first = check();
+    let second = check();
+    let image = String::from_utf8_lossy(&first.stderr)
+        .split_whitespace()
+        .find(|w| w.starts_with("qalens-build/web:"))
+        .map(str::to_string);
+    std::fs::write(
+        dir.join("web/Dockerfile"),
+        "ARG BASE\nFROM ${BASE}\n\n# the step that fails\nRUN echo cannot build >&2; false\n",
+    )
+    .unwrap();
+    let failed = check();
+    let dockerfile = dir.join("web").canonicalize().unwrap().join("Dockerfile");
+    if let Some(image) = &image {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", image])
+            .output();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = stderr(&first);
+    assert_eq!(first.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("qalens: building image qalens-build/web:"),
+        "{err}"
+    );
+    assert!(image.is_some(), "{err}");
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        !stderr(&second).contains("building image"),
+        "the second check built again: {}",
+        stderr(&second)
+    );
+    let err = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(2), "{err}");
+    let expected = format!(
+        "{}:4:5: service \"web\", key \"build\": building image qalens-build/web:",
+        file.display()
+    );
+    assert!(err.contains(&expected), "expected {expected:?} in {err}");
+    for part in [
+        format!(
+            "{}:5: RUN echo cannot build >&2; false: ",
+            dockerfile.display()
+        ),
+        "returned a non-zero code: 1".to_string(),
+        "(last output: cannot build)".to_string(),
+    ] {
+        assert!(err.contains(&part), "expected {part:?} in {err}");
+    }
+}
+
 #[test]
 fn up_waits_on_a_healthcheck_and_the_service_that_needs_it_healthy() {
     let file = fixtures("systems/healthcheck.yml");

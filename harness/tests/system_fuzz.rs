@@ -278,6 +278,7 @@ fn mutated_shipped_system_files_load_or_are_refused_with_a_position() {
     let seeds = [
         root().join("reference-system/qalens.yml"),
         root().join("examples/nginx-shop/qalens.yml"),
+        root().join("examples/apache-shop/qalens.yml"),
     ];
     for seed in seeds {
         let text = std::fs::read_to_string(&seed).unwrap();

@@ -80,13 +80,25 @@ impl Components {
         {
             return fold(service);
         }
-        // A link `from-to`: the longest known callee that ends it.
+        // A link `from-to`: the longest known callee that ends it, a service or one of
+        // its replicas (`frontdoor-gateway-2`).
+        let replica_of = |name: &str| {
+            name.rsplit_once('-')
+                .filter(|(service, n)| n.chars().all(|c| c.is_ascii_digit()) && known(service))
+                .map(|(service, _)| service.to_string())
+        };
         let callee = bare
             .match_indices('-')
             .map(|(i, _)| &bare[i + 1..])
-            .find(|callee| known(callee));
+            .find_map(|callee| {
+                if known(callee) {
+                    Some(callee.to_string())
+                } else {
+                    replica_of(callee)
+                }
+            });
         match callee {
-            Some(callee) => fold(callee),
+            Some(callee) => fold(&callee),
             None => match bare.rsplit_once('-') {
                 Some((service, n)) if n.chars().all(|c| c.is_ascii_digit()) => fold(service),
                 Some((_, callee)) => fold(callee),
@@ -541,6 +553,9 @@ mod tests {
         assert_eq!(of("order-store"), "order-store");
         assert_eq!(of("link-api-order-store"), "order-store");
         assert_eq!(of("order-store-1"), "order-store");
+        // A link to one replica (a takeover of `gateway-2`) disrupts the replica's service.
+        assert_eq!(of("link-edge-gateway-2"), "gateway");
+        assert_eq!(of("api-order-store-3"), "order-store");
     }
 
     #[test]

@@ -21,6 +21,10 @@
 //!   "abort" | "dropanswer" | "holdanswer", ...}` faults only the HTTP requests whose
 //!   baggage names the scenario ([`faults::scoped`], [`mark`]); `GET
 //!   /internal/fault/scoped` lists the scenarios' faults.
+//! - `PROXY_PASSTHROUGH` (empty): comma-separated ports the proxy also listens on, each
+//!   forwarded to the same port of the upstream's host, untouched by faults and not
+//!   recorded. A proxy that takes over a callee's network name answers for every port of
+//!   the callee, not only the link's.
 //!
 //! Tests run it on port 0 against a real upstream ([`Application::build`]).
 
@@ -66,6 +70,9 @@ pub enum ConfigError {
         value: String,
         cause: std::net::AddrParseError,
     },
+    /// `PROXY_PASSTHROUGH` is not a comma-separated list of ports.
+    #[error("environment variable PROXY_PASSTHROUGH={value:?} is invalid: {reason}")]
+    NotPorts { value: String, reason: String },
 }
 
 /// Where the proxy listens and where it forwards to.
@@ -77,11 +84,14 @@ pub struct Config {
     pub control_bind: SocketAddr,
     /// `host:port` to forward to, resolved at each new connection.
     pub upstream: String,
+    /// Other ports carried as they are, without faults: where callers connect, and
+    /// `host:port` to forward to.
+    pub passthrough: Vec<(SocketAddr, String)>,
 }
 
 impl Config {
-    /// Reads `PROXY_BIND`, `PROXY_CONTROL_BIND` (or `REFSYS_CONTROL_BIND`) and
-    /// `PROXY_UPSTREAM`.
+    /// Reads `PROXY_BIND`, `PROXY_CONTROL_BIND` (or `REFSYS_CONTROL_BIND`),
+    /// `PROXY_UPSTREAM` and `PROXY_PASSTHROUGH`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -105,12 +115,40 @@ impl Config {
         // The former name is read first, so a wrong value in it is an error even when
         // PROXY_CONTROL_BIND is set.
         let control_default = addr("REFSYS_CONTROL_BIND", SocketAddr::new(any, CONTROL_PORT))?;
+        let bind = addr("PROXY_BIND", SocketAddr::new(any, PORT))?;
+        let passthrough = passthrough(
+            &var("PROXY_PASSTHROUGH").unwrap_or_default(),
+            bind,
+            &upstream,
+        )
+        .map_err(|(value, reason)| ConfigError::NotPorts { value, reason })?;
         Ok(Self {
-            bind: addr("PROXY_BIND", SocketAddr::new(any, PORT))?,
+            bind,
             control_bind: addr("PROXY_CONTROL_BIND", control_default)?,
             upstream,
+            passthrough,
         })
     }
+}
+
+/// The passthrough ports of `spec` (`"5672,15672"`): each listened on at `bind`'s address
+/// and forwarded to the same port of `upstream`'s host.
+fn passthrough(
+    spec: &str,
+    bind: SocketAddr,
+    upstream: &str,
+) -> Result<Vec<(SocketAddr, String)>, (String, String)> {
+    let host = upstream.rsplit_once(':').map_or(upstream, |(h, _)| h);
+    spec.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.parse::<u16>() {
+            Ok(port) if port > 0 => {
+                Ok((SocketAddr::new(bind.ip(), port), format!("{host}:{port}")))
+            }
+            _ => Err((spec.to_string(), format!("{p:?} is not a port (1-65535)"))),
+        })
+        .collect()
 }
 
 /// A proxy whose listeners are bound: for callers and for the control API.
@@ -119,17 +157,32 @@ pub struct Application {
     control_listener: TcpListener,
     upstream: String,
     control: Control,
+    /// The passthrough ports' listeners, each with its upstream.
+    passthrough: Vec<(TcpListener, String)>,
 }
 
 impl Application {
     /// Binds both listeners (port 0 picks a free port; see [`Application::local_addr`]).
     pub async fn build(config: Config) -> std::io::Result<Self> {
+        let mut passthrough = vec![];
+        for (bind, upstream) in config.passthrough {
+            passthrough.push((TcpListener::bind(bind).await?, upstream));
+        }
         Ok(Self {
             listener: TcpListener::bind(config.bind).await?,
             control_listener: TcpListener::bind(config.control_bind).await?,
             upstream: config.upstream,
             control: Control::default(),
+            passthrough,
         })
+    }
+
+    /// Where the passthrough ports listen, in the order configured.
+    pub fn passthrough_addrs(&self) -> Vec<SocketAddr> {
+        self.passthrough
+            .iter()
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
     }
 
     /// Where callers connect.
@@ -167,6 +220,19 @@ impl Application {
                 tracing::error!(error = %e, "control API stopped");
             }
         });
+        // A switch of their own that nobody sets: no fault ever acts on them.
+        let passthrough: Vec<_> = self
+            .passthrough
+            .into_iter()
+            .map(|(listener, upstream)| {
+                tokio::spawn(async move {
+                    let untouched = Control::default();
+                    while let Ok((client, _)) = listener.accept().await {
+                        tokio::spawn(link::handle(client, upstream.clone(), untouched.clone()));
+                    }
+                })
+            })
+            .collect();
         tokio::pin!(shutdown);
         let result = loop {
             tokio::select! {
@@ -180,6 +246,7 @@ impl Application {
             }
         };
         control_api.abort();
+        passthrough.iter().for_each(tokio::task::JoinHandle::abort);
         result
     }
 }
@@ -188,7 +255,11 @@ impl Application {
 mod tests {
     use std::collections::HashMap;
 
-    use super::{Config, ConfigError};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+
+    use super::*;
+    use crate::testing::{echo_server, expect_bytes, expect_cut};
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars
@@ -233,6 +304,51 @@ mod tests {
         assert_eq!(
             e.unwrap_err().to_string(),
             "environment variable PROXY_BIND=\"nope\" is invalid: invalid socket address syntax"
+        );
+    }
+
+    #[test]
+    fn passthrough_ports_forward_to_the_same_port_of_the_upstream_host() {
+        let bind: SocketAddr = "0.0.0.0:5672".parse().unwrap();
+        assert_eq!(
+            passthrough(" 15672, 25672,", bind, "origin:5672").unwrap(),
+            [
+                ("0.0.0.0:15672".parse().unwrap(), "origin:15672".to_string()),
+                ("0.0.0.0:25672".parse().unwrap(), "origin:25672".to_string()),
+            ]
+        );
+        assert!(passthrough("", bind, "origin:5672").unwrap().is_empty());
+        let e = passthrough("15672,x", bind, "origin:5672").unwrap_err();
+        assert_eq!(e.1, "\"x\" is not a port (1-65535)");
+        assert!(passthrough("0", bind, "origin:5672").is_err());
+    }
+
+    /// A proxy that takes over a callee's name answers on the callee's other ports too:
+    /// they carry traffic while the link's own port is cut.
+    #[tokio::test]
+    async fn a_passthrough_port_carries_traffic_whatever_fault_the_link_has() {
+        let (link_upstream, other) = (echo_server().await, echo_server().await);
+        let app = Application::build(Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            control_bind: "127.0.0.1:0".parse().unwrap(),
+            upstream: link_upstream.to_string(),
+            passthrough: vec![("127.0.0.1:0".parse().unwrap(), other.to_string())],
+        })
+        .await
+        .unwrap();
+        let (addr, side, control) = (app.local_addr(), app.passthrough_addrs()[0], app.control());
+        tokio::spawn(app.run_until(std::future::pending()));
+        control.fault.set(Fault::Reset);
+        let mut cut = TcpStream::connect(addr).await.unwrap();
+        expect_cut(&mut cut, "the link's port is reset").await;
+        let mut sock = TcpStream::connect(side).await.unwrap();
+        sock.write_all(b"GET /api/overview HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        expect_bytes(&mut sock, b"GET /api/overview HTTP/1.1\r\n\r\n").await;
+        assert!(
+            control.requests.all().is_empty(),
+            "passthrough traffic is not recorded"
         );
     }
 }

@@ -59,6 +59,7 @@ pub(crate) async fn proxy_to(upstream: SocketAddr) -> Proxy {
         bind: "127.0.0.1:0".parse().unwrap(),
         control_bind: "127.0.0.1:0".parse().unwrap(),
         upstream: upstream.to_string(),
+        passthrough: vec![],
     })
     .await
     .unwrap();

@@ -1,6 +1,6 @@
 //! `qalens proxy`: the fault proxy ([`qalens_proxy`]) the topology runs in a container on
 //! each proxied link, configured from the environment (`PROXY_UPSTREAM`, `PROXY_BIND`,
-//! `PROXY_CONTROL_BIND`). It logs to stdout, filtered by `RUST_LOG` (default `info`), and
+//! `PROXY_CONTROL_BIND`, `PROXY_PASSTHROUGH`). It logs to stdout, filtered by `RUST_LOG` (default `info`), and
 //! stops on SIGINT or SIGTERM with exit code 0.
 
 use qalens_proxy::{Application, Config};

@@ -102,7 +102,7 @@ fn check_step(system: &System, proxied: &[String], p: &Patterns, text: &str) -> 
         let Some(link) = declared else {
             return Some(format!(
                 "the link from {} to {} is not declared in {file}: add it to x-qalens.links \
-                 (from: {}, to: \"{}:PORT\", rewire: VARIABLE)",
+                 (from: {}, to: \"{}:PORT\", and rewire: VARIABLE or takeover: true)",
                 &c[1], &c[2], &c[1], &c[2]
             ));
         };

@@ -55,12 +55,12 @@ async fn send_batch(
         Spread::Sequential | Spread::RoundRobin => {
             let mut out = Vec::with_capacity(n);
             for c in &calls {
-                out.push(c.send().await?);
+                out.push(c.send_kept().await?);
             }
             out
         }
         Spread::Concurrent | Spread::ConcurrentAcrossReplicas | Spread::ConcurrentOn(_) => {
-            join_all(calls.iter().map(Call::send))
+            join_all(calls.iter().map(Call::send_kept))
                 .await
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?
@@ -230,7 +230,10 @@ fn status_counts(batch: &[Exchange]) -> String {
     }
     counts
         .iter()
-        .map(|(s, n)| format!("{n}×{s}"))
+        .map(|(s, n)| match s {
+            0 => format!("{n}× no response"),
+            s => format!("{n}×{s}"),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -320,14 +323,18 @@ fn first_then_rest(
     for (i, e) in batch.iter().enumerate() {
         let expected = if i < n { first } else { rest };
         if e.status != expected {
+            let got = if e.answered() {
+                e.status.to_string()
+            } else {
+                "no response".to_string()
+            };
             let split = per_replica(replicas, batch, |e| e.status == first)
                 .map(|s| format!("; status {first}: {}", describe_split(&s, Some(n))))
                 .unwrap_or_default();
             return Err(format!(
-                "request {} of {} should have got {expected}, got {} ({} overall){split}\n{e}",
+                "request {} of {} should have got {expected}, got {got} ({} overall){split}\n{e}",
                 i + 1,
                 batch.len(),
-                e.status,
                 status_counts(batch)
             )
             .into());
@@ -446,6 +453,42 @@ async fn all_within(world: &mut QaWorld, ms: u64) -> StepResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_without_a_response_is_counted_as_such() {
+        let answered = |status| Exchange {
+            method: "GET".into(),
+            url: "http://door/x".into(),
+            request_body: None,
+            status,
+            headers: vec![],
+            body: String::new(),
+            elapsed: Duration::from_millis(3),
+            sent_at: std::time::Instant::now(),
+        };
+        let cause = std::io::Error::other("connection closed before message completed");
+        let lost = Exchange::no_response(
+            "GET",
+            "http://door/x",
+            None,
+            &cause,
+            std::time::Instant::now(),
+        );
+        let batch = [answered(200), lost.clone(), answered(200), answered(502)];
+        assert_eq!(status_counts(&batch), "1× no response, 2×200, 1×502");
+        let e = first_then_rest(&batch, 1, 200, 200, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("request 2 of 4 should have got 200, got no response"),
+            "{e}"
+        );
+        assert!(e.contains("-> no response after"), "{e}");
+        assert!(
+            e.contains("connection closed before message completed"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_problem_needs_no_type_but_its_members_must_be_well_typed() {

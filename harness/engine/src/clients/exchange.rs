@@ -22,6 +22,7 @@ pub struct Exchange {
     pub method: String,
     pub url: String,
     pub request_body: Option<String>,
+    /// The response's status; 0 when no response came ([`Exchange::no_response`]).
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -31,11 +32,54 @@ pub struct Exchange {
     pub sent_at: std::time::Instant,
 }
 
+impl Exchange {
+    /// A request that got no response (the connection was refused, reset or closed before
+    /// an answer, or it timed out), kept in a batch as an exchange with status 0 and the
+    /// cause as its body, so the batch's checks count it among the answers.
+    pub fn no_response(
+        method: &str,
+        url: &str,
+        request_body: Option<String>,
+        cause: &dyn std::error::Error,
+        sent_at: std::time::Instant,
+    ) -> Self {
+        let mut why = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            why.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        Self {
+            method: method.to_string(),
+            url: url.to_string(),
+            request_body,
+            status: 0,
+            headers: vec![],
+            body: why,
+            elapsed: sent_at.elapsed(),
+            sent_at,
+        }
+    }
+
+    /// Whether a response came ([`Exchange::no_response`] made it otherwise).
+    pub fn answered(&self) -> bool {
+        self.status != 0
+    }
+}
+
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} {}", self.method, self.url)?;
         if let Some(b) = &self.request_body {
             writeln!(f, "  request body: {}", truncate(b, 500))?;
+        }
+        if !self.answered() {
+            return write!(
+                f,
+                "  -> no response after {} ms: {}",
+                self.elapsed.as_millis(),
+                truncate(&self.body, 500)
+            );
         }
         writeln!(f, "  -> {} in {} ms", self.status, self.elapsed.as_millis())?;
         for (k, v) in &self.headers {

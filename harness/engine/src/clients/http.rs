@@ -130,6 +130,23 @@ impl Call {
         self
     }
 
+    /// Sends it as [`Call::send`] does, but keeps a request that got no response as an
+    /// exchange with status 0 ([`Exchange::no_response`]) instead of failing: a batch of
+    /// requests goes on past a dropped connection, and its checks count it.
+    pub async fn send_kept(&self) -> Result<Exchange, ClientError> {
+        let sent_at = std::time::Instant::now();
+        match self.send().await {
+            Err(ClientError::NoResponse { method, url, cause }) => Ok(Exchange::no_response(
+                &method,
+                &url,
+                self.body.clone(),
+                &cause,
+                sent_at,
+            )),
+            other => other,
+        }
+    }
+
     /// Sends it and returns the exchange (no response is an error naming the call).
     /// The scenario's mark goes first, so a header the step sets itself (a `baggage` of
     /// its own) is sent too.
@@ -421,5 +438,42 @@ mod tests {
             sent.lock().unwrap().is_empty(),
             "no exchange, nothing recorded"
         );
+        // Kept in a batch: status 0, the cause as its body, still not recorded.
+        let kept = Call::as_client(
+            &ctx,
+            &sent,
+            &Mark::new("s1"),
+            &alice,
+            "GET",
+            Target::FrontDoor,
+            "/items",
+        )
+        .unwrap()
+        .send_kept()
+        .await
+        .unwrap();
+        assert!(!kept.answered());
+        assert_eq!(
+            (kept.status, kept.url.as_str()),
+            (0, "http://127.0.0.1:1/items")
+        );
+        assert!(kept.body.contains("error sending request"), "{}", kept.body);
+        let shown = kept.to_string();
+        assert!(
+            shown.starts_with("GET http://127.0.0.1:1/items\n  -> no response after "),
+            "{shown}"
+        );
+        assert!(sent.lock().unwrap().is_empty(), "nothing recorded");
+        // A call that cannot be made is still an error.
+        let bad = Call::as_client(
+            &ctx,
+            &sent,
+            &Mark::new("s1"),
+            &alice,
+            "GET",
+            Target::Replica(3),
+            "/items",
+        );
+        assert!(bad.is_err());
     }
 }

@@ -211,10 +211,15 @@ fn assemble(
     let mut links = BTreeMap::new();
     for name in published.keys() {
         if let Some(link) = name.strip_prefix("link-") {
-            links.insert(
-                link.to_string(),
-                format!("http://{}", addr(name, PROXY_CONTROL_PORT)?),
-            );
+            // A takeover proxy moves its control API off a port its callee uses.
+            let control = q
+                .links
+                .iter()
+                .find(|l| l.name() == link)
+                .map_or(PROXY_CONTROL_PORT, |l| {
+                    super::components::proxy_ports(system, l).control
+                });
+            links.insert(link.to_string(), format!("http://{}", addr(name, control)?));
         }
     }
     let queues = q
@@ -324,6 +329,28 @@ mod tests {
         // A container's name is not a service's: `web-2` is a replica of `web`.
         assert_eq!(e.service("web-2", 8080), None);
         assert_eq!(e.service("web-1", 8080), None);
+    }
+
+    /// A takeover proxy on a callee that uses port 9090 has its control API on 9091: the
+    /// nemesis reaches it there.
+    #[test]
+    fn a_takeover_proxys_control_api_is_found_on_the_port_it_moved_to() {
+        let system = super::super::components::tests::system(
+            "    - { from: gateway, to: \"db:5432\", takeover: true }\n",
+        );
+        let port = |p: u16, at: &str| (p, at.to_string());
+        let mut published: BTreeMap<String, BTreeMap<u16, String>> = ["front", "db", "worker"]
+            .into_iter()
+            .chain(["gateway-1", "gateway-2", "gateway-3"])
+            .map(|c| (c.to_string(), BTreeMap::new()))
+            .collect();
+        published.insert(
+            "link-gateway-db".into(),
+            BTreeMap::from([port(5432, "127.0.0.1:2001"), port(9091, "127.0.0.1:2002")]),
+        );
+        let files = FromFiles::read(&system).unwrap();
+        let e = assemble("qalens-1", published, &system, &files).unwrap();
+        assert_eq!(e.links["gateway-db"], "http://127.0.0.1:2002");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! shared by a service's replicas). They start in `depends_on` order, everything
 //! independent at once (`start`), each waited on by its ready check (`ready`).
 
+mod build;
 mod components;
 pub(crate) mod endpoints;
 mod error;

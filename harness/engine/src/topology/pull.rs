@@ -1,6 +1,7 @@
 //! Before anything starts: every image of the file is on the Docker engine, or can be
-//! pulled. A missing image is a [`SystemError`] located at the first service that uses
-//! it and naming every one.
+//! pulled, or is built from the service's `build` context (`super::build`). A missing
+//! image is a [`SystemError`] located at the first service that uses it and naming every
+//! one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,10 +15,23 @@ use qalens_model::system::{ErrorKind, System, SystemError};
 /// How long a pull may take before the image counts as missing.
 const PULL_DEADLINE: Duration = Duration::from_secs(300);
 
-/// Checks every image of `system` on `docker`, pulling what the engine does not have.
+/// Checks every image of `system` on `docker`: builds what a `build` section describes
+/// and the engine does not have yet (tagged by the context's digest, so built once), and
+/// pulls any other image the engine does not have.
 pub async fn check_images(docker: &Docker, system: &System) -> Result<(), SystemError> {
     let mut images: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, s) in &system.services {
+        if let Some(build) = &s.build {
+            if docker.inspect_image(&s.image.to_string()).await.is_err() {
+                eprintln!(
+                    "qalens: building image {} for service {name} from {}",
+                    s.image,
+                    build.context.display()
+                );
+                super::build::build(docker, system, s, build).await?;
+            }
+            continue;
+        }
         images
             .entry(s.image.to_string())
             .or_default()

@@ -1,8 +1,9 @@
 //! Start order from `depends_on`: every service starts as soon as what it depends on is
 //! started (`service_started`) or ready (`service_healthy`), everything independent at
 //! once, after the broker's container (it boots slowest). A caller of a proxied link also
-//! waits for its proxy to be started, so its first connection finds the proxy's name. The
-//! first failure stops the rest.
+//! waits for its proxy to be started, so its first connection finds the proxy's name (for
+//! a takeover link, so does every service that depends on the callee). The first failure
+//! stops the rest.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -159,7 +160,13 @@ fn own_dependencies(plan: &Plan, name: &str) -> Vec<(String, Condition)> {
     };
     let mut deps = service.depends_on.clone();
     for &i in plan.links {
-        if plan.system.qalens.links[i].from == name {
+        let link = &plan.system.qalens.links[i];
+        // A takeover proxy answers to its callee's name: every service that depends on
+        // the callee finds that name on the proxy from its first lookup (nginx resolves
+        // its upstreams once, at start-up).
+        let callee = plan.system.callee(&link.to.service).map(|(s, _)| &s.name);
+        let calls = link.takeover && callee.is_some_and(|c| deps.iter().any(|(d, _)| d == c));
+        if link.from == name || calls {
             deps.push((plan.name(&Unit::Proxy(i)), Condition::Started));
         }
     }
@@ -174,4 +181,36 @@ fn broker_first(plan: &Plan) -> Option<String> {
     let broker = &plan.system.qalens.broker.as_ref()?.service;
     (plan.system.services.contains_key(broker) && own_dependencies(plan, broker).is_empty())
         .then(|| broker.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::components::tests::{system, with_plan};
+    use super::*;
+
+    fn waits_for(plan: &Plan, name: &str) -> Vec<String> {
+        dependencies(plan, name)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// A takeover proxy must hold the callee's name before anyone who resolves it starts:
+    /// the link's caller and every service that depends on the callee.
+    #[test]
+    fn every_service_depending_on_a_taken_over_callee_waits_for_its_proxy() {
+        let taken = system("    - { from: gateway, to: \"db:5432\", takeover: true }\n");
+        with_plan(&taken, |plan| {
+            assert_eq!(waits_for(plan, "gateway"), ["link-gateway-db"]);
+            assert_eq!(waits_for(plan, "worker"), ["db", "link-gateway-db"]);
+            assert_eq!(waits_for(plan, "front"), ["gateway"]);
+            assert!(waits_for(plan, "link-gateway-db").is_empty());
+        });
+        // A rewired link reaches its proxy by the proxy's own name: only its caller waits.
+        let rewired = system("    - { from: gateway, to: \"db:5432\", rewire: DB }\n");
+        with_plan(&rewired, |plan| {
+            assert_eq!(waits_for(plan, "worker"), ["db"]);
+            assert_eq!(waits_for(plan, "gateway"), ["link-gateway-db"]);
+        });
+    }
 }

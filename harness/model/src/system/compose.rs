@@ -16,6 +16,7 @@ use crate::images::ImageRef;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
     image: Option<String>,
+    build: Option<RawBuild>,
     command: Option<StringOrList>,
     entrypoint: Option<StringOrList>,
     #[serde(default)]
@@ -33,6 +34,47 @@ pub(super) struct RawService {
     networks: Option<Networks>,
     deploy: Option<Deploy>,
     scale: Option<NumOrString>,
+}
+
+/// `build: ./dir`, or `build: { context, dockerfile, args }`. Not an untagged enum, so an
+/// unknown key in the long form is named as such.
+#[derive(Debug)]
+enum RawBuild {
+    Context(String),
+    Long(LongBuild),
+}
+
+impl<'de> Deserialize<'de> for RawBuild {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawBuild;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a context directory, or a mapping with context, dockerfile and args")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawBuild, E> {
+                Ok(RawBuild::Context(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawBuild, A::Error> {
+                LongBuild::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawBuild::Long)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LongBuild {
+    #[serde(default = "dot")]
+    context: String,
+    dockerfile: Option<String>,
+    args: Option<Environment>,
+}
+
+fn dot() -> String {
+    ".".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,7 +231,11 @@ pub struct BindMount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     pub name: String,
+    /// The image it runs: the file's `image`, or for a service with `build`, the image
+    /// qalens builds (`NAME:<digest>`; see [`Service::build`]).
     pub image: ImageRef,
+    /// The image qalens builds before the run, if the file says `build`.
+    pub build: Option<super::build::Build>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub environment: BTreeMap<String, String>,
@@ -466,37 +512,52 @@ fn port(key: &str, v: &NumOrString) -> Result<u16, KeyError> {
 impl RawService {
     /// Checks one service; `dir` is the system file's directory.
     pub(super) fn check(self, name: &str, dir: &Path) -> Result<Service, KeyError> {
-        let image = self
-            .image
-            .ok_or_else(|| invalid("image", "every service needs an image"))?;
-        check_image(image.trim()).map_err(|e| wrong("image", e))?;
-        let image = ImageRef::parse(&image).map_err(|e| wrong("image", format!("{e:#}")))?;
+        let build = match self.build {
+            None => None,
+            Some(raw) => {
+                let (context, dockerfile, args) = match raw {
+                    RawBuild::Context(c) => (c, None, None),
+                    RawBuild::Long(l) => (l.context, l.dockerfile, l.args),
+                };
+                let args = variables("build.args", args)?;
+                Some(
+                    super::build::Build::new(dir, &context, dockerfile, args)
+                        .map_err(|e| invalid("build", e))?,
+                )
+            }
+        };
+        let image = match (&build, self.image) {
+            (None, None) => {
+                return Err(invalid(
+                    "image",
+                    "every service needs an image, or a `build` qalens builds it from",
+                ));
+            }
+            (None, Some(image)) => {
+                check_image(image.trim()).map_err(|e| wrong("image", e))?;
+                ImageRef::parse(&image).map_err(|e| wrong("image", format!("{e:#}")))?
+            }
+            // Built: named after `image` (its tag left out), else the service; tagged by
+            // the digest of what the build reads.
+            (Some(b), image) => {
+                let name = match image {
+                    Some(image) => {
+                        check_image(image.trim()).map_err(|e| wrong("image", e))?;
+                        ImageRef::parse(&image)
+                            .map_err(|e| wrong("image", format!("{e:#}")))?
+                            .name
+                    }
+                    None => format!("qalens-build/{}", name.to_ascii_lowercase()),
+                };
+                ImageRef {
+                    name,
+                    tag: b.tag().to_string(),
+                }
+            }
+        };
         let command = self.command.map(|c| argv("command", c)).transpose()?;
         let entrypoint = self.entrypoint.map(|c| argv("entrypoint", c)).transpose()?;
-
-        let mut environment = BTreeMap::new();
-        match self.environment {
-            None => {}
-            Some(Environment::Map(map)) => {
-                for (k, v) in map {
-                    check_env_name(&k).map_err(|e| wrong(&format!("environment.{k}"), e))?;
-                    let v = match v {
-                        None => String::new(),
-                        Some(ScalarValue::String(s)) => s,
-                        Some(ScalarValue::Num(n)) => n.to_string(),
-                        Some(ScalarValue::Bool(b)) => b.to_string(),
-                    };
-                    environment.insert(k, v);
-                }
-            }
-            Some(Environment::List(list)) => {
-                for (i, kv) in list.into_iter().enumerate() {
-                    let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
-                    check_env_name(k).map_err(|e| wrong(&format!("environment[{i}]"), e))?;
-                    environment.insert(k.to_string(), v.to_string());
-                }
-            }
-        }
+        let environment = variables("environment", self.environment)?;
 
         let mut ports = vec![];
         for (i, p) in self.ports.iter().enumerate() {
@@ -725,6 +786,7 @@ impl RawService {
         Ok(Service {
             name: name.to_string(),
             image,
+            build,
             command,
             entrypoint,
             environment,
@@ -737,6 +799,35 @@ impl RawService {
             numbered,
         })
     }
+}
+
+/// `environment` or `build.args` (`key`): a map (numbers and booleans become strings) or a
+/// list of `KEY=value`.
+fn variables(key: &str, v: Option<Environment>) -> Result<BTreeMap<String, String>, KeyError> {
+    let mut out = BTreeMap::new();
+    match v {
+        None => {}
+        Some(Environment::Map(map)) => {
+            for (k, v) in map {
+                check_env_name(&k).map_err(|e| wrong(&format!("{key}.{k}"), e))?;
+                let v = match v {
+                    None => String::new(),
+                    Some(ScalarValue::String(s)) => s,
+                    Some(ScalarValue::Num(n)) => n.to_string(),
+                    Some(ScalarValue::Bool(b)) => b.to_string(),
+                };
+                out.insert(k, v);
+            }
+        }
+        Some(Environment::List(list)) => {
+            for (i, kv) in list.into_iter().enumerate() {
+                let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
+                check_env_name(k).map_err(|e| wrong(&format!("{key}[{i}]"), e))?;
+                out.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// qalens puts every service on one network of its own; a service may name `default`.

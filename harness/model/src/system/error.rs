@@ -46,6 +46,8 @@ pub enum ErrorKind {
         services: Vec<String>,
         why: String,
     },
+    /// The image of a service's `build` could not be built.
+    BuildFailed { image: String, why: String },
     /// Anything else the file says that qalens cannot do (a writable bind mount).
     Invalid(String),
 }
@@ -180,6 +182,9 @@ impl SystemError {
                 format!(
                     "image {image} is not on this Docker engine and cannot be pulled{users}: {why}"
                 )
+            }
+            ErrorKind::BuildFailed { image, why } => {
+                format!("building image {image} failed: {why}")
             }
             ErrorKind::Invalid(e) => e.clone(),
         };

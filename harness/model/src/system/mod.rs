@@ -10,6 +10,7 @@
 //! problem is a [`SystemError`] naming the file, the service, the key and, where the
 //! parser knows it, the line; commands exit 2 on it before anything starts.
 
+pub mod build;
 mod compose;
 mod error;
 mod interpolate;
@@ -237,6 +238,21 @@ impl System {
     /// The service names, sorted.
     pub fn service_names(&self) -> Vec<String> {
         self.services.keys().cloned().collect()
+    }
+
+    /// The service a container name within the run belongs to, with the replica number
+    /// it names: a service (`db`, `gateway`: every replica, `None`) or one replica of a
+    /// numbered service (`gateway-2`: `Some(2)`). A service's own name wins.
+    pub fn callee(&self, name: &str) -> Option<(&Service, Option<u8>)> {
+        if let Some(s) = self.services.get(name) {
+            return Some((s, None));
+        }
+        self.services.values().find_map(|s| {
+            s.replica_names()
+                .into_iter()
+                .find(|(_, replica)| replica == name)
+                .and_then(|(n, _)| Some((s, Some(n?))))
+        })
     }
 }
 

@@ -199,15 +199,25 @@ pub struct Queue {
     pub delivery_limit: Option<u32>,
 }
 
-/// A connection from one service to another that a fault proxy can sit on. The caller's
-/// `rewire` variable must hold the callee's `service:port` (as a whole URL, say
-/// `http://ledger:8080`): qalens replaces that part with the proxy's address.
+/// A connection from one service to another that a fault proxy can sit on. The caller
+/// reaches the proxy in one of two ways:
+/// - `rewire`: the caller's variable holds the callee's `service:port` (as a whole URL,
+///   say `http://ledger:8080`), and qalens replaces that part with the proxy's address;
+/// - `takeover`: the proxy answers to the callee's name on the network (and listens on
+///   its ports), and the callee is reached under its container name, so a caller that
+///   reads the address from a configuration file reaches the proxy unchanged. Every
+///   caller of that name goes through the proxy, not only `from`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
     pub from: String,
+    /// The callee: a service, or one replica of a scaled service (`gateway-2:8080`).
     pub to: ServicePort,
-    pub rewire: String,
+    /// The caller's variable that holds `to`; exactly one of `rewire` and `takeover`.
+    pub rewire: Option<String>,
+    /// The proxy takes over the callee's network name instead of rewiring a variable.
+    #[serde(default)]
+    pub takeover: bool,
     /// Put a proxy on it unless `QALENS_LINKS` says otherwise (default true).
     #[serde(default = "yes")]
     pub proxied: bool,

@@ -47,6 +47,21 @@ impl Checker<'_> {
         }
     }
 
+    /// The callee of a link: a service, or one replica of a numbered service
+    /// (`gateway-2`), that declares the port.
+    fn callee(&self, key: &str, sp: &ServicePort) -> Check {
+        match self.system.callee(&sp.service) {
+            Some((service, Some(_))) => self.port(
+                key,
+                &ServicePort {
+                    service: service.name.clone(),
+                    port: sp.port,
+                },
+            ),
+            _ => self.port(key, sp),
+        }
+    }
+
     /// `path`, relative to the file's directory, is a regular file (not a directory, a
     /// FIFO or a device, which qalens would block on or read without end).
     fn file(&self, key: &str, path: &std::path::Path, what: &str) -> Check {
@@ -182,32 +197,57 @@ pub(super) fn check(system: &System) -> Check {
     for (i, link) in q.links.iter().enumerate() {
         let key = format!("x-qalens.links[{i}]");
         c.service(&format!("{key}.from"), &link.from)?;
-        c.port(&format!("{key}.to"), &link.to)?;
+        c.callee(&format!("{key}.to"), &link.to)?;
         if !link_names.insert(link.name()) {
             return Err(c.invalid(&key, format!("link {} is declared twice", link.name())));
         }
         let target = link.to.to_string();
-        match system.services[&link.from].environment.get(&link.rewire) {
-            Some(v) if v.contains(&target) => {}
-            Some(v) => {
+        match (&link.rewire, link.takeover) {
+            (Some(_), true) => {
                 return Err(c.invalid(
-                    &format!("{key}.rewire"),
+                    &format!("{key}.takeover"),
+                    "give `rewire` or `takeover: true`, not both: a link reaches its proxy \
+                     through the caller's variable or through the callee's name",
+                ));
+            }
+            (None, false) => {
+                return Err(c.invalid(
+                    &key,
                     format!(
-                        "{}'s {} is {v:?}, which does not contain {target}: qalens rewires \
-                         the link by replacing {target} in it with the proxy's address",
-                        link.from, link.rewire
+                        "the link needs `rewire: VARIABLE` (a variable of {} that holds \
+                         {target}) or `takeover: true` (the proxy answers to the callee's \
+                         name, for a caller that reads {target} from a configuration file)",
+                        link.from
                     ),
                 ));
             }
-            None => {
-                return Err(c.invalid(
-                    &format!("{key}.rewire"),
-                    format!(
-                        "service {:?} has no environment variable {}",
-                        link.from, link.rewire
-                    ),
-                ));
-            }
+            (None, true) => takeover(&c, i, &key)?,
+            (Some(rewire), false) => match system.services[&link.from].environment.get(rewire) {
+                Some(v) if v.contains(&target) => {}
+                Some(v) => {
+                    return Err(c.invalid(
+                        &format!("{key}.rewire"),
+                        format!(
+                            "{}'s {rewire} is {v:?}, which does not contain {target}: \
+                                 qalens rewires the link by replacing {target} in it with \
+                                 the proxy's address; if {} reads {target} from a \
+                                 configuration file, write `takeover: true` instead",
+                            link.from, link.from
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(c.invalid(
+                        &format!("{key}.rewire"),
+                        format!(
+                            "service {:?} has no environment variable {rewire}; if it \
+                                 reads {target} from a configuration file, write \
+                                 `takeover: true` instead",
+                            link.from
+                        ),
+                    ));
+                }
+            },
         }
     }
     for (i, limit) in q.rate_limits.iter().enumerate() {
@@ -379,6 +419,46 @@ pub(super) fn check(system: &System) -> Check {
                 &path.join("index.json"),
                 "contracts index",
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// A `takeover` link (`links[i]`): its callee is not its caller, and no other takeover
+/// link claims the same name (a whole service and one of its replicas overlap).
+fn takeover(c: &Checker, i: usize, key: &str) -> Check {
+    let links = &c.system.qalens.links;
+    let link = &links[i];
+    let Some((service, n)) = c.system.callee(&link.to.service) else {
+        return Ok(());
+    };
+    if service.name == link.from {
+        return Err(c.invalid(
+            &format!("{key}.to"),
+            format!(
+                "{} cannot take over a name of its own caller {}",
+                link.to, link.from
+            ),
+        ));
+    }
+    for (j, other) in links.iter().enumerate().take(i) {
+        if !other.takeover {
+            continue;
+        }
+        let Some((other_service, m)) = c.system.callee(&other.to.service) else {
+            continue;
+        };
+        let overlap = other_service.name == service.name && (n.is_none() || m.is_none() || n == m);
+        if overlap {
+            return Err(c.invalid(
+                &format!("{key}.to"),
+                format!(
+                    "links[{j}] already takes over {}: a takeover puts one proxy in front \
+                     of the callee for every caller, so declare one link to it ({} and {} \
+                     both reach it through that proxy)",
+                    other.to.service, other.from, link.from
+                ),
+            ));
         }
     }
     Ok(())

@@ -208,6 +208,157 @@ fn a_link_must_name_a_variable_holding_the_callee() {
     assert!(e.to_string().contains("does not declare port 6543"), "{e}");
 }
 
+/// A caller that reads its callee's address from a configuration file (nginx's
+/// `server gateway:8080`) has no variable to rewire: the link takes over the callee's name.
+#[test]
+fn a_takeover_link_needs_no_variable_and_claims_a_callee_once() {
+    let file = "services:\n  front: { image: front, expose: [80] }\n  \
+                gateway: { image: gw, expose: [8080, 9000], deploy: { replicas: 3 } }\n  \
+                db: { image: db, expose: [5432], environment: { URL: \"http://gateway:8080\" } }\n";
+    let links = |body: &str| format!("{file}x-qalens:\n  links:\n{body}");
+    let s = parse(&links(
+        "    - { from: front, to: \"gateway:8080\", takeover: true }\n",
+    ))
+    .unwrap();
+    let link = &s.qalens.links[0];
+    assert!(link.takeover && link.rewire.is_none());
+    assert_eq!(link.name(), "front-gateway");
+    // One replica of a scaled service: its own link, named after the replica.
+    let s = parse(&links(
+        "    - { from: front, to: \"gateway-2:8080\", takeover: true }\n    \
+         - { from: front, to: \"gateway-3:9000\", takeover: true }\n",
+    ))
+    .unwrap();
+    assert_eq!(s.qalens.links[0].name(), "front-gateway-2");
+    assert_eq!(
+        s.callee("gateway-2").map(|(s, n)| (s.name.as_str(), n)),
+        Some(("gateway", Some(2)))
+    );
+    let refused = [
+        (
+            "    - { from: front, to: \"gateway:8080\" }\n",
+            "x-qalens.links[0]",
+            "needs `rewire: VARIABLE` (a variable of front that holds gateway:8080) or `takeover: true`",
+        ),
+        (
+            "    - { from: db, to: \"gateway:8080\", rewire: URL, takeover: true }\n",
+            "x-qalens.links[0].takeover",
+            "give `rewire` or `takeover: true`, not both",
+        ),
+        (
+            "    - { from: front, to: \"gateway-4:8080\", takeover: true }\n",
+            "x-qalens.links[0].to",
+            "unknown service",
+        ),
+        (
+            "    - { from: front, to: \"gateway-2:8081\", takeover: true }\n",
+            "x-qalens.links[0].to",
+            "does not declare port 8081",
+        ),
+        (
+            "    - { from: gateway, to: \"gateway-1:8080\", takeover: true }\n",
+            "x-qalens.links[0].to",
+            "cannot take over a name of its own caller gateway",
+        ),
+        (
+            "    - { from: front, to: \"gateway:8080\", takeover: true }\n    \
+             - { from: db, to: \"gateway-2:8080\", takeover: true }\n",
+            "x-qalens.links[1].to",
+            "links[0] already takes over gateway: a takeover puts one proxy in front of the callee for every caller",
+        ),
+        (
+            "    - { from: front, to: \"db:5432\", takeover: true }\n    \
+             - { from: gateway, to: \"db:5432\", takeover: true }\n",
+            "x-qalens.links[1].to",
+            "(front and gateway both reach it through that proxy)",
+        ),
+        (
+            "    - { from: front, to: \"gateway:8080\", rewire: URL }\n",
+            "x-qalens.links[0].rewire",
+            "if it reads gateway:8080 from a configuration file, write `takeover: true` instead",
+        ),
+    ];
+    for (body, key, says) in refused {
+        let e = error(&links(body));
+        assert_eq!(e.key.as_deref(), Some(key), "{body}: {e}");
+        assert!(e.to_string().contains(says), "{body}: {e}");
+    }
+}
+
+/// `build:` names a context beside the file; the image it runs is named after `image` (or
+/// the service) and tagged with the digest of what the build reads.
+#[test]
+fn a_service_may_be_built_from_a_context_beside_the_file() {
+    let dir = std::env::temp_dir().join(format!("qalens-build-file-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web/Dockerfile"), "ARG BASE\nFROM ${BASE}\n").unwrap();
+    std::fs::write(dir.join("web/Other"), "FROM scratch\n").unwrap();
+    let load = |services: &str| {
+        let file = dir.join("shop.yml");
+        std::fs::write(&file, format!("services:\n{services}")).unwrap();
+        System::load_with(&file, &|v| {
+            (v == "BASE_IMAGE").then(|| "qalens-base:1".into())
+        })
+    };
+    let s = load(
+        "  Web:\n    build: { context: web, args: { BASE: \"${BASE_IMAGE}\", N: 3 } }\n  \
+         api:\n    image: shop/api:2.3\n    build: ./web\n  \
+         cron:\n    build: { context: ./web, dockerfile: Other, args: [BASE=x] }\n",
+    )
+    .unwrap();
+    let web = &s.services["Web"];
+    let build = web.build.as_ref().unwrap();
+    assert_eq!(build.context, dir.join("web").canonicalize().unwrap());
+    assert_eq!(build.dockerfile, "Dockerfile");
+    let args: Vec<_> = build.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(args, ["BASE=qalens-base:1", "N=3"]);
+    assert_eq!(
+        web.image.to_string(),
+        format!("qalens-build/web:{}", build.tag())
+    );
+    let api = &s.services["api"];
+    assert_eq!(api.image.name, "shop/api");
+    assert_eq!(api.image.tag, api.build.as_ref().unwrap().tag());
+    assert_ne!(
+        api.image.tag, web.image.tag,
+        "other arguments, another image"
+    );
+    let cron = s.services["cron"].build.as_ref().unwrap();
+    assert_eq!(
+        (cron.dockerfile.as_str(), cron.args["BASE"].as_str()),
+        ("Other", "x")
+    );
+    for (services, key, says) in [
+        (
+            "  web:\n    expose: [80]\n",
+            "image",
+            "every service needs an image, or a `build`",
+        ),
+        ("  web:\n    build: ./nowhere\n", "build", "cannot be used"),
+        (
+            "  web:\n    build: { context: web, dockerfile: Missing }\n",
+            "build",
+            "does not exist",
+        ),
+        (
+            "  web:\n    build: { context: web, target: prod }\n",
+            "build.target",
+            "unsupported key: unknown field `target`",
+        ),
+        (
+            "  web:\n    build: { context: web, args: { \"\": x } }\n",
+            "build.args.",
+            "not a variable name",
+        ),
+    ] {
+        let e = load(services).expect_err(services);
+        assert_eq!(e.key.as_deref(), Some(key), "{services}: {e}");
+        assert!(e.to_string().contains(says), "{services}: {e}");
+        assert!(e.line.is_some(), "{services}: {e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn writable_binds_named_volumes_and_missing_sources_are_refused() {
     for (volume, says) in [
@@ -352,7 +503,12 @@ fn the_reference_section_validates_against_the_json_schema() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/nginx-shop/qalens.yml"
     );
-    for path in [REFERENCE_FILE, example] {
+    // And the one with a JWT identity and a takeover link.
+    let apache = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/apache-shop/qalens.yml"
+    );
+    for path in [REFERENCE_FILE, example, apache] {
         let text = std::fs::read_to_string(path).unwrap();
         let file: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
         let section = &file["x-qalens"];
@@ -368,6 +524,8 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "chaos": true }),
         serde_json::json!({ "entry": "frontdoor" }),
         serde_json::json!({ "links": [{ "from": "a", "to": "b:1" }] }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b:1", "rewire": "B", "takeover": true }] }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b:1", "takeover": false }] }),
         serde_json::json!({ "identity": { "jwt": { "alg": "none" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "private_key": "k.pem" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "RS256", "secret": "s" } } }),
@@ -391,6 +549,9 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
         serde_json::json!({ "routes": [{ "method": "GET", "path": "/admin", "scope": "admin ops:write" }, { "method": "GET", "path": "/h", "public": true }] }),
         serde_json::json!({ "routes": { "openapi": "api.yaml" } }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b:1", "rewire": "B" }] }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b-2:1", "takeover": true, "proxied": false }] }),
+        serde_json::json!({ "links": [{ "from": "a", "to": "b:1", "rewire": "B", "takeover": false }] }),
     ] {
         let errors: Vec<String> = validator
             .iter_errors(&good)

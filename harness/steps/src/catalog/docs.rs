@@ -68,7 +68,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "http",
-        description: "Send N requests one after another through the front door.",
+        description: "Send N requests one after another through the front door. A request that gets no response (a connection reset or closed without an answer) is kept in the batch as `no response` (status 0), so the checks that follow count it.",
         example: "When the client sends 6 GET requests to \"/limited/fixed\"",
         needs: &[Need::Entry],
     },
