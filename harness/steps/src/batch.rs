@@ -90,14 +90,8 @@ mod tests {
 
     fn answer(base: &str, status: u16) -> Exchange {
         Exchange {
-            method: "GET".into(),
-            url: format!("{base}/limited/x"),
-            request_body: None,
-            status,
             headers: vec![("x-n".into(), status.to_string())],
-            body: String::new(),
-            elapsed: std::time::Duration::ZERO,
-            sent_at: std::time::Instant::now(),
+            ..Exchange::get_answered(format!("{base}/limited/x"), status)
         }
     }
 

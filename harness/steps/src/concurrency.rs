@@ -494,13 +494,8 @@ mod tests {
     fn answer(status: u16, body: &str) -> Exchange {
         Exchange {
             method: "POST".into(),
-            url: "http://127.0.0.1/items".into(),
-            request_body: None,
-            status,
-            headers: vec![],
             body: body.into(),
-            elapsed: Duration::ZERO,
-            sent_at: std::time::Instant::now(),
+            ..Exchange::get_answered("http://127.0.0.1/items", status)
         }
     }
 

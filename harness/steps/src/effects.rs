@@ -188,14 +188,8 @@ mod tests {
 
     fn ex(status: u16, body: &str) -> Exchange {
         Exchange {
-            method: "GET".into(),
-            url: "http://127.0.0.1:1/ledger/jobs/m-1".into(),
-            request_body: None,
-            status,
-            headers: vec![],
             body: body.into(),
-            elapsed: Duration::ZERO,
-            sent_at: std::time::Instant::now(),
+            ..Exchange::get_answered("http://127.0.0.1:1/ledger/jobs/m-1", status)
         }
     }
 

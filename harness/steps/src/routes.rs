@@ -192,16 +192,7 @@ mod tests {
     use super::*;
 
     fn answer(path: &str, status: u16) -> Exchange {
-        Exchange {
-            method: "GET".into(),
-            url: format!("http://127.0.0.1:8080{path}"),
-            request_body: None,
-            status,
-            headers: vec![],
-            body: String::new(),
-            elapsed: std::time::Duration::ZERO,
-            sent_at: std::time::Instant::now(),
-        }
+        Exchange::get_answered(format!("http://127.0.0.1:8080{path}"), status)
     }
 
     /// After the near-miss sweep, a route that let a near miss through is blamed on the

@@ -148,16 +148,7 @@ mod tests {
     }
 
     fn exchange(status: u16) -> Exchange {
-        Exchange {
-            method: "GET".into(),
-            url: "http://127.0.0.1/limited".into(),
-            request_body: None,
-            status,
-            headers: vec![],
-            body: String::new(),
-            elapsed: std::time::Duration::ZERO,
-            sent_at: std::time::Instant::now(),
-        }
+        Exchange::get_answered("http://127.0.0.1/limited", status)
     }
 
     #[test]

@@ -33,6 +33,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// A `GET` of `url` answered `status` with no header and no body, in no time: what a
+    /// check's unit test starts from.
+    pub fn get_answered(url: impl Into<String>, status: u16) -> Self {
+        Self {
+            method: "GET".into(),
+            url: url.into(),
+            request_body: None,
+            status,
+            headers: vec![],
+            body: String::new(),
+            elapsed: std::time::Duration::ZERO,
+            sent_at: std::time::Instant::now(),
+        }
+    }
+
     /// A request that got no response (the connection was refused, reset or closed before
     /// an answer, or it timed out), kept in a batch as an exchange with status 0 and the
     /// cause as its body, so the batch's checks count it among the answers.

@@ -271,24 +271,7 @@ pub async fn set_link(
     to: &str,
     fault: qalens_proxy::Fault,
 ) -> Result<String, NemesisError> {
-    let (name, url) = link_url(ctx, from, to)?;
-    let res = match ctx
-        .http
-        .put(format!("{url}/internal/fault"))
-        .json(&fault)
-        .send()
-        .await
-    {
-        Ok(res) => res,
-        Err(cause) => return Err(NemesisError::ProxySilent { link: name, cause }),
-    };
-    if !res.status().is_success() {
-        return Err(NemesisError::ProxyStatus {
-            link: name,
-            status: res.status(),
-        });
-    }
-    Ok(name)
+    put_fault(ctx, from, to, "/internal/fault", &fault).await
 }
 
 /// Sets the fault on the requests of `scenario` (those whose baggage names it) over the
@@ -301,11 +284,24 @@ pub async fn set_scoped(
     scenario: &str,
     fault: qalens_proxy::ScopedFault,
 ) -> Result<String, NemesisError> {
+    let path = format!("/internal/fault/scoped/{scenario}");
+    put_fault(ctx, from, to, &path, &fault).await
+}
+
+/// PUTs `fault` to `path` of the control API of the proxy on the link from `from` to
+/// `to`; returns the link's name.
+async fn put_fault(
+    ctx: &RunContext,
+    from: &str,
+    to: &str,
+    path: &str,
+    fault: &impl serde::Serialize,
+) -> Result<String, NemesisError> {
     let (name, url) = link_url(ctx, from, to)?;
     let res = match ctx
         .http
-        .put(format!("{url}/internal/fault/scoped/{scenario}"))
-        .json(&fault)
+        .put(format!("{url}{path}"))
+        .json(fault)
         .send()
         .await
     {

@@ -395,16 +395,7 @@ mod tests {
     }
 
     fn exchange(path: &str, status: u16) -> crate::world::Exchange {
-        crate::world::Exchange {
-            method: "GET".into(),
-            url: format!("http://127.0.0.1:8080{path}"),
-            request_body: None,
-            status,
-            headers: vec![],
-            body: String::new(),
-            elapsed: std::time::Duration::ZERO,
-            sent_at: std::time::Instant::now(),
-        }
+        crate::world::Exchange::get_answered(format!("http://127.0.0.1:8080{path}"), status)
     }
 
     fn sent(
