@@ -280,7 +280,7 @@ mod tests {
     fn a_scoped_sweep_without_route_scopes_is_located() {
         let identity = "  entry: gw:8080\n  identity: { jwt: { alg: HS256, secret: s } }\n";
         let unscoped = parse(&format!(
-            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /orders }}\n"
+            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /carts }}\n"
         ));
         let found = problems(&unscoped, SWEEPS);
         let at: Vec<&str> = found.iter().map(|p| p.at.as_str()).collect();
@@ -291,13 +291,13 @@ mod tests {
         );
         for p in &found {
             assert!(
-                p.message.contains("gw.yml names no scope for GET /orders")
+                p.message.contains("gw.yml names no scope for GET /carts")
                     && p.message.contains("its `scope` in x-qalens.routes"),
                 "{p}"
             );
         }
         let scoped = parse(&format!(
-            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /orders, scope: orders:read }}\n"
+            "{identity}  routes:\n    - {{ method: GET, path: /admin, scope: admin }}\n    - {{ method: GET, path: /carts, scope: carts:read }}\n"
         ));
         assert!(problems(&scoped, SWEEPS).is_empty());
         // `qalens steps --system` offers the scoped sweeps only where they can run.

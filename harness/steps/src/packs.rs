@@ -142,9 +142,9 @@ mod tests {
     #[test]
     fn an_ordinary_client_holds_the_scopes_the_identity_declares() {
         let declared = system(
-            "  identity:\n    jwt: { alg: HS256, secret: s }\n    scopes: [catalog:read, orders:read]\n",
+            "  identity:\n    jwt: { alg: HS256, secret: s }\n    scopes: [catalog:read, carts:read]\n",
         );
-        assert_eq!(default_scopes(&declared), "catalog:read orders:read");
+        assert_eq!(default_scopes(&declared), "catalog:read carts:read");
         let none = system("  identity:\n    jwt: { alg: HS256, secret: s }\n");
         assert_eq!(default_scopes(&none), "");
     }

@@ -211,7 +211,7 @@ mod tests {
         let mut world = QaWorld::new();
         world.batch = vec![
             answer("/admin", 200),
-            answer("/orders", 401),
+            answer("/carts", 401),
             answer("/catalog", 403),
         ];
         world.scoped = ScopedSweep {
@@ -220,7 +220,7 @@ mod tests {
                     passes",
             presented: vec![
                 ("admin".into(), "admi adminx".into()),
-                ("orders:read".into(), "orders:rea orders:readx".into()),
+                ("carts:read".into(), "carts:rea carts:readx".into()),
                 ("catalog:read".into(), "catalog:rea catalog:readx".into()),
             ],
         };

@@ -13,8 +13,8 @@ use crate::context::RunContext;
 use crate::tokens::{Issuer, TOKEN_TTL, Who, every_scope_but, near_misses_of, now};
 
 /// A route of the table: a path prefix, its methods and the scopes that open it. The
-/// gateway's `/admin/routes` answers `{"routes": [{"prefix": "/orders", "methods":
-/// ["GET"], "scope": "orders:read"}, ...]}` (other members are ignored;
+/// gateway's `/admin/routes` answers `{"routes": [{"prefix": "/carts", "methods":
+/// ["GET"], "scope": "carts:read"}, ...]}` (other members are ignored;
 /// docs/system-file.md).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Route {

@@ -23,7 +23,7 @@ pub struct DocumentedRoute {
 }
 
 impl DocumentedRoute {
-    /// `GET /orders`.
+    /// `GET /carts`.
     pub fn name(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
@@ -70,7 +70,7 @@ pub fn documented(routes: &Routes, dir: &Path) -> Result<Vec<DocumentedRoute>, S
 /// The operations of an OpenAPI 3 document (YAML or JSON). An operation is public when
 /// its own `security` is an empty list, or it has none and the document's is empty. Its
 /// scopes are every scope its security requirements (its own, else the document's) list,
-/// whatever the scheme: `[{bearer: [orders:read]}]` needs `orders:read`.
+/// whatever the scheme: `[{bearer: [carts:read]}]` needs `carts:read`.
 /// The error starts with `LINE:COL: ` where the position is known, else with a space.
 pub(crate) fn from_openapi(text: &str) -> Result<Vec<DocumentedRoute>, String> {
     super::yaml::prescan(text).map_err(|e| format!("{}:{}: {}", e.line, e.column, e.message))?;

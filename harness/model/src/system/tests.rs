@@ -386,7 +386,7 @@ fn the_reference_section_validates_against_the_json_schema() {
         serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" } } }),
         serde_json::json!({ "identity": { "jwt": { "alg": "ES256", "private_key": "k.pem", "claims": { "aud": "shop" } } } }),
         serde_json::json!({ "identity": { "token": "t" } }),
-        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" }, "scopes": ["catalog:read", "orders:read"] } }),
+        serde_json::json!({ "identity": { "jwt": { "alg": "HS256", "secret": "s" }, "scopes": ["catalog:read", "carts:read"] } }),
         serde_json::json!({ "identity": { "command": ["./token.sh", "{client}", "{tier}", "{scope}"] } }),
         serde_json::json!({ "rate_limits": [{ "route": "GET /x/", "limit": 5, "window": "60s", "per": "path" }] }),
         serde_json::json!({ "routes": [{ "method": "GET", "path": "/admin", "scope": "admin ops:write" }, { "method": "GET", "path": "/h", "public": true }] }),

@@ -404,7 +404,7 @@ mod tests {
             needs: if route == "/admin" {
                 "admin"
             } else {
-                "orders:read"
+                "carts:read"
             }
             .into(),
             via: via.map(str::to_string),
@@ -419,19 +419,19 @@ mod tests {
     /// confusion".
     #[test]
     fn a_route_open_on_its_own_path_is_blamed_and_its_rewrites_prove_nothing() {
-        let holding = Some("orders:read adminx");
+        let holding = Some("carts:read adminx");
         let sweep = RewriteSweep {
             controls: vec![
                 sent("/admin", PLAIN, "/admin", None, holding, 200),
-                sent("/orders", PLAIN, "/orders", None, Some("admin"), 403),
+                sent("/carts", PLAIN, "/carts", None, Some("admin"), 403),
             ],
             rewrites: vec![
                 sent("/admin;", "a `;` suffix", "/admin", None, holding, 200),
                 sent("/admin%00", "a NUL suffix", "/admin", None, holding, 200),
                 sent(
-                    "/orders;",
+                    "/carts;",
                     "a `;` suffix",
-                    "/orders",
+                    "/carts",
                     None,
                     Some("admin"),
                     403,
@@ -451,7 +451,7 @@ mod tests {
         assert!(!e.contains("path confusion: "), "{e}");
         assert!(
             e.contains(
-                "/admin (the route's own path) with a token holding the scopes \"orders:read adminx\" (the route needs \"admin\""
+                "/admin (the route's own path) with a token holding the scopes \"carts:read adminx\" (the route needs \"admin\""
             ),
             "{e}"
         );
@@ -461,16 +461,16 @@ mod tests {
     fn a_rewrite_through_another_route_to_one_that_refuses_the_token_is_path_confusion() {
         let sweep = RewriteSweep {
             controls: vec![
-                sent("/admin", PLAIN, "/admin", None, Some("orders:read"), 403),
-                sent("/orders", PLAIN, "/orders", None, Some("admin"), 403),
+                sent("/admin", PLAIN, "/admin", None, Some("carts:read"), 403),
+                sent("/carts", PLAIN, "/carts", None, Some("admin"), 403),
             ],
             rewrites: vec![
                 sent(
-                    "/orders/../admin",
-                    "dot segments via /orders",
+                    "/carts/../admin",
+                    "dot segments via /carts",
                     "/admin",
-                    Some("/orders"),
-                    Some("orders:read"),
+                    Some("/carts"),
+                    Some("carts:read"),
                     200,
                 ),
                 sent(
@@ -478,7 +478,7 @@ mod tests {
                     "a `;` suffix",
                     "/admin",
                     None,
-                    Some("orders:read"),
+                    Some("carts:read"),
                     403,
                 ),
             ],
@@ -488,7 +488,7 @@ mod tests {
             e.starts_with("path confusion: 1 of 2 path rewrites answered 2xx although the route they mean refuses the same credentials on its own path"),
             "{e}"
         );
-        assert!(e.contains("dot segments via /orders toward GET /admin) with a token holding the scopes \"orders:read\""), "{e}");
+        assert!(e.contains("dot segments via /carts toward GET /admin) with a token holding the scopes \"carts:read\""), "{e}");
         // Everything refused: it passes.
         let mut refused = sweep.clone();
         refused.rewrites[0].exchange.status = 400;
