@@ -99,12 +99,12 @@ async fn call_every_route_holding(world: &mut QaWorld, holding: Holding) -> Step
     world.scoped = ScopedSweep {
         fault: match holding {
             Holding::EveryOtherScope => {
-                "the gateway does not check the route's own scope: a token holding only other \
-                 scopes of the table passes"
+                "the gateway does not check the route's own scope (or only part of it, such as \
+                 the resource before `:`): a token holding only other scopes of the table passes"
             }
             Holding::NearMisses => {
-                "the gateway compares scopes loosely (by prefix or substring): a token holding \
-                 only near misses of the route's scope passes"
+                "the gateway compares scopes loosely (by prefix, by substring or by the resource \
+                 before `:`): a token holding only near misses of the route's scope passes"
             }
         },
         presented,
@@ -207,8 +207,9 @@ mod tests {
             answer("/catalog", 403),
         ];
         world.scoped = ScopedSweep {
-            fault: "the gateway compares scopes loosely (by prefix or substring): a token \
-                    holding only near misses of the route's scope passes",
+            fault: "the gateway compares scopes loosely (by prefix, by substring or by the \
+                    resource before `:`): a token holding only near misses of the route's scope \
+                    passes",
             presented: vec![
                 ("admin".into(), "admi adminx".into()),
                 ("carts:read".into(), "carts:rea carts:readx".into()),
@@ -221,8 +222,9 @@ mod tests {
         let lines: Vec<&str> = e.lines().collect();
         assert_eq!(
             lines[0],
-            "1 of 3 routes answered 2xx: the gateway compares scopes loosely (by prefix or \
-             substring): a token holding only near misses of the route's scope passes"
+            "1 of 3 routes answered 2xx: the gateway compares scopes loosely (by prefix, by \
+             substring or by the resource before `:`): a token holding only near misses of the \
+             route's scope passes"
         );
         assert_eq!(
             lines[1],

@@ -93,7 +93,7 @@ pub fn every_scope_but(all: &std::collections::BTreeSet<&str>, missing: &str) ->
 
 /// The scope of a token holding only near misses of `scope`'s words (each cut short by
 /// one character and extended by one), none of them a scope of `all`: a gateway that
-/// compares scopes by prefix or substring lets it through.
+/// compares scopes by prefix, by substring or by the resource before `:` lets it through.
 pub fn near_misses_of(all: &std::collections::BTreeSet<&str>, scope: &str) -> String {
     let mut out: Vec<String> = vec![];
     for word in scope.split_whitespace() {

@@ -242,7 +242,7 @@ pub const DOCS: &[StepDoc] = &[
     },
     StepDoc {
         domain: "security",
-        description: "Call every route of the table with a valid token holding only near misses of the route's scope, cut short by a character and extended by one (`admi adminx` for `admin`): a gateway that compares scopes by prefix or substring lets it through, and the failure says so. Needs what the step above needs.",
+        description: "Call every route of the table with a valid token holding only near misses of the route's scope, cut short by a character and extended by one (`admi adminx` for `admin`): a gateway that compares scopes by prefix, by substring or by the resource before `:` lets it through, and the failure says so. Needs what the step above needs.",
         example: "When the client calls every route in the gateway's route table with a token holding only near misses of the route's scope",
         needs: &[Need::Entry, Need::RouteScopes],
     },
