@@ -127,7 +127,7 @@ pub(crate) fn router(control: Control) -> axum::Router {
             ));
         }
         new.check()
-            .map_err(|why| (StatusCode::UNPROCESSABLE_ENTITY, why))?;
+            .map_err(|why| (StatusCode::UNPROCESSABLE_ENTITY, why.to_string()))?;
         tracing::warn!(scenario, ?new, directions = ?new.directions(), "fault proxy: scoped fault changed");
         c.scoped.set(&scenario, new);
         Ok(Json(new))

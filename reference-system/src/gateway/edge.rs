@@ -78,7 +78,7 @@ async fn pipeline(state: &AppState, req: Request, request_id: &str) -> Result<Re
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     check_path(&path)?;
-    if state.table.public.contains(&path) {
+    if state.table.is_public(&path) {
         return Ok(builtin_public(state, &path).await);
     }
     let route = find_route(state, &method, &path);

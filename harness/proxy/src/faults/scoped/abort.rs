@@ -10,13 +10,16 @@ pub(crate) const DIRECTIONS: &[Direction] = &[Direction::Requests];
 /// The header the proxy's own answers carry.
 pub(crate) const HEADER: &str = "x-qalens-fault";
 
-pub(crate) fn check(status: u16) -> Result<(), String> {
+/// A status an abort cannot answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an abort answers with a status from 200 to 599, not {0}")]
+pub(crate) struct BadStatus(pub(crate) u16);
+
+pub(crate) fn check(status: u16) -> Result<(), BadStatus> {
     if (200..=599).contains(&status) {
         Ok(())
     } else {
-        Err(format!(
-            "an abort answers with a status from 200 to 599, not {status}"
-        ))
+        Err(BadStatus(status))
     }
 }
 

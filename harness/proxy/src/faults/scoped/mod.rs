@@ -60,7 +60,7 @@ impl ScopedFault {
     }
 
     /// Why the fault cannot be applied, if it cannot.
-    pub fn check(self) -> Result<(), String> {
+    pub(crate) fn check(self) -> Result<(), abort::BadStatus> {
         match self {
             ScopedFault::Abort { status } => abort::check(status),
             _ => Ok(()),
